@@ -1,0 +1,95 @@
+# tcpdemux - build, test and demo.
+#
+#   make            build build/tcpdemux (installs missing packages first)
+#   make demo       run the two-clients demo
+#   make check      build and run the Check test suites
+#   make debug      build build/tcpdemux with -O0 -g3, ASan and UBSan
+#   make clean
+#
+# Packages: a C compiler, pkg-config, libpcap and Check. When one is missing
+# the Makefile installs it with apt-get (as root, or through sudo), or stops
+# and prints the command to run.
+
+CC      ?= cc
+MODE    ?= release
+WERROR  ?= $(if $(CI),-Werror,)
+BUILD   := build
+OBJDIR  := $(BUILD)/obj-$(MODE)
+
+BASE_CFLAGS := -std=c11 -D_DEFAULT_SOURCE -Wall -Wextra -Wshadow -Wstrict-prototypes \
+               -Wmissing-prototypes -Wformat=2 $(WERROR)
+ifeq ($(MODE),debug)
+  MODE_CFLAGS  := -O0 -g3 -fsanitize=address,undefined -fno-omit-frame-pointer
+  MODE_LDFLAGS := -fsanitize=address,undefined
+else ifeq ($(MODE),sanitize)
+  MODE_CFLAGS  := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+  MODE_LDFLAGS := -fsanitize=address,undefined
+else
+  MODE_CFLAGS  := -O2 -g
+  MODE_LDFLAGS :=
+endif
+
+APT_PACKAGES := libpcap-dev check pkg-config
+# Evaluated when a recipe runs, i.e. after the package check below.
+PKG_CFLAGS = $(shell pkg-config --cflags libpcap check 2>/dev/null)
+PCAP_LIBS  = $(shell pkg-config --libs libpcap 2>/dev/null)
+CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
+
+CFLAGS_ALL  = $(BASE_CFLAGS) $(MODE_CFLAGS) $(PKG_CFLAGS) -Istack -Isim $(CFLAGS)
+LDFLAGS_ALL = $(MODE_LDFLAGS) $(LDFLAGS)
+
+STACK_SRC := $(wildcard stack/*.c)
+SIM_SRC   := $(filter-out sim/main.c,$(wildcard sim/*.c))
+TEST_SRC  := $(wildcard tests/check_*.c)
+
+STACK_OBJ := $(STACK_SRC:%.c=$(OBJDIR)/%.o)
+SIM_OBJ   := $(SIM_SRC:%.c=$(OBJDIR)/%.o)
+TEST_OBJ  := $(TEST_SRC:%.c=$(OBJDIR)/%.o)
+
+DEPS_STAMP := $(BUILD)/.deps-ok
+# Rebuild the binary when the mode changes, even if its objects are older.
+MODE_STAMP := $(BUILD)/.mode
+$(shell mkdir -p $(BUILD) && (echo $(MODE) | cmp -s - $(MODE_STAMP) || echo $(MODE) > $(MODE_STAMP)))
+
+.PHONY: all demo check debug check-sanitize clean deps
+.DEFAULT_GOAL := all
+
+all: $(BUILD)/tcpdemux
+
+deps: $(DEPS_STAMP)
+
+$(DEPS_STAMP):
+	@sh tools/ensure-deps.sh $(APT_PACKAGES)
+	@mkdir -p $(BUILD) && touch $@
+
+$(OBJDIR)/%.o: %.c | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
+
+$(BUILD)/libstack-$(MODE).a: $(STACK_OBJ)
+	ar rcs $@ $^
+
+$(BUILD)/tcpdemux: $(OBJDIR)/sim/main.o $(SIM_OBJ) $(BUILD)/libstack-$(MODE).a $(MODE_STAMP)
+	$(CC) $(LDFLAGS_ALL) -o $@ $(OBJDIR)/sim/main.o $(SIM_OBJ) $(BUILD)/libstack-$(MODE).a $(PCAP_LIBS)
+
+$(BUILD)/check_all-$(MODE): $(TEST_OBJ) $(OBJDIR)/tests/check_main.o $(SIM_OBJ) $(BUILD)/libstack-$(MODE).a
+	$(CC) $(LDFLAGS_ALL) -o $@ $(TEST_OBJ) $(OBJDIR)/tests/check_main.o $(SIM_OBJ) \
+		$(BUILD)/libstack-$(MODE).a $(CHECK_LIBS) $(PCAP_LIBS)
+
+demo: $(BUILD)/tcpdemux
+	$(BUILD)/tcpdemux demo two-clients
+
+# The golden tests run build/tcpdemux, so it is built in the same mode.
+check: $(BUILD)/tcpdemux $(BUILD)/check_all-$(MODE)
+	TCPDEMUX=$(BUILD)/tcpdemux TESTDIR=tests $(BUILD)/check_all-$(MODE)
+
+debug:
+	$(MAKE) MODE=debug all
+
+check-sanitize:
+	$(MAKE) MODE=sanitize check
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(STACK_OBJ:.o=.d) $(SIM_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(OBJDIR)/sim/main.d $(OBJDIR)/tests/check_main.d

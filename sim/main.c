@@ -1,0 +1,253 @@
+/*
+ * main.c - the tcpdemux command line.
+ *
+ * Path: argv -> a command (demo, ...) -> its driver -> the stack ->
+ *       events -> a renderer (text or JSON Lines) on stdout.
+ *
+ * Exit status: 0 success, 1 a check failed, 2 bad input or usage.
+ * Errors are one line on stderr naming what was wrong.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "demo.h"
+#include "render.h"
+#include "stack.h"
+
+#define TCPDEMUX_VERSION "0.1.0"
+#define EXIT_CHECK 1
+#define EXIT_USAGE 2
+
+static const char usage_main[] =
+	"usage: tcpdemux COMMAND [options]\n"
+	"\n"
+	"Shows how a TCP stack (modelled on Linux 6.x) demultiplexes segments:\n"
+	"which table each segment is looked up in, which socket it reaches, and\n"
+	"what happens to the SYN and accept queues.\n"
+	"\n"
+	"commands:\n"
+	"  demo [NAME]   run a built-in demonstration (no NAME: list them)\n"
+	"  help [CMD]    show help for a command\n"
+	"\n"
+	"options:\n"
+	"  -h, --help    show this help\n"
+	"  --version     show the version\n"
+	"\n"
+	"Run 'tcpdemux demo --help' for the demo options.\n";
+
+static const char usage_demo[] =
+	"usage: tcpdemux demo [NAME] [options]\n"
+	"\n"
+	"Without NAME, lists the demos. With NAME, prints what to watch for, then\n"
+	"runs the demo: every segment the server receives, the lookup path it took,\n"
+	"what the stack did, and the tables after it.\n"
+	"\n"
+	"options:\n"
+	"  --format text|json   output format (default text); json is JSON Lines,\n"
+	"                       described in docs/json.md\n"
+	"  --hash-seed N        fix the hash seed (default: random per run); the\n"
+	"                       same seed gives the same run, byte for byte\n"
+	"  --buckets N          ehash buckets, a power of two from 1 to 16777216\n"
+	"                       (default 65536; try 8 to see chains)\n"
+	"  --color, --no-color  force colour on or off (default: on for a terminal)\n"
+	"  -h, --help           show this help\n";
+
+struct run_opts {
+	int json;
+	int color;
+	int seed_set;
+	uint32_t seed;
+	uint32_t buckets;
+};
+
+static int parse_u32(const char *s, uint32_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	if (!*s || *s == '-')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (errno || *end || v > 0xffffffffull)
+		return -EINVAL;
+	*out = (uint32_t)v;
+	return 0;
+}
+
+static uint32_t random_seed(void)
+{
+	uint32_t seed = 0;
+	FILE *f = fopen("/dev/urandom", "rb");
+
+	if (!f || fread(&seed, sizeof(seed), 1, f) != 1)
+		seed = (uint32_t)time(NULL) ^ ((uint32_t)getpid() << 16);
+	if (f)
+		fclose(f);
+	return seed;
+}
+
+enum { OPT_FORMAT = 256, OPT_SEED, OPT_BUCKETS, OPT_COLOR, OPT_NO_COLOR, OPT_VERSION };
+
+/* Parses the options shared by commands that run the stack. Returns 0, 1 (help shown) or -1. */
+static int parse_run_opts(int argc, char **argv, struct run_opts *o, const char *usage)
+{
+	static const struct option longopts[] = {
+		{ "format", required_argument, NULL, OPT_FORMAT },
+		{ "hash-seed", required_argument, NULL, OPT_SEED },
+		{ "buckets", required_argument, NULL, OPT_BUCKETS },
+		{ "color", no_argument, NULL, OPT_COLOR },
+		{ "no-color", no_argument, NULL, OPT_NO_COLOR },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	o->color = -1;
+	o->buckets = 65536;
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+		switch (c) {
+		case OPT_FORMAT:
+			if (strcmp(optarg, "json") == 0) {
+				o->json = 1;
+			} else if (strcmp(optarg, "text") != 0) {
+				fprintf(stderr, "tcpdemux: --format must be text or json, not '%s'\n", optarg);
+				return -1;
+			}
+			break;
+		case OPT_SEED:
+			if (parse_u32(optarg, &o->seed) < 0) {
+				fprintf(stderr, "tcpdemux: --hash-seed needs a number from 0 to 4294967295, not '%s'\n",
+					optarg);
+				return -1;
+			}
+			o->seed_set = 1;
+			break;
+		case OPT_BUCKETS:
+			if (parse_u32(optarg, &o->buckets) < 0 || o->buckets == 0 ||
+			    (o->buckets & (o->buckets - 1)) || o->buckets > (1u << 24)) {
+				fprintf(stderr, "tcpdemux: --buckets needs a power of two from 1 to 16777216, not '%s'\n",
+					optarg);
+				return -1;
+			}
+			break;
+		case OPT_COLOR:
+			o->color = 1;
+			break;
+		case OPT_NO_COLOR:
+			o->color = 0;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return 1;
+		default:
+			if (optopt)
+				fprintf(stderr, "tcpdemux: option '-%c' is not known here (see --help)\n", optopt);
+			else
+				fprintf(stderr, "tcpdemux: option '%s' is not known or lacks its value (see --help)\n",
+					argv[optind - 1]);
+			return -1;
+		}
+	}
+	if (!o->seed_set)
+		o->seed = random_seed();
+	if (o->color < 0)
+		o->color = !o->json && isatty(STDOUT_FILENO) && getenv("NO_COLOR") == NULL;
+	return 0;
+}
+
+static int cmd_demo(int argc, char **argv)
+{
+	struct run_opts ro;
+	struct demo_opts d;
+	const struct demo *demo;
+	const char *name = NULL;
+	int r, i;
+
+	/* The demo name may come before or after the options. */
+	if (argc > 1 && argv[1][0] != '-') {
+		name = argv[1];
+		argv[1] = argv[0];
+		argc--;
+		argv++;
+	}
+	r = parse_run_opts(argc, argv, &ro, usage_demo);
+	if (r)
+		return r > 0 ? 0 : EXIT_USAGE;
+	if (!name && optind < argc)
+		name = argv[optind++];
+	if (optind < argc) {
+		fprintf(stderr, "tcpdemux: demo: unexpected argument '%s'\n", argv[optind]);
+		return EXIT_USAGE;
+	}
+	if (!name) {
+		puts("demos (run one with: tcpdemux demo NAME):");
+		for (i = 0; demo_catalogue[i]; i++)
+			printf("  %-12s %s\n", demo_catalogue[i]->name, demo_catalogue[i]->summary);
+		return 0;
+	}
+	demo = demo_find(name);
+	if (!demo) {
+		fprintf(stderr, "tcpdemux: no demo called '%s' (run 'tcpdemux demo' for the list)\n", name);
+		return EXIT_USAGE;
+	}
+	memset(&d, 0, sizeof(d));
+	stack_config_init(&d.cfg);
+	d.cfg.hash_seed = ro.seed;
+	d.cfg.ehash_buckets = ro.buckets;
+	d.r = ro.json ? render_json_new(stdout) : render_text_new(stdout, ro.color);
+	if (!d.r) {
+		fprintf(stderr, "tcpdemux: out of memory\n");
+		return EXIT_USAGE;
+	}
+	if (!ro.json) {
+		printf("demo %s: %s\n\n%s\n\n(hash seed %u; rerun with --hash-seed %u for the same run)\n\n",
+		       demo->name, demo->summary, demo->watch, ro.seed, ro.seed);
+	}
+	r = demo->run(&d);
+	fflush(stdout);
+	d.r->ops->destroy(d.r);
+	if (r < 0) {
+		fprintf(stderr, "tcpdemux: demo %s failed: %s\n", demo->name, strerror(-r));
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *cmd;
+
+	if (argc < 2) {
+		fputs(usage_main, stderr);
+		return EXIT_USAGE;
+	}
+	cmd = argv[1];
+	if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0) {
+		fputs(usage_main, stdout);
+		return 0;
+	}
+	if (strcmp(cmd, "--version") == 0) {
+		printf("tcpdemux %s\n", TCPDEMUX_VERSION);
+		return 0;
+	}
+	if (strcmp(cmd, "help") == 0) {
+		if (argc > 2 && strcmp(argv[2], "demo") == 0)
+			fputs(usage_demo, stdout);
+		else
+			fputs(usage_main, stdout);
+		return 0;
+	}
+	if (strcmp(cmd, "demo") == 0)
+		return cmd_demo(argc - 1, argv + 1);
+	fprintf(stderr, "tcpdemux: unknown command '%s' (see tcpdemux --help)\n", cmd);
+	return EXIT_USAGE;
+}

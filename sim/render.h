@@ -1,0 +1,42 @@
+/*
+ * render.h - front ends that turn the stack's events into output.
+ *
+ * Path: stack events -> renderer (text for people, JSON Lines for
+ * programs). Every driver (demo, and later replay and scripts) produces
+ * the same calls, so the two formats always describe the same run. A
+ * renderer sees the stack only through stack.h: events, walks, counters.
+ */
+#ifndef TCPDEMUX_RENDER_H
+#define TCPDEMUX_RENDER_H
+
+#include <stdio.h>
+
+#include "stack.h"
+
+struct renderer;
+
+struct renderer_ops {
+	void (*event)(struct renderer *r, const struct event *ev);
+	/* The application's side: "listen(3, 8) = 0" and the like. */
+	void (*call)(struct renderer *r, vtime_t t, const char *who, const char *call, long ret,
+		     const char *detail);
+	/* A line of narration (text only; JSON ignores it). */
+	void (*say)(struct renderer *r, const char *text);
+	void (*tables)(struct renderer *r, struct stack *st);
+	void (*summary)(struct renderer *r, struct stack *st);
+	void (*destroy)(struct renderer *r);
+};
+
+struct renderer {
+	const struct renderer_ops *ops;
+	FILE *out;
+	int color;
+};
+
+struct renderer *render_text_new(FILE *out, int color);
+struct renderer *render_json_new(FILE *out);
+
+/* "1.234567" seconds with microseconds. */
+void render_time(vtime_t t, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,360 @@
+/*
+ * render_text.c - the human-readable trace.
+ *
+ * Each inbound segment gets two lines: what arrived, then the path the
+ * lookup took and what the stack did, in words ("ehash[0x3a1] miss ->
+ * listener 10.0.0.1:80 -> new request #4 (SYN_RECV), SYN queue 1/8 ->
+ * SYN-ACK"). Tables are printed as aligned columns so that, in the demo,
+ * the shared local port and the differing remote halves line up.
+ * Colour only highlights; every fact is also in the words, so the output
+ * reads the same on a projector, in a log file or through a screen reader.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "render.h"
+
+struct text_renderer {
+	struct renderer r;
+	int count; /* rows printed by the current table walk */
+};
+
+/* ANSI attributes, used only when colour is on. */
+#define C(r, code) ((r)->color ? (code) : "")
+#define BOLD "\033[1m"
+#define DIM "\033[2m"
+#define RED "\033[31m"
+#define GREEN "\033[32m"
+#define YELLOW "\033[33m"
+#define CYAN "\033[36m"
+#define RESET "\033[0m"
+
+void render_time(vtime_t t, char *buf, size_t len)
+{
+	snprintf(buf, len, "%llu.%06llu", (unsigned long long)(t / VT_SEC),
+		 (unsigned long long)(t % VT_SEC / VT_USEC));
+}
+
+static void opts_str(const struct tcp_opts *o, char *buf, size_t len)
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	if (o->has_mss)
+		n += (size_t)snprintf(buf + n, len - n, "%smss %u", n ? "," : "", o->mss);
+	if (o->sack_ok && n < len)
+		n += (size_t)snprintf(buf + n, len - n, "%ssackOK", n ? "," : "");
+	if (o->has_ts && n < len)
+		n += (size_t)snprintf(buf + n, len - n, "%sTS val %u ecr %u", n ? "," : "", o->tsval,
+				      o->tsecr);
+	if (o->has_wscale && n < len)
+		snprintf(buf + n, len - n, "%swscale %u", n ? "," : "", o->wscale);
+}
+
+static void seg_line(struct renderer *r, const struct event *ev)
+{
+	const struct segment *s = ev->seg;
+	char t[32], a[ADDR_STRLEN], b[ADDR_STRLEN], fl[9], opts[128], n[24];
+	int in = ev->type == EV_SEGMENT_IN;
+
+	render_time(ev->t, t, sizeof(t));
+	if (in && ev->frame >= 0)
+		snprintf(n, sizeof(n), "#%lld", (long long)ev->frame);
+	else
+		n[0] = '\0';
+	opts_str(&s->opt, opts, sizeof(opts));
+	fprintf(r->out, "%10s %5s %s%-3s%s %21s > %-21s %-3s seq %u", t, n,
+		C(r, in ? CYAN : YELLOW), in ? "in" : "out", C(r, RESET),
+		endpoint_format(&s->src, s->sport, a, sizeof(a)),
+		endpoint_format(&s->dst, s->dport, b, sizeof(b)), seg_flags_str(s->flags, fl), s->seq);
+	if (s->flags & TH_ACK)
+		fprintf(r->out, " ack %u", s->ack);
+	fprintf(r->out, " win %u", s->win);
+	if (s->len)
+		fprintf(r->out, " len %u", s->len);
+	if (opts[0])
+		fprintf(r->out, " <%s>", opts);
+	fputc('\n', r->out);
+}
+
+static const char *reason_str(const struct event *ev)
+{
+	return ev->reason >= 0 ? counter_name(ev->reason) : NULL;
+}
+
+/* The second line of an inbound segment: lookup path, then outcome. */
+static void path_line(struct renderer *r, const struct event *ev)
+{
+	FILE *f = r->out;
+	const struct listener_view *l = &ev->listener;
+	const struct sock_view *s = &ev->sock;
+	const char *why = reason_str(ev);
+	char le[ADDR_STRLEN];
+
+	fprintf(f, "%17s ehash[0x%x] ", "", ev->lookup.bucket);
+	switch (ev->lookup.result) {
+	case LOOKUP_ESTABLISHED:
+	case LOOKUP_REQUEST:
+	case LOOKUP_TIMEWAIT:
+		fprintf(f, "%shit%s %s #%u (walked %u)", C(r, GREEN), C(r, RESET),
+			ev->lookup.result == LOOKUP_REQUEST    ? "request"
+			: ev->lookup.result == LOOKUP_TIMEWAIT ? "TIME_WAIT"
+							       : "sock",
+			s->id, ev->lookup.walked);
+		break;
+	default:
+		fprintf(f, "miss (walked %u)", ev->lookup.walked);
+		if (ev->lookup.result == LOOKUP_LISTENER || (ev->has_listener && !ev->has_sock))
+			fprintf(f, " -> listener #%u %s (%s)", l->id,
+				endpoint_format(&l->addr, l->port, le, sizeof(le)),
+				ev->lookup.wildcard ? "wildcard" : "exact address");
+		else
+			fprintf(f, " -> no listener on %s",
+				endpoint_format(&ev->seg->dst, ev->seg->dport, le, sizeof(le)));
+		if (ev->lookup.reuseport)
+			fprintf(f, " [reuseport group of %u]", ev->lookup.group);
+		break;
+	}
+	fputs(" -> ", f);
+	switch (ev->action) {
+	case ACT_SYN_ACK:
+	case ACT_TW_RECYCLE:
+		if (ev->action == ACT_TW_RECYCLE)
+			fputs("TIME_WAIT entry reused by a newer SYN -> ", f);
+		fprintf(f, "new request #%u (SYN_RECV), SYN queue %u/%d -> SYN-ACK", s->id, l->syn_queue,
+			l->backlog);
+		break;
+	case ACT_SYN_ACK_RTX:
+		fputs("duplicate SYN -> SYN-ACK sent again", f);
+		break;
+	case ACT_COOKIE:
+		fprintf(f, "SYN queue %u/%d full -> SYN cookie (mss %u), no state kept -> SYN-ACK",
+			l->syn_queue, l->backlog, ev->cookie_mss);
+		break;
+	case ACT_QUEUED:
+		if (ev->cookie)
+			fprintf(f, "valid SYN cookie (mss %u) -> ", ev->cookie_mss);
+		fprintf(f, "handshake complete: sock #%u %s, accept queue %u/%d", s->id,
+			tcp_state_name(s->state), l->accept_queue, l->backlog);
+		if (ev->seg->len)
+			fprintf(f, ", %u bytes queued", ev->seg->len);
+		break;
+	case ACT_ESTABLISHED:
+		fprintf(f, "SYN-ACK for our SYN: sock #%u ESTABLISHED -> ACK", s->id);
+		break;
+	case ACT_DELIVER:
+		fprintf(f, "%u bytes delivered (%s)", ev->seg->len, tcp_state_name(s->state));
+		break;
+	case ACT_ACK:
+		fprintf(f, "ACK processed (%s)", tcp_state_name(s->state));
+		break;
+	case ACT_FIN:
+		fprintf(f, "FIN received -> %s", tcp_state_name(s->state));
+		break;
+	case ACT_RST:
+		if (ev->reason == CNT_LISTENOVERFLOWS)
+			fprintf(f, "accept queue full (%u > backlog %d), tcp_abort_on_overflow=1 -> RST",
+				l->accept_queue, l->backlog);
+		else
+			fprintf(f, "%sRST%s (%s)", C(r, RED), C(r, RESET), why ? why : "");
+		break;
+	case ACT_RESET:
+		fprintf(f, "RST accepted: #%u closed", s->id);
+		break;
+	case ACT_CHALLENGE_ACK:
+		fprintf(f, "challenge ACK (RFC 5961)%s%s", why && ev->reason != CNT_TCPCHALLENGEACK ? ", " : "",
+			why && ev->reason != CNT_TCPCHALLENGEACK ? why : "");
+		break;
+	case ACT_SEND_ACK:
+		fprintf(f, "not acceptable here -> ACK sent%s%s%s", why ? " (" : "", why ? why : "",
+			why ? ")" : "");
+		break;
+	case ACT_DROP:
+		if (ev->reason == CNT_LISTENOVERFLOWS && ev->lookup.result == LOOKUP_LISTENER)
+			fprintf(f, "%saccept queue full (%u > backlog %d): SYN dropped%s, ListenOverflows+1",
+				C(r, RED), l->accept_queue, l->backlog, C(r, RESET));
+		else if (ev->reason == CNT_LISTENOVERFLOWS)
+			fprintf(f, "%saccept queue full (%u > backlog %d): ACK dropped%s, request kept, ListenOverflows+1",
+				C(r, RED), l->accept_queue, l->backlog, C(r, RESET));
+		else if (ev->reason == CNT_TCPREQQFULLDROP)
+			fprintf(f, "%sSYN queue full (%u > backlog %d), no cookies: SYN dropped%s",
+				C(r, RED), l->syn_queue, l->backlog, C(r, RESET));
+		else
+			fprintf(f, "%sdropped%s%s%s%s", C(r, RED), C(r, RESET), why ? " (" : "",
+				why ? why : "", why ? ")" : "");
+		break;
+	default:
+		fputs(seg_action_name(ev->action), f);
+		break;
+	}
+	fputc('\n', f);
+}
+
+static void text_event(struct renderer *r, const struct event *ev)
+{
+	char t[32], a[ADDR_STRLEN], b[ADDR_STRLEN];
+
+	switch (ev->type) {
+	case EV_SEGMENT_IN:
+		seg_line(r, ev);
+		path_line(r, ev);
+		break;
+	case EV_SEGMENT_OUT:
+		seg_line(r, ev);
+		break;
+	case EV_ACCEPT:
+		render_time(ev->t, t, sizeof(t));
+		fprintf(r->out,
+			"%10s       %saccept%s on %s -> fd %d = sock #%u  local %s  remote %s, accept queue now %u\n",
+			t, C(r, BOLD), C(r, RESET),
+			endpoint_format(&ev->listener.addr, ev->listener.port, a, sizeof(a)), ev->sock.fd,
+			ev->sock.id, endpoint_format(&ev->sock.laddr, ev->sock.lport, b, sizeof(b)),
+			endpoint_format(&ev->sock.raddr, ev->sock.rport, a, sizeof(a)),
+			ev->listener.accept_queue);
+		break;
+	case EV_TIMER:
+		render_time(ev->t, t, sizeof(t));
+		fprintf(r->out, "%10s       timer  #%u %s: %s", t, ev->sock.id,
+			tcp_state_name(ev->sock.state), seg_action_name(ev->action));
+		if (ev->action == ACT_SYN_ACK_RTX || ev->action == ACT_RETRANSMIT)
+			fprintf(r->out, " (retransmission %u)", ev->retries);
+		fputc('\n', r->out);
+		break;
+	default:
+		break;
+	}
+}
+
+static void text_call(struct renderer *r, vtime_t t, const char *who, const char *call, long ret,
+		      const char *detail)
+{
+	char ts[32];
+
+	render_time(t, ts, sizeof(ts));
+	fprintf(r->out, "%10s       %s%s:%s %s = %ld", ts, C(r, BOLD), who, C(r, RESET), call, ret);
+	if (detail)
+		fprintf(r->out, "  %s", detail);
+	fputc('\n', r->out);
+}
+
+static void text_say(struct renderer *r, const char *text)
+{
+	fprintf(r->out, "%s%s%s\n", C(r, BOLD), text, C(r, RESET));
+}
+
+struct qwalk {
+	FILE *f;
+	int n;
+};
+
+static void q_item(void *ctx, const struct sock_view *s)
+{
+	struct qwalk *q = ctx;
+	char b[ADDR_STRLEN];
+
+	fprintf(q->f, "%s#%u %s", q->n++ ? ", " : "", s->id, endpoint_format(&s->raddr, s->rport, b, sizeof(b)));
+}
+
+struct tables_ctx {
+	struct text_renderer *tr;
+	struct stack *st;
+};
+
+static void text_listener_full(void *ctx, const struct listener_view *l)
+{
+	struct tables_ctx *tc = ctx;
+	FILE *f = tc->tr->r.out;
+	struct qwalk q = { f, 0 };
+	char a[ADDR_STRLEN], fd[16];
+
+	snprintf(fd, sizeof(fd), "%d", l->fd);
+	fprintf(f, "    #%-4u %-4s %-21s %7d%s  SYN queue %u [", l->id, l->fd >= 0 ? fd : "-",
+		endpoint_format(&l->addr, l->port, a, sizeof(a)), l->backlog,
+		l->reuseport ? " reuseport" : "", l->syn_queue);
+	tc->tr->count++;
+	stack_walk_syn_queue(tc->st, l->id, q_item, &q);
+	fprintf(f, "]  accept queue %u [", l->accept_queue);
+	q.n = 0;
+	stack_walk_accept_queue(tc->st, l->id, q_item, &q);
+	fputs("]\n", f);
+}
+
+static void text_ehash(void *ctx, const struct sock_view *s)
+{
+	struct tables_ctx *tc = ctx;
+	FILE *f = tc->tr->r.out;
+	char a[ADDR_STRLEN], b[ADDR_STRLEN], fd[16];
+
+	snprintf(fd, sizeof(fd), "%d", s->fd);
+	fprintf(f, "    0x%-6x #%-4u %-4s %-21s %-21s %s\n", s->bucket, s->id, s->fd >= 0 ? fd : "-",
+		endpoint_format(&s->laddr, s->lport, a, sizeof(a)),
+		endpoint_format(&s->raddr, s->rport, b, sizeof(b)), tcp_state_name(s->state));
+	tc->tr->count++;
+}
+
+static void text_tables(struct renderer *r, struct stack *st)
+{
+	struct text_renderer *tr = (struct text_renderer *)r;
+	struct tables_ctx tc = { tr, st };
+	FILE *f = r->out;
+
+	fprintf(f, "%s  listen table%s (listeners by local address:port)\n", C(r, DIM), C(r, RESET));
+	fprintf(f, "    %-5s %-4s %-21s %7s\n", "sock", "fd", "local", "backlog");
+	tr->count = 0;
+	stack_walk_listeners(st, text_listener_full, &tc);
+	if (!tr->count)
+		fputs("    (none)\n", f);
+	fprintf(f, "%s  ehash%s (%u buckets, seed %u; keyed on the full 4-tuple)\n", C(r, DIM),
+		C(r, RESET), stack_buckets(st), stack_seed(st));
+	fprintf(f, "    %-8s %-5s %-4s %-21s %-21s %s\n", "bucket", "sock", "fd", "local", "remote",
+		"state");
+	tr->count = 0;
+	stack_walk_ehash(st, text_ehash, &tc);
+	if (!tr->count)
+		fputs("    (empty)\n", f);
+	fputc('\n', f);
+}
+
+static void text_summary(struct renderer *r, struct stack *st)
+{
+	FILE *f = r->out;
+	struct stack_totals tot;
+	int c, n = 0;
+
+	stack_totals(st, &tot);
+	fprintf(f, "%ssummary%s: %llu segments in, %llu out; sockets: %u listening, %u established, "
+		   "%u requests, %u TIME_WAIT, %u other\n",
+		C(r, BOLD), C(r, RESET), (unsigned long long)stack_counter(st, CNT_INSEGS),
+		(unsigned long long)stack_counter(st, CNT_OUTSEGS), tot.listeners, tot.established,
+		tot.request, tot.timewait, tot.other);
+	fputs("counters:", f);
+	for (c = 0; c < CNT_COUNT; c++) {
+		uint64_t v = stack_counter(st, c);
+
+		if (v)
+			fprintf(f, "%s %s=%llu", n++ % 6 == 0 && n > 1 ? "\n         " : "", counter_name(c),
+				(unsigned long long)v);
+	}
+	fputc('\n', f);
+}
+
+static void text_destroy(struct renderer *r)
+{
+	free(r);
+}
+
+static const struct renderer_ops text_ops = {
+	text_event, text_call, text_say, text_tables, text_summary, text_destroy,
+};
+
+struct renderer *render_text_new(FILE *out, int color)
+{
+	struct text_renderer *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return NULL;
+	t->r.ops = &text_ops;
+	t->r.out = out;
+	t->r.color = color;
+	return &t->r;
+}

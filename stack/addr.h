@@ -1,0 +1,57 @@
+/*
+ * addr.h - IPv4/IPv6 addresses and endpoints as the stack stores them.
+ *
+ * Every table (listen table, ehash, bind buckets) keys on these, so one
+ * fixed-size representation serves both families: an IPv4 address sits in
+ * the first four bytes and the rest stay zero, which makes addr_equal() a
+ * plain memcmp and keeps hashing family-agnostic.
+ */
+#ifndef TCPDEMUX_ADDR_H
+#define TCPDEMUX_ADDR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define ADDR_V4 4
+#define ADDR_V6 6
+
+/* "[ffff:...:ffff]:65535" plus NUL fits comfortably. */
+#define ADDR_STRLEN 64
+
+struct ip_addr {
+	uint8_t family; /* ADDR_V4 or ADDR_V6 */
+	uint8_t a[16];  /* network byte order; IPv4 uses a[0..3] */
+};
+
+/* Builds an IPv4 address from a host-order 32-bit value (10.0.0.1 = 0x0a000001). */
+struct ip_addr addr_v4(uint32_t host_order);
+
+/* The wildcard address of a family (0.0.0.0 or ::). */
+struct ip_addr addr_any(int family);
+
+/*
+ * Parses "10.0.0.1", "::1" or "[::1]" into *out.
+ * Returns 0, or -EINVAL when the text is no address (*out unchanged).
+ */
+int addr_parse(const char *text, struct ip_addr *out);
+
+/*
+ * Parses "ADDR:PORT" or "[V6ADDR]:PORT". Returns 0 or -EINVAL
+ * (*addr and *port unchanged on failure).
+ */
+int endpoint_parse(const char *text, struct ip_addr *addr, uint16_t *port);
+
+int addr_equal(const struct ip_addr *x, const struct ip_addr *y);
+int addr_is_any(const struct ip_addr *x);
+
+/* IPv4 value in host order (only meaningful for ADDR_V4). */
+uint32_t addr_v4_value(const struct ip_addr *x);
+
+/*
+ * Formats into buf (at least ADDR_STRLEN bytes); returns buf.
+ * endpoint_format writes "10.0.0.1:80" or "[::1]:80".
+ */
+char *addr_format(const struct ip_addr *x, char *buf, size_t len);
+char *endpoint_format(const struct ip_addr *x, uint16_t port, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,312 @@
+/*
+ * internal.h - the stack's own data structures and the calls its modules
+ * make to each other. Front ends include stack.h and socket.h only; tests
+ * may include this to look inside.
+ *
+ * Three kinds of object live in the established hash, as in Linux since
+ * 4.4: full sockets (struct sock), request sockets for half-open passive
+ * connections (struct request_sock, Linux's TCP_NEW_SYN_RECV) and TIME_WAIT
+ * minisockets (struct tw_sock). All three start with struct sock_common,
+ * which is all an ehash walk ever touches.
+ */
+#ifndef TCPDEMUX_INTERNAL_H
+#define TCPDEMUX_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "stack.h"
+
+#define container_of(ptr, type, member) \
+	((type *)(void *)((char *)(ptr) - offsetof(type, member)))
+
+/* ---- timers (timer.c) ------------------------------------------------ */
+
+enum timer_kind {
+	TIMER_REQ = 1,   /* request_sock: SYN-ACK retransmit / expiry */
+	TIMER_RTX,       /* sock: SYN, data or FIN retransmission */
+	TIMER_FINWAIT2,  /* sock: orphaned FIN_WAIT2 gives up (tcp_fin_timeout) */
+	TIMER_TW,        /* tw_sock: TIME_WAIT ends */
+};
+
+struct timer {
+	vtime_t when;
+	uint32_t seq;  /* arming order: equal times fire first-armed first */
+	uint32_t idx;  /* heap slot + 1; 0 when not armed */
+	uint8_t kind;
+};
+
+struct timer_heap {
+	struct timer **h;
+	uint32_t n, cap;
+	uint32_t seq;
+};
+
+/* Arms (or re-arms) t to fire at when. Returns 0 or -ENOMEM (t unchanged). */
+int timer_arm(struct stack *st, struct timer *t, uint8_t kind, vtime_t when);
+void timer_cancel(struct stack *st, struct timer *t);
+static inline int timer_armed(const struct timer *t) { return t->idx != 0; }
+void timer_heap_free(struct timer_heap *th);
+
+/* ---- sockets --------------------------------------------------------- */
+
+enum sk_kind { SK_FULL = 1, SK_REQUEST, SK_TW };
+
+struct sock_common {
+	struct sock_common *next; /* ehash chain */
+	uint32_t hash;            /* ehash hash of the 4-tuple */
+	uint32_t id;
+	uint8_t kind;             /* enum sk_kind */
+	uint8_t state;            /* enum tcp_state */
+	uint8_t hashed;           /* in ehash */
+	uint16_t lport, rport;
+	struct ip_addr laddr, raddr;
+};
+
+/* Membership of the bind table (sockets that own a local port). */
+struct bind_node {
+	struct bind_node *next, *prev;
+	struct sock_common *owner;
+	uint16_t port;
+	uint8_t linked;
+	uint8_t autobind;  /* port picked by connect(), shareable per 4-tuple */
+};
+
+/* A growable byte queue: [p + off, p + off + len) holds the bytes. */
+struct bytebuf {
+	uint8_t *p;
+	uint32_t off, len, cap;
+};
+
+struct request_sock;
+struct sock;
+
+struct listen_state {
+	int backlog;                     /* sk_max_ack_backlog */
+	uint32_t qlen;                   /* requests: the SYN queue */
+	uint32_t ack_backlog;            /* sk_ack_backlog: the accept queue */
+	struct sock *acc_head, *acc_tail;
+	struct request_sock *syn_head, *syn_tail;
+	struct sock *lnext;              /* listen hash chain */
+	struct sock *all_next, *all_prev; /* every listener, in listen() order */
+	vtime_t last_overflow;           /* SYN queue last overflowed (cookies) */
+	uint8_t overflowed;
+};
+
+struct sock {
+	struct sock_common c;
+	struct bind_node bind;
+	struct timer timer;     /* TIMER_RTX or TIMER_FINWAIT2 */
+	int fd;                 /* -1 while not owned by the application */
+	int err;                /* pending error (so_error), negative errno */
+	uint8_t reuseaddr, reuseport;
+	uint8_t bound;          /* local address and port chosen */
+	uint8_t orphan;         /* close() called: no application any more */
+	uint8_t shut_wr;        /* application shut down writing */
+	uint8_t fin_queued;     /* FIN to send once the send queue drains */
+	uint8_t fin_sent;       /* our FIN went out; it holds sequence fin_seq */
+	uint32_t fin_seq;
+	uint8_t rcv_fin;        /* peer's FIN received */
+	uint8_t passive;        /* created from a request */
+	uint8_t retries;
+	uint8_t snd_wscale, rcv_wscale;
+	uint8_t wscale_ok, sack_ok, tstamp_ok;
+	uint16_t mss;           /* payload bytes per segment we send */
+	uint16_t adv_mss;       /* MSS we announced */
+	uint32_t iss, irs;
+	uint32_t snd_una, snd_nxt, snd_wnd, snd_wl1, snd_wl2, snd_max;
+	uint32_t rcv_nxt, rcv_wnd;
+	uint32_t ts_recent, ts_off;
+	uint32_t rtt_seq;        /* sequence being timed, valid if rtt_on */
+	uint8_t rtt_on;
+	vtime_t rtt_start;
+	vtime_t srtt, rttvar, rto;
+	struct sock *parent;     /* listener whose accept queue holds us */
+	struct sock *acc_next;
+	struct listen_state *ls; /* only in LISTEN */
+	struct bytebuf snd;      /* from snd_una: unacked, then unsent bytes */
+	struct bytebuf rcv;      /* received in order, not yet read */
+};
+
+struct request_sock {
+	struct sock_common c;
+	struct sock *listener;
+	struct request_sock *syn_next, *syn_prev;
+	struct timer timer;
+	vtime_t last_synack;     /* rate limit for duplicate SYNs */
+	uint32_t iss, irs;
+	uint32_t ts_recent, ts_off;
+	uint16_t mss;            /* MSS the peer announced (536 if none) */
+	uint8_t snd_wscale, rcv_wscale;
+	uint8_t wscale_ok, sack_ok, tstamp_ok;
+	uint8_t retrans;         /* SYN-ACK retransmissions so far */
+	uint8_t acked;           /* final ACK seen but dropped on overflow */
+	uint8_t cookie;          /* stands for a SYN cookie: never hashed */
+};
+
+struct tw_sock {
+	struct sock_common c;
+	struct bind_node bind;
+	struct timer timer;
+	uint32_t snd_nxt, rcv_nxt;
+	uint32_t ts_recent, ts_off;
+	uint16_t win;            /* raw window field of our ACKs */
+	uint8_t tstamp_ok, reuseaddr, reuseport;
+};
+
+static inline struct sock *sk_full(struct sock_common *c) { return container_of(c, struct sock, c); }
+static inline struct request_sock *sk_req(struct sock_common *c) { return container_of(c, struct request_sock, c); }
+static inline struct tw_sock *sk_tw(struct sock_common *c) { return container_of(c, struct tw_sock, c); }
+
+/* ---- established hash (ehash.c) -------------------------------------- */
+
+struct ehash {
+	struct sock_common **b;
+	uint32_t mask;
+	uint32_t count;
+};
+
+uint32_t ehash_hashfn(const struct stack *st, const struct ip_addr *laddr, uint16_t lport,
+		      const struct ip_addr *raddr, uint16_t rport);
+int ehash_init(struct ehash *eh, uint32_t buckets);
+void ehash_destroy(struct ehash *eh);
+void ehash_insert(struct stack *st, struct sock_common *c);
+void ehash_remove(struct stack *st, struct sock_common *c);
+/* Puts newc into oldc's place in its chain (request -> child, sock -> TIME_WAIT). */
+void ehash_replace(struct stack *st, struct sock_common *oldc, struct sock_common *newc);
+struct sock_common *ehash_lookup(struct stack *st, const struct ip_addr *laddr, uint16_t lport,
+				 const struct ip_addr *raddr, uint16_t rport,
+				 struct lookup_info *info);
+
+/* ---- listen table and bind table (listen.c) -------------------------- */
+
+#define LHASH_SIZE 256
+#define BHASH_SIZE 1024
+
+struct listen_table {
+	struct sock *b[LHASH_SIZE];
+	struct sock *first, *last;
+	uint32_t count;
+	struct bind_node *bind[BHASH_SIZE];
+};
+
+int listen_table_insert(struct stack *st, struct sock *sk);
+void listen_table_remove(struct stack *st, struct sock *sk);
+struct sock *listener_lookup(struct stack *st, const struct ip_addr *daddr, uint16_t dport,
+			     uint32_t hash, struct lookup_info *info);
+int bind_conflict(struct stack *st, const struct sock *sk, const struct ip_addr *addr,
+		  uint16_t port, int listening);
+void bind_add(struct stack *st, struct bind_node *b, struct sock_common *owner, uint16_t port);
+void bind_remove(struct stack *st, struct bind_node *b);
+int bind_ephemeral(struct stack *st, struct sock *sk, const struct ip_addr *raddr, uint16_t rport);
+
+/* ---- queues (queue.c) ------------------------------------------------ */
+
+int accept_queue_full(const struct listen_state *ls);
+int syn_queue_full(const struct listen_state *ls);
+void accept_queue_push(struct stack *st, struct sock *listener, struct sock *child);
+struct sock *accept_pop(struct stack *st, struct sock *listener);
+void accept_queue_unlink(struct sock *listener, struct sock *child);
+void syn_queue_add(struct sock *listener, struct request_sock *req);
+void syn_queue_unlink(struct sock *listener, struct request_sock *req);
+
+/* ---- sockets (sock.c) ------------------------------------------------ */
+
+/* Allocators: id 0 takes a fresh id; a connection changing form keeps its id. */
+struct sock *sock_alloc(struct stack *st, int family, uint32_t id);
+struct request_sock *reqsk_alloc(struct stack *st);
+struct tw_sock *twsk_alloc(struct stack *st, uint32_t id);
+/* Frees a request that became a child socket: no event, the id lives on. */
+void reqsk_retire(struct stack *st, struct request_sock *req);
+void sock_set_state(struct stack *st, struct sock *sk, int state);
+/* Unhashes, unbinds, cancels timers; freed after the current events are out. */
+void sock_destroy(struct stack *st, struct sock_common *c);
+void sock_view_of(const struct stack *st, const struct sock_common *c, struct sock_view *v);
+void listener_view_of(const struct sock *sk, struct listener_view *v);
+int fd_install(struct stack *st, struct sock *sk);
+struct sock *fd_lookup(struct stack *st, int fd);
+void fd_release(struct stack *st, struct sock *sk);
+int bytebuf_append(struct bytebuf *b, const uint8_t *p, uint32_t n);
+void bytebuf_consume(struct bytebuf *b, uint32_t n);
+void bytebuf_free(struct bytebuf *b);
+
+/* ---- events (stack.c) ------------------------------------------------ */
+
+/* Queues an event; delivered in order by stack_flush(). */
+void stack_emit(struct stack *st, const struct event *ev);
+/* Queues an outbound segment event (payload copied). */
+void stack_emit_out(struct stack *st, const struct segment *seg);
+/* Delivers queued events, then frees sockets destroyed meanwhile. */
+void stack_flush(struct stack *st);
+void stack_count(struct stack *st, int counter);
+
+/* ---- TCP (tcp_in.c, tcp_out.c) --------------------------------------- */
+
+void tcp_input(struct stack *st, const struct segment *seg, int64_t frame);
+void tcp_timer_fire(struct stack *st, struct timer *t);
+
+uint32_t tcp_isn(const struct stack *st, const struct ip_addr *laddr, uint16_t lport,
+		 const struct ip_addr *raddr, uint16_t rport);
+uint32_t tcp_ts_offset(const struct stack *st, const struct ip_addr *laddr,
+		       const struct ip_addr *raddr);
+uint32_t tcp_ts_now(const struct stack *st, uint32_t off);
+uint16_t tcp_our_mss(const struct stack *st, int family);
+uint32_t tcp_initial_window(uint16_t mss, int tstamp);
+
+void tcp_send_reset(struct stack *st, const struct segment *in);
+void tcp_send_synack(struct stack *st, struct request_sock *req);
+void tcp_send_syn(struct stack *st, struct sock *sk);
+void tcp_send_ack(struct stack *st, struct sock *sk);
+void tcp_send_ack_req(struct stack *st, struct request_sock *req);
+void tcp_send_ack_tw(struct stack *st, struct tw_sock *tw);
+void tcp_send_rst_sk(struct stack *st, struct sock *sk);
+void tcp_push(struct stack *st, struct sock *sk);
+void tcp_retransmit(struct stack *st, struct sock *sk);
+uint16_t tcp_window_field(const struct sock *sk);
+void tcp_rearm_rtx(struct stack *st, struct sock *sk);
+void tcp_rtt_sample(struct sock *sk, vtime_t r);
+vtime_t tcp_rto_backoff(vtime_t rto);
+void tcp_time_wait(struct stack *st, struct sock *sk);
+void tcp_done(struct stack *st, struct sock *sk, int err);
+
+/* ---- SYN cookies (cookie.c) ------------------------------------------ */
+
+uint16_t cookie_mss_round(uint16_t mss, uint32_t *index);
+uint32_t cookie_isn(const struct stack *st, const struct segment *syn, uint16_t *mss);
+int cookie_check(const struct stack *st, const struct segment *ack, uint16_t *mss);
+uint32_t cookie_ts_encode(uint32_t ts_now, int wscale_ok, uint8_t snd_wscale, int sack_ok);
+void cookie_ts_decode(uint32_t tsecr, uint8_t *wscale_ok, uint8_t *snd_wscale, uint8_t *sack_ok);
+
+/* ---- the stack -------------------------------------------------------- */
+
+struct pending_ev {
+	struct event ev;
+	struct segment seg;  /* EV_SEGMENT_OUT's segment */
+	size_t data_off;     /* its payload in pend_data */
+};
+
+struct stack {
+	struct stack_config cfg;
+	vtime_t now;
+	stack_observer_fn obs;
+	void *obs_ctx;
+	uint64_t counters[CNT_COUNT];
+	struct ehash ehash;
+	struct listen_table lt;
+	struct timer_heap timers;
+	struct sock **fds;
+	int nfds;
+	struct ip_addr *addrs;
+	int naddrs;
+	uint32_t next_id;
+	uint32_t nsocks;               /* sockets + requests + TIME_WAIT alive */
+	uint32_t isn_key, ts_key, port_key;
+	struct pending_ev *pend;
+	size_t npend, cap_pend;
+	uint8_t *pend_data;
+	size_t pend_used, pend_cap;
+	struct sock_common *grave;     /* destroyed, freed at the next flush */
+	int64_t frame;                 /* frame being processed, for events */
+};
+
+#endif

@@ -1,0 +1,262 @@
+/*
+ * listen.c - the listen table and the bind table.
+ *
+ * Path: tcp_input() -> ehash_lookup() misses -> listener_lookup() here.
+ *
+ * Listeners are hashed on (local address, local port), like Linux's lhash2
+ * since 5.0 (__inet_lookup_listener): a lookup tries the segment's exact
+ * destination address first and the wildcard address second, so a
+ * listener on 10.0.0.1:80 wins over one on 0.0.0.0:80. Within a
+ * SO_REUSEPORT group the member is picked by the same 4-tuple hash that
+ * ehash uses, scaled to the group size (reciprocal_scale), so one flow
+ * always reaches the same member while the group does not change.
+ *
+ * The bind table holds every socket that owns a local port (bound,
+ * listening, connected, accepted, TIME_WAIT) and answers bind()'s question
+ * "is this port free?" with inet_csk_bind_conflict()'s rules.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "hash.h"
+#include "internal.h"
+
+static uint32_t lhash_slot(const struct stack *st, const struct ip_addr *addr, uint16_t port)
+{
+	/* ipv4_portaddr_hash: hash of the address mixed with the port. */
+	uint32_t h = hash_addr(addr->a, addr->family == ADDR_V6, st->cfg.hash_seed);
+
+	return (hash_3words(h, port, addr->family, st->cfg.hash_seed)) & (LHASH_SIZE - 1);
+}
+
+int listen_table_insert(struct stack *st, struct sock *sk)
+{
+	struct listen_table *lt = &st->lt;
+	struct sock **pp = &lt->b[lhash_slot(st, &sk->c.laddr, sk->c.lport)];
+
+	/* Append: a reuseport group lists its members in the order they joined. */
+	while (*pp)
+		pp = &(*pp)->ls->lnext;
+	*pp = sk;
+	sk->ls->lnext = NULL;
+	sk->ls->all_prev = lt->last;
+	sk->ls->all_next = NULL;
+	if (lt->last)
+		lt->last->ls->all_next = sk;
+	else
+		lt->first = sk;
+	lt->last = sk;
+	lt->count++;
+	return 0;
+}
+
+void listen_table_remove(struct stack *st, struct sock *sk)
+{
+	struct listen_table *lt = &st->lt;
+	struct sock **pp = &lt->b[lhash_slot(st, &sk->c.laddr, sk->c.lport)];
+
+	while (*pp && *pp != sk)
+		pp = &(*pp)->ls->lnext;
+	if (!*pp)
+		return;
+	*pp = sk->ls->lnext;
+	if (sk->ls->all_prev)
+		sk->ls->all_prev->ls->all_next = sk->ls->all_next;
+	else
+		lt->first = sk->ls->all_next;
+	if (sk->ls->all_next)
+		sk->ls->all_next->ls->all_prev = sk->ls->all_prev;
+	else
+		lt->last = sk->ls->all_prev;
+	lt->count--;
+}
+
+/*
+ * One pass of __inet_lookup_listener over the bucket of (addr, port).
+ * The first match wins; if it belongs to a reuseport group, the member is
+ * ((u64)hash * n) >> 32 of that group (reuseport_select_sock).
+ */
+static struct sock *lookup_pass(struct stack *st, const struct ip_addr *addr, uint16_t port,
+				uint32_t hash, struct lookup_info *info)
+{
+	struct sock *sk, *first = NULL;
+	uint32_t n = 0, pick, i;
+
+	for (sk = st->lt.b[lhash_slot(st, addr, port)]; sk; sk = sk->ls->lnext) {
+		if (sk->c.lport != port || !addr_equal(&sk->c.laddr, addr))
+			continue;
+		if (!first)
+			first = sk;
+		if (!first->reuseport)
+			return first;
+		if (sk->reuseport)
+			n++;
+	}
+	if (!first)
+		return NULL;
+	pick = (uint32_t)(((uint64_t)hash * n) >> 32);
+	info->reuseport = 1;
+	info->group = (uint8_t)(n > 255 ? 255 : n);
+	for (i = 0, sk = first; sk; sk = sk->ls->lnext) {
+		if (sk->c.lport != port || !addr_equal(&sk->c.laddr, addr) || !sk->reuseport)
+			continue;
+		if (i++ == pick)
+			return sk;
+	}
+	return first;
+}
+
+/*
+ * Finds the listener for a segment to daddr:dport: exact address first,
+ * then the wildcard of the same family. hash is the ehash hash of the
+ * segment's 4-tuple (used for reuseport). Returns NULL when none listens.
+ */
+struct sock *listener_lookup(struct stack *st, const struct ip_addr *daddr, uint16_t dport,
+			     uint32_t hash, struct lookup_info *info)
+{
+	struct ip_addr any = addr_any(daddr->family);
+	struct sock *sk;
+
+	info->wildcard = 0;
+	info->reuseport = 0;
+	info->group = 0;
+	sk = lookup_pass(st, daddr, dport, hash, info);
+	if (sk || addr_is_any(daddr))
+		return sk;
+	sk = lookup_pass(st, &any, dport, hash, info);
+	if (sk)
+		info->wildcard = 1;
+	return sk;
+}
+
+/* ---- bind table ------------------------------------------------------- */
+
+static struct bind_node **bind_head(struct stack *st, uint16_t port)
+{
+	return &st->lt.bind[port & (BHASH_SIZE - 1)];
+}
+
+void bind_add(struct stack *st, struct bind_node *b, struct sock_common *owner, uint16_t port)
+{
+	struct bind_node **head = bind_head(st, port);
+
+	b->owner = owner;
+	b->port = port;
+	b->prev = NULL;
+	b->next = *head;
+	if (*head)
+		(*head)->prev = b;
+	*head = b;
+	b->linked = 1;
+}
+
+void bind_remove(struct stack *st, struct bind_node *b)
+{
+	if (!b->linked)
+		return;
+	if (b->prev)
+		b->prev->next = b->next;
+	else
+		*bind_head(st, b->port) = b->next;
+	if (b->next)
+		b->next->prev = b->prev;
+	b->next = b->prev = NULL;
+	b->linked = 0;
+}
+
+static void owner_flags(const struct sock_common *c, int *reuseaddr, int *reuseport)
+{
+	if (c->kind == SK_TW) {
+		const struct tw_sock *tw = container_of(c, const struct tw_sock, c);
+
+		*reuseaddr = tw->reuseaddr;
+		*reuseport = tw->reuseport;
+	} else {
+		const struct sock *sk = container_of(c, const struct sock, c);
+
+		*reuseaddr = sk->reuseaddr;
+		*reuseport = sk->reuseport;
+	}
+}
+
+/*
+ * inet_csk_bind_conflict(): sk may take addr:port unless another owner of
+ * the port has an overlapping address (equal, or either one a wildcard),
+ * and neither exception holds:
+ *  - both set SO_REUSEADDR and the other is not listening (and, when sk is
+ *    about to listen, the other is not listening either - listen() re-runs
+ *    this check with sk already in LISTEN, inet_csk_listen_start);
+ *  - both set SO_REUSEPORT (a single user here, so the uid always matches).
+ * Returns 1 on conflict, 0 when the port is free for sk.
+ */
+int bind_conflict(struct stack *st, const struct sock *sk, const struct ip_addr *addr,
+		  uint16_t port, int listening)
+{
+	struct bind_node *b;
+
+	(void)listening;
+	for (b = *bind_head(st, port); b; b = b->next) {
+		const struct sock_common *o = b->owner;
+		int ra, rp;
+
+		if (b->port != port || o == &sk->c || o->laddr.family != addr->family)
+			continue;
+		if (!addr_is_any(addr) && !addr_is_any(&o->laddr) && !addr_equal(addr, &o->laddr))
+			continue;
+		owner_flags(o, &ra, &rp);
+		if (sk->reuseaddr && ra && o->state != TCP_LISTEN)
+			continue;
+		if (sk->reuseport && rp)
+			continue;
+		return 1;
+	}
+	return 0;
+}
+
+/* Is port usable by a connect() from laddr to raddr:rport? */
+static int connect_port_ok(struct stack *st, const struct ip_addr *laddr, uint16_t port,
+			   const struct ip_addr *raddr, uint16_t rport)
+{
+	struct lookup_info info;
+	struct bind_node *b;
+
+	for (b = *bind_head(st, port); b; b = b->next) {
+		const struct sock_common *o = b->owner;
+
+		if (b->port != port || o->laddr.family != laddr->family)
+			continue;
+		if (!addr_is_any(laddr) && !addr_is_any(&o->laddr) && !addr_equal(laddr, &o->laddr))
+			continue;
+		/* A port someone bind()s or listens on is theirs alone. */
+		if (!b->autobind)
+			return 0;
+	}
+	/* __inet_check_established: the 4-tuple itself must be unused. */
+	return ehash_lookup(st, laddr, port, raddr, rport, &info) == NULL;
+}
+
+/*
+ * Picks a local port from net.ipv4.ip_local_port_range (32768-60999) for
+ * sk: for connect() (raddr != NULL) any port whose 4-tuple is unused, for
+ * bind(port 0) one without a bind conflict. The scan starts at a keyed
+ * hash of the destination, as __inet_hash_connect() does, so consecutive
+ * connections to one server walk the range instead of colliding.
+ * Returns the port, or -EADDRINUSE when the range is exhausted.
+ */
+int bind_ephemeral(struct stack *st, struct sock *sk, const struct ip_addr *raddr, uint16_t rport)
+{
+	const uint32_t low = 32768, range = 60999 - 32768 + 1;
+	uint32_t start, i;
+
+	start = raddr ? hash_3words(hash_addr(raddr->a, raddr->family == ADDR_V6, st->port_key),
+				    rport, sk->c.laddr.family, st->port_key)
+		      : st->port_key;
+	for (i = 0; i < range; i++) {
+		uint16_t port = (uint16_t)(low + (start + i) % range);
+
+		if (raddr ? connect_port_ok(st, &sk->c.laddr, port, raddr, rport)
+			  : !bind_conflict(st, sk, &sk->c.laddr, port, 0))
+			return port;
+	}
+	return -EADDRINUSE;
+}

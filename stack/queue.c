@@ -1,0 +1,121 @@
+/*
+ * queue.c - a listener's two queues.
+ *
+ * Path: tcp_input() -> listener -> syn_recv() adds a request to the SYN
+ *       queue; the final ACK -> accept_queue_push(); sys_accept() ->
+ *       accept_pop().
+ *
+ * Linux keeps only a count for the SYN queue (the requests themselves live
+ * in ehash); this list exists so the tables can show which requests wait
+ * and so closing a listener can drop them. The accept queue is a FIFO of
+ * completed children (reqsk_queue_add / reqsk_queue_remove): accept()
+ * returns connections in the order their handshakes completed.
+ */
+#include "internal.h"
+
+/*
+ * sk_acceptq_is_full(): more than backlog entries. The comparison is '>'
+ * on purpose, so backlog+1 connections fit (listen(fd, 0) still accepts
+ * one); Linux's own header warns against turning it into '>='.
+ */
+int accept_queue_full(const struct listen_state *ls)
+{
+	return ls->ack_backlog > (uint32_t)ls->backlog;
+}
+
+/*
+ * inet_csk_reqsk_queue_is_full(): the SYN queue limit is the listen
+ * backlog too (since 4.4); '>' since the 2025 fix, so backlog+1 requests fit.
+ */
+int syn_queue_full(const struct listen_state *ls)
+{
+	return ls->qlen > (uint32_t)ls->backlog;
+}
+
+void accept_queue_push(struct stack *st, struct sock *listener, struct sock *child)
+{
+	struct listen_state *ls = listener->ls;
+
+	(void)st;
+	child->parent = listener;
+	child->acc_next = NULL;
+	if (ls->acc_tail)
+		ls->acc_tail->acc_next = child;
+	else
+		ls->acc_head = child;
+	ls->acc_tail = child;
+	ls->ack_backlog++;
+}
+
+/* Removes and returns the oldest child, or NULL when the queue is empty. */
+struct sock *accept_pop(struct stack *st, struct sock *listener)
+{
+	struct listen_state *ls = listener->ls;
+	struct sock *child = ls->acc_head;
+
+	(void)st;
+	if (!child)
+		return NULL;
+	ls->acc_head = child->acc_next;
+	if (!ls->acc_head)
+		ls->acc_tail = NULL;
+	ls->ack_backlog--;
+	child->acc_next = NULL;
+	child->parent = NULL;
+	return child;
+}
+
+/* Takes a child out of the queue wherever it is (it was reset or closed). */
+void accept_queue_unlink(struct sock *listener, struct sock *child)
+{
+	struct listen_state *ls = listener->ls;
+	struct sock *prev = NULL, *s;
+
+	for (s = ls->acc_head; s && s != child; s = s->acc_next)
+		prev = s;
+	if (!s)
+		return;
+	if (prev)
+		prev->acc_next = s->acc_next;
+	else
+		ls->acc_head = s->acc_next;
+	if (ls->acc_tail == s)
+		ls->acc_tail = prev;
+	ls->ack_backlog--;
+	s->acc_next = NULL;
+	s->parent = NULL;
+}
+
+void syn_queue_add(struct sock *listener, struct request_sock *req)
+{
+	struct listen_state *ls = listener->ls;
+
+	req->listener = listener;
+	req->syn_next = NULL;
+	req->syn_prev = ls->syn_tail;
+	if (ls->syn_tail)
+		ls->syn_tail->syn_next = req;
+	else
+		ls->syn_head = req;
+	ls->syn_tail = req;
+	ls->qlen++;
+}
+
+void syn_queue_unlink(struct sock *listener, struct request_sock *req)
+{
+	struct listen_state *ls = listener->ls;
+
+	if (req->listener != listener)
+		return;
+	if (req->syn_prev)
+		req->syn_prev->syn_next = req->syn_next;
+	else
+		ls->syn_head = req->syn_next;
+	if (req->syn_next)
+		req->syn_next->syn_prev = req->syn_prev;
+	else
+		ls->syn_tail = req->syn_prev;
+	req->syn_next = req->syn_prev = NULL;
+	req->listener = NULL;
+	ls->qlen--;
+}

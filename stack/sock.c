@@ -1,0 +1,268 @@
+/*
+ * sock.c - life and death of sockets, requests and TIME_WAIT entries, the
+ * descriptor table, and the byte buffers behind send() and recv().
+ *
+ * Every object gets an id that stays with the connection through its
+ * forms (request -> child socket -> TIME_WAIT), so a reader can follow one
+ * connection through a trace; Linux frees and allocates a new object at
+ * each step, but nothing visible depends on that.
+ *
+ * Freeing is deferred to stack_flush(): a socket destroyed while a segment
+ * is being processed is unhashed at once (no later lookup can find it) but
+ * its memory lives until the events describing its end have gone out.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+static void common_init(struct stack *st, struct sock_common *c, uint8_t kind, int family,
+			uint32_t id)
+{
+	c->kind = kind;
+	c->id = id ? id : ++st->next_id;
+	c->laddr = addr_any(family);
+	c->raddr = addr_any(family);
+	st->nsocks++;
+}
+
+static void emit_sock(struct stack *st, uint8_t type, const struct sock_common *c, int old, int err)
+{
+	struct event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.type = type;
+	ev.t = st->now;
+	ev.frame = st->frame;
+	ev.reason = -1;
+	ev.has_sock = 1;
+	sock_view_of(st, c, &ev.sock);
+	ev.old_state = (uint8_t)old;
+	ev.err = err;
+	stack_emit(st, &ev);
+}
+
+struct sock *sock_alloc(struct stack *st, int family, uint32_t id)
+{
+	struct sock *sk = calloc(1, sizeof(*sk));
+
+	if (!sk)
+		return NULL;
+	common_init(st, &sk->c, SK_FULL, family, id);
+	sk->fd = -1;
+	sk->c.state = TCP_CLOSED;
+	sk->rto = VT_SEC; /* TCP_TIMEOUT_INIT, RFC 6298 2.1 */
+	return sk;
+}
+
+struct request_sock *reqsk_alloc(struct stack *st)
+{
+	struct request_sock *req = calloc(1, sizeof(*req));
+
+	if (!req)
+		return NULL;
+	common_init(st, &req->c, SK_REQUEST, ADDR_V4, 0);
+	req->c.state = TCP_SYN_RECV;
+	return req;
+}
+
+struct tw_sock *twsk_alloc(struct stack *st, uint32_t id)
+{
+	struct tw_sock *tw = calloc(1, sizeof(*tw));
+
+	if (!tw)
+		return NULL;
+	common_init(st, &tw->c, SK_TW, ADDR_V4, id);
+	tw->c.state = TCP_TIME_WAIT;
+	return tw;
+}
+
+void sock_set_state(struct stack *st, struct sock *sk, int state)
+{
+	int old = sk->c.state;
+
+	if (old == state)
+		return;
+	sk->c.state = (uint8_t)state;
+	emit_sock(st, EV_SOCK_STATE, &sk->c, old, sk->err);
+}
+
+/*
+ * Takes c out of every table and timer, emits EV_SOCK_FREE, and parks it
+ * for stack_flush() to free. A full socket still owned by a descriptor is
+ * only closed (state CLOSED, unhashed): the descriptor keeps it until
+ * close(), as a Linux socket outlives its connection.
+ */
+void sock_destroy(struct stack *st, struct sock_common *c)
+{
+	ehash_remove(st, c);
+	switch (c->kind) {
+	case SK_REQUEST: {
+		struct request_sock *req = sk_req(c);
+
+		timer_cancel(st, &req->timer);
+		if (req->listener)
+			syn_queue_unlink(req->listener, req);
+		break;
+	}
+	case SK_TW: {
+		struct tw_sock *tw = sk_tw(c);
+
+		timer_cancel(st, &tw->timer);
+		bind_remove(st, &tw->bind);
+		break;
+	}
+	default: {
+		struct sock *sk = sk_full(c);
+
+		timer_cancel(st, &sk->timer);
+		if (sk->c.state != TCP_CLOSED)
+			sock_set_state(st, sk, TCP_CLOSED);
+		/*
+		 * Still held by a descriptor, or waiting in an accept queue:
+		 * Linux's accept() returns a child reset while it waited, and
+		 * the first read reports the error.
+		 */
+		if (sk->fd >= 0 || sk->parent)
+			return;
+		bind_remove(st, &sk->bind);
+		if (sk->ls)
+			listen_table_remove(st, sk);
+		break;
+	}
+	}
+	emit_sock(st, EV_SOCK_FREE, c, c->state, 0);
+	st->nsocks--;
+	c->next = st->grave;
+	st->grave = c;
+}
+
+void reqsk_retire(struct stack *st, struct request_sock *req)
+{
+	timer_cancel(st, &req->timer);
+	if (req->listener)
+		syn_queue_unlink(req->listener, req);
+	if (req->c.hashed)
+		ehash_remove(st, &req->c);
+	st->nsocks--;
+	req->c.next = st->grave;
+	st->grave = &req->c;
+}
+
+void sock_view_of(const struct stack *st, const struct sock_common *c, struct sock_view *v)
+{
+	memset(v, 0, sizeof(*v));
+	v->id = c->id;
+	v->fd = c->kind == SK_FULL ? container_of(c, const struct sock, c)->fd : -1;
+	v->state = c->state;
+	v->laddr = c->laddr;
+	v->raddr = c->raddr;
+	v->lport = c->lport;
+	v->rport = c->rport;
+	v->bucket = c->hash & st->ehash.mask;
+}
+
+void listener_view_of(const struct sock *sk, struct listener_view *v)
+{
+	memset(v, 0, sizeof(*v));
+	v->id = sk->c.id;
+	v->fd = sk->fd;
+	v->addr = sk->c.laddr;
+	v->port = sk->c.lport;
+	v->reuseport = sk->reuseport;
+	if (sk->ls) {
+		v->backlog = sk->ls->backlog;
+		v->syn_queue = sk->ls->qlen;
+		v->accept_queue = sk->ls->ack_backlog;
+	}
+}
+
+/* ---- descriptors ------------------------------------------------------ */
+
+/* Lowest free descriptor >= 3, as POSIX requires of socket() and accept(). */
+int fd_install(struct stack *st, struct sock *sk)
+{
+	int fd;
+
+	for (fd = 3; fd < st->nfds; fd++)
+		if (!st->fds[fd])
+			break;
+	if (fd >= st->nfds) {
+		int n = st->nfds ? st->nfds * 2 : 16;
+		struct sock **f;
+
+		if (n > 1 << 20)
+			return -EMFILE;
+		f = realloc(st->fds, (size_t)n * sizeof(*f));
+		if (!f)
+			return -ENOMEM;
+		memset(f + st->nfds, 0, (size_t)(n - st->nfds) * sizeof(*f));
+		st->fds = f;
+		fd = st->nfds < 3 ? 3 : st->nfds;
+		st->nfds = n;
+	}
+	st->fds[fd] = sk;
+	sk->fd = fd;
+	return fd;
+}
+
+struct sock *fd_lookup(struct stack *st, int fd)
+{
+	if (fd < 0 || fd >= st->nfds)
+		return NULL;
+	return st->fds[fd];
+}
+
+void fd_release(struct stack *st, struct sock *sk)
+{
+	if (sk->fd >= 0 && sk->fd < st->nfds)
+		st->fds[sk->fd] = NULL;
+	sk->fd = -1;
+}
+
+/* ---- byte buffers ----------------------------------------------------- */
+
+/* Returns 0 or -ENOMEM (buffer unchanged). */
+int bytebuf_append(struct bytebuf *b, const uint8_t *p, uint32_t n)
+{
+	if (n == 0)
+		return 0;
+	if (b->off + b->len + n > b->cap) {
+		if (b->off) { /* slide down before growing */
+			memmove(b->p, b->p + b->off, b->len);
+			b->off = 0;
+		}
+		if (b->len + n > b->cap) {
+			uint32_t cap = b->cap ? b->cap : 1024;
+			uint8_t *q;
+
+			while (cap < b->len + n)
+				cap *= 2;
+			q = realloc(b->p, cap);
+			if (!q)
+				return -ENOMEM;
+			b->p = q;
+			b->cap = cap;
+		}
+	}
+	memcpy(b->p + b->off + b->len, p, n);
+	b->len += n;
+	return 0;
+}
+
+void bytebuf_consume(struct bytebuf *b, uint32_t n)
+{
+	if (n >= b->len) {
+		b->off = b->len = 0;
+		return;
+	}
+	b->off += n;
+	b->len -= n;
+}
+
+void bytebuf_free(struct bytebuf *b)
+{
+	free(b->p);
+	memset(b, 0, sizeof(*b));
+}

@@ -1,0 +1,464 @@
+/*
+ * socket.c - the application's side: socket(), bind(), listen(), accept(),
+ * connect(), send(), recv(), shutdown(), close().
+ *
+ * Path: a driver (demo, script, replay) -> sys_*() -> the tables and
+ *       tcp_out.c; each call ends with stack_flush() so its events go out
+ *       before it returns.
+ *
+ * Semantics are Linux's (inet_bind, inet_listen, inet_csk_accept,
+ * tcp_v4_connect, tcp_sendmsg, tcp_recvmsg, tcp_shutdown, tcp_close);
+ * where a real call would block, these return at once (see socket.h).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "socket.h"
+
+static const struct ip_addr *first_local(const struct stack *st, int family)
+{
+	int i;
+
+	for (i = 0; i < st->naddrs; i++)
+		if (st->addrs[i].family == family)
+			return &st->addrs[i];
+	return NULL;
+}
+
+/* Every call ends here: deliver its events, pass its result through. */
+static int done(struct stack *st, int ret)
+{
+	stack_flush(st);
+	return ret;
+}
+
+int sys_socket(struct stack *st, int family)
+{
+	struct sock *sk;
+	int fd;
+
+	if (family != ADDR_V4 && family != ADDR_V6)
+		return -EAFNOSUPPORT;
+	if (st->nsocks >= st->cfg.max_sockets)
+		return -ENOBUFS;
+	sk = sock_alloc(st, family, 0);
+	if (!sk)
+		return -ENOMEM;
+	fd = fd_install(st, sk);
+	if (fd < 0) {
+		st->nsocks--;
+		free(sk);
+		return fd;
+	}
+	return fd;
+}
+
+int sys_setsockopt(struct stack *st, int fd, int opt, int value)
+{
+	struct sock *sk = fd_lookup(st, fd);
+
+	if (!sk)
+		return -EBADF;
+	switch (opt) {
+	case SOCKOPT_REUSEADDR:
+		sk->reuseaddr = value != 0;
+		return 0;
+	case SOCKOPT_REUSEPORT:
+		sk->reuseport = value != 0;
+		return 0;
+	default:
+		return -ENOPROTOOPT;
+	}
+}
+
+int sys_bind(struct stack *st, int fd, const struct ip_addr *addr, uint16_t port)
+{
+	struct sock *sk = fd_lookup(st, fd);
+	int p;
+
+	if (!sk)
+		return -EBADF;
+	if (addr->family != sk->c.laddr.family)
+		return -EINVAL;
+	if (sk->bound || sk->c.state != TCP_CLOSED)
+		return -EINVAL;
+	if (!addr_is_any(addr) && !stack_has_addr(st, addr))
+		return -EADDRNOTAVAIL;
+	sk->c.laddr = *addr;
+	if (port == 0) {
+		p = bind_ephemeral(st, sk, NULL, 0);
+		if (p < 0) {
+			sk->c.laddr = addr_any(addr->family);
+			return p;
+		}
+		port = (uint16_t)p;
+	} else if (bind_conflict(st, sk, addr, port, 0)) {
+		sk->c.laddr = addr_any(addr->family);
+		return -EADDRINUSE;
+	}
+	sk->c.lport = port;
+	sk->bound = 1;
+	bind_add(st, &sk->bind, &sk->c, port);
+	return 0;
+}
+
+int sys_listen(struct stack *st, int fd, int backlog)
+{
+	struct sock *sk = fd_lookup(st, fd);
+	struct listen_state *ls;
+
+	if (!sk)
+		return -EBADF;
+	/* __sys_listen(): (unsigned)backlog > somaxconn takes somaxconn, so -1 does too. */
+	if ((unsigned int)backlog > (unsigned int)st->cfg.somaxconn)
+		backlog = st->cfg.somaxconn;
+	if (sk->c.state == TCP_LISTEN) {
+		sk->ls->backlog = backlog;
+		return 0;
+	}
+	if (sk->c.state != TCP_CLOSED || sk->err)
+		return -EINVAL;
+	if (!sk->bound) {
+		int p;
+
+		/* inet_autobind(): listen() on an unbound socket takes an ephemeral port. */
+		p = bind_ephemeral(st, sk, NULL, 0);
+		if (p < 0)
+			return p;
+		sk->c.lport = (uint16_t)p;
+		sk->bound = 1;
+		bind_add(st, &sk->bind, &sk->c, sk->c.lport);
+	}
+	/* inet_csk_listen_start() checks the port again, now as a listener. */
+	sk->c.state = TCP_LISTEN;
+	if (bind_conflict(st, sk, &sk->c.laddr, sk->c.lport, 1)) {
+		sk->c.state = TCP_CLOSED;
+		return -EADDRINUSE;
+	}
+	ls = calloc(1, sizeof(*ls));
+	if (!ls) {
+		sk->c.state = TCP_CLOSED;
+		return -ENOMEM;
+	}
+	ls->backlog = backlog;
+	sk->ls = ls;
+	sk->c.state = TCP_CLOSED;
+	sock_set_state(st, sk, TCP_LISTEN);
+	listen_table_insert(st, sk);
+	return done(st, 0);
+}
+
+int sys_accept(struct stack *st, int fd, struct ip_addr *raddr, uint16_t *rport)
+{
+	struct sock *l = fd_lookup(st, fd), *child;
+	struct event ev;
+	int nfd;
+
+	if (!l)
+		return -EBADF;
+	if (l->c.state != TCP_LISTEN)
+		return -EINVAL;
+	child = accept_pop(st, l);
+	if (!child)
+		return -EAGAIN;
+	nfd = fd_install(st, child);
+	if (nfd < 0) {
+		/* Put it back at the head: the next accept() gets it. */
+		child->acc_next = l->ls->acc_head;
+		l->ls->acc_head = child;
+		if (!l->ls->acc_tail)
+			l->ls->acc_tail = child;
+		child->parent = l;
+		l->ls->ack_backlog++;
+		return nfd;
+	}
+	if (raddr)
+		*raddr = child->c.raddr;
+	if (rport)
+		*rport = child->c.rport;
+	memset(&ev, 0, sizeof(ev));
+	ev.type = EV_ACCEPT;
+	ev.t = st->now;
+	ev.frame = -1;
+	ev.reason = -1;
+	ev.has_listener = 1;
+	listener_view_of(l, &ev.listener);
+	ev.has_sock = 1;
+	sock_view_of(st, &child->c, &ev.sock);
+	stack_emit(st, &ev);
+	return done(st, nfd);
+}
+
+int sys_connect(struct stack *st, int fd, const struct ip_addr *addr, uint16_t port)
+{
+	struct sock *sk = fd_lookup(st, fd);
+	struct lookup_info li;
+
+	if (!sk)
+		return -EBADF;
+	if (addr->family != sk->c.laddr.family)
+		return -EAFNOSUPPORT;
+	switch (sk->c.state) {
+	case TCP_CLOSED:
+		break;
+	case TCP_SYN_SENT:
+		return -EALREADY;
+	default:
+		return -EISCONN;
+	}
+	if (sk->err)
+		return -EINVAL;
+	if (port == 0 || addr_is_any(addr))
+		return -ECONNREFUSED;
+	if (addr_is_any(&sk->c.laddr)) {
+		const struct ip_addr *src = first_local(st, addr->family);
+
+		if (!src)
+			return -EADDRNOTAVAIL;
+		sk->c.laddr = *src;
+	}
+	sk->c.raddr = *addr;
+	sk->c.rport = port;
+	if (!sk->bound) {
+		int p = bind_ephemeral(st, sk, addr, port);
+
+		if (p < 0) {
+			sk->c.laddr = addr_any(addr->family);
+			sk->c.raddr = addr_any(addr->family);
+			sk->c.rport = 0;
+			return -EADDRNOTAVAIL;
+		}
+		sk->c.lport = (uint16_t)p;
+		sk->bound = 1;
+		bind_add(st, &sk->bind, &sk->c, sk->c.lport);
+		sk->bind.autobind = 1;
+	} else if (ehash_lookup(st, &sk->c.laddr, sk->c.lport, addr, port, &li)) {
+		/* __inet_check_established(): that 4-tuple is taken */
+		sk->c.raddr = addr_any(addr->family);
+		sk->c.rport = 0;
+		return -EADDRNOTAVAIL;
+	}
+	sk->adv_mss = tcp_our_mss(st, addr->family);
+	sk->rcv_wscale = st->cfg.tcp_window_scaling ? 7 : 0;
+	sk->ts_off = tcp_ts_offset(st, &sk->c.laddr, addr);
+	sk->iss = tcp_isn(st, &sk->c.laddr, sk->c.lport, addr, port);
+	sk->snd_una = sk->iss;
+	sk->snd_nxt = sk->snd_max = sk->iss + 1;
+	sk->rtt_on = 1;
+	sk->rtt_seq = sk->iss;
+	sk->rtt_start = st->now;
+	ehash_insert(st, &sk->c);
+	sock_set_state(st, sk, TCP_SYN_SENT);
+	stack_count(st, CNT_ACTIVEOPENS);
+	tcp_send_syn(st, sk);
+	timer_arm(st, &sk->timer, TIMER_RTX, st->now + sk->rto);
+	return done(st, -EINPROGRESS);
+}
+
+ssize_t sys_send(struct stack *st, int fd, const void *buf, size_t len)
+{
+	struct sock *sk = fd_lookup(st, fd);
+
+	if (!sk)
+		return -EBADF;
+	if (sk->err) {
+		int e = sk->err;
+
+		sk->err = 0;
+		return e;
+	}
+	if (sk->shut_wr)
+		return -EPIPE;
+	switch (sk->c.state) {
+	case TCP_ESTABLISHED:
+	case TCP_CLOSE_WAIT:
+		break;
+	case TCP_SYN_SENT:
+	case TCP_SYN_RECV:
+		return -EAGAIN;
+	case TCP_LISTEN:
+	case TCP_CLOSED:
+		return -ENOTCONN;
+	default:
+		return -EPIPE;
+	}
+	if (len > 0x7fffffff)
+		len = 0x7fffffff;
+	if (bytebuf_append(&sk->snd, buf, (uint32_t)len) < 0)
+		return -ENOMEM;
+	tcp_push(st, sk);
+	return done(st, (int)len);
+}
+
+ssize_t sys_recv(struct stack *st, int fd, void *buf, size_t len)
+{
+	struct sock *sk = fd_lookup(st, fd);
+	uint32_t n;
+
+	if (!sk)
+		return -EBADF;
+	if (sk->rcv.len) {
+		n = sk->rcv.len < len ? sk->rcv.len : (uint32_t)len;
+		memcpy(buf, sk->rcv.p + sk->rcv.off, n);
+		bytebuf_consume(&sk->rcv, n);
+		return (ssize_t)n;
+	}
+	if (sk->err) {
+		int e = sk->err;
+
+		sk->err = 0;
+		return e;
+	}
+	if (sk->rcv_fin)
+		return 0;
+	if (sk->c.state == TCP_LISTEN || (sk->c.state == TCP_CLOSED && !sk->irs))
+		return -ENOTCONN;
+	if (sk->c.state == TCP_CLOSED)
+		return 0;
+	return -EAGAIN;
+}
+
+/* Queues our FIN and moves the state on (tcp_close_state()). */
+static void send_fin(struct stack *st, struct sock *sk)
+{
+	if (sk->shut_wr)
+		return;
+	sk->shut_wr = 1;
+	if (sk->c.state == TCP_ESTABLISHED)
+		sock_set_state(st, sk, TCP_FIN_WAIT1);
+	else if (sk->c.state == TCP_CLOSE_WAIT)
+		sock_set_state(st, sk, TCP_LAST_ACK);
+	else
+		return;
+	sk->fin_queued = 1;
+	tcp_push(st, sk);
+}
+
+int sys_shutdown(struct stack *st, int fd, int how)
+{
+	struct sock *sk = fd_lookup(st, fd);
+
+	if (!sk)
+		return -EBADF;
+	if (how < SHUTDOWN_RD || how > SHUTDOWN_RDWR)
+		return -EINVAL;
+	switch (sk->c.state) {
+	case TCP_CLOSED:
+	case TCP_LISTEN:
+	case TCP_SYN_SENT:
+		return -ENOTCONN;
+	default:
+		break;
+	}
+	if (how != SHUTDOWN_RD)
+		send_fin(st, sk);
+	return done(st, 0);
+}
+
+/*
+ * inet_csk_listen_stop(): every child still waiting in the accept queue is
+ * reset (RST|ACK) and freed; requests are dropped without a word (the
+ * client's next segment then meets no socket and is reset).
+ */
+static void close_listener(struct stack *st, struct sock *l)
+{
+	struct sock *child;
+
+	listen_table_remove(st, l);
+	while (l->ls->syn_head)
+		sock_destroy(st, &l->ls->syn_head->c);
+	while ((child = accept_pop(st, l)) != NULL) {
+		if (child->c.state != TCP_CLOSED) {
+			stack_count(st, CNT_TCPABORTONCLOSE);
+			tcp_send_rst_sk(st, child);
+		}
+		sock_destroy(st, &child->c);
+	}
+	sock_destroy(st, &l->c);
+}
+
+int sys_close(struct stack *st, int fd)
+{
+	struct sock *sk = fd_lookup(st, fd);
+
+	if (!sk)
+		return -EBADF;
+	fd_release(st, sk);
+	switch (sk->c.state) {
+	case TCP_LISTEN:
+		close_listener(st, sk);
+		break;
+	case TCP_CLOSED:
+	case TCP_SYN_SENT:
+		sock_destroy(st, &sk->c);
+		break;
+	default:
+		sk->orphan = 1;
+		if (sk->rcv.len) {
+			/* tcp_close(): unread data means the peer must not think all
+			 * went well - abort with a RST (RFC 2525 2.17). */
+			stack_count(st, CNT_TCPABORTONCLOSE);
+			tcp_send_rst_sk(st, sk);
+			tcp_done(st, sk, 0);
+			break;
+		}
+		send_fin(st, sk);
+		if (sk->c.state == TCP_FIN_WAIT2)
+			timer_arm(st, &sk->timer, TIMER_FINWAIT2,
+				  st->now + (vtime_t)st->cfg.tcp_fin_timeout * VT_SEC);
+		break;
+	}
+	return done(st, 0);
+}
+
+int sys_getsockname(struct stack *st, int fd, struct ip_addr *addr, uint16_t *port)
+{
+	struct sock *sk = fd_lookup(st, fd);
+
+	if (!sk)
+		return -EBADF;
+	*addr = sk->c.laddr;
+	*port = sk->c.lport;
+	return 0;
+}
+
+int sys_getpeername(struct stack *st, int fd, struct ip_addr *addr, uint16_t *port)
+{
+	struct sock *sk = fd_lookup(st, fd);
+
+	if (!sk)
+		return -EBADF;
+	if (sk->c.state == TCP_CLOSED || sk->c.state == TCP_LISTEN || sk->c.state == TCP_SYN_SENT)
+		return -ENOTCONN;
+	*addr = sk->c.raddr;
+	*port = sk->c.rport;
+	return 0;
+}
+
+int sys_state(struct stack *st, int fd)
+{
+	struct sock *sk = fd_lookup(st, fd);
+
+	return sk ? sk->c.state : -EBADF;
+}
+
+int sys_error(struct stack *st, int fd)
+{
+	struct sock *sk = fd_lookup(st, fd);
+	int e;
+
+	if (!sk)
+		return -EBADF;
+	e = sk->err;
+	sk->err = 0;
+	return e;
+}
+
+uint32_t sys_sock_id(struct stack *st, int fd)
+{
+	struct sock *sk = fd_lookup(st, fd);
+
+	return sk ? sk->c.id : 0;
+}

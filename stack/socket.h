@@ -1,0 +1,107 @@
+/*
+ * socket.h - the BSD-like socket API the application side calls.
+ *
+ * Descriptors are small integers starting at 3 (0-2 are stdio in a real
+ * process, and packetdrill scripts expect socket() = 3). Every call returns
+ * a non-negative result or a negative errno (-EAGAIN, -EADDRINUSE, ...):
+ * the same values a real call reports through errno, without global state.
+ *
+ * All calls are non-blocking: where a real blocking call would sleep
+ * (accept() on an empty queue, recv() with nothing to read, connect()),
+ * these return -EAGAIN / -EINPROGRESS and the driver waits on the virtual
+ * clock, as packetdrill does.
+ */
+#ifndef TCPDEMUX_SOCKET_H
+#define TCPDEMUX_SOCKET_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "stack.h"
+
+/* setsockopt() options (SOL_SOCKET level in a real system). */
+enum sockopt {
+	SOCKOPT_REUSEADDR = 1,
+	SOCKOPT_REUSEPORT = 2,
+};
+
+/* shutdown() directions, numbered as SHUT_RD/SHUT_WR/SHUT_RDWR. */
+#define SHUTDOWN_RD 0
+#define SHUTDOWN_WR 1
+#define SHUTDOWN_RDWR 2
+
+/* Returns a new descriptor, -EAFNOSUPPORT, -EMFILE or -ENOMEM. */
+int sys_socket(struct stack *st, int family);
+
+/* Returns 0, -EBADF, -EINVAL (unknown option). */
+int sys_setsockopt(struct stack *st, int fd, int opt, int value);
+
+/*
+ * Binds fd to addr:port (port 0 picks an ephemeral port). Returns 0,
+ * -EBADF, -EINVAL (already bound, or family mismatch), -EADDRNOTAVAIL
+ * (not a local address), -EADDRINUSE (conflicts with another socket, per
+ * inet_csk_bind_conflict's rules).
+ */
+int sys_bind(struct stack *st, int fd, const struct ip_addr *addr, uint16_t port);
+
+/*
+ * Starts listening. backlog is capped at somaxconn (a negative backlog
+ * means somaxconn, as (unsigned)backlog > somaxconn does in Linux).
+ * Calling it again on a listener only changes the backlog.
+ * Returns 0, -EBADF, -EINVAL (connected), -EADDRINUSE.
+ */
+int sys_listen(struct stack *st, int fd, int backlog);
+
+/*
+ * Pops the oldest completed connection. Returns its new descriptor and
+ * fills raddr and rport (either may be NULL), or -EAGAIN (queue empty),
+ * -EINVAL (not listening), -EBADF, -EMFILE.
+ */
+int sys_accept(struct stack *st, int fd, struct ip_addr *raddr, uint16_t *rport);
+
+/*
+ * Starts an active open: SYN sent, state SYN_SENT. Returns -EINPROGRESS
+ * (the normal outcome), or -EBADF, -EISCONN, -EALREADY, -EADDRNOTAVAIL
+ * (no local address of that family), -EADDRINUSE (no free port/4-tuple).
+ */
+int sys_connect(struct stack *st, int fd, const struct ip_addr *addr, uint16_t port);
+
+/*
+ * Queues len bytes for sending. Returns len, or -EAGAIN (still
+ * connecting), -EPIPE (shut down for writing or closed), -ENOTCONN,
+ * -ECONNRESET, -EBADF.
+ */
+ssize_t sys_send(struct stack *st, int fd, const void *buf, size_t len);
+
+/*
+ * Reads up to len bytes. Returns the count, 0 at end of stream (peer's FIN
+ * read), -EAGAIN (nothing yet), -ENOTCONN, -ECONNRESET, -EBADF.
+ */
+ssize_t sys_recv(struct stack *st, int fd, void *buf, size_t len);
+
+/* Returns 0, -EBADF, -ENOTCONN, -EINVAL (bad how). */
+int sys_shutdown(struct stack *st, int fd, int how);
+
+/*
+ * Releases fd. A connected socket starts its FIN handshake (or sends a RST
+ * when unread data is pending, as tcp_close() does); a listener resets
+ * every connection still in its accept queue and drops its requests.
+ * Returns 0 or -EBADF.
+ */
+int sys_close(struct stack *st, int fd);
+
+/* Fills the local / remote endpoint. Returns 0, -EBADF, -ENOTCONN. */
+int sys_getsockname(struct stack *st, int fd, struct ip_addr *addr, uint16_t *port);
+int sys_getpeername(struct stack *st, int fd, struct ip_addr *addr, uint16_t *port);
+
+/* Current TCP state of fd's socket, or -EBADF. */
+int sys_state(struct stack *st, int fd);
+
+/* Pending error of fd (so_error), cleared by the read: 0 or -ECONNRESET etc. */
+int sys_error(struct stack *st, int fd);
+
+/* The socket id (as events name it) behind fd, or 0. */
+uint32_t sys_sock_id(struct stack *st, int fd);
+
+#endif

@@ -1,0 +1,495 @@
+/*
+ * stack.c - creating and tearing down a stack, the event queue, names,
+ * snapshots and invariant checks.
+ *
+ * Events are queued while a segment, timer or call is processed and
+ * delivered by stack_flush() at the end, with the inbound segment's own
+ * event first: an observer always sees "what arrived" before "what it
+ * caused", whatever order the code found things out in.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+static const char *const state_names[TCP_STATE_COUNT] = {
+	"CLOSED", "LISTEN", "SYN_SENT", "SYN_RECV", "ESTABLISHED", "FIN_WAIT1",
+	"FIN_WAIT2", "CLOSE_WAIT", "CLOSING", "LAST_ACK", "TIME_WAIT",
+};
+
+const char *tcp_state_name(int state)
+{
+	return state >= 0 && state < TCP_STATE_COUNT ? state_names[state] : "?";
+}
+
+static const char *const lookup_names[] = {
+	"none", "established", "request", "timewait", "listener",
+};
+
+const char *lookup_result_name(int r)
+{
+	return r >= 0 && r <= LOOKUP_LISTENER ? lookup_names[r] : "?";
+}
+
+static const char *const action_names[ACT_COUNT] = {
+	"none", "syn_ack", "syn_ack_again", "cookie", "queued", "established",
+	"deliver", "ack", "fin", "rst", "reset", "challenge_ack", "send_ack",
+	"drop", "tw_recycle", "retransmit", "expire",
+};
+
+const char *seg_action_name(int a)
+{
+	return a >= 0 && a < ACT_COUNT ? action_names[a] : "?";
+}
+
+static const char *const counter_names[CNT_COUNT] = {
+#define COUNTER_NAME(id, name) name,
+	COUNTER_LIST(COUNTER_NAME)
+#undef COUNTER_NAME
+};
+
+const char *counter_name(int c)
+{
+	return c >= 0 && c < CNT_COUNT ? counter_names[c] : NULL;
+}
+
+void stack_config_init(struct stack_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	/*
+	 * Linux sizes ehash from memory (one slot per 128 KiB, alloc_large_system_hash);
+	 * 65536 is what a machine with 8 GiB gets, and small enough to allocate
+	 * per test.
+	 */
+	cfg->ehash_buckets = 65536;
+	cfg->hash_seed = 0;
+	cfg->somaxconn = 4096;
+	cfg->tcp_syncookies = 1;
+	cfg->tcp_abort_on_overflow = 0;
+	cfg->tcp_synack_retries = 5;
+	cfg->tcp_syn_retries = 6;
+	cfg->tcp_max_syn_backlog = 512;
+	cfg->tcp_retries2 = 15;
+	cfg->tcp_fin_timeout = 60;
+	cfg->tcp_timestamps = 1;
+	cfg->tcp_sack = 1;
+	cfg->tcp_window_scaling = 1;
+	cfg->max_sockets = 1u << 22;
+	cfg->mtu = 1500;
+}
+
+struct stack *stack_new(const struct stack_config *cfg)
+{
+	struct stack *st;
+
+	if (cfg->mtu < 128)
+		return NULL;
+	st = calloc(1, sizeof(*st));
+	if (!st)
+		return NULL;
+	st->cfg = *cfg;
+	if (ehash_init(&st->ehash, cfg->ehash_buckets) < 0) {
+		free(st);
+		return NULL;
+	}
+	/* Separate keys per use, so one leaking (an ISN) says nothing of another. */
+	st->isn_key = cfg->hash_seed * 0x9e3779b1u + 0x7f4a7c15u;
+	st->ts_key = cfg->hash_seed * 0x85ebca6bu + 0x165667b1u;
+	st->port_key = cfg->hash_seed * 0xc2b2ae35u + 0x27d4eb2fu;
+	st->frame = -1;
+	return st;
+}
+
+static void free_one(struct sock_common *c)
+{
+	if (c->kind == SK_FULL) {
+		struct sock *sk = sk_full(c);
+
+		bytebuf_free(&sk->snd);
+		bytebuf_free(&sk->rcv);
+		free(sk->ls);
+		free(sk);
+	} else if (c->kind == SK_REQUEST) {
+		free(sk_req(c));
+	} else {
+		free(sk_tw(c));
+	}
+}
+
+static void free_grave(struct stack *st)
+{
+	while (st->grave) {
+		struct sock_common *c = st->grave;
+
+		st->grave = c->next;
+		free_one(c);
+	}
+}
+
+void stack_free(struct stack *st)
+{
+	uint32_t i;
+	int fd;
+
+	if (!st)
+		return;
+	st->obs = NULL;
+	/* Listeners' requests and queued children are reachable only through them. */
+	while (st->lt.first) {
+		struct sock *l = st->lt.first;
+
+		while (l->ls->syn_head)
+			sock_destroy(st, &l->ls->syn_head->c);
+		while (l->ls->acc_head) {
+			struct sock *c = accept_pop(st, l);
+
+			sock_destroy(st, &c->c);
+		}
+		listen_table_remove(st, l);
+	}
+	for (i = 0; i <= st->ehash.mask; i++)
+		while (st->ehash.b[i])
+			sock_destroy(st, st->ehash.b[i]);
+	for (fd = 0; fd < st->nfds; fd++) {
+		struct sock *sk = st->fds[fd];
+
+		if (sk) {
+			fd_release(st, sk);
+			sock_destroy(st, &sk->c);
+		}
+	}
+	st->npend = 0;
+	free_grave(st);
+	ehash_destroy(&st->ehash);
+	timer_heap_free(&st->timers);
+	free(st->fds);
+	free(st->addrs);
+	free(st->pend);
+	free(st->pend_data);
+	free(st);
+}
+
+int stack_add_addr(struct stack *st, const struct ip_addr *addr)
+{
+	struct ip_addr *a;
+	int i;
+
+	for (i = 0; i < st->naddrs; i++)
+		if (addr_equal(&st->addrs[i], addr))
+			return -EEXIST;
+	a = realloc(st->addrs, (size_t)(st->naddrs + 1) * sizeof(*a));
+	if (!a)
+		return -ENOMEM;
+	st->addrs = a;
+	st->addrs[st->naddrs++] = *addr;
+	return 0;
+}
+
+int stack_has_addr(const struct stack *st, const struct ip_addr *addr)
+{
+	int i;
+
+	for (i = 0; i < st->naddrs; i++)
+		if (addr_equal(&st->addrs[i], addr))
+			return 1;
+	return 0;
+}
+
+void stack_set_observer(struct stack *st, stack_observer_fn fn, void *ctx)
+{
+	st->obs = fn;
+	st->obs_ctx = ctx;
+}
+
+vtime_t stack_now(const struct stack *st)
+{
+	return st->now;
+}
+
+uint64_t stack_counter(const struct stack *st, int counter)
+{
+	return counter >= 0 && counter < CNT_COUNT ? st->counters[counter] : 0;
+}
+
+void stack_count(struct stack *st, int counter)
+{
+	st->counters[counter]++;
+}
+
+uint32_t stack_buckets(const struct stack *st)
+{
+	return st->ehash.mask + 1;
+}
+
+uint32_t stack_seed(const struct stack *st)
+{
+	return st->cfg.hash_seed;
+}
+
+/* ---- events ----------------------------------------------------------- */
+
+static struct pending_ev *pend_slot(struct stack *st)
+{
+	if (st->npend == st->cap_pend) {
+		size_t cap = st->cap_pend ? st->cap_pend * 2 : 16;
+		struct pending_ev *p = realloc(st->pend, cap * sizeof(*p));
+
+		if (!p)
+			return NULL;
+		st->pend = p;
+		st->cap_pend = cap;
+	}
+	return &st->pend[st->npend++];
+}
+
+/*
+ * Events are observations, not state: when memory for one runs out it is
+ * lost, and the stack itself carries on correctly.
+ */
+void stack_emit(struct stack *st, const struct event *ev)
+{
+	struct pending_ev *p;
+
+	if (!st->obs)
+		return;
+	p = pend_slot(st);
+	if (p) {
+		p->ev = *ev;
+		p->ev.seg = NULL;
+	}
+}
+
+void stack_emit_out(struct stack *st, const struct segment *seg)
+{
+	struct pending_ev *p;
+
+	stack_count(st, CNT_OUTSEGS);
+	if (seg->flags & TH_RST)
+		stack_count(st, CNT_OUTRSTS);
+	if (!st->obs)
+		return;
+	if (st->pend_used + seg->len > st->pend_cap) {
+		size_t cap = st->pend_cap ? st->pend_cap : 4096;
+		uint8_t *d;
+
+		while (cap < st->pend_used + seg->len)
+			cap *= 2;
+		d = realloc(st->pend_data, cap);
+		if (!d)
+			return;
+		st->pend_data = d;
+		st->pend_cap = cap;
+	}
+	p = pend_slot(st);
+	if (!p)
+		return;
+	memset(&p->ev, 0, sizeof(p->ev));
+	p->ev.type = EV_SEGMENT_OUT;
+	p->ev.t = st->now;
+	p->ev.frame = st->frame;
+	p->ev.reason = -1;
+	p->seg = *seg;
+	p->data_off = st->pend_used;
+	if (seg->len)
+		memcpy(st->pend_data + st->pend_used, seg->data, seg->len);
+	st->pend_used += seg->len;
+}
+
+void stack_flush(struct stack *st)
+{
+	size_t i;
+
+	/* The observer may call back into the stack (accept() on a queued event);
+	 * whatever that queues is delivered by this same loop. */
+	for (i = 0; i < st->npend; i++) {
+		struct pending_ev *p = &st->pend[i];
+		struct event ev = p->ev;
+		struct segment seg;
+
+		if (ev.type == EV_SEGMENT_OUT || ev.type == EV_SEGMENT_IN) {
+			seg = p->seg;
+			/* An inbound payload still lives in the caller's buffer. */
+			if (ev.type == EV_SEGMENT_OUT)
+				seg.data = seg.len ? st->pend_data + p->data_off : NULL;
+			ev.seg = &seg;
+		}
+		if (st->obs)
+			st->obs(st->obs_ctx, &ev);
+	}
+	st->npend = 0;
+	st->pend_used = 0;
+	free_grave(st);
+}
+
+void stack_input(struct stack *st, const struct segment *seg, int64_t frame)
+{
+	st->frame = frame;
+	tcp_input(st, seg, frame);
+	stack_flush(st);
+	st->frame = -1;
+}
+
+/* ---- snapshots -------------------------------------------------------- */
+
+void stack_totals(const struct stack *st, struct stack_totals *out)
+{
+	const struct sock *l;
+	uint32_t i;
+	int fd;
+
+	memset(out, 0, sizeof(*out));
+	for (l = st->lt.first; l; l = l->ls->all_next)
+		out->listeners++;
+	for (i = 0; i <= st->ehash.mask; i++) {
+		const struct sock_common *c;
+
+		for (c = st->ehash.b[i]; c; c = c->next) {
+			if (c->kind == SK_REQUEST)
+				out->request++;
+			else if (c->kind == SK_TW)
+				out->timewait++;
+			else if (c->state == TCP_ESTABLISHED)
+				out->established++;
+			else
+				out->other++;
+		}
+	}
+	for (fd = 0; fd < st->nfds; fd++)
+		if (st->fds[fd] && st->fds[fd]->c.state == TCP_CLOSED)
+			out->closed_fds++;
+}
+
+void stack_walk_listeners(struct stack *st, listener_walk_fn fn, void *ctx)
+{
+	struct sock *l;
+
+	for (l = st->lt.first; l; l = l->ls->all_next) {
+		struct listener_view v;
+
+		listener_view_of(l, &v);
+		fn(ctx, &v);
+	}
+}
+
+void stack_walk_ehash(struct stack *st, sock_walk_fn fn, void *ctx)
+{
+	uint32_t i;
+
+	for (i = 0; i <= st->ehash.mask; i++) {
+		struct sock_common *c;
+
+		for (c = st->ehash.b[i]; c; c = c->next) {
+			struct sock_view v;
+
+			sock_view_of(st, c, &v);
+			fn(ctx, &v);
+		}
+	}
+}
+
+static struct sock *listener_by_id(struct stack *st, uint32_t id)
+{
+	struct sock *l;
+
+	for (l = st->lt.first; l; l = l->ls->all_next)
+		if (l->c.id == id)
+			return l;
+	return NULL;
+}
+
+int stack_walk_syn_queue(struct stack *st, uint32_t listener_id, sock_walk_fn fn, void *ctx)
+{
+	struct sock *l = listener_by_id(st, listener_id);
+	struct request_sock *r;
+
+	if (!l)
+		return -ENOENT;
+	for (r = l->ls->syn_head; r; r = r->syn_next) {
+		struct sock_view v;
+
+		sock_view_of(st, &r->c, &v);
+		fn(ctx, &v);
+	}
+	return 0;
+}
+
+int stack_walk_accept_queue(struct stack *st, uint32_t listener_id, sock_walk_fn fn, void *ctx)
+{
+	struct sock *l = listener_by_id(st, listener_id);
+	struct sock *s;
+
+	if (!l)
+		return -ENOENT;
+	for (s = l->ls->acc_head; s; s = s->acc_next) {
+		struct sock_view v;
+
+		sock_view_of(st, &s->c, &v);
+		fn(ctx, &v);
+	}
+	return 0;
+}
+
+#define CHECK(cond, ...)                                 \
+	do {                                             \
+		if (!(cond)) {                           \
+			snprintf(why, len, __VA_ARGS__); \
+			return -EFAULT;                  \
+		}                                        \
+	} while (0)
+
+int stack_check(const struct stack *st, char *why, size_t len)
+{
+	const struct sock *l;
+	uint32_t i, n = 0, reqs = 0, qreqs = 0;
+
+	for (i = 0; i <= st->ehash.mask; i++) {
+		const struct sock_common *c;
+
+		for (c = st->ehash.b[i]; c; c = c->next) {
+			uint32_t h = ehash_hashfn(st, &c->laddr, c->lport, &c->raddr, c->rport);
+
+			CHECK(c->hashed, "sock %u in ehash but not marked hashed", c->id);
+			CHECK(c->hash == h, "sock %u cached hash %08x, tuple hashes to %08x", c->id, c->hash, h);
+			CHECK((h & st->ehash.mask) == i, "sock %u in bucket %u, belongs in %u", c->id, i,
+			      h & st->ehash.mask);
+			CHECK(c->state != TCP_LISTEN && c->state != TCP_CLOSED,
+			      "sock %u in ehash in state %s", c->id, tcp_state_name(c->state));
+			if (c->kind == SK_REQUEST) {
+				reqs++;
+				CHECK(container_of(c, const struct request_sock, c)->listener != NULL,
+				      "request %u has no listener", c->id);
+			}
+			n++;
+		}
+	}
+	CHECK(n == st->ehash.count, "ehash holds %u entries, count says %u", n, st->ehash.count);
+	for (l = st->lt.first; l; l = l->ls->all_next) {
+		const struct request_sock *r;
+		const struct sock *s;
+		uint32_t q = 0, a = 0;
+
+		CHECK(l->c.state == TCP_LISTEN, "listener %u in state %s", l->c.id,
+		      tcp_state_name(l->c.state));
+		CHECK(!l->c.hashed, "listener %u is in ehash", l->c.id);
+		for (r = l->ls->syn_head; r; r = r->syn_next) {
+			CHECK(r->c.hashed, "request %u in SYN queue but not in ehash", r->c.id);
+			CHECK(r->listener == l, "request %u on the wrong listener", r->c.id);
+			q++;
+		}
+		for (s = l->ls->acc_head; s; s = s->acc_next) {
+			CHECK(s->parent == l, "sock %u queued with parent mismatch", s->c.id);
+			a++;
+		}
+		CHECK(q == l->ls->qlen, "listener %u: qlen %u but %u requests queued", l->c.id,
+		      l->ls->qlen, q);
+		CHECK(a == l->ls->ack_backlog, "listener %u: ack_backlog %u but %u queued", l->c.id,
+		      l->ls->ack_backlog, a);
+		CHECK(a <= (uint32_t)l->ls->backlog + 1, "listener %u: accept queue %u > backlog+1 (%d)",
+		      l->c.id, a, l->ls->backlog + 1);
+		qreqs += q;
+	}
+	CHECK(qreqs == reqs, "%u requests in ehash, %u in SYN queues", reqs, qreqs);
+	return 0;
+}

@@ -1,0 +1,250 @@
+/*
+ * stack.h - the public face of the miniature TCP/IP stack.
+ *
+ * A front end (sim/, tests, fuzzers) creates a stack, feeds it parsed
+ * segments with stack_input(), moves its virtual clock with stack_advance(),
+ * drives the application side through the sys_* calls of socket.h, and
+ * learns what happened from the events it receives through its observer.
+ *
+ * The stack does no I/O and never reads the wall clock: the same inputs
+ * give the same events, which is what makes demos and golden tests
+ * reproducible.
+ */
+#ifndef TCPDEMUX_STACK_H
+#define TCPDEMUX_STACK_H
+
+#include <stdint.h>
+
+#include "addr.h"
+#include "counters.h"
+#include "segment.h"
+
+/* Virtual time in nanoseconds (pcap files carry nanoseconds at best). */
+typedef uint64_t vtime_t;
+#define VT_NSEC 1ull
+#define VT_USEC 1000ull
+#define VT_MSEC 1000000ull
+#define VT_SEC 1000000000ull
+#define VT_NEVER UINT64_MAX
+
+enum tcp_state {
+	TCP_CLOSED = 0,
+	TCP_LISTEN,
+	TCP_SYN_SENT,
+	TCP_SYN_RECV,
+	TCP_ESTABLISHED,
+	TCP_FIN_WAIT1,
+	TCP_FIN_WAIT2,
+	TCP_CLOSE_WAIT,
+	TCP_CLOSING,
+	TCP_LAST_ACK,
+	TCP_TIME_WAIT,
+	TCP_STATE_COUNT
+};
+
+/* "ESTABLISHED", "SYN_RECV", ... (Linux's TCP_* names without the prefix). */
+const char *tcp_state_name(int state);
+
+/*
+ * Settings, named after the Linux sysctls they mirror. stack_config_init()
+ * fills Linux 6.x defaults; a front end changes what it needs before
+ * stack_new().
+ */
+struct stack_config {
+	uint32_t ehash_buckets;      /* power of two, 1 .. 2^24 */
+	uint32_t hash_seed;          /* keys ehash, reuseport and ISNs */
+	int somaxconn;               /* net.core.somaxconn (4096) */
+	int tcp_syncookies;          /* net.ipv4.tcp_syncookies (1) */
+	int tcp_abort_on_overflow;   /* net.ipv4.tcp_abort_on_overflow (0) */
+	int tcp_synack_retries;      /* net.ipv4.tcp_synack_retries (5) */
+	int tcp_syn_retries;         /* net.ipv4.tcp_syn_retries (6) */
+	int tcp_max_syn_backlog;     /* net.ipv4.tcp_max_syn_backlog (512) */
+	int tcp_retries2;            /* net.ipv4.tcp_retries2 (15) */
+	int tcp_fin_timeout;         /* net.ipv4.tcp_fin_timeout, seconds (60) */
+	int tcp_timestamps;          /* net.ipv4.tcp_timestamps (1) */
+	int tcp_sack;                /* net.ipv4.tcp_sack (1) */
+	int tcp_window_scaling;      /* net.ipv4.tcp_window_scaling (1) */
+	uint32_t max_sockets;        /* refuse new connections past this many */
+	uint16_t mtu;                /* link MTU used to derive the MSS we announce */
+};
+
+void stack_config_init(struct stack_config *cfg);
+
+struct stack;
+
+/*
+ * Creates a stack at virtual time 0. Returns NULL when memory runs out or
+ * cfg is invalid (bucket count not a power of two); nothing is leaked.
+ */
+struct stack *stack_new(const struct stack_config *cfg);
+
+/* Frees every socket, request and timer; no events are emitted. */
+void stack_free(struct stack *st);
+
+/*
+ * Declares an address as local (used as connect()'s source address and to
+ * tell which segments are ours). Returns 0, -EEXIST or -ENOMEM.
+ */
+int stack_add_addr(struct stack *st, const struct ip_addr *addr);
+
+/* Is addr one of the stack's own addresses? */
+int stack_has_addr(const struct stack *st, const struct ip_addr *addr);
+
+/* ---- what the stack reports ------------------------------------------ */
+
+enum event_type {
+	EV_SEGMENT_IN,  /* a segment was processed: lookup path and outcome */
+	EV_SEGMENT_OUT, /* the stack sent a segment */
+	EV_ACCEPT,      /* accept() returned a connection */
+	EV_TIMER,       /* a timer fired (retransmission, expiry) */
+	EV_SOCK_NEW,    /* a socket or request was created */
+	EV_SOCK_STATE,  /* a socket changed state */
+	EV_SOCK_FREE,   /* a socket, request or TIME_WAIT entry was freed */
+};
+
+/* Which table entry a lookup ended on. */
+enum lookup_result {
+	LOOKUP_NONE = 0,
+	LOOKUP_ESTABLISHED, /* a full socket in ehash (any state but LISTEN) */
+	LOOKUP_REQUEST,     /* a SYN_RECV request socket in ehash */
+	LOOKUP_TIMEWAIT,    /* a TIME_WAIT entry in ehash */
+	LOOKUP_LISTENER,    /* ehash missed; a listener matched */
+};
+const char *lookup_result_name(int r);
+
+/* What the stack did with an inbound segment (or what a timer did). */
+enum seg_action {
+	ACT_NONE = 0,
+	ACT_SYN_ACK,        /* new request, SYN-ACK sent */
+	ACT_SYN_ACK_RTX,    /* SYN-ACK sent again (duplicate SYN or timer) */
+	ACT_COOKIE,         /* SYN answered with a SYN cookie, no state kept */
+	ACT_QUEUED,         /* handshake done, child put on the accept queue */
+	ACT_ESTABLISHED,    /* active open completed (SYN-ACK received) */
+	ACT_DELIVER,        /* payload queued for the application */
+	ACT_ACK,            /* ACK processed, nothing else to do */
+	ACT_FIN,            /* peer's FIN processed */
+	ACT_RST,            /* answered with a RST */
+	ACT_RESET,          /* peer's RST closed the connection or request */
+	ACT_CHALLENGE_ACK,  /* RFC 5961 challenge ACK sent */
+	ACT_SEND_ACK,       /* out-of-window or duplicate: ACK sent, segment dropped */
+	ACT_DROP,           /* silently dropped */
+	ACT_TW_RECYCLE,     /* SYN reused a TIME_WAIT 4-tuple */
+	ACT_RETRANSMIT,     /* timer: data/SYN/FIN retransmitted */
+	ACT_EXPIRE,         /* timer: request, TIME_WAIT or connection gave up */
+	ACT_COUNT
+};
+const char *seg_action_name(int a); /* "syn_ack", "queued", "deliver", ... */
+
+struct lookup_info {
+	uint32_t hash;     /* ehash hash of the 4-tuple */
+	uint32_t bucket;   /* hash & (buckets - 1) */
+	uint32_t walked;   /* ehash chain entries examined */
+	uint8_t result;    /* enum lookup_result */
+	uint8_t wildcard;  /* listener found by the wildcard (second) lookup */
+	uint8_t reuseport; /* listener chosen from a reuseport group of ... */
+	uint8_t group;     /* ... this many members (0 if none) */
+};
+
+/* A socket as events and snapshots show it: a copy, never a live pointer. */
+struct sock_view {
+	uint32_t id;        /* stable for the connection's life (request -> child -> TIME_WAIT) */
+	int fd;             /* descriptor, or -1 (not accepted yet, request, TIME_WAIT) */
+	uint8_t state;      /* enum tcp_state */
+	struct ip_addr laddr, raddr;
+	uint16_t lport, rport;
+	uint32_t bucket;    /* ehash bucket, when hashed */
+};
+
+struct listener_view {
+	uint32_t id;
+	int fd;
+	struct ip_addr addr;
+	uint16_t port;
+	int backlog;            /* after the somaxconn cap */
+	uint32_t syn_queue;     /* requests (SYN_RECV) */
+	uint32_t accept_queue;  /* completed, not yet accepted */
+	uint8_t reuseport;
+};
+
+struct event {
+	uint8_t type;          /* enum event_type */
+	vtime_t t;
+	int64_t frame;         /* input frame number (1-based) or -1 */
+	const struct segment *seg; /* EV_SEGMENT_IN / OUT */
+	struct lookup_info lookup;  /* EV_SEGMENT_IN */
+	uint8_t has_listener;
+	struct listener_view listener; /* the listener consulted, after the segment */
+	uint8_t has_sock;
+	struct sock_view sock;  /* the socket involved, after the segment */
+	uint8_t action;         /* enum seg_action */
+	int8_t reason;          /* enum counter explaining a drop or reset, or -1 */
+	uint8_t old_state;      /* EV_SOCK_STATE */
+	uint32_t retries;       /* EV_TIMER: retransmissions so far */
+	int err;                /* EV_SOCK_FREE / EV_SOCK_STATE: error given to the app */
+	uint8_t cookie;         /* EV_SEGMENT_IN: a SYN cookie was issued or decoded */
+	uint16_t cookie_mss;    /* MSS decoded from / encoded in the cookie */
+};
+
+typedef void (*stack_observer_fn)(void *ctx, const struct event *ev);
+
+/* Installs the observer (NULL to silence). Events are delivered synchronously. */
+void stack_set_observer(struct stack *st, stack_observer_fn fn, void *ctx);
+
+/* ---- driving the stack ------------------------------------------------ */
+
+/*
+ * Processes one inbound segment at the current virtual time. frame is the
+ * input frame number reported in events (-1 for none). The segment's
+ * payload is copied if it is kept; *seg may be reused afterwards.
+ */
+void stack_input(struct stack *st, const struct segment *seg, int64_t frame);
+
+vtime_t stack_now(const struct stack *st);
+
+/* Time of the earliest pending timer, or VT_NEVER. */
+vtime_t stack_next_timer(const struct stack *st);
+
+/*
+ * Moves the clock to t, firing every timer due at or before t in time
+ * order (the clock reads each timer's own time while it runs). A t in the
+ * past is ignored: virtual time never goes backwards.
+ */
+void stack_advance(struct stack *st, vtime_t t);
+
+/* ---- looking at the tables ------------------------------------------- */
+
+uint64_t stack_counter(const struct stack *st, int counter);
+
+struct stack_totals {
+	uint32_t listeners, established, request, timewait, other, closed_fds;
+};
+void stack_totals(const struct stack *st, struct stack_totals *out);
+
+uint32_t stack_buckets(const struct stack *st);
+uint32_t stack_seed(const struct stack *st);
+
+typedef void (*listener_walk_fn)(void *ctx, const struct listener_view *l);
+typedef void (*sock_walk_fn)(void *ctx, const struct sock_view *s);
+
+/* Listeners in listen() order. */
+void stack_walk_listeners(struct stack *st, listener_walk_fn fn, void *ctx);
+
+/* ehash entries by bucket, each chain head first (the order lookups walk). */
+void stack_walk_ehash(struct stack *st, sock_walk_fn fn, void *ctx);
+
+/*
+ * The queues of the listener with id listener_id: requests in SYN_RECV
+ * (oldest first) and completed connections (accept order).
+ * Returns 0 or -ENOENT.
+ */
+int stack_walk_syn_queue(struct stack *st, uint32_t listener_id, sock_walk_fn fn, void *ctx);
+int stack_walk_accept_queue(struct stack *st, uint32_t listener_id, sock_walk_fn fn, void *ctx);
+
+/*
+ * Checks the stack's invariants (each entry in the bucket its hash names,
+ * queue counters equal list lengths, accept queue <= backlog+1, ...).
+ * Returns 0, or -EFAULT and writes what broke into why.
+ */
+int stack_check(const struct stack *st, char *why, size_t len);
+
+#endif

@@ -1,0 +1,380 @@
+/*
+ * tcp_out.c - every segment the stack sends is built here.
+ *
+ * Path: tcp_in.c / socket.c / timers -> tcp_send_*() -> stack_emit_out()
+ *       -> EV_SEGMENT_OUT -> a front end (which may seg_build() it).
+ *
+ * Header values follow what Linux 6.x puts on the wire, because replays
+ * compare our segments with a real kernel's: RSTs carry window 0 and no
+ * options (tcp_v4_send_reset), SYN-ACK options mirror what the SYN offered
+ * in tcp_options_write() order, and the initial window is 64 KiB rounded
+ * down to whole segments (tcp_select_initial_window).
+ */
+#include <string.h>
+
+#include "hash.h"
+#include "internal.h"
+
+/* Linux's receive window scale with the default tcp_rmem[2] of 6 MiB. */
+#define OUR_WSCALE 7
+/* RFC 7323: the timestamps option costs 12 bytes of every segment (10 + 2 NOPs). */
+#define TS_OPT_COST 12
+/* TCP_RTO_MAX */
+#define RTO_MAX (120 * VT_SEC)
+/* TCP_RTO_MIN */
+#define RTO_MIN (200 * VT_MSEC)
+
+uint32_t tcp_isn(const struct stack *st, const struct ip_addr *laddr, uint16_t lport,
+		 const struct ip_addr *raddr, uint16_t rport)
+{
+	/*
+	 * secure_tcp_seq(): a keyed hash of the 4-tuple plus a clock ticking
+	 * every 64 ns, so a reused 4-tuple starts far from its predecessor.
+	 */
+	uint32_t h = hash_3words(hash_addr(laddr->a, laddr->family == ADDR_V6, st->isn_key),
+				 hash_addr(raddr->a, raddr->family == ADDR_V6, st->isn_key),
+				 (uint32_t)lport << 16 | rport, st->isn_key);
+
+	return h + (uint32_t)(st->now >> 6);
+}
+
+uint32_t tcp_ts_offset(const struct stack *st, const struct ip_addr *laddr,
+		       const struct ip_addr *raddr)
+{
+	/* Linux 4.10+ randomizes TSval per address pair (secure_tcp_ts_off). */
+	return hash_3words(hash_addr(laddr->a, laddr->family == ADDR_V6, st->ts_key),
+			   hash_addr(raddr->a, raddr->family == ADDR_V6, st->ts_key), 0, st->ts_key);
+}
+
+uint32_t tcp_ts_now(const struct stack *st, uint32_t off)
+{
+	return (uint32_t)(st->now / VT_MSEC) + off; /* TSval ticks in milliseconds */
+}
+
+uint16_t tcp_our_mss(const struct stack *st, int family)
+{
+	return (uint16_t)(st->cfg.mtu - (family == ADDR_V6 ? IP6_HDR_LEN : IP4_HDR_MIN) - TCP_HDR_MIN);
+}
+
+uint32_t tcp_initial_window(uint16_t mss, int tstamp)
+{
+	uint32_t eff = mss - (tstamp ? TS_OPT_COST : 0);
+
+	if (eff == 0 || eff > 65535)
+		return 65535;
+	return (65535 / eff) * eff;
+}
+
+static void out_init(struct segment *s, const struct sock_common *c)
+{
+	memset(s, 0, sizeof(*s));
+	s->src = c->laddr;
+	s->dst = c->raddr;
+	s->sport = c->lport;
+	s->dport = c->rport;
+}
+
+/* ---- segments without a socket ---------------------------------------- */
+
+/*
+ * RFC 9293 3.10.7.1 (CLOSED), as tcp_v4_send_reset() does it: never answer
+ * a RST; if the segment carried an ACK, RST with seq = SEG.ACK and no ACK
+ * flag; otherwise RST|ACK with seq 0 and ack = SEG.SEQ + SEG.LEN (SYN and
+ * FIN each count one).
+ */
+void tcp_send_reset(struct stack *st, const struct segment *in)
+{
+	struct segment s;
+
+	if (in->flags & TH_RST)
+		return;
+	memset(&s, 0, sizeof(s));
+	s.src = in->dst;
+	s.dst = in->src;
+	s.sport = in->dport;
+	s.dport = in->sport;
+	if (in->flags & TH_ACK) {
+		s.seq = in->ack;
+		s.flags = TH_RST;
+	} else {
+		s.seq = 0;
+		s.ack = in->seq + seg_seqlen(in);
+		s.flags = TH_RST | TH_ACK;
+	}
+	stack_emit_out(st, &s);
+}
+
+/* ---- request sockets ------------------------------------------------- */
+
+static void synack_opts(struct stack *st, struct tcp_opts *o, int family, int sack, int ts,
+			uint32_t ts_off, uint32_t ts_recent, int ws, uint8_t wscale)
+{
+	memset(o, 0, sizeof(*o));
+	o->has_mss = 1;
+	o->mss = tcp_our_mss(st, family);
+	o->sack_ok = (uint8_t)sack;
+	if (ts) {
+		o->has_ts = 1;
+		o->tsval = tcp_ts_now(st, ts_off);
+		o->tsecr = ts_recent;
+	}
+	if (ws) {
+		o->has_wscale = 1;
+		o->wscale = wscale;
+	}
+}
+
+void tcp_send_synack(struct stack *st, struct request_sock *req)
+{
+	struct segment s;
+	int fam = req->c.laddr.family;
+
+	out_init(&s, &req->c);
+	s.seq = req->iss;
+	s.ack = req->irs + 1;
+	s.flags = TH_SYN | TH_ACK;
+	/* The window of a SYN or SYN-ACK is never scaled (RFC 7323 2.2). */
+	s.win = (uint16_t)tcp_initial_window(tcp_our_mss(st, fam), req->tstamp_ok);
+	synack_opts(st, &s.opt, fam, req->sack_ok, req->tstamp_ok, req->ts_off, req->ts_recent,
+		    req->wscale_ok, req->rcv_wscale);
+	if (req->cookie && req->tstamp_ok)
+		s.opt.tsval = cookie_ts_encode(s.opt.tsval, req->wscale_ok, req->snd_wscale, req->sack_ok);
+	req->last_synack = st->now;
+	stack_emit_out(st, &s);
+}
+
+/* tcp_check_req's out-of-window answer: an ACK from the request's state. */
+void tcp_send_ack_req(struct stack *st, struct request_sock *req)
+{
+	struct segment s;
+
+	out_init(&s, &req->c);
+	s.seq = req->iss + 1;
+	s.ack = req->irs + 1;
+	s.flags = TH_ACK;
+	s.win = (uint16_t)(tcp_initial_window(tcp_our_mss(st, req->c.laddr.family), req->tstamp_ok) >>
+			   (req->wscale_ok ? req->rcv_wscale : 0));
+	if (req->tstamp_ok) {
+		s.opt.has_ts = 1;
+		s.opt.tsval = tcp_ts_now(st, req->ts_off);
+		s.opt.tsecr = req->ts_recent;
+	}
+	stack_emit_out(st, &s);
+}
+
+/* tcp_v4_timewait_ack(): ACK with the TIME_WAIT entry's remembered numbers. */
+void tcp_send_ack_tw(struct stack *st, struct tw_sock *tw)
+{
+	struct segment s;
+
+	out_init(&s, &tw->c);
+	s.seq = tw->snd_nxt;
+	s.ack = tw->rcv_nxt;
+	s.flags = TH_ACK;
+	s.win = tw->win;
+	if (tw->tstamp_ok) {
+		s.opt.has_ts = 1;
+		s.opt.tsval = tcp_ts_now(st, tw->ts_off);
+		s.opt.tsecr = tw->ts_recent;
+	}
+	stack_emit_out(st, &s);
+}
+
+/* ---- full sockets ------------------------------------------------------ */
+
+#define RCVBUF_MAX 131072u /* tcp_rmem[1], the default receive buffer */
+
+uint16_t tcp_window_field(const struct sock *sk)
+{
+	uint32_t space = sk->rcv.len >= RCVBUF_MAX ? 0 : RCVBUF_MAX - sk->rcv.len;
+	uint32_t wnd = space < sk->rcv_wnd ? space : sk->rcv_wnd;
+
+	if (sk->wscale_ok)
+		wnd >>= sk->rcv_wscale;
+	return (uint16_t)(wnd > 65535 ? 65535 : wnd);
+}
+
+static void sk_opts(struct stack *st, const struct sock *sk, struct segment *s)
+{
+	if (sk->tstamp_ok) {
+		s->opt.has_ts = 1;
+		s->opt.tsval = tcp_ts_now(st, sk->ts_off);
+		s->opt.tsecr = sk->ts_recent;
+	}
+}
+
+void tcp_send_ack(struct stack *st, struct sock *sk)
+{
+	struct segment s;
+
+	out_init(&s, &sk->c);
+	s.seq = sk->snd_nxt;
+	s.ack = sk->rcv_nxt;
+	s.flags = TH_ACK;
+	s.win = tcp_window_field(sk);
+	sk_opts(st, sk, &s);
+	stack_emit_out(st, &s);
+}
+
+/* tcp_send_active_reset(): abort a connection from our side. */
+void tcp_send_rst_sk(struct stack *st, struct sock *sk)
+{
+	struct segment s;
+
+	out_init(&s, &sk->c);
+	s.seq = sk->snd_nxt;
+	s.ack = sk->rcv_nxt;
+	s.flags = TH_RST | TH_ACK;
+	stack_emit_out(st, &s);
+}
+
+/* SYN of an active open, or SYN-ACK of a simultaneous open (both from a full socket). */
+void tcp_send_syn(struct stack *st, struct sock *sk)
+{
+	struct segment s;
+	int fam = sk->c.laddr.family;
+	int synack = sk->c.state == TCP_SYN_RECV;
+
+	out_init(&s, &sk->c);
+	s.seq = sk->iss;
+	s.ack = synack ? sk->rcv_nxt : 0;
+	s.flags = synack ? TH_SYN | TH_ACK : TH_SYN;
+	s.win = (uint16_t)tcp_initial_window(sk->adv_mss, st->cfg.tcp_timestamps);
+	if (synack)
+		synack_opts(st, &s.opt, fam, sk->sack_ok, sk->tstamp_ok, sk->ts_off, sk->ts_recent,
+			    sk->wscale_ok, sk->rcv_wscale);
+	else
+		synack_opts(st, &s.opt, fam, st->cfg.tcp_sack, st->cfg.tcp_timestamps, sk->ts_off, 0,
+			    st->cfg.tcp_window_scaling, OUR_WSCALE);
+	s.opt.mss = sk->adv_mss;
+	stack_emit_out(st, &s);
+}
+
+static void send_data(struct stack *st, struct sock *sk, uint32_t seq, uint32_t off, uint32_t n,
+		      int fin)
+{
+	struct segment s;
+
+	out_init(&s, &sk->c);
+	s.seq = seq;
+	s.ack = sk->rcv_nxt;
+	s.flags = TH_ACK | (n ? TH_PSH : 0) | (fin ? TH_FIN : 0);
+	s.win = tcp_window_field(sk);
+	s.data = n ? sk->snd.p + sk->snd.off + off : NULL;
+	s.len = n;
+	sk_opts(st, sk, &s);
+	stack_emit_out(st, &s);
+}
+
+static int seq_lt(uint32_t a, uint32_t b) { return (int32_t)(a - b) < 0; }
+
+/*
+ * Sends what the peer's window allows: whole segments of sk->mss, the FIN
+ * riding on the last one when close() or shutdown() asked for it (as
+ * tcp_send_fin() sets FIN on a not-yet-sent tail). There is no congestion
+ * window: a replay reproduces what happened, it does not model the path.
+ */
+void tcp_push(struct stack *st, struct sock *sk)
+{
+	uint32_t wnd_end = sk->snd_una + sk->snd_wnd;
+	int sent = 0;
+
+	switch (sk->c.state) {
+	case TCP_ESTABLISHED:
+	case TCP_CLOSE_WAIT:
+	case TCP_FIN_WAIT1:
+	case TCP_LAST_ACK:
+		break;
+	default:
+		return;
+	}
+	while (!sk->fin_sent) {
+		uint32_t off = sk->snd_nxt - sk->snd_una;
+		uint32_t left = sk->snd.len - off, n;
+		int fin;
+
+		if (off > sk->snd.len)
+			break;
+		n = left < sk->mss ? left : sk->mss;
+		if (n && !seq_lt(sk->snd_nxt, wnd_end))
+			break; /* window full: wait for an ACK (no zero-window probes) */
+		if (n && seq_lt(wnd_end, sk->snd_nxt + n))
+			n = wnd_end - sk->snd_nxt;
+		fin = sk->fin_queued && n == left;
+		if (n == 0 && !fin)
+			break;
+		send_data(st, sk, sk->snd_nxt, off, n, fin);
+		if (!sk->rtt_on) {
+			sk->rtt_on = 1;
+			sk->rtt_seq = sk->snd_nxt;
+			sk->rtt_start = st->now;
+		}
+		sk->snd_nxt += n;
+		if (fin) {
+			sk->fin_seq = sk->snd_nxt;
+			sk->snd_nxt++;
+			sk->fin_sent = 1;
+		}
+		if (seq_lt(sk->snd_max, sk->snd_nxt))
+			sk->snd_max = sk->snd_nxt;
+		sent = 1;
+	}
+	if (sent && !timer_armed(&sk->timer))
+		timer_arm(st, &sk->timer, TIMER_RTX, st->now + sk->rto);
+}
+
+/*
+ * RTO expiry: resend the oldest unacknowledged segment (SYN, data or FIN).
+ * Only the head is resent; later segments follow as ACKs come back.
+ */
+void tcp_retransmit(struct stack *st, struct sock *sk)
+{
+	uint32_t unacked_data, n;
+	int fin;
+
+	stack_count(st, CNT_RETRANSSEGS);
+	if (sk->c.state == TCP_SYN_SENT || sk->c.state == TCP_SYN_RECV) {
+		if (sk->c.state == TCP_SYN_SENT)
+			stack_count(st, CNT_TCPSYNRETRANS);
+		tcp_send_syn(st, sk);
+		return;
+	}
+	unacked_data = sk->snd_nxt - sk->snd_una - (sk->fin_sent ? 1 : 0);
+	n = unacked_data < sk->mss ? unacked_data : sk->mss;
+	fin = sk->fin_sent && n == unacked_data;
+	sk->rtt_on = 0; /* Karn: never time a retransmitted segment */
+	send_data(st, sk, sk->snd_una, 0, n, fin);
+}
+
+void tcp_rearm_rtx(struct stack *st, struct sock *sk)
+{
+	if (sk->snd_una == sk->snd_nxt)
+		timer_cancel(st, &sk->timer);
+	else
+		timer_arm(st, &sk->timer, TIMER_RTX, st->now + sk->rto);
+}
+
+/* RFC 6298 2.3, with Linux's floor of 200 ms on the variance term. */
+void tcp_rtt_sample(struct sock *sk, vtime_t r)
+{
+	vtime_t var4;
+
+	if (!sk->srtt) {
+		sk->srtt = r;
+		sk->rttvar = r / 2;
+	} else {
+		vtime_t d = sk->srtt > r ? sk->srtt - r : r - sk->srtt;
+
+		sk->rttvar = (3 * sk->rttvar + d) / 4;
+		sk->srtt = (7 * sk->srtt + r) / 8;
+	}
+	var4 = 4 * sk->rttvar;
+	sk->rto = sk->srtt + (var4 > RTO_MIN ? var4 : RTO_MIN);
+	if (sk->rto > RTO_MAX)
+		sk->rto = RTO_MAX;
+}
+
+vtime_t tcp_rto_backoff(vtime_t rto)
+{
+	return rto * 2 > RTO_MAX ? RTO_MAX : rto * 2;
+}

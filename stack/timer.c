@@ -1,0 +1,139 @@
+/*
+ * timer.c - the virtual clock's timers: a binary min-heap.
+ *
+ * Path: stack_advance() -> timers due -> tcp_timer_fire() (tcp_in.c).
+ *
+ * Linux uses per-socket timer_lists on a timer wheel; a heap gives the same
+ * firing order with exact times, which matters here because replays compare
+ * retransmission times with a capture's. Ties fire in arming order (seq),
+ * so a run never depends on heap layout.
+ */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "internal.h"
+
+static int timer_before(const struct timer *a, const struct timer *b)
+{
+	if (a->when != b->when)
+		return a->when < b->when;
+	/* Serial comparison: arming order survives the 32-bit counter wrapping. */
+	return (int32_t)(a->seq - b->seq) < 0;
+}
+
+static void heap_set(struct timer_heap *th, uint32_t i, struct timer *t)
+{
+	th->h[i] = t;
+	t->idx = i + 1;
+}
+
+static void sift_up(struct timer_heap *th, uint32_t i)
+{
+	struct timer *t = th->h[i];
+
+	while (i > 0) {
+		uint32_t parent = (i - 1) / 2;
+
+		if (!timer_before(t, th->h[parent]))
+			break;
+		heap_set(th, i, th->h[parent]);
+		i = parent;
+	}
+	heap_set(th, i, t);
+}
+
+static void sift_down(struct timer_heap *th, uint32_t i)
+{
+	struct timer *t = th->h[i];
+
+	for (;;) {
+		uint32_t l = 2 * i + 1, r = l + 1, m = i;
+		struct timer *best = t;
+
+		if (l < th->n && timer_before(th->h[l], best)) {
+			m = l;
+			best = th->h[l];
+		}
+		if (r < th->n && timer_before(th->h[r], best))
+			m = r;
+		if (m == i)
+			break;
+		heap_set(th, i, th->h[m]);
+		i = m;
+	}
+	heap_set(th, i, t);
+}
+
+static void heap_delete(struct timer_heap *th, uint32_t i)
+{
+	struct timer *last;
+
+	th->h[i]->idx = 0;
+	last = th->h[--th->n];
+	if (i == th->n)
+		return;
+	heap_set(th, i, last);
+	if (i > 0 && timer_before(last, th->h[(i - 1) / 2]))
+		sift_up(th, i);
+	else
+		sift_down(th, i);
+}
+
+int timer_arm(struct stack *st, struct timer *t, uint8_t kind, vtime_t when)
+{
+	struct timer_heap *th = &st->timers;
+
+	if (timer_armed(t))
+		heap_delete(th, t->idx - 1);
+	if (th->n == th->cap) {
+		uint32_t cap = th->cap ? th->cap * 2 : 64;
+		struct timer **h = realloc(th->h, cap * sizeof(*h));
+
+		if (!h)
+			return -ENOMEM;
+		th->h = h;
+		th->cap = cap;
+	}
+	t->when = when;
+	t->kind = kind;
+	t->seq = th->seq++;
+	th->h[th->n] = t;
+	sift_up(th, th->n++);
+	return 0;
+}
+
+void timer_cancel(struct stack *st, struct timer *t)
+{
+	if (timer_armed(t))
+		heap_delete(&st->timers, t->idx - 1);
+}
+
+void timer_heap_free(struct timer_heap *th)
+{
+	free(th->h);
+	th->h = NULL;
+	th->n = th->cap = 0;
+}
+
+vtime_t stack_next_timer(const struct stack *st)
+{
+	return st->timers.n ? st->timers.h[0]->when : VT_NEVER;
+}
+
+void stack_advance(struct stack *st, vtime_t t)
+{
+	struct timer_heap *th = &st->timers;
+
+	while (th->n && th->h[0]->when <= t) {
+		struct timer *due = th->h[0];
+
+		heap_delete(th, 0);
+		if (due->when > st->now)
+			st->now = due->when;
+		st->frame = -1;
+		tcp_timer_fire(st, due);
+		stack_flush(st);
+	}
+	if (t > st->now)
+		st->now = t;
+}

@@ -1,0 +1,20 @@
+/*
+ * suites.h - every Check suite of the unit-test runner (tests/check_main.c).
+ * Each suite lives in its own tests/check_*.c file.
+ */
+#ifndef TCPDEMUX_SUITES_H
+#define TCPDEMUX_SUITES_H
+
+#include <check.h>
+
+Suite *segment_suite(void);
+Suite *listen_suite(void);
+Suite *ehash_suite(void);
+Suite *queue_suite(void);
+Suite *tcp_suite(void);
+Suite *rst_suite(void);
+Suite *timer_suite(void);
+Suite *socket_suite(void);
+Suite *golden_suite(void);
+
+#endif

@@ -1,0 +1,43 @@
+#!/bin/sh
+# ensure-deps.sh PKG... - make sure the build's packages are installed.
+#
+# Checks for a C compiler, pkg-config, libpcap and Check; installs the
+# missing Debian/Ubuntu packages with apt-get (directly as root, through
+# sudo otherwise). Where neither works it prints the exact command to run
+# and fails, so `make` stops with one clear message instead of a compiler
+# error about a missing header.
+set -u
+
+missing=""
+command -v cc >/dev/null 2>&1 || missing="$missing gcc"
+command -v pkg-config >/dev/null 2>&1 || missing="$missing pkg-config"
+if command -v pkg-config >/dev/null 2>&1; then
+	pkg-config --exists libpcap 2>/dev/null || missing="$missing libpcap-dev"
+	pkg-config --exists check 2>/dev/null || missing="$missing check"
+else
+	missing="$missing libpcap-dev check"
+fi
+[ -z "$missing" ] && exit 0
+
+echo "tcpdemux: missing packages:$missing"
+if ! command -v apt-get >/dev/null 2>&1; then
+	echo "tcpdemux: no apt-get here; install the equivalents of:$missing" >&2
+	exit 1
+fi
+if [ "$(id -u)" = 0 ]; then
+	SUDO=""
+elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+	SUDO="sudo"
+else
+	echo "tcpdemux: run this, then make again:" >&2
+	echo "  sudo apt-get update && sudo apt-get install -y$missing" >&2
+	exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+# An out-of-date package list is the usual reason an install fails: refresh once.
+$SUDO apt-get install -y -q $missing >/dev/null 2>&1 ||
+	{ $SUDO apt-get update -q >/dev/null && $SUDO apt-get install -y -q $missing; } || {
+	echo "tcpdemux: apt-get could not install:$missing" >&2
+	exit 1
+}
+echo "tcpdemux: installed:$missing"
