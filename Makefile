@@ -35,12 +35,12 @@ PKG_CFLAGS = $(shell pkg-config --cflags libpcap check 2>/dev/null)
 PCAP_LIBS  = $(shell pkg-config --libs libpcap 2>/dev/null)
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
 
-CFLAGS_ALL  = $(BASE_CFLAGS) $(MODE_CFLAGS) $(PKG_CFLAGS) -Istack -Isim $(CFLAGS)
+CFLAGS_ALL  = $(BASE_CFLAGS) $(MODE_CFLAGS) $(PKG_CFLAGS) -Istack -Isim -Itests $(CFLAGS)
 LDFLAGS_ALL = $(MODE_LDFLAGS) $(LDFLAGS)
 
 STACK_SRC := $(wildcard stack/*.c)
 SIM_SRC   := $(filter-out sim/main.c,$(wildcard sim/*.c))
-TEST_SRC  := $(wildcard tests/check_*.c)
+TEST_SRC  := $(filter-out tests/check_main.c,$(wildcard tests/check_*.c)) tests/helpers.c
 
 STACK_OBJ := $(STACK_SRC:%.c=$(OBJDIR)/%.o)
 SIM_OBJ   := $(SIM_SRC:%.c=$(OBJDIR)/%.o)
@@ -51,7 +51,7 @@ DEPS_STAMP := $(BUILD)/.deps-ok
 MODE_STAMP := $(BUILD)/.mode
 $(shell mkdir -p $(BUILD) && (echo $(MODE) | cmp -s - $(MODE_STAMP) || echo $(MODE) > $(MODE_STAMP)))
 
-.PHONY: all demo check debug check-sanitize clean deps
+.PHONY: all demo check debug check-sanitize clean deps golden
 .DEFAULT_GOAL := all
 
 all: $(BUILD)/tcpdemux
@@ -82,6 +82,10 @@ demo: $(BUILD)/tcpdemux
 # The golden tests run build/tcpdemux, so it is built in the same mode.
 check: $(BUILD)/tcpdemux $(BUILD)/check_all-$(MODE)
 	TCPDEMUX=$(BUILD)/tcpdemux TESTDIR=tests $(BUILD)/check_all-$(MODE)
+
+# Regenerates the golden files after a deliberate change of output: review the diff.
+golden: $(BUILD)/tcpdemux
+	$(BUILD)/tcpdemux demo two-clients --format json --hash-seed 1 > tests/golden/two-clients.jsonl
 
 debug:
 	$(MAKE) MODE=debug all

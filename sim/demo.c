@@ -108,7 +108,7 @@ static int client_connect(struct demo_env *e, const char *addr, uint16_t port, c
 		return ret;
 	ret = sys_connect(e->clients, fd, &d, dport);
 	snprintf(buf, sizeof(buf), "connect(%s:%u -> %s:%u)", addr, port, dst, dport);
-	call(e, who, buf, ret, ret == -EINPROGRESS ? "EINPROGRESS: SYN sent" : NULL);
+	call(e, who, buf, ret, ret == -EINPROGRESS ? "SYN sent" : NULL);
 	return fd;
 }
 
@@ -181,7 +181,7 @@ static int run_two_clients(const struct demo_opts *o)
 			snprintf(buf, sizeof(buf), "recv(%d)", fd);
 			call(&e, "server", buf, n, n > 0 ? "the client's request" : NULL);
 		} else {
-			call(&e, "server", buf, fd, fd == -EAGAIN ? "EAGAIN: accept queue empty" : NULL);
+			call(&e, "server", buf, fd, fd == -EAGAIN ? "accept queue empty" : NULL);
 		}
 	}
 	net_run_until(&e.net, 100 * VT_MSEC);

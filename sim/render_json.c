@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "errname.h"
 #include "render.h"
 
 struct json_renderer {
@@ -150,7 +151,13 @@ static void json_call(struct renderer *r, vtime_t t, const char *who, const char
 	jstr(f, who);
 	fputs(",\"call\":", f);
 	jstr(f, call);
-	fprintf(f, ",\"ret\":%ld,\"detail\":", ret);
+	if (ret < 0 && errno_name(ret)) {
+		fprintf(f, ",\"ret\":-1,\"errno\":");
+		jstr(f, errno_name(ret));
+	} else {
+		fprintf(f, ",\"ret\":%ld,\"errno\":null", ret);
+	}
+	fputs(",\"detail\":", f);
 	if (detail)
 		jstr(f, detail);
 	else

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "errname.h"
 #include "render.h"
 
 struct text_renderer {
@@ -192,7 +193,7 @@ static void path_line(struct renderer *r, const struct event *ev)
 
 static void text_event(struct renderer *r, const struct event *ev)
 {
-	char t[32], a[ADDR_STRLEN], b[ADDR_STRLEN];
+	char t[32], a[ADDR_STRLEN], b[ADDR_STRLEN], c[ADDR_STRLEN];
 
 	switch (ev->type) {
 	case EV_SEGMENT_IN:
@@ -209,7 +210,7 @@ static void text_event(struct renderer *r, const struct event *ev)
 			t, C(r, BOLD), C(r, RESET),
 			endpoint_format(&ev->listener.addr, ev->listener.port, a, sizeof(a)), ev->sock.fd,
 			ev->sock.id, endpoint_format(&ev->sock.laddr, ev->sock.lport, b, sizeof(b)),
-			endpoint_format(&ev->sock.raddr, ev->sock.rport, a, sizeof(a)),
+			endpoint_format(&ev->sock.raddr, ev->sock.rport, c, sizeof(c)),
 			ev->listener.accept_queue);
 		break;
 	case EV_TIMER:
@@ -231,7 +232,11 @@ static void text_call(struct renderer *r, vtime_t t, const char *who, const char
 	char ts[32];
 
 	render_time(t, ts, sizeof(ts));
-	fprintf(r->out, "%10s       %s%s:%s %s = %ld", ts, C(r, BOLD), who, C(r, RESET), call, ret);
+	if (ret < 0 && errno_name(ret))
+		fprintf(r->out, "%10s       %s%s:%s %s = -1 %s", ts, C(r, BOLD), who, C(r, RESET), call,
+			errno_name(ret));
+	else
+		fprintf(r->out, "%10s       %s%s:%s %s = %ld", ts, C(r, BOLD), who, C(r, RESET), call, ret);
 	if (detail)
 		fprintf(r->out, "  %s", detail);
 	fputc('\n', r->out);

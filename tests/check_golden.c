@@ -1,0 +1,261 @@
+/*
+ * check_golden.c - end-to-end tests of the tcpdemux program.
+ *
+ * Runs build/tcpdemux (path from $TCPDEMUX, set by `make check`) and
+ * compares the two-clients demo's JSON Lines with the committed golden
+ * file, then checks the facts the demo exists to show, independently of
+ * the golden file: three ehash entries that all share local port 80, and
+ * accept() returning them in handshake order. Also the command line's
+ * exit statuses and messages.
+ *
+ * After a deliberate change of output, regenerate with `make golden` and
+ * review the diff before committing it.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "suites.h"
+
+#define MAX_OUT (1 << 20)
+
+static const char *tcpdemux(void)
+{
+	const char *p = getenv("TCPDEMUX");
+
+	return p ? p : "build/tcpdemux";
+}
+
+static const char *testdir(void)
+{
+	const char *p = getenv("TESTDIR");
+
+	return p ? p : "tests";
+}
+
+/* Runs tcpdemux with args; returns its exit status and its stdout in a malloc'd buffer. */
+static int run(const char *args, char **out)
+{
+	char cmd[1024];
+	FILE *p;
+	size_t n = 0;
+	int status;
+
+	snprintf(cmd, sizeof(cmd), "%s %s 2>&1", tcpdemux(), args);
+	*out = malloc(MAX_OUT);
+	ck_assert_msg(*out != NULL, "out of memory");
+	p = popen(cmd, "r");
+	ck_assert_msg(p != NULL, "cannot run %s", cmd);
+	n = fread(*out, 1, MAX_OUT - 1, p);
+	(*out)[n] = '\0';
+	status = pclose(p);
+	ck_assert_msg(WIFEXITED(status), "%s did not exit normally", cmd);
+	return WEXITSTATUS(status);
+}
+
+static char *read_file(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf;
+	size_t n;
+
+	ck_assert_msg(f != NULL, "cannot open %s", path);
+	buf = malloc(MAX_OUT);
+	ck_assert_msg(buf != NULL, "out of memory");
+	n = fread(buf, 1, MAX_OUT - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	return buf;
+}
+
+/* Copies the string value of "key":"..." from line into val; 0 if found. */
+static int json_str(const char *line, const char *key, char *val, size_t len)
+{
+	char pat[64];
+	const char *p, *e;
+
+	snprintf(pat, sizeof(pat), "\"%s\":\"", key);
+	p = strstr(line, pat);
+	if (!p)
+		return -1;
+	p += strlen(pat);
+	e = strchr(p, '"');
+	if (!e || (size_t)(e - p) >= len)
+		return -1;
+	memcpy(val, p, (size_t)(e - p));
+	val[e - p] = '\0';
+	return 0;
+}
+
+START_TEST(test_two_clients_golden)
+{
+	char *out, *gold, path[512];
+	char *o, *g;
+	int line = 1, rc;
+
+	rc = run("demo two-clients --format json --hash-seed 1", &out);
+	ck_assert_msg(rc == 0, "demo exited %d: %s", rc, out);
+	snprintf(path, sizeof(path), "%s/golden/two-clients.jsonl", testdir());
+	gold = read_file(path);
+	o = out;
+	g = gold;
+	while (*o && *g) {
+		char *oe = strchr(o, '\n'), *ge = strchr(g, '\n');
+		size_t ol = oe ? (size_t)(oe - o) : strlen(o), gl = ge ? (size_t)(ge - g) : strlen(g);
+
+		ck_assert_msg(ol == gl && memcmp(o, g, ol) == 0,
+			      "line %d differs from %s:\n got: %.*s\nwant: %.*s", line, path, (int)ol, o,
+			      (int)gl, g);
+		o += ol + (oe ? 1 : 0);
+		g += gl + (ge ? 1 : 0);
+		line++;
+	}
+	ck_assert_msg(*o == '\0' && *g == '\0', "output and %s differ in length at line %d", path, line);
+	free(out);
+	free(gold);
+}
+END_TEST
+
+START_TEST(test_two_clients_facts)
+{
+	char *out, *p, *last_tables = NULL;
+	char val[64];
+	static const char *const order[] = { "10.0.0.2:1234", "10.0.0.3:5678", "10.0.0.2:1235" };
+	int accepts = 0, entries = 0;
+
+	ck_assert_int_eq(run("demo two-clients --format json --hash-seed 1", &out), 0);
+	for (p = out; *p; ) {
+		char *e = strchr(p, '\n');
+
+		if (e)
+			*e = '\0';
+		if (strstr(p, "\"type\":\"accept\"")) {
+			ck_assert_msg(accepts < 3, "more than three accept events");
+			ck_assert_int_eq(json_str(p, "remote", val, sizeof(val)), 0);
+			ck_assert_msg(strcmp(val, order[accepts]) == 0, "accept %d returned %s, expected %s",
+				      accepts + 1, val, order[accepts]);
+			ck_assert_int_eq(json_str(p, "local", val, sizeof(val)), 0);
+			ck_assert_msg(strcmp(val, "10.0.0.1:80") == 0,
+				      "accepted socket has local %s, not the listener's 10.0.0.1:80", val);
+			accepts++;
+		}
+		if (strstr(p, "\"type\":\"tables\""))
+			last_tables = p;
+		if (!e)
+			break;
+		p = e + 1;
+	}
+	ck_assert_msg(accepts == 3, "%d accept events, expected 3", accepts);
+	ck_assert_msg(last_tables != NULL, "no tables line");
+	/* The final snapshot: three ehash entries, all on local port 80, distinct remotes. */
+	{
+		char remotes[3][64];
+		const char *q = strstr(last_tables, "\"ehash\":[");
+
+		ck_assert_msg(q != NULL, "tables line has no ehash");
+		while ((q = strstr(q, "{\"bucket\"")) != NULL) {
+			ck_assert_msg(entries < 3, "more than three ehash entries");
+			ck_assert_int_eq(json_str(q, "local", val, sizeof(val)), 0);
+			ck_assert_msg(strcmp(val, "10.0.0.1:80") == 0, "ehash entry with local %s", val);
+			ck_assert_int_eq(json_str(q, "state", val, sizeof(val)), 0);
+			ck_assert_msg(strcmp(val, "ESTABLISHED") == 0, "ehash entry in state %s", val);
+			ck_assert_int_eq(json_str(q, "remote", remotes[entries], sizeof(remotes[0])), 0);
+			entries++;
+			q++;
+		}
+		ck_assert_msg(entries == 3, "%d ehash entries at the end, expected 3", entries);
+		ck_assert_msg(strcmp(remotes[0], remotes[1]) && strcmp(remotes[1], remotes[2]) &&
+				      strcmp(remotes[0], remotes[2]),
+			      "ehash entries share a remote endpoint");
+	}
+	free(out);
+}
+END_TEST
+
+START_TEST(test_demo_deterministic_and_seeded)
+{
+	char *a, *b, *c;
+
+	ck_assert_int_eq(run("demo two-clients --format json --hash-seed 7", &a), 0);
+	ck_assert_int_eq(run("demo two-clients --format json --hash-seed 7", &b), 0);
+	ck_assert_int_eq(run("demo two-clients --format json --hash-seed 8", &c), 0);
+	ck_assert_msg(strcmp(a, b) == 0, "the same seed gave two different runs");
+	ck_assert_msg(strcmp(a, c) != 0, "different seeds gave the same run (seed not used)");
+	free(a);
+	free(b);
+	free(c);
+}
+END_TEST
+
+START_TEST(test_demo_text_and_buckets)
+{
+	char *out;
+
+	ck_assert_int_eq(run("demo two-clients --hash-seed 1 --buckets 8 --no-color", &out), 0);
+	ck_assert_msg(strstr(out, "ehash (8 buckets, seed 1") != NULL, "text output lacks the ehash header");
+	ck_assert_msg(strstr(out, "-> listener #1 10.0.0.1:80 (exact address) -> new request") != NULL,
+		      "text output lacks the SYN's lookup path");
+	ck_assert_msg(strstr(out, "hit request #2") != NULL, "final ACK does not show the request hit");
+	ck_assert_msg(strstr(out, "\033[") == NULL, "--no-color output has escape codes");
+	free(out);
+}
+END_TEST
+
+START_TEST(test_cli_errors)
+{
+	char *out;
+
+	ck_assert_int_eq(run("demo no-such-demo", &out), 2);
+	ck_assert_msg(strstr(out, "no demo called 'no-such-demo'") != NULL, "message: %s", out);
+	free(out);
+	ck_assert_int_eq(run("demo two-clients --buckets 12", &out), 2);
+	ck_assert_msg(strstr(out, "power of two") != NULL, "message: %s", out);
+	free(out);
+	ck_assert_int_eq(run("demo two-clients --hash-seed -3", &out), 2);
+	free(out);
+	ck_assert_int_eq(run("demo two-clients --format xml", &out), 2);
+	ck_assert_msg(strstr(out, "text or json") != NULL, "message: %s", out);
+	free(out);
+	ck_assert_int_eq(run("frobnicate", &out), 2);
+	ck_assert_msg(strstr(out, "unknown command 'frobnicate'") != NULL, "message: %s", out);
+	free(out);
+	ck_assert_int_eq(run("", &out), 2);
+	free(out);
+}
+END_TEST
+
+START_TEST(test_cli_help_and_list)
+{
+	char *out;
+
+	ck_assert_int_eq(run("--help", &out), 0);
+	ck_assert_msg(strstr(out, "usage: tcpdemux COMMAND") != NULL, "help: %s", out);
+	free(out);
+	ck_assert_int_eq(run("demo --help", &out), 0);
+	ck_assert_msg(strstr(out, "--hash-seed") != NULL, "demo help: %s", out);
+	free(out);
+	ck_assert_int_eq(run("demo", &out), 0);
+	ck_assert_msg(strstr(out, "two-clients") != NULL, "catalogue: %s", out);
+	free(out);
+	ck_assert_int_eq(run("--version", &out), 0);
+	ck_assert_msg(strncmp(out, "tcpdemux ", 9) == 0, "version: %s", out);
+	free(out);
+}
+END_TEST
+
+Suite *golden_suite(void)
+{
+	Suite *s = suite_create("golden");
+	TCase *tc = tcase_create("program");
+
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_two_clients_golden);
+	tcase_add_test(tc, test_two_clients_facts);
+	tcase_add_test(tc, test_demo_deterministic_and_seeded);
+	tcase_add_test(tc, test_demo_text_and_buckets);
+	tcase_add_test(tc, test_cli_errors);
+	tcase_add_test(tc, test_cli_help_and_list);
+	suite_add_tcase(s, tc);
+	return s;
+}

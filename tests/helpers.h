@@ -1,0 +1,77 @@
+/*
+ * helpers.h - small tools every Check suite shares: a stack with a
+ * recorder attached, a segment builder, and a drain-and-check teardown.
+ *
+ * Path in a test: ts_new() -> ts_seg()/ts_in() feed a segment ->
+ * t->in (the EV_SEGMENT_IN it produced) and t->out[] (what was sent) ->
+ * ts_free() checks the invariants and that nothing was left behind.
+ */
+#ifndef TCPDEMUX_TEST_HELPERS_H
+#define TCPDEMUX_TEST_HELPERS_H
+
+#include <check.h>
+
+#include "internal.h"
+#include "socket.h"
+#include "stack.h"
+
+#define TS_MAX_OUT 256
+#define TS_MAX_EV 256
+#define TS_DATA_MAX 4096
+
+/* Local addresses of every test stack. */
+#define TS_LOCAL4 "10.0.0.1"
+#define TS_LOCAL6 "2001:db8::1"
+
+struct tstack {
+	struct stack *st;
+	/* outbound segments, oldest first; payload copied into out_data */
+	struct segment out[TS_MAX_OUT];
+	uint8_t out_data[TS_MAX_OUT][TS_DATA_MAX];
+	int nout;
+	/* every event (segment pointers cleared), oldest first */
+	struct event ev[TS_MAX_EV];
+	int nev;
+	/* the last EV_SEGMENT_IN */
+	struct event in;
+	int nin;
+};
+
+/* A stack with seed 1 and 1024 buckets unless cfg says otherwise (cfg may be NULL). */
+struct tstack *ts_new(const struct stack_config *cfg);
+
+/*
+ * Checks stack_check(), then closes every descriptor, runs the clock an
+ * hour on so every timer ends, and asserts that no socket, request or
+ * TIME_WAIT entry is left before freeing the stack.
+ */
+void ts_free(struct tstack *t);
+
+/* Forgets the recorded segments and events (not the stack). */
+void ts_clear(struct tstack *t);
+
+/* "10.0.0.2:1234" style endpoints. */
+struct segment ts_seg(const char *src, const char *dst, uint8_t flags, uint32_t seq, uint32_t ack);
+
+/* Feeds seg and returns the number of segments it made the stack send. */
+int ts_in(struct tstack *t, const struct segment *seg);
+
+/* Advances the clock to absolute time `at` (ns); returns segments sent meanwhile. */
+int ts_advance(struct tstack *t, vtime_t at);
+
+/* The i-th outbound segment, counting from the oldest (i >= 0) or newest (i < 0: -1 is last). */
+const struct segment *ts_out(const struct tstack *t, int i);
+
+/* Opens socket+bind+listen on ep; returns the fd (asserts success). */
+int ts_listen(struct tstack *t, const char *ep, int backlog);
+
+/*
+ * Plays a client's three-way handshake against a listener on dst from src
+ * with client ISN isn. Returns the server's ISN (from its SYN-ACK).
+ */
+uint32_t ts_handshake(struct tstack *t, const char *src, const char *dst, uint32_t isn);
+
+/* Number of recorded events of one type. */
+int ts_count(const struct tstack *t, int type);
+
+#endif
