@@ -31,14 +31,12 @@
 	X(TCPTIMEOUTS, "TCPTimeouts")                                        \
 	X(TCPSYNRETRANS, "TCPSynRetrans")                                    \
 	X(TW, "TW")                                                          \
-	X(TWRECYCLED, "TWRecycled")                                          \
 	X(TCPCHALLENGEACK, "TCPChallengeACK")                                \
 	X(TCPABORTONDATA, "TCPAbortOnData")                                  \
 	X(TCPABORTONCLOSE, "TCPAbortOnClose")                                \
 	X(TCPABORTONTIMEOUT, "TCPAbortOnTimeout")                            \
 	X(TCPOFODROP, "TCPOFODrop")                                          \
 	X(TCPRCVQDROP, "TCPRcvQDrop")                                        \
-	X(PAWSESTABREJECTED, "PAWSEstabRejected")                            \
 	/* drop reasons (Linux: SKB_DROP_REASON_*), no Linux MIB counter */  \
 	X(NOSOCKET, "NoSocket")                                              \
 	X(TCPFLAGS, "TCPFlags")                                              \
@@ -46,7 +44,6 @@
 	X(TCPINVALIDSEQ, "TCPInvalidSeq")                                    \
 	X(TCPINVALIDACK, "TCPInvalidAck")                                    \
 	X(TCPRESET, "TCPReset")                                              \
-	X(TCPCLOSE, "TCPClose")                                              \
 	X(SOCKETLIMIT, "SocketLimit")
 
 enum counter {

@@ -359,6 +359,11 @@ static int parse_ip6(const uint8_t *pkt, size_t caplen, struct segment *seg,
 
 		switch (nh) {
 		case NH_HOPOPTS:
+			/* RFC 8200 4.1: hop-by-hop may only follow the fixed header;
+			 * Linux (ip6_input) discards it anywhere else. */
+			if (off != IP6_HDR_LEN)
+				return -SEG_E_IP6_EXTHDR;
+			break;
 		case NH_ROUTING:
 		case NH_DSTOPTS:
 			break;

@@ -73,7 +73,7 @@ enum seg_error {
 	SEG_E_IP_CHECKSUM,     /* IPv4 header checksum wrong (only when verifying) */
 	SEG_E_FRAGMENT,        /* IPv4 MF/offset or IPv6 fragment header */
 	SEG_E_NOT_TCP,         /* another protocol */
-	SEG_E_IP6_EXTHDR,      /* IPv6 extension header chain runs past the frame */
+	SEG_E_IP6_EXTHDR,      /* IPv6 extension chain runs past the payload length, or a misplaced hop-by-hop */
 	SEG_E_TCP_TRUNCATED,   /* fewer than 20 TCP bytes */
 	SEG_E_TCP_OFFSET,      /* data offset < 5 or beyond the segment */
 	SEG_E_TCP_OPTION,      /* an option length of 0/1 or running past the header */
@@ -90,8 +90,10 @@ enum seg_error {
  * IPv4 options are skipped; IPv6 hop-by-hop, routing and destination-options
  * headers are skipped. Bytes past the IP total length (Ethernet padding)
  * are ignored.
- * Returns 0 and fills *seg (seg->data points into pkt), or -SEG_E_*;
- * on failure *seg holds whatever was parsed so far and must not be used.
+ * Fewer than 20 bytes is SEG_E_TRUNCATED whatever the version nibble says.
+ * Returns 0 and fills *seg (seg->data points into pkt, never NULL), or
+ * -SEG_E_*; on failure *seg holds whatever was parsed so far and must not
+ * be used.
  */
 int seg_parse_ip(const uint8_t *pkt, size_t caplen, struct segment *seg, unsigned flags);
 
@@ -107,14 +109,18 @@ int tcp_opts_parse(const uint8_t *p, size_t len, struct tcp_opts *opt);
 /*
  * Writes the options of *opt in the order Linux's tcp_options_write() uses
  * (MSS; SACK-permitted+timestamps or NOP,NOP,timestamps or NOP,NOP,SACK-permitted;
- * NOP,window scale), padded to a multiple of 4. Returns the byte count (<= 40).
+ * NOP,window scale), padded to a multiple of 4. Values are written as
+ * given (a window scale above 14 included, so tests can send one).
+ * Returns the byte count (<= 40).
  */
 size_t tcp_opts_write(const struct tcp_opts *opt, uint8_t *p);
 
 /*
  * Builds the IP packet for *seg (IPv4 without options, DF set, ID 0, or IPv6),
  * with correct IP and TCP checksums. Returns the packet length, or 0 when
- * cap is too small (nothing useful is left in buf then).
+ * cap is too small, a length does not fit its header field, data is NULL
+ * with len > 0, or src and dst are of different families (nothing useful
+ * is left in buf then).
  */
 size_t seg_build(const struct segment *seg, uint8_t *buf, size_t cap);
 

@@ -1069,6 +1069,13 @@ START_TEST(test_ip6_exthdrs_accepted)
 	ck_assert_msg(buf[6] == 0 && buf[40] == 43 && buf[48] == 60 && buf[56] == 6,
 		      "chain not as intended");
 	EXPECT_PARSE_EQ(buf, n, &s);
+
+	/* RFC 8200 4.1: hop-by-hop anywhere but first is refused. */
+	n = build(&s, buf, sizeof(buf));
+	n = insert_ext6(buf, n, 0, HBH8, sizeof(HBH8));
+	n = insert_ext6(buf, n, 60, dst16, sizeof(dst16));
+	ck_assert_msg(buf[6] == 60 && buf[40] == 0, "chain not as intended");
+	EXPECT_ERR_BOTH(buf, n, SEG_E_IP6_EXTHDR);
 }
 END_TEST
 
