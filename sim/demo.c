@@ -188,7 +188,7 @@ static int run_two_clients(const struct demo_opts *o)
 	o->r->ops->tables(o->r, e.server);
 	say(&e, "== every connection has local 10.0.0.1:80; only the remote address:port differs");
 out:
-	o->r->ops->summary(o->r, e.server);
+	o->r->ops->summary(o->r, e.server, NULL);
 	env_free(&e);
 	return ret;
 }

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "demo.h"
+#include "replay.h"
 #include "render.h"
 #include "stack.h"
 
@@ -32,13 +33,43 @@ static const char usage_main[] =
 	"\n"
 	"commands:\n"
 	"  demo [NAME]   run a built-in demonstration (no NAME: list them)\n"
+	"  replay FILE   replay a pcap/pcapng capture of a server through the stack\n"
 	"  help [CMD]    show help for a command\n"
 	"\n"
 	"options:\n"
 	"  -h, --help    show this help\n"
 	"  --version     show the version\n"
 	"\n"
-	"Run 'tcpdemux demo --help' for the demo options.\n";
+	"Run 'tcpdemux COMMAND --help' for a command's options.\n"
+	"Exit status: 0 success, 1 a check failed, 2 bad input or usage.\n";
+
+static const char usage_replay[] =
+	"usage: tcpdemux replay FILE [options]\n"
+	"\n"
+	"Replays a capture made on a server (tcpdump, Wireshark: pcap or pcapng,\n"
+	"micro- or nanosecond) through the stack. Segments to the local host are fed\n"
+	"in at their recorded times; the local host's own segments become the\n"
+	"application's calls (send, shutdown, connect). For every inbound segment\n"
+	"it shows the table searched, the socket found and what the stack did.\n"
+	"\n"
+	"options:\n"
+	"  --local ADDR          an address of the recorded host (repeatable); default:\n"
+	"                        the hosts that answer SYNs with SYN-ACK or RST\n"
+	"  --listen ADDR:PORT[,backlog=N]\n"
+	"                        a listening socket (repeatable; [v6addr]:port; 0.0.0.0\n"
+	"                        or [::] for a wildcard bind); default: inferred from\n"
+	"                        the SYN-ACKs, with backlog net.core.somaxconn\n"
+	"  --verify-checksums    drop segments with bad checksums, as a kernel would\n"
+	"                        (off by default: captures carry offload artefacts)\n"
+	"  --tables[=end]        print the tables after every inbound segment, or once\n"
+	"                        at the end\n"
+	"  --quiet               print only the summary\n"
+	"  --write OUT.pcap      write every segment the stack sent to a pcap file\n"
+	"  --format text|json    output format (default text); json is JSON Lines\n"
+	"  --hash-seed N         fix the hash seed (default: random per run)\n"
+	"  --buckets N           ehash buckets, a power of two (default 65536)\n"
+	"  --color, --no-color   force colour on or off (default: on for a terminal)\n"
+	"  -h, --help            show this help\n";
 
 static const char usage_demo[] =
 	"usage: tcpdemux demo [NAME] [options]\n"
@@ -92,20 +123,47 @@ static uint32_t random_seed(void)
 	return seed;
 }
 
-enum { OPT_FORMAT = 256, OPT_SEED, OPT_BUCKETS, OPT_COLOR, OPT_NO_COLOR, OPT_VERSION };
+enum {
+	OPT_FORMAT = 256, OPT_SEED, OPT_BUCKETS, OPT_COLOR, OPT_NO_COLOR,
+	OPT_LOCAL, OPT_LISTEN, OPT_VERIFY_CSUM, OPT_TABLES, OPT_QUIET, OPT_WRITE,
+};
 
-/* Parses the options shared by commands that run the stack. Returns 0, 1 (help shown) or -1. */
-static int parse_run_opts(int argc, char **argv, struct run_opts *o, const char *usage)
+static const struct option demo_longopts[] = {
+	{ "format", required_argument, NULL, OPT_FORMAT },
+	{ "hash-seed", required_argument, NULL, OPT_SEED },
+	{ "buckets", required_argument, NULL, OPT_BUCKETS },
+	{ "color", no_argument, NULL, OPT_COLOR },
+	{ "no-color", no_argument, NULL, OPT_NO_COLOR },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static const struct option replay_longopts[] = {
+	{ "format", required_argument, NULL, OPT_FORMAT },
+	{ "hash-seed", required_argument, NULL, OPT_SEED },
+	{ "buckets", required_argument, NULL, OPT_BUCKETS },
+	{ "color", no_argument, NULL, OPT_COLOR },
+	{ "no-color", no_argument, NULL, OPT_NO_COLOR },
+	{ "local", required_argument, NULL, OPT_LOCAL },
+	{ "listen", required_argument, NULL, OPT_LISTEN },
+	{ "verify-checksums", no_argument, NULL, OPT_VERIFY_CSUM },
+	{ "tables", optional_argument, NULL, OPT_TABLES },
+	{ "quiet", no_argument, NULL, OPT_QUIET },
+	{ "write", required_argument, NULL, OPT_WRITE },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* A command's own option: returns 0 when taken, -1 (message printed) when bad. */
+typedef int (*extra_opt_fn)(void *ctx, int opt, const char *arg);
+
+/*
+ * Parses the options shared by commands that run the stack, handing the
+ * others to extra. Returns 0, 1 (help shown) or -1 (message printed).
+ */
+static int parse_run_opts(int argc, char **argv, struct run_opts *o, const char *usage,
+			  const struct option *longopts, extra_opt_fn extra, void *ctx)
 {
-	static const struct option longopts[] = {
-		{ "format", required_argument, NULL, OPT_FORMAT },
-		{ "hash-seed", required_argument, NULL, OPT_SEED },
-		{ "buckets", required_argument, NULL, OPT_BUCKETS },
-		{ "color", no_argument, NULL, OPT_COLOR },
-		{ "no-color", no_argument, NULL, OPT_NO_COLOR },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	int c;
 
 	memset(o, 0, sizeof(*o));
@@ -113,7 +171,7 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o, const char 
 	o->buckets = 65536;
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
 		case OPT_FORMAT:
 			if (strcmp(optarg, "json") == 0) {
@@ -148,13 +206,18 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o, const char 
 		case 'h':
 			fputs(usage, stdout);
 			return 1;
-		default:
+		case '?':
+		case ':':
 			if (optopt)
 				fprintf(stderr, "tcpdemux: option '-%c' is not known here (see --help)\n", optopt);
 			else
 				fprintf(stderr, "tcpdemux: option '%s' is not known or lacks its value (see --help)\n",
 					argv[optind - 1]);
 			return -1;
+		default:
+			if (!extra || extra(ctx, c, optarg) < 0)
+				return -1;
+			break;
 		}
 	}
 	if (!o->seed_set)
@@ -179,7 +242,7 @@ static int cmd_demo(int argc, char **argv)
 		argc--;
 		argv++;
 	}
-	r = parse_run_opts(argc, argv, &ro, usage_demo);
+	r = parse_run_opts(argc, argv, &ro, usage_demo, demo_longopts, NULL, NULL);
 	if (r)
 		return r > 0 ? 0 : EXIT_USAGE;
 	if (!name && optind < argc)
@@ -222,6 +285,117 @@ static int cmd_demo(int argc, char **argv)
 	return 0;
 }
 
+/* "ADDR:PORT[,backlog=N]" */
+static int parse_listen(const char *arg, struct replay_listen *l, int somaxconn)
+{
+	char ep[128];
+	const char *comma = strchr(arg, ',');
+	size_t n = comma ? (size_t)(comma - arg) : strlen(arg);
+
+	if (n >= sizeof(ep))
+		return -1;
+	memcpy(ep, arg, n);
+	ep[n] = '\0';
+	if (endpoint_parse(ep, &l->addr, &l->port) < 0 || l->port == 0)
+		return -1;
+	l->backlog = somaxconn;
+	if (comma) {
+		uint32_t b;
+
+		if (strncmp(comma + 1, "backlog=", 8) != 0 || parse_u32(comma + 9, &b) < 0 || b > 0x7fffffff)
+			return -1;
+		l->backlog = (int)b;
+	}
+	return 0;
+}
+
+static int replay_opt(void *ctx, int opt, const char *arg)
+{
+	struct replay_opts *o = ctx;
+
+	switch (opt) {
+	case OPT_LOCAL:
+		if (o->nlocal >= REPLAY_MAX_LOCAL || addr_parse(arg, &o->local[o->nlocal]) < 0) {
+			fprintf(stderr, "tcpdemux: --local needs an IPv4 or IPv6 address, not '%s'\n", arg);
+			return -1;
+		}
+		o->nlocal++;
+		return 0;
+	case OPT_LISTEN:
+		if (o->nlisten >= REPLAY_MAX_LISTEN ||
+		    parse_listen(arg, &o->listen[o->nlisten], o->cfg.somaxconn) < 0) {
+			fprintf(stderr, "tcpdemux: --listen needs ADDR:PORT[,backlog=N] ([v6addr]:port for IPv6), not '%s'\n",
+				arg);
+			return -1;
+		}
+		o->nlisten++;
+		return 0;
+	case OPT_VERIFY_CSUM:
+		o->verify_checksums = 1;
+		return 0;
+	case OPT_TABLES:
+		if (!arg || strcmp(arg, "every") == 0) {
+			o->tables = 1;
+		} else if (strcmp(arg, "end") == 0) {
+			o->tables = 2;
+		} else {
+			fprintf(stderr, "tcpdemux: --tables takes no value or =end, not '%s'\n", arg);
+			return -1;
+		}
+		return 0;
+	case OPT_QUIET:
+		o->r = NULL;
+		o->tables = -1;
+		return 0;
+	case OPT_WRITE:
+		o->write_path = arg;
+		return 0;
+	default:
+		return -1;
+	}
+}
+
+static int cmd_replay(int argc, char **argv)
+{
+	struct run_opts ro;
+	struct replay_opts o;
+	struct renderer *r;
+	int quiet, st;
+
+	memset(&o, 0, sizeof(o));
+	stack_config_init(&o.cfg);
+	o.r = (struct renderer *)&o; /* marker: --quiet clears it */
+	st = parse_run_opts(argc, argv, &ro, usage_replay, replay_longopts, replay_opt, &o);
+	if (st)
+		return st > 0 ? 0 : EXIT_USAGE;
+	quiet = o.r == NULL;
+	if (optind >= argc) {
+		fprintf(stderr, "tcpdemux: replay needs a capture file (see tcpdemux replay --help)\n");
+		return EXIT_USAGE;
+	}
+	if (optind + 1 < argc) {
+		fprintf(stderr, "tcpdemux: replay: unexpected argument '%s'\n", argv[optind + 1]);
+		return EXIT_USAGE;
+	}
+	o.file = argv[optind];
+	if (quiet && o.tables > 0)
+		o.tables = 0;
+	if (o.tables < 0)
+		o.tables = 0;
+	o.cfg.hash_seed = ro.seed;
+	o.cfg.ehash_buckets = ro.buckets;
+	r = ro.json ? render_json_new(stdout) : render_text_new(stdout, ro.color);
+	if (!r) {
+		fprintf(stderr, "tcpdemux: out of memory\n");
+		return EXIT_USAGE;
+	}
+	o.r = quiet ? NULL : r;
+	o.summary_r = r;
+	st = replay_run(&o);
+	r->ops->destroy(r);
+	return st;
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd;
@@ -242,12 +416,16 @@ int main(int argc, char **argv)
 	if (strcmp(cmd, "help") == 0) {
 		if (argc > 2 && strcmp(argv[2], "demo") == 0)
 			fputs(usage_demo, stdout);
+		else if (argc > 2 && strcmp(argv[2], "replay") == 0)
+			fputs(usage_replay, stdout);
 		else
 			fputs(usage_main, stdout);
 		return 0;
 	}
 	if (strcmp(cmd, "demo") == 0)
 		return cmd_demo(argc - 1, argv + 1);
+	if (strcmp(cmd, "replay") == 0)
+		return cmd_replay(argc - 1, argv + 1);
 	fprintf(stderr, "tcpdemux: unknown command '%s' (see tcpdemux --help)\n", cmd);
 	return EXIT_USAGE;
 }

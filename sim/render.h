@@ -13,7 +13,24 @@
 
 #include "stack.h"
 
+#include "frame.h"
+
 struct renderer;
+
+/* What a replay read, for the summary (NULL when not replaying). */
+struct replay_stats {
+	const char *file;
+	const char *linktype;
+	const char *precision;      /* "microsecond", "nanosecond", "per-interface" */
+	uint64_t frames;            /* frames read */
+	uint64_t inbound, outbound; /* TCP segments to / from a local address */
+	uint64_t ignored;           /* TCP segments neither to nor from a local address */
+	uint64_t skipped[SKIP_COUNT];
+	uint64_t payload_cut;       /* replayed with payload bytes missing (snap length) */
+	uint64_t picked_up;         /* connections already open when the capture started */
+	uint64_t isn_recorded, isn_own;
+	uint32_t nlocal;
+};
 
 struct renderer_ops {
 	void (*event)(struct renderer *r, const struct event *ev);
@@ -23,7 +40,14 @@ struct renderer_ops {
 	/* A line of narration (text only; JSON ignores it). */
 	void (*say)(struct renderer *r, const char *text);
 	void (*tables)(struct renderer *r, struct stack *st);
-	void (*summary)(struct renderer *r, struct stack *st);
+	void (*summary)(struct renderer *r, struct stack *st, const struct replay_stats *rs);
+	/*
+	 * Something the replay worked out from the capture: what is "local",
+	 * "listener" or "established" (a connection picked up mid-stream);
+	 * subject is an address or endpoint; why says from what evidence.
+	 */
+	void (*inferred)(struct renderer *r, vtime_t t, const char *what, const char *subject,
+			 const char *why);
 	void (*destroy)(struct renderer *r);
 };
 
@@ -31,6 +55,7 @@ struct renderer {
 	const struct renderer_ops *ops;
 	FILE *out;
 	int color;
+	int replay; /* name where a new request's ISN came from */
 };
 
 struct renderer *render_text_new(FILE *out, int color);

@@ -103,6 +103,8 @@ static void json_segment(FILE *f, const struct event *ev)
 			ev->listener.syn_queue, ev->listener.accept_queue, ev->listener.backlog);
 	if (ev->cookie)
 		fprintf(f, ",\"cookie\":{\"mss\":%u}", ev->cookie_mss);
+	if (ev->action == ACT_SYN_ACK || ev->action == ACT_TW_RECYCLE)
+		fprintf(f, ",\"isn\":\"%s\"", ev->isn_adopted ? "recorded" : "own");
 	fputs("}\n", f);
 }
 
@@ -218,7 +220,48 @@ static void json_tables(struct renderer *r, struct stack *st)
 	fputs("]}\n", f);
 }
 
-static void json_summary(struct renderer *r, struct stack *st)
+static void json_inferred(struct renderer *r, vtime_t t, const char *what, const char *subject,
+			  const char *why)
+{
+	FILE *f = r->out;
+
+	fputs("{\"type\":\"inferred\",\"t\":", f);
+	jtime(f, t);
+	fputs(",\"what\":", f);
+	jstr(f, what);
+	fputs(",\"subject\":", f);
+	jstr(f, subject);
+	fputs(",\"why\":", f);
+	jstr(f, why);
+	fputs("}\n", f);
+}
+
+static void json_replay_stats(FILE *f, const struct replay_stats *rs)
+{
+	int i, n = 0;
+
+	fputs("\"replay\":{\"file\":", f);
+	jstr(f, rs->file);
+	fputs(",\"linktype\":", f);
+	jstr(f, rs->linktype);
+	fputs(",\"timestamps\":", f);
+	jstr(f, rs->precision);
+	fprintf(f, ",\"frames\":%llu,\"inbound\":%llu,\"outbound\":%llu,"
+		   "\"ignored\":%llu,\"payload_cut\":%llu,\"picked_up\":%llu,"
+		   "\"isn\":{\"recorded\":%llu,\"own\":%llu},\"skipped\":{",
+		(unsigned long long)rs->frames,
+		(unsigned long long)rs->inbound, (unsigned long long)rs->outbound,
+		(unsigned long long)rs->ignored, (unsigned long long)rs->payload_cut,
+		(unsigned long long)rs->picked_up, (unsigned long long)rs->isn_recorded,
+		(unsigned long long)rs->isn_own);
+	for (i = 1; i < SKIP_COUNT; i++)
+		if (rs->skipped[i])
+			fprintf(f, "%s\"%s\":%llu", n++ ? "," : "", frame_skip_name(i),
+				(unsigned long long)rs->skipped[i]);
+	fputs("}},", f);
+}
+
+static void json_summary(struct renderer *r, struct stack *st, const struct replay_stats *rs)
 {
 	FILE *f = r->out;
 	struct stack_totals tot;
@@ -230,6 +273,8 @@ static void json_summary(struct renderer *r, struct stack *st)
 	fprintf(f, ",\"segments_in\":%llu,\"segments_out\":%llu,",
 		(unsigned long long)stack_counter(st, CNT_INSEGS),
 		(unsigned long long)stack_counter(st, CNT_OUTSEGS));
+	if (rs)
+		json_replay_stats(f, rs);
 	fprintf(f, "\"sockets\":{\"listen\":%u,\"established\":%u,\"request\":%u,\"timewait\":%u,\"other\":%u},",
 		tot.listeners, tot.established, tot.request, tot.timewait, tot.other);
 	fputs("\"counters\":{", f);
@@ -245,7 +290,7 @@ static void json_destroy(struct renderer *r)
 }
 
 static const struct renderer_ops json_ops = {
-	json_event, json_call, json_say, json_tables, json_summary, json_destroy,
+	json_event, json_call, json_say, json_tables, json_summary, json_inferred, json_destroy,
 };
 
 struct renderer *render_json_new(FILE *out)

@@ -124,6 +124,8 @@ static void path_line(struct renderer *r, const struct event *ev)
 			fputs("TIME_WAIT entry reused by a newer SYN -> ", f);
 		fprintf(f, "new request #%u (SYN_RECV), SYN queue %u/%d -> SYN-ACK", s->id, l->syn_queue,
 			l->backlog);
+		if (r->replay)
+			fputs(ev->isn_adopted ? " (ISN from the capture)" : " (own ISN: no SYN-ACK in the capture)", f);
 		break;
 	case ACT_SYN_ACK_RTX:
 		fputs("duplicate SYN -> SYN-ACK sent again", f);
@@ -320,12 +322,49 @@ static void text_tables(struct renderer *r, struct stack *st)
 	fputc('\n', f);
 }
 
-static void text_summary(struct renderer *r, struct stack *st)
+static void text_inferred(struct renderer *r, vtime_t t, const char *what, const char *subject,
+			  const char *why)
+{
+	char ts[32];
+
+	render_time(t, ts, sizeof(ts));
+	fprintf(r->out, "%10s       %sinferred%s %s %s: %s\n", ts, C(r, BOLD), C(r, RESET), what, subject,
+		why);
+}
+
+static void text_replay_stats(FILE *f, const struct replay_stats *rs)
+{
+	int i, n = 0;
+
+	fprintf(f, "replayed %s (%s, %s timestamps): %llu frames; %llu TCP segments in, %llu out, "
+		   "%llu not to or from a local address\n",
+		rs->file, rs->linktype, rs->precision,
+		(unsigned long long)rs->frames, (unsigned long long)rs->inbound,
+		(unsigned long long)rs->outbound, (unsigned long long)rs->ignored);
+	fputs("skipped:", f);
+	for (i = 1; i < SKIP_COUNT; i++)
+		if (rs->skipped[i])
+			fprintf(f, "%s %s=%llu", n++ ? "," : "", frame_skip_name(i),
+				(unsigned long long)rs->skipped[i]);
+	fprintf(f, "%s\n", n ? "" : " none");
+	fprintf(f, "ISNs: %llu taken from recorded SYN-ACKs, %llu chosen by the stack (no SYN-ACK in the capture)\n",
+		(unsigned long long)rs->isn_recorded, (unsigned long long)rs->isn_own);
+	if (rs->picked_up)
+		fprintf(f, "%llu connections were already open when the capture started (picked up as ESTABLISHED)\n",
+			(unsigned long long)rs->picked_up);
+	if (rs->payload_cut)
+		fprintf(f, "%llu segments had payload cut by the snap length (replayed with zeros in its place)\n",
+			(unsigned long long)rs->payload_cut);
+}
+
+static void text_summary(struct renderer *r, struct stack *st, const struct replay_stats *rs)
 {
 	FILE *f = r->out;
 	struct stack_totals tot;
 	int c, n = 0;
 
+	if (rs)
+		text_replay_stats(f, rs);
 	stack_totals(st, &tot);
 	fprintf(f, "%ssummary%s: %llu segments in, %llu out; sockets: %u listening, %u established, "
 		   "%u requests, %u TIME_WAIT, %u other\n",
@@ -349,7 +388,7 @@ static void text_destroy(struct renderer *r)
 }
 
 static const struct renderer_ops text_ops = {
-	text_event, text_call, text_say, text_tables, text_summary, text_destroy,
+	text_event, text_call, text_say, text_tables, text_summary, text_inferred, text_destroy,
 };
 
 struct renderer *render_text_new(FILE *out, int color)

@@ -266,7 +266,8 @@ uint16_t tcp_window_field(const struct sock *sk);
 void tcp_rearm_rtx(struct stack *st, struct sock *sk);
 void tcp_rtt_sample(struct sock *sk, vtime_t r);
 vtime_t tcp_rto_backoff(vtime_t rto);
-void tcp_time_wait(struct stack *st, struct sock *sk);
+/* Returns the TIME_WAIT entry now holding the 4-tuple, or NULL (memory ran out: just closed). */
+struct tw_sock *tcp_time_wait(struct stack *st, struct sock *sk);
 void tcp_done(struct stack *st, struct sock *sk, int err);
 
 /* ---- SYN cookies (cookie.c) ------------------------------------------ */
@@ -306,6 +307,8 @@ struct stack {
 	uint8_t *pend_data;
 	size_t pend_used, pend_cap;
 	struct sock_common *grave;     /* destroyed, freed at the next flush */
+	stack_isn_fn isn_fn;
+	void *isn_ctx;
 	int64_t frame;                 /* frame being processed, for events */
 };
 

@@ -243,7 +243,18 @@ int sys_connect(struct stack *st, int fd, const struct ip_addr *addr, uint16_t p
 	sk->adv_mss = tcp_our_mss(st, addr->family);
 	sk->rcv_wscale = st->cfg.tcp_window_scaling ? 7 : 0;
 	sk->ts_off = tcp_ts_offset(st, &sk->c.laddr, addr);
-	sk->iss = tcp_isn(st, &sk->c.laddr, sk->c.lport, addr, port);
+	{
+		struct segment syn;
+
+		memset(&syn, 0, sizeof(syn));
+		syn.src = sk->c.laddr;
+		syn.dst = *addr;
+		syn.sport = sk->c.lport;
+		syn.dport = port;
+		syn.flags = TH_SYN;
+		if (!st->isn_fn || !st->isn_fn(st->isn_ctx, &syn, 1, &sk->iss))
+			sk->iss = tcp_isn(st, &sk->c.laddr, sk->c.lport, addr, port);
+	}
 	sk->snd_una = sk->iss;
 	sk->snd_nxt = sk->snd_max = sk->iss + 1;
 	sk->rtt_on = 1;
@@ -411,6 +422,84 @@ int sys_close(struct stack *st, int fd)
 		break;
 	}
 	return done(st, 0);
+}
+
+int sys_abort(struct stack *st, int fd)
+{
+	struct sock *sk = fd_lookup(st, fd);
+
+	if (!sk)
+		return -EBADF;
+	if (sk->c.state == TCP_LISTEN)
+		return sys_close(st, fd);
+	fd_release(st, sk);
+	switch (sk->c.state) {
+	case TCP_ESTABLISHED:
+	case TCP_CLOSE_WAIT:
+	case TCP_FIN_WAIT1:
+	case TCP_FIN_WAIT2:
+	case TCP_CLOSING:
+	case TCP_LAST_ACK:
+	case TCP_SYN_RECV:
+		/* tcp_disconnect(): tcp_need_reset() states get a RST */
+		stack_count(st, CNT_TCPABORTONCLOSE);
+		tcp_send_rst_sk(st, sk);
+		break;
+	default:
+		break;
+	}
+	sk->orphan = 1;
+	tcp_done(st, sk, 0);
+	return done(st, 0);
+}
+
+int sys_adopt(struct stack *st, const struct ip_addr *laddr, uint16_t lport,
+	      const struct ip_addr *raddr, uint16_t rport, uint32_t snd_nxt, uint32_t rcv_nxt,
+	      uint32_t snd_wnd, int ts)
+{
+	struct sock_view v;
+	struct sock *sk;
+	int fd;
+
+	if (laddr->family != raddr->family)
+		return -EAFNOSUPPORT;
+	if (!stack_has_addr(st, laddr))
+		return -EADDRNOTAVAIL;
+	if (stack_find(st, laddr, lport, raddr, rport, &v))
+		return -EADDRINUSE;
+	if (st->nsocks >= st->cfg.max_sockets)
+		return -ENOBUFS;
+	sk = sock_alloc(st, laddr->family, 0);
+	if (!sk)
+		return -ENOMEM;
+	fd = fd_install(st, sk);
+	if (fd < 0) {
+		st->nsocks--;
+		free(sk);
+		return fd;
+	}
+	sk->c.laddr = *laddr;
+	sk->c.raddr = *raddr;
+	sk->c.lport = lport;
+	sk->c.rport = rport;
+	sk->bound = 1;
+	sk->reuseaddr = 1;
+	sk->adv_mss = tcp_our_mss(st, laddr->family);
+	sk->mss = (uint16_t)(sk->adv_mss - (ts ? 12 : 0));
+	sk->wscale_ok = 1;
+	sk->snd_wscale = sk->rcv_wscale = 7;
+	sk->tstamp_ok = ts != 0;
+	sk->ts_off = tcp_ts_offset(st, laddr, raddr);
+	sk->iss = snd_nxt - 1;
+	sk->irs = rcv_nxt - 1;
+	sk->snd_una = sk->snd_nxt = sk->snd_max = snd_nxt;
+	sk->rcv_nxt = rcv_nxt;
+	sk->snd_wnd = snd_wnd;
+	sk->rcv_wnd = tcp_initial_window(sk->adv_mss, sk->tstamp_ok) << 4;
+	bind_add(st, &sk->bind, &sk->c, lport);
+	ehash_insert(st, &sk->c);
+	sock_set_state(st, sk, TCP_ESTABLISHED);
+	return done(st, fd);
 }
 
 int sys_getsockname(struct stack *st, int fd, struct ip_addr *addr, uint16_t *port)

@@ -91,6 +91,25 @@ int sys_shutdown(struct stack *st, int fd, int how);
  */
 int sys_close(struct stack *st, int fd);
 
+/*
+ * close() with SO_LINGER {1, 0}: the connection is aborted with a RST|ACK
+ * (tcp_disconnect) instead of a FIN, and fd is released.
+ * Returns 0 or -EBADF.
+ */
+int sys_abort(struct stack *st, int fd);
+
+/*
+ * Takes over a connection that was already ESTABLISHED before the stack
+ * saw it (a capture that starts mid-stream): a socket with a descriptor,
+ * in ehash, with snd_nxt and rcv_nxt as given. Window scaling and
+ * timestamps cannot be known, so Linux's usual values are assumed
+ * (scale 7 both ways, timestamps as ts says). Returns the new fd, or
+ * -EADDRINUSE (the 4-tuple is taken), -EADDRNOTAVAIL, -ENOMEM, -ENOBUFS.
+ */
+int sys_adopt(struct stack *st, const struct ip_addr *laddr, uint16_t lport,
+	      const struct ip_addr *raddr, uint16_t rport, uint32_t snd_nxt, uint32_t rcv_nxt,
+	      uint32_t snd_wnd, int ts);
+
 /* Fills the local / remote endpoint. Returns 0, -EBADF, -ENOTCONN. */
 int sys_getsockname(struct stack *st, int fd, struct ip_addr *addr, uint16_t *port);
 int sys_getpeername(struct stack *st, int fd, struct ip_addr *addr, uint16_t *port);

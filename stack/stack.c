@@ -197,6 +197,12 @@ int stack_has_addr(const struct stack *st, const struct ip_addr *addr)
 	return 0;
 }
 
+void stack_set_isn_hook(struct stack *st, stack_isn_fn fn, void *ctx)
+{
+	st->isn_fn = fn;
+	st->isn_ctx = ctx;
+}
+
 void stack_set_observer(struct stack *st, stack_observer_fn fn, void *ctx)
 {
 	st->obs = fn;
@@ -387,6 +393,18 @@ void stack_walk_ehash(struct stack *st, sock_walk_fn fn, void *ctx)
 			fn(ctx, &v);
 		}
 	}
+}
+
+int stack_find(struct stack *st, const struct ip_addr *laddr, uint16_t lport,
+	       const struct ip_addr *raddr, uint16_t rport, struct sock_view *out)
+{
+	struct lookup_info li;
+	struct sock_common *c = ehash_lookup(st, laddr, lport, raddr, rport, &li);
+
+	if (!c)
+		return 0;
+	sock_view_of(st, c, out);
+	return 1;
 }
 
 static struct sock *listener_by_id(struct stack *st, uint32_t id)

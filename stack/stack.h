@@ -183,9 +183,20 @@ struct event {
 	int err;                /* EV_SOCK_FREE / EV_SOCK_STATE: error given to the app */
 	uint8_t cookie;         /* EV_SEGMENT_IN: a SYN cookie was issued or decoded */
 	uint16_t cookie_mss;    /* MSS decoded from / encoded in the cookie */
+	uint8_t isn_adopted;    /* EV_SEGMENT_IN: the new request's ISN came from the ISN hook */
 };
 
 typedef void (*stack_observer_fn)(void *ctx, const struct event *ev);
+
+/*
+ * Asked for the ISN of a new connection: a request answering the SYN syn
+ * (outbound 0), or an active open about to send syn (outbound 1; its seq
+ * is not set yet). Returns 1 and sets *isn to make the stack use that ISN
+ * (a replay adopts the one the recorded host used), 0 to let it choose.
+ */
+typedef int (*stack_isn_fn)(void *ctx, const struct segment *syn, int outbound, uint32_t *isn);
+
+void stack_set_isn_hook(struct stack *st, stack_isn_fn fn, void *ctx);
 
 /* Installs the observer (NULL to silence). Events are delivered synchronously. */
 void stack_set_observer(struct stack *st, stack_observer_fn fn, void *ctx);
@@ -225,6 +236,13 @@ uint32_t stack_seed(const struct stack *st);
 
 typedef void (*listener_walk_fn)(void *ctx, const struct listener_view *l);
 typedef void (*sock_walk_fn)(void *ctx, const struct sock_view *s);
+
+/*
+ * Looks the 4-tuple up in ehash without processing anything (no event,
+ * no counter). Returns 1 and fills *out when an entry exists, else 0.
+ */
+int stack_find(struct stack *st, const struct ip_addr *laddr, uint16_t lport,
+	       const struct ip_addr *raddr, uint16_t rport, struct sock_view *out);
 
 /* Listeners in listen() order. */
 void stack_walk_listeners(struct stack *st, listener_walk_fn fn, void *ctx);

@@ -46,6 +46,7 @@ struct in_ctx {
 	int8_t reason;
 	uint8_t cookie;
 	uint16_t cookie_mss;
+	uint8_t isn_adopted;
 };
 
 static int before(uint32_t a, uint32_t b) { return (int32_t)(a - b) < 0; }
@@ -249,7 +250,13 @@ static void syn_recv(struct stack *st, struct in_ctx *x, struct sock *l, uint32_
 		return;
 	}
 	req_take_options(st, req, seg);
-	req->iss = isn ? isn : tcp_isn(st, &seg->dst, seg->dport, &seg->src, seg->sport);
+	if (isn) {
+		req->iss = isn;
+	} else if (st->isn_fn && st->isn_fn(st->isn_ctx, seg, 0, &req->iss)) {
+		x->isn_adopted = 1;
+	} else {
+		req->iss = tcp_isn(st, &seg->dst, seg->dport, &seg->src, seg->sport);
+	}
 	/* inet_csk_reqsk_queue_hash_add(): into ehash, SYN queue, timer armed. */
 	ehash_insert(st, &req->c);
 	syn_queue_add(l, req);
@@ -511,13 +518,13 @@ static void tcp_timewait_rcv(struct stack *st, struct in_ctx *x, struct tw_sock 
  * tcp_time_wait(): sk leaves for a TIME_WAIT minisocket that holds its
  * 4-tuple and port for TCP_TIMEWAIT_LEN; sk itself closes.
  */
-void tcp_time_wait(struct stack *st, struct sock *sk)
+struct tw_sock *tcp_time_wait(struct stack *st, struct sock *sk)
 {
 	struct tw_sock *tw = twsk_alloc(st, sk->c.id);
 
 	if (!tw) {
 		tcp_done(st, sk, 0);
-		return;
+		return NULL;
 	}
 	tw->c.laddr = sk->c.laddr;
 	tw->c.raddr = sk->c.raddr;
@@ -537,6 +544,7 @@ void tcp_time_wait(struct stack *st, struct sock *sk)
 	timer_arm(st, &tw->timer, TIMER_TW, st->now + TIMEWAIT_LEN);
 	sock_set_state(st, sk, TCP_TIME_WAIT);
 	tcp_done(st, sk, 0);
+	return tw;
 }
 
 /*
@@ -699,6 +707,12 @@ static void tcp_rcv_state(struct stack *st, struct in_ctx *x, struct sock *sk)
 		int why = before(seg->seq + seg_seqlen(seg), sk->rcv_nxt + 1) ? CNT_TCPOLDSEQ
 									    : CNT_TCPINVALIDSEQ;
 
+		/* RFC 5961 4.2: a SYN is challenged "irrespective of the sequence
+		 * number" (tcp_validate_incoming() jumps to syn_challenge here). */
+		if ((seg->flags & (TH_SYN | TH_RST)) == TH_SYN) {
+			challenge_ack(st, x, sk);
+			return;
+		}
 		stack_count(st, why);
 		if (seg->flags & TH_RST) {
 			note(x, ACT_DROP, why);
@@ -785,7 +799,9 @@ static void tcp_rcv_state(struct stack *st, struct in_ctx *x, struct sock *sk)
 		break;
 	case TCP_CLOSING:
 		if (fin_acked) {
-			tcp_time_wait(st, sk);
+			struct tw_sock *tw = tcp_time_wait(st, sk);
+
+			sock_view_of(st, tw ? &tw->c : &sk->c, &x->cv);
 			return;
 		}
 		break;
@@ -821,10 +837,12 @@ static void tcp_rcv_state(struct stack *st, struct in_ctx *x, struct sock *sk)
 		case TCP_FIN_WAIT1:
 			sock_set_state(st, sk, TCP_CLOSING);
 			break;
-		case TCP_FIN_WAIT2:
-			tcp_time_wait(st, sk);
-			sock_view_of(st, &sk->c, &x->cv);
+		case TCP_FIN_WAIT2: {
+			struct tw_sock *tw = tcp_time_wait(st, sk);
+
+			sock_view_of(st, tw ? &tw->c : &sk->c, &x->cv);
 			return;
+		}
 		default:
 			break;
 		}
@@ -897,6 +915,7 @@ void tcp_input(struct stack *st, const struct segment *seg, int64_t frame)
 	ev.reason = x.reason;
 	ev.cookie = x.cookie;
 	ev.cookie_mss = x.cookie_mss;
+	ev.isn_adopted = x.isn_adopted;
 	if (x.listener) {
 		ev.has_listener = 1;
 		listener_view_of(x.listener, &ev.listener);

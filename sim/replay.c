@@ -1,0 +1,716 @@
+/*
+ * replay.c - a capture of a real host, played through the stack.
+ *
+ * Path: frame.c (libpcap) -> look-ahead ring -> replay_frame():
+ *         inbound segment  -> stack_input() -> events -> renderer
+ *         outbound segment -> the application's part: send(), shutdown(),
+ *                             connect(), abort() on the stack's socket
+ *       and stack_advance() to each frame's time, so timers fire between
+ *       frames as they did on the recorded host.
+ *
+ * The recorded outbound segments say what the real host did; the stack
+ * produces its own answers, which is the point: a reader sees the lookups
+ * and queue changes behind each answer, and a later comparison can set the
+ * stack's answers beside the kernel's.
+ *
+ * Why a look-ahead ring: when a SYN arrives, the stack must pick its ISN,
+ * but the real host's choice is in the SYN-ACK a few frames later. The ring
+ * holds a short window of frames ahead of the one being replayed (two
+ * seconds of capture, at most RING_MAX frames and RING_BYTES bytes), and an
+ * index of the SYNs, SYN-ACKs and RSTs in it. The same window tells which
+ * hosts are local (they answer SYNs) before the SYNs they answer are
+ * replayed, and whether the recorded host reset a stray segment. Memory
+ * follows the window and the live connections, never the file's size.
+ */
+#include <errno.h>
+#include <pcap/pcap.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "frame.h"
+#include "replay.h"
+#include "socket.h"
+#include "tuplemap.h"
+
+#define LOOKAHEAD (2 * VT_SEC)
+#define RING_MAX 16384u
+#define RING_BYTES (32u << 20)
+
+enum { K_CONN = 1, K_SYNACK, K_RST, K_SYN };
+
+struct slot {
+	struct frame fr;
+	uint8_t *buf;
+	size_t cap;
+	uint8_t *pad;
+	size_t padcap;
+	struct segment seg;
+	int status;
+	int cut;
+	int64_t n;
+};
+
+struct rlistener {
+	struct ip_addr addr;
+	uint16_t port;
+	int fd;
+};
+
+struct rp {
+	const struct replay_opts *o;
+	struct renderer *r;
+	struct frame_src *fs;
+	int lt;
+	struct stack *st;
+	struct slot *ring;
+	uint32_t head, count;
+	size_t ring_bytes;
+	int eof, read_err;
+	char err[768];
+	int64_t nread;
+	uint64_t t0;
+	int have_t0;
+	struct tuplemap conns, idx;
+	int auto_local, auto_listen;
+	uint32_t nlocal;
+	struct rlistener lis[REPLAY_MAX_LISTEN];
+	int nlis;
+	struct replay_stats stats;
+	uint32_t pending_isn;
+	int have_pending_isn;
+	int any_tcp;
+	pcap_t *dead;
+	pcap_dumper_t *dump;
+	uint8_t wire[SEG_WIRE_MAX];
+	uint8_t rbuf[65536];
+};
+
+static int after(uint32_t a, uint32_t b) { return (int32_t)(a - b) > 0; }
+
+static vtime_t vt_of(const struct rp *p, uint64_t ts)
+{
+	return ts > p->t0 ? ts - p->t0 : 0;
+}
+
+/* ---- what is local ---------------------------------------------------------- */
+
+static int add_local(struct rp *p, const struct ip_addr *a, vtime_t t, const char *why)
+{
+	char b[ADDR_STRLEN];
+
+	if (stack_has_addr(p->st, a))
+		return 0;
+	if (p->nlocal >= REPLAY_MAX_LOCAL || stack_add_addr(p->st, a) < 0)
+		return -ENOSPC;
+	p->nlocal++;
+	p->stats.nlocal = p->nlocal;
+	if (p->r)
+		p->r->ops->inferred(p->r, t, "local", addr_format(a, b, sizeof(b)), why);
+	return 0;
+}
+
+static int is_listener_ep(const struct rp *p, const struct ip_addr *a, uint16_t port)
+{
+	int i;
+
+	for (i = 0; i < p->nlis; i++)
+		if (p->lis[i].port == port &&
+		    (addr_equal(&p->lis[i].addr, a) || (addr_is_any(&p->lis[i].addr) &&
+							p->lis[i].addr.family == a->family)))
+			return 1;
+	return 0;
+}
+
+static int add_listener(struct rp *p, const struct ip_addr *a, uint16_t port, int backlog,
+			vtime_t t, const char *why)
+{
+	char b[ADDR_STRLEN];
+	int fd, r;
+
+	if (p->nlis >= REPLAY_MAX_LISTEN)
+		return -ENOSPC;
+	fd = sys_socket(p->st, a->family);
+	if (fd < 0)
+		return fd;
+	sys_setsockopt(p->st, fd, SOCKOPT_REUSEADDR, 1);
+	r = sys_bind(p->st, fd, a, port);
+	if (r == 0)
+		r = sys_listen(p->st, fd, backlog);
+	if (r < 0) {
+		sys_close(p->st, fd);
+		return r;
+	}
+	p->lis[p->nlis].addr = *a;
+	p->lis[p->nlis].port = port;
+	p->lis[p->nlis].fd = fd;
+	p->nlis++;
+	if (p->r)
+		p->r->ops->inferred(p->r, t, "listener", endpoint_format(a, port, b, sizeof(b)), why);
+	return 0;
+}
+
+/* ---- the look-ahead index ------------------------------------------------------ */
+
+static struct tentry *idx_get(struct rp *p, int kind, const struct ip_addr *a, uint16_t pa,
+			      const struct ip_addr *b, uint16_t pb)
+{
+	struct tuple_key k;
+
+	tkey_set(&k, (uint8_t)kind, a, pa, b, pb);
+	return tmap_get(&p->idx, &k);
+}
+
+static void idx_add(struct rp *p, int kind, const struct slot *s)
+{
+	struct tuple_key k;
+	struct tentry *e;
+	int added;
+
+	tkey_set(&k, (uint8_t)kind, &s->seg.src, s->seg.sport, &s->seg.dst, s->seg.dport);
+	e = tmap_put(&p->idx, &k, &added);
+	if (!e || !added)
+		return; /* keep the first: a retransmission carries the same numbers */
+	e->frame = s->n;
+	e->seq = s->seg.seq;
+	e->ack = s->seg.ack;
+}
+
+static void idx_remove(struct rp *p, int kind, const struct slot *s)
+{
+	struct tentry *e = idx_get(p, kind, &s->seg.src, s->seg.sport, &s->seg.dst, s->seg.dport);
+
+	if (e && e->frame == s->n)
+		tmap_del(&p->idx, e);
+}
+
+static int slot_kind(const struct slot *s)
+{
+	uint8_t f = s->seg.flags;
+
+	if (s->status)
+		return 0;
+	if (f & TH_RST)
+		return K_RST;
+	if ((f & (TH_SYN | TH_ACK)) == (TH_SYN | TH_ACK))
+		return K_SYNACK;
+	if (f & TH_SYN)
+		return K_SYN;
+	return 0;
+}
+
+/*
+ * A frame enters the window: index it, and learn from it what the
+ * recorded host is. A host that answers a SYN with a SYN-ACK is local and
+ * listens on that address and port; one that answers a SYN with a RST is
+ * local too.
+ */
+static void slot_enter(struct rp *p, struct slot *s)
+{
+	int kind = slot_kind(s);
+	vtime_t t = vt_of(p, s->fr.ts);
+	char why[160], b[ADDR_STRLEN];
+
+	if (!s->status)
+		p->any_tcp = 1;
+	if (!kind)
+		return;
+	idx_add(p, kind, s);
+	if (kind == K_SYNACK) {
+		if (p->auto_local) {
+			snprintf(why, sizeof(why), "it answered a SYN from %s with a SYN-ACK (frame %lld)",
+				 addr_format(&s->seg.dst, b, sizeof(b)), (long long)s->n);
+			add_local(p, &s->seg.src, t, why);
+		}
+		if (p->auto_listen && stack_has_addr(p->st, &s->seg.src) &&
+		    !is_listener_ep(p, &s->seg.src, s->seg.sport)) {
+			snprintf(why, sizeof(why),
+				 "it answered a SYN with a SYN-ACK (frame %lld); backlog not in the capture, %d assumed",
+				 (long long)s->n, p->o->cfg.somaxconn);
+			add_listener(p, &s->seg.src, s->seg.sport, p->o->cfg.somaxconn, t, why);
+		}
+	} else if (kind == K_RST && p->auto_local && (s->seg.flags & TH_ACK)) {
+		struct tentry *syn = idx_get(p, K_SYN, &s->seg.dst, s->seg.dport, &s->seg.src, s->seg.sport);
+
+		if (syn && s->seg.ack == syn->seq + 1) {
+			snprintf(why, sizeof(why), "it answered a SYN from %s with a RST (frame %lld)",
+				 addr_format(&s->seg.dst, b, sizeof(b)), (long long)s->n);
+			add_local(p, &s->seg.src, t, why);
+		}
+	}
+}
+
+/* ---- reading ahead --------------------------------------------------------------- */
+
+static struct slot *slot_at(struct rp *p, uint32_t i)
+{
+	return &p->ring[(p->head + i) % RING_MAX];
+}
+
+static int read_one(struct rp *p)
+{
+	struct slot *s;
+	struct frame fr;
+	int r;
+
+	r = frame_next(p->fs, &fr, p->err, sizeof(p->err));
+	if (r <= 0) {
+		p->eof = 1;
+		p->read_err = r < 0;
+		return 0;
+	}
+	s = slot_at(p, p->count);
+	if (s->cap < fr.caplen) {
+		uint8_t *b = realloc(s->buf, fr.caplen);
+
+		if (!b) {
+			snprintf(p->err, sizeof(p->err), "%s: out of memory", p->o->file);
+			p->eof = p->read_err = 1;
+			return 0;
+		}
+		s->buf = b;
+		s->cap = fr.caplen;
+	}
+	if (fr.caplen)
+		memcpy(s->buf, fr.data, fr.caplen);
+	s->fr = fr;
+	s->fr.data = s->buf;
+	s->n = ++p->nread;
+	if (!p->have_t0) {
+		p->t0 = fr.ts;
+		p->have_t0 = 1;
+	}
+	s->status = frame_decode(p->lt, &s->fr, &s->seg, p->o->verify_checksums ? SEG_VERIFY_CSUM : 0,
+				 &s->pad, &s->padcap, &s->cut);
+	p->count++;
+	p->ring_bytes += fr.caplen;
+	slot_enter(p, s);
+	return 1;
+}
+
+/* Reads until the window ahead of the head frame is full (or the file ends). */
+static void fill(struct rp *p)
+{
+	while (!p->eof && p->count < RING_MAX && p->ring_bytes < RING_BYTES) {
+		if (p->count > 0) {
+			uint64_t head_ts = slot_at(p, 0)->fr.ts;
+			uint64_t last_ts = slot_at(p, p->count - 1)->fr.ts;
+
+			if (last_ts > head_ts + LOOKAHEAD)
+				break;
+		}
+		read_one(p);
+	}
+}
+
+/* ---- the application's side -------------------------------------------------------- */
+
+static struct tentry *conn_get(struct rp *p, const struct ip_addr *la, uint16_t lp,
+			       const struct ip_addr *ra, uint16_t rp)
+{
+	struct tuple_key k;
+
+	tkey_set(&k, K_CONN, la, lp, ra, rp);
+	return tmap_get(&p->conns, &k);
+}
+
+static struct tentry *conn_add(struct rp *p, const struct ip_addr *la, uint16_t lp,
+			       const struct ip_addr *ra, uint16_t rp, int fd)
+{
+	struct tuple_key k;
+	struct tentry *e;
+	int added;
+
+	tkey_set(&k, K_CONN, la, lp, ra, rp);
+	e = tmap_put(&p->conns, &k, &added);
+	if (e) {
+		e->fd = fd;
+		e->have_seq = 0;
+		e->fin_done = 0;
+	}
+	return e;
+}
+
+/* The connection is over for the stack: the application closes its descriptor. */
+static void conn_check_done(struct rp *p, struct tentry *c)
+{
+	int state = sys_state(p->st, c->fd);
+
+	if (state == TCP_CLOSED || state < 0) {
+		if (state >= 0)
+			sys_close(p->st, c->fd);
+		tmap_del(&p->conns, c);
+	}
+}
+
+/* The default application accepts as soon as a connection is queued. */
+static void accept_all(struct rp *p)
+{
+	int i;
+
+	for (i = 0; i < p->nlis; i++) {
+		int fd;
+
+		while ((fd = sys_accept(p->st, p->lis[i].fd, NULL, NULL)) >= 0) {
+			struct ip_addr la, ra;
+			uint16_t lp, rp;
+
+			sys_getsockname(p->st, fd, &la, &lp);
+			if (sys_getpeername(p->st, fd, &ra, &rp) < 0 ||
+			    !conn_add(p, &la, lp, &ra, rp, fd))
+				sys_close(p->st, fd);
+		}
+	}
+}
+
+/* ...and reads whatever arrives, so the receive window stays open. */
+static void drain(struct rp *p, struct tentry *c)
+{
+	ssize_t n;
+
+	do {
+		n = sys_recv(p->st, c->fd, p->rbuf, sizeof(p->rbuf));
+	} while (n > 0);
+	conn_check_done(p, c);
+}
+
+/* A connection open before the capture began: take it over as ESTABLISHED. */
+static struct tentry *pick_up(struct rp *p, const struct ip_addr *la, uint16_t lp,
+			      const struct ip_addr *ra, uint16_t rp, uint32_t snd_nxt,
+			      uint32_t rcv_nxt, uint16_t win, int ts, vtime_t t)
+{
+	char a[ADDR_STRLEN], b[ADDR_STRLEN], subj[2 * ADDR_STRLEN + 8];
+	int fd;
+
+	/* Window scaling was agreed in a handshake we did not see: assume Linux's 7. */
+	fd = sys_adopt(p->st, la, lp, ra, rp, snd_nxt, rcv_nxt, (uint32_t)win << 7, ts);
+	if (fd < 0)
+		return NULL;
+	p->stats.picked_up++;
+	if (p->r) {
+		snprintf(subj, sizeof(subj), "%s <- %s", endpoint_format(la, lp, a, sizeof(a)),
+			 endpoint_format(ra, rp, b, sizeof(b)));
+		p->r->ops->inferred(p->r, t, "established", subj,
+				    "no handshake in the capture: taken as already ESTABLISHED");
+	}
+	return conn_add(p, la, lp, ra, rp, fd);
+}
+
+static int isn_hook(void *ctx, const struct segment *syn, int outbound, uint32_t *isn)
+{
+	struct rp *p = ctx;
+	struct tentry *e;
+
+	if (outbound) {
+		if (!p->have_pending_isn)
+			return 0;
+		*isn = p->pending_isn;
+		p->have_pending_isn = 0;
+		return 1;
+	}
+	e = idx_get(p, K_SYNACK, &syn->dst, syn->dport, &syn->src, syn->sport);
+	if (e && e->ack == syn->seq + 1) {
+		*isn = e->seq;
+		p->stats.isn_recorded++;
+		return 1;
+	}
+	p->stats.isn_own++;
+	return 0;
+}
+
+static void replay_inbound(struct rp *p, struct slot *s, vtime_t t)
+{
+	const struct segment *seg = &s->seg;
+	struct sock_view v;
+	struct tentry *c;
+
+	if ((seg->flags & (TH_SYN | TH_RST | TH_ACK)) == TH_ACK &&
+	    !stack_find(p->st, &seg->dst, seg->dport, &seg->src, seg->sport, &v)) {
+		/*
+		 * An ACK for a connection the stack does not know. If the
+		 * recorded host reset it, it really was a stray; otherwise the
+		 * connection predates the capture.
+		 */
+		struct tentry *rst = idx_get(p, K_RST, &seg->dst, seg->dport, &seg->src, seg->sport);
+
+		if (!rst || rst->seq != seg->ack)
+			pick_up(p, &seg->dst, seg->dport, &seg->src, seg->sport, seg->ack, seg->seq,
+				seg->win, seg->opt.has_ts, t);
+	}
+	stack_input(p->st, seg, s->n);
+	if (p->o->tables == 1 && p->r)
+		p->r->ops->tables(p->r, p->st);
+	accept_all(p);
+	c = conn_get(p, &seg->dst, seg->dport, &seg->src, seg->sport);
+	if (c)
+		drain(p, c);
+}
+
+static void replay_outbound(struct rp *p, struct slot *s, vtime_t t)
+{
+	const struct segment *seg = &s->seg;
+	struct tentry *c = conn_get(p, &seg->src, seg->sport, &seg->dst, seg->dport);
+	struct sock_view v;
+
+	if ((seg->flags & (TH_SYN | TH_ACK)) == TH_SYN) {
+		int fd;
+
+		/* The recorded host opened a connection: connect() with its ISN. */
+		if (c || stack_find(p->st, &seg->src, seg->sport, &seg->dst, seg->dport, &v))
+			return;
+		fd = sys_socket(p->st, seg->src.family);
+		if (fd < 0)
+			return;
+		sys_setsockopt(p->st, fd, SOCKOPT_REUSEADDR, 1);
+		if (sys_bind(p->st, fd, &seg->src, seg->sport) < 0) {
+			sys_close(p->st, fd);
+			return;
+		}
+		p->pending_isn = seg->seq;
+		p->have_pending_isn = 1;
+		if (sys_connect(p->st, fd, &seg->dst, seg->dport) != -EINPROGRESS) {
+			p->have_pending_isn = 0;
+			sys_close(p->st, fd);
+			return;
+		}
+		c = conn_add(p, &seg->src, seg->sport, &seg->dst, seg->dport, fd);
+		if (c) {
+			c->seq = seg->seq + 1;
+			c->have_seq = 1;
+		}
+		return;
+	}
+	if (seg->flags & TH_SYN)
+		return; /* a SYN-ACK: the stack answers SYNs itself */
+	if (!c) {
+		if (seg->flags & TH_RST)
+			return;
+		if (stack_find(p->st, &seg->src, seg->sport, &seg->dst, seg->dport, &v))
+			return; /* the stack's, but not (yet) the application's: not accepted */
+		if (!(seg->flags & TH_ACK))
+			return;
+		c = pick_up(p, &seg->src, seg->sport, &seg->dst, seg->dport, seg->seq, seg->ack,
+			    seg->win, seg->opt.has_ts, t);
+		if (!c)
+			return;
+	}
+	if (seg->flags & TH_RST) {
+		/* The application aborted (close() with SO_LINGER 0). */
+		sys_abort(p->st, c->fd);
+		tmap_del(&p->conns, c);
+		return;
+	}
+	if (seg->len) {
+		uint32_t end = seg->seq + seg->len;
+
+		if (!c->have_seq) {
+			c->seq = seg->seq;
+			c->have_seq = 1;
+		}
+		/* Only bytes beyond what the application already wrote are new:
+		 * the rest is the recorded host retransmitting. */
+		if (after(end, c->seq)) {
+			uint32_t off = after(c->seq, seg->seq) ? c->seq - seg->seq : 0;
+
+			sys_send(p->st, c->fd, seg->data + off, seg->len - off);
+			c->seq = end;
+		}
+	}
+	if ((seg->flags & TH_FIN) && !c->fin_done) {
+		sys_shutdown(p->st, c->fd, SHUTDOWN_WR);
+		c->fin_done = 1;
+	}
+	conn_check_done(p, c);
+}
+
+/* Which way a segment goes: 1 to a local address, -1 from one, 0 neither. */
+static int direction(const struct rp *p, const struct segment *seg)
+{
+	int dst_local = stack_has_addr(p->st, &seg->dst);
+	int src_local = stack_has_addr(p->st, &seg->src);
+
+	/* On loopback both ends are local: the listener's end is the stack's. */
+	if (dst_local && !(src_local && is_listener_ep(p, &seg->src, seg->sport)))
+		return 1;
+	if (src_local)
+		return -1;
+	return 0;
+}
+
+static void replay_frame(struct rp *p, struct slot *s)
+{
+	vtime_t t = vt_of(p, s->fr.ts);
+	int dir;
+
+	stack_advance(p->st, t);
+	if (s->status) {
+		p->stats.skipped[s->status]++;
+		return;
+	}
+	if (s->cut)
+		p->stats.payload_cut++;
+	dir = direction(p, &s->seg);
+	if (dir > 0) {
+		p->stats.inbound++;
+		replay_inbound(p, s, t);
+	} else if (dir < 0) {
+		p->stats.outbound++;
+		replay_outbound(p, s, t);
+	} else {
+		p->stats.ignored++;
+	}
+}
+
+static void slot_leave(struct rp *p, struct slot *s)
+{
+	int kind = slot_kind(s);
+
+	if (kind)
+		idx_remove(p, kind, s);
+	p->ring_bytes -= s->fr.caplen;
+	p->head = (p->head + 1) % RING_MAX;
+	p->count--;
+}
+
+/* ---- output -------------------------------------------------------------------------- */
+
+static void observe(void *ctx, const struct event *ev)
+{
+	struct rp *p = ctx;
+
+	if (p->dump && ev->type == EV_SEGMENT_OUT) {
+		size_t n = seg_build(ev->seg, p->wire, sizeof(p->wire));
+		struct pcap_pkthdr h;
+		uint64_t ts = p->t0 + ev->t;
+
+		if (n) {
+			memset(&h, 0, sizeof(h));
+			h.ts.tv_sec = (time_t)(ts / VT_SEC);
+			h.ts.tv_usec = (suseconds_t)(ts % VT_SEC); /* nanoseconds in a nano file */
+			h.caplen = h.len = (bpf_u_int32)n;
+			pcap_dump((u_char *)p->dump, &h, p->wire);
+		}
+	}
+	if (p->r)
+		p->r->ops->event(p->r, ev);
+}
+
+static int open_write(struct rp *p, const char *path)
+{
+	p->dead = pcap_open_dead_with_tstamp_precision(DLT_RAW, 65535, PCAP_TSTAMP_PRECISION_NANO);
+	if (!p->dead) {
+		fprintf(stderr, "tcpdemux: %s: cannot set up a pcap writer\n", path);
+		return -1;
+	}
+	p->dump = pcap_dump_open(p->dead, path);
+	if (!p->dump) {
+		fprintf(stderr, "tcpdemux: %s\n", pcap_geterr(p->dead));
+		return -1;
+	}
+	return 0;
+}
+
+static void rp_free(struct rp *p)
+{
+	uint32_t i;
+
+	if (p->dump)
+		pcap_dump_close(p->dump);
+	if (p->dead)
+		pcap_close(p->dead);
+	if (p->ring) {
+		for (i = 0; i < RING_MAX; i++) {
+			free(p->ring[i].buf);
+			free(p->ring[i].pad);
+		}
+		free(p->ring);
+	}
+	tmap_free(&p->conns);
+	tmap_free(&p->idx);
+	stack_free(p->st);
+	frame_close(p->fs);
+	free(p);
+}
+
+int replay_run(const struct replay_opts *o)
+{
+	struct renderer *out = o->r ? o->r : o->summary_r;
+	struct rp *p = calloc(1, sizeof(*p));
+	int i, status = 0;
+	char b[ADDR_STRLEN];
+
+	if (!p) {
+		fprintf(stderr, "tcpdemux: out of memory\n");
+		return 2;
+	}
+	p->o = o;
+	p->r = o->r;
+	p->fs = frame_open(o->file, p->err, sizeof(p->err));
+	if (!p->fs) {
+		fprintf(stderr, "tcpdemux: %s\n", p->err);
+		rp_free(p);
+		return 2;
+	}
+	p->lt = frame_linktype(p->fs);
+	p->st = stack_new(&o->cfg);
+	p->ring = calloc(RING_MAX, sizeof(*p->ring));
+	if (!p->st || !p->ring || tmap_init(&p->conns) < 0 || tmap_init(&p->idx) < 0) {
+		fprintf(stderr, "tcpdemux: out of memory\n");
+		rp_free(p);
+		return 2;
+	}
+	if (o->write_path && open_write(p, o->write_path) < 0) {
+		rp_free(p);
+		return 2;
+	}
+	if (p->r)
+		p->r->replay = 1;
+	p->stats.file = o->file;
+	p->stats.linktype = frame_linktype_name(p->fs);
+	p->stats.precision = frame_precision(p->fs);
+	stack_set_observer(p->st, observe, p);
+	stack_set_isn_hook(p->st, isn_hook, p);
+	p->auto_local = o->nlocal == 0;
+	p->auto_listen = o->nlisten == 0;
+	for (i = 0; i < o->nlocal; i++)
+		add_local(p, &o->local[i], 0, "given with --local");
+	for (i = 0; i < o->nlisten; i++) {
+		const struct replay_listen *l = &o->listen[i];
+
+		/* A listener's own address is local, unless --local said otherwise. */
+		if (p->auto_local && !addr_is_any(&l->addr))
+			add_local(p, &l->addr, 0, "it listens (--listen)");
+		if (add_listener(p, &l->addr, l->port, l->backlog, 0, "given with --listen") < 0) {
+			fprintf(stderr, "tcpdemux: --listen %s: cannot listen there (an address no --local names, or listed twice)\n",
+				endpoint_format(&l->addr, l->port, b, sizeof(b)));
+			rp_free(p);
+			return 2;
+		}
+	}
+
+	for (;;) {
+		fill(p);
+		if (!p->count)
+			break;
+		replay_frame(p, slot_at(p, 0));
+		slot_leave(p, slot_at(p, 0));
+	}
+	p->stats.frames = (uint64_t)p->nread;
+
+	if (o->tables == 2 && p->r)
+		p->r->ops->tables(p->r, p->st);
+	if (out)
+		out->ops->summary(out, p->st, &p->stats);
+	fflush(stdout);
+	if (p->read_err) {
+		fprintf(stderr, "tcpdemux: %s\n", p->err);
+		status = 2;
+	} else if (p->any_tcp && p->nlocal == 0) {
+		fprintf(stderr,
+			"tcpdemux: %s: no host in the capture answered a SYN, so no side could be taken as local (name it with --local ADDR)\n",
+			o->file);
+		status = 2;
+	}
+	rp_free(p);
+	return status;
+}

@@ -1,0 +1,44 @@
+/*
+ * replay.h - `tcpdemux replay FILE`: a capture of a real host, played
+ * through the stack.
+ */
+#ifndef TCPDEMUX_REPLAY_H
+#define TCPDEMUX_REPLAY_H
+
+#include <stdint.h>
+
+#include "addr.h"
+#include "render.h"
+#include "stack.h"
+
+#define REPLAY_MAX_LOCAL 64
+#define REPLAY_MAX_LISTEN 256
+
+struct replay_listen {
+	struct ip_addr addr;
+	uint16_t port;
+	int backlog;
+};
+
+struct replay_opts {
+	const char *file;
+	struct stack_config cfg;
+	struct renderer *r;          /* NULL: summary only (--quiet) */
+	struct renderer *summary_r;  /* where the summary goes */
+	struct ip_addr local[REPLAY_MAX_LOCAL];
+	int nlocal;                  /* 0: detect */
+	struct replay_listen listen[REPLAY_MAX_LISTEN];
+	int nlisten;                 /* 0: infer */
+	int verify_checksums;
+	int tables;                  /* 0 none, 1 after every inbound segment, 2 at the end */
+	const char *write_path;      /* --write OUT.pcap */
+};
+
+/*
+ * Runs the replay. Returns the exit status: 0, or 2 when the file could
+ * not be read (one line on stderr names it and the reason; whatever was
+ * read before a corruption is still replayed and summarised).
+ */
+int replay_run(const struct replay_opts *o);
+
+#endif
