@@ -30,6 +30,8 @@ else
 endif
 
 APT_PACKAGES := libpcap-dev check pkg-config
+# tcpdump's and libpcap's own test captures, kept outside the repository.
+CORPUS ?= ../shared/corpus
 # Evaluated when a recipe runs, i.e. after the package check below.
 PKG_CFLAGS = $(shell pkg-config --cflags libpcap check 2>/dev/null)
 PCAP_LIBS  = $(shell pkg-config --libs libpcap 2>/dev/null)
@@ -81,11 +83,15 @@ demo: $(BUILD)/tcpdemux
 
 # The golden tests run build/tcpdemux, so it is built in the same mode.
 check: $(BUILD)/tcpdemux $(BUILD)/check_all-$(MODE)
-	TCPDEMUX=$(BUILD)/tcpdemux TESTDIR=tests $(BUILD)/check_all-$(MODE)
+	TCPDEMUX=$(BUILD)/tcpdemux TESTDIR=tests TRACES=traces CORPUS=$(CORPUS) $(BUILD)/check_all-$(MODE)
 
 # Regenerates the golden files after a deliberate change of output: review the diff.
 golden: $(BUILD)/tcpdemux
 	$(BUILD)/tcpdemux demo two-clients --format json --hash-seed 1 > tests/golden/two-clients.jsonl
+	for f in traces/*.pcap; do \
+		$(BUILD)/tcpdemux replay $$f --format json --hash-seed 1 \
+			> tests/golden/replay-$$(basename $$f .pcap).jsonl || exit 1; \
+	done
 
 debug:
 	$(MAKE) MODE=debug all

@@ -84,6 +84,11 @@ void sock_set_state(struct stack *st, struct sock *sk, int state)
 
 	if (old == state)
 		return;
+	/* tcp_set_state(): tcpEstabResets (RFC 1213) counts every direct move
+	 * from ESTABLISHED or CLOSE_WAIT to CLOSED - RST received, abort on
+	 * close(), timeout, a listener resetting its queued children. */
+	if (state == TCP_CLOSED && (old == TCP_ESTABLISHED || old == TCP_CLOSE_WAIT))
+		stack_count(st, CNT_ESTABRESETS);
 	sk->c.state = (uint8_t)state;
 	emit_sock(st, EV_SOCK_STATE, &sk->c, old, sk->err);
 }

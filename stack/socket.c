@@ -80,8 +80,12 @@ int sys_bind(struct stack *st, int fd, const struct ip_addr *addr, uint16_t port
 
 	if (!sk)
 		return -EBADF;
+	/*
+	 * inet_bind() refuses another family with EAFNOSUPPORT; inet6_bind()
+	 * first finds a sockaddr_in too short for IPv6 and says EINVAL.
+	 */
 	if (addr->family != sk->c.laddr.family)
-		return -EINVAL;
+		return sk->c.laddr.family == ADDR_V4 ? -EAFNOSUPPORT : -EINVAL;
 	if (sk->bound || sk->c.state != TCP_CLOSED)
 		return -EINVAL;
 	if (!addr_is_any(addr) && !stack_has_addr(st, addr))
@@ -289,10 +293,8 @@ ssize_t sys_send(struct stack *st, int fd, const void *buf, size_t len)
 	case TCP_SYN_SENT:
 	case TCP_SYN_RECV:
 		return -EAGAIN;
-	case TCP_LISTEN:
-	case TCP_CLOSED:
-		return -ENOTCONN;
 	default:
+		/* sk_stream_wait_connect(): any other state is EPIPE, even LISTEN. */
 		return -EPIPE;
 	}
 	if (len > 0x7fffffff)

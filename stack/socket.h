@@ -31,15 +31,16 @@ enum sockopt {
 #define SHUTDOWN_WR 1
 #define SHUTDOWN_RDWR 2
 
-/* Returns a new descriptor, -EAFNOSUPPORT, -EMFILE or -ENOMEM. */
+/* Returns a new descriptor, -EAFNOSUPPORT, -EMFILE, -ENOBUFS (socket limit) or -ENOMEM. */
 int sys_socket(struct stack *st, int family);
 
-/* Returns 0, -EBADF, -EINVAL (unknown option). */
+/* Returns 0, -EBADF, -ENOPROTOOPT (unknown option). */
 int sys_setsockopt(struct stack *st, int fd, int opt, int value);
 
 /*
  * Binds fd to addr:port (port 0 picks an ephemeral port). Returns 0,
- * -EBADF, -EINVAL (already bound, or family mismatch), -EADDRNOTAVAIL
+ * -EBADF, -EINVAL (already bound; an IPv4 address for an IPv6 socket),
+ * -EAFNOSUPPORT (an IPv6 address for an IPv4 socket), -EADDRNOTAVAIL
  * (not a local address), -EADDRINUSE (conflicts with another socket, per
  * inet_csk_bind_conflict's rules).
  */
@@ -69,8 +70,9 @@ int sys_connect(struct stack *st, int fd, const struct ip_addr *addr, uint16_t p
 
 /*
  * Queues len bytes for sending. Returns len, or -EAGAIN (still
- * connecting), -EPIPE (shut down for writing or closed), -ENOTCONN,
- * -ECONNRESET, -EBADF.
+ * connecting), -EPIPE (not connected, listening, shut down for writing or
+ * closed, as Linux's tcp_sendmsg says), a pending error such as
+ * -ECONNRESET (reported once), -EBADF.
  */
 ssize_t sys_send(struct stack *st, int fd, const void *buf, size_t len);
 

@@ -556,10 +556,7 @@ void tcp_done(struct stack *st, struct sock *sk, int err)
 {
 	if (err)
 		sk->err = err;
-	if (sk->c.state == TCP_ESTABLISHED || sk->c.state == TCP_CLOSE_WAIT) {
-		if (err == -ECONNRESET || err == -EPIPE)
-			stack_count(st, CNT_ESTABRESETS);
-	}
+	/* EstabResets is counted by sock_set_state(), as tcp_set_state() does. */
 	sock_destroy(st, &sk->c);
 }
 
@@ -908,6 +905,10 @@ void tcp_input(struct stack *st, const struct segment *seg, int64_t frame)
 	ev.type = EV_SEGMENT_IN;
 	stack_emit(st, &ev);
 	tcp_demux(st, &x);
+	/* An accepted RST counts as TCPReset too (docs/json.md: "accepted or
+	 * ignored"); drop() has already counted the ignored ones. */
+	if (x.action == ACT_RESET && x.reason == CNT_TCPRESET)
+		stack_count(st, CNT_TCPRESET);
 	ev.t = st->now;
 	ev.frame = frame;
 	ev.lookup = x.lookup;

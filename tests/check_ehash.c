@@ -331,6 +331,56 @@ START_TEST(test_lookup_exact_tuple)
 }
 END_TEST
 
+/*
+ * Two pairs of tuples whose 32-bit hashes collide under seed 1 (found by
+ * search): one pair differs only in the remote port, the other only in the
+ * remote address. With the cached hash equal, only the full tuple compare
+ * can tell them apart.
+ */
+static void collision_pair(const char *a, const char *b)
+{
+	static const char *const msg[2] = { "one", "two" };
+	const char *src[2] = { a, b };
+	struct tstack *t = new_stack(1024, 1);
+	uint32_t iss[2], isn[2] = { 11111, 22222 };
+	int lfd, fd[2], i;
+
+	ck_assert_msg(tuple_hash(t, LOCAL, a) == tuple_hash(t, LOCAL, b),
+		      "precondition: %s and %s no longer collide (%08x, %08x); the hash changed",
+		      a, b, tuple_hash(t, LOCAL, a), tuple_hash(t, LOCAL, b));
+	lfd = ts_listen(t, LOCAL, 16);
+	for (i = 0; i < 2; i++) {
+		iss[i] = ts_handshake(t, src[i], LOCAL, isn[i]);
+		/* the request is the newest entry: head of the chain */
+		ck_assert_uint_eq(t->in.lookup.walked, 1);
+		ck_assert_uint_eq(t->in.lookup.bucket, tuple_hash(t, LOCAL, a) & 1023);
+		fd[i] = sys_accept(t->st, lfd, NULL, NULL);
+		ck_assert_int_ge(fd[i], 0);
+	}
+	for (i = 0; i < 2; i++) {
+		char buf[8];
+
+		ck_assert_int_eq(data(t, src[i], LOCAL, isn[i] + 1, iss[i] + 1, msg[i]), 1);
+		ck_assert_int_eq(t->in.lookup.result, LOOKUP_ESTABLISHED);
+		ck_assert_msg(t->in.sock.id == sys_sock_id(t->st, fd[i]), "%s reached socket %u, expected %u",
+			      src[i], t->in.sock.id, sys_sock_id(t->st, fd[i]));
+		/* newest first: the second connection heads the chain, the first is
+		 * reached only after a full compare rejected the second */
+		ck_assert_uint_eq(t->in.lookup.walked, i == 0 ? 2 : 1);
+		ck_assert_int_eq(sys_recv(t->st, fd[i], buf, sizeof(buf)), 3);
+		ck_assert_int_eq(memcmp(buf, msg[i], 3), 0);
+	}
+	invariants(t);
+	ts_free(t);
+}
+
+START_TEST(test_lookup_hash_collision)
+{
+	collision_pair("10.0.0.2:25356", "10.0.0.2:48408");
+	collision_pair("10.0.78.80:5000", "10.0.145.46:5000");
+}
+END_TEST
+
 /* ---- what lives in ehash ---------------------------------------------------- */
 
 START_TEST(test_three_kinds)
@@ -561,6 +611,7 @@ Suite *ehash_suite(void)
 	tc = tcase_create("chains");
 	tcase_add_test(tc, test_chain_walk_one_bucket);
 	tcase_add_test(tc, test_lookup_exact_tuple);
+	tcase_add_test(tc, test_lookup_hash_collision);
 	tcase_add_test(tc, test_replace_keeps_position);
 	suite_add_tcase(s, tc);
 

@@ -579,6 +579,8 @@ START_TEST(test_listener_close_resets_queue)
 	expect_seg(ts_out(t, 1), TH_RST | TH_ACK, iss2 + 1, 201, "RST of the second child");
 	ck_assert_uint_eq(ts_out(t, 1)->dport, 40001);
 	ck_assert_uint_eq(stack_counter(t->st, CNT_OUTRSTS), 2);
+	/* Both went straight from ESTABLISHED to CLOSED. */
+	ck_assert_uint_eq(stack_counter(t->st, CNT_ESTABRESETS), 2);
 	ck_assert_uint_eq(t->st->nsocks, 0);
 	ck_assert_uint_eq(t->st->ehash.count, 0);
 	ts_free(t);
