@@ -208,7 +208,8 @@ static int slot_kind(const struct slot *s)
 static void slot_enter(struct rp *p, struct slot *s)
 {
 	int kind = slot_kind(s);
-	vtime_t t = vt_of(p, s->fr.ts);
+	/* Announced now, before the frames it explains are replayed. */
+	vtime_t t = stack_now(p->st);
 	char why[160], b[ADDR_STRLEN];
 
 	if (!s->status)
