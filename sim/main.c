@@ -46,11 +46,12 @@ static const char usage_main[] =
 static const char usage_replay[] =
 	"usage: tcpdemux replay FILE [options]\n"
 	"\n"
-	"Replays a capture made on a server (tcpdump, Wireshark: pcap or pcapng,\n"
-	"micro- or nanosecond) through the stack. Segments to the local host are fed\n"
-	"in at their recorded times; the local host's own segments become the\n"
-	"application's calls (send, shutdown, connect). For every inbound segment\n"
-	"it shows the table searched, the socket found and what the stack did.\n"
+	"Replays a capture made on a server (tcpdump, Wireshark: pcap or pcapng;\n"
+	"FILE - reads standard input) through the stack. Segments to the local host\n"
+	"are fed in at their recorded times; the local host's own segments become\n"
+	"the application's calls (send, shutdown, connect). For every inbound\n"
+	"segment it shows the table searched, the socket found and what the stack\n"
+	"did. docs/replay.md describes the model.\n"
 	"\n"
 	"options:\n"
 	"  --local ADDR          an address of the recorded host (repeatable); default:\n"
@@ -309,9 +310,15 @@ static int parse_listen(const char *arg, struct replay_listen *l, int somaxconn)
 	return 0;
 }
 
+struct replay_cli {
+	struct replay_opts o;
+	int quiet;
+};
+
 static int replay_opt(void *ctx, int opt, const char *arg)
 {
-	struct replay_opts *o = ctx;
+	struct replay_cli *cli = ctx;
+	struct replay_opts *o = &cli->o;
 
 	switch (opt) {
 	case OPT_LOCAL:
@@ -344,8 +351,7 @@ static int replay_opt(void *ctx, int opt, const char *arg)
 		}
 		return 0;
 	case OPT_QUIET:
-		o->r = NULL;
-		o->tables = -1;
+		cli->quiet = 1;
 		return 0;
 	case OPT_WRITE:
 		o->write_path = arg;
@@ -358,17 +364,16 @@ static int replay_opt(void *ctx, int opt, const char *arg)
 static int cmd_replay(int argc, char **argv)
 {
 	struct run_opts ro;
-	struct replay_opts o;
+	struct replay_cli cli;
+	struct replay_opts *o = &cli.o;
 	struct renderer *r;
-	int quiet, st;
+	int st;
 
-	memset(&o, 0, sizeof(o));
-	stack_config_init(&o.cfg);
-	o.r = (struct renderer *)&o; /* marker: --quiet clears it */
-	st = parse_run_opts(argc, argv, &ro, usage_replay, replay_longopts, replay_opt, &o);
+	memset(&cli, 0, sizeof(cli));
+	stack_config_init(&o->cfg);
+	st = parse_run_opts(argc, argv, &ro, usage_replay, replay_longopts, replay_opt, &cli);
 	if (st)
 		return st > 0 ? 0 : EXIT_USAGE;
-	quiet = o.r == NULL;
 	if (optind >= argc) {
 		fprintf(stderr, "tcpdemux: replay needs a capture file (see tcpdemux replay --help)\n");
 		return EXIT_USAGE;
@@ -377,21 +382,19 @@ static int cmd_replay(int argc, char **argv)
 		fprintf(stderr, "tcpdemux: replay: unexpected argument '%s'\n", argv[optind + 1]);
 		return EXIT_USAGE;
 	}
-	o.file = argv[optind];
-	if (quiet && o.tables > 0)
-		o.tables = 0;
-	if (o.tables < 0)
-		o.tables = 0;
-	o.cfg.hash_seed = ro.seed;
-	o.cfg.ehash_buckets = ro.buckets;
+	o->file = argv[optind];
+	if (cli.quiet)
+		o->tables = 0;
+	o->cfg.hash_seed = ro.seed;
+	o->cfg.ehash_buckets = ro.buckets;
 	r = ro.json ? render_json_new(stdout) : render_text_new(stdout, ro.color);
 	if (!r) {
 		fprintf(stderr, "tcpdemux: out of memory\n");
 		return EXIT_USAGE;
 	}
-	o.r = quiet ? NULL : r;
-	o.summary_r = r;
-	st = replay_run(&o);
+	o->r = cli.quiet ? NULL : r;
+	o->summary_r = r;
+	st = replay_run(o);
 	r->ops->destroy(r);
 	return st;
 }
