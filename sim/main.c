@@ -17,6 +17,7 @@
 
 #include "demo.h"
 #include "replay.h"
+#include "sysctl.h"
 #include "render.h"
 #include "stack.h"
 
@@ -56,16 +57,25 @@ static const char usage_replay[] =
 	"options:\n"
 	"  --local ADDR          an address of the recorded host (repeatable); default:\n"
 	"                        the hosts that answer SYNs with SYN-ACK or RST\n"
-	"  --listen ADDR:PORT[,backlog=N]\n"
+	"  --listen ADDR:PORT[,backlog=N][,reuseport=N]\n"
 	"                        a listening socket (repeatable; [v6addr]:port; 0.0.0.0\n"
-	"                        or [::] for a wildcard bind); default: inferred from\n"
-	"                        the SYN-ACKs, with backlog net.core.somaxconn\n"
+	"                        or [::] for a wildcard bind; reuseport=N opens N\n"
+	"                        SO_REUSEPORT listeners); default: inferred from the\n"
+	"                        SYN-ACKs, with backlog net.core.somaxconn\n"
 	"  --verify-checksums    drop segments with bad checksums, as a kernel would\n"
 	"                        (off by default: captures carry offload artefacts)\n"
 	"  --tables[=end]        print the tables after every inbound segment, or once\n"
 	"                        at the end\n"
 	"  --quiet               print only the summary\n"
 	"  --write OUT.pcap      write every segment the stack sent to a pcap file\n"
+	"  --sysctl NAME=VALUE   set a kernel knob (repeatable), e.g.\n"
+	"                        net.ipv4.tcp_syncookies=2; the list is below\n"
+	"  --accept immediate|never|every=MS\n"
+	"                        when the application calls accept() (default\n"
+	"                        immediate: as soon as a connection is queued)\n"
+	"  --verify              compare the stack's segments with the ones the\n"
+	"                        recorded host sent; exit 1 unless every control\n"
+	"                        segment (SYN, FIN, RST) agrees (docs/linux-fidelity.md)\n"
 	"  --format text|json    output format (default text); json is JSON Lines\n"
 	"  --hash-seed N         fix the hash seed (default: random per run)\n"
 	"  --buckets N           ehash buckets, a power of two (default 65536)\n"
@@ -127,6 +137,7 @@ static uint32_t random_seed(void)
 enum {
 	OPT_FORMAT = 256, OPT_SEED, OPT_BUCKETS, OPT_COLOR, OPT_NO_COLOR,
 	OPT_LOCAL, OPT_LISTEN, OPT_VERIFY_CSUM, OPT_TABLES, OPT_QUIET, OPT_WRITE,
+	OPT_SYSCTL, OPT_ACCEPT, OPT_VERIFY,
 };
 
 static const struct option demo_longopts[] = {
@@ -151,6 +162,9 @@ static const struct option replay_longopts[] = {
 	{ "tables", optional_argument, NULL, OPT_TABLES },
 	{ "quiet", no_argument, NULL, OPT_QUIET },
 	{ "write", required_argument, NULL, OPT_WRITE },
+	{ "sysctl", required_argument, NULL, OPT_SYSCTL },
+	{ "accept", required_argument, NULL, OPT_ACCEPT },
+	{ "verify", no_argument, NULL, OPT_VERIFY },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -206,6 +220,10 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o, const char 
 			break;
 		case 'h':
 			fputs(usage, stdout);
+			if (usage == usage_replay) {
+				puts("\nknobs for --sysctl:");
+				sysctl_list(stdout);
+			}
 			return 1;
 		case '?':
 		case ':':
@@ -286,26 +304,28 @@ static int cmd_demo(int argc, char **argv)
 	return 0;
 }
 
-/* "ADDR:PORT[,backlog=N]" */
-static int parse_listen(const char *arg, struct replay_listen *l, int somaxconn)
+/* "ADDR:PORT[,backlog=N][,reuseport=N]" */
+static int parse_listen(const char *arg, struct replay_listen *l)
 {
-	char ep[128];
-	const char *comma = strchr(arg, ',');
-	size_t n = comma ? (size_t)(comma - arg) : strlen(arg);
+	char buf[256], *opt, *save = NULL;
+	uint32_t v;
 
-	if (n >= sizeof(ep))
+	if (strlen(arg) >= sizeof(buf))
 		return -1;
-	memcpy(ep, arg, n);
-	ep[n] = '\0';
-	if (endpoint_parse(ep, &l->addr, &l->port) < 0 || l->port == 0)
+	strcpy(buf, arg);
+	opt = strtok_r(buf, ",", &save);
+	if (!opt || endpoint_parse(opt, &l->addr, &l->port) < 0 || l->port == 0)
 		return -1;
-	l->backlog = somaxconn;
-	if (comma) {
-		uint32_t b;
-
-		if (strncmp(comma + 1, "backlog=", 8) != 0 || parse_u32(comma + 9, &b) < 0 || b > 0x7fffffff)
+	l->backlog = -1;
+	l->reuseport = 0;
+	while ((opt = strtok_r(NULL, ",", &save)) != NULL) {
+		if (strncmp(opt, "backlog=", 8) == 0 && parse_u32(opt + 8, &v) == 0 && v <= 0x7fffffff)
+			l->backlog = (int)v;
+		else if (strncmp(opt, "reuseport=", 10) == 0 && parse_u32(opt + 10, &v) == 0 && v >= 1 &&
+			 v <= 64)
+			l->reuseport = (int)v;
+		else
 			return -1;
-		l->backlog = (int)b;
 	}
 	return 0;
 }
@@ -330,8 +350,9 @@ static int replay_opt(void *ctx, int opt, const char *arg)
 		return 0;
 	case OPT_LISTEN:
 		if (o->nlisten >= REPLAY_MAX_LISTEN ||
-		    parse_listen(arg, &o->listen[o->nlisten], o->cfg.somaxconn) < 0) {
-			fprintf(stderr, "tcpdemux: --listen needs ADDR:PORT[,backlog=N] ([v6addr]:port for IPv6), not '%s'\n",
+		    parse_listen(arg, &o->listen[o->nlisten]) < 0) {
+			fprintf(stderr,
+				"tcpdemux: --listen needs ADDR:PORT[,backlog=N][,reuseport=N] ([v6addr]:port for IPv6; reuseport 1-64), not '%s'\n",
 				arg);
 			return -1;
 		}
@@ -355,6 +376,35 @@ static int replay_opt(void *ctx, int opt, const char *arg)
 		return 0;
 	case OPT_WRITE:
 		o->write_path = arg;
+		return 0;
+	case OPT_SYSCTL: {
+		char err[256];
+
+		if (sysctl_apply(&o->cfg, arg, err, sizeof(err)) < 0) {
+			fprintf(stderr, "tcpdemux: %s\n", err);
+			return -1;
+		}
+		return 0;
+	}
+	case OPT_ACCEPT: {
+		uint32_t ms;
+
+		if (strcmp(arg, "immediate") == 0) {
+			o->accept_mode = ACCEPT_IMMEDIATE;
+		} else if (strcmp(arg, "never") == 0) {
+			o->accept_mode = ACCEPT_NEVER;
+		} else if (strncmp(arg, "every=", 6) == 0 && parse_u32(arg + 6, &ms) == 0 && ms > 0) {
+			o->accept_mode = ACCEPT_EVERY;
+			o->accept_every = (vtime_t)ms * VT_MSEC;
+		} else {
+			fprintf(stderr, "tcpdemux: --accept takes immediate, never or every=MS (MS > 0), not '%s'\n",
+				arg);
+			return -1;
+		}
+		return 0;
+	}
+	case OPT_VERIFY:
+		o->verify = 1;
 		return 0;
 	default:
 		return -1;
@@ -419,8 +469,11 @@ int main(int argc, char **argv)
 	if (strcmp(cmd, "help") == 0) {
 		if (argc > 2 && strcmp(argv[2], "demo") == 0)
 			fputs(usage_demo, stdout);
-		else if (argc > 2 && strcmp(argv[2], "replay") == 0)
+		else if (argc > 2 && strcmp(argv[2], "replay") == 0) {
 			fputs(usage_replay, stdout);
+			puts("\nknobs for --sysctl:");
+			sysctl_list(stdout);
+		}
 		else
 			fputs(usage_main, stdout);
 		return 0;

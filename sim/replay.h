@@ -17,7 +17,14 @@
 struct replay_listen {
 	struct ip_addr addr;
 	uint16_t port;
-	int backlog;
+	int backlog;   /* -1: net.core.somaxconn */
+	int reuseport; /* members of a SO_REUSEPORT group; 0 or 1: a plain listener */
+};
+
+enum accept_mode {
+	ACCEPT_IMMEDIATE = 0, /* accept() as soon as a connection is queued */
+	ACCEPT_NEVER,         /* the application never calls accept() */
+	ACCEPT_EVERY,         /* accept() everything queued every accept_every ns */
 };
 
 struct replay_opts {
@@ -32,12 +39,16 @@ struct replay_opts {
 	int verify_checksums;
 	int tables;                  /* 0 none, 1 after every inbound segment, 2 at the end */
 	const char *write_path;      /* --write OUT.pcap */
+	int accept_mode;             /* enum accept_mode */
+	vtime_t accept_every;
+	int verify;                  /* compare with the recorded host's segments */
 };
 
 /*
- * Runs the replay. Returns the exit status: 0, or 2 when the file could
- * not be read (one line on stderr names it and the reason; whatever was
- * read before a corruption is still replayed and summarised).
+ * Runs the replay. Returns the exit status: 0; 1 when --verify found the
+ * control segments disagreeing; 2 when the file could not be read (one
+ * line on stderr names it and the reason; whatever was read before a
+ * corruption is still replayed and summarised).
  */
 int replay_run(const struct replay_opts *o);
 

@@ -29,6 +29,7 @@ struct tentry {
 	uint32_t seq, ack;
 	int fd;
 	uint8_t have_seq, fin_done;
+	void *ptr;
 };
 
 struct tuplemap {

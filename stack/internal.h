@@ -133,7 +133,7 @@ struct request_sock {
 	struct sock *listener;
 	struct request_sock *syn_next, *syn_prev;
 	struct timer timer;
-	vtime_t last_synack;     /* rate limit for duplicate SYNs */
+	vtime_t last_oow;        /* last answer to a duplicate SYN (0: none yet) */
 	uint32_t iss, irs;
 	uint32_t ts_recent, ts_off;
 	uint16_t mss;            /* MSS the peer announced (536 if none) */

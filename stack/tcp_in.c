@@ -381,10 +381,15 @@ static void tcp_check_req(struct stack *st, struct in_ctx *x, struct request_soc
 	set_sock(st, x, &req->c);
 	/* A retransmitted SYN: send the same SYN-ACK again, rate limited. */
 	if (flg == TH_SYN && seg->seq == req->irs) {
-		if (st->now - req->last_synack < OOW_RATE_LIMIT) {
+		/*
+		 * tcp_oow_rate_limited(): the first duplicate is answered at
+		 * once; later ones only 500 ms after the previous answer.
+		 */
+		if (req->last_oow && st->now - req->last_oow < OOW_RATE_LIMIT) {
 			drop(st, x, -1);
 			return;
 		}
+		req->last_oow = st->now ? st->now : 1;
 		stack_count(st, CNT_RETRANSSEGS);
 		stack_count(st, CNT_TCPSYNRETRANS);
 		tcp_send_synack(st, req);

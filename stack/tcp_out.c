@@ -139,7 +139,6 @@ void tcp_send_synack(struct stack *st, struct request_sock *req)
 		    req->wscale_ok, req->rcv_wscale);
 	if (req->cookie && req->tstamp_ok)
 		s.opt.tsval = cookie_ts_encode(s.opt.tsval, req->wscale_ok, req->snd_wscale, req->sack_ok);
-	req->last_synack = st->now;
 	stack_emit_out(st, &s);
 }
 

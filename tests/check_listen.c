@@ -141,7 +141,8 @@ static void exact_vs_wildcard(const char *any, const char *exact, const char *ot
 		fe = listen_opts(t, exact, 0, 1);
 	}
 	/* to the exact address: the exact listener, found on the first pass */
-	ck_assert_msg(syn_listener(t, client, exact, 1000) == fe, "%s (%s first): listener fd %d, expected %d",
+	ck_assert_msg(syn_listener(t, client, exact, 1000) == fe,
+		      "%s (%s first): listener fd %d, expected %d",
 		      exact, exact_first ? "exact" : "wildcard", t->in.listener.fd, fe);
 	ck_assert_int_eq(t->in.lookup.wildcard, 0);
 	ck_assert_int_eq(t->in.action, ACT_SYN_ACK);
@@ -155,7 +156,8 @@ static void exact_vs_wildcard(const char *any, const char *exact, const char *ot
 		ck_assert_int_eq(endpoint_parse(exact, &a, &port), 0);
 		ck_assert_int_eq(addr_parse(other, &a), 0);
 		endpoint_format(&a, port, dst, sizeof(dst));
-		ck_assert_msg(syn_listener(t, client, dst, 2000) == fa, "%s: listener fd %d, expected wildcard %d",
+		ck_assert_msg(syn_listener(t, client, dst, 2000) == fa,
+			      "%s: listener fd %d, expected wildcard %d",
 			      dst, t->in.listener.fd, fa);
 		ck_assert_int_eq(t->in.lookup.wildcard, 1);
 		ck_assert_int_eq(t->in.action, ACT_SYN_ACK);
@@ -377,7 +379,8 @@ START_TEST(test_reuseport_group)
 		ck_assert_int_eq(t->in.lookup.reuseport, 1);
 		ck_assert_int_eq(t->in.lookup.group, 4);
 		expect = (uint32_t)(((uint64_t)hash[i] * 4) >> 32);
-		ck_assert_msg(picked[i] == members[expect], "%s: hash %08x picked fd %d, expected member %u (fd %d)",
+		ck_assert_msg(picked[i] == members[expect],
+			      "%s: hash %08x picked fd %d, expected member %u (fd %d)",
 			      src, hash[i], picked[i], expect, members[expect]);
 		for (k = 0; k < 4; k++)
 			hits[k] += picked[i] == members[k];
@@ -412,7 +415,8 @@ START_TEST(test_reuseport_group)
 		/* members[1]'s requests went with it; reset the others' */
 		if (picked[i] != members[1])
 			reset_request(t, src, "10.0.0.1:80", 1000u + (uint32_t)i);
-		ck_assert_int_eq(syn_listener(t, src, "10.0.0.1:80", 1000u + (uint32_t)i), members[rest[expect]]);
+		ck_assert_int_eq(syn_listener(t, src, "10.0.0.1:80", 1000u + (uint32_t)i),
+				 members[rest[expect]]);
 		ck_assert_int_eq(t->in.lookup.group, 3);
 	}
 	invariants(t);

@@ -529,7 +529,7 @@ START_TEST(test_listener_close_resets_queue)
 		ck_assert_uint_eq(r->seq, (i == 0 ? iss_a : iss_b) + 1);
 		ck_assert_uint_eq(r->ack, (i == 0 ? 100u : 200u) + 1);
 	}
-	ck_assert_uint_eq(stack_counter(t->st, CNT_TCPABORTONCLOSE), 2);
+	ck_assert_uint_eq(stack_counter(t->st, CNT_OUTRSTS), 2);
 	ck_assert_uint_eq(t->st->nsocks, 0);
 	ck_assert_uint_eq(t->st->ehash.count, 0);
 	ck_assert_uint_eq(t->st->lt.count, 0);

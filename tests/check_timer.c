@@ -182,28 +182,34 @@ START_TEST(test_duplicate_syn_rate_limit)
 	ts_listen(t, LOCAL, 16);
 	ck_assert_int_eq(syn(t, CLIENT, 7000), 1);
 	first = *ts_out(t, -1);
-	/* within 500 ms of the SYN-ACK: dropped */
-	ts_advance(t, 499 * VT_MSEC);
-	ck_assert_int_eq(syn(t, CLIENT, 7000), 0);
+	/* tcp_oow_rate_limited(): the first duplicate is answered at once */
+	ts_advance(t, 100 * VT_MSEC);
+	ck_assert_int_eq(syn(t, CLIENT, 7000), 1);
 	ck_assert_int_eq(t->in.lookup.result, LOOKUP_REQUEST);
+	ck_assert_int_eq(t->in.action, ACT_SYN_ACK_RTX);
+	same_synack(ts_out(t, -1), &first, "first duplicate SYN");
+	ck_assert_uint_eq(stack_counter(t->st, CNT_TCPSYNRETRANS), 1);
+	/* within 500 ms of that answer: dropped */
+	ts_advance(t, 599 * VT_MSEC);
+	ck_assert_int_eq(syn(t, CLIENT, 7000), 0);
 	ck_assert_int_eq(t->in.action, ACT_DROP);
-	ck_assert_uint_eq(stack_counter(t->st, CNT_TCPSYNRETRANS), 0);
-	/* at 500 ms: the identical SYN-ACK again */
-	ts_advance(t, 500 * VT_MSEC);
+	ck_assert_uint_eq(stack_counter(t->st, CNT_TCPSYNRETRANS), 1);
+	/* at 500 ms after it: the identical SYN-ACK again */
+	ts_advance(t, 600 * VT_MSEC);
 	ck_assert_int_eq(syn(t, CLIENT, 7000), 1);
 	ck_assert_int_eq(t->in.action, ACT_SYN_ACK_RTX);
-	same_synack(ts_out(t, -1), &first, "duplicate SYN at 500 ms");
-	ck_assert_uint_eq(stack_counter(t->st, CNT_TCPSYNRETRANS), 1);
+	same_synack(ts_out(t, -1), &first, "duplicate SYN 500 ms after the last answer");
+	ck_assert_uint_eq(stack_counter(t->st, CNT_TCPSYNRETRANS), 2);
 	/* and the limit counts from that answer */
-	ts_advance(t, 999 * VT_MSEC);
+	ts_advance(t, 1099 * VT_MSEC);
 	ck_assert_int_eq(syn(t, CLIENT, 7000), 0);
 	ck_assert_int_eq(t->in.action, ACT_DROP);
-	/* the answer pushed the timer back: 1 s after it */
-	ck_assert_msg(stack_next_timer(t->st) == 1500 * VT_MSEC, "timer at %llu ns after a duplicate SYN",
+	/* the last answer pushed the timer back: 1 s after it */
+	ck_assert_msg(stack_next_timer(t->st) == 1600 * VT_MSEC, "timer at %llu ns after a duplicate SYN",
 		      (unsigned long long)stack_next_timer(t->st));
-	ck_assert_int_eq(ts_advance(t, 1500 * VT_MSEC - 1), 0);
-	ck_assert_int_eq(ts_advance(t, 1500 * VT_MSEC), 1);
-	same_synack(ts_out(t, -1), &first, "timer at 1.5 s");
+	ck_assert_int_eq(ts_advance(t, 1600 * VT_MSEC - 1), 0);
+	ck_assert_int_eq(ts_advance(t, 1600 * VT_MSEC), 1);
+	same_synack(ts_out(t, -1), &first, "timer at 1.6 s");
 	/* a SYN with another ISN is no duplicate: in window, it resets the request */
 	ts_advance(t, 3 * VT_SEC);
 	ck_assert_int_eq(syn(t, CLIENT, 7001), 1);
@@ -303,7 +309,8 @@ START_TEST(test_data_retransmit_backoff)
 	for (i = 0; i < 3; i++) {
 		const struct segment *r;
 
-		ck_assert_msg(stack_next_timer(t->st) == at[i], "retransmission %d due at %llu ns, expected %llu",
+		ck_assert_msg(stack_next_timer(t->st) == at[i],
+			      "retransmission %d due at %llu ns, expected %llu",
 			      i + 1, (unsigned long long)stack_next_timer(t->st), (unsigned long long)at[i]);
 		ck_assert_int_eq(ts_advance(t, at[i] - 1), 0);
 		ck_assert_int_eq(ts_advance(t, at[i]), 1);

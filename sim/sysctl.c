@@ -1,0 +1,98 @@
+/*
+ * sysctl.c - see sysctl.h. Ranges are the ones Linux enforces for each
+ * knob (proc_dointvec_minmax bounds), so a value the kernel would refuse
+ * is refused here too.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sysctl.h"
+
+struct knob {
+	const char *name;
+	size_t off;
+	long min, max;
+	const char *what;
+};
+
+#define K(field) offsetof(struct stack_config, field)
+
+static const struct knob knobs[] = {
+	{ "net.ipv4.tcp_syncookies", K(tcp_syncookies), 0, 2,
+	  "0 never, 1 when the SYN queue is full, 2 always" },
+	{ "net.ipv4.tcp_abort_on_overflow", K(tcp_abort_on_overflow), 0, 1,
+	  "1: reset a final ACK that finds the accept queue full" },
+	{ "net.ipv4.tcp_synack_retries", K(tcp_synack_retries), 0, 255,
+	  "SYN-ACK retransmissions before a request is dropped" },
+	{ "net.ipv4.tcp_syn_retries", K(tcp_syn_retries), 1, 127,
+	  "SYN retransmissions before connect() fails" },
+	{ "net.ipv4.tcp_max_syn_backlog", K(tcp_max_syn_backlog), 1, 0x7fffffff,
+	  "requests kept for unproven peers when cookies are off" },
+	{ "net.core.somaxconn", K(somaxconn), 0, 0x7fffffff, "cap on listen() backlogs" },
+	{ "net.ipv4.tcp_retries2", K(tcp_retries2), 0, 255,
+	  "retransmissions before an established connection gives up" },
+	{ "net.ipv4.tcp_fin_timeout", K(tcp_fin_timeout), 1, 0x7fffffff,
+	  "seconds an orphaned FIN_WAIT2 socket waits" },
+	{ "net.ipv4.tcp_timestamps", K(tcp_timestamps), 0, 2, "RFC 7323 timestamps" },
+	{ "net.ipv4.tcp_sack", K(tcp_sack), 0, 1, "SACK-permitted" },
+	{ "net.ipv4.tcp_window_scaling", K(tcp_window_scaling), 0, 1, "window scaling" },
+};
+
+static void normalize(const char *in, char *out, size_t len)
+{
+	size_t i;
+
+	for (i = 0; in[i] && i + 1 < len; i++)
+		out[i] = in[i] == '/' ? '.' : in[i];
+	out[i] = '\0';
+}
+
+int sysctl_apply(struct stack_config *cfg, const char *assignment, char *err, size_t errlen)
+{
+	const char *eq = strchr(assignment, '=');
+	char name[96], *end;
+	size_t i, n;
+	long v;
+
+	if (!eq || eq == assignment) {
+		snprintf(err, errlen, "--sysctl needs NAME=VALUE, not '%s'", assignment);
+		return -1;
+	}
+	n = (size_t)(eq - assignment);
+	if (n >= sizeof(name)) {
+		snprintf(err, errlen, "--sysctl: name too long in '%s'", assignment);
+		return -1;
+	}
+	memcpy(name, assignment, n);
+	name[n] = '\0';
+	normalize(name, name, sizeof(name));
+	for (i = 0; i < sizeof(knobs) / sizeof(knobs[0]); i++) {
+		if (strcmp(knobs[i].name, name) != 0)
+			continue;
+		errno = 0;
+		v = strtol(eq + 1, &end, 10);
+		if (eq[1] == '\0' || *end || errno || v < knobs[i].min || v > knobs[i].max) {
+			snprintf(err, errlen, "--sysctl %s: value must be a whole number from %ld to %ld, not '%s'",
+				 name, knobs[i].min, knobs[i].max, eq + 1);
+			return -1;
+		}
+		*(int *)(void *)((char *)cfg + knobs[i].off) = (int)v;
+		return 0;
+	}
+	snprintf(err, errlen, "--sysctl: '%s' is not a knob the stack models (see tcpdemux replay --help)",
+		 name);
+	return -1;
+}
+
+void sysctl_list(FILE *out)
+{
+	struct stack_config d;
+	size_t i;
+
+	stack_config_init(&d);
+	for (i = 0; i < sizeof(knobs) / sizeof(knobs[0]); i++)
+		fprintf(out, "  %-32s default %-5d %s\n", knobs[i].name,
+			*(const int *)(const void *)((const char *)&d + knobs[i].off), knobs[i].what);
+}
