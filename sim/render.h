@@ -14,6 +14,7 @@
 #include "stack.h"
 
 #include "frame.h"
+#include "verify.h"
 
 struct renderer;
 
@@ -30,6 +31,7 @@ struct replay_stats {
 	uint64_t picked_up;         /* connections already open when the capture started */
 	uint64_t isn_recorded, isn_own;
 	uint32_t nlocal;
+	const struct verify_stats *verify; /* --verify, else NULL */
 };
 
 struct renderer_ops {
@@ -48,6 +50,8 @@ struct renderer_ops {
 	 */
 	void (*inferred)(struct renderer *r, vtime_t t, const char *what, const char *subject,
 			 const char *why);
+	/* One settled --verify comparison. */
+	void (*verify)(struct renderer *r, const struct verify_report *rep);
 	void (*destroy)(struct renderer *r);
 };
 

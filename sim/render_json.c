@@ -236,6 +236,59 @@ static void json_inferred(struct renderer *r, vtime_t t, const char *what, const
 	fputs("}\n", f);
 }
 
+static void json_vseg(FILE *f, const struct segment *s, vtime_t t)
+{
+	char flags[9];
+
+	if (!s) {
+		fputs("null", f);
+		return;
+	}
+	fputs("{\"t\":", f);
+	jtime(f, t);
+	fputs(",\"src\":", f);
+	jendpoint(f, &s->src, s->sport);
+	fputs(",\"dst\":", f);
+	jendpoint(f, &s->dst, s->dport);
+	fprintf(f, ",\"flags\":\"%s\",\"seq\":%u,\"ack\":%u,\"len\":%u,\"win\":%u}",
+		seg_flags_str(s->flags, flags), s->seq, s->ack, s->len, s->win);
+}
+
+static void json_verify(struct renderer *r, const struct verify_report *rep)
+{
+	FILE *f = r->out;
+	int i;
+
+	fputs("{\"type\":\"verify\",\"t\":", f);
+	jtime(f, rep->t);
+	fprintf(f, ",\"result\":\"%s\",\"class\":\"%s\",\"kernel\":", verify_result_name(rep->result),
+		verify_class_name(rep->cls));
+	json_vseg(f, rep->kernel, rep->kernel_t);
+	fputs(",\"ours\":", f);
+	json_vseg(f, rep->ours, rep->ours_t);
+	fputs(",\"fields\":[", f);
+	for (i = 0; i < rep->nfields; i++)
+		fprintf(f, "%s\"%s\"", i ? "," : "", rep->fields[i]);
+	fputs("]}\n", f);
+}
+
+static void json_verify_stats(FILE *f, const struct verify_stats *vs)
+{
+	int c;
+
+	fprintf(f, "\"verify\":{\"agreement\":%.6f", verify_agreement(&vs->c[VC_CONTROL]));
+	for (c = 0; c < VC_COUNT; c++) {
+		const struct verify_class_stats *k = &vs->c[c];
+
+		fprintf(f, ",\"%s\":{\"expected\":%llu,\"matched\":%llu,\"missing\":%llu,\"extra\":%llu,"
+			   "\"differs\":%llu,\"agreement\":%.6f}",
+			verify_class_name(c), (unsigned long long)k->expected,
+			(unsigned long long)k->matched, (unsigned long long)k->missing,
+			(unsigned long long)k->extra, (unsigned long long)k->differs, verify_agreement(k));
+	}
+	fprintf(f, ",\"option_diffs\":%llu},", (unsigned long long)vs->option_diffs);
+}
+
 static void json_replay_stats(FILE *f, const struct replay_stats *rs)
 {
 	int i, n = 0;
@@ -275,6 +328,8 @@ static void json_summary(struct renderer *r, struct stack *st, const struct repl
 		(unsigned long long)stack_counter(st, CNT_OUTSEGS));
 	if (rs)
 		json_replay_stats(f, rs);
+	if (rs && rs->verify)
+		json_verify_stats(f, rs->verify);
 	fprintf(f, "\"sockets\":{\"listen\":%u,\"established\":%u,\"request\":%u,\"timewait\":%u,\"other\":%u},",
 		tot.listeners, tot.established, tot.request, tot.timewait, tot.other);
 	fputs("\"counters\":{", f);
@@ -290,7 +345,8 @@ static void json_destroy(struct renderer *r)
 }
 
 static const struct renderer_ops json_ops = {
-	json_event, json_call, json_say, json_tables, json_summary, json_inferred, json_destroy,
+	json_event, json_call, json_say, json_tables, json_summary, json_inferred, json_verify,
+	json_destroy,
 };
 
 struct renderer *render_json_new(FILE *out)

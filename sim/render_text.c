@@ -131,12 +131,14 @@ static void path_line(struct renderer *r, const struct event *ev)
 		fputs("duplicate SYN -> SYN-ACK sent again", f);
 		break;
 	case ACT_COOKIE:
-		fprintf(f, "SYN queue %u/%d full -> SYN cookie (mss %u), no state kept -> SYN-ACK",
-			l->syn_queue, l->backlog, ev->cookie_mss);
+		fprintf(f, "SYN queue %u/%d %s -> SYN cookie (mss %u), no state kept -> SYN-ACK%s",
+			l->syn_queue, l->backlog, l->syn_queue > (uint32_t)l->backlog ? "full" : "(tcp_syncookies=2)",
+			ev->cookie_mss, r->replay ? (ev->isn_adopted ? " (cookie from the capture)" : " (own cookie)") : "");
 		break;
 	case ACT_QUEUED:
 		if (ev->cookie)
-			fprintf(f, "valid SYN cookie (mss %u) -> ", ev->cookie_mss);
+			fprintf(f, "valid SYN cookie (%s, mss %u) -> ",
+				ev->isn_adopted ? "the one the capture's SYN-ACK issued" : "decoded", ev->cookie_mss);
 		fprintf(f, "handshake complete: sock #%u %s, accept queue %u/%d", s->id,
 			tcp_state_name(s->state), l->accept_queue, l->backlog);
 		if (ev->seg->len)
@@ -332,6 +334,64 @@ static void text_inferred(struct renderer *r, vtime_t t, const char *what, const
 		why);
 }
 
+static void vseg_str(const struct segment *s, char *buf, size_t len)
+{
+	char a[ADDR_STRLEN], b[ADDR_STRLEN], fl[9];
+
+	snprintf(buf, len, "%s > %s %s seq %u ack %u len %u", endpoint_format(&s->src, s->sport, a, sizeof(a)),
+		 endpoint_format(&s->dst, s->dport, b, sizeof(b)), seg_flags_str(s->flags, fl), s->seq,
+		 s->ack, s->len);
+}
+
+/* Mismatches only: a matched segment is the normal case and says nothing new. */
+static void text_verify(struct renderer *r, const struct verify_report *rep)
+{
+	char t[32], k[160], o[160], kt[32], ot[32], fields[64] = "";
+	int i;
+
+	if (rep->result == VR_MATCHED)
+		return;
+	render_time(rep->t, t, sizeof(t));
+	if (rep->kernel) {
+		vseg_str(rep->kernel, k, sizeof(k));
+		render_time(rep->kernel_t, kt, sizeof(kt));
+	}
+	if (rep->ours) {
+		vseg_str(rep->ours, o, sizeof(o));
+		render_time(rep->ours_t, ot, sizeof(ot));
+	}
+	for (i = 0; i < rep->nfields; i++) {
+		strncat(fields, i ? ", " : "", sizeof(fields) - strlen(fields) - 1);
+		strncat(fields, rep->fields[i], sizeof(fields) - strlen(fields) - 1);
+	}
+	fprintf(r->out, "%10s       %sverify%s %s %s: ", t, C(r, RED), C(r, RESET),
+		verify_result_name(rep->result), verify_class_name(rep->cls));
+	if (rep->result == VR_MISSING)
+		fprintf(r->out, "the kernel sent %s at %s; the stack did not\n", k, kt);
+	else if (rep->result == VR_EXTRA)
+		fprintf(r->out, "the stack sent %s at %s; the kernel did not\n", o, ot);
+	else
+		fprintf(r->out, "%s differ: kernel %s at %s, stack %s at %s\n", fields, k, kt, o, ot);
+}
+
+static void text_verify_stats(FILE *f, const struct verify_stats *vs)
+{
+	int c;
+
+	fprintf(f, "verify: control agreement %.3f\n", verify_agreement(&vs->c[VC_CONTROL]));
+	for (c = 0; c < VC_COUNT; c++) {
+		const struct verify_class_stats *k = &vs->c[c];
+
+		fprintf(f, "  %-8s %llu sent by the kernel: %llu matched, %llu missing, %llu differ; %llu extra; agreement %.3f\n",
+			verify_class_name(c), (unsigned long long)k->expected,
+			(unsigned long long)k->matched, (unsigned long long)k->missing,
+			(unsigned long long)k->differs, (unsigned long long)k->extra, verify_agreement(k));
+	}
+	if (vs->option_diffs)
+		fprintf(f, "  %llu matched segments differ in window or options (reported, not counted)\n",
+			(unsigned long long)vs->option_diffs);
+}
+
 static void text_replay_stats(FILE *f, const struct replay_stats *rs)
 {
 	int i, n = 0;
@@ -365,6 +425,8 @@ static void text_summary(struct renderer *r, struct stack *st, const struct repl
 
 	if (rs)
 		text_replay_stats(f, rs);
+	if (rs && rs->verify)
+		text_verify_stats(f, rs->verify);
 	stack_totals(st, &tot);
 	fprintf(f, "%ssummary%s: %llu segments in, %llu out; sockets: %u listening, %u established, "
 		   "%u requests, %u TIME_WAIT, %u other\n",
@@ -388,7 +450,8 @@ static void text_destroy(struct renderer *r)
 }
 
 static const struct renderer_ops text_ops = {
-	text_event, text_call, text_say, text_tables, text_summary, text_inferred, text_destroy,
+	text_event, text_call, text_say, text_tables, text_summary, text_inferred, text_verify,
+	text_destroy,
 };
 
 struct renderer *render_text_new(FILE *out, int color)

@@ -32,12 +32,16 @@
 #include "replay.h"
 #include "socket.h"
 #include "tuplemap.h"
+#include "verify.h"
 
 #define LOOKAHEAD (2 * VT_SEC)
 #define RING_MAX 16384u
 #define RING_BYTES (32u << 20)
 
-enum { K_CONN = 1, K_SYNACK, K_RST, K_SYN };
+enum { K_CONN = 1, K_SYNACK, K_RST, K_SYN, K_COOKIE };
+
+/* TCP_SYNCOOKIE_VALID-ish: how long an adopted cookie is remembered. */
+#define COOKIE_KEEP (120 * VT_SEC)
 
 struct slot {
 	struct frame fr;
@@ -71,7 +75,10 @@ struct rp {
 	int64_t nread;
 	uint64_t t0;
 	int have_t0;
-	struct tuplemap conns, idx;
+	struct tuplemap conns, idx, cookies;
+	vtime_t cookie_sweep;
+	vtime_t next_accept;
+	struct verify *v;
 	int auto_local, auto_listen;
 	uint32_t nlocal;
 	struct rlistener lis[REPLAY_MAX_LISTEN];
@@ -123,7 +130,7 @@ static int is_listener_ep(const struct rp *p, const struct ip_addr *a, uint16_t 
 }
 
 static int add_listener(struct rp *p, const struct ip_addr *a, uint16_t port, int backlog,
-			vtime_t t, const char *why)
+			int reuseport, vtime_t t, const char *why)
 {
 	char b[ADDR_STRLEN];
 	int fd, r;
@@ -134,6 +141,8 @@ static int add_listener(struct rp *p, const struct ip_addr *a, uint16_t port, in
 	if (fd < 0)
 		return fd;
 	sys_setsockopt(p->st, fd, SOCKOPT_REUSEADDR, 1);
+	if (reuseport)
+		sys_setsockopt(p->st, fd, SOCKOPT_REUSEPORT, 1);
 	r = sys_bind(p->st, fd, a, port);
 	if (r == 0)
 		r = sys_listen(p->st, fd, backlog);
@@ -228,7 +237,7 @@ static void slot_enter(struct rp *p, struct slot *s)
 			snprintf(why, sizeof(why),
 				 "it answered a SYN with a SYN-ACK (frame %lld); backlog not in the capture, %d assumed",
 				 (long long)s->n, p->o->cfg.somaxconn);
-			add_listener(p, &s->seg.src, s->seg.sport, p->o->cfg.somaxconn, t, why);
+			add_listener(p, &s->seg.src, s->seg.sport, -1, 0, t, why);
 		}
 	} else if (kind == K_RST && p->auto_local && (s->seg.flags & TH_ACK)) {
 		struct tentry *syn = idx_get(p, K_SYN, &s->seg.dst, s->seg.dport, &s->seg.src, s->seg.sport);
@@ -344,7 +353,7 @@ static void conn_check_done(struct rp *p, struct tentry *c)
 	}
 }
 
-/* The default application accepts as soon as a connection is queued. */
+/* The application accepts everything queued (when --accept lets it). */
 static void accept_all(struct rp *p)
 {
 	int i;
@@ -397,12 +406,69 @@ static struct tentry *pick_up(struct rp *p, const struct ip_addr *la, uint16_t l
 	return conn_add(p, la, lp, ra, rp, fd);
 }
 
-static int isn_hook(void *ctx, const struct segment *syn, int outbound, uint32_t *isn)
+static void cookie_remember(struct rp *p, const struct segment *syn, uint32_t isn)
+{
+	struct tuple_key k;
+	struct tentry *e;
+	int added;
+
+	tkey_set(&k, K_COOKIE, &syn->src, syn->sport, &syn->dst, syn->dport);
+	e = tmap_put(&p->cookies, &k, &added);
+	if (!e)
+		return;
+	e->seq = isn;
+	e->ack = stack_cookie_mss(syn->opt.has_mss ? syn->opt.mss : 536);
+	e->frame = (int64_t)stack_now(p->st);
+}
+
+/*
+ * A cookie the recorded kernel issued is valid when the ACK acknowledges
+ * it: the kernel's secret is unknown, so its SYN-ACK's ISN stands for it.
+ */
+static int cookie_hook(void *ctx, const struct segment *ack, uint16_t *mss)
+{
+	struct rp *p = ctx;
+	struct tuple_key k;
+	struct tentry *e;
+
+	tkey_set(&k, K_COOKIE, &ack->src, ack->sport, &ack->dst, ack->dport);
+	e = tmap_get(&p->cookies, &k);
+	if (!e)
+		return -1;
+	if (ack->ack - 1 != e->seq)
+		return 0;
+	*mss = (uint16_t)e->ack;
+	tmap_del(&p->cookies, e);
+	return 1;
+}
+
+/* Forgets adopted cookies too old to be accepted, so a SYN flood cannot grow memory. */
+static void cookie_sweep(struct rp *p, vtime_t now)
+{
+	uint32_t i;
+
+	if (now - p->cookie_sweep < 10 * VT_SEC)
+		return;
+	p->cookie_sweep = now;
+	for (i = 0; i <= p->cookies.mask; i++) {
+		struct tentry *e = p->cookies.b[i];
+
+		while (e) {
+			struct tentry *next = e->next;
+
+			if (now - (vtime_t)e->frame > COOKIE_KEEP)
+				tmap_del(&p->cookies, e);
+			e = next;
+		}
+	}
+}
+
+static int isn_hook(void *ctx, const struct segment *syn, int kind, uint32_t *isn)
 {
 	struct rp *p = ctx;
 	struct tentry *e;
 
-	if (outbound) {
+	if (kind == ISN_CONNECT) {
 		if (!p->have_pending_isn)
 			return 0;
 		*isn = p->pending_isn;
@@ -413,6 +479,8 @@ static int isn_hook(void *ctx, const struct segment *syn, int outbound, uint32_t
 	if (e && e->ack == syn->seq + 1) {
 		*isn = e->seq;
 		p->stats.isn_recorded++;
+		if (kind == ISN_COOKIE)
+			cookie_remember(p, syn, e->seq);
 		return 1;
 	}
 	p->stats.isn_own++;
@@ -441,7 +509,8 @@ static void replay_inbound(struct rp *p, struct slot *s, vtime_t t)
 	stack_input(p->st, seg, s->n);
 	if (p->o->tables == 1 && p->r)
 		p->r->ops->tables(p->r, p->st);
-	accept_all(p);
+	if (p->o->accept_mode == ACCEPT_IMMEDIATE)
+		accept_all(p);
 	c = conn_get(p, &seg->dst, seg->dport, &seg->src, seg->sport);
 	if (c)
 		drain(p, c);
@@ -453,6 +522,8 @@ static void replay_outbound(struct rp *p, struct slot *s, vtime_t t)
 	struct tentry *c = conn_get(p, &seg->src, seg->sport, &seg->dst, seg->dport);
 	struct sock_view v;
 
+	if (p->v)
+		verify_expected(p->v, seg, t);
 	if ((seg->flags & (TH_SYN | TH_ACK)) == TH_SYN) {
 		int fd;
 
@@ -513,7 +584,11 @@ static void replay_outbound(struct rp *p, struct slot *s, vtime_t t)
 		if (after(end, c->seq)) {
 			uint32_t off = after(c->seq, seg->seq) ? c->seq - seg->seq : 0;
 
-			sys_send(p->st, c->fd, seg->data + off, seg->len - off);
+			/* Data and FIN in one segment: queue the data so the FIN joins it. */
+			if (seg->flags & TH_FIN)
+				sys_send_more(p->st, c->fd, seg->data + off, seg->len - off);
+			else
+				sys_send(p->st, c->fd, seg->data + off, seg->len - off);
 			c->seq = end;
 		}
 	}
@@ -538,12 +613,27 @@ static int direction(const struct rp *p, const struct segment *seg)
 	return 0;
 }
 
+/* --accept every=MS: the application's accept() calls up to time t. */
+static void accept_ticks(struct rp *p, vtime_t t)
+{
+	while (p->next_accept <= t) {
+		stack_advance(p->st, p->next_accept);
+		accept_all(p);
+		p->next_accept += p->o->accept_every;
+	}
+}
+
 static void replay_frame(struct rp *p, struct slot *s)
 {
 	vtime_t t = vt_of(p, s->fr.ts);
 	int dir;
 
+	if (p->o->accept_mode == ACCEPT_EVERY)
+		accept_ticks(p, t);
 	stack_advance(p->st, t);
+	if (p->v)
+		verify_tick(p->v, t);
+	cookie_sweep(p, t);
 	if (s->status) {
 		p->stats.skipped[s->status]++;
 		return;
@@ -575,10 +665,20 @@ static void slot_leave(struct rp *p, struct slot *s)
 
 /* ---- output -------------------------------------------------------------------------- */
 
+static void verify_report(void *ctx, const struct verify_report *rep)
+{
+	struct rp *p = ctx;
+
+	if (p->r)
+		p->r->ops->verify(p->r, rep);
+}
+
 static void observe(void *ctx, const struct event *ev)
 {
 	struct rp *p = ctx;
 
+	if (p->v && ev->type == EV_SEGMENT_OUT)
+		verify_ours(p->v, ev->seg, ev->t);
 	if (p->dump && ev->type == EV_SEGMENT_OUT) {
 		size_t n = seg_build(ev->seg, p->wire, sizeof(p->wire));
 		struct pcap_pkthdr h;
@@ -628,6 +728,8 @@ static void rp_free(struct rp *p)
 	}
 	tmap_free(&p->conns);
 	tmap_free(&p->idx);
+	tmap_free(&p->cookies);
+	verify_free(p->v);
 	stack_free(p->st);
 	frame_close(p->fs);
 	free(p);
@@ -655,7 +757,8 @@ int replay_run(const struct replay_opts *o)
 	p->lt = frame_linktype(p->fs);
 	p->st = stack_new(&o->cfg);
 	p->ring = calloc(RING_MAX, sizeof(*p->ring));
-	if (!p->st || !p->ring || tmap_init(&p->conns) < 0 || tmap_init(&p->idx) < 0) {
+	if (!p->st || !p->ring || tmap_init(&p->conns) < 0 || tmap_init(&p->idx) < 0 ||
+	    tmap_init(&p->cookies) < 0 || (o->verify && !(p->v = verify_new(verify_report, p)))) {
 		fprintf(stderr, "tcpdemux: out of memory\n");
 		rp_free(p);
 		return 2;
@@ -671,6 +774,8 @@ int replay_run(const struct replay_opts *o)
 	p->stats.precision = frame_precision(p->fs);
 	stack_set_observer(p->st, observe, p);
 	stack_set_isn_hook(p->st, isn_hook, p);
+	stack_set_cookie_hook(p->st, cookie_hook, p);
+	p->next_accept = o->accept_every;
 	p->auto_local = o->nlocal == 0;
 	p->auto_listen = o->nlisten == 0;
 	for (i = 0; i < o->nlocal; i++)
@@ -681,7 +786,13 @@ int replay_run(const struct replay_opts *o)
 		/* A listener's own address is local, unless --local said otherwise. */
 		if (p->auto_local && !addr_is_any(&l->addr))
 			add_local(p, &l->addr, 0, "it listens (--listen)");
-		if (add_listener(p, &l->addr, l->port, l->backlog, 0, "given with --listen") < 0) {
+		int k, members = l->reuseport > 1 ? l->reuseport : 1, r = 0;
+
+		for (k = 0; k < members && r == 0; k++)
+			r = add_listener(p, &l->addr, l->port, l->backlog, l->reuseport > 0, 0,
+					 l->reuseport > 0 ? "given with --listen (SO_REUSEPORT group member)"
+							  : "given with --listen");
+		if (r < 0) {
 			fprintf(stderr, "tcpdemux: --listen %s: cannot listen there (an address no --local names, or listed twice)\n",
 				endpoint_format(&l->addr, l->port, b, sizeof(b)));
 			rp_free(p);
@@ -697,6 +808,10 @@ int replay_run(const struct replay_opts *o)
 		slot_leave(p, slot_at(p, 0));
 	}
 	p->stats.frames = (uint64_t)p->nread;
+	if (p->v) {
+		verify_finish(p->v);
+		p->stats.verify = verify_stats(p->v);
+	}
 
 	if (o->tables == 2 && p->r)
 		p->r->ops->tables(p->r, p->st);
@@ -711,6 +826,8 @@ int replay_run(const struct replay_opts *o)
 			"tcpdemux: %s: no host in the capture answered a SYN, so no side could be taken as local (name it with --local ADDR)\n",
 			o->file);
 		status = 2;
+	} else if (p->v && verify_agreement(&verify_stats(p->v)->c[VC_CONTROL]) < 1.0) {
+		status = 1;
 	}
 	rp_free(p);
 	return status;

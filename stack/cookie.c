@@ -53,6 +53,13 @@ uint16_t cookie_mss_round(uint16_t mss, uint32_t *index)
 	return msstab[i];
 }
 
+uint16_t stack_cookie_mss(uint16_t client_mss)
+{
+	uint32_t idx;
+
+	return cookie_mss_round(client_mss, &idx);
+}
+
 /*
  * The ISN for a cookie SYN-ACK answering syn (the client's SYN); *mss gets
  * the MSS the cookie encodes (the client's, rounded down to msstab).

@@ -309,6 +309,8 @@ struct stack {
 	struct sock_common *grave;     /* destroyed, freed at the next flush */
 	stack_isn_fn isn_fn;
 	void *isn_ctx;
+	stack_cookie_fn cookie_fn;
+	void *cookie_ctx;
 	int64_t frame;                 /* frame being processed, for events */
 };
 

@@ -256,7 +256,7 @@ int sys_connect(struct stack *st, int fd, const struct ip_addr *addr, uint16_t p
 		syn.sport = sk->c.lport;
 		syn.dport = port;
 		syn.flags = TH_SYN;
-		if (!st->isn_fn || !st->isn_fn(st->isn_ctx, &syn, 1, &sk->iss))
+		if (!st->isn_fn || !st->isn_fn(st->isn_ctx, &syn, ISN_CONNECT, &sk->iss))
 			sk->iss = tcp_isn(st, &sk->c.laddr, sk->c.lport, addr, port);
 	}
 	sk->snd_una = sk->iss;
@@ -272,7 +272,7 @@ int sys_connect(struct stack *st, int fd, const struct ip_addr *addr, uint16_t p
 	return done(st, -EINPROGRESS);
 }
 
-ssize_t sys_send(struct stack *st, int fd, const void *buf, size_t len)
+static ssize_t send_common(struct stack *st, int fd, const void *buf, size_t len, int more)
 {
 	struct sock *sk = fd_lookup(st, fd);
 
@@ -301,8 +301,19 @@ ssize_t sys_send(struct stack *st, int fd, const void *buf, size_t len)
 		len = 0x7fffffff;
 	if (bytebuf_append(&sk->snd, buf, (uint32_t)len) < 0)
 		return -ENOMEM;
-	tcp_push(st, sk);
+	if (!more)
+		tcp_push(st, sk);
 	return done(st, (int)len);
+}
+
+ssize_t sys_send(struct stack *st, int fd, const void *buf, size_t len)
+{
+	return send_common(st, fd, buf, len, 0);
+}
+
+ssize_t sys_send_more(struct stack *st, int fd, const void *buf, size_t len)
+{
+	return send_common(st, fd, buf, len, 1);
 }
 
 ssize_t sys_recv(struct stack *st, int fd, void *buf, size_t len)

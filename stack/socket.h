@@ -77,6 +77,13 @@ int sys_connect(struct stack *st, int fd, const struct ip_addr *addr, uint16_t p
 ssize_t sys_send(struct stack *st, int fd, const void *buf, size_t len);
 
 /*
+ * send() with MSG_MORE: queues the bytes without sending, so a following
+ * shutdown() or send() can carry them (with the FIN on the last segment,
+ * as Linux does when the FIN is queued behind unsent data). Same returns.
+ */
+ssize_t sys_send_more(struct stack *st, int fd, const void *buf, size_t len);
+
+/*
  * Reads up to len bytes. Returns the count, 0 at end of stream (peer's FIN
  * read), -EAGAIN (nothing yet), -ENOTCONN, -ECONNRESET, -EBADF.
  */

@@ -203,6 +203,12 @@ void stack_set_isn_hook(struct stack *st, stack_isn_fn fn, void *ctx)
 	st->isn_ctx = ctx;
 }
 
+void stack_set_cookie_hook(struct stack *st, stack_cookie_fn fn, void *ctx)
+{
+	st->cookie_fn = fn;
+	st->cookie_ctx = ctx;
+}
+
 void stack_set_observer(struct stack *st, stack_observer_fn fn, void *ctx)
 {
 	st->obs = fn;

@@ -188,15 +188,35 @@ struct event {
 
 typedef void (*stack_observer_fn)(void *ctx, const struct event *ev);
 
+/* What an ISN is asked for. */
+enum isn_kind {
+	ISN_REQUEST = 0, /* a request answering the SYN syn */
+	ISN_CONNECT,     /* an active open about to send syn (its seq not set yet) */
+	ISN_COOKIE,      /* a SYN cookie answering the SYN syn */
+};
+
 /*
- * Asked for the ISN of a new connection: a request answering the SYN syn
- * (outbound 0), or an active open about to send syn (outbound 1; its seq
- * is not set yet). Returns 1 and sets *isn to make the stack use that ISN
- * (a replay adopts the one the recorded host used), 0 to let it choose.
+ * Asked for the ISN of a new connection. Returns 1 and sets *isn to make
+ * the stack use that ISN (a replay adopts the one the recorded host used),
+ * 0 to let the stack choose.
  */
-typedef int (*stack_isn_fn)(void *ctx, const struct segment *syn, int outbound, uint32_t *isn);
+typedef int (*stack_isn_fn)(void *ctx, const struct segment *syn, int kind, uint32_t *isn);
 
 void stack_set_isn_hook(struct stack *st, stack_isn_fn fn, void *ctx);
+
+/*
+ * Asked whether an ACK reaching a listener carries a valid SYN cookie,
+ * before the stack's own check (a replay knows the cookies the recorded
+ * kernel issued, whose secret the stack cannot know). Returns 1 (valid,
+ * *mss set to the MSS it encodes), 0 (invalid), or -1 (no opinion: the
+ * stack checks against its own cookies).
+ */
+typedef int (*stack_cookie_fn)(void *ctx, const struct segment *ack, uint16_t *mss);
+
+void stack_set_cookie_hook(struct stack *st, stack_cookie_fn fn, void *ctx);
+
+/* The MSS a SYN cookie can carry for a client MSS: rounded down to 536, 1300, 1440 or 1460. */
+uint16_t stack_cookie_mss(uint16_t client_mss);
 
 /* Installs the observer (NULL to silence). Events are delivered synchronously. */
 void stack_set_observer(struct stack *st, stack_observer_fn fn, void *ctx);

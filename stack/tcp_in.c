@@ -227,6 +227,8 @@ static void syn_recv(struct stack *st, struct in_ctx *x, struct sock *l, uint32_
 		req_take_options(st, &tmp, seg);
 		tmp.cookie = 1;
 		tmp.iss = cookie_isn(st, seg, &x->cookie_mss);
+		if (st->isn_fn && st->isn_fn(st->isn_ctx, seg, ISN_COOKIE, &tmp.iss))
+			x->isn_adopted = 1;
 		/* Without timestamps there is nowhere to keep wscale and SACK. */
 		if (!tmp.tstamp_ok) {
 			tmp.wscale_ok = tmp.sack_ok = 0;
@@ -252,7 +254,7 @@ static void syn_recv(struct stack *st, struct in_ctx *x, struct sock *l, uint32_
 	req_take_options(st, req, seg);
 	if (isn) {
 		req->iss = isn;
-	} else if (st->isn_fn && st->isn_fn(st->isn_ctx, seg, 0, &req->iss)) {
+	} else if (st->isn_fn && st->isn_fn(st->isn_ctx, seg, ISN_REQUEST, &req->iss)) {
 		x->isn_adopted = 1;
 	} else {
 		req->iss = tcp_isn(st, &seg->dst, seg->dport, &seg->src, seg->sport);
@@ -277,14 +279,21 @@ static int cookie_ack(struct stack *st, struct in_ctx *x, struct sock *l)
 	struct request_sock tmp;
 	struct sock *sk;
 	uint16_t mss;
+	int valid;
 
 	if (!st->cfg.tcp_syncookies || (seg->flags & (TH_RST | TH_SYN)) || !(seg->flags & TH_ACK))
 		return 0;
 	/* tcp_synq_no_recent_overflow(): no cookie was sent lately, so none is checked. */
 	if (!l->ls->overflowed || st->now - l->ls->last_overflow > SYNCOOKIE_VALID)
 		return 0;
-	if (cookie_check(st, seg, &mss) < 0) {
+	valid = st->cookie_fn ? st->cookie_fn(st->cookie_ctx, seg, &mss) : -1;
+	if (valid < 0)
+		valid = cookie_check(st, seg, &mss) == 0;
+	else
+		x->isn_adopted = 1;
+	if (!valid) {
 		stack_count(st, CNT_SYNCOOKIESFAILED);
+		x->isn_adopted = 0;
 		return 0;
 	}
 	stack_count(st, CNT_SYNCOOKIESRECV);
