@@ -101,6 +101,9 @@ def server(args):
         lsock.setblocking(False)
         sel.register(lsock, selectors.EVENT_READ, None)
     accepted = served = 0
+    # Which listener took each connection: not visible on the wire, so it
+    # is reported (for reuseport groups).
+    per_listener = {lsock: 0 for lsock in listeners}
     while args.count == 0 or served < args.count:
         left = deadline - time.monotonic()
         if left <= 0:
@@ -115,6 +118,7 @@ def server(args):
                 except BlockingIOError:
                     continue
                 accepted += 1
+                per_listener[sock] += 1
                 conn.setblocking(False)
                 sel.register(conn, selectors.EVENT_READ, [b""])
                 if args.count and accepted == args.count:
@@ -140,6 +144,9 @@ def server(args):
             served += 1
     for key in list(sel.get_map().values()):
         key.fileobj.close()
+    if len(listeners) > 1:
+        print(f"peer.py: connections accepted by each listener: {list(per_listener.values())}",
+              file=sys.stderr)
     return 0
 
 

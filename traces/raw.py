@@ -362,24 +362,30 @@ def overflow_order(w, src, abort):
 
 
 def syncookies_2(w, src):
-    for n, port in enumerate((50001, 50002)):
-        w.at(n * 0.3)
-        conn = Conn(w, src, port, 80, (n + 1) * 1000000, LINUX)
-        pkt = conn.handshake()
-        ts = dict(pkt[TCP].options).get("Timestamp")
-        check(ts is not None, f"cookie SYN-ACK {n + 1} carries TS (val {ts[0] if ts else '-'}, "
-                              f"low 6 bits {ts[0] & 63 if ts else '-'}: wscale 7 | sack 0x10 = 23)")
-        conn.converse()
-    w.at(0.7)
+    # The SYN without timestamps first: the server stops listening once it
+    # has served the two complete connections.
     conn = Conn(w, src, 50003, 80, 3000000, NO_TS)
     since = w.mark()
     conn.syn()
     pkt = conn.synack(since)
     check([name for name, _ in pkt[TCP].options] == ["MSS"],
-          f"SYN without TS: cookie SYN-ACK options {pkt[TCP].options} (MSS only)")
+          f"SYN without TS (mss, sackOK, wscale): cookie SYN-ACK options {pkt[TCP].options}")
+    nots = (conn, since)
+    for n, port in enumerate((50001, 50002)):
+        w.at(0.2 + n * 0.3)
+        conn = Conn(w, src, port, 80, (n + 1) * 1000000, LINUX)
+        pkt = conn.handshake()
+        ts = dict(pkt[TCP].options).get("Timestamp")
+        # The cookie keeps wscale and SACK in the low 6 bits of the TSval
+        # before the connection's TS offset is added, so they are not
+        # readable on the wire.
+        check(ts is not None, f"cookie SYN-ACK {n + 1} carries TS (val {ts[0] if ts else '-'}, "
+                              f"low 6 bits {ts[0] & 63 if ts else '-'})")
+        conn.converse()
     w.at(2.0)
+    conn, since = nots
     got = w.answers(conn.ours, since)
-    check(len(got) == 1, f"no SYN-ACK retransmitted for the cookie (got {len(got)})")
+    check(len(got) == 1, f"no SYN-ACK retransmitted for the cookie without TS (got {len(got)})")
 
 
 def syn_burst(w, src):
@@ -388,7 +394,7 @@ def syn_burst(w, src):
     for i, conn in enumerate(conns):
         w.at(i * 0.005)
         conn.syn()
-    w.at(2.5)
+    w.at(2.0)
     sent = {}
     for pkt in w.answers(lambda p: p[TCP].flags == "SA", since):
         sent.setdefault(pkt[TCP].dport, []).append(pkt)
@@ -430,24 +436,28 @@ def dup_syn_wrong_ack_rst(w, src):
     wrong = a.send("A", ack=(a.irs + 1000) & M32)
     w.at(0.9)
     expect(w, a, since, ("R", wrong[TCP].ack, None), "ACK with a wrong ack number")
-    w.at(1.0)
+    # The answer to the duplicate SYN restarted the 1 s timer, so nothing
+    # is resent at 1 s; the right ACK comes before the new deadline (1.6 s).
+    w.at(1.3)
+    expect(w, a, since, ("R", wrong[TCP].ack, None),
+           "no SYN-ACK resent at 1 s (timer restarted at 0.6 s)")
     since = w.mark()
     a.send("A")
-    w.at(1.2)
+    w.at(1.5)
     expect(w, a, since, None, "the right ACK (request survived: established)")
 
     b = Conn(w, src, 50002, 80, 2000000, LINUX)
     since = w.mark()
     b.syn()
     b.synack(since)
-    w.at(1.4)
+    w.at(1.7)
     since = w.mark()
     b.send("R", options=[])
-    w.at(1.6)
+    w.at(1.9)
     expect(w, b, since, None, "in-window RST to the request")
     b.snd_nxt = b.iss + 1
     ack = b.send("A")
-    w.at(1.8)
+    w.at(2.1)
     expect(w, b, since, ("R", ack[TCP].ack, None), "its ACK after the RST (request gone)")
 
 
