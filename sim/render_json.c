@@ -104,7 +104,9 @@ static void json_segment(FILE *f, const struct event *ev)
 	if (ev->cookie)
 		fprintf(f, ",\"cookie\":{\"mss\":%u}", ev->cookie_mss);
 	if (ev->action == ACT_SYN_ACK || ev->action == ACT_TW_RECYCLE)
-		fprintf(f, ",\"isn\":\"%s\"", ev->isn_adopted ? "recorded" : "own");
+		fprintf(f, ",\"isn\":\"%s\"", ev->action == ACT_TW_RECYCLE ? "timewait"
+					       : ev->isn_adopted       ? "recorded"
+								       : "own");
 	fputs("}\n", f);
 }
 

@@ -124,7 +124,9 @@ static void path_line(struct renderer *r, const struct event *ev)
 			fputs("TIME_WAIT entry reused by a newer SYN -> ", f);
 		fprintf(f, "new request #%u (SYN_RECV), SYN queue %u/%d -> SYN-ACK", s->id, l->syn_queue,
 			l->backlog);
-		if (r->replay)
+		if (ev->action == ACT_TW_RECYCLE)
+			fputs(" (ISN = the old connection's snd_nxt + 65537)", f);
+		else if (r->replay)
 			fputs(ev->isn_adopted ? " (ISN from the capture)" : " (own ISN: no SYN-ACK in the capture)", f);
 		break;
 	case ACT_SYN_ACK_RTX:
@@ -160,11 +162,25 @@ static void path_line(struct renderer *r, const struct event *ev)
 		if (ev->reason == CNT_LISTENOVERFLOWS)
 			fprintf(f, "accept queue full (%u > backlog %d), tcp_abort_on_overflow=1 -> RST",
 				l->accept_queue, l->backlog);
+		else if (ev->reason == CNT_TCPINVALIDACK && ev->lookup.result == LOOKUP_REQUEST)
+			fprintf(f, "ack is not the SYN-ACK's ISN+1 -> %sRST%s seq=SEG.ACK, request kept (TCPInvalidAck)",
+				C(r, RED), C(r, RESET));
+		else if (ev->reason == CNT_TCPFLAGS && ev->lookup.result == LOOKUP_LISTENER)
+			fprintf(f, "ACK with no request and no valid cookie -> %sRST%s seq=SEG.ACK (TCPFlags)",
+				C(r, RED), C(r, RESET));
+		else if (ev->reason == CNT_EMBRYONICRSTS)
+			fprintf(f, "SYN inside the request's window -> %sRST%s, request dropped (EmbryonicRsts)",
+				C(r, RED), C(r, RESET));
+		else if (ev->reason == CNT_TCPABORTONDATA)
+			fprintf(f, "data after close() -> %sRST%s (TCPAbortOnData)", C(r, RED), C(r, RESET));
 		else
 			fprintf(f, "%sRST%s (%s)", C(r, RED), C(r, RESET), why ? why : "");
 		break;
 	case ACT_RESET:
-		fprintf(f, "RST accepted: #%u closed", s->id);
+		if (ev->lookup.result == LOOKUP_REQUEST)
+			fprintf(f, "in-window RST: request #%u removed silently", s->id);
+		else
+			fprintf(f, "RST accepted: #%u closed", s->id);
 		break;
 	case ACT_CHALLENGE_ACK:
 		fprintf(f, "challenge ACK (RFC 5961)%s%s", why && ev->reason != CNT_TCPCHALLENGEACK ? ", " : "",

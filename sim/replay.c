@@ -501,8 +501,11 @@ static void replay_inbound(struct rp *p, struct slot *s, vtime_t t)
 		 * connection predates the capture.
 		 */
 		struct tentry *rst = idx_get(p, K_RST, &seg->dst, seg->dport, &seg->src, seg->sport);
+		struct tuple_key k;
 
-		if (!rst || rst->seq != seg->ack)
+		/* ...unless it answers a SYN cookie: the listener takes it. */
+		tkey_set(&k, K_COOKIE, &seg->src, seg->sport, &seg->dst, seg->dport);
+		if ((!rst || rst->seq != seg->ack) && !tmap_get(&p->cookies, &k))
 			pick_up(p, &seg->dst, seg->dport, &seg->src, seg->sport, seg->ack, seg->seq,
 				seg->win, seg->opt.has_ts, t);
 	}

@@ -1,12 +1,12 @@
 /*
  * check_golden.c - end-to-end tests of the tcpdemux program.
  *
- * Runs build/tcpdemux (path from $TCPDEMUX, set by `make check`) and
- * compares the two-clients demo's JSON Lines with the committed golden
- * file, then checks the facts the demo exists to show, independently of
- * the golden file: three ehash entries that all share local port 80, and
- * accept() returning them in handshake order. Also the command line's
- * exit statuses and messages.
+ * Runs build/tcpdemux (path from $TCPDEMUX, set by `make check`; the
+ * helpers that run it are in progrun.h) and compares the two-clients
+ * demo's JSON Lines with the committed golden file, then checks the facts
+ * the demo exists to show, independently of the golden file: three ehash
+ * entries that all share local port 80, and accept() returning them in
+ * handshake order. Also the command line's exit statuses and messages.
  *
  * After a deliberate change of output, regenerate with `make golden` and
  * review the diff before committing it.
@@ -14,60 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 
+#include "progrun.h"
 #include "suites.h"
-
-#define MAX_OUT (1 << 20)
-
-static const char *tcpdemux(void)
-{
-	const char *p = getenv("TCPDEMUX");
-
-	return p ? p : "build/tcpdemux";
-}
-
-static const char *testdir(void)
-{
-	const char *p = getenv("TESTDIR");
-
-	return p ? p : "tests";
-}
-
-/* Runs tcpdemux with args; returns its exit status and its stdout in a malloc'd buffer. */
-static int run(const char *args, char **out)
-{
-	char cmd[1024];
-	FILE *p;
-	size_t n = 0;
-	int status;
-
-	snprintf(cmd, sizeof(cmd), "%s %s 2>&1", tcpdemux(), args);
-	*out = malloc(MAX_OUT);
-	ck_assert_msg(*out != NULL, "out of memory");
-	p = popen(cmd, "r");
-	ck_assert_msg(p != NULL, "cannot run %s", cmd);
-	n = fread(*out, 1, MAX_OUT - 1, p);
-	(*out)[n] = '\0';
-	status = pclose(p);
-	ck_assert_msg(WIFEXITED(status), "%s did not exit normally", cmd);
-	return WEXITSTATUS(status);
-}
-
-static char *read_file(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf;
-	size_t n;
-
-	ck_assert_msg(f != NULL, "cannot open %s", path);
-	buf = malloc(MAX_OUT);
-	ck_assert_msg(buf != NULL, "out of memory");
-	n = fread(buf, 1, MAX_OUT - 1, f);
-	buf[n] = '\0';
-	fclose(f);
-	return buf;
-}
 
 /* Copies the string value of "key":"..." from line into val; 0 if found. */
 static int json_str(const char *line, const char *key, char *val, size_t len)
@@ -94,10 +43,10 @@ START_TEST(test_two_clients_golden)
 	char *o, *g;
 	int line = 1, rc;
 
-	rc = run("demo two-clients --format json --hash-seed 1", &out);
+	rc = prog_run("demo two-clients --format json --hash-seed 1", &out);
 	ck_assert_msg(rc == 0, "demo exited %d: %s", rc, out);
-	snprintf(path, sizeof(path), "%s/golden/two-clients.jsonl", testdir());
-	gold = read_file(path);
+	snprintf(path, sizeof(path), "%s/golden/two-clients.jsonl", prog_testdir());
+	gold = prog_read_file(path, NULL);
 	o = out;
 	g = gold;
 	while (*o && *g) {
@@ -124,7 +73,7 @@ START_TEST(test_two_clients_facts)
 	static const char *const order[] = { "10.0.0.2:1234", "10.0.0.3:5678", "10.0.0.2:1235" };
 	int accepts = 0, entries = 0;
 
-	ck_assert_int_eq(run("demo two-clients --format json --hash-seed 1", &out), 0);
+	ck_assert_int_eq(prog_run("demo two-clients --format json --hash-seed 1", &out), 0);
 	for (p = out; *p; ) {
 		char *e = strchr(p, '\n');
 
@@ -177,9 +126,9 @@ START_TEST(test_demo_deterministic_and_seeded)
 {
 	char *a, *b, *c;
 
-	ck_assert_int_eq(run("demo two-clients --format json --hash-seed 7", &a), 0);
-	ck_assert_int_eq(run("demo two-clients --format json --hash-seed 7", &b), 0);
-	ck_assert_int_eq(run("demo two-clients --format json --hash-seed 8", &c), 0);
+	ck_assert_int_eq(prog_run("demo two-clients --format json --hash-seed 7", &a), 0);
+	ck_assert_int_eq(prog_run("demo two-clients --format json --hash-seed 7", &b), 0);
+	ck_assert_int_eq(prog_run("demo two-clients --format json --hash-seed 8", &c), 0);
 	ck_assert_msg(strcmp(a, b) == 0, "the same seed gave two different runs");
 	ck_assert_msg(strcmp(a, c) != 0, "different seeds gave the same run (seed not used)");
 	free(a);
@@ -192,7 +141,7 @@ START_TEST(test_demo_text_and_buckets)
 {
 	char *out;
 
-	ck_assert_int_eq(run("demo two-clients --hash-seed 1 --buckets 8 --no-color", &out), 0);
+	ck_assert_int_eq(prog_run("demo two-clients --hash-seed 1 --buckets 8 --no-color", &out), 0);
 	ck_assert_msg(strstr(out, "ehash (8 buckets, seed 1") != NULL, "text output lacks the ehash header");
 	ck_assert_msg(strstr(out, "-> listener #1 10.0.0.1:80 (exact address) -> new request") != NULL,
 		      "text output lacks the SYN's lookup path");
@@ -206,21 +155,21 @@ START_TEST(test_cli_errors)
 {
 	char *out;
 
-	ck_assert_int_eq(run("demo no-such-demo", &out), 2);
+	ck_assert_int_eq(prog_run("demo no-such-demo", &out), 2);
 	ck_assert_msg(strstr(out, "no demo called 'no-such-demo'") != NULL, "message: %s", out);
 	free(out);
-	ck_assert_int_eq(run("demo two-clients --buckets 12", &out), 2);
+	ck_assert_int_eq(prog_run("demo two-clients --buckets 12", &out), 2);
 	ck_assert_msg(strstr(out, "power of two") != NULL, "message: %s", out);
 	free(out);
-	ck_assert_int_eq(run("demo two-clients --hash-seed -3", &out), 2);
+	ck_assert_int_eq(prog_run("demo two-clients --hash-seed -3", &out), 2);
 	free(out);
-	ck_assert_int_eq(run("demo two-clients --format xml", &out), 2);
+	ck_assert_int_eq(prog_run("demo two-clients --format xml", &out), 2);
 	ck_assert_msg(strstr(out, "text or json") != NULL, "message: %s", out);
 	free(out);
-	ck_assert_int_eq(run("frobnicate", &out), 2);
+	ck_assert_int_eq(prog_run("frobnicate", &out), 2);
 	ck_assert_msg(strstr(out, "unknown command 'frobnicate'") != NULL, "message: %s", out);
 	free(out);
-	ck_assert_int_eq(run("", &out), 2);
+	ck_assert_int_eq(prog_run("", &out), 2);
 	free(out);
 }
 END_TEST
@@ -229,16 +178,16 @@ START_TEST(test_cli_help_and_list)
 {
 	char *out;
 
-	ck_assert_int_eq(run("--help", &out), 0);
+	ck_assert_int_eq(prog_run("--help", &out), 0);
 	ck_assert_msg(strstr(out, "usage: tcpdemux COMMAND") != NULL, "help: %s", out);
 	free(out);
-	ck_assert_int_eq(run("demo --help", &out), 0);
+	ck_assert_int_eq(prog_run("demo --help", &out), 0);
 	ck_assert_msg(strstr(out, "--hash-seed") != NULL, "demo help: %s", out);
 	free(out);
-	ck_assert_int_eq(run("demo", &out), 0);
+	ck_assert_int_eq(prog_run("demo", &out), 0);
 	ck_assert_msg(strstr(out, "two-clients") != NULL, "catalogue: %s", out);
 	free(out);
-	ck_assert_int_eq(run("--version", &out), 0);
+	ck_assert_int_eq(prog_run("--version", &out), 0);
 	ck_assert_msg(strncmp(out, "tcpdemux ", 9) == 0, "version: %s", out);
 	free(out);
 }
