@@ -28,6 +28,8 @@ static const struct knob knobs[] = {
 	  "SYN-ACK retransmissions before a request is dropped" },
 	{ "net.ipv4.tcp_syn_retries", K(tcp_syn_retries), 1, 127,
 	  "SYN retransmissions before connect() fails" },
+	{ "net.ipv4.tcp_syn_linear_timeouts", K(tcp_syn_linear_timeouts), 0, 127,
+	  "SYN retransmissions at a steady 1 s before backing off" },
 	{ "net.ipv4.tcp_max_syn_backlog", K(tcp_max_syn_backlog), 1, 0x7fffffff,
 	  "requests kept for unproven peers when cookies are off" },
 	{ "net.core.somaxconn", K(somaxconn), 0, 0x7fffffff, "cap on listen() backlogs" },

@@ -70,6 +70,7 @@ void stack_config_init(struct stack_config *cfg)
 	cfg->tcp_abort_on_overflow = 0;
 	cfg->tcp_synack_retries = 5;
 	cfg->tcp_syn_retries = 6;
+	cfg->tcp_syn_linear_timeouts = 4;
 	cfg->tcp_max_syn_backlog = 512;
 	cfg->tcp_retries2 = 15;
 	cfg->tcp_fin_timeout = 60;

@@ -58,6 +58,7 @@ struct stack_config {
 	int tcp_abort_on_overflow;   /* net.ipv4.tcp_abort_on_overflow (0) */
 	int tcp_synack_retries;      /* net.ipv4.tcp_synack_retries (5) */
 	int tcp_syn_retries;         /* net.ipv4.tcp_syn_retries (6) */
+	int tcp_syn_linear_timeouts; /* net.ipv4.tcp_syn_linear_timeouts (4) */
 	int tcp_max_syn_backlog;     /* net.ipv4.tcp_max_syn_backlog (512) */
 	int tcp_retries2;            /* net.ipv4.tcp_retries2 (15) */
 	int tcp_fin_timeout;         /* net.ipv4.tcp_fin_timeout, seconds (60) */

@@ -1008,7 +1008,13 @@ static void rtx_timer(struct stack *st, struct sock *sk)
 	sk->retries++;
 	timer_event(st, &sk->c, ACT_RETRANSMIT, sk->retries);
 	tcp_retransmit(st, sk);
-	sk->rto = tcp_rto_backoff(sk->rto);
+	/*
+	 * Linux 6.x retries an unanswered SYN at a steady 1 s for the first
+	 * tcp_syn_linear_timeouts retransmissions, then backs off: SYNs at
+	 * 0, 1, 2, 3, 4, 5, 7, 11 ... s (seen in traces/kernel/backlog-overflow).
+	 */
+	if (sk->c.state != TCP_SYN_SENT || sk->retries > st->cfg.tcp_syn_linear_timeouts)
+		sk->rto = tcp_rto_backoff(sk->rto);
 	timer_arm(st, &sk->timer, TIMER_RTX, st->now + sk->rto);
 }
 
