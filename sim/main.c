@@ -227,10 +227,14 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o, const char 
 			return 1;
 		case '?':
 		case ':':
-			if (optopt)
+			/* optopt holds a short option's letter, or a long option's code. */
+			if (optopt > 0 && optopt < 128)
 				fprintf(stderr, "tcpdemux: option '-%c' is not known here (see --help)\n", optopt);
+			else if (optopt >= 256)
+				fprintf(stderr, "tcpdemux: option '%s' needs a value, or takes none (see --help)\n",
+					argv[optind - 1]);
 			else
-				fprintf(stderr, "tcpdemux: option '%s' is not known or lacks its value (see --help)\n",
+				fprintf(stderr, "tcpdemux: option '%s' is not known here (see --help)\n",
 					argv[optind - 1]);
 			return -1;
 		default:
