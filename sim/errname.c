@@ -3,6 +3,7 @@
  */
 #include <errno.h>
 #include <stddef.h>
+#include <string.h>
 
 #include "errname.h"
 
@@ -17,6 +18,16 @@ static const struct {
 	E(ECONNRESET), E(ETIMEDOUT), E(EPIPE), E(EMFILE), E(ENOMEM), E(ENOBUFS),
 	E(ENOPROTOOPT), E(EOPNOTSUPP), E(ENOENT), E(EEXIST), E(ENOSPC),
 };
+
+int errno_value(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(names[i].name, name) == 0)
+			return names[i].code;
+	return 0;
+}
 
 const char *errno_name(long err)
 {

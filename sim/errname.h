@@ -8,4 +8,7 @@
 /* "EAGAIN" for -EAGAIN or EAGAIN; NULL for 0 or an unknown value. */
 const char *errno_name(long err);
 
+/* The positive errno for a name ("EAGAIN"), or 0 if unknown. */
+int errno_value(const char *name);
+
 #endif

@@ -17,6 +17,7 @@
 
 #include "demo.h"
 #include "replay.h"
+#include "script.h"
 #include "sysctl.h"
 #include "render.h"
 #include "stack.h"
@@ -35,6 +36,7 @@ static const char usage_main[] =
 	"commands:\n"
 	"  demo [NAME]   run a built-in demonstration (no NAME: list them)\n"
 	"  replay FILE   replay a pcap/pcapng capture of a server through the stack\n"
+	"  script FILE   run a packetdrill-syntax scenario against the stack\n"
 	"  help [CMD]    show help for a command\n"
 	"\n"
 	"options:\n"
@@ -43,6 +45,29 @@ static const char usage_main[] =
 	"\n"
 	"Run 'tcpdemux COMMAND --help' for a command's options.\n"
 	"Exit status: 0 success, 1 a check failed, 2 bad input or usage.\n";
+
+static const char usage_script[] =
+	"usage: tcpdemux script FILE.pkt [options]\n"
+	"\n"
+	"Runs a scenario written in packetdrill's script language against the stack,\n"
+	"on the virtual clock: system calls with their expected results, segments fed\n"
+	"in (<) and segments the stack must send (>). docs/scripts.md describes the\n"
+	"subset understood. Exit status: 0 every expectation held, 1 one did not\n"
+	"(FILE:LINE says which), 2 the file is not valid syntax.\n"
+	"\n"
+	"options:\n"
+	"  --sysctl NAME=VALUE   set a kernel knob before the script runs (repeatable)\n"
+	"  --local_ip ADDR       the stack's address (default 192.168.0.1)\n"
+	"  --remote_ip ADDR      the remote's address (default 192.0.2.1)\n"
+	"  --ip_version ipv4|ipv6\n"
+	"                        with ipv6 the defaults are fd3d:fa7b:d17d::1 and\n"
+	"                        fd3d:fa7b:d17d:1::1\n"
+	"  --tolerance_usecs N   how far a segment's time may stray (default 4000)\n"
+	"  --quiet               print nothing but errors\n"
+	"  --format text|json    the trace's format (default text)\n"
+	"  --hash-seed N, --buckets N, --color, --no-color\n"
+	"                        as for demo\n"
+	"  -h, --help            show this help\n";
 
 static const char usage_replay[] =
 	"usage: tcpdemux replay FILE [options]\n"
@@ -138,6 +163,7 @@ enum {
 	OPT_FORMAT = 256, OPT_SEED, OPT_BUCKETS, OPT_COLOR, OPT_NO_COLOR,
 	OPT_LOCAL, OPT_LISTEN, OPT_VERIFY_CSUM, OPT_TABLES, OPT_QUIET, OPT_WRITE,
 	OPT_SYSCTL, OPT_ACCEPT, OPT_VERIFY,
+	OPT_LOCAL_IP, OPT_REMOTE_IP, OPT_IP_VERSION, OPT_TOLERANCE,
 };
 
 static const struct option demo_longopts[] = {
@@ -165,6 +191,22 @@ static const struct option replay_longopts[] = {
 	{ "sysctl", required_argument, NULL, OPT_SYSCTL },
 	{ "accept", required_argument, NULL, OPT_ACCEPT },
 	{ "verify", no_argument, NULL, OPT_VERIFY },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static const struct option script_longopts[] = {
+	{ "format", required_argument, NULL, OPT_FORMAT },
+	{ "hash-seed", required_argument, NULL, OPT_SEED },
+	{ "buckets", required_argument, NULL, OPT_BUCKETS },
+	{ "color", no_argument, NULL, OPT_COLOR },
+	{ "no-color", no_argument, NULL, OPT_NO_COLOR },
+	{ "sysctl", required_argument, NULL, OPT_SYSCTL },
+	{ "local_ip", required_argument, NULL, OPT_LOCAL_IP },
+	{ "remote_ip", required_argument, NULL, OPT_REMOTE_IP },
+	{ "ip_version", required_argument, NULL, OPT_IP_VERSION },
+	{ "tolerance_usecs", required_argument, NULL, OPT_TOLERANCE },
+	{ "quiet", no_argument, NULL, OPT_QUIET },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -453,6 +495,106 @@ static int cmd_replay(int argc, char **argv)
 	return st;
 }
 
+struct script_cli {
+	struct script_opts o;
+	int quiet, local_set, remote_set;
+};
+
+static int script_opt(void *ctx, int opt, const char *arg)
+{
+	struct script_cli *cli = ctx;
+	struct ip_addr a;
+	uint32_t us;
+
+	switch (opt) {
+	case OPT_SYSCTL: {
+		char err[256];
+
+		if (sysctl_apply(&cli->o.cfg, arg, err, sizeof(err)) < 0) {
+			fprintf(stderr, "tcpdemux: %s\n", err);
+			return -1;
+		}
+		return 0;
+	}
+	case OPT_LOCAL_IP:
+	case OPT_REMOTE_IP:
+		if (addr_parse(arg, &a) < 0) {
+			fprintf(stderr, "tcpdemux: --%s needs an address, not '%s'\n",
+				opt == OPT_LOCAL_IP ? "local_ip" : "remote_ip", arg);
+			return -1;
+		}
+		if (opt == OPT_LOCAL_IP) {
+			cli->o.local_ip = arg;
+			cli->local_set = 1;
+		} else {
+			cli->o.remote_ip = arg;
+			cli->remote_set = 1;
+		}
+		return 0;
+	case OPT_IP_VERSION:
+		if (strcmp(arg, "ipv4") == 0) {
+			cli->o.ipv6 = 0;
+		} else if (strcmp(arg, "ipv6") == 0) {
+			cli->o.ipv6 = 1;
+		} else {
+			fprintf(stderr, "tcpdemux: --ip_version takes ipv4 or ipv6, not '%s'\n", arg);
+			return -1;
+		}
+		return 0;
+	case OPT_TOLERANCE:
+		if (parse_u32(arg, &us) < 0 || us > 10000000) {
+			fprintf(stderr, "tcpdemux: --tolerance_usecs needs microseconds from 0 to 10000000, not '%s'\n",
+				arg);
+			return -1;
+		}
+		cli->o.tolerance = (vtime_t)us * VT_USEC;
+		return 0;
+	case OPT_QUIET:
+		cli->quiet = 1;
+		return 0;
+	default:
+		return -1;
+	}
+}
+
+static int cmd_script(int argc, char **argv)
+{
+	struct run_opts ro;
+	struct script_cli cli;
+	struct renderer *r = NULL;
+	int st;
+
+	memset(&cli, 0, sizeof(cli));
+	stack_config_init(&cli.o.cfg);
+	cli.o.tolerance = 4 * VT_MSEC;
+	st = parse_run_opts(argc, argv, &ro, usage_script, script_longopts, script_opt, &cli);
+	if (st)
+		return st > 0 ? 0 : EXIT_USAGE;
+	if (optind + 1 != argc) {
+		fprintf(stderr, "tcpdemux: script needs exactly one FILE.pkt (see tcpdemux script --help)\n");
+		return EXIT_USAGE;
+	}
+	cli.o.file = argv[optind];
+	if (!cli.local_set)
+		cli.o.local_ip = cli.o.ipv6 ? "fd3d:fa7b:d17d::1" : "192.168.0.1";
+	if (!cli.remote_set)
+		cli.o.remote_ip = cli.o.ipv6 ? "fd3d:fa7b:d17d:1::1" : "192.0.2.1";
+	cli.o.cfg.hash_seed = ro.seed;
+	cli.o.cfg.ehash_buckets = ro.buckets;
+	if (!cli.quiet) {
+		r = ro.json ? render_json_new(stdout) : render_text_new(stdout, ro.color);
+		if (!r) {
+			fprintf(stderr, "tcpdemux: out of memory\n");
+			return EXIT_USAGE;
+		}
+	}
+	cli.o.r = r;
+	st = script_run(&cli.o);
+	if (r)
+		r->ops->destroy(r);
+	return st;
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd;
@@ -473,6 +615,8 @@ int main(int argc, char **argv)
 	if (strcmp(cmd, "help") == 0) {
 		if (argc > 2 && strcmp(argv[2], "demo") == 0)
 			fputs(usage_demo, stdout);
+		else if (argc > 2 && strcmp(argv[2], "script") == 0)
+			fputs(usage_script, stdout);
 		else if (argc > 2 && strcmp(argv[2], "replay") == 0) {
 			fputs(usage_replay, stdout);
 			puts("\nknobs for --sysctl:");
@@ -486,6 +630,8 @@ int main(int argc, char **argv)
 		return cmd_demo(argc - 1, argv + 1);
 	if (strcmp(cmd, "replay") == 0)
 		return cmd_replay(argc - 1, argv + 1);
+	if (strcmp(cmd, "script") == 0)
+		return cmd_script(argc - 1, argv + 1);
 	fprintf(stderr, "tcpdemux: unknown command '%s' (see tcpdemux --help)\n", cmd);
 	return EXIT_USAGE;
 }

@@ -81,6 +81,23 @@ void stack_config_init(struct stack_config *cfg)
 	cfg->mtu = 1500;
 }
 
+void stack_get_config(const struct stack *st, struct stack_config *cfg)
+{
+	*cfg = st->cfg;
+}
+
+void stack_set_config(struct stack *st, const struct stack_config *cfg)
+{
+	uint32_t buckets = st->cfg.ehash_buckets, seed = st->cfg.hash_seed;
+	uint16_t mtu = st->cfg.mtu;
+
+	st->cfg = *cfg;
+	st->cfg.ehash_buckets = buckets;
+	st->cfg.hash_seed = seed;
+	if (cfg->mtu < 128)
+		st->cfg.mtu = mtu;
+}
+
 struct stack *stack_new(const struct stack_config *cfg)
 {
 	struct stack *st;

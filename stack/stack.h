@@ -71,6 +71,7 @@ struct stack_config {
 
 void stack_config_init(struct stack_config *cfg);
 
+
 struct stack;
 
 /*
@@ -81,6 +82,16 @@ struct stack *stack_new(const struct stack_config *cfg);
 
 /* Frees every socket, request and timer; no events are emitted. */
 void stack_free(struct stack *st);
+
+/* The running stack's settings. */
+void stack_get_config(const struct stack *st, struct stack_config *cfg);
+
+/*
+ * Changes the sysctl-like settings of a running stack (a script's
+ * `sysctl -q` line). The ehash size and hash seed cannot change and are
+ * kept; existing listeners keep their backlog.
+ */
+void stack_set_config(struct stack *st, const struct stack_config *cfg);
 
 /*
  * Declares an address as local (used as connect()'s source address and to
