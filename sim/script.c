@@ -11,17 +11,22 @@
  * Sequence numbers follow packetdrill's rules: an inbound segment's
  * sequence numbers are the remote's, as written; the stack's own sequence
  * numbers are written relative to its ISN (learned from its first SYN or
- * SYN-ACK on the connection), so "> S. 0:0(0) ack 1" matches whatever ISN
- * the stack chose, and an inbound "ack 1" acknowledges it.
+ * SYN-ACK to that remote endpoint, and again at each connect()), so
+ * "> S. 0:0(0) ack 1" matches whatever ISN the stack chose, and an inbound
+ * "ack 1" acknowledges it. A later connection to the same endpoint that
+ * reuses a TIME_WAIT 4-tuple keeps counting from the first ISN, so the
+ * script shows the gap Linux leaves (snd_nxt + 65537).
  *
  * Blocking calls: a socket is blocking until fcntl(O_NONBLOCK). A
  * blocking accept(), read() or connect() that cannot finish at once stays
  * pending while the following lines run (as packetdrill runs it in a
  * thread), and must finish within its line's time range.
  *
- * One extension, for scenarios with several clients: a packet line may
- * name its remote endpoint, "+0 @192.0.2.2:5000 < S 0:0(0) win 65535".
- * A plain packetdrill script never needs it.
+ * Two extensions, for scenarios packetdrill cannot express with one
+ * remote endpoint: a packet line may name its remote endpoint,
+ * "+0 @192.0.2.2:5000 < S 0:0(0) win 65535", and bind() may name its
+ * address, "bind(3, 0.0.0.0:8080, ...)". A plain packetdrill script never
+ * needs either.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -151,16 +156,29 @@ static const char *skip_ws(const char *p)
 	return p;
 }
 
+/* Seconds: "0", "1.5", ".1"; a '.' counts only when a digit follows ("0...0.2"). */
 static int parse_time(const char *p, const char **end, double *t)
 {
-	char *e;
+	const char *q = p;
+	char num[32];
+	size_t n;
 
-	if (!isdigit((unsigned char)*p) && *p != '.')
+	while (isdigit((unsigned char)*q))
+		q++;
+	if (*q == '.' && isdigit((unsigned char)q[1])) {
+		q++;
+		while (isdigit((unsigned char)*q))
+			q++;
+	}
+	n = (size_t)(q - p);
+	if (n == 0 || n >= sizeof(num))
 		return -1;
-	*t = strtod(p, &e);
-	if (e == p || *t < 0 || *t > 1e6)
+	memcpy(num, p, n);
+	num[n] = '\0';
+	*t = strtod(num, NULL);
+	if (*t > 1e6)
 		return -1;
-	*end = e;
+	*end = q;
 	return 0;
 }
 
@@ -369,8 +387,10 @@ static int parse_line(const struct script_opts *o, int line, const char *p, stru
 {
 	memset(s, 0, sizeof(*s));
 	s->line = line;
-	/* timing */
-	if (*p == '*') {
+	/* timing; a `command` line may go without (it runs when reached) */
+	if (*p == '`') {
+		s->rel = 1;
+	} else if (*p == '*') {
 		s->any_time = 1;
 		p++;
 	} else {
@@ -974,7 +994,14 @@ static int do_call(struct srun *r, const struct stmt *s, long *ret)
 		return 0;
 	}
 	if (strcmp(n, "bind") == 0) {
-		*ret = sys_bind(r->st, fd, &r->local, BOUND_PORT);
+		struct ip_addr a;
+		uint16_t port;
+
+		/* Extension: "bind(3, 0.0.0.0:8080, ...)" names the address; "..." is packetdrill's local_ip:8080. */
+		if (s->nargs > 1 && endpoint_parse(s->args[1], &a, &port) == 0)
+			*ret = sys_bind(r->st, fd, &a, port);
+		else
+			*ret = sys_bind(r->st, fd, &r->local, BOUND_PORT);
 		return 0;
 	}
 	if (strcmp(n, "listen") == 0) {
@@ -1013,6 +1040,8 @@ static int do_call(struct srun *r, const struct stmt *s, long *ret)
 			if (c) {
 				c->laddr = la;
 				c->lport = lp;
+				/* A new active open: its SYN sets the ISN lines count from. */
+				c->have_local_isn = 0;
 				r->cur_conn = (int)(c - r->conns);
 			}
 		}
@@ -1079,8 +1108,9 @@ static int run_call(struct srun *r, const struct stmt *s, vtime_t at, vtime_t hi
 		k += snprintf(call + k, sizeof(call) - (size_t)k, "%s%s", i ? ", " : "", s->args[i]);
 	if (k < (int)sizeof(call))
 		snprintf(call + k, sizeof(call) - (size_t)k, ")");
-	if ((ret == -EAGAIN || ret == -EINPROGRESS) && blocking_call(s->name) && s->ret >= 0 &&
-	    !(s->name[0] == 'c' && s->ret == -1) && !(ret == -EINPROGRESS && s->err == EINPROGRESS)) {
+	/* A blocking call that cannot finish yet waits, unless the line expects exactly that. */
+	if ((ret == -EAGAIN || ret == -EINPROGRESS) && blocking_call(s->name) &&
+	    !(s->ret == -1 && s->err == -ret)) {
 		int fd = atoi(s->args[0]);
 
 		if (fd >= 0 && fd < MAX_FDS && !r->nonblock[fd]) {
