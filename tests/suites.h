@@ -17,6 +17,7 @@ Suite *timer_suite(void);
 Suite *socket_suite(void);
 Suite *golden_suite(void);
 Suite *fidelity_suite(void);
+Suite *scripts_suite(void);
 Suite *replay_suite(void);
 
 #endif

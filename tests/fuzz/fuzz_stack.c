@@ -46,6 +46,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 		abort();                                    \
 	} while (0)
 
+/*
+ * FUZZ_STACK_TRACE=1 in the environment prints every command and every
+ * event on stderr: run a reproducer with it to see what happened.
+ */
+static int tracing = -1;
+
+#define TRACE(...)                                    \
+	do {                                          \
+		if (tracing > 0)                      \
+			fprintf(stderr, __VA_ARGS__); \
+	} while (0)
+
 #define MAX_COMMANDS 4096
 #define MAX_SEND_TOTAL (8u << 20) /* bytes the application may queue per run */
 #define PATTERN_LEN (256u << 10)
@@ -196,6 +208,54 @@ static void check_out_segment(const struct segment *seg)
 		FAIL("outbound payload changed through seg_build/seg_parse_ip");
 }
 
+static void trace_seg(const char *dir, const struct segment *seg)
+{
+	char a[ADDR_STRLEN], b[ADDR_STRLEN], f[9];
+
+	TRACE("  %s %s > %s %s seq %u ack %u win %u len %u%s%s\n", dir,
+	      endpoint_format(&seg->src, seg->sport, a, sizeof(a)),
+	      endpoint_format(&seg->dst, seg->dport, b, sizeof(b)), seg_flags_str(seg->flags, f),
+	      seg->seq, seg->ack, seg->win, seg->len, seg->opt.has_ts ? " ts" : "",
+	      seg->opt.has_wscale ? " ws" : "");
+}
+
+static void trace_event(const struct event *ev)
+{
+	char a[ADDR_STRLEN], b[ADDR_STRLEN];
+
+	switch (ev->type) {
+	case EV_SEGMENT_IN:
+		trace_seg("in ", ev->seg);
+		TRACE("      lookup %s -> %s (sock %u %s)\n", lookup_result_name(ev->lookup.result),
+		      seg_action_name(ev->action), ev->has_sock ? ev->sock.id : 0,
+		      ev->has_sock ? tcp_state_name(ev->sock.state) : "-");
+		break;
+	case EV_SEGMENT_OUT:
+		trace_seg("out", ev->seg);
+		break;
+	case EV_SOCK_STATE:
+		TRACE("  sock %u fd %d %s -> %s\n", ev->sock.id, ev->sock.fd, tcp_state_name(ev->old_state),
+		      tcp_state_name(ev->sock.state));
+		break;
+	case EV_SOCK_NEW:
+	case EV_SOCK_FREE:
+		TRACE("  sock %u %s (%s %s <- %s)\n", ev->sock.id, ev->type == EV_SOCK_NEW ? "new" : "freed",
+		      tcp_state_name(ev->sock.state),
+		      endpoint_format(&ev->sock.laddr, ev->sock.lport, a, sizeof(a)),
+		      endpoint_format(&ev->sock.raddr, ev->sock.rport, b, sizeof(b)));
+		break;
+	case EV_TIMER:
+		TRACE("  timer: sock %u %s retries %u\n", ev->sock.id, seg_action_name(ev->action),
+		      ev->retries);
+		break;
+	case EV_ACCEPT:
+		TRACE("  accept: sock %u fd %d\n", ev->sock.id, ev->sock.fd);
+		break;
+	default:
+		break;
+	}
+}
+
 static void observe(void *ctx, const struct event *ev)
 {
 	const struct segment *seg;
@@ -203,6 +263,10 @@ static void observe(void *ctx, const struct event *ev)
 	uint32_t end;
 
 	(void)ctx;
+	if (tracing > 0) {
+		TRACE("  [t=%.6f] ", (double)ev->t / VT_SEC);
+		trace_event(ev);
+	}
 	if (ev->type != EV_SEGMENT_OUT)
 		return;
 	seg = ev->seg;

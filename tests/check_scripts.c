@@ -1,0 +1,172 @@
+/*
+ * check_scripts.c - the scenario suite: every tests/scripts/*.pkt runs
+ * under `tcpdemux script` and must pass; and the script runner itself
+ * must refuse bad syntax (exit 2, FILE:LINE) and report a failed
+ * expectation (exit 1, FILE:LINE and what the stack did instead).
+ */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "progrun.h"
+#include "suites.h"
+
+START_TEST(test_every_scenario_passes)
+{
+	char dir[512], q[700], cmd[900];
+	struct dirent *d;
+	DIR *dp;
+	int n = 0;
+
+	snprintf(dir, sizeof(dir), "%s/scripts", prog_testdir());
+	dp = opendir(dir);
+	ck_assert_msg(dp != NULL, "cannot open %s", dir);
+	while ((d = readdir(dp)) != NULL) {
+		size_t len = strlen(d->d_name);
+		char path[800], *out, *err;
+		int rc;
+
+		if (len < 5 || strcmp(d->d_name + len - 4, ".pkt") != 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, d->d_name);
+		snprintf(cmd, sizeof(cmd), "script %s --quiet --hash-seed 1", prog_quote(path, q, sizeof(q)));
+		rc = prog_run_split(cmd, &out, &err);
+		ck_assert_msg(rc == 0, "%s failed (exit %d): %s", d->d_name, rc, err);
+		free(out);
+		free(err);
+		n++;
+	}
+	closedir(dp);
+	ck_assert_msg(n >= 15, "only %d scenarios under %s", n, dir);
+}
+END_TEST
+
+/* Writes text to a temporary .pkt file and runs it; returns the exit status. */
+static int run_text(const char *text, char **out, char **err)
+{
+	char path[] = "/tmp/tcpdemux-scriptXXXXXX", q[128], cmd[256];
+	int fd = mkstemp(path), rc;
+	FILE *f;
+
+	ck_assert_msg(fd >= 0, "mkstemp failed");
+	f = fdopen(fd, "w");
+	ck_assert_msg(f != NULL, "fdopen failed");
+	fputs(text, f);
+	fclose(f);
+	snprintf(cmd, sizeof(cmd), "script %s --quiet --hash-seed 1", prog_quote(path, q, sizeof(q)));
+	rc = prog_run_split(cmd, out, err);
+	unlink(path);
+	return rc;
+}
+
+START_TEST(test_syntax_errors)
+{
+	static const struct {
+		const char *text;
+		const char *says;
+	} cases[] = {
+		{ "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\nbogus line\n", ":2: expected a time" },
+		{ "0 < Q 0:0(0) win 1\n", ":1: expected TCP flags" },
+		{ "0 < S 0:5(2) win 1\n", ":1: expected END - START equal to LENGTH" },
+		{ "0 < . 1:1(0) win 1\n", ":1: expected 'ack N'" },
+		{ "0 < S 0:0(0) win 1 <mss 1460,bogus>\n", ":1: expected a TCP option" },
+		{ "0 accept(3, ..., ...) = -1 ENOTANERROR\n", ":1: expected an errno name" },
+		{ "0 accept(3, ..., ...)\n", ":1: expected '= RESULT'" },
+		{ "0 `rm -rf /tmp/x`\n", ":1: expected `sysctl -q NAME=VALUE`" },
+		{ "+0.5...0.1 accept(3, ..., ...) = 4\n", ":1: expected the end of the time range" },
+		{ "/* never closed\n0 close(3) = 0\n", ": expected '*/'" },
+		{ "0 @nowhere < S 0:0(0) win 1\n", ":1: expected @ADDR:PORT" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *out, *err;
+		int rc = run_text(cases[i].text, &out, &err);
+
+		ck_assert_msg(rc == 2, "case %zu: exit %d, expected 2 (stderr: %s)", i, rc, err);
+		ck_assert_msg(strstr(err, cases[i].says) != NULL, "case %zu: stderr \"%s\" lacks \"%s\"", i, err,
+			      cases[i].says);
+		ck_assert_msg(strchr(err, '\n') == err + strlen(err) - 1, "case %zu: not one line: %s", i, err);
+		free(out);
+		free(err);
+	}
+}
+END_TEST
+
+START_TEST(test_failed_expectations)
+{
+	static const struct {
+		const char *text;
+		const char *says;
+	} cases[] = {
+		/* The SYN-ACK acks 1, not 2. */
+		{ "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 bind(3, ..., ...) = 0\n+0 listen(3, 1) = 0\n"
+		  "+0 < S 0:0(0) win 65535 <mss 1460>\n+0 > S. 0:0(0) ack 2 <mss 1460>\n",
+		  ":5: the stack sent S. 0:0(0) ack 1 win 64240 <mss 1460>, which differs from the line" },
+		/* Nothing listens: the RST comes although the script expects nothing and calls accept. */
+		{ "0 < S 0:0(0) win 65535\n+0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n",
+		  ":2: before this line the stack sent an unexpected segment: R. 0:0(0) ack 1 win 0" },
+		/* A wrong result. */
+		{ "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 4\n", ":1: the call returned 3" },
+		/* An expected segment that never comes. */
+		{ "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 bind(3, ..., ...) = 0\n+0 listen(3, 1) = 0\n"
+		  "+1 > S. 0:0(0) ack 1 <...>\n",
+		  ":4: the stack sent nothing by 1.004000 s" },
+		/* Options differ. */
+		{ "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 bind(3, ..., ...) = 0\n+0 listen(3, 1) = 0\n"
+		  "+0 < S 0:0(0) win 65535 <mss 1460,sackOK,nop,wscale 7>\n+0 > S. 0:0(0) ack 1 <mss 1460>\n",
+		  ":5: the stack sent S. 0:0(0) ack 1 win 64240 <mss 1460,nop,nop,sackOK,nop,wscale 7>: its options differ" },
+		/* A blocking accept that nothing completes. */
+		{ "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 bind(3, ..., ...) = 0\n+0 listen(3, 1) = 0\n"
+		  "+0...0.1 accept(3, ..., ...) = 4\n",
+		  ":4: the blocking call never returned" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *out, *err;
+		int rc = run_text(cases[i].text, &out, &err);
+
+		ck_assert_msg(rc == 1, "case %zu: exit %d, expected 1 (stderr: %s)", i, rc, err);
+		ck_assert_msg(strstr(err, cases[i].says) != NULL, "case %zu: stderr \"%s\" lacks \"%s\"", i, err,
+			      cases[i].says);
+		free(out);
+		free(err);
+	}
+}
+END_TEST
+
+START_TEST(test_sysctl_knobs)
+{
+	char *out, *err;
+
+	ck_assert_int_eq(run_text("`sysctl -q net.ipv4.no_such_knob=1`\n", &out, &err), 2);
+	ck_assert_msg(strstr(err, ":1: --sysctl: 'net.ipv4.no_such_knob' is not a knob") != NULL, "%s", err);
+	free(out);
+	free(err);
+	ck_assert_int_eq(run_text("`sysctl -q net.ipv4.tcp_syncookies=7`\n", &out, &err), 2);
+	ck_assert_msg(strstr(err, "from 0 to 2") != NULL, "%s", err);
+	free(out);
+	free(err);
+	/* A knob given on the command line is in force from the start. */
+	ck_assert_int_eq(prog_run_split("script /dev/null --sysctl net.ipv4.tcp_syncookies=3", &out, &err), 2);
+	free(out);
+	free(err);
+}
+END_TEST
+
+Suite *scripts_suite(void)
+{
+	Suite *s = suite_create("scripts");
+	TCase *tc = tcase_create("scenarios");
+
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_every_scenario_passes);
+	tcase_add_test(tc, test_syntax_errors);
+	tcase_add_test(tc, test_failed_expectations);
+	tcase_add_test(tc, test_sysctl_knobs);
+	suite_add_tcase(s, tc);
+	return s;
+}
