@@ -23,12 +23,12 @@
  * follows the window and the live connections, never the file's size.
  */
 #include <errno.h>
-#include <pcap/pcap.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "frame.h"
+#include "pcap_out.h"
 #include "replay.h"
 #include "socket.h"
 #include "tuplemap.h"
@@ -87,9 +87,7 @@ struct rp {
 	uint32_t pending_isn;
 	int have_pending_isn;
 	int any_tcp;
-	pcap_t *dead;
-	pcap_dumper_t *dump;
-	uint8_t wire[SEG_WIRE_MAX];
+	struct pcap_out *dump;
 	uint8_t rbuf[65536];
 };
 
@@ -682,46 +680,17 @@ static void observe(void *ctx, const struct event *ev)
 
 	if (p->v && ev->type == EV_SEGMENT_OUT)
 		verify_ours(p->v, ev->seg, ev->t);
-	if (p->dump && ev->type == EV_SEGMENT_OUT) {
-		size_t n = seg_build(ev->seg, p->wire, sizeof(p->wire));
-		struct pcap_pkthdr h;
-		uint64_t ts = p->t0 + ev->t;
-
-		if (n) {
-			memset(&h, 0, sizeof(h));
-			h.ts.tv_sec = (time_t)(ts / VT_SEC);
-			h.ts.tv_usec = (suseconds_t)(ts % VT_SEC); /* nanoseconds in a nano file */
-			h.caplen = h.len = (bpf_u_int32)n;
-			pcap_dump((u_char *)p->dump, &h, p->wire);
-		}
-	}
+	if (p->dump && ev->type == EV_SEGMENT_OUT)
+		pcap_out_write(p->dump, ev->seg, p->t0 + ev->t);
 	if (p->r)
 		p->r->ops->event(p->r, ev);
-}
-
-static int open_write(struct rp *p, const char *path)
-{
-	p->dead = pcap_open_dead_with_tstamp_precision(DLT_RAW, 65535, PCAP_TSTAMP_PRECISION_NANO);
-	if (!p->dead) {
-		fprintf(stderr, "tcpdemux: %s: cannot set up a pcap writer\n", path);
-		return -1;
-	}
-	p->dump = pcap_dump_open(p->dead, path);
-	if (!p->dump) {
-		fprintf(stderr, "tcpdemux: %s\n", pcap_geterr(p->dead));
-		return -1;
-	}
-	return 0;
 }
 
 static void rp_free(struct rp *p)
 {
 	uint32_t i;
 
-	if (p->dump)
-		pcap_dump_close(p->dump);
-	if (p->dead)
-		pcap_close(p->dead);
+	pcap_out_close(p->dump);
 	if (p->ring) {
 		for (i = 0; i < RING_MAX; i++) {
 			free(p->ring[i].buf);
@@ -766,7 +735,7 @@ int replay_run(const struct replay_opts *o)
 		rp_free(p);
 		return 2;
 	}
-	if (o->write_path && open_write(p, o->write_path) < 0) {
+	if (o->write_path && !(p->dump = pcap_out_open(o->write_path))) {
 		rp_free(p);
 		return 2;
 	}

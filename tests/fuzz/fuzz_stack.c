@@ -447,6 +447,7 @@ static void cmd_feed(struct in *in, int64_t frame)
 	if (seg.flags & TH_URG)
 		seg.urp = (uint16_t)len;
 
+	TRACE("feed #%lld\n", (long long)frame);
 	stack_input(st, &seg, frame);
 	if (after(seg.seq + seg_seqlen(&seg), t->peer_nxt))
 		t->peer_nxt = seg.seq + seg_seqlen(&seg);
@@ -488,6 +489,7 @@ static void cmd_advance(struct in *in)
 	}
 	if (d > 70 * VT_SEC)
 		d = 70 * VT_SEC;
+	TRACE("advance %.6f s to %.6f\n", (double)d / VT_SEC, (double)(now + d) / VT_SEC);
 	stack_advance(st, now + d);
 }
 
@@ -509,7 +511,9 @@ static void cmd_send(struct in *in, int more)
 	if (sent_total + len > MAX_SEND_TOTAL)
 		len = 0;
 	sent_total += len;
+	TRACE("send%s(%d, %u)\n", more ? "_more" : "", fd, len);
 	r = more ? sys_send_more(st, fd, pattern, len) : sys_send(st, fd, pattern, len);
+	TRACE("  = %zd\n", r);
 	if (r > (ssize_t)len)
 		FAIL("send returned %zd for %u bytes", r, len);
 }
@@ -521,6 +525,8 @@ static void cmd_recv(struct in *in)
 	size_t len = b == 255 ? sizeof(rbuf) : (size_t)b * 8;
 	ssize_t r = sys_recv(st, fd, rbuf, len);
 
+	TRACE("recv(%d, %zu) = %zd\n", fd, len, r);
+
 	if (r > (ssize_t)len)
 		FAIL("recv returned %zd for a %zu-byte buffer", r, len);
 }
@@ -531,6 +537,8 @@ static void cmd_accept(struct in *in)
 	struct ip_addr ra;
 	uint16_t rp;
 	int nfd = (fd & 1) ? sys_accept(st, fd, &ra, &rp) : sys_accept(st, fd, NULL, NULL);
+
+	TRACE("accept(%d) = %d\n", fd, nfd);
 
 	if (nfd >= 0 && (fd & 1) && sys_getpeername(st, nfd, &ra, &rp) == 0 && rp == 0)
 		FAIL("accepted fd %d has remote port 0", nfd);
@@ -577,7 +585,11 @@ static void cmd_connect(struct in *in)
 			break;
 		}
 	}
-	sys_connect(st, fd, &ra, (b & 0x80) ? 0 : r->port);
+	{
+		int rc = sys_connect(st, fd, &ra, (b & 0x80) ? 0 : r->port);
+
+		TRACE("connect(%d, %s:%u) = %d\n", fd, r->addr, (b & 0x80) ? 0 : r->port, rc);
+	}
 }
 
 static int listen_on(const char *addr, uint16_t port, int reuseport, int backlog)
@@ -591,9 +603,11 @@ static int listen_on(const char *addr, uint16_t port, int reuseport, int backlog
 	if (reuseport)
 		sys_setsockopt(st, fd, SOCKOPT_REUSEPORT, 1);
 	if (sys_bind(st, fd, &a, port) < 0 || sys_listen(st, fd, backlog) < 0) {
+		TRACE("listen on %s:%u failed\n", addr, port);
 		sys_close(st, fd);
 		return -1;
 	}
+	TRACE("listen(%d) on %s:%u reuseport %d backlog %d\n", fd, addr, port, reuseport, backlog);
 	return fd;
 }
 
@@ -620,7 +634,7 @@ static void cmd_listen(struct in *in)
 
 	if (b & 0x80) {
 		/* listen() again on an existing descriptor: a listener only changes its backlog */
-		int fd = b % 32;
+		int fd = b % 32, rc;
 		struct lq q = { fd, 0, 0 };
 
 		stack_walk_listeners(st, find_listener, &q);
@@ -632,7 +646,8 @@ static void cmd_listen(struct in *in)
 		 */
 		if (q.found && (backlog < 0 || (uint32_t)backlog + 1 < q.accept_queue))
 			backlog = (int)q.accept_queue;
-		sys_listen(st, fd, backlog);
+		rc = sys_listen(st, fd, backlog);
+		TRACE("listen(%d, %d) again = %d\n", fd, backlog, rc);
 		return;
 	}
 	listen_on(listen_addrs[b % 5], (b & 8) ? 8080 : 80, (b >> 4) & 1, backlog);
@@ -648,7 +663,10 @@ static void cmd_adopt(struct in *in)
 	uint16_t win = get16(in);
 	struct tup *t = tup_find(&la, l->port, &ra, r->port);
 
-	if (sys_adopt(st, &la, l->port, &ra, r->port, snd, rcv, (uint32_t)win << 7, b >> 7) >= 0 && t) {
+	int fd = sys_adopt(st, &la, l->port, &ra, r->port, snd, rcv, (uint32_t)win << 7, b >> 7);
+
+	TRACE("adopt(%s:%u <- %s:%u) = %d\n", l->addr, l->port, r->addr, r->port, fd);
+	if (fd >= 0 && t) {
 		/* The peer now talks from where the adopted connection stands. */
 		t->peer_nxt = rcv;
 		t->out_ack = rcv;
@@ -706,7 +724,9 @@ static void cmd_setsockopt(struct in *in)
 	int fd = pick_fd(in);
 	uint8_t b = get8(in);
 
-	sys_setsockopt(st, fd, b % 4, (b >> 2) & 1);
+	int rc = sys_setsockopt(st, fd, b % 4, (b >> 2) & 1);
+
+	TRACE("setsockopt(%d, %d, %d) = %d\n", fd, b % 4, (b >> 2) & 1, rc);
 }
 
 /* ---- setup and the run ------------------------------------------------ */
@@ -743,6 +763,7 @@ static void drain_and_free(void)
 	int fd;
 
 	check("the last command");
+	TRACE("drain: closing every descriptor, then an hour on\n");
 	for (fd = 0; fd < st->nfds; fd++)
 		if (st->fds[fd])
 			sys_close(st, fd);
@@ -772,6 +793,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (i = 0; i < PATTERN_LEN; i++)
 			pattern[i] = (uint8_t)(i * 31 + 7);
 
+	if (tracing < 0)
+		tracing = getenv("FUZZ_STACK_TRACE") != NULL;
 	h0 = get8(&in);
 	h1 = get8(&in);
 	h2 = get8(&in);
@@ -854,18 +877,32 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case 22: {
 			int fd = pick_fd(&in);
 
-			sys_shutdown(st, fd, get8(&in) % 4);
+			int how = get8(&in) % 4;
+
+			int rc = sys_shutdown(st, fd, how);
+
+			TRACE("shutdown(%d, %d) = %d\n", fd, how, rc);
 			check("shutdown");
 			break;
 		}
-		case 23: case 24:
-			sys_close(st, pick_fd(&in));
+		case 23: case 24: {
+			int fd = pick_fd(&in);
+
+			int rc = sys_close(st, fd);
+
+			TRACE("close(%d) = %d\n", fd, rc);
 			check("close");
 			break;
-		case 25:
-			sys_abort(st, pick_fd(&in));
+		}
+		case 25: {
+			int fd = pick_fd(&in);
+
+			int rc = sys_abort(st, fd);
+
+			TRACE("abort(%d) = %d\n", fd, rc);
 			check("abort");
 			break;
+		}
 		case 26: case 27:
 			cmd_connect(&in);
 			check("connect");
