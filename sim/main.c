@@ -18,6 +18,7 @@
 #include "demo.h"
 #include "replay.h"
 #include "script.h"
+#include "synth.h"
 #include "sysctl.h"
 #include "render.h"
 #include "stack.h"
@@ -37,6 +38,7 @@ static const char usage_main[] =
 	"  demo [NAME]   run a built-in demonstration (no NAME: list them)\n"
 	"  replay FILE   replay a pcap/pcapng capture of a server through the stack\n"
 	"  script FILE   run a packetdrill-syntax scenario against the stack\n"
+	"  synth         generate traffic: clients, a SYN flood or a hash flood\n"
 	"  help [CMD]    show help for a command\n"
 	"\n"
 	"options:\n"
@@ -67,6 +69,34 @@ static const char usage_script[] =
 	"  --format text|json    the trace's format (default text)\n"
 	"  --hash-seed N, --buckets N, --color, --no-color\n"
 	"                        as for demo\n"
+	"  -h, --help            show this help\n";
+
+static const char usage_synth[] =
+	"usage: tcpdemux synth (--clients N | --syn-flood N | --hash-flood N) [options]\n"
+	"\n"
+	"Makes traffic up and feeds it into a server stack, showing every segment's\n"
+	"lookup as replay does, then a summary with the ehash's chain lengths, the\n"
+	"SYN queue's peak and the process's peak memory.\n"
+	"\n"
+	"  --clients N           N clients: handshake, a request, a response, close,\n"
+	"                        from 64 addresses in 10.1.0.0/24\n"
+	"    --rate R            new clients per second (default 1000)\n"
+	"    --data BYTES        request and response size (default 100)\n"
+	"    --concurrent C      clients open at once at most (default 100)\n"
+	"  --syn-flood N         N SYNs from random spoofed sources (198.18.0.0/15) that\n"
+	"                        never complete; --rate R SYNs per second (default 100000)\n"
+	"  --hash-flood N        N connections whose 4-tuples share one ehash bucket\n"
+	"                        under hash seed S (--hash-seed S, else 1): with the same\n"
+	"                        seed every lookup walks a chain of N; with another the\n"
+	"                        chain falls apart\n"
+	"\n"
+	"  --listen ADDR:PORT[,backlog=N][,reuseport=N]   (default 10.0.0.1:80)\n"
+	"  --sysctl NAME=VALUE   --accept immediate|never|every=MS   as for replay\n"
+	"  --seed N              fix the generator's choices (and the hash seed, unless\n"
+	"                        --hash-seed is given): the same seed, the same run\n"
+	"  --write OUT.pcap      record what the server saw and sent, for replay\n"
+	"  --tables[=end], --quiet, --format text|json, --hash-seed N, --buckets N,\n"
+	"  --color, --no-color   as for replay\n"
 	"  -h, --help            show this help\n";
 
 static const char usage_replay[] =
@@ -164,6 +194,7 @@ enum {
 	OPT_LOCAL, OPT_LISTEN, OPT_VERIFY_CSUM, OPT_TABLES, OPT_QUIET, OPT_WRITE,
 	OPT_SYSCTL, OPT_ACCEPT, OPT_VERIFY,
 	OPT_LOCAL_IP, OPT_REMOTE_IP, OPT_IP_VERSION, OPT_TOLERANCE,
+	OPT_CLIENTS, OPT_SYN_FLOOD, OPT_HASH_FLOOD, OPT_RATE, OPT_DATA, OPT_CONCURRENT, OPT_GEN_SEED,
 };
 
 static const struct option demo_longopts[] = {
@@ -207,6 +238,29 @@ static const struct option script_longopts[] = {
 	{ "ip_version", required_argument, NULL, OPT_IP_VERSION },
 	{ "tolerance_usecs", required_argument, NULL, OPT_TOLERANCE },
 	{ "quiet", no_argument, NULL, OPT_QUIET },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static const struct option synth_longopts[] = {
+	{ "format", required_argument, NULL, OPT_FORMAT },
+	{ "hash-seed", required_argument, NULL, OPT_SEED },
+	{ "buckets", required_argument, NULL, OPT_BUCKETS },
+	{ "color", no_argument, NULL, OPT_COLOR },
+	{ "no-color", no_argument, NULL, OPT_NO_COLOR },
+	{ "listen", required_argument, NULL, OPT_LISTEN },
+	{ "sysctl", required_argument, NULL, OPT_SYSCTL },
+	{ "accept", required_argument, NULL, OPT_ACCEPT },
+	{ "tables", optional_argument, NULL, OPT_TABLES },
+	{ "quiet", no_argument, NULL, OPT_QUIET },
+	{ "write", required_argument, NULL, OPT_WRITE },
+	{ "clients", required_argument, NULL, OPT_CLIENTS },
+	{ "syn-flood", required_argument, NULL, OPT_SYN_FLOOD },
+	{ "hash-flood", required_argument, NULL, OPT_HASH_FLOOD },
+	{ "rate", required_argument, NULL, OPT_RATE },
+	{ "data", required_argument, NULL, OPT_DATA },
+	{ "concurrent", required_argument, NULL, OPT_CONCURRENT },
+	{ "seed", required_argument, NULL, OPT_GEN_SEED },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -595,6 +649,122 @@ static int cmd_script(int argc, char **argv)
 	return st;
 }
 
+struct synth_cli {
+	struct replay_cli rc; /* --listen, --sysctl, --accept, --tables, --write, --quiet */
+	struct synth_opts o;
+	int seed_set;
+};
+
+static int synth_opt(void *ctx, int opt, const char *arg)
+{
+	struct synth_cli *cli = ctx;
+	uint32_t v;
+
+	switch (opt) {
+	case OPT_CLIENTS:
+	case OPT_SYN_FLOOD:
+	case OPT_HASH_FLOOD:
+		if (cli->o.mode) {
+			fprintf(stderr, "tcpdemux: synth takes one of --clients, --syn-flood, --hash-flood\n");
+			return -1;
+		}
+		if (parse_u32(arg, &v) < 0 || v == 0 || (opt == OPT_HASH_FLOOD && v > 1000000)) {
+			fprintf(stderr, "tcpdemux: a count from 1 to %s is needed, not '%s'\n",
+				opt == OPT_HASH_FLOOD ? "1000000" : "4294967295", arg);
+			return -1;
+		}
+		cli->o.mode = opt == OPT_CLIENTS ? SYNTH_CLIENTS : opt == OPT_SYN_FLOOD ? SYNTH_SYN_FLOOD : SYNTH_HASH_FLOOD;
+		cli->o.count = v;
+		return 0;
+	case OPT_RATE: {
+		char *end;
+		double r = strtod(arg, &end);
+
+		if (end == arg || (*end && strcmp(end, "/s") != 0) || !(r > 0) || r > 1e9) {
+			fprintf(stderr, "tcpdemux: --rate needs a positive number per second (e.g. 5000 or 5000/s), not '%s'\n",
+				arg);
+			return -1;
+		}
+		cli->o.rate = r;
+		return 0;
+	}
+	case OPT_DATA:
+		if (parse_u32(arg, &v) < 0 || v > (1u << 20)) {
+			fprintf(stderr, "tcpdemux: --data needs bytes from 0 to 1048576, not '%s'\n", arg);
+			return -1;
+		}
+		cli->o.data = v;
+		return 0;
+	case OPT_CONCURRENT:
+		if (parse_u32(arg, &v) < 0 || v == 0) {
+			fprintf(stderr, "tcpdemux: --concurrent needs a positive count, not '%s'\n", arg);
+			return -1;
+		}
+		cli->o.concurrent = v;
+		return 0;
+	case OPT_GEN_SEED:
+		if (parse_u32(arg, &v) < 0) {
+			fprintf(stderr, "tcpdemux: --seed needs a number from 0 to 4294967295, not '%s'\n", arg);
+			return -1;
+		}
+		cli->o.seed = v;
+		cli->seed_set = 1;
+		return 0;
+	default:
+		return replay_opt(&cli->rc, opt, arg);
+	}
+}
+
+static int cmd_synth(int argc, char **argv)
+{
+	struct run_opts ro;
+	struct synth_cli cli;
+	struct synth_opts *o = &cli.o;
+	struct renderer *r;
+	int st, i;
+
+	memset(&cli, 0, sizeof(cli));
+	stack_config_init(&cli.rc.o.cfg);
+	o->data = 100;
+	o->concurrent = 100;
+	st = parse_run_opts(argc, argv, &ro, usage_synth, synth_longopts, synth_opt, &cli);
+	if (st)
+		return st > 0 ? 0 : EXIT_USAGE;
+	if (optind < argc) {
+		fprintf(stderr, "tcpdemux: synth: unexpected argument '%s'\n", argv[optind]);
+		return EXIT_USAGE;
+	}
+	if (!o->mode) {
+		fprintf(stderr, "tcpdemux: synth needs --clients N, --syn-flood N or --hash-flood N (see --help)\n");
+		return EXIT_USAGE;
+	}
+	if (!o->rate)
+		o->rate = o->mode == SYNTH_CLIENTS ? 1000 : 100000;
+	o->cfg = cli.rc.o.cfg;
+	o->nlisten = cli.rc.o.nlisten;
+	for (i = 0; i < o->nlisten; i++)
+		o->listen[i] = cli.rc.o.listen[i];
+	o->accept_mode = cli.rc.o.accept_mode;
+	o->accept_every = cli.rc.o.accept_every;
+	o->write_path = cli.rc.o.write_path;
+	o->tables = cli.rc.quiet ? 0 : cli.rc.o.tables;
+	if (!cli.seed_set)
+		o->seed = ro.seed_set ? ro.seed : ro.seed ^ 0x6a09e667u;
+	o->hash_seed_given = ro.seed_set;
+	o->cfg.hash_seed = ro.seed_set ? ro.seed : cli.seed_set ? o->seed * 0x9e3779b1u : ro.seed;
+	o->cfg.ehash_buckets = ro.buckets;
+	r = ro.json ? render_json_new(stdout) : render_text_new(stdout, ro.color);
+	if (!r) {
+		fprintf(stderr, "tcpdemux: out of memory\n");
+		return EXIT_USAGE;
+	}
+	o->r = cli.rc.quiet ? NULL : r;
+	o->summary_r = r;
+	st = synth_run(o);
+	r->ops->destroy(r);
+	return st;
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd;
@@ -617,6 +787,8 @@ int main(int argc, char **argv)
 			fputs(usage_demo, stdout);
 		else if (argc > 2 && strcmp(argv[2], "script") == 0)
 			fputs(usage_script, stdout);
+		else if (argc > 2 && strcmp(argv[2], "synth") == 0)
+			fputs(usage_synth, stdout);
 		else if (argc > 2 && strcmp(argv[2], "replay") == 0) {
 			fputs(usage_replay, stdout);
 			puts("\nknobs for --sysctl:");
@@ -632,6 +804,8 @@ int main(int argc, char **argv)
 		return cmd_replay(argc - 1, argv + 1);
 	if (strcmp(cmd, "script") == 0)
 		return cmd_script(argc - 1, argv + 1);
+	if (strcmp(cmd, "synth") == 0)
+		return cmd_synth(argc - 1, argv + 1);
 	fprintf(stderr, "tcpdemux: unknown command '%s' (see tcpdemux --help)\n", cmd);
 	return EXIT_USAGE;
 }

@@ -59,8 +59,13 @@ static void observe(void *ctx, const struct event *ev)
 	struct net_host *h = ctx;
 	struct net *n = h->net;
 
-	if (ev->type == EV_SEGMENT_OUT)
+	if (ev->type == EV_SEGMENT_OUT) {
 		enqueue(n, ev->seg, ev->t + n->latency);
+		if (n->on_wire)
+			n->on_wire(n->wire_ctx, (int)(h - n->hosts), ev->seg, ev->t);
+	}
+	if (h->observed && n->on_event)
+		n->on_event(n->event_ctx, ev);
 	if (h->observed && n->r)
 		n->r->ops->event(n->r, ev);
 }
@@ -87,7 +92,7 @@ int net_add_host(struct net *n, const char *name, struct stack *st, int observed
 	return 0;
 }
 
-static vtime_t next_time(const struct net *n)
+vtime_t net_next(const struct net *n)
 {
 	vtime_t t = n->q ? n->q->at : VT_NEVER;
 	int i;
@@ -114,7 +119,7 @@ static void advance_all(struct net *n, vtime_t t)
 void net_run_until(struct net *n, vtime_t t)
 {
 	for (;;) {
-		vtime_t next = next_time(n);
+		vtime_t next = net_next(n);
 		struct net_pkt *p;
 
 		if (next > t)
@@ -137,6 +142,8 @@ void net_run_until(struct net *n, vtime_t t)
 			} else {
 				stack_input(h->st, &p->seg, -1);
 			}
+			if (n->after_input)
+				n->after_input(n->after_ctx, p->host, &p->seg);
 			free(p);
 		}
 	}

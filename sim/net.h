@@ -38,6 +38,15 @@ struct net {
 	int tables_after_input;  /* print the tables after each observed input */
 	struct renderer *r;
 	int lost;                /* packets that found no host or no memory */
+	/* Called after each delivered segment (the applications' turn), or NULL. */
+	void (*after_input)(void *ctx, int host, const struct segment *seg);
+	void *after_ctx;
+	/* Called with every event of the observed host, before the renderer, or NULL. */
+	void (*on_event)(void *ctx, const struct event *ev);
+	void *event_ctx;
+	/* Called with every segment a host puts on the wire, at its send time, or NULL. */
+	void (*on_wire)(void *ctx, int host, const struct segment *seg, vtime_t t);
+	void *wire_ctx;
 };
 
 /* latency: one-way delay of every segment. */
@@ -51,6 +60,9 @@ int net_add_host(struct net *n, const char *name, struct stack *st, int observed
  * time order across all hosts. Afterwards every host's clock reads t.
  */
 void net_run_until(struct net *n, vtime_t t);
+
+/* Time of the next delivery or timer on any host, or VT_NEVER. */
+vtime_t net_next(const struct net *n);
 
 /* Runs until nothing is in flight and no timer is due before t_max. */
 void net_settle(struct net *n, vtime_t t_max);

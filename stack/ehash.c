@@ -20,15 +20,41 @@
 #include "hash.h"
 #include "internal.h"
 
-uint32_t ehash_hashfn(const struct stack *st, const struct ip_addr *laddr, uint16_t lport,
-		      const struct ip_addr *raddr, uint16_t rport)
+uint32_t stack_ehash(uint32_t seed, const struct ip_addr *laddr, uint16_t lport,
+		     const struct ip_addr *raddr, uint16_t rport)
 {
 	int v6 = laddr->family == ADDR_V6;
-	uint32_t seed = st->cfg.hash_seed;
 
 	/* inet_ehashfn: jhash_3words(laddr, faddr, lport << 16 | fport, secret) */
 	return hash_3words(hash_addr(laddr->a, v6, seed), hash_addr(raddr->a, v6, seed),
 			   (uint32_t)lport << 16 | rport, seed);
+}
+
+uint32_t ehash_hashfn(const struct stack *st, const struct ip_addr *laddr, uint16_t lport,
+		      const struct ip_addr *raddr, uint16_t rport)
+{
+	return stack_ehash(st->cfg.hash_seed, laddr, lport, raddr, rport);
+}
+
+void stack_ehash_stats(const struct stack *st, struct ehash_stats *out)
+{
+	uint32_t i;
+
+	memset(out, 0, sizeof(*out));
+	for (i = 0; i <= st->ehash.mask; i++) {
+		const struct sock_common *c;
+		uint32_t n = 0;
+
+		for (c = st->ehash.b[i]; c; c = c->next)
+			n++;
+		if (!n)
+			continue;
+		out->used_buckets++;
+		out->entries += n;
+		if (n > out->max_chain)
+			out->max_chain = n;
+	}
+	out->mean_chain = out->used_buckets ? (double)out->entries / out->used_buckets : 0.0;
 }
 
 int ehash_init(struct ehash *eh, uint32_t buckets)

@@ -264,6 +264,22 @@ struct stack_totals {
 void stack_totals(const struct stack *st, struct stack_totals *out);
 
 uint32_t stack_buckets(const struct stack *st);
+
+/*
+ * The ehash hash of a 4-tuple under seed (what a stack created with that
+ * hash_seed computes): lets a traffic generator craft 4-tuples that share
+ * a bucket, as a hash-flooding attacker who knew the secret would.
+ */
+uint32_t stack_ehash(uint32_t seed, const struct ip_addr *laddr, uint16_t lport,
+		     const struct ip_addr *raddr, uint16_t rport);
+
+struct ehash_stats {
+	uint32_t entries;
+	uint32_t used_buckets;  /* buckets with at least one entry */
+	uint32_t max_chain;
+	double mean_chain;      /* over the used buckets */
+};
+void stack_ehash_stats(const struct stack *st, struct ehash_stats *out);
 uint32_t stack_seed(const struct stack *st);
 
 typedef void (*listener_walk_fn)(void *ctx, const struct listener_view *l);

@@ -757,6 +757,46 @@ static void setup_tuples(void)
 	}
 }
 
+/*
+ * Known issue 1 (README, "Bugs found"): an orphan whose FIN waits behind
+ * unsent data and a zero send window has no timer (no zero-window probes,
+ * no orphan timeout), so it never goes away. Its signature, exactly.
+ */
+static int zero_window_orphan(const struct sock_common *c)
+{
+	const struct sock *sk;
+
+	if (c->kind != SK_FULL)
+		return 0;
+	sk = container_of(c, const struct sock, c);
+	return sk->orphan && sk->fd < 0 && sk->fin_queued && !sk->fin_sent &&
+	       !timer_armed(&sk->timer) && sk->snd.len > sk->snd_nxt - sk->snd_una &&
+	       (int32_t)(sk->snd_nxt - (sk->snd_una + sk->snd_wnd)) >= 0;
+}
+
+/*
+ * FUZZ_TOLERATE_KNOWN=1 (run.sh sets it while fuzzing, not for the
+ * regression inputs) lets the drain pass when every socket left over is a
+ * known issue, so fuzzing goes on past bugs that already have a reproducer.
+ */
+static int only_known_leftovers(void)
+{
+	uint32_t i, n = 0;
+
+	if (!getenv("FUZZ_TOLERATE_KNOWN"))
+		return 0;
+	for (i = 0; i <= st->ehash.mask; i++) {
+		const struct sock_common *c;
+
+		for (c = st->ehash.b[i]; c; c = c->next) {
+			if (!zero_window_orphan(c))
+				return 0;
+			n++;
+		}
+	}
+	return n == st->nsocks;
+}
+
 static void drain_and_free(void)
 {
 	char why[256];
@@ -771,6 +811,11 @@ static void drain_and_free(void)
 	stack_advance(st, stack_now(st) + 3600 * VT_SEC);
 	if (stack_check(st, why, sizeof(why)) != 0)
 		FAIL("stack_check after the final drain: %s", why);
+	if (st->nsocks != 0 && only_known_leftovers()) {
+		stack_free(st);
+		st = NULL;
+		return;
+	}
 	if (st->nsocks != 0)
 		FAIL("%u sockets/requests/TIME_WAIT entries left an hour after every descriptor was closed",
 		     st->nsocks);
