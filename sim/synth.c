@@ -439,7 +439,8 @@ static void observe_raw(void *ctx, const struct event *ev)
 static int run_hash_flood(struct synth *s)
 {
 	const struct synth_opts *o = s->o;
-	uint32_t target_seed = o->hash_seed_given ? o->cfg.hash_seed : 1;
+	/* The attacker's guess at the secret: the seed the 4-tuples are crafted for. */
+	uint32_t target_seed = SYNTH_KNOWN_SEED;
 	uint32_t mask = o->cfg.ehash_buckets - 1, bucket = 0;
 	struct last_out lo;
 	struct ip_addr *src;

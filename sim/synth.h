@@ -13,6 +13,9 @@
 
 enum synth_mode { SYNTH_CLIENTS = 1, SYNTH_SYN_FLOOD, SYNTH_HASH_FLOOD };
 
+/* --hash-flood crafts its 4-tuples for this hash seed: run with --hash-seed 1 to see them collide. */
+#define SYNTH_KNOWN_SEED 1
+
 struct synth_opts {
 	int mode;                  /* enum synth_mode */
 	uint64_t count;            /* clients, SYNs or crafted 4-tuples */

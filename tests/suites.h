@@ -18,6 +18,7 @@ Suite *socket_suite(void);
 Suite *golden_suite(void);
 Suite *fidelity_suite(void);
 Suite *scripts_suite(void);
+Suite *synth_suite(void);
 Suite *replay_suite(void);
 
 #endif
