@@ -1,5 +1,5 @@
 /*
- * check_scripts.c - the scenario suite: every tests/scripts/*.pkt runs
+ * check_scripts.c - the scenario suite: every tests/scripts/NAME.pkt runs
  * under `tcpdemux script` and must pass; and the script runner itself
  * must refuse bad syntax (exit 2, FILE:LINE) and report a failed
  * expectation (exit 1, FILE:LINE and what the stack did instead).
