@@ -5,15 +5,16 @@
  *   gen standard OUT            500,000 frames: 50,000 HTTP-like connections
  *                               of 10 frames, 20,000 new connections per
  *                               second, at most 2,000 open at once
- *   gen million OUT             1,000,000 connections: handshake + request
+ *   gen million OUT [N]         1,000,000 (or N) connections: handshake + request
  *                               for all of them first (1M ESTABLISHED at
  *                               once), then response + close for all
- *   gen million-idle OUT        the same without request and response
+ *   gen million-idle OUT [N]    the same without request and response
  *                               (handshake, then close): no payload buffers
  *   gen synflood N OUT [RATE]   N SYNs from random sources to 10.0.0.1:80,
  *                               each answered by a SYN-ACK; RATE SYNs per
  *                               second (default 1,000,000)
  *   gen slice N IN OUT          the first N frames of IN (a tshark slice)
+ *   gen empty OUT               no frames (the baseline for memory per connection)
  *
  * OUT may be "-" for standard output (to stream into `tcpdemux replay -`).
  *
@@ -343,7 +344,7 @@ static void gen_conns(const char *path, uint32_t nconn, int split, int idle)
 	static const int idle_frames[] = { 0, 1, 2, 7, 8, 9 };
 	int per = idle ? 6 : 10;
 	size_t nev = (size_t)nconn * (size_t)per, e = 0;
-	struct ev *ev = malloc(nev * sizeof(*ev));
+	struct ev *ev = malloc((nev ? nev : 1) * sizeof(*ev));
 	uint64_t phase2 = (uint64_t)nconn * INTERVAL + 1 * SEC;
 	struct out o;
 	uint32_t i;
@@ -470,8 +471,8 @@ static void gen_slice(uint64_t n, const char *in, const char *path)
 static int usage(void)
 {
 	fprintf(stderr,
-		"usage: gen standard OUT | gen million OUT | gen million-idle OUT\n"
-		"       gen synflood N OUT [RATE] | gen slice N IN OUT\n"
+		"usage: gen standard OUT | gen million OUT [N] | gen million-idle OUT [N]\n"
+		"       gen synflood N OUT [RATE] | gen slice N IN OUT | gen empty OUT\n"
 		"(OUT may be - for standard output)\n");
 	return 2;
 }
@@ -480,10 +481,16 @@ int main(int argc, char **argv)
 {
 	if (argc == 3 && strcmp(argv[1], "standard") == 0)
 		gen_conns(argv[2], 50000, 0, 0);
-	else if (argc == 3 && strcmp(argv[1], "million") == 0)
-		gen_conns(argv[2], 1000000, 1, 0);
-	else if (argc == 3 && strcmp(argv[1], "million-idle") == 0)
-		gen_conns(argv[2], 1000000, 1, 1);
+	else if (argc == 3 && strcmp(argv[1], "empty") == 0)
+		gen_conns(argv[2], 0, 0, 0);
+	else if ((argc == 3 || argc == 4) && strncmp(argv[1], "million", 7) == 0 &&
+		 (!argv[1][7] || strcmp(argv[1] + 7, "-idle") == 0)) {
+		uint64_t n = argc == 4 ? strtoull(argv[3], NULL, 10) : 1000000;
+
+		if (!n || n > 100000000)
+			return usage();
+		gen_conns(argv[2], (uint32_t)n, 1, argv[1][7] != '\0');
+	}
 	else if ((argc == 4 || argc == 5) && strcmp(argv[1], "synflood") == 0) {
 		uint64_t n = strtoull(argv[2], NULL, 10);
 		uint64_t rate = argc == 5 ? strtoull(argv[4], NULL, 10) : 1000000;

@@ -34,13 +34,12 @@ static int done(struct stack *st, int ret)
 	return ret;
 }
 
-int sys_socket(struct stack *st, int family)
+/* A socket with a descriptor: the fd, or -ENOBUFS (socket limit), -ENOMEM, -EMFILE. */
+static int new_socket(struct stack *st, int family, struct sock **out)
 {
 	struct sock *sk;
 	int fd;
 
-	if (family != ADDR_V4 && family != ADDR_V6)
-		return -EAFNOSUPPORT;
 	if (st->nsocks >= st->cfg.max_sockets)
 		return -ENOBUFS;
 	sk = sock_alloc(st, family, 0);
@@ -52,7 +51,17 @@ int sys_socket(struct stack *st, int family)
 		free(sk);
 		return fd;
 	}
+	*out = sk;
 	return fd;
+}
+
+int sys_socket(struct stack *st, int family)
+{
+	struct sock *sk;
+
+	if (family != ADDR_V4 && family != ADDR_V6)
+		return -EAFNOSUPPORT;
+	return new_socket(st, family, &sk);
 }
 
 int sys_setsockopt(struct stack *st, int fd, int opt, int value)
@@ -480,17 +489,9 @@ int sys_adopt(struct stack *st, const struct ip_addr *laddr, uint16_t lport,
 		return -EADDRNOTAVAIL;
 	if (stack_find(st, laddr, lport, raddr, rport, &v))
 		return -EADDRINUSE;
-	if (st->nsocks >= st->cfg.max_sockets)
-		return -ENOBUFS;
-	sk = sock_alloc(st, laddr->family, 0);
-	if (!sk)
-		return -ENOMEM;
-	fd = fd_install(st, sk);
-	if (fd < 0) {
-		st->nsocks--;
-		free(sk);
+	fd = new_socket(st, laddr->family, &sk);
+	if (fd < 0)
 		return fd;
-	}
 	sk->c.laddr = *laddr;
 	sk->c.raddr = *raddr;
 	sk->c.lport = lport;

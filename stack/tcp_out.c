@@ -142,41 +142,44 @@ void tcp_send_synack(struct stack *st, struct request_sock *req)
 	stack_emit_out(st, &s);
 }
 
-/* tcp_check_req's out-of-window answer: an ACK from the request's state. */
-void tcp_send_ack_req(struct stack *st, struct request_sock *req)
+/*
+ * A segment without payload from remembered numbers: the ACKs and RSTs of
+ * requests, TIME_WAIT entries and full sockets differ only in where the
+ * numbers come from.
+ */
+static void send_ctl(struct stack *st, const struct sock_common *c, uint32_t seq, uint32_t ack,
+		     uint8_t flags, uint16_t win, int ts, uint32_t ts_off, uint32_t ts_recent)
 {
 	struct segment s;
 
-	out_init(&s, &req->c);
-	s.seq = req->iss + 1;
-	s.ack = req->irs + 1;
-	s.flags = TH_ACK;
-	s.win = (uint16_t)(tcp_initial_window(tcp_our_mss(st, req->c.laddr.family), req->tstamp_ok) >>
-			   (req->wscale_ok ? req->rcv_wscale : 0));
-	if (req->tstamp_ok) {
+	out_init(&s, c);
+	s.seq = seq;
+	s.ack = ack;
+	s.flags = flags;
+	s.win = win;
+	if (ts) {
 		s.opt.has_ts = 1;
-		s.opt.tsval = tcp_ts_now(st, req->ts_off);
-		s.opt.tsecr = req->ts_recent;
+		s.opt.tsval = tcp_ts_now(st, ts_off);
+		s.opt.tsecr = ts_recent;
 	}
 	stack_emit_out(st, &s);
+}
+
+/* tcp_check_req's out-of-window answer: an ACK from the request's state. */
+void tcp_send_ack_req(struct stack *st, struct request_sock *req)
+{
+	uint32_t wnd = tcp_initial_window(tcp_our_mss(st, req->c.laddr.family), req->tstamp_ok);
+
+	send_ctl(st, &req->c, req->iss + 1, req->irs + 1, TH_ACK,
+		 (uint16_t)(wnd >> (req->wscale_ok ? req->rcv_wscale : 0)), req->tstamp_ok, req->ts_off,
+		 req->ts_recent);
 }
 
 /* tcp_v4_timewait_ack(): ACK with the TIME_WAIT entry's remembered numbers. */
 void tcp_send_ack_tw(struct stack *st, struct tw_sock *tw)
 {
-	struct segment s;
-
-	out_init(&s, &tw->c);
-	s.seq = tw->snd_nxt;
-	s.ack = tw->rcv_nxt;
-	s.flags = TH_ACK;
-	s.win = tw->win;
-	if (tw->tstamp_ok) {
-		s.opt.has_ts = 1;
-		s.opt.tsval = tcp_ts_now(st, tw->ts_off);
-		s.opt.tsecr = tw->ts_recent;
-	}
-	stack_emit_out(st, &s);
+	send_ctl(st, &tw->c, tw->snd_nxt, tw->rcv_nxt, TH_ACK, tw->win, tw->tstamp_ok, tw->ts_off,
+		 tw->ts_recent);
 }
 
 /* ---- full sockets ------------------------------------------------------ */
@@ -204,27 +207,14 @@ static void sk_opts(struct stack *st, const struct sock *sk, struct segment *s)
 
 void tcp_send_ack(struct stack *st, struct sock *sk)
 {
-	struct segment s;
-
-	out_init(&s, &sk->c);
-	s.seq = sk->snd_nxt;
-	s.ack = sk->rcv_nxt;
-	s.flags = TH_ACK;
-	s.win = tcp_window_field(sk);
-	sk_opts(st, sk, &s);
-	stack_emit_out(st, &s);
+	send_ctl(st, &sk->c, sk->snd_nxt, sk->rcv_nxt, TH_ACK, tcp_window_field(sk), sk->tstamp_ok,
+		 sk->ts_off, sk->ts_recent);
 }
 
-/* tcp_send_active_reset(): abort a connection from our side. */
+/* tcp_send_active_reset(): abort a connection from our side (window 0, no options). */
 void tcp_send_rst_sk(struct stack *st, struct sock *sk)
 {
-	struct segment s;
-
-	out_init(&s, &sk->c);
-	s.seq = sk->snd_nxt;
-	s.ack = sk->rcv_nxt;
-	s.flags = TH_RST | TH_ACK;
-	stack_emit_out(st, &s);
+	send_ctl(st, &sk->c, sk->snd_nxt, sk->rcv_nxt, TH_RST | TH_ACK, 0, 0, 0, 0);
 }
 
 /* SYN of an active open, or SYN-ACK of a simultaneous open (both from a full socket). */
