@@ -198,22 +198,21 @@ enum {
 	OPT_CLIENTS, OPT_SYN_FLOOD, OPT_HASH_FLOOD, OPT_RATE, OPT_DATA, OPT_CONCURRENT, OPT_GEN_SEED,
 };
 
-static const struct option demo_longopts[] = {
+/* Options every command that runs the stack takes. */
+static const struct option common_longopts[] = {
 	{ "format", required_argument, NULL, OPT_FORMAT },
 	{ "hash-seed", required_argument, NULL, OPT_SEED },
 	{ "buckets", required_argument, NULL, OPT_BUCKETS },
 	{ "color", no_argument, NULL, OPT_COLOR },
 	{ "no-color", no_argument, NULL, OPT_NO_COLOR },
 	{ "help", no_argument, NULL, 'h' },
+};
+
+static const struct option demo_longopts[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
 static const struct option replay_longopts[] = {
-	{ "format", required_argument, NULL, OPT_FORMAT },
-	{ "hash-seed", required_argument, NULL, OPT_SEED },
-	{ "buckets", required_argument, NULL, OPT_BUCKETS },
-	{ "color", no_argument, NULL, OPT_COLOR },
-	{ "no-color", no_argument, NULL, OPT_NO_COLOR },
 	{ "local", required_argument, NULL, OPT_LOCAL },
 	{ "listen", required_argument, NULL, OPT_LISTEN },
 	{ "verify-checksums", no_argument, NULL, OPT_VERIFY_CSUM },
@@ -223,32 +222,20 @@ static const struct option replay_longopts[] = {
 	{ "sysctl", required_argument, NULL, OPT_SYSCTL },
 	{ "accept", required_argument, NULL, OPT_ACCEPT },
 	{ "verify", no_argument, NULL, OPT_VERIFY },
-	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
 
 static const struct option script_longopts[] = {
-	{ "format", required_argument, NULL, OPT_FORMAT },
-	{ "hash-seed", required_argument, NULL, OPT_SEED },
-	{ "buckets", required_argument, NULL, OPT_BUCKETS },
-	{ "color", no_argument, NULL, OPT_COLOR },
-	{ "no-color", no_argument, NULL, OPT_NO_COLOR },
 	{ "sysctl", required_argument, NULL, OPT_SYSCTL },
 	{ "local_ip", required_argument, NULL, OPT_LOCAL_IP },
 	{ "remote_ip", required_argument, NULL, OPT_REMOTE_IP },
 	{ "ip_version", required_argument, NULL, OPT_IP_VERSION },
 	{ "tolerance_usecs", required_argument, NULL, OPT_TOLERANCE },
 	{ "quiet", no_argument, NULL, OPT_QUIET },
-	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
 
 static const struct option synth_longopts[] = {
-	{ "format", required_argument, NULL, OPT_FORMAT },
-	{ "hash-seed", required_argument, NULL, OPT_SEED },
-	{ "buckets", required_argument, NULL, OPT_BUCKETS },
-	{ "color", no_argument, NULL, OPT_COLOR },
-	{ "no-color", no_argument, NULL, OPT_NO_COLOR },
 	{ "listen", required_argument, NULL, OPT_LISTEN },
 	{ "sysctl", required_argument, NULL, OPT_SYSCTL },
 	{ "accept", required_argument, NULL, OPT_ACCEPT },
@@ -262,7 +249,6 @@ static const struct option synth_longopts[] = {
 	{ "data", required_argument, NULL, OPT_DATA },
 	{ "concurrent", required_argument, NULL, OPT_CONCURRENT },
 	{ "seed", required_argument, NULL, OPT_GEN_SEED },
-	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -276,14 +262,23 @@ typedef int (*extra_opt_fn)(void *ctx, int opt, const char *arg);
 static int parse_run_opts(int argc, char **argv, struct run_opts *o, const char *usage,
 			  const struct option *longopts, extra_opt_fn extra, void *ctx)
 {
+	struct option all[64];
+	size_t nc = sizeof(common_longopts) / sizeof(common_longopts[0]), n = 0;
 	int c;
 
+	/* The command's own options, then the common ones and the terminator. */
+	while (longopts[n].name && n + nc + 1 < sizeof(all) / sizeof(all[0])) {
+		all[n] = longopts[n];
+		n++;
+	}
+	memcpy(all + n, common_longopts, sizeof(common_longopts));
+	memset(&all[n + nc], 0, sizeof(all[0]));
 	memset(o, 0, sizeof(*o));
 	o->color = -1;
 	o->buckets = 65536;
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "h", all, NULL)) != -1) {
 		switch (c) {
 		case OPT_FORMAT:
 			if (strcmp(optarg, "json") == 0) {
