@@ -1,5 +1,5 @@
 /*
- * lookup.c - microbenchmarks of the stack's tables, linked with stack/*.c.
+ * lookup.c - microbenchmarks of the stack's tables, linked with the stack sources.
  *
  *   lookup [--quick]
  *
@@ -22,7 +22,7 @@
  *
  * Times are CLOCK_MONOTONIC; each figure is the median of REPS runs.
  *
- * Build: cc -O2 -Istack bench/lookup.c stack/*.c
+ * Build: cc -O2 -Istack bench/lookup.c stack/[a-z]*.c
  */
 #include <errno.h>
 #include <stdint.h>

@@ -1,6 +1,7 @@
 /*
  * check_scripts.c - the scenario suite: every tests/scripts/NAME.pkt runs
- * under `tcpdemux script` and must pass; and the script runner itself
+ * under `tcpdemux script` (with the options in NAME.args beside it, if
+ * any) and must pass; and the script runner itself
  * must refuse bad syntax (exit 2, FILE:LINE) and report a failed
  * expectation (exit 1, FILE:LINE and what the stack did instead).
  */
@@ -25,13 +26,19 @@ START_TEST(test_every_scenario_passes)
 	ck_assert_msg(dp != NULL, "cannot open %s", dir);
 	while ((d = readdir(dp)) != NULL) {
 		size_t len = strlen(d->d_name);
-		char path[800], *out, *err;
+		char path[800], args_path[800], *out, *err, *args;
 		int rc;
 
 		if (len < 5 || strcmp(d->d_name + len - 4, ".pkt") != 0)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, d->d_name);
-		snprintf(cmd, sizeof(cmd), "script %s --quiet --hash-seed 1", prog_quote(path, q, sizeof(q)));
+		snprintf(args_path, sizeof(args_path), "%s/%.*s.args", dir, (int)(len - 4), d->d_name);
+		args = access(args_path, R_OK) == 0 ? prog_read_file(args_path, NULL) : NULL;
+		if (args)
+			args[strcspn(args, "\n")] = '\0';
+		snprintf(cmd, sizeof(cmd), "script %s --quiet --hash-seed 1 %s", prog_quote(path, q, sizeof(q)),
+			 args ? args : "");
+		free(args);
 		rc = prog_run_split(cmd, &out, &err);
 		ck_assert_msg(rc == 0, "%s failed (exit %d): %s", d->d_name, rc, err);
 		free(out);
@@ -39,7 +46,7 @@ START_TEST(test_every_scenario_passes)
 		n++;
 	}
 	closedir(dp);
-	ck_assert_msg(n >= 15, "only %d scenarios under %s", n, dir);
+	ck_assert_msg(n >= 16, "only %d scenarios under %s", n, dir);
 }
 END_TEST
 
