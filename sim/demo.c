@@ -14,6 +14,8 @@
 
 #include "demo.h"
 #include "net.h"
+#include "script.h"
+#include "synth.h"
 #include "socket.h"
 
 /* One-way delay on the demo wire: 1 ms, so each step is readable in the trace. */
@@ -206,8 +208,385 @@ static const struct demo demo_two_clients = {
 	run_two_clients,
 };
 
+/* ---- scripted demos ----------------------------------------------------------------------
+ *
+ * The other demos are scenarios in the script language (docs/scripts.md),
+ * with "//!" lines as narration: each client is a remote endpoint named
+ * with @ADDR:PORT, so every segment on the wire is spelled out.
+ */
+
+static int run_script_text(const struct demo_opts *o, const char *name, const char *text)
+{
+	struct script_opts so;
+	char file[64];
+
+	memset(&so, 0, sizeof(so));
+	snprintf(file, sizeof(file), "demo %s", name);
+	so.file = file;
+	so.text = text;
+	so.cfg = o->cfg;
+	so.r = o->r;
+	so.local_ip = "10.0.0.1";
+	so.remote_ip = "10.0.0.2";
+	so.tolerance = 4 * VT_MSEC;
+	so.tables = 1;
+	/* A demo's script is part of the program: a failure is a bug, reported as such. */
+	return script_run(&so) == 0 ? 0 : -EPROTO;
+}
+
+#define HANDSHAKE(when, ep) \
+	when " @" ep " < S 0:0(0) win 65535 <mss 1460>\n" \
+	"+0   @" ep " > S. 0:0(0) ack 1 <mss 1460>\n" \
+	"+0   @" ep " < . 1:1(0) ack 1 win 502\n"
+
+static const char backlog_script[] =
+	"//! == the server listens on 10.0.0.1:80 with backlog 2, and does not call accept() yet\n"
+	"0    socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n"
+	"+0   fcntl(3, F_SETFL, O_RDWR|O_NONBLOCK) = 0\n"
+	"+0   bind(3, 10.0.0.1:80, ...) = 0\n"
+	"+0   listen(3, 2) = 0\n"
+	"//! == three clients complete their handshakes: the accept queue grows to 3\n"
+	"" HANDSHAKE("+0.1", "10.0.0.11:5001")
+	"" HANDSHAKE("+0.1", "10.0.0.12:5002")
+	"" HANDSHAKE("+0.1", "10.0.0.13:5003")
+	"//! == the queue holds backlog+1 = 3 and is full: two more SYNs get no answer at all\n"
+	"+0.1 @10.0.0.14:5004 < S 0:0(0) win 65535 <mss 1460>\n"
+	"+0.1 @10.0.0.15:5005 < S 0:0(0) win 65535 <mss 1460>\n"
+	"//! == a second later the clients send their SYNs again: still full, still dropped\n"
+	"+0.9 @10.0.0.14:5004 < S 0:0(0) win 65535 <mss 1460>\n"
+	"+0.1 @10.0.0.15:5005 < S 0:0(0) win 65535 <mss 1460>\n"
+	"//! == the application calls accept(): the queue drains in the order the handshakes completed\n"
+	"+0.4 accept(3, ..., ...) = 4\n"
+	"+0   accept(3, ..., ...) = 5\n"
+	"+0   accept(3, ..., ...) = 6\n"
+	"+0   accept(3, ..., ...) = -1 EAGAIN (Resource temporarily unavailable)\n"
+	"//! == the waiting clients try once more, and now get in\n"
+	"" HANDSHAKE("+0.6", "10.0.0.14:5004")
+	"" HANDSHAKE("+0", "10.0.0.15:5005")
+	"+0   accept(3, ..., ...) = 7\n"
+	"+0   accept(3, ..., ...) = 8\n";
+
+static int run_backlog(const struct demo_opts *o)
+{
+	return run_script_text(o, "backlog", backlog_script);
+}
+
+static const char syn_queue_script[] =
+	"//! == a listener with backlog 4; eight clients send SYNs and never finish their handshakes\n"
+	"0    socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n"
+	"+0   bind(3, 10.0.0.1:80, ...) = 0\n"
+	"+0   listen(3, 4) = 0\n"
+	"//! == the first five become requests (SYN_RECV) in the ehash: the SYN queue holds backlog+1\n"
+	"+0.1 @10.0.0.11:5001 < S 0:0(0) win 65535 <mss 1460>\n"
+	"+0   @10.0.0.11:5001 > S. 0:0(0) ack 1 <mss 1460>\n"
+	"+0.1 @10.0.0.12:5002 < S 0:0(0) win 65535 <mss 1460>\n"
+	"+0   @10.0.0.12:5002 > S. 0:0(0) ack 1 <mss 1460>\n"
+	"+0.1 @10.0.0.13:5003 < S 0:0(0) win 65535 <mss 1460>\n"
+	"+0   @10.0.0.13:5003 > S. 0:0(0) ack 1 <mss 1460>\n"
+	"+0.1 @10.0.0.14:5004 < S 0:0(0) win 65535 <mss 1460>\n"
+	"+0   @10.0.0.14:5004 > S. 0:0(0) ack 1 <mss 1460>\n"
+	"+0.1 @10.0.0.15:5005 < S 0:0(0) win 65535 <mss 1460>\n"
+	"+0   @10.0.0.15:5005 > S. 0:0(0) ack 1 <mss 1460>\n"
+	"//! == the SYN queue is full: the next SYNs are answered with SYN cookies, and no state is kept\n"
+	"+0.1 @10.0.0.16:5006 < S 0:0(0) win 65535 <mss 1460>\n"
+	"+0   @10.0.0.16:5006 > S. 0:0(0) ack 1 <mss 1460>\n"
+	"+0.1 @10.0.0.17:5007 < S 0:0(0) win 65535 <mss 1460>\n"
+	"+0   @10.0.0.17:5007 > S. 0:0(0) ack 1 <mss 1460>\n"
+	"+0.1 @10.0.0.18:5008 < S 0:0(0) win 65535 <mss 1460>\n"
+	"+0   @10.0.0.18:5008 > S. 0:0(0) ack 1 <mss 1460>\n"
+	"//! == one cookie client does answer: its ACK carries the cookie back, and it gets a socket\n"
+	"+0.1 @10.0.0.16:5006 < . 1:1(0) ack 1 win 502\n"
+	"//! == one second after their SYN-ACKs the five requests get theirs again; the cookies never do\n"
+	"+0.2 @10.0.0.11:5001 > S. 0:0(0) ack 1 <mss 1460>\n"
+	"+0.1 @10.0.0.12:5002 > S. 0:0(0) ack 1 <mss 1460>\n"
+	"+0.1 @10.0.0.13:5003 > S. 0:0(0) ack 1 <mss 1460>\n"
+	"+0.1 @10.0.0.14:5004 > S. 0:0(0) ack 1 <mss 1460>\n"
+	"+0.1 @10.0.0.15:5005 > S. 0:0(0) ack 1 <mss 1460>\n";
+
+static int run_syn_queue(const struct demo_opts *o)
+{
+	return run_script_text(o, "syn-queue", syn_queue_script);
+}
+
+static const char cookies_script[] =
+	"//! == net.ipv4.tcp_syncookies=2: every SYN gets a cookie, even with the SYN queue empty\n"
+	"`sysctl -q net.ipv4.tcp_syncookies=2`\n"
+	"0    socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n"
+	"+0   bind(3, 10.0.0.1:80, ...) = 0\n"
+	"+0   listen(3, 8) = 0\n"
+	"//! == the cookie is the ISN: a keyed hash of the 4-tuple, a minute counter, and an index for MSS 1460\n"
+	"+0.1 @10.0.0.11:5001 < S 0:0(0) win 65535 <mss 1460,sackOK,nop,wscale 7>\n"
+	"+0   @10.0.0.11:5001 > S. 0:0(0) ack 1 <mss 1460>\n"
+	"//! == the final ACK finds no request anywhere: the listener checks the cookie and decodes the MSS\n"
+	"+0.1 @10.0.0.11:5001 < . 1:1(0) ack 1 win 502\n"
+	"//! == a client offering MSS 1380 gets a cookie for 1300: the cookie has room for four values only\n"
+	"+0.1 @10.0.0.12:5002 < S 0:0(0) win 65535 <mss 1380>\n"
+	"+0   @10.0.0.12:5002 > S. 0:0(0) ack 1 <mss 1460>\n"
+	"+0.1 @10.0.0.12:5002 < . 1:1(0) ack 1 win 502\n"
+	"//! == an ACK with a forged cookie is reset\n"
+	"+0.1 @10.0.0.13:5003 < . 1:1(0) ack 31337 win 502\n"
+	"+0   @10.0.0.13:5003 > R 31337:31337(0) win 0\n"
+	"+0   accept(3, ..., ...) = 4\n"
+	"+0   accept(3, ..., ...) = 5\n";
+
+static int run_cookies(const struct demo_opts *o)
+{
+	return run_script_text(o, "cookies", cookies_script);
+}
+
+static const char rst_script[] =
+	"//! == nothing listens on 10.0.0.1:81: every segment there misses both tables\n"
+	"//! == a SYN: RST|ACK with seq 0 and ack = its sequence number + 1\n"
+	"0    @10.0.0.11:5001 < S 1000:1000(0) win 65535 <mss 1460>\n"
+	"+0   @10.0.0.11:5001>10.0.0.1:81 > R. 0:0(0) ack 1001 win 0\n"
+	"//! == an ACK: RST with seq = the ACK number, and no ACK flag\n"
+	"+0.1 @10.0.0.11:5002>10.0.0.1:81 < . 2000:2000(0) ack 777 win 502\n"
+	"+0   @10.0.0.11:5002>10.0.0.1:81 > R 777:777(0) win 0\n"
+	"//! == data without ACK: ack = sequence number + length\n"
+	"+0.1 @10.0.0.11:5003>10.0.0.1:81 < P 3000:3010(10) win 502\n"
+	"+0   @10.0.0.11:5003>10.0.0.1:81 > R. 0:0(0) ack 3010 win 0\n"
+	"//! == a FIN counts one\n"
+	"+0.1 @10.0.0.11:5004>10.0.0.1:81 < F 4000:4000(0) win 502\n"
+	"+0   @10.0.0.11:5004>10.0.0.1:81 > R. 0:0(0) ack 4001 win 0\n"
+	"//! == SYN and FIN together count two\n"
+	"+0.1 @10.0.0.11:5005>10.0.0.1:81 < SF 5000:5000(0) win 502\n"
+	"+0   @10.0.0.11:5005>10.0.0.1:81 > R. 0:0(0) ack 5002 win 0\n"
+	"//! == a SYN-ACK, FIN-ACK or URG-ACK: seq = the ACK number\n"
+	"+0.1 @10.0.0.11:5006>10.0.0.1:81 < S. 6000:6000(0) ack 606 win 502\n"
+	"+0   @10.0.0.11:5006>10.0.0.1:81 > R 606:606(0) win 0\n"
+	"+0.1 @10.0.0.11:5007>10.0.0.1:81 < F. 7000:7000(0) ack 707 win 502\n"
+	"+0   @10.0.0.11:5007>10.0.0.1:81 > R 707:707(0) win 0\n"
+	"+0.1 @10.0.0.11:5008>10.0.0.1:81 < U. 8000:8000(0) ack 808 win 502\n"
+	"+0   @10.0.0.11:5008>10.0.0.1:81 > R 808:808(0) win 0\n"
+	"//! == a RST, with or without ACK, is never answered (else two stacks could reset each other forever)\n"
+	"+0.1 @10.0.0.11:5009>10.0.0.1:81 < R 9000:9000(0) win 0\n"
+	"+0.1 @10.0.0.11:5010>10.0.0.1:81 < R. 9100:9100(0) ack 1 win 0\n";
+
+static int run_rst(const struct demo_opts *o)
+{
+	return run_script_text(o, "rst", rst_script);
+}
+
+static const char time_wait_script[] =
+	"//! == a connection is accepted on 10.0.0.1:80\n"
+	"0    socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n"
+	"+0   setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0\n"
+	"+0   bind(3, 10.0.0.1:80, ...) = 0\n"
+	"+0   listen(3, 8) = 0\n"
+	"" HANDSHAKE("+0.1", "10.0.0.11:5001")
+	"+0   accept(3, ..., ...) = 4\n"
+	"//! == the server closes first (an active close): FIN, the client's ACK and FIN, the last ACK\n"
+	"+0.1 close(4) = 0\n"
+	"+0   @10.0.0.11:5001 > F. 1:1(0) ack 1\n"
+	"+0.1 @10.0.0.11:5001 < . 1:1(0) ack 2 win 502\n"
+	"+0   @10.0.0.11:5001 < F. 1:1(0) ack 2 win 502\n"
+	"+0   @10.0.0.11:5001 > . 2:2(0) ack 2\n"
+	"//! == the 4-tuple now belongs to a TIME_WAIT entry in the ehash, for 60 s\n"
+	"//! == a retransmitted FIN from the client finds it and is ACKed again\n"
+	"+0.5 @10.0.0.11:5001 < F. 1:1(0) ack 2 win 502\n"
+	"+0   @10.0.0.11:5001 > . 2:2(0) ack 2\n"
+	"//! == the same client port connects again with a higher sequence number: TIME_WAIT gives way;\n"
+	"//! == the new ISN is the old snd_nxt + 65537, so old segments cannot fall into the new connection\n"
+	"+1   @10.0.0.11:5001 < S 100000:100000(0) win 65535 <mss 1460>\n"
+	"+0   @10.0.0.11:5001 > S. 65539:65539(0) ack 100001 <mss 1460>\n"
+	"+0   @10.0.0.11:5001 < . 100001:100001(0) ack 65540 win 502\n"
+	"+0   accept(3, ..., ...) = 4\n";
+
+static int run_time_wait(const struct demo_opts *o)
+{
+	return run_script_text(o, "time-wait", time_wait_script);
+}
+
+#define REUSE_LISTENER(when, fd) \
+	#when " socket(..., SOCK_STREAM, IPPROTO_TCP) = " #fd "\n" \
+	"+0   setsockopt(" #fd ", SOL_SOCKET, SO_REUSEPORT, [1], 4) = 0\n" \
+	"+0   bind(" #fd ", 10.0.0.1:80, ...) = 0\n" \
+	"+0   listen(" #fd ", 8) = 0\n"
+
+static const char reuseport_script[] =
+	"//! == four listeners share 10.0.0.1:80 through SO_REUSEPORT: one group, in listen() order\n"
+	REUSE_LISTENER(0, 3) REUSE_LISTENER(+0, 4) REUSE_LISTENER(+0, 5) REUSE_LISTENER(+0, 6)
+	"//! == each SYN's member is ((u64)hash * 4) >> 32 of its 4-tuple's hash: watch 'listener #N'\n"
+	"+0.1 @10.0.0.11:5001 < S 0:0(0) win 65535 <mss 1460>\n"
+	"+0   @10.0.0.11:5001 > S. 0:0(0) ack 1 <mss 1460>\n"
+	"+0.1 @10.0.0.12:5002 < S 0:0(0) win 65535 <mss 1460>\n"
+	"+0   @10.0.0.12:5002 > S. 0:0(0) ack 1 <mss 1460>\n"
+	"+0.1 @10.0.0.13:5003 < S 0:0(0) win 65535 <mss 1460>\n"
+	"+0   @10.0.0.13:5003 > S. 0:0(0) ack 1 <mss 1460>\n"
+	"+0.1 @10.0.0.14:5004 < S 0:0(0) win 65535 <mss 1460>\n"
+	"+0   @10.0.0.14:5004 > S. 0:0(0) ack 1 <mss 1460>\n"
+	"+0.1 @10.0.0.15:5005 < S 0:0(0) win 65535 <mss 1460>\n"
+	"+0   @10.0.0.15:5005 > S. 0:0(0) ack 1 <mss 1460>\n"
+	"+0.1 @10.0.0.16:5006 < S 0:0(0) win 65535 <mss 1460>\n"
+	"+0   @10.0.0.16:5006 > S. 0:0(0) ack 1 <mss 1460>\n"
+	"//! == the first client gives up (RST) and tries again: the same 4-tuple reaches the same member\n"
+	"+0.1 @10.0.0.11:5001 < R 1:1(0) win 0\n"
+	"+0.1 @10.0.0.11:5001 < S 0:0(0) win 65535 <mss 1460>\n"
+	"+0   @10.0.0.11:5001 > S. 0:0(0) ack 1 <mss 1460>\n"
+	"//! == later segments of a flow never consult the group: the ehash finds their request\n"
+	"+0.1 @10.0.0.11:5001 < . 1:1(0) ack 1 win 502\n";
+
+static int run_reuseport(const struct demo_opts *o)
+{
+	return run_script_text(o, "reuseport", reuseport_script);
+}
+
+static const char wildcard_script[] =
+	"//! == two listeners on port 80: one on 0.0.0.0 (every address), one on 10.0.0.1 only;\n"
+	"//! == they may coexist because both set SO_REUSEPORT\n"
+	"0    socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n"
+	"+0   setsockopt(3, SOL_SOCKET, SO_REUSEPORT, [1], 4) = 0\n"
+	"+0   bind(3, 0.0.0.0:80, ...) = 0\n"
+	"+0   listen(3, 8) = 0\n"
+	"+0   socket(..., SOCK_STREAM, IPPROTO_TCP) = 4\n"
+	"+0   setsockopt(4, SOL_SOCKET, SO_REUSEPORT, [1], 4) = 0\n"
+	"+0   bind(4, 10.0.0.1:80, ...) = 0\n"
+	"+0   listen(4, 8) = 0\n"
+	"//! == a SYN to 10.0.0.1:80: the exact address is looked up first, and wins\n"
+	"+0.1 @10.0.0.11:5001>10.0.0.1:80 < S 0:0(0) win 65535 <mss 1460>\n"
+	"+0   @10.0.0.11:5001>10.0.0.1:80 > S. 0:0(0) ack 1 <mss 1460>\n"
+	"//! == a SYN to the host's other address, 10.0.0.9:80: no exact listener, so the wildcard one\n"
+	"+0.1 @10.0.0.12:5002>10.0.0.9:80 < S 0:0(0) win 65535 <mss 1460>\n"
+	"+0   @10.0.0.12:5002>10.0.0.9:80 > S. 0:0(0) ack 1 <mss 1460>\n"
+	"//! == a SYN to port 81: neither listener; a RST\n"
+	"+0.1 @10.0.0.13:5003>10.0.0.1:81 < S 0:0(0) win 65535 <mss 1460>\n"
+	"+0   @10.0.0.13:5003>10.0.0.1:81 > R. 0:0(0) ack 1 win 0\n";
+
+static int run_wildcard(const struct demo_opts *o)
+{
+	return run_script_text(o, "wildcard", wildcard_script);
+}
+
+/* ---- hash-flood: two runs of the generator, one per seed ---------------------------------- */
+
+static int run_hash_flood(const struct demo_opts *o)
+{
+	struct synth_opts so;
+	int rc;
+
+	memset(&so, 0, sizeof(so));
+	so.mode = SYNTH_HASH_FLOOD;
+	so.count = 8;
+	so.rate = 10;
+	so.data = 0;
+	so.concurrent = 8;
+	so.seed = 1;
+	so.cfg = o->cfg;
+	so.cfg.ehash_buckets = 64;
+	so.r = o->r;
+	so.summary_r = o->r;
+	so.tables = 2;
+	o->r->ops->say(o->r, "== first run: the stack's secret is seed 1, the very seed the attacker crafted the 4-tuples for");
+	so.cfg.hash_seed = SYNTH_KNOWN_SEED;
+	so.hash_seed_given = 1;
+	rc = synth_run(&so);
+	if (rc)
+		return -EPROTO;
+	o->r->ops->say(o->r, "== second run: the same 4-tuples against a secret the attacker does not know");
+	so.cfg.hash_seed = o->cfg.hash_seed != SYNTH_KNOWN_SEED ? o->cfg.hash_seed : 2;
+	rc = synth_run(&so);
+	return rc ? -EPROTO : 0;
+}
+
+static const struct demo demo_backlog = {
+	"backlog",
+	"a listener with backlog 2 that does not accept: the accept queue fills, SYNs are dropped, accept() drains it",
+	"The server listens with backlog 2 and does not call accept(). Watch the\n"
+	"listener's accept queue: it takes backlog+1 = 3 connections (Linux tests\n"
+	"'more than backlog'). The fourth and fifth clients' SYNs then get no answer\n"
+	"at all (ListenOverflows), and their retries a second later neither. When\n"
+	"the server finally calls accept(), connections leave the queue oldest first,\n"
+	"and the waiting clients' next SYNs get in.",
+	run_backlog,
+};
+
+static const struct demo demo_syn_queue = {
+	"syn-queue",
+	"a SYN burst beyond the SYN queue: requests up to its limit, SYN cookies after it",
+	"Eight clients send SYNs to a listener with backlog 4 and never complete.\n"
+	"Watch the SYN queue: each SYN becomes a request (SYN_RECV) in the ehash\n"
+	"until the queue holds more than the backlog; then the answers are SYN\n"
+	"cookies, with no state kept. A cookie client that does answer still gets\n"
+	"a socket. A second later only the real requests' SYN-ACKs are sent again.",
+	run_syn_queue,
+};
+
+static const struct demo demo_cookies = {
+	"cookies",
+	"tcp_syncookies=2: every SYN answered with a cookie, decoded on the final ACK",
+	"With net.ipv4.tcp_syncookies=2 every SYN is answered with a SYN cookie: an\n"
+	"ISN made of a keyed hash of the 4-tuple, a minute counter and a 2-bit MSS\n"
+	"index (536, 1300, 1440 or 1460). Watch the final ACKs: they find no request\n"
+	"in the ehash, reach the listener, and the cookie is checked and its MSS\n"
+	"decoded. A client offering MSS 1380 gets 1300; a forged ACK is reset.",
+	run_cookies,
+};
+
+static const struct demo demo_rst = {
+	"rst",
+	"segments to a closed port with every kind of flags, and the RST each gets",
+	"Nothing listens on port 81. Every segment there misses the ehash and the\n"
+	"listen table, and is answered from its own fields (RFC 9293 3.10.7.1):\n"
+	"with an ACK, the RST's seq is that ACK number; without, the RST acknowledges\n"
+	"the segment (seq 0, ack = its seq + length, SYN and FIN counting one each).\n"
+	"A RST itself is never answered.",
+	run_rst,
+};
+
+static const struct demo demo_time_wait = {
+	"time-wait",
+	"an active close, TIME_WAIT holding the 4-tuple, and a new SYN reusing it",
+	"The server closes first, so its end of the connection goes to TIME_WAIT:\n"
+	"a small entry in the ehash that holds the 4-tuple for 60 s. Watch a\n"
+	"retransmitted FIN hit it and get an ACK, then a new SYN from the same\n"
+	"client port with a higher sequence number take the 4-tuple over. The new\n"
+	"connection's ISN is the old one's snd_nxt + 65537.",
+	run_time_wait,
+};
+
+static const struct demo demo_reuseport = {
+	"reuseport",
+	"four SO_REUSEPORT listeners on one port: flows spread by hash, each flow always to the same one",
+	"Four sockets listen on 10.0.0.1:80 with SO_REUSEPORT. For each SYN the\n"
+	"kernel picks a member from the 4-tuple's hash scaled to the group size, so\n"
+	"flows spread over the members (watch 'listener #N' in each SYN's path).\n"
+	"The same 4-tuple always lands on the same member; and only SYNs consult the\n"
+	"group: the final ACK finds its request in the ehash.",
+	run_reuseport,
+};
+
+static const struct demo demo_hash_flood = {
+	"hash-flood",
+	"4-tuples crafted to share one ehash bucket: a long chain under a known seed, none under a secret one",
+	"Eight connections are opened from 4-tuples chosen to fall into one bucket\n"
+	"of a 64-bucket ehash when the hash seed is 1. Watch the lookups' 'walked'\n"
+	"count: with seed 1 every lookup walks the one long chain. Then the same\n"
+	"4-tuples are replayed against another seed: they spread over the table, and\n"
+	"lookups walk one entry. That is why the kernel keys its hash with a secret.",
+	run_hash_flood,
+};
+
+static const struct demo demo_wildcard = {
+	"wildcard",
+	"listeners on 0.0.0.0:80 and 10.0.0.1:80: which one each SYN reaches",
+	"Two listeners share port 80: one bound to 0.0.0.0 (every local address),\n"
+	"one to 10.0.0.1. Since Linux 5.0 the listener lookup tries the exact\n"
+	"address first and the wildcard second: a SYN to 10.0.0.1:80 reaches the\n"
+	"exact listener, a SYN to the host's other address 10.0.0.9 the wildcard\n"
+	"one. Watch '(exact address)' and '(wildcard)' in the lookup path.",
+	run_wildcard,
+};
+
 const struct demo *const demo_catalogue[] = {
 	&demo_two_clients,
+	&demo_backlog,
+	&demo_syn_queue,
+	&demo_cookies,
+	&demo_rst,
+	&demo_time_wait,
+	&demo_reuseport,
+	&demo_hash_flood,
+	&demo_wildcard,
 	NULL,
 };
 

@@ -51,7 +51,7 @@
 #define SCRIPT_MSS_DATA 'x'
 #define WAIT_LIMIT (600 * VT_SEC)
 
-enum stmt_kind { ST_PACKET, ST_CALL, ST_SYSCTL };
+enum stmt_kind { ST_PACKET, ST_CALL, ST_SYSCTL, ST_SAY };
 enum opt_kind { O_NOP, O_EOL, O_MSS, O_WSCALE, O_SACKOK, O_TS };
 
 struct sopt {
@@ -67,9 +67,9 @@ struct stmt {
 	double t1, t2;
 	/* packet */
 	uint8_t inbound;
-	uint8_t has_ep;
-	struct ip_addr ep;
-	uint16_t ep_port;
+	uint8_t has_ep, has_lep;
+	struct ip_addr ep, lep;
+	uint16_t ep_port, lep_port;
 	uint8_t flags;
 	uint32_t seq, end;
 	uint8_t has_ack, has_win, opts_any, has_opts;
@@ -84,6 +84,8 @@ struct stmt {
 	int err; /* expected errno (positive) when ret == -1 */
 	/* sysctl */
 	char assign[128];
+	/* narration ("//! text"), shown by the text trace */
+	char say[160];
 };
 
 struct sconn {
@@ -113,6 +115,7 @@ struct srun {
 	struct sconn conns[MAX_CONNS];
 	int nconns;
 	int cur_conn;               /* the connection lines without @ep use */
+	uint16_t bound_port;        /* the last port bind() named: where segments go */
 	uint8_t nonblock[MAX_FDS];
 	uint8_t linger0[MAX_FDS];
 	struct outseg *outq;
@@ -412,13 +415,21 @@ static int parse_line(const struct script_opts *o, int line, const char *p, stru
 	}
 	p = skip_ws(p);
 	if (*p == '@') {
-		char ep[96];
+		char ep[96], *gt;
 		size_t k = 0;
 
 		p++;
 		while (*p && *p != ' ' && *p != '\t' && k + 1 < sizeof(ep))
 			ep[k++] = *p++;
 		ep[k] = '\0';
+		/* "@REMOTE>LOCAL" also names the stack's end (another local address). */
+		gt = strchr(ep, '>');
+		if (gt) {
+			*gt = '\0';
+			if (endpoint_parse(gt + 1, &s->lep, &s->lep_port) < 0)
+				return syntax(o, line, "@REMOTE>LOCAL with LOCAL as ADDR:PORT", gt + 1);
+			s->has_lep = 1;
+		}
 		if (endpoint_parse(ep, &s->ep, &s->ep_port) < 0)
 			return syntax(o, line, "@ADDR:PORT naming the remote endpoint", ep);
 		s->has_ep = 1;
@@ -484,10 +495,18 @@ static void strip_comments(char *line, int *in_block)
 /* Reads the whole file (at most MAX_FILE bytes); NULL and a message on failure. */
 static char *read_script(const struct script_opts *o, size_t *len)
 {
-	FILE *f = fopen(o->file, "rb");
+	FILE *f;
 	char *buf;
 	size_t n;
 
+	if (o->text) {
+		*len = strlen(o->text);
+		buf = malloc(*len + 1);
+		if (buf)
+			memcpy(buf, o->text, *len + 1);
+		return buf;
+	}
+	f = fopen(o->file, "rb");
 	if (!f) {
 		fprintf(stderr, "tcpdemux: %s: %s\n", o->file, strerror(errno));
 		return NULL;
@@ -536,6 +555,31 @@ static int parse_script(const struct script_opts *o, struct srun *r)
 			break;
 		}
 		start[ll] = '\0';
+		p = skip_ws(start);
+		if (!in_block && strncmp(p, "//!", 3) == 0) {
+			/* narration: becomes a statement of its own */
+			struct stmt say;
+
+			memset(&say, 0, sizeof(say));
+			say.line = line;
+			say.kind = ST_SAY;
+			say.rel = 1;
+			snprintf(say.say, sizeof(say.say), "%s", skip_ws(p + 3));
+			p = NULL;
+			if (r->nstmts == cap) {
+				struct stmt *ns;
+
+				cap = cap ? cap * 2 : 64;
+				ns = realloc(r->stmts, (size_t)cap * sizeof(*ns));
+				if (!ns) {
+					rc = -1;
+					break;
+				}
+				r->stmts = ns;
+			}
+			r->stmts[r->nstmts++] = say;
+			continue;
+		}
 		strip_comments(start, &in_block);
 		p = skip_ws(start);
 		if (!*p)
@@ -614,7 +658,7 @@ static struct sconn *conn_add(struct srun *r, const struct ip_addr *ra, uint16_t
 	c->raddr = *ra;
 	c->rport = rp;
 	c->laddr = r->local;
-	c->lport = BOUND_PORT;
+	c->lport = r->bound_port;
 	return c;
 }
 
@@ -624,6 +668,12 @@ static struct sconn *conn_of(struct srun *r, const struct stmt *s)
 	if (s->has_ep) {
 		struct sconn *c = conn_add(r, &s->ep, s->ep_port);
 
+		if (c && s->has_lep) {
+			c->laddr = s->lep;
+			c->lport = s->lep_port;
+			if (!stack_has_addr(r->st, &s->lep))
+				stack_add_addr(r->st, &s->lep);
+		}
 		if (c)
 			r->cur_conn = (int)(c - r->conns);
 		return c;
@@ -698,6 +748,9 @@ static int inject(struct srun *r, const struct stmt *s)
 	memset(payload, SCRIPT_MSS_DATA, seg.len);
 	seg.data = payload;
 	opts_of_stmt(s, &seg.opt);
+	/* A RST ends the connection: the next one on this endpoint has an ISN of its own. */
+	if (s->flags & TH_RST)
+		c->have_local_isn = 0;
 	stack_input(r->st, &seg, s->line);
 	return 0;
 }
@@ -998,10 +1051,13 @@ static int do_call(struct srun *r, const struct stmt *s, long *ret)
 		uint16_t port;
 
 		/* Extension: "bind(3, 0.0.0.0:8080, ...)" names the address; "..." is packetdrill's local_ip:8080. */
-		if (s->nargs > 1 && endpoint_parse(s->args[1], &a, &port) == 0)
+		if (s->nargs > 1 && endpoint_parse(s->args[1], &a, &port) == 0) {
 			*ret = sys_bind(r->st, fd, &a, port);
-		else
+			if (*ret == 0)
+				r->bound_port = port;
+		} else {
 			*ret = sys_bind(r->st, fd, &r->local, BOUND_PORT);
+		}
 		return 0;
 	}
 	if (strcmp(n, "listen") == 0) {
@@ -1143,6 +1199,8 @@ static int run_packet(struct srun *r, const struct stmt *s, vtime_t at, vtime_t 
 			return unexpected(r, s);
 		if (inject(r, s) < 0)
 			return -1;
+		if (r->o->tables && r->o->r)
+			r->o->r->ops->tables(r->o->r, r->st);
 		return retry_pending(r) < 0 ? -1 : 0;
 	}
 	/* An expected segment: wait for the stack to send one, up to the window's end. */
@@ -1188,6 +1246,10 @@ static int run(struct srun *r)
 
 		window_of(r, s, &at, &lo, &hi);
 		switch (s->kind) {
+		case ST_SAY:
+			if (r->o->r)
+				r->o->r->ops->say(r->o->r, s->say);
+			continue;
 		case ST_SYSCTL: {
 			struct stack_config cfg = r->o->cfg;
 			char err[256];
@@ -1236,6 +1298,7 @@ int script_run(const struct script_opts *o)
 	}
 	r->o = o;
 	r->cur_conn = -1;
+	r->bound_port = BOUND_PORT;
 	if (addr_parse(o->local_ip, &r->local) < 0 || addr_parse(o->remote_ip, &r->remote) < 0 ||
 	    r->local.family != r->remote.family) {
 		fprintf(stderr, "tcpdemux: --local_ip and --remote_ip need two addresses of one family\n");

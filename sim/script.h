@@ -16,6 +16,8 @@ struct script_opts {
 	const char *remote_ip;   /* packetdrill's --remote_ip (default 192.0.2.1) */
 	int ipv6;                /* --ip_version=ipv6 */
 	vtime_t tolerance;       /* --tolerance_usecs (default 4 ms) */
+	const char *text;        /* the script itself, instead of reading file (demos) */
+	int tables;              /* print the tables after every inbound segment */
 };
 
 /*

@@ -1,0 +1,366 @@
+#!/usr/bin/env bash
+#
+# bench/run.sh - the performance benchmark of tcpdemux replay, in one run.
+#
+#   bash bench/run.sh            (or: make bench)
+#
+# The machine is shared and noisy, so the targets are ratios measured in
+# one run: the tools are timed ALTERNATELY (floor, replay --quiet, replay
+# --format json, tcptrace, tshark; REPS rounds) and each figure is a
+# median. Then memory (1M connections, request sockets, SYN floods), the
+# table microbenchmarks (bench/lookup.c) and the struct sizes.
+#
+# Prints the results and writes them into bench/RESULTS.md between the
+# "BEGIN run.sh" and "END run.sh" markers (text outside them is kept).
+#
+# Knobs (environment):
+#   REPS=5                 rounds of the alternating timings
+#   MILLION_TIMEOUT=300    seconds allowed for the 1M-connection replay
+#   SCALED_N=100000        connections of the scaled-down memory runs, used
+#                          when the 1M replay does not finish in time
+#   FLOOD_RATE=1000000     SYNs per second in the SYN-flood captures
+#   FLOOD_BIG=10000000     SYNs in the big flood (the small one has 1M)
+#   BENCH_INSTALL=1        apt-get install tcptrace and tshark when missing
+#   BENCH_QUICK=1          a fast smoke run (REPS=1, small memory runs,
+#                          lookup --quick); the numbers mean little
+#   NO_RESULTS=1           do not touch bench/RESULTS.md
+set -u
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT" || exit 2
+B=build/bench
+mkdir -p "$B"
+REPS=${REPS:-5}
+MILLION_TIMEOUT=${MILLION_TIMEOUT:-300}
+SCALED_N=${SCALED_N:-100000}
+FLOOD_RATE=${FLOOD_RATE:-1000000}
+FLOOD_BIG=${FLOOD_BIG:-10000000}
+MILLION_N=1000000
+FLOOD_SMALL=1000000
+LOOKUP_ARGS=
+if [ "${BENCH_QUICK:-0}" = 1 ]; then
+	REPS=1
+	MILLION_N=20000
+	SCALED_N=20000
+	FLOOD_SMALL=100000
+	FLOOD_BIG=1000000
+	LOOKUP_ARGS=--quick
+fi
+SEED=1
+TD=build/tcpdemux
+START=$(date +%s)
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/tcpdemux-bench.XXXXXX") || exit 2
+trap 'rm -rf "$TMP"' EXIT
+
+say() { printf '%s\n' "$*" >&2; }
+die() { say "bench: $*"; exit 2; }
+
+# ---- build ---------------------------------------------------------------------
+
+CC=${CC:-cc}
+PCAP_CFLAGS=$(pkg-config --cflags libpcap 2>/dev/null)
+PCAP_LIBS=$(pkg-config --libs libpcap 2>/dev/null || echo -lpcap)
+BCFLAGS="-O2 -std=c11 -D_DEFAULT_SOURCE -Wall -Wextra"
+
+say "bench: building (make MODE=release, then the bench tools)"
+make -s MODE=release all >&2 || die "make failed"
+$CC $BCFLAGS -Istack $PCAP_CFLAGS bench/gen.c stack/segment.c stack/addr.c $PCAP_LIBS -o $B/gen || die "gen"
+$CC $BCFLAGS $PCAP_CFLAGS bench/floor.c $PCAP_LIBS -o $B/floor || die "floor"
+$CC $BCFLAGS bench/timeit.c -o $B/timeit || die "timeit"
+$CC $BCFLAGS -Istack bench/lookup.c stack/[a-z]*.c -o $B/lookup || die "lookup"
+$CC $BCFLAGS -Istack -Isim bench/sizes.c -o $B/sizes || die "sizes"
+TIMEIT=$B/timeit
+
+# ---- the other tools -------------------------------------------------------------
+
+if [ "${BENCH_INSTALL:-0}" = 1 ] && ! { command -v tcptrace && command -v tshark; } >/dev/null 2>&1; then
+	SUDO=
+	[ "$(id -u)" = 0 ] || SUDO=sudo
+	say "bench: installing tcptrace and tshark"
+	$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y tcptrace tshark >&2 ||
+		say "bench: apt-get failed; the tools missing are skipped"
+fi
+HAVE_TCPTRACE=0
+HAVE_TSHARK=0
+command -v tcptrace >/dev/null 2>&1 && HAVE_TCPTRACE=1
+command -v tshark >/dev/null 2>&1 && HAVE_TSHARK=1
+[ $HAVE_TCPTRACE = 1 ] || say "bench: tcptrace not installed: skipped (apt-get install -y tcptrace, or BENCH_INSTALL=1)"
+[ $HAVE_TSHARK = 1 ] || say "bench: tshark not installed: skipped (DEBIAN_FRONTEND=noninteractive apt-get install -y tshark, or BENCH_INSTALL=1)"
+
+# ---- captures (cached; remade when gen.c changes) ----------------------------------
+
+STD=$B/standard.pcap
+SLICE=$B/standard-50k.pcap
+EMPTY=$B/empty.pcap
+for f in "$STD" "$EMPTY"; do
+	if [ ! -s "$f" ] || [ bench/gen.c -nt "$f" ]; then
+		say "bench: generating $f"
+		$B/gen "$(basename "$f" .pcap)" "$f" || die "gen $f"
+		rm -f "$SLICE"
+	fi
+done
+if [ ! -s "$SLICE" ]; then
+	if command -v editcap >/dev/null 2>&1; then
+		editcap -r "$STD" "$SLICE" 1-50000 || die "editcap"
+	else
+		$B/gen slice 50000 "$STD" "$SLICE" || die "slice"
+	fi
+fi
+
+# ---- helpers --------------------------------------------------------------------------
+
+# run NAME CMD...: runs CMD under timeit (stdout to /dev/null); appends the
+# report line to $TMP/NAME.
+run() {
+	local name=$1
+	shift
+	"$TIMEIT" "$TMP/one" "$@" >/dev/null 2>>"$TMP/stderr"
+	cat "$TMP/one" >>"$TMP/$name"
+}
+col() { awk -v c="$1" '{ print $c }' "$2"; }
+median() { sort -g | awk '{ v[NR] = $1 } END { if (!NR) { print "nan"; exit } if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+minimum() { sort -g | head -1; }
+maximum() { sort -g | tail -1; }
+calc() { awk "BEGIN { printf \"$1\", $2 }"; }
+# is "A OP B" true? (floating point)
+holds() { awk "BEGIN { exit !($1) }"; }
+verdict() { if holds "$1"; then echo "met"; else echo "**not met**"; fi; }
+mb() { calc "%.1f" "$1 / 1024"; }
+
+loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
+LOAD_START=$(loadavg)
+
+# ---- 1. speed: alternating rounds ---------------------------------------------------------
+
+STD_FRAMES=$($B/floor "$STD" | awk '{ print $1 }')
+SLICE_FRAMES=$($B/floor "$SLICE" | awk '{ print $1 }')
+SUMMARY=$($TD replay "$STD" --quiet --hash-seed $SEED) || die "replay of $STD failed"
+# "replayed FILE (...): N frames; X TCP segments in, Y out, ..."
+SEGS=$(printf '%s\n' "$SUMMARY" | sed -n 's/.* frames; \([0-9]*\) TCP segments in, \([0-9]*\) out.*/\1 \2/p' |
+	awk '{ print $1 + $2 }')
+[ -n "$SEGS" ] || die "cannot read the replay summary: $SUMMARY"
+
+say "bench: $REPS alternating rounds on $STD ($STD_FRAMES frames, $SEGS TCP segments)"
+$B/floor "$STD" >/dev/null # warm the page cache
+for r in $(seq 1 "$REPS"); do
+	say "  round $r/$REPS"
+	run floor $B/floor "$STD"
+	run quiet $TD replay "$STD" --quiet --hash-seed $SEED
+	run json $TD replay "$STD" --format json --hash-seed $SEED
+	[ $HAVE_TCPTRACE = 1 ] && run tcptrace tcptrace -n "$STD"
+	[ $HAVE_TSHARK = 1 ] && run tshark tshark -r "$SLICE" -q -z conv,tcp
+done
+# paired ratios, round by round
+paste -d' ' "$TMP/quiet" "$TMP/floor" | awk '{ print $1 / $6 }' >"$TMP/r_floor"
+[ $HAVE_TCPTRACE = 1 ] && paste -d' ' "$TMP/tcptrace" "$TMP/quiet" | awk '{ print $1 / $6 }' >"$TMP/r_tcptrace"
+[ $HAVE_TSHARK = 1 ] && paste -d' ' "$TMP/tshark" "$TMP/quiet" |
+	awk -v a="$STD_FRAMES" -v b="$SLICE_FRAMES" '{ print $1 * (a / b) / $6 }' >"$TMP/r_tshark"
+
+med() { col 1 "$TMP/$1" | median; }
+T_FLOOR=$(med floor)
+T_QUIET=$(med quiet)
+T_JSON=$(med json)
+R_FLOOR=$(median <"$TMP/r_floor")
+SEGS_PER_S=$(calc "%.0f" "$SEGS / $T_JSON")
+rss() { col 4 "$TMP/$1" | maximum; }
+row() { # name label extra...
+	printf '| %s | %.3f | %.3f | %.3f | %s |' "$2" "$(med "$1")" "$(col 1 "$TMP/$1" | minimum)" \
+		"$(col 1 "$TMP/$1" | maximum)" "$(mb "$(rss "$1")")"
+}
+
+SPEED="$TMP/speed.md"
+{
+	echo "Capture: \`$STD\` ($STD_FRAMES frames, $SEGS TCP segments replayed, $(du -m "$STD" | cut -f1) MB);"
+	echo "$REPS alternating rounds; median, min and max wall seconds; peak RSS is the largest of the rounds."
+	echo "Ratios are the median of the per-round ratios (each round's two runs are seconds apart)."
+	echo
+	echo "| run | median s | min s | max s | peak RSS MB | measured | target | result |"
+	echo "| --- | ---: | ---: | ---: | ---: | --- | --- | --- |"
+	echo "$(row floor 'floor: libpcap read loop (\`bench/floor\`)') 1.00x floor | - | - |"
+	echo "$(row quiet '`tcpdemux replay --quiet`') $(calc %.2f "$R_FLOOR")x floor | <= 2x floor | $(verdict "$R_FLOOR <= 2") |"
+	echo "$(row json '`tcpdemux replay --format json > /dev/null`') $(calc "%.2f" "$SEGS_PER_S / 1e6") M segments/s ($(calc %.1f "$T_JSON / $T_FLOOR")x floor) | >= 1 M segments/s | $(verdict "$SEGS_PER_S >= 1000000") |"
+	if [ $HAVE_TCPTRACE = 1 ]; then
+		R=$(median <"$TMP/r_tcptrace")
+		echo "$(row tcptrace '`tcptrace -n`') replay --quiet $(calc %.1f "$R")x faster | >= 15x faster | $(verdict "$R >= 15") |"
+	else
+		echo "| \`tcptrace -n\` | - | - | - | - | not installed: skipped | >= 15x faster | not measured |"
+	fi
+	if [ $HAVE_TSHARK = 1 ]; then
+		R=$(median <"$TMP/r_tshark")
+		echo "$(row tshark "\`tshark -q -z conv,tcp\` on the first $SLICE_FRAMES frames") replay --quiet $(calc %.1f "$R")x faster (tshark scaled x$(calc %.0f "$STD_FRAMES / $SLICE_FRAMES"): $(calc %.2f "$(med tshark) * $STD_FRAMES / $SLICE_FRAMES") s) | >= 100x faster | $(verdict "$R >= 100") |"
+	else
+		echo "| \`tshark -q -z conv,tcp\` | - | - | - | - | not installed: skipped | >= 100x faster | not measured |"
+	fi
+} >"$SPEED"
+cat "$SPEED" >&2
+
+# ---- 2. memory ----------------------------------------------------------------------------
+
+pow2() { awk -v n="$1" 'BEGIN { b = 1; while (b < n) b *= 2; print b }'; }
+# replay_mem NAME TIMEOUT "GEN-ARGS" REPLAY-ARGS...: streams `gen GEN-ARGS`
+# (its output "-") into `tcpdemux replay -`, under timeit (-t TIMEOUT unless 0).
+replay_mem() {
+	local name=$1 timeout=$2 gargs=$3
+	shift 3
+	local t=
+	[ "$timeout" -gt 0 ] && t="-t $timeout"
+	# shellcheck disable=SC2086
+	$B/gen $gargs 2>>"$TMP/stderr" | $TIMEIT $t "$TMP/$name" $TD replay - --quiet --hash-seed $SEED "$@" \
+		>"$TMP/$name.out" 2>>"$TMP/stderr"
+	say "  $name: $(cat "$TMP/$name")"
+}
+status() { col 5 "$TMP/$1"; }
+peak() { col 4 "$TMP/$1"; }
+per() { calc "%.0f" "($(peak "$1") - $(peak "$2")) * 1024 / $3"; } # bytes per unit above a baseline
+
+MEM="$TMP/mem.md"
+say "bench: memory"
+BM=$(pow2 $MILLION_N)
+replay_mem empty_m 0 "empty -" --buckets "$BM"
+say "  the $MILLION_N-connection replay (up to ${MILLION_TIMEOUT}s)"
+replay_mem million "$MILLION_TIMEOUT" "million - $MILLION_N" --buckets "$BM"
+{
+	echo "| run | connections | wall s | peak RSS MB | bytes per connection | target | result |"
+	echo "| --- | ---: | ---: | ---: | ---: | --- | --- |"
+	echo "| empty replay (baseline, \`--buckets $BM\`) | 0 | $(calc %.2f "$(col 1 "$TMP/empty_m")") | $(mb "$(peak empty_m)") | - | - | - |"
+	if [ "$(status million)" = 0 ]; then
+		echo "| \`gen million\`: $MILLION_N ESTABLISHED at once, each with a request read (\`--buckets $BM\`) | $MILLION_N | $(calc %.1f "$(col 1 "$TMP/million")") | $(mb "$(peak million)") | $(per million empty_m $MILLION_N) (with payload buffers) | < 400 MB peak RSS | $(verdict "$(peak million) < 400 * 1024") |"
+		replay_mem idle "$MILLION_TIMEOUT" "million-idle - $MILLION_N" --buckets "$BM"
+		if [ "$(status idle)" = 0 ]; then
+			echo "| \`gen million-idle\`: $MILLION_N ESTABLISHED at once, no payload | $MILLION_N | $(calc %.1f "$(col 1 "$TMP/idle")") | $(mb "$(peak idle)") | $(per idle empty_m $MILLION_N) | <= 256 B/connection | $(verdict "$(per idle empty_m $MILLION_N) <= 256") |"
+		else
+			echo "| \`gen million-idle\` | $MILLION_N | did not finish ($(status idle)) | $(mb "$(peak idle)") at the end | - | <= 256 B/connection | not measured |"
+		fi
+	else
+		echo "| \`gen million\`: $MILLION_N ESTABLISHED at once, each with a request read | $MILLION_N | **did not finish in ${MILLION_TIMEOUT} s** ($(status million)) | $(mb "$(peak million)") when stopped | - | < 400 MB peak RSS in a replay that finishes | **not met** |"
+		BS=$(pow2 "$SCALED_N")
+		say "  scaled down to $SCALED_N connections"
+		replay_mem empty_s 0 "empty -" --buckets "$BS"
+		replay_mem million_s 0 "million - $SCALED_N" --buckets "$BS"
+		replay_mem idle_s 0 "million-idle - $SCALED_N" --buckets "$BS"
+		PM=$(per million_s empty_s "$SCALED_N")
+		PI=$(per idle_s empty_s "$SCALED_N")
+		echo "| empty replay (baseline, \`--buckets $BS\`) | 0 | $(calc %.2f "$(col 1 "$TMP/empty_s")") | $(mb "$(peak empty_s)") | - | - | - |"
+		echo "| \`gen million $SCALED_N\`: all ESTABLISHED at once, each with a request read | $SCALED_N | $(calc %.1f "$(col 1 "$TMP/million_s")") | $(mb "$(peak million_s)") | $PM (with payload buffers) | 1M in < 400 MB: $(calc %.0f "$PM * $MILLION_N / 1048576 + $(peak empty_m) / 1024") MB extrapolated | $(verdict "$PM * $MILLION_N / 1048576 + $(peak empty_m) / 1024 < 400") (extrapolated) |"
+		echo "| \`gen million-idle $SCALED_N\`: all ESTABLISHED at once, no payload | $SCALED_N | $(calc %.1f "$(col 1 "$TMP/idle_s")") | $(mb "$(peak idle_s)") | $PI | <= 256 B/connection | $(verdict "$PI <= 256") |"
+	fi
+} >"$MEM"
+
+say "  request sockets: $FLOOD_SMALL SYNs, backlog big enough for all"
+BR=$(pow2 $FLOOD_SMALL)
+replay_mem empty_r 0 "empty -" --buckets "$BR"
+replay_mem requests 0 "synflood $FLOOD_SMALL - $FLOOD_RATE" --buckets "$BR" \
+	--listen 10.0.0.1:80,backlog=$((FLOOD_SMALL * 2)) --sysctl net.core.somaxconn=$((FLOOD_SMALL * 2))
+REQS=$(sed -n 's/.*summary:.* \([0-9]*\) requests.*/\1/p' "$TMP/requests.out")
+[ -n "$REQS" ] && [ "$REQS" -gt 0 ] || REQS=$FLOOD_SMALL
+PR=$(per requests empty_r "$REQS")
+echo "| SYNs to a listener with backlog $((FLOOD_SMALL * 2)) (\`--buckets $BR\`): request sockets | $REQS requests | $(calc %.1f "$(col 1 "$TMP/requests")") | $(mb "$(peak requests)") | $PR per request | <= 128 B/request | $(verdict "$PR <= 128") |" >>"$MEM"
+
+say "  SYN floods (backlog 128, cookies), $FLOOD_SMALL and $FLOOD_BIG SYNs at $FLOOD_RATE/s"
+replay_mem flood_s 0 "synflood $FLOOD_SMALL - $FLOOD_RATE" --listen 10.0.0.1:80,backlog=128
+replay_mem flood_b 0 "synflood $FLOOD_BIG - $FLOOD_RATE" --listen 10.0.0.1:80,backlog=128
+GROWTH=$(calc %.2f "$(peak flood_b) / $(peak flood_s)")
+{
+	echo "| SYN flood, $FLOOD_SMALL SYNs at $FLOOD_RATE/s, backlog 128 (cookies) | - | $(calc %.1f "$(col 1 "$TMP/flood_s")") | $(mb "$(peak flood_s)") | - | - | - |"
+	echo "| SYN flood, $FLOOD_BIG SYNs at $FLOOD_RATE/s, backlog 128 (cookies) | - | $(calc %.1f "$(col 1 "$TMP/flood_b")") | $(mb "$(peak flood_b)") | $(calc %.0f "($(peak flood_b) - $(peak flood_s)) * 1024 / ($FLOOD_BIG - $FLOOD_SMALL)") per extra SYN | flat: within 10% of the $FLOOD_SMALL-SYN peak | $(verdict "$GROWTH <= 1.10") (x$GROWTH) |"
+} >>"$MEM"
+for n in million idle million_s idle_s requests flood_s flood_b; do
+	[ -f "$TMP/$n.out" ] && grep -H '' "$TMP/$n.out" | sed "s|^$TMP/||" | grep -E 'summary|counters' >>"$TMP/mem_summaries"
+done
+cat "$MEM" >&2
+
+# ---- 3. tables and sizes ----------------------------------------------------------------
+
+say "bench: table microbenchmarks (bench/lookup.c)"
+$B/lookup $LOOKUP_ARGS >"$TMP/lookup.txt" 2>&1 || say "bench: lookup failed"
+cat "$TMP/lookup.txt" >&2
+$B/sizes >"$TMP/sizes.txt"
+cat "$TMP/sizes.txt" >&2
+
+# ---- report ---------------------------------------------------------------------------------
+
+LOAD_END=$(loadavg)
+ELAPSED=$(($(date +%s) - START))
+COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+DIRTY=$(git status --porcelain --untracked-files=no 2>/dev/null | grep -q . && echo " (with uncommitted changes)")
+CPU=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
+TSHARK_V=$([ $HAVE_TSHARK = 1 ] && tshark --version 2>/dev/null | head -1)
+TCPTRACE_V=$([ $HAVE_TCPTRACE = 1 ] && tcptrace -v 2>&1 | grep -o 'version [0-9.]*' | head -1)
+
+REPORT="$TMP/report.md"
+{
+	echo "<!-- BEGIN run.sh: generated by bench/run.sh; edits between these markers are overwritten -->"
+	echo "## Results"
+	echo
+	echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC'); tcpdemux $COMMIT$DIRTY"
+	echo "- machine: $(nproc) CPUs, ${CPU:-unknown CPU}, $(awk '/MemTotal/ { printf "%.0f GB", $2 / 1048576 }' /proc/meminfo) RAM, $(uname -sr)"
+	echo "- load average at start / end: $LOAD_START / $LOAD_END (the machine is shared: absolute times are noisy, ratios less so)"
+	echo "- libpcap $(pkg-config --modversion libpcap 2>/dev/null || echo '?'); ${TCPTRACE_V:+tcptrace $TCPTRACE_V; }${TSHARK_V:-tshark not installed}"
+	echo "- the whole run took $ELAPSED s"
+	echo
+	echo "### Speed"
+	echo
+	cat "$SPEED"
+	echo
+	echo "### Memory"
+	echo
+	echo "Each capture is streamed into the replay (\`gen MODE - | tcpdemux replay - --quiet\`); peak RSS is"
+	echo "wait4()'s ru_maxrss (what \`/usr/bin/time -v\` reports). Bytes per connection ="
+	echo "(peak RSS - peak RSS of an empty replay with the same \`--buckets\`) / connections: it includes the"
+	echo "stack's socket, the replay's own entry for the connection, the descriptor slot, the ehash"
+	echo "bucket and malloc's overhead."
+	echo
+	cat "$MEM"
+	echo
+	echo '```'
+	cat "$TMP/mem_summaries" 2>/dev/null
+	echo '```'
+	echo
+	echo "### Tables (\`build/bench/lookup\`)"
+	echo
+	echo '```'
+	cat "$TMP/lookup.txt"
+	echo '```'
+	echo
+	echo "### Sizes (\`build/bench/sizes\`)"
+	echo
+	echo '```'
+	cat "$TMP/sizes.txt"
+	echo '```'
+	echo
+	echo "### Reproduce"
+	echo
+	echo '```sh'
+	echo "make bench                      # = bash bench/run.sh; REPS=, MILLION_TIMEOUT=, BENCH_QUICK=1 ..."
+	echo "build/bench/gen standard $STD"
+	echo "build/bench/floor $STD"
+	echo "build/tcpdemux replay $STD --quiet --hash-seed $SEED"
+	echo "build/tcpdemux replay $STD --format json --hash-seed $SEED > /dev/null"
+	echo "tcptrace -n $STD"
+	echo "editcap -r $STD $SLICE 1-50000 && tshark -r $SLICE -q -z conv,tcp"
+	echo "build/bench/gen million - | build/bench/timeit /dev/stdout build/tcpdemux replay - --quiet --buckets $BM"
+	echo "build/bench/gen synflood $FLOOD_BIG - $FLOOD_RATE | build/bench/timeit /dev/stdout build/tcpdemux replay - --quiet --listen 10.0.0.1:80,backlog=128"
+	echo "build/bench/lookup"
+	echo '```'
+	echo "<!-- END run.sh -->"
+} >"$REPORT"
+
+if [ -s "$TMP/stderr" ]; then
+	say "bench: stderr of the runs (last lines):"
+	grep -v 'Running as user "root"' "$TMP/stderr" | tail -5 >&2
+fi
+
+cat "$REPORT"
+if [ "${NO_RESULTS:-0}" != 1 ]; then
+	RES=bench/RESULTS.md
+	if [ -f "$RES" ] && grep -q '^<!-- BEGIN run.sh' "$RES" && grep -q '^<!-- END run.sh' "$RES"; then
+		awk -v rep="$REPORT" '
+			/^<!-- BEGIN run.sh/ { while ((getline l < rep) > 0) print l; skip = 1; next }
+			/^<!-- END run.sh/ { skip = 0; next }
+			!skip { print }' "$RES" >"$TMP/res" && cp "$TMP/res" "$RES"
+	else
+		{ echo "# tcpdemux benchmark"; echo; cat "$REPORT"; [ -f "$RES" ] && { echo; cat "$RES"; }; } >"$TMP/res"
+		cp "$TMP/res" "$RES"
+	fi
+	say "bench: wrote $RES"
+fi

@@ -1,0 +1,29 @@
+/*
+ * sizes.c - the size of each kind of socket, against the memory targets
+ * (256 bytes per established connection, 128 per request socket), and of
+ * the replay's own per-connection bookkeeping.
+ *
+ * Build: cc -Istack -Isim bench/sizes.c
+ */
+#include <stdio.h>
+
+#include "internal.h"
+#include "tuplemap.h"
+
+#define ROW(type, target) \
+	printf("%-22s %5zu bytes%s\n", #type, sizeof(type), target)
+
+int main(void)
+{
+	ROW(struct sock, "   (target 256: established connection)");
+	ROW(struct request_sock, "   (target 128: request socket)");
+	ROW(struct tw_sock, "");
+	ROW(struct sock_common, "   (in each of the three)");
+	ROW(struct bind_node, "   (in sock and tw_sock)");
+	ROW(struct timer, "   (in each of the three)");
+	ROW(struct bytebuf, "   (x2 in sock: snd, rcv; buffers malloc'd, >= 1024 bytes once used)");
+	ROW(struct listen_state, "   (listeners only, malloc'd)");
+	ROW(struct ip_addr, "   (x2 in sock_common)");
+	ROW(struct tentry, "   (replay: one per connection the application holds, malloc'd)");
+	return 0;
+}
