@@ -87,7 +87,9 @@ check: $(BUILD)/tcpdemux $(BUILD)/check_all-$(MODE)
 
 # Regenerates the golden files after a deliberate change of output: review the diff.
 golden: $(BUILD)/tcpdemux
-	$(BUILD)/tcpdemux demo two-clients --format json --hash-seed 1 > tests/golden/two-clients.jsonl
+	for d in $$($(BUILD)/tcpdemux demo | awk 'NR > 1 { print $$1 }'); do \
+		$(BUILD)/tcpdemux demo $$d --format json --hash-seed 1 > tests/golden/demo-$$d.jsonl || exit 1; \
+	done
 	for f in traces/*.pcap; do \
 		$(BUILD)/tcpdemux replay $$f --format json --hash-seed 1 \
 			> tests/golden/replay-$$(basename $$f .pcap).jsonl || exit 1; \

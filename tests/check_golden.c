@@ -37,16 +37,19 @@ static int json_str(const char *line, const char *key, char *val, size_t len)
 	return 0;
 }
 
-START_TEST(test_two_clients_golden)
+/* Compares one demo's JSON Lines with tests/golden/demo-NAME.jsonl, line by line. */
+static void compare_demo(const char *name)
 {
-	char *out, *gold, path[512];
+	char *out, *gold, path[512], args[128];
 	char *o, *g;
 	int line = 1, rc;
 
-	rc = prog_run("demo two-clients --format json --hash-seed 1", &out);
-	ck_assert_msg(rc == 0, "demo exited %d: %s", rc, out);
-	snprintf(path, sizeof(path), "%s/golden/two-clients.jsonl", prog_testdir());
+	snprintf(args, sizeof(args), "demo %s --format json --hash-seed 1", name);
+	rc = prog_run(args, &out);
+	ck_assert_msg(rc == 0, "demo %s exited %d: %s", name, rc, out);
+	snprintf(path, sizeof(path), "%s/golden/demo-%s.jsonl", prog_testdir(), name);
 	gold = prog_read_file(path, NULL);
+	ck_assert_msg(gold != NULL, "no golden file %s (make golden writes it)", path);
 	o = out;
 	g = gold;
 	while (*o && *g) {
@@ -63,6 +66,31 @@ START_TEST(test_two_clients_golden)
 	ck_assert_msg(*o == '\0' && *g == '\0', "output and %s differ in length at line %d", path, line);
 	free(out);
 	free(gold);
+}
+
+/* Every demo in the catalogue has a golden file, and matches it. */
+START_TEST(test_every_demo_golden)
+{
+	char *list, *p;
+	int n = 0;
+
+	ck_assert_int_eq(prog_run("demo", &list), 0);
+	p = strchr(list, '\n');
+	ck_assert_msg(p != NULL, "demo list: %s", list);
+	for (p = p + 1; *p; ) {
+		char name[64];
+		char *e = strchr(p, '\n');
+
+		if (sscanf(p, " %63s", name) == 1) {
+			compare_demo(name);
+			n++;
+		}
+		if (!e)
+			break;
+		p = e + 1;
+	}
+	ck_assert_msg(n >= 9, "the catalogue lists %d demos", n);
+	free(list);
 }
 END_TEST
 
@@ -199,7 +227,7 @@ Suite *golden_suite(void)
 	TCase *tc = tcase_create("program");
 
 	tcase_set_timeout(tc, 60);
-	tcase_add_test(tc, test_two_clients_golden);
+	tcase_add_test(tc, test_every_demo_golden);
 	tcase_add_test(tc, test_two_clients_facts);
 	tcase_add_test(tc, test_demo_deterministic_and_seeded);
 	tcase_add_test(tc, test_demo_text_and_buckets);
