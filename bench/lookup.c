@@ -1,7 +1,8 @@
 /*
  * lookup.c - microbenchmarks of the stack's tables, linked with the stack sources.
  *
- *   lookup [--quick]
+ *   lookup [--quick]     (--quick: without the 1M and 4M ehash runs)
+ *   lookup ehash N       the ehash run for N sockets only
  *
  * 1. ehash_lookup() over random existing 4-tuples with N ESTABLISHED
  *    sockets, N = 1k, 100k, 1M, 4M, buckets = the next power of two >= N
@@ -458,6 +459,11 @@ int main(int argc, char **argv)
 	int quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
 	static const uint32_t sizes[] = { 1000, 100000, 1000000, 4000000 };
 	size_t k;
+
+	if (argc == 3 && strcmp(argv[1], "ehash") == 0) { /* one size, e.g. under perf */
+		bench_ehash((uint32_t)strtoul(argv[2], NULL, 10));
+		return 0;
+	}
 
 	printf("(median of %d runs; ehash: %u random lookups of existing tuples per run)\n", REPS, NLOOKUPS);
 	for (k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++)

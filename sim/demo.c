@@ -55,6 +55,7 @@ static int env_init(struct demo_env *e, const struct demo_opts *o, const char *s
 		if (addr_parse(client_addrs[i], &a) < 0 || stack_add_addr(e->clients, &a) < 0)
 			return -EINVAL;
 	net_init(&e->net, o->r, DEMO_LATENCY);
+	o->r->st = e->server;
 	net_add_host(&e->net, "server", e->server, 1);
 	net_add_host(&e->net, "clients", e->clients, 0);
 	e->net.tables_after_input = 1;

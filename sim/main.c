@@ -67,7 +67,7 @@ static const char usage_script[] =
 	"  --tolerance_usecs N   how far a segment's time may stray (default 4000)\n"
 	"  --quiet               print nothing but errors\n"
 	"  --format text|json    the trace's format (default text)\n"
-	"  --hash-seed N, --buckets N, --color, --no-color\n"
+	"  --hash-seed N, --buckets N, --color, --no-color, --step\n"
 	"                        as for demo\n"
 	"  -h, --help            show this help\n";
 
@@ -97,7 +97,7 @@ static const char usage_synth[] =
 	"                        --hash-seed is given): the same seed, the same run\n"
 	"  --write OUT.pcap      record what the server saw and sent, for replay\n"
 	"  --tables[=end], --quiet, --format text|json, --hash-seed N, --buckets N,\n"
-	"  --color, --no-color   as for replay\n"
+	"  --color, --no-color, --step   as for replay\n"
 	"  -h, --help            show this help\n";
 
 static const char usage_replay[] =
@@ -136,6 +136,7 @@ static const char usage_replay[] =
 	"  --hash-seed N         fix the hash seed (default: random per run)\n"
 	"  --buckets N           ehash buckets, a power of two (default 65536)\n"
 	"  --color, --no-color   force colour on or off (default: on for a terminal)\n"
+	"  --step                one segment at a time, as for demo\n"
 	"  -h, --help            show this help\n";
 
 static const char usage_demo[] =
@@ -153,9 +154,13 @@ static const char usage_demo[] =
 	"  --buckets N          ehash buckets, a power of two from 1 to 16777216\n"
 	"                       (default 65536; try 8 to see chains)\n"
 	"  --color, --no-color  force colour on or off (default: on for a terminal)\n"
+	"  --step               one segment at a time: after each, what changed, then\n"
+	"                       wait for a key (Enter next, c continue, t tables,\n"
+	"                       g N go to segment N, q quit); needs a terminal\n"
 	"  -h, --help           show this help\n";
 
 struct run_opts {
+	int step;
 	int json;
 	int color;
 	int seed_set;
@@ -191,7 +196,7 @@ static uint32_t random_seed(void)
 }
 
 enum {
-	OPT_FORMAT = 256, OPT_SEED, OPT_BUCKETS, OPT_COLOR, OPT_NO_COLOR,
+	OPT_FORMAT = 256, OPT_SEED, OPT_BUCKETS, OPT_COLOR, OPT_NO_COLOR, OPT_STEP,
 	OPT_LOCAL, OPT_LISTEN, OPT_VERIFY_CSUM, OPT_TABLES, OPT_QUIET, OPT_WRITE,
 	OPT_SYSCTL, OPT_ACCEPT, OPT_VERIFY,
 	OPT_LOCAL_IP, OPT_REMOTE_IP, OPT_IP_VERSION, OPT_TOLERANCE,
@@ -205,6 +210,7 @@ static const struct option common_longopts[] = {
 	{ "buckets", required_argument, NULL, OPT_BUCKETS },
 	{ "color", no_argument, NULL, OPT_COLOR },
 	{ "no-color", no_argument, NULL, OPT_NO_COLOR },
+	{ "step", no_argument, NULL, OPT_STEP },
 	{ "help", no_argument, NULL, 'h' },
 };
 
@@ -307,6 +313,9 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o, const char 
 		case OPT_COLOR:
 			o->color = 1;
 			break;
+		case OPT_STEP:
+			o->step = 1;
+			break;
 		case OPT_NO_COLOR:
 			o->color = 0;
 			break;
@@ -337,9 +346,31 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o, const char 
 	}
 	if (!o->seed_set)
 		o->seed = random_seed();
+	if (o->step && o->json) {
+		fprintf(stderr, "tcpdemux: --step shows the text trace; it does not go with --format json\n");
+		return -1;
+	}
 	if (o->color < 0)
 		o->color = !o->json && isatty(STDOUT_FILENO) && getenv("NO_COLOR") == NULL;
 	return 0;
+}
+
+/* The trace's renderer: JSON Lines, text, or text one step at a time. NULL (message printed) on failure. */
+static struct renderer *make_renderer(const struct run_opts *ro)
+{
+	struct renderer *r;
+	char err[160];
+
+	if (ro->step) {
+		r = render_step_new(ro->color, err, sizeof(err));
+		if (!r)
+			fprintf(stderr, "tcpdemux: %s\n", err);
+		return r;
+	}
+	r = ro->json ? render_json_new(stdout) : render_text_new(stdout, ro->color);
+	if (!r)
+		fprintf(stderr, "tcpdemux: out of memory\n");
+	return r;
 }
 
 static int cmd_demo(int argc, char **argv)
@@ -381,11 +412,9 @@ static int cmd_demo(int argc, char **argv)
 	stack_config_init(&d.cfg);
 	d.cfg.hash_seed = ro.seed;
 	d.cfg.ehash_buckets = ro.buckets;
-	d.r = ro.json ? render_json_new(stdout) : render_text_new(stdout, ro.color);
-	if (!d.r) {
-		fprintf(stderr, "tcpdemux: out of memory\n");
+	d.r = make_renderer(&ro);
+	if (!d.r)
 		return EXIT_USAGE;
-	}
 	if (!ro.json) {
 		printf("demo %s: %s\n\n%s\n\n(hash seed %u; rerun with --hash-seed %u for the same run)\n\n",
 		       demo->name, demo->summary, demo->watch, ro.seed, ro.seed);
@@ -529,15 +558,17 @@ static int cmd_replay(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	o->file = argv[optind];
+	if (cli.quiet && ro.step) {
+		fprintf(stderr, "tcpdemux: --step and --quiet contradict each other\n");
+		return EXIT_USAGE;
+	}
 	if (cli.quiet)
 		o->tables = 0;
 	o->cfg.hash_seed = ro.seed;
 	o->cfg.ehash_buckets = ro.buckets;
-	r = ro.json ? render_json_new(stdout) : render_text_new(stdout, ro.color);
-	if (!r) {
-		fprintf(stderr, "tcpdemux: out of memory\n");
+	r = make_renderer(&ro);
+	if (!r)
 		return EXIT_USAGE;
-	}
 	o->r = cli.quiet ? NULL : r;
 	o->summary_r = r;
 	st = replay_run(o);
@@ -625,6 +656,10 @@ static int cmd_script(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	cli.o.file = argv[optind];
+	if (cli.quiet && ro.step) {
+		fprintf(stderr, "tcpdemux: --step and --quiet contradict each other\n");
+		return EXIT_USAGE;
+	}
 	if (!cli.local_set)
 		cli.o.local_ip = cli.o.ipv6 ? "fd3d:fa7b:d17d::1" : "192.168.0.1";
 	if (!cli.remote_set)
@@ -632,11 +667,9 @@ static int cmd_script(int argc, char **argv)
 	cli.o.cfg.hash_seed = ro.seed;
 	cli.o.cfg.ehash_buckets = ro.buckets;
 	if (!cli.quiet) {
-		r = ro.json ? render_json_new(stdout) : render_text_new(stdout, ro.color);
-		if (!r) {
-			fprintf(stderr, "tcpdemux: out of memory\n");
+		r = make_renderer(&ro);
+		if (!r)
 			return EXIT_USAGE;
-		}
 	}
 	cli.o.r = r;
 	st = script_run(&cli.o);
@@ -734,6 +767,10 @@ static int cmd_synth(int argc, char **argv)
 		fprintf(stderr, "tcpdemux: synth needs --clients N, --syn-flood N or --hash-flood N (see --help)\n");
 		return EXIT_USAGE;
 	}
+	if (cli.rc.quiet && ro.step) {
+		fprintf(stderr, "tcpdemux: --step and --quiet contradict each other\n");
+		return EXIT_USAGE;
+	}
 	if (!o->rate)
 		o->rate = o->mode == SYNTH_CLIENTS ? 1000 : 100000;
 	o->cfg = cli.rc.o.cfg;
@@ -749,11 +786,9 @@ static int cmd_synth(int argc, char **argv)
 	o->hash_seed_given = ro.seed_set;
 	o->cfg.hash_seed = ro.seed_set ? ro.seed : cli.seed_set ? o->seed * 0x9e3779b1u : ro.seed;
 	o->cfg.ehash_buckets = ro.buckets;
-	r = ro.json ? render_json_new(stdout) : render_text_new(stdout, ro.color);
-	if (!r) {
-		fprintf(stderr, "tcpdemux: out of memory\n");
+	r = make_renderer(&ro);
+	if (!r)
 		return EXIT_USAGE;
-	}
 	o->r = cli.rc.quiet ? NULL : r;
 	o->summary_r = r;
 	st = synth_run(o);

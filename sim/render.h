@@ -60,10 +60,18 @@ struct renderer {
 	FILE *out;
 	int color;
 	int replay; /* name where a new request's ISN came from */
+	struct stack *st; /* the observed stack, set by the driver (step mode shows its tables) */
 };
 
 struct renderer *render_text_new(FILE *out, int color);
 struct renderer *render_json_new(FILE *out);
+
+/*
+ * --step: wraps a text renderer, pausing after each inbound segment for a
+ * key read from /dev/tty. NULL with a message in err when there is no
+ * terminal to read from.
+ */
+struct renderer *render_step_new(int color, char *err, size_t errlen);
 
 /* "1.234567" seconds with microseconds. */
 void render_time(vtime_t t, char *buf, size_t len);

@@ -739,8 +739,10 @@ int replay_run(const struct replay_opts *o)
 		rp_free(p);
 		return 2;
 	}
-	if (p->r)
+	if (p->r) {
 		p->r->replay = 1;
+		p->r->st = p->st;
+	}
 	p->stats.file = o->file;
 	p->stats.linktype = frame_linktype_name(p->fs);
 	p->stats.precision = frame_precision(p->fs);

@@ -1319,8 +1319,10 @@ int script_run(const struct script_opts *o)
 		return 2;
 	}
 	stack_set_observer(r->st, observe, r);
-	if (o->r)
+	if (o->r) {
 		o->r->replay = 0;
+		o->r->st = r->st;
+	}
 	status = run(r);
 	if (o->r && status != 2)
 		o->r->ops->summary(o->r, r->st, NULL);

@@ -582,6 +582,8 @@ int synth_run(const struct synth_opts *o)
 		goto out;
 	}
 	stack_set_observer(s->server, observe_direct, s);
+	if (o->r)
+		o->r->st = s->server;
 	switch (o->mode) {
 	case SYNTH_CLIENTS:
 		rc = run_clients(s);

@@ -96,7 +96,7 @@ for h in "${harnesses[@]}"; do
 	for f in "$dir"/*; do
 		[ -f "$f" ] || continue
 		log=$out/regress-$h-$(basename "$f").log
-		if env -u FUZZ_TOLERATE_KNOWN "$out/fuzz_$h" "$f" >"$log" 2>&1; then
+		if env -u FUZZ_TOLERATE_KNOWN "$out/fuzz_$h" -timeout=10 -rss_limit_mb=2048 "$f" >"$log" 2>&1; then
 			echo "regress $h/$(basename "$f"): ok"
 		else
 			echo "regress $h/$(basename "$f"): FAILED (log: $log)"
@@ -105,7 +105,7 @@ for h in "${harnesses[@]}"; do
 			failed=1
 		fi
 		# Into the corpus only if fuzzing can start from it (known issues tolerated).
-		if FUZZ_TOLERATE_KNOWN=1 "$out/fuzz_$h" "$f" >/dev/null 2>&1; then
+		if FUZZ_TOLERATE_KNOWN=1 "$out/fuzz_$h" -timeout=10 -rss_limit_mb=2048 "$f" >/dev/null 2>&1; then
 			cp "$f" "$out/corpus-$h/regress-$(basename "$f")"
 		fi
 	done
