@@ -175,7 +175,7 @@ static void show_changes(struct step_renderer *s)
 
 	if (s->r.color)
 		printf("\033[7m");
-	printf("-- what segment #%lld changed %s", (long long)s->last_seg, s->r.color ? "\033[0m" : "");
+	printf("-- what changed: segment #%lld and the calls after it%s", (long long)s->last_seg, s->r.color ? "\033[0m" : "");
 	printf("\n");
 	if (!s->nchanges)
 		printf("  (no table changed)\n");
@@ -197,7 +197,8 @@ static void pause_here(struct step_renderer *s, int64_t next_seg)
 		return;
 	s->pending = 0;
 	show_changes(s);
-	if (s->running || (s->go_to > 0 && next_seg >= 0 && next_seg < s->go_to))
+	/* next_seg < 0: not before a segment (narration, the summary) */
+	if (s->running || (s->go_to > 0 && (next_seg < 0 || next_seg < s->go_to)))
 		return;
 	s->go_to = 0;
 	prompt(s);
