@@ -21,6 +21,10 @@ BASE_CFLAGS := -std=c11 -D_DEFAULT_SOURCE -Wall -Wextra -Wshadow -Wstrict-protot
 ifeq ($(MODE),debug)
   MODE_CFLAGS  := -O0 -g3 -fsanitize=address,undefined -fno-omit-frame-pointer
   MODE_LDFLAGS := -fsanitize=address,undefined
+else ifeq ($(MODE),gdb)
+  # for stepping in a debugger: nothing optimised away, no sanitizer noise
+  MODE_CFLAGS  := -O0 -g3
+  MODE_LDFLAGS :=
 else ifeq ($(MODE),sanitize)
   MODE_CFLAGS  := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
   MODE_LDFLAGS := -fsanitize=address,undefined
@@ -51,9 +55,11 @@ TEST_OBJ  := $(TEST_SRC:%.c=$(OBJDIR)/%.o)
 DEPS_STAMP := $(BUILD)/.deps-ok
 # Rebuild the binary when the mode changes, even if its objects are older.
 MODE_STAMP := $(BUILD)/.mode
+ifneq ($(MODE),gdb)
 $(shell mkdir -p $(BUILD) && (echo $(MODE) | cmp -s - $(MODE_STAMP) || echo $(MODE) > $(MODE_STAMP)))
+endif
 
-.PHONY: all demo check debug check-sanitize clean deps golden
+.PHONY: all demo check debug check-sanitize clean deps golden gdb-demo gdb-binary
 .DEFAULT_GOAL := all
 
 all: $(BUILD)/tcpdemux
@@ -74,6 +80,22 @@ $(BUILD)/libstack-$(MODE).a: $(STACK_OBJ)
 $(BUILD)/tcpdemux: $(OBJDIR)/sim/main.o $(SIM_OBJ) $(BUILD)/libstack-$(MODE).a $(MODE_STAMP)
 	$(CC) $(LDFLAGS_ALL) -o $@ $(OBJDIR)/sim/main.o $(SIM_OBJ) $(BUILD)/libstack-$(MODE).a $(PCAP_LIBS)
 
+# The debugger's copy: -O0 -g3, built beside the main binary (tests/gdb/ uses it).
+$(BUILD)/tcpdemux-gdb: $(OBJDIR)/sim/main.o $(SIM_OBJ) $(BUILD)/libstack-$(MODE).a
+	$(CC) $(LDFLAGS_ALL) -o $@ $(OBJDIR)/sim/main.o $(SIM_OBJ) $(BUILD)/libstack-$(MODE).a $(PCAP_LIBS)
+
+gdb-binary:
+	$(MAKE) MODE=gdb $(BUILD)/tcpdemux-gdb
+
+# gdb on the two-clients demo, with the pretty-printers loaded and a
+# breakpoint on each step of the demultiplexing path (docs/debugging.md).
+gdb-demo: gdb-binary
+	gdb -q -x tools/gdb/tcpdemux.py \
+		-ex 'break tcp_demux' -ex 'break ehash_lookup' -ex 'break listener_lookup' \
+		-ex 'break syn_recv' -ex 'break tcp_check_req' -ex 'break accept_queue_push' \
+		-ex 'break accept_pop' \
+		--args $(BUILD)/tcpdemux-gdb demo two-clients --hash-seed 1 --no-color
+
 $(BUILD)/check_all-$(MODE): $(TEST_OBJ) $(OBJDIR)/tests/check_main.o $(SIM_OBJ) $(BUILD)/libstack-$(MODE).a
 	$(CC) $(LDFLAGS_ALL) -o $@ $(TEST_OBJ) $(OBJDIR)/tests/check_main.o $(SIM_OBJ) \
 		$(BUILD)/libstack-$(MODE).a $(CHECK_LIBS) $(PCAP_LIBS)
@@ -82,8 +104,8 @@ demo: $(BUILD)/tcpdemux
 	$(BUILD)/tcpdemux demo two-clients
 
 # The golden tests run build/tcpdemux, so it is built in the same mode.
-check: $(BUILD)/tcpdemux $(BUILD)/check_all-$(MODE)
-	TCPDEMUX=$(BUILD)/tcpdemux TESTDIR=tests TRACES=traces CORPUS=$(CORPUS) $(BUILD)/check_all-$(MODE)
+check: $(BUILD)/tcpdemux $(BUILD)/check_all-$(MODE) gdb-binary
+	TCPDEMUX=$(BUILD)/tcpdemux TCPDEMUX_GDB=$(BUILD)/tcpdemux-gdb TESTDIR=tests TRACES=traces CORPUS=$(CORPUS) $(BUILD)/check_all-$(MODE)
 
 # Regenerates the golden files after a deliberate change of output: review the diff.
 golden: $(BUILD)/tcpdemux

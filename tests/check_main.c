@@ -23,6 +23,7 @@ int main(void)
 	srunner_add_suite(sr, fidelity_suite());
 	srunner_add_suite(sr, scripts_suite());
 	srunner_add_suite(sr, synth_suite());
+	srunner_add_suite(sr, gdb_suite());
 	srunner_add_suite(sr, replay_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);

@@ -19,6 +19,7 @@ Suite *golden_suite(void);
 Suite *fidelity_suite(void);
 Suite *scripts_suite(void);
 Suite *synth_suite(void);
+Suite *gdb_suite(void);
 Suite *replay_suite(void);
 
 #endif
