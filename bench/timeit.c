@@ -3,7 +3,7 @@
  *
  *   timeit [-t SECONDS] REPORT COMMAND [ARG...]
  *
- * Writes one line to REPORT: "wall_s user_s sys_s maxrss_kb status", where
+ * Writes one line to REPORT ("-": standard error, appended): "wall_s user_s sys_s maxrss_kb status", where
  * status is the command's exit status, "sig-N", or "timeout" (killed after
  * SECONDS). Wall time is CLOCK_MONOTONIC around fork/wait (nanosecond
  * resolution, unlike /usr/bin/time's 10 ms); the rest comes from wait4()'s
@@ -11,7 +11,9 @@
  * size" from. The command inherits stdin/stdout/stderr, so it can sit in a
  * pipeline. Exit status: the command's (124 on timeout).
  */
+#ifndef _DEFAULT_SOURCE
 #define _DEFAULT_SOURCE
+#endif
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -92,7 +94,7 @@ int main(int argc, char **argv)
 		snprintf(st, sizeof(st), "%d", WEXITSTATUS(status));
 	else
 		snprintf(st, sizeof(st), "sig-%d", WTERMSIG(status));
-	f = fopen(argv[argi], "w");
+	f = strcmp(argv[argi], "-") == 0 ? stderr : fopen(argv[argi], "w");
 	if (!f) {
 		perror(argv[argi]);
 		return 2;
@@ -100,7 +102,8 @@ int main(int argc, char **argv)
 	fprintf(f, "%.6f %.3f %.3f %ld %s\n",
 		(double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9,
 		secs(&ru.ru_utime), secs(&ru.ru_stime), ru.ru_maxrss, st);
-	fclose(f);
+	if (f != stderr)
+		fclose(f);
 	if (killed)
 		return 124;
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);

@@ -290,6 +290,8 @@ int frame_decode(int linktype, const struct frame *fr, struct segment *seg, unsi
 	want = fr->wirelen - (size_t)off;
 	if (want > SEG_WIRE_MAX)
 		want = SEG_WIRE_MAX;
+	if (iplen >= want)
+		return -r; /* more was captured than any IP packet holds: not a snap-length cut */
 	if (*padcap < want) {
 		uint8_t *b = realloc(*pad, want);
 

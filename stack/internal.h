@@ -90,6 +90,7 @@ struct listen_state {
 	struct sock *lnext;              /* listen hash chain */
 	struct sock *all_next, *all_prev; /* every listener, in listen() order */
 	vtime_t last_overflow;           /* SYN queue last overflowed (cookies) */
+	uint32_t limit_seen;             /* largest backlog+1 while entries were queued */
 	uint8_t overflowed;
 };
 
@@ -251,6 +252,7 @@ uint32_t tcp_ts_offset(const struct stack *st, const struct ip_addr *laddr,
 		       const struct ip_addr *raddr);
 uint32_t tcp_ts_now(const struct stack *st, uint32_t off);
 uint16_t tcp_our_mss(const struct stack *st, int family);
+uint16_t tcp_send_mss(uint16_t peer, uint16_t ours, int tstamp);
 uint32_t tcp_initial_window(uint16_t mss, int tstamp);
 
 void tcp_send_reset(struct stack *st, const struct segment *in);
@@ -261,6 +263,7 @@ void tcp_send_ack_req(struct stack *st, struct request_sock *req);
 void tcp_send_ack_tw(struct stack *st, struct tw_sock *tw);
 void tcp_send_rst_sk(struct stack *st, struct sock *sk);
 void tcp_push(struct stack *st, struct sock *sk);
+void tcp_send_probe(struct stack *st, struct sock *sk);
 void tcp_retransmit(struct stack *st, struct sock *sk);
 uint16_t tcp_window_field(const struct sock *sk);
 void tcp_rearm_rtx(struct stack *st, struct sock *sk);

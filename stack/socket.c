@@ -128,6 +128,10 @@ int sys_listen(struct stack *st, int fd, int backlog)
 	if ((unsigned int)backlog > (unsigned int)st->cfg.somaxconn)
 		backlog = st->cfg.somaxconn;
 	if (sk->c.state == TCP_LISTEN) {
+		/* Linux changes the limit and trims nothing: a smaller backlog can leave
+		 * more queued than it allows until accept() catches up. */
+		if ((uint32_t)sk->ls->backlog + 1 > sk->ls->limit_seen)
+			sk->ls->limit_seen = (uint32_t)sk->ls->backlog + 1;
 		sk->ls->backlog = backlog;
 		return 0;
 	}
@@ -359,7 +363,8 @@ static void send_fin(struct stack *st, struct sock *sk)
 	if (sk->shut_wr)
 		return;
 	sk->shut_wr = 1;
-	if (sk->c.state == TCP_ESTABLISHED)
+	/* tcp_close_state(): SYN_RECV closes like ESTABLISHED (RFC 9293 3.10.4) */
+	if (sk->c.state == TCP_ESTABLISHED || sk->c.state == TCP_SYN_RECV)
 		sock_set_state(st, sk, TCP_FIN_WAIT1);
 	else if (sk->c.state == TCP_CLOSE_WAIT)
 		sock_set_state(st, sk, TCP_LAST_ACK);
@@ -499,7 +504,7 @@ int sys_adopt(struct stack *st, const struct ip_addr *laddr, uint16_t lport,
 	sk->bound = 1;
 	sk->reuseaddr = 1;
 	sk->adv_mss = tcp_our_mss(st, laddr->family);
-	sk->mss = (uint16_t)(sk->adv_mss - (ts ? 12 : 0));
+	sk->mss = tcp_send_mss(sk->adv_mss, sk->adv_mss, ts);
 	sk->wscale_ok = 1;
 	sk->snd_wscale = sk->rcv_wscale = 7;
 	sk->tstamp_ok = ts != 0;

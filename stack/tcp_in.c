@@ -158,7 +158,7 @@ static struct sock *syn_recv_child(struct stack *st, struct sock *l, const struc
 	sk->ts_off = req->ts_off;
 	ours = tcp_our_mss(st, sk->c.laddr.family);
 	sk->adv_mss = ours;
-	sk->mss = (uint16_t)((req->mss < ours ? req->mss : ours) - (sk->tstamp_ok ? 12 : 0));
+	sk->mss = tcp_send_mss(req->mss, ours, sk->tstamp_ok);
 	sk->rcv_wnd = tcp_initial_window(ours, sk->tstamp_ok);
 	/* RFC 7323 2.2: the window of a non-SYN segment is scaled. */
 	sk->snd_wnd = (uint32_t)ack->win << sk->snd_wscale;
@@ -631,7 +631,7 @@ static void tcp_syn_sent_rcv(struct stack *st, struct in_ctx *x, struct sock *sk
 	{
 		uint16_t peer = seg->opt.has_mss && seg->opt.mss ? seg->opt.mss : 536;
 
-		sk->mss = (uint16_t)((peer < sk->adv_mss ? peer : sk->adv_mss) - (sk->tstamp_ok ? 12 : 0));
+		sk->mss = tcp_send_mss(peer, sk->adv_mss, sk->tstamp_ok);
 	}
 	sk->rcv_wnd = tcp_initial_window(sk->adv_mss, sk->tstamp_ok);
 	if (seg->flags & TH_ACK) {
@@ -993,8 +993,24 @@ static void rtx_timer(struct stack *st, struct sock *sk)
 {
 	int limit = sk->c.state == TCP_SYN_SENT ? st->cfg.tcp_syn_retries : st->cfg.tcp_retries2;
 
-	if (sk->snd_una == sk->snd_nxt)
+	if (sk->snd_una == sk->snd_nxt) {
+		/* The persist timer: a zero window keeps queued data (or our FIN) waiting. */
+		if (!sk->snd.len && !(sk->fin_queued && !sk->fin_sent))
+			return;
+		if (sk->retries >= st->cfg.tcp_retries2) {
+			timer_event(st, &sk->c, ACT_EXPIRE, sk->retries);
+			stack_count(st, CNT_TCPABORTONTIMEOUT);
+			tcp_done(st, sk, -ETIMEDOUT);
+			return;
+		}
+		sk->retries++;
+		sk->rto = tcp_rto_backoff(sk->rto);
+		tcp_send_probe(st, sk);
+		tcp_push(st, sk);
+		if (!timer_armed(&sk->timer))
+			timer_arm(st, &sk->timer, TIMER_RTX, st->now + sk->rto);
 		return;
+	}
 	stack_count(st, CNT_TCPTIMEOUTS);
 	if (sk->retries >= limit) {
 		timer_event(st, &sk->c, ACT_EXPIRE, sk->retries);

@@ -56,6 +56,21 @@ uint16_t tcp_our_mss(const struct stack *st, int family)
 	return (uint16_t)(st->cfg.mtu - (family == ADDR_V6 ? IP6_HDR_LEN : IP4_HDR_MIN) - TCP_HDR_MIN);
 }
 
+/*
+ * Payload bytes per segment we send: the smaller of the two MSS values,
+ * less the timestamp option, and never below net.ipv4.tcp_min_snd_mss
+ * (48), which Linux added so a peer announcing a tiny MSS cannot make it
+ * cut data into slivers.
+ */
+uint16_t tcp_send_mss(uint16_t peer, uint16_t ours, int tstamp)
+{
+	uint32_t m = peer < ours ? peer : ours;
+
+	if (tstamp)
+		m = m > TS_OPT_COST ? m - TS_OPT_COST : 0;
+	return (uint16_t)(m < 48 ? 48 : m);
+}
+
 uint32_t tcp_initial_window(uint16_t mss, int tstamp)
 {
 	uint32_t eff = mss - (tstamp ? TS_OPT_COST : 0);
@@ -222,7 +237,8 @@ void tcp_send_syn(struct stack *st, struct sock *sk)
 {
 	struct segment s;
 	int fam = sk->c.laddr.family;
-	int synack = sk->c.state == TCP_SYN_RECV;
+	/* Anything but SYN_SENT that still resends its SYN answered one: a SYN-ACK. */
+	int synack = sk->c.state != TCP_SYN_SENT;
 
 	out_init(&s, &sk->c);
 	s.seq = sk->iss;
@@ -277,7 +293,7 @@ void tcp_push(struct stack *st, struct sock *sk)
 	default:
 		return;
 	}
-	while (!sk->fin_sent) {
+	while (!sk->fin_sent && sk->snd_una != sk->iss) {
 		uint32_t off = sk->snd_nxt - sk->snd_una;
 		uint32_t left = sk->snd.len - off, n;
 		int fin;
@@ -310,6 +326,21 @@ void tcp_push(struct stack *st, struct sock *sk)
 	}
 	if (sent && !timer_armed(&sk->timer))
 		timer_arm(st, &sk->timer, TIMER_RTX, st->now + sk->rto);
+	/*
+	 * Nothing in flight, something waiting, and the peer's window shut:
+	 * the persist timer (tcp_probe_timer) will probe, or the connection
+	 * would wait for an ACK that never comes.
+	 */
+	if (!sent && sk->snd_una == sk->snd_nxt && (sk->snd.len || (sk->fin_queued && !sk->fin_sent)) &&
+	    !timer_armed(&sk->timer))
+		timer_arm(st, &sk->timer, TIMER_RTX, st->now + sk->rto);
+}
+
+/* tcp_xmit_probe_skb(): an ACK one below snd_una, which the peer must answer with its window. */
+void tcp_send_probe(struct stack *st, struct sock *sk)
+{
+	send_ctl(st, &sk->c, sk->snd_una - 1, sk->rcv_nxt, TH_ACK, tcp_window_field(sk), sk->tstamp_ok,
+		 sk->ts_off, sk->ts_recent);
 }
 
 /*
@@ -322,13 +353,16 @@ void tcp_retransmit(struct stack *st, struct sock *sk)
 	int fin;
 
 	stack_count(st, CNT_RETRANSSEGS);
-	if (sk->c.state == TCP_SYN_SENT || sk->c.state == TCP_SYN_RECV) {
+	/* Our SYN is not acknowledged yet (also after close() in SYN_RECV): resend it. */
+	if (sk->c.state == TCP_SYN_SENT || sk->c.state == TCP_SYN_RECV || sk->snd_una == sk->iss) {
 		if (sk->c.state == TCP_SYN_SENT)
 			stack_count(st, CNT_TCPSYNRETRANS);
 		tcp_send_syn(st, sk);
 		return;
 	}
 	unacked_data = sk->snd_nxt - sk->snd_una - (sk->fin_sent ? 1 : 0);
+	if (unacked_data > sk->snd.len)
+		unacked_data = sk->snd.len;
 	n = unacked_data < sk->mss ? unacked_data : sk->mss;
 	fin = sk->fin_sent && n == unacked_data;
 	sk->rtt_on = 0; /* Karn: never time a retransmitted segment */
