@@ -1193,6 +1193,121 @@ START_TEST(test_two_stacks)
 }
 END_TEST
 
+
+/* ---- regressions: inputs the fuzzers found ------------------------------------ */
+
+/* A peer announcing MSS 1 (with timestamps) gets 48-byte segments, not a wrapped size. */
+START_TEST(test_tiny_peer_mss)
+{
+	struct tstack *t = ts_new(NULL);
+	struct tcp_opts o;
+	struct peer p;
+	char data[200];
+	int lfd, fd, i, before;
+
+	lfd = ts_listen(t, SERVER, 8);
+	peer_init(&p, CLIENT, SERVER, 1000);
+	memset(&o, 0, sizeof(o));
+	o.has_mss = 1;
+	o.mss = 1;
+	o.has_ts = 1;
+	o.tsval = 5;
+	p.ts = 1;
+	p.tsval = 6;
+	fd = peer_connect(t, &p, lfd, &o);
+	memset(data, 'd', sizeof(data));
+	before = t->nout;
+	ck_assert_int_eq(sys_send(t->st, fd, data, sizeof(data)), (int)sizeof(data));
+	ck_assert_msg(t->nout - before == 5, "%d segments for 200 bytes at MSS 48", t->nout - before);
+	for (i = before; i < before + 4; i++)
+		ck_assert_msg(t->out[i].len == 48, "segment %d carries %u bytes", i - before, t->out[i].len);
+	ck_assert_uint_eq(t->out[before + 4].len, 8);
+	ts_free(t);
+}
+END_TEST
+
+/* close() in SYN_RECV (a simultaneous open) waits for the SYN's ACK, then sends its FIN. */
+START_TEST(test_close_in_syn_recv)
+{
+	struct tstack *t = ts_new(NULL);
+	struct peer p;
+	uint32_t iss;
+	int fd = active_open(t, &p, 5000, &iss);
+
+	/* The peer's own SYN crosses ours: SYN_RECV, and a SYN-ACK from us. */
+	ck_assert_int_eq(peer_send(t, &p, TH_SYN, NULL), 1);
+	expect_seg(ts_out(t, -1), TH_SYN | TH_ACK, iss, 5001, "simultaneous open");
+	ck_assert_int_eq(sys_state(t->st, fd), TCP_SYN_RECV);
+	ck_assert_int_eq(sys_close(t->st, fd), 0);
+	ck_assert_msg(ts_out(t, -1)->flags == (TH_SYN | TH_ACK), "a FIN went out before the SYN was acknowledged");
+	/* The SYN's ACK: now the FIN. */
+	ck_assert_int_eq(peer_send(t, &p, TH_ACK, NULL), 1);
+	expect_seg(ts_out(t, -1), TH_FIN | TH_ACK, iss + 1, 5001, "FIN after the handshake");
+	p.ack = iss + 2;
+	ck_assert_int_eq(peer_send(t, &p, TH_FIN | TH_ACK, NULL), 1);
+	expect_ack(ts_out(t, -1), iss + 2, 5002, "ACK of the peer's FIN");
+	ts_free(t);
+}
+END_TEST
+
+/* Data behind a window the peer shut, on a closed socket: probes, then the stack gives up. */
+START_TEST(test_zero_window_orphan)
+{
+	struct tstack *t = ts_new(NULL);
+	struct peer p;
+	int lfd, fd, before;
+
+	fd = open_conn(t, &p, &lfd, 1000);
+	p.win = 0;
+	ck_assert_int_eq(peer_send(t, &p, TH_ACK, NULL), 0);
+	before = t->nout;
+	ck_assert_int_eq(sys_send(t->st, fd, "queued", 6), 6);
+	ck_assert_int_eq(sys_close(t->st, fd), 0);
+	ck_assert_msg(t->nout == before, "data went out into a zero window");
+	/* The persist timer probes with an ACK one below snd_una. */
+	ck_assert_int_eq(ts_advance(t, stack_now(t->st) + VT_SEC), 1);
+	ck_assert_msg(ts_out(t, -1)->flags == TH_ACK && ts_out(t, -1)->seq == p.ack - 1,
+		      "probe: flags %#x seq %u (snd_una %u)", ts_out(t, -1)->flags, ts_out(t, -1)->seq, p.ack);
+	/* ts_free runs the clock an hour on: the socket must be gone by then. */
+	ts_free(t);
+}
+END_TEST
+
+/* listen() again with a smaller backlog trims nothing, and the invariants accept that. */
+START_TEST(test_relisten_smaller_backlog)
+{
+	struct tstack *t = ts_new(NULL);
+	struct peer a, b, c;
+	char why[128];
+	int lfd = ts_listen(t, SERVER, 4);
+
+	peer_init(&a, "10.0.0.2:1001", SERVER, 100);
+	peer_init(&b, "10.0.0.2:1002", SERVER, 200);
+	peer_init(&c, "10.0.0.2:1003", SERVER, 300);
+	ck_assert_int_eq(peer_send(t, &a, TH_SYN, NULL), 1);
+	a.ack = ts_out(t, -1)->seq + 1;
+	ck_assert_int_eq(peer_send(t, &a, TH_ACK, NULL), 0);
+	ck_assert_int_eq(peer_send(t, &b, TH_SYN, NULL), 1);
+	b.ack = ts_out(t, -1)->seq + 1;
+	ck_assert_int_eq(peer_send(t, &b, TH_ACK, NULL), 0);
+	ck_assert_int_eq(peer_send(t, &c, TH_SYN, NULL), 1);
+	c.ack = ts_out(t, -1)->seq + 1;
+	ck_assert_int_eq(peer_send(t, &c, TH_ACK, NULL), 0);
+	ck_assert_int_eq(sys_listen(t->st, lfd, 0), 0);
+	ck_assert_msg(stack_check(t->st, why, sizeof(why)) == 0, "%s", why);
+	/* Three queued, backlog 0: a new SYN is dropped (3 > 0)... */
+	peer_init(&a, "10.0.0.2:1004", SERVER, 400);
+	ck_assert_int_eq(peer_send(t, &a, TH_SYN, NULL), 0);
+	ck_assert_int_eq(stack_counter(t->st, CNT_LISTENOVERFLOWS), 1);
+	/* ...and accept() still drains all three, oldest first. */
+	ck_assert_int_eq(sys_accept(t->st, lfd, NULL, NULL), 4);
+	ck_assert_int_eq(sys_accept(t->st, lfd, NULL, NULL), 5);
+	ck_assert_int_eq(sys_accept(t->st, lfd, NULL, NULL), 6);
+	ck_assert_int_eq(sys_accept(t->st, lfd, NULL, NULL), -EAGAIN);
+	ts_free(t);
+}
+END_TEST
+
 Suite *tcp_suite(void)
 {
 	Suite *s = suite_create("tcp");
@@ -1226,6 +1341,13 @@ Suite *tcp_suite(void)
 	tcase_add_test(tc, test_timewait_bare_ack_silent);
 	tcase_add_test(tc, test_timewait_syn_recycles);
 	tcase_add_test(tc, test_timewait_old_syn_acked);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("regressions");
+	tcase_add_test(tc, test_tiny_peer_mss);
+	tcase_add_test(tc, test_close_in_syn_recv);
+	tcase_add_test(tc, test_zero_window_orphan);
+	tcase_add_test(tc, test_relisten_smaller_backlog);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("active_open");
