@@ -19,7 +19,8 @@ OBJDIR  := $(BUILD)/obj-$(MODE)
 BASE_CFLAGS := -std=c11 -D_DEFAULT_SOURCE -Wall -Wextra -Wshadow -Wstrict-prototypes \
                -Wmissing-prototypes -Wformat=2 $(WERROR)
 ifeq ($(MODE),debug)
-  MODE_CFLAGS  := -O0 -g3 -fsanitize=address,undefined -fno-omit-frame-pointer
+  # TCPDEMUX_INVARIANTS: stack_check() after every segment and timer, abort on a broken invariant
+  MODE_CFLAGS  := -O0 -g3 -fsanitize=address,undefined -fno-omit-frame-pointer -DTCPDEMUX_INVARIANTS
   MODE_LDFLAGS := -fsanitize=address,undefined
 else ifeq ($(MODE),gdb)
   # for stepping in a debugger: nothing optimised away, no sanitizer noise
@@ -59,7 +60,7 @@ ifneq ($(MODE),gdb)
 $(shell mkdir -p $(BUILD) && (echo $(MODE) | cmp -s - $(MODE_STAMP) || echo $(MODE) > $(MODE_STAMP)))
 endif
 
-.PHONY: all demo check debug check-sanitize clean deps golden gdb-demo gdb-binary
+.PHONY: all demo check debug check-sanitize check-valgrind clean deps golden gdb-demo gdb-binary
 .DEFAULT_GOAL := all
 
 all: $(BUILD)/tcpdemux
@@ -122,6 +123,20 @@ debug:
 
 check-sanitize:
 	$(MAKE) MODE=sanitize check
+
+# Every demo, a replay and a script under valgrind: no leak, no invalid access.
+check-valgrind: $(BUILD)/tcpdemux
+	@command -v valgrind >/dev/null || { echo "valgrind is not installed: apt-get install valgrind"; exit 1; }
+	@set -e; for d in $$($(BUILD)/tcpdemux demo | awk 'NR > 1 { print $$1 }'); do \
+		valgrind -q --leak-check=full --errors-for-leak-kinds=all --error-exitcode=9 \
+			$(BUILD)/tcpdemux demo $$d --hash-seed 1 > /dev/null; echo "valgrind: demo $$d clean"; \
+	done
+	@valgrind -q --leak-check=full --errors-for-leak-kinds=all --error-exitcode=9 \
+		$(BUILD)/tcpdemux replay traces/kernel/syn-burst.pcap $$(cat traces/kernel/syn-burst.args) --verify --quiet > /dev/null
+	@echo "valgrind: replay --verify clean"
+	@valgrind -q --leak-check=full --errors-for-leak-kinds=all --error-exitcode=9 \
+		$(BUILD)/tcpdemux script tests/scripts/time-wait-reuse.pkt --quiet
+	@echo "valgrind: script clean"
 
 clean:
 	rm -rf $(BUILD)

@@ -136,6 +136,7 @@ static const char usage_replay[] =
 	"  --hash-seed N         fix the hash seed (default: random per run)\n"
 	"  --buckets N           ehash buckets, a power of two (default 65536)\n"
 	"  --color, --no-color   force colour on or off (default: on for a terminal)\n"
+	"  --max-sockets N       at most N sockets at once, as for demo\n"
 	"  --step                one segment at a time, as for demo\n"
 	"  -h, --help            show this help\n";
 
@@ -154,12 +155,16 @@ static const char usage_demo[] =
 	"  --buckets N          ehash buckets, a power of two from 1 to 16777216\n"
 	"                       (default 65536; try 8 to see chains)\n"
 	"  --color, --no-color  force colour on or off (default: on for a terminal)\n"
+	"  --max-sockets N      at most N sockets, requests and TIME_WAIT entries at\n"
+	"                       once (default 4194304); past it new connections are\n"
+	"                       refused and counted (SocketLimit)\n"
 	"  --step               one segment at a time: after each, what changed, then\n"
 	"                       wait for a key (Enter next, c continue, t tables,\n"
 	"                       g N go to segment N, q quit); needs a terminal\n"
 	"  -h, --help           show this help\n";
 
 struct run_opts {
+	uint32_t max_sockets;
 	int step;
 	int json;
 	int color;
@@ -196,7 +201,7 @@ static uint32_t random_seed(void)
 }
 
 enum {
-	OPT_FORMAT = 256, OPT_SEED, OPT_BUCKETS, OPT_COLOR, OPT_NO_COLOR, OPT_STEP,
+	OPT_FORMAT = 256, OPT_SEED, OPT_BUCKETS, OPT_COLOR, OPT_NO_COLOR, OPT_STEP, OPT_MAX_SOCKETS,
 	OPT_LOCAL, OPT_LISTEN, OPT_VERIFY_CSUM, OPT_TABLES, OPT_QUIET, OPT_WRITE,
 	OPT_SYSCTL, OPT_ACCEPT, OPT_VERIFY,
 	OPT_LOCAL_IP, OPT_REMOTE_IP, OPT_IP_VERSION, OPT_TOLERANCE,
@@ -211,6 +216,7 @@ static const struct option common_longopts[] = {
 	{ "color", no_argument, NULL, OPT_COLOR },
 	{ "no-color", no_argument, NULL, OPT_NO_COLOR },
 	{ "step", no_argument, NULL, OPT_STEP },
+	{ "max-sockets", required_argument, NULL, OPT_MAX_SOCKETS },
 	{ "help", no_argument, NULL, 'h' },
 };
 
@@ -316,6 +322,12 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o, const char 
 		case OPT_STEP:
 			o->step = 1;
 			break;
+		case OPT_MAX_SOCKETS:
+			if (parse_u32(optarg, &o->max_sockets) < 0 || o->max_sockets == 0) {
+				fprintf(stderr, "tcpdemux: --max-sockets needs a positive count, not '%s'\n", optarg);
+				return -1;
+			}
+			break;
 		case OPT_NO_COLOR:
 			o->color = 0;
 			break;
@@ -412,6 +424,8 @@ static int cmd_demo(int argc, char **argv)
 	stack_config_init(&d.cfg);
 	d.cfg.hash_seed = ro.seed;
 	d.cfg.ehash_buckets = ro.buckets;
+	if (ro.max_sockets)
+		d.cfg.max_sockets = ro.max_sockets;
 	d.r = make_renderer(&ro);
 	if (!d.r)
 		return EXIT_USAGE;
@@ -566,6 +580,8 @@ static int cmd_replay(int argc, char **argv)
 		o->tables = 0;
 	o->cfg.hash_seed = ro.seed;
 	o->cfg.ehash_buckets = ro.buckets;
+	if (ro.max_sockets)
+		o->cfg.max_sockets = ro.max_sockets;
 	r = make_renderer(&ro);
 	if (!r)
 		return EXIT_USAGE;
@@ -666,6 +682,8 @@ static int cmd_script(int argc, char **argv)
 		cli.o.remote_ip = cli.o.ipv6 ? "fd3d:fa7b:d17d:1::1" : "192.0.2.1";
 	cli.o.cfg.hash_seed = ro.seed;
 	cli.o.cfg.ehash_buckets = ro.buckets;
+	if (ro.max_sockets)
+		cli.o.cfg.max_sockets = ro.max_sockets;
 	if (!cli.quiet) {
 		r = make_renderer(&ro);
 		if (!r)
@@ -786,6 +804,8 @@ static int cmd_synth(int argc, char **argv)
 	o->hash_seed_given = ro.seed_set;
 	o->cfg.hash_seed = ro.seed_set ? ro.seed : cli.seed_set ? o->seed * 0x9e3779b1u : ro.seed;
 	o->cfg.ehash_buckets = ro.buckets;
+	if (ro.max_sockets)
+		o->cfg.max_sockets = ro.max_sockets;
 	r = make_renderer(&ro);
 	if (!r)
 		return EXIT_USAGE;

@@ -27,6 +27,7 @@ struct replay_stats {
 	uint64_t inbound, outbound; /* TCP segments to / from a local address */
 	uint64_t ignored;           /* TCP segments neither to nor from a local address */
 	uint64_t skipped[SKIP_COUNT];
+	int64_t first_skipped[SKIP_COUNT]; /* frame number of the first skipped for each reason */
 	uint64_t payload_cut;       /* replayed with payload bytes missing (snap length) */
 	uint64_t picked_up;         /* connections already open when the capture started */
 	uint64_t isn_recorded, isn_own;

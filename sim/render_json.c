@@ -313,6 +313,11 @@ static void json_replay_stats(FILE *f, const struct replay_stats *rs)
 		if (rs->skipped[i])
 			fprintf(f, "%s\"%s\":%llu", n++ ? "," : "", frame_skip_name(i),
 				(unsigned long long)rs->skipped[i]);
+	fputs("},\"first_skipped\":{", f);
+	for (i = 1, n = 0; i < SKIP_COUNT; i++)
+		if (rs->skipped[i])
+			fprintf(f, "%s\"%s\":%lld", n++ ? "," : "", frame_skip_name(i),
+				(long long)rs->first_skipped[i]);
 	fputs("}},", f);
 }
 

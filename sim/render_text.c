@@ -420,8 +420,8 @@ static void text_replay_stats(FILE *f, const struct replay_stats *rs)
 	fputs("skipped:", f);
 	for (i = 1; i < SKIP_COUNT; i++)
 		if (rs->skipped[i])
-			fprintf(f, "%s %s=%llu", n++ ? "," : "", frame_skip_name(i),
-				(unsigned long long)rs->skipped[i]);
+			fprintf(f, "%s %s=%llu (first: frame %lld)", n++ ? "," : "", frame_skip_name(i),
+				(unsigned long long)rs->skipped[i], (long long)rs->first_skipped[i]);
 	fprintf(f, "%s\n", n ? "" : " none");
 	fprintf(f, "ISNs: %llu taken from recorded SYN-ACKs, %llu chosen by the stack (no SYN-ACK in the capture)\n",
 		(unsigned long long)rs->isn_recorded, (unsigned long long)rs->isn_own);

@@ -644,7 +644,8 @@ static void replay_frame(struct rp *p, struct slot *s)
 		verify_tick(p->v, t);
 	cookie_sweep(p, t);
 	if (s->status) {
-		p->stats.skipped[s->status]++;
+		if (!p->stats.skipped[s->status]++)
+			p->stats.first_skipped[s->status] = s->n;
 		return;
 	}
 	if (s->cut)

@@ -240,6 +240,9 @@ void stack_emit_out(struct stack *st, const struct segment *seg);
 /* Delivers queued events, then frees sockets destroyed meanwhile. */
 void stack_flush(struct stack *st);
 void stack_count(struct stack *st, int counter);
+#ifdef TCPDEMUX_INVARIANTS
+void stack_assert_invariants(const struct stack *st);
+#endif
 
 /* ---- TCP (tcp_in.c, tcp_out.c) --------------------------------------- */
 

@@ -353,12 +353,28 @@ void stack_flush(struct stack *st)
 	free_grave(st);
 }
 
+#ifdef TCPDEMUX_INVARIANTS
+/* Debug builds: a broken invariant stops the program where it broke. */
+void stack_assert_invariants(const struct stack *st)
+{
+	char why[256];
+
+	if (stack_check(st, why, sizeof(why)) < 0) {
+		fprintf(stderr, "tcpdemux: stack invariant broken: %s\n", why);
+		abort();
+	}
+}
+#endif
+
 void stack_input(struct stack *st, const struct segment *seg, int64_t frame)
 {
 	st->frame = frame;
 	tcp_input(st, seg, frame);
 	stack_flush(st);
 	st->frame = -1;
+#ifdef TCPDEMUX_INVARIANTS
+	stack_assert_invariants(st);
+#endif
 }
 
 /* ---- snapshots -------------------------------------------------------- */

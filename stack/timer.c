@@ -133,6 +133,9 @@ void stack_advance(struct stack *st, vtime_t t)
 		st->frame = -1;
 		tcp_timer_fire(st, due);
 		stack_flush(st);
+#ifdef TCPDEMUX_INVARIANTS
+		stack_assert_invariants(st);
+#endif
 	}
 	if (t > st->now)
 		st->now = t;

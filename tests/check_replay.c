@@ -1643,6 +1643,52 @@ static void check_bad_file(const char *file)
 	run_free(&r);
 }
 
+
+/*
+ * Damaged records inside a good file: a zero-length frame is counted and
+ * skipped; a record claiming an absurd length ends the file with one line
+ * naming it, exit 2, and the frames before it are still replayed and
+ * summarised.
+ */
+START_TEST(test_damaged_records)
+{
+	char path[PATH_MAX], file[PATH_MAX], qb[2 * PATH_MAX];
+	unsigned char *out, *pcap;
+	size_t len, first, o = 0;
+	struct run r;
+
+	pcap = (unsigned char *)prog_read_file(trace_path("handshake-data-close", path, sizeof(path)), &len);
+	ck_assert_msg(pcap && len > 40, "cannot read %s", path);
+	/* The first record: 16-byte header plus its caplen. */
+	first = 16 + ((size_t)pcap[32] | (size_t)pcap[33] << 8 | (size_t)pcap[34] << 16 | (size_t)pcap[35] << 24);
+	out = malloc(24 + 2 * first + 32);
+	ck_assert_msg(out != NULL, "out of memory");
+	memcpy(out, pcap, 24);
+	o = 24;
+	memcpy(out + o, pcap + 24, first); /* frame 1: the SYN */
+	o += first;
+	memcpy(out + o, pcap + 24, 8);    /* frame 2: zero bytes captured, zero on the wire */
+	put_le32(out + o + 8, 0);
+	put_le32(out + o + 12, 0);
+	o += 16;
+	memcpy(out + o, pcap + 24, first); /* frame 3: the SYN again */
+	o += first;
+	memcpy(out + o, pcap + 24, 8);    /* frame 4: claims 2 GiB */
+	put_le32(out + o + 8, 0x7ffffff0u);
+	put_le32(out + o + 12, 0x7ffffff0u);
+	o += 16;
+	write_bytes(tmp_file("damaged-records.pcap", file, sizeof(file)), out, o);
+	run_plain(&r, "replay %s --format json", q(file, qb, sizeof(qb)));
+	run_refused(&r, file, NULL);
+	ck_assert_msg(strstr(r.out, "\"frames\":3,") != NULL, "the 3 frames before the damage are not summarised: %s",
+		      r.out);
+	ck_assert_msg(strstr(r.out, "\"link_truncated\":1") != NULL, "the zero-length frame is not counted: %s", r.out);
+	run_free(&r);
+	free(out);
+	free(pcap);
+}
+END_TEST
+
 START_TEST(test_bad_files)
 {
 	static const char text[] = "GET / HTTP/1.0\r\nHost: example\r\n\r\nnot a capture at all\n";
@@ -2523,6 +2569,7 @@ Suite *replay_suite(void)
 	tcase_set_timeout(tb, 300);
 	tcase_add_unchecked_fixture(tb, tmp_setup, tmp_teardown);
 	tcase_add_test(tb, test_snaplen_cut);
+	tcase_add_test(tb, test_damaged_records);
 	tcase_add_test(tb, test_mid_stream);
 	tcase_add_test(tb, test_listen_option);
 	tcase_add_test(tb, test_local_flips_sides);
