@@ -60,7 +60,9 @@ ifneq ($(MODE),gdb)
 $(shell mkdir -p $(BUILD) && (echo $(MODE) | cmp -s - $(MODE_STAMP) || echo $(MODE) > $(MODE_STAMP)))
 endif
 
-.PHONY: all demo check debug check-sanitize check-valgrind clean deps golden gdb-demo gdb-binary
+.PHONY: all demo check debug check-sanitize check-valgrind clean deps golden gdb-demo gdb-binary fuzz
+
+FUZZ_SECONDS ?= 60
 .DEFAULT_GOAL := all
 
 all: $(BUILD)/tcpdemux
@@ -123,6 +125,12 @@ debug:
 
 check-sanitize:
 	$(MAKE) MODE=sanitize check
+
+# The libFuzzer harnesses of tests/fuzz/: regression inputs first, then
+# FUZZ_SECONDS of fuzzing each (docs/robustness.md).
+fuzz:
+	@sh tools/ensure-deps.sh --fuzz
+	FUZZ_SECONDS=$(FUZZ_SECONDS) bash tests/fuzz/run.sh
 
 # Every demo, a replay and a script under valgrind: no leak, no invalid access.
 check-valgrind: $(BUILD)/tcpdemux

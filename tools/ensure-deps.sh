@@ -1,7 +1,8 @@
 #!/bin/sh
-# ensure-deps.sh PKG... - make sure the build's packages are installed.
+# ensure-deps.sh [--fuzz] - make sure the build's packages are installed.
 #
-# Checks for a C compiler, pkg-config, libpcap and Check; installs the
+# Checks for a C compiler, pkg-config, libpcap and Check (and with --fuzz,
+# clang with libFuzzer); installs the
 # missing Debian/Ubuntu packages with apt-get (directly as root, through
 # sudo otherwise). Where neither works it prints the exact command to run
 # and fails, so `make` stops with one clear message instead of a compiler
@@ -9,6 +10,12 @@
 set -u
 
 missing=""
+if [ "${1:-}" = "--fuzz" ]; then
+	# libFuzzer: clang and its runtime libraries
+	command -v clang >/dev/null 2>&1 || missing="$missing clang"
+	ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-*.a >/dev/null 2>&1 ||
+		missing="$missing libclang-rt-dev"
+fi
 command -v cc >/dev/null 2>&1 || missing="$missing gcc"
 command -v pkg-config >/dev/null 2>&1 || missing="$missing pkg-config"
 if command -v pkg-config >/dev/null 2>&1; then
