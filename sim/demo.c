@@ -198,7 +198,7 @@ out:
 
 static const struct demo demo_two_clients = {
 	"two-clients",
-	"one server port, connections told apart by the remote half of the 4-tuple",
+	"one server port; connections told apart by the remote half",
 	"A server listens on 10.0.0.1:80. Clients 10.0.0.2:1234, 10.0.0.3:5678 and\n"
 	"10.0.0.2:1235 connect. Watch the ehash: each SYN misses it and reaches the\n"
 	"listener, which adds a request (SYN_RECV) to the ehash; the final ACK finds\n"
@@ -491,7 +491,7 @@ static int run_hash_flood(const struct demo_opts *o)
 
 static const struct demo demo_backlog = {
 	"backlog",
-	"a listener with backlog 2 that does not accept: the accept queue fills, SYNs are dropped, accept() drains it",
+	"backlog 2, no accept() yet: the accept queue fills, then drains",
 	"The server listens with backlog 2 and does not call accept(). Watch the\n"
 	"listener's accept queue: it takes backlog+1 = 3 connections (Linux tests\n"
 	"'more than backlog'). The fourth and fifth clients' SYNs then get no answer\n"
@@ -503,7 +503,7 @@ static const struct demo demo_backlog = {
 
 static const struct demo demo_syn_queue = {
 	"syn-queue",
-	"a SYN burst beyond the SYN queue: requests up to its limit, SYN cookies after it",
+	"a SYN burst past the SYN queue: requests, then SYN cookies",
 	"Eight clients send SYNs to a listener with backlog 4 and never complete.\n"
 	"Watch the SYN queue: each SYN becomes a request (SYN_RECV) in the ehash\n"
 	"until the queue holds more than the backlog; then the answers are SYN\n"
@@ -514,7 +514,7 @@ static const struct demo demo_syn_queue = {
 
 static const struct demo demo_cookies = {
 	"cookies",
-	"tcp_syncookies=2: every SYN answered with a cookie, decoded on the final ACK",
+	"tcp_syncookies=2: a cookie for every SYN, decoded on the ACK",
 	"With net.ipv4.tcp_syncookies=2 every SYN is answered with a SYN cookie: an\n"
 	"ISN made of a keyed hash of the 4-tuple, a minute counter and a 2-bit MSS\n"
 	"index (536, 1300, 1440 or 1460). Watch the final ACKs: they find no request\n"
@@ -525,7 +525,7 @@ static const struct demo demo_cookies = {
 
 static const struct demo demo_rst = {
 	"rst",
-	"segments to a closed port with every kind of flags, and the RST each gets",
+	"segments to a closed port, and the RST each one gets",
 	"Nothing listens on port 81. Every segment there misses the ehash and the\n"
 	"listen table, and is answered from its own fields (RFC 9293 3.10.7.1):\n"
 	"with an ACK, the RST's seq is that ACK number; without, the RST acknowledges\n"
@@ -536,7 +536,7 @@ static const struct demo demo_rst = {
 
 static const struct demo demo_time_wait = {
 	"time-wait",
-	"an active close, TIME_WAIT holding the 4-tuple, and a new SYN reusing it",
+	"active close; TIME_WAIT holds the 4-tuple; a new SYN reuses it",
 	"The server closes first, so its end of the connection goes to TIME_WAIT:\n"
 	"a small entry in the ehash that holds the 4-tuple for 60 s. Watch a\n"
 	"retransmitted FIN hit it and get an ACK, then a new SYN from the same\n"
@@ -547,7 +547,7 @@ static const struct demo demo_time_wait = {
 
 static const struct demo demo_reuseport = {
 	"reuseport",
-	"four SO_REUSEPORT listeners on one port: flows spread by hash, each flow always to the same one",
+	"four SO_REUSEPORT listeners: flows spread by the 4-tuple hash",
 	"Four sockets listen on 10.0.0.1:80 with SO_REUSEPORT. For each SYN the\n"
 	"kernel picks a member from the 4-tuple's hash scaled to the group size, so\n"
 	"flows spread over the members (watch 'listener #N' in each SYN's path).\n"
@@ -558,7 +558,7 @@ static const struct demo demo_reuseport = {
 
 static const struct demo demo_hash_flood = {
 	"hash-flood",
-	"4-tuples crafted to share one ehash bucket: a long chain under a known seed, none under a secret one",
+	"crafted 4-tuples: one long chain with a known seed, none without",
 	"Eight connections are opened from 4-tuples chosen to fall into one bucket\n"
 	"of a 64-bucket ehash when the hash seed is 1. Watch the lookups' 'walked'\n"
 	"count: with seed 1 every lookup walks the one long chain. Then the same\n"
@@ -569,7 +569,7 @@ static const struct demo demo_hash_flood = {
 
 static const struct demo demo_wildcard = {
 	"wildcard",
-	"listeners on 0.0.0.0:80 and 10.0.0.1:80: which one each SYN reaches",
+	"listeners on 0.0.0.0:80 and 10.0.0.1:80: which gets each SYN",
 	"Two listeners share port 80: one bound to 0.0.0.0 (every local address),\n"
 	"one to 10.0.0.1. Since Linux 5.0 the listener lookup tries the exact\n"
 	"address first and the wildcard second: a SYN to 10.0.0.1:80 reaches the\n"

@@ -430,7 +430,7 @@ static int cmd_demo(int argc, char **argv)
 	if (!d.r)
 		return EXIT_USAGE;
 	if (!ro.json) {
-		printf("demo %s: %s\n\n%s\n\n(hash seed %u; rerun with --hash-seed %u for the same run)\n\n",
+		printf("demo %s: %s\n\n%s\n\n(hash seed %u: --hash-seed %u repeats this run)\n\n",
 		       demo->name, demo->summary, demo->watch, ro.seed, ro.seed);
 	}
 	r = demo->run(&d);
