@@ -60,7 +60,7 @@ ifneq ($(MODE),gdb)
 $(shell mkdir -p $(BUILD) && (echo $(MODE) | cmp -s - $(MODE_STAMP) || echo $(MODE) > $(MODE_STAMP)))
 endif
 
-.PHONY: all demo check debug check-sanitize check-valgrind clean deps golden gdb-demo gdb-binary fuzz
+.PHONY: all demo check debug check-sanitize check-valgrind clean deps golden gdb-demo gdb-binary fuzz bench
 
 FUZZ_SECONDS ?= 60
 .DEFAULT_GOAL := all
@@ -125,6 +125,11 @@ debug:
 
 check-sanitize:
 	$(MAKE) MODE=sanitize check
+
+# Performance benchmark (about 10 minutes): prints the table and rewrites the
+# generated part of bench/RESULTS.md. Knobs: make bench REPS=3 BENCH_QUICK=1 ...
+bench: deps
+	bash bench/run.sh
 
 # The libFuzzer harnesses of tests/fuzz/: regression inputs first, then
 # FUZZ_SECONDS of fuzzing each (docs/robustness.md).

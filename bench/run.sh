@@ -158,7 +158,6 @@ paste -d' ' "$TMP/quiet" "$TMP/floor" | awk '{ print $1 / $6 }' >"$TMP/r_floor"
 
 med() { col 1 "$TMP/$1" | median; }
 T_FLOOR=$(med floor)
-T_QUIET=$(med quiet)
 T_JSON=$(med json)
 R_FLOOR=$(median <"$TMP/r_floor")
 SEGS_PER_S=$(calc "%.0f" "$SEGS / $T_JSON")

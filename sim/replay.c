@@ -35,13 +35,16 @@
 #include "verify.h"
 
 #define LOOKAHEAD (2 * VT_SEC)
-#define RING_MAX 16384u
+/* 2048 frames: enough for a SYN-ACK behind a burst, small enough to stay in cache. */
+#define RING_MAX 2048u
 #define RING_BYTES (32u << 20)
 
 enum { K_CONN = 1, K_SYNACK, K_RST, K_SYN, K_COOKIE };
 
 /* TCP_SYNCOOKIE_VALID-ish: how long an adopted cookie is remembered. */
 #define COOKIE_KEEP (120 * VT_SEC)
+/* At most this many remembered at once: a SYN flood must not grow memory. */
+#define COOKIE_MAX (1u << 16)
 
 struct slot {
 	struct frame fr;
@@ -225,7 +228,8 @@ static void slot_enter(struct rp *p, struct slot *s)
 		return;
 	idx_add(p, kind, s);
 	if (kind == K_SYNACK) {
-		if (p->auto_local) {
+		/* The words are only built for news: most SYN-ACKs come from known listeners. */
+		if (p->auto_local && !stack_has_addr(p->st, &s->seg.src)) {
 			snprintf(why, sizeof(why), "it answered a SYN from %s with a SYN-ACK (frame %lld)",
 				 addr_format(&s->seg.dst, b, sizeof(b)), (long long)s->n);
 			add_local(p, &s->seg.src, t, why);
@@ -410,6 +414,8 @@ static void cookie_remember(struct rp *p, const struct segment *syn, uint32_t is
 	struct tentry *e;
 	int added;
 
+	if (p->cookies.count >= COOKIE_MAX)
+		return; /* its ACK will be checked against the stack's own cookies, and reset */
 	tkey_set(&k, K_COOKIE, &syn->src, syn->sport, &syn->dst, syn->dport);
 	e = tmap_put(&p->cookies, &k, &added);
 	if (!e)
@@ -755,7 +761,8 @@ int replay_run(const struct replay_opts *o)
 	p->stats.file = o->file;
 	p->stats.linktype = frame_linktype_name(p->fs);
 	p->stats.precision = frame_precision(p->fs);
-	stack_set_observer(p->st, observe, p);
+	/* With nobody reading events (--quiet alone), the stack need not queue any. */
+	stack_set_observer(p->st, p->r || p->v || p->dump ? observe : NULL, p);
 	stack_set_isn_hook(p->st, isn_hook, p);
 	stack_set_cookie_hook(p->st, cookie_hook, p);
 	p->next_accept = o->accept_every;

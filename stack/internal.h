@@ -303,6 +303,7 @@ struct stack {
 	struct timer_heap timers;
 	struct sock **fds;
 	int nfds;
+	int fd_hint;                   /* no free descriptor below this one */
 	struct ip_addr *addrs;
 	int naddrs;
 	uint32_t next_id;

@@ -185,12 +185,16 @@ void listener_view_of(const struct sock *sk, struct listener_view *v)
 
 /* ---- descriptors ------------------------------------------------------ */
 
-/* Lowest free descriptor >= 3, as POSIX requires of socket() and accept(). */
+/*
+ * Lowest free descriptor >= 3, as POSIX requires of socket() and accept().
+ * fd_hint remembers where the free ones start, so a million open
+ * connections do not make each accept() scan them all.
+ */
 int fd_install(struct stack *st, struct sock *sk)
 {
 	int fd;
 
-	for (fd = 3; fd < st->nfds; fd++)
+	for (fd = st->fd_hint > 3 ? st->fd_hint : 3; fd < st->nfds; fd++)
 		if (!st->fds[fd])
 			break;
 	if (fd >= st->nfds) {
@@ -209,6 +213,7 @@ int fd_install(struct stack *st, struct sock *sk)
 	}
 	st->fds[fd] = sk;
 	sk->fd = fd;
+	st->fd_hint = fd + 1;
 	return fd;
 }
 
@@ -221,8 +226,11 @@ struct sock *fd_lookup(struct stack *st, int fd)
 
 void fd_release(struct stack *st, struct sock *sk)
 {
-	if (sk->fd >= 0 && sk->fd < st->nfds)
+	if (sk->fd >= 0 && sk->fd < st->nfds) {
 		st->fds[sk->fd] = NULL;
+		if (sk->fd < st->fd_hint)
+			st->fd_hint = sk->fd;
+	}
 	sk->fd = -1;
 }
 
@@ -259,7 +267,8 @@ int bytebuf_append(struct bytebuf *b, const uint8_t *p, uint32_t n)
 void bytebuf_consume(struct bytebuf *b, uint32_t n)
 {
 	if (n >= b->len) {
-		b->off = b->len = 0;
+		/* Drained: give the memory back, so a million idle connections cost no buffers. */
+		bytebuf_free(b);
 		return;
 	}
 	b->off += n;
