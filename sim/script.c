@@ -44,7 +44,7 @@
 #define MAX_STMTS 100000
 #define MAX_ARGS 8
 #define MAX_OPTS 16
-#define MAX_CONNS 64
+#define MAX_CONNS 1024
 #define MAX_FDS 1024
 #define BOUND_PORT 8080    /* packetdrill binds and connects to port 8080 */
 #define REMOTE_PORT 40000  /* the remote's port in passive scripts */
@@ -731,7 +731,7 @@ static int inject(struct srun *r, const struct stmt *s)
 	struct segment seg;
 
 	if (!c)
-		return fail(r, s, "%s", "too many remote endpoints (at most 64)");
+		return fail(r, s, "%s", "too many remote endpoints (at most 1024)");
 	memset(&seg, 0, sizeof(seg));
 	seg.src = c->raddr;
 	seg.sport = c->rport;
@@ -846,7 +846,7 @@ static int check_out(struct srun *r, const struct stmt *s, const struct outseg *
 	char got[256], want[64];
 
 	if (!c)
-		return fail(r, s, "%s", "too many remote endpoints (at most 64)");
+		return fail(r, s, "%s", "too many remote endpoints (at most 1024)");
 	/* The stack's first SYN or SYN-ACK on a connection fixes its ISN. */
 	if ((g->flags & TH_SYN) && !c->have_local_isn) {
 		c->have_local_isn = 1;
