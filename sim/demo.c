@@ -207,6 +207,7 @@ static const struct demo demo_two_clients = {
 	"not open a new port. The kernel tells the connections apart by the remote\n"
 	"half of the 4-tuple, which is all that differs between the rows.",
 	run_two_clients,
+	NULL,
 };
 
 /* ---- scripted demos ----------------------------------------------------------------------
@@ -267,11 +268,6 @@ static const char backlog_script[] =
 	"+0   accept(3, ..., ...) = 7\n"
 	"+0   accept(3, ..., ...) = 8\n";
 
-static int run_backlog(const struct demo_opts *o)
-{
-	return run_script_text(o, "backlog", backlog_script);
-}
-
 static const char syn_queue_script[] =
 	"//! == a listener with backlog 4; eight clients send SYNs and never finish their handshakes\n"
 	"0    socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n"
@@ -304,11 +300,6 @@ static const char syn_queue_script[] =
 	"+0.1 @10.0.0.14:5004 > S. 0:0(0) ack 1 <mss 1460>\n"
 	"+0.1 @10.0.0.15:5005 > S. 0:0(0) ack 1 <mss 1460>\n";
 
-static int run_syn_queue(const struct demo_opts *o)
-{
-	return run_script_text(o, "syn-queue", syn_queue_script);
-}
-
 static const char cookies_script[] =
 	"//! == net.ipv4.tcp_syncookies=2: every SYN gets a cookie, even with the SYN queue empty\n"
 	"`sysctl -q net.ipv4.tcp_syncookies=2`\n"
@@ -329,11 +320,6 @@ static const char cookies_script[] =
 	"+0   @10.0.0.13:5003 > R 31337:31337(0) win 0\n"
 	"+0   accept(3, ..., ...) = 4\n"
 	"+0   accept(3, ..., ...) = 5\n";
-
-static int run_cookies(const struct demo_opts *o)
-{
-	return run_script_text(o, "cookies", cookies_script);
-}
 
 static const char rst_script[] =
 	"//! == nothing listens on 10.0.0.1:81: every segment there misses both tables\n"
@@ -363,11 +349,6 @@ static const char rst_script[] =
 	"+0.1 @10.0.0.11:5009>10.0.0.1:81 < R 9000:9000(0) win 0\n"
 	"+0.1 @10.0.0.11:5010>10.0.0.1:81 < R. 9100:9100(0) ack 1 win 0\n";
 
-static int run_rst(const struct demo_opts *o)
-{
-	return run_script_text(o, "rst", rst_script);
-}
-
 static const char time_wait_script[] =
 	"//! == a connection is accepted on 10.0.0.1:80\n"
 	"0    socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n"
@@ -392,11 +373,6 @@ static const char time_wait_script[] =
 	"+0   @10.0.0.11:5001 > S. 65539:65539(0) ack 100001 <mss 1460>\n"
 	"+0   @10.0.0.11:5001 < . 100001:100001(0) ack 65540 win 502\n"
 	"+0   accept(3, ..., ...) = 4\n";
-
-static int run_time_wait(const struct demo_opts *o)
-{
-	return run_script_text(o, "time-wait", time_wait_script);
-}
 
 #define REUSE_LISTENER(when, fd) \
 	#when " socket(..., SOCK_STREAM, IPPROTO_TCP) = " #fd "\n" \
@@ -427,11 +403,6 @@ static const char reuseport_script[] =
 	"//! == later segments of a flow never consult the group: the ehash finds their request\n"
 	"+0.1 @10.0.0.11:5001 < . 1:1(0) ack 1 win 502\n";
 
-static int run_reuseport(const struct demo_opts *o)
-{
-	return run_script_text(o, "reuseport", reuseport_script);
-}
-
 static const char wildcard_script[] =
 	"//! == two listeners on port 80: one on 0.0.0.0 (every address), one on 10.0.0.1 only;\n"
 	"//! == they may coexist because both set SO_REUSEPORT\n"
@@ -452,11 +423,6 @@ static const char wildcard_script[] =
 	"//! == a SYN to port 81: neither listener; a RST\n"
 	"+0.1 @10.0.0.13:5003>10.0.0.1:81 < S 0:0(0) win 65535 <mss 1460>\n"
 	"+0   @10.0.0.13:5003>10.0.0.1:81 > R. 0:0(0) ack 1 win 0\n";
-
-static int run_wildcard(const struct demo_opts *o)
-{
-	return run_script_text(o, "wildcard", wildcard_script);
-}
 
 /* ---- hash-flood: two runs of the generator, one per seed ---------------------------------- */
 
@@ -498,7 +464,8 @@ static const struct demo demo_backlog = {
 	"at all (ListenOverflows), and their retries a second later neither. When\n"
 	"the server finally calls accept(), connections leave the queue oldest first,\n"
 	"and the waiting clients' next SYNs get in.",
-	run_backlog,
+	NULL,
+	backlog_script,
 };
 
 static const struct demo demo_syn_queue = {
@@ -509,7 +476,8 @@ static const struct demo demo_syn_queue = {
 	"until the queue holds more than the backlog; then the answers are SYN\n"
 	"cookies, with no state kept. A cookie client that does answer still gets\n"
 	"a socket. A second later only the real requests' SYN-ACKs are sent again.",
-	run_syn_queue,
+	NULL,
+	syn_queue_script,
 };
 
 static const struct demo demo_cookies = {
@@ -520,7 +488,8 @@ static const struct demo demo_cookies = {
 	"index (536, 1300, 1440 or 1460). Watch the final ACKs: they find no request\n"
 	"in the ehash, reach the listener, and the cookie is checked and its MSS\n"
 	"decoded. A client offering MSS 1380 gets 1300; a forged ACK is reset.",
-	run_cookies,
+	NULL,
+	cookies_script,
 };
 
 static const struct demo demo_rst = {
@@ -531,7 +500,8 @@ static const struct demo demo_rst = {
 	"with an ACK, the RST's seq is that ACK number; without, the RST acknowledges\n"
 	"the segment (seq 0, ack = its seq + length, SYN and FIN counting one each).\n"
 	"A RST itself is never answered.",
-	run_rst,
+	NULL,
+	rst_script,
 };
 
 static const struct demo demo_time_wait = {
@@ -542,7 +512,8 @@ static const struct demo demo_time_wait = {
 	"retransmitted FIN hit it and get an ACK, then a new SYN from the same\n"
 	"client port with a higher sequence number take the 4-tuple over. The new\n"
 	"connection's ISN is the old one's snd_nxt + 65537.",
-	run_time_wait,
+	NULL,
+	time_wait_script,
 };
 
 static const struct demo demo_reuseport = {
@@ -553,7 +524,8 @@ static const struct demo demo_reuseport = {
 	"flows spread over the members (watch 'listener #N' in each SYN's path).\n"
 	"The same 4-tuple always lands on the same member; and only SYNs consult the\n"
 	"group: the final ACK finds its request in the ehash.",
-	run_reuseport,
+	NULL,
+	reuseport_script,
 };
 
 static const struct demo demo_hash_flood = {
@@ -565,6 +537,7 @@ static const struct demo demo_hash_flood = {
 	"4-tuples are replayed against another seed: they spread over the table, and\n"
 	"lookups walk one entry. That is why the kernel keys its hash with a secret.",
 	run_hash_flood,
+	NULL,
 };
 
 static const struct demo demo_wildcard = {
@@ -575,7 +548,8 @@ static const struct demo demo_wildcard = {
 	"address first and the wildcard second: a SYN to 10.0.0.1:80 reaches the\n"
 	"exact listener, a SYN to the host's other address 10.0.0.9 the wildcard\n"
 	"one. Watch '(exact address)' and '(wildcard)' in the lookup path.",
-	run_wildcard,
+	NULL,
+	wildcard_script,
 };
 
 const struct demo *const demo_catalogue[] = {
@@ -590,6 +564,11 @@ const struct demo *const demo_catalogue[] = {
 	&demo_wildcard,
 	NULL,
 };
+
+int demo_run(const struct demo *d, const struct demo_opts *o)
+{
+	return d->run ? d->run(o) : run_script_text(o, d->name, d->script);
+}
 
 const struct demo *demo_find(const char *name)
 {

@@ -19,8 +19,12 @@ struct demo {
 	const char *name;
 	const char *summary;   /* one line, for the catalogue */
 	const char *watch;     /* a paragraph: what to watch for */
-	int (*run)(const struct demo_opts *o);
+	int (*run)(const struct demo_opts *o); /* or NULL: */
+	const char *script;                    /* a narrated scenario in the script language */
 };
+
+/* Runs a demo. Returns 0 or a negative errno. */
+int demo_run(const struct demo *d, const struct demo_opts *o);
 
 /* NULL-terminated catalogue. */
 extern const struct demo *const demo_catalogue[];

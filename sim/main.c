@@ -433,7 +433,7 @@ static int cmd_demo(int argc, char **argv)
 		printf("demo %s: %s\n\n%s\n\n(hash seed %u: --hash-seed %u repeats this run)\n\n",
 		       demo->name, demo->summary, demo->watch, ro.seed, ro.seed);
 	}
-	r = demo->run(&d);
+	r = demo_run(demo, &d);
 	fflush(stdout);
 	d.r->ops->destroy(d.r);
 	if (r < 0) {
