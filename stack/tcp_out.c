@@ -289,6 +289,7 @@ void tcp_push(struct stack *st, struct sock *sk)
 	case TCP_CLOSE_WAIT:
 	case TCP_FIN_WAIT1:
 	case TCP_LAST_ACK:
+	case TCP_CLOSING: /* after close() in SYN_RECV the FIN may still wait for its turn */
 		break;
 	default:
 		return;
