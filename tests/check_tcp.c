@@ -1250,6 +1250,30 @@ START_TEST(test_close_in_syn_recv)
 }
 END_TEST
 
+/* The same, but the ACK of our SYN carries the peer's FIN: CLOSING, and our FIN still goes. */
+START_TEST(test_close_in_syn_recv_fin_in_ack)
+{
+	struct tstack *t = ts_new(NULL);
+	struct peer p;
+	uint32_t iss;
+	int fd = active_open(t, &p, 5000, &iss), before;
+
+	ck_assert_int_eq(peer_send(t, &p, TH_SYN, NULL), 1);
+	ck_assert_int_eq(sys_close(t->st, fd), 0);
+	before = t->nout;
+	peer_send(t, &p, TH_ACK | TH_FIN, NULL);
+	ck_assert_msg(t->nout > before, "nothing answered the ACK+FIN");
+	ck_assert_msg(ts_out(t, -1)->flags & TH_FIN, "our FIN was not sent (flags %#x)", ts_out(t, -1)->flags);
+	ck_assert_uint_eq(ts_out(t, -1)->seq, iss + 1);
+	ck_assert_uint_eq(ts_out(t, -1)->ack, 5002);
+	/* The peer acknowledges our FIN: TIME_WAIT, and ts_free finds nothing left after it. */
+	p.ack = iss + 2;
+	ck_assert_int_eq(peer_send(t, &p, TH_ACK, NULL), 0);
+	ck_assert_int_eq(t->in.sock.state, TCP_TIME_WAIT);
+	ts_free(t);
+}
+END_TEST
+
 /* Data behind a window the peer shut, on a closed socket: probes, then the stack gives up. */
 START_TEST(test_zero_window_orphan)
 {
@@ -1346,6 +1370,7 @@ Suite *tcp_suite(void)
 	tc = tcase_create("regressions");
 	tcase_add_test(tc, test_tiny_peer_mss);
 	tcase_add_test(tc, test_close_in_syn_recv);
+	tcase_add_test(tc, test_close_in_syn_recv_fin_in_ack);
 	tcase_add_test(tc, test_zero_window_orphan);
 	tcase_add_test(tc, test_relisten_smaller_backlog);
 	suite_add_tcase(s, tc);
