@@ -2,8 +2,9 @@
 # run.sh - build the libFuzzer harnesses, re-run the regression inputs,
 # then fuzz each harness for FUZZ_SECONDS.
 #
-#   tests/fuzz/run.sh [HARNESS...]      HARNESS: segment options stack pcap
-#                                       (or fuzz_segment, ...); default all
+#   tests/fuzz/run.sh [HARNESS...]      HARNESS: options pcap script segment
+#                                       stack (or fuzz_stack, ...): every
+#                                       tests/fuzz/fuzz_NAME.c; default all
 #
 # Environment:
 #   FUZZ_SECONDS  seconds of fuzzing per harness (default 60; 0 = build and
@@ -24,7 +25,11 @@ FUZZ_SECONDS=${FUZZ_SECONDS:-60}
 FUZZ_JOBS=${FUZZ_JOBS:-1}
 CC=${CC:-clang}
 out=build/fuzz
-all=(segment options stack pcap)
+all=()
+for f in tests/fuzz/fuzz_*.c; do
+	f=${f#tests/fuzz/fuzz_}
+	all+=("${f%.c}")
+done
 
 case $FUZZ_SECONDS in '' | *[!0-9]*) echo "run.sh: FUZZ_SECONDS must be a number of seconds" >&2; exit 2 ;; esac
 case $FUZZ_JOBS in '' | 0 | *[!0-9]*) echo "run.sh: FUZZ_JOBS must be a positive number" >&2; exit 2 ;; esac
@@ -78,10 +83,17 @@ captures=(traces/*.pcap traces/kernel/*.pcap)
 if command -v python3 >/dev/null 2>&1; then
 	python3 tests/fuzz/seeds.py "$out" "${captures[@]}"
 else
-	echo "run.sh: python3 not found: only the pcap corpus is seeded" >&2
+	echo "run.sh: python3 not found: only the pcap and script corpora are seeded" >&2
 	mkdir -p "$out/corpus-pcap"
 	cp "${captures[@]}" "$out/corpus-pcap/"
 fi
+# The script harness starts from the scenario suite.
+mkdir -p "$out/corpus-script"
+for f in tests/scripts/*.pkt; do
+	if [ -f "$f" ]; then
+		cp "$f" "$out/corpus-script/"
+	fi
+done
 
 # ---- regression inputs -------------------------------------------------------
 failed=0
@@ -116,8 +128,9 @@ fuzz_one() {
 	local h=$1 extra=()
 
 	mkdir -p "$out/artifacts-$h"
-	# The replay prints a line on stderr for every bad file: silence it, keep the reports.
-	if [ "$h" = pcap ]; then
+	# The replay and the script runner print a line on stderr for every bad
+	# input: silence it, keep libFuzzer's and the sanitizers' reports.
+	if [ "$h" = pcap ] || [ "$h" = script ]; then
 		extra=(-close_fd_mask=2)
 	fi
 	FUZZ_TOLERATE_KNOWN=1 "$out/fuzz_$h" -max_total_time="$FUZZ_SECONDS" -rss_limit_mb=2048 \
