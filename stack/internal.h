@@ -241,7 +241,7 @@ void stack_emit_out(struct stack *st, const struct segment *seg);
 void stack_flush(struct stack *st);
 void stack_count(struct stack *st, int counter);
 #ifdef TCPDEMUX_INVARIANTS
-void stack_assert_invariants(const struct stack *st);
+void stack_assert_invariants(struct stack *st);
 #endif
 
 /* ---- TCP (tcp_in.c, tcp_out.c) --------------------------------------- */
@@ -319,6 +319,7 @@ struct stack {
 	stack_cookie_fn cookie_fn;
 	void *cookie_ctx;
 	int64_t frame;                 /* frame being processed, for events */
+	uint32_t invariant_steps;      /* debug builds: steps since the last full check */
 };
 
 #endif
