@@ -1272,11 +1272,10 @@ static int run(struct srun *r)
 			break;
 		}
 		/* The next relative time counts from when this line happened. */
-		if (!s->any_time && s->kind != ST_SYSCTL)
-			r->last_t = s->inbound || s->kind == ST_CALL ? stack_now(r->st)
-				    : r->outq[r->headout - 1].t;
-		else if (s->kind == ST_PACKET)
-			r->last_t = r->outq[r->headout - 1].t;
+		if (s->kind == ST_PACKET && !s->inbound)
+			r->last_t = r->outq[r->headout - 1].t; /* run_packet() consumed one */
+		else if (s->kind != ST_SYSCTL)
+			r->last_t = stack_now(r->st);
 	}
 	if (r->failed)
 		return 1;

@@ -112,7 +112,8 @@ static void req_take_options(struct stack *st, struct request_sock *req, const s
 	req->tstamp_ok = syn->opt.has_ts && st->cfg.tcp_timestamps;
 	req->ts_recent = syn->opt.has_ts ? syn->opt.tsval : 0;
 	req->wscale_ok = syn->opt.has_wscale && st->cfg.tcp_window_scaling;
-	req->snd_wscale = req->wscale_ok ? syn->opt.wscale : 0;
+	/* RFC 7323 2.3: a shift above 14 is taken as 14 (segments built without the parser too) */
+	req->snd_wscale = req->wscale_ok ? (syn->opt.wscale > 14 ? 14 : syn->opt.wscale) : 0;
 	req->rcv_wscale = req->wscale_ok ? OUR_WSCALE : 0;
 	req->irs = syn->seq;
 	req->c.laddr = syn->dst;
@@ -622,7 +623,7 @@ static void tcp_syn_sent_rcv(struct stack *st, struct in_ctx *x, struct sock *sk
 	sk->irs = seg->seq;
 	sk->rcv_nxt = seg->seq + 1;
 	sk->wscale_ok = seg->opt.has_wscale && st->cfg.tcp_window_scaling;
-	sk->snd_wscale = sk->wscale_ok ? seg->opt.wscale : 0;
+	sk->snd_wscale = sk->wscale_ok ? (seg->opt.wscale > 14 ? 14 : seg->opt.wscale) : 0;
 	if (!sk->wscale_ok)
 		sk->rcv_wscale = 0;
 	sk->sack_ok = seg->opt.sack_ok && st->cfg.tcp_sack;
