@@ -831,8 +831,15 @@ static void tcp_rcv_state(struct stack *st, struct in_ctx *x, struct sock *sk)
 	old_rcv_nxt = sk->rcv_nxt;
 	if (seg->len) {
 		rcv_data(st, x, sk);
-		if (x->action == ACT_RST || x->action == ACT_SEND_ACK)
+		if (x->action == ACT_RST)
 			return;
+		if (x->action == ACT_SEND_ACK) {
+			/* Out-of-order data ends here, but what the ACK field did still counts:
+			 * it may have opened the window or acknowledged the SYN a FIN waits for. */
+			tcp_push(st, sk);
+			sock_view_of(st, &sk->c, &x->cv);
+			return;
+		}
 	}
 	/* eighth, check the FIN bit */
 	if ((seg->flags & TH_FIN) && seg->seq + seg->len == sk->rcv_nxt &&
