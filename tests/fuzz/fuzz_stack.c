@@ -444,8 +444,13 @@ static void cmd_feed(struct in *in, int64_t frame)
 	if (ob & 2) {
 		uint8_t ws = get8(in);
 
+		/*
+		 * Any value: tcp_opts_parse() clamps to 14, but scripts and other
+		 * front ends build segments directly, so the stack must clamp too
+		 * (issue 8 in the README, fixed in f6b3081).
+		 */
 		seg.opt.has_wscale = 1;
-		seg.opt.wscale = ws > 14 ? 14 : ws; /* tcp_opts_parse clamps: no parsed segment has more */
+		seg.opt.wscale = ws;
 	}
 	seg.opt.sack_ok = (ob >> 2) & 1;
 	if (ob & 8) {
@@ -743,21 +748,14 @@ static void setup_tuples(void)
 }
 
 /*
- * Known issue 7 (README): close() in SYN_RECV (a simultaneous open) moves
- * to FIN_WAIT1 with the FIN held until the SYN is acknowledged; when that
- * ACK carries the peer's FIN the socket goes to CLOSING, where tcp_push()
- * sends nothing, so the FIN never leaves and no timer is armed. The orphan
- * stays in CLOSING forever. Its signature, exactly.
+ * Is c left over because of an open bug that already has a reproducer in
+ * regress/stack/? Each open bug gets a signature here, exact enough not to
+ * hide anything else, deleted once the bug is fixed. None is open now.
  */
-static int closing_without_fin(const struct sock_common *c)
+static int known_leftover(const struct sock_common *c)
 {
-	const struct sock *sk;
-
-	if (c->kind != SK_FULL || c->state != TCP_CLOSING)
-		return 0;
-	sk = container_of(c, const struct sock, c);
-	return sk->orphan && sk->fd < 0 && sk->fin_queued && !sk->fin_sent &&
-	       !timer_armed(&sk->timer);
+	(void)c;
+	return 0;
 }
 
 /*
@@ -775,7 +773,7 @@ static int only_known_leftovers(void)
 		const struct sock_common *c;
 
 		for (c = st->ehash.b[i]; c; c = c->next) {
-			if (!closing_without_fin(c))
+			if (!known_leftover(c))
 				return 0;
 			n++;
 		}

@@ -139,16 +139,22 @@ fuzz_one() {
 }
 
 collect() {
-	local h=$1 rc=$2 done_line last
+	local h=$1 rc=$2 done_line last rate
 
 	done_line=$(grep -E '^Done [0-9]+ runs in [0-9]+ second' "$out/$h.log" | tail -1 || true)
 	if [ -n "$done_line" ]; then
 		execs[$h]=$(echo "$done_line" | awk '{print $2}')
 		secs[$h]=$(echo "$done_line" | awk '{print $5}')
 	else
-		last=$(grep -oE '^#[0-9]+' "$out/$h.log" | tail -1 || true)
-		execs[$h]=${last#\#}
-		execs[$h]=${execs[$h]:-0}
+		# No "Done" line (a crash): the last status line has the count and the rate.
+		last=$(grep -E '^#[0-9]+.*exec/s: [0-9]+' "$out/$h.log" | tail -1 || true)
+		if [ -n "$last" ]; then
+			execs[$h]=$(echo "$last" | sed -E 's/^#([0-9]+).*/\1/')
+			rate=$(echo "$last" | sed -E 's/.*exec\/s: ([0-9]+).*/\1/')
+			if [ "$rate" -gt 0 ]; then
+				secs[$h]="~$((execs[$h] / rate))"
+			fi
+		fi
 	fi
 	if [ "$rc" -ne 0 ]; then
 		failed=1
