@@ -155,6 +155,7 @@ static const char usage_demo[] =
 	"  --buckets N          ehash buckets, a power of two from 1 to 16777216\n"
 	"                       (default 65536; try 8 to see chains)\n"
 	"  --color, --no-color  force colour on or off (default: on for a terminal)\n"
+	"  --verbose            say the hash seed on stderr\n"
 	"  --max-sockets N      at most N sockets, requests and TIME_WAIT entries at\n"
 	"                       once (default 4194304); past it new connections are\n"
 	"                       refused and counted (SocketLimit)\n"
@@ -165,6 +166,7 @@ static const char usage_demo[] =
 
 struct run_opts {
 	uint32_t max_sockets;
+	int verbose;
 	int step;
 	int json;
 	int color;
@@ -202,6 +204,7 @@ static uint32_t random_seed(void)
 
 enum {
 	OPT_FORMAT = 256, OPT_SEED, OPT_BUCKETS, OPT_COLOR, OPT_NO_COLOR, OPT_STEP, OPT_MAX_SOCKETS,
+	OPT_VERBOSE,
 	OPT_LOCAL, OPT_LISTEN, OPT_VERIFY_CSUM, OPT_TABLES, OPT_QUIET, OPT_WRITE,
 	OPT_SYSCTL, OPT_ACCEPT, OPT_VERIFY,
 	OPT_LOCAL_IP, OPT_REMOTE_IP, OPT_IP_VERSION, OPT_TOLERANCE,
@@ -217,6 +220,7 @@ static const struct option common_longopts[] = {
 	{ "no-color", no_argument, NULL, OPT_NO_COLOR },
 	{ "step", no_argument, NULL, OPT_STEP },
 	{ "max-sockets", required_argument, NULL, OPT_MAX_SOCKETS },
+	{ "verbose", no_argument, NULL, OPT_VERBOSE },
 	{ "help", no_argument, NULL, 'h' },
 };
 
@@ -322,6 +326,9 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o, const char 
 		case OPT_STEP:
 			o->step = 1;
 			break;
+		case OPT_VERBOSE:
+			o->verbose = 1;
+			break;
 		case OPT_MAX_SOCKETS:
 			if (parse_u32(optarg, &o->max_sockets) < 0 || o->max_sockets == 0) {
 				fprintf(stderr, "tcpdemux: --max-sockets needs a positive count, not '%s'\n", optarg);
@@ -358,6 +365,9 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o, const char 
 	}
 	if (!o->seed_set)
 		o->seed = random_seed();
+	/* The seed keys the hash an attacker must not know; said only when asked. */
+	if (o->verbose)
+		fprintf(stderr, "tcpdemux: hash seed %u (--hash-seed %u repeats this run)\n", o->seed, o->seed);
 	if (o->step && o->json) {
 		fprintf(stderr, "tcpdemux: --step shows the text trace; it does not go with --format json\n");
 		return -1;

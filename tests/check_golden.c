@@ -216,6 +216,10 @@ START_TEST(test_cli_help_and_list)
 	ck_assert_int_eq(prog_run("demo", &out), 0);
 	ck_assert_msg(strstr(out, "two-clients") != NULL, "catalogue: %s", out);
 	free(out);
+	ck_assert_int_eq(prog_run("demo rst --verbose --hash-seed 5 --format json", &out), 0);
+	ck_assert_msg(strstr(out, "tcpdemux: hash seed 5 (--hash-seed 5 repeats this run)") != NULL,
+		      "--verbose does not say the seed: %.200s", out);
+	free(out);
 	ck_assert_int_eq(prog_run("--version", &out), 0);
 	ck_assert_msg(strncmp(out, "tcpdemux ", 9) == 0, "version: %s", out);
 	free(out);
