@@ -108,6 +108,13 @@ int addr_is_any(const struct ip_addr *x)
 	return memcmp(x->a, zero, 16) == 0;
 }
 
+int addr_is_multicast(const struct ip_addr *x)
+{
+	if (x->family == ADDR_V6)
+		return x->a[0] == 0xff;
+	return (x->a[0] & 0xf0) == 0xe0 || (x->a[0] == 0xff && x->a[1] == 0xff && x->a[2] == 0xff && x->a[3] == 0xff);
+}
+
 uint32_t addr_v4_value(const struct ip_addr *x)
 {
 	return (uint32_t)x->a[0] << 24 | (uint32_t)x->a[1] << 16 |

@@ -44,6 +44,9 @@ int endpoint_parse(const char *text, struct ip_addr *addr, uint16_t *port);
 int addr_equal(const struct ip_addr *x, const struct ip_addr *y);
 int addr_is_any(const struct ip_addr *x);
 
+/* Multicast (224.0.0.0/4, ff00::/8) or the IPv4 limited broadcast address. */
+int addr_is_multicast(const struct ip_addr *x);
+
 /* IPv4 value in host order (only meaningful for ADDR_V4). */
 uint32_t addr_v4_value(const struct ip_addr *x);
 

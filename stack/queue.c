@@ -65,27 +65,6 @@ struct sock *accept_pop(struct stack *st, struct sock *listener)
 	return child;
 }
 
-/* Takes a child out of the queue wherever it is (it was reset or closed). */
-void accept_queue_unlink(struct sock *listener, struct sock *child)
-{
-	struct listen_state *ls = listener->ls;
-	struct sock *prev = NULL, *s;
-
-	for (s = ls->acc_head; s && s != child; s = s->acc_next)
-		prev = s;
-	if (!s)
-		return;
-	if (prev)
-		prev->acc_next = s->acc_next;
-	else
-		ls->acc_head = s->acc_next;
-	if (ls->acc_tail == s)
-		ls->acc_tail = prev;
-	ls->ack_backlog--;
-	s->acc_next = NULL;
-	s->parent = NULL;
-}
-
 void syn_queue_add(struct sock *listener, struct request_sock *req)
 {
 	struct listen_state *ls = listener->ls;

@@ -229,6 +229,9 @@ int sys_connect(struct stack *st, int fd, const struct ip_addr *addr, uint16_t p
 		return -EINVAL;
 	if (port == 0 || addr_is_any(addr))
 		return -ECONNREFUSED;
+	/* TCP has no multicast: the route lookup refuses it (ip_route_connect) */
+	if (addr_is_multicast(addr))
+		return -ENETUNREACH;
 	if (addr_is_any(&sk->c.laddr)) {
 		const struct ip_addr *src = first_local(st, addr->family);
 

@@ -63,7 +63,8 @@ int sys_accept(struct stack *st, int fd, struct ip_addr *raddr, uint16_t *rport)
 
 /*
  * Starts an active open: SYN sent, state SYN_SENT. Returns -EINPROGRESS
- * (the normal outcome), or -EBADF, -EISCONN, -EALREADY, -EADDRNOTAVAIL
+ * (the normal outcome), or -EBADF, -EISCONN, -EALREADY, -ENETUNREACH
+ * (a multicast or broadcast address), -EADDRNOTAVAIL
  * (no local address of that family), -EADDRINUSE (no free port/4-tuple).
  */
 int sys_connect(struct stack *st, int fd, const struct ip_addr *addr, uint16_t port);

@@ -94,14 +94,6 @@ static void challenge_ack(struct stack *st, struct in_ctx *x, struct sock *sk)
 	note(x, ACT_CHALLENGE_ACK, CNT_TCPCHALLENGEACK);
 }
 
-static int is_multicast(const struct ip_addr *a)
-{
-	if (a->family == ADDR_V6)
-		return a->a[0] == 0xff;
-	/* 224.0.0.0/4 and the limited broadcast address */
-	return (a->a[0] & 0xf0) == 0xe0 || addr_v4_value(a) == 0xffffffffu;
-}
-
 /* ---- creating connections ---------------------------------------------- */
 
 /* Negotiated options of a SYN, as tcp_parse_options() + tcp_openreq_init() keep them. */
@@ -359,7 +351,7 @@ static void tcp_listen_rcv(struct stack *st, struct in_ctx *x, struct sock *l, u
 		return;
 	}
 	/* tcp_v4_conn_request(): never answer a broadcast or multicast SYN */
-	if (is_multicast(&seg->dst) || is_multicast(&seg->src)) {
+	if (addr_is_multicast(&seg->dst) || addr_is_multicast(&seg->src)) {
 		drop(st, x, CNT_LISTENDROPS);
 		return;
 	}
@@ -999,7 +991,9 @@ static void req_timer(struct stack *st, struct request_sock *req)
 /* tcp_retransmit_timer() / tcp_write_timeout(). */
 static void rtx_timer(struct stack *st, struct sock *sk)
 {
-	int limit = sk->c.state == TCP_SYN_SENT ? st->cfg.tcp_syn_retries : st->cfg.tcp_retries2;
+	/* tcp_write_timeout(): the SYN retry limit for both handshake states */
+	int limit = sk->c.state == TCP_SYN_SENT || sk->c.state == TCP_SYN_RECV ? st->cfg.tcp_syn_retries
+										 : st->cfg.tcp_retries2;
 
 	if (sk->snd_una == sk->snd_nxt) {
 		/* The persist timer: a zero window keeps queued data (or our FIN) waiting. */

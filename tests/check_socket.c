@@ -674,6 +674,22 @@ START_TEST(test_state_error_id)
 }
 END_TEST
 
+/* TCP has no multicast or broadcast: connect() refuses them before any SYN. */
+START_TEST(test_connect_multicast_refused)
+{
+	struct tstack *t = ts_new(NULL);
+	struct ip_addr a;
+	int fd = sys_socket(t->st, ADDR_V4);
+
+	ck_assert_int_eq(addr_parse("224.0.0.1", &a), 0);
+	ck_assert_int_eq(sys_connect(t->st, fd, &a, 80), -ENETUNREACH);
+	ck_assert_int_eq(addr_parse("255.255.255.255", &a), 0);
+	ck_assert_int_eq(sys_connect(t->st, fd, &a, 80), -ENETUNREACH);
+	ck_assert_msg(t->nout == 0, "a SYN went to a multicast address");
+	ts_free(t);
+}
+END_TEST
+
 Suite *socket_suite(void)
 {
 	Suite *s = suite_create("socket");
@@ -681,6 +697,7 @@ Suite *socket_suite(void)
 
 	tc = tcase_create("descriptors");
 	tcase_add_test(tc, test_fd_numbering);
+	tcase_add_test(tc, test_connect_multicast_refused);
 	tcase_add_test(tc, test_fd_numbering_many);
 	tcase_add_test(tc, test_fd_accept_lowest);
 	tcase_add_test(tc, test_bad_fd);
