@@ -30,22 +30,11 @@
 
 /* ---- helpers ------------------------------------------------------------ */
 
-static void expect_seg(const struct segment *s, uint8_t flags, uint32_t seq, uint32_t ack,
-		       const char *what)
-{
-	char got[9], want[9];
-
-	ck_assert_msg(s->flags == flags, "%s: flags %s, expected %s", what, seg_flags_str(s->flags, got),
-		      seg_flags_str(flags, want));
-	ck_assert_msg(s->seq == seq, "%s: seq %u, expected %u", what, s->seq, seq);
-	ck_assert_msg(s->ack == ack, "%s: ack %u, expected %u", what, s->ack, ack);
-}
-
 /* A RST built from a segment: swapped endpoints, window 0, no options, no payload. */
 static void expect_rst(const struct segment *rst, const struct segment *in, uint8_t flags, uint32_t seq,
 		       uint32_t ack, const char *what)
 {
-	expect_seg(rst, flags, seq, ack, what);
+	ts_expect_seg(rst, flags, seq, ack, what);
 	ck_assert_msg(addr_equal(&rst->src, &in->dst) && addr_equal(&rst->dst, &in->src),
 		      "%s: addresses not swapped", what);
 	ck_assert_msg(rst->sport == in->dport && rst->dport == in->sport, "%s: ports %u -> %u", what,
@@ -455,7 +444,7 @@ START_TEST(test_established_rst_in_window_challenged)
 	s.seq = p.nxt + 1000;
 	ck_assert_int_eq(ts_in(t, &s), 1);
 	expect_action(t, ACT_CHALLENGE_ACK, CNT_TCPCHALLENGEACK, "in-window RST");
-	expect_seg(ts_out(t, -1), TH_ACK, p.ack, p.nxt, "challenge ACK");
+	ts_expect_seg(ts_out(t, -1), TH_ACK, p.ack, p.nxt, "challenge ACK");
 	ck_assert_uint_eq(stack_counter(t->st, CNT_TCPCHALLENGEACK), 1);
 	ck_assert_int_eq(sys_state(t->st, fd), TCP_ESTABLISHED);
 	ck_assert_uint_eq(stack_counter(t->st, CNT_ESTABRESETS), 0);
@@ -508,7 +497,7 @@ START_TEST(test_close_with_unread_data)
 	frees = ts_count(t, EV_SOCK_FREE);
 	ck_assert_int_eq(sys_close(t->st, fd), 0);
 	/* RFC 2525 2.17: RST, not FIN, from the socket's own numbers. */
-	expect_seg(ts_out(t, -1), TH_RST | TH_ACK, p.ack, p.nxt, "abort on close");
+	ts_expect_seg(ts_out(t, -1), TH_RST | TH_ACK, p.ack, p.nxt, "abort on close");
 	ck_assert_uint_eq(stack_counter(t->st, CNT_TCPABORTONCLOSE), 1);
 	ck_assert_uint_eq(stack_counter(t->st, CNT_OUTRSTS), 1);
 	ck_assert_uint_eq(stack_counter(t->st, CNT_ESTABRESETS), 1);
@@ -534,7 +523,7 @@ START_TEST(test_data_after_close)
 
 	fd = open_conn(t, &p, lfd, 1000);
 	ck_assert_int_eq(sys_close(t->st, fd), 0);
-	expect_seg(ts_out(t, -1), TH_FIN | TH_ACK, p.ack, p.nxt, "FIN on close");
+	ts_expect_seg(ts_out(t, -1), TH_FIN | TH_ACK, p.ack, p.nxt, "FIN on close");
 	/* Data for an application that is gone: RST built from the segment. */
 	s = with_data(peer_seg(&p, TH_ACK | TH_PSH), "late");
 	ck_assert_int_eq(ts_in(t, &s), 1);
@@ -575,8 +564,8 @@ START_TEST(test_listener_close_resets_queue)
 	ck_assert_int_eq(sys_close(t->st, lfd), 0);
 	/* Each queued child gets a RST|ACK from its own numbers, in accept order. */
 	ck_assert_int_eq(t->nout, 2);
-	expect_seg(ts_out(t, 0), TH_RST | TH_ACK, iss1 + 1, 101, "RST of the first child");
-	expect_seg(ts_out(t, 1), TH_RST | TH_ACK, iss2 + 1, 201, "RST of the second child");
+	ts_expect_seg(ts_out(t, 0), TH_RST | TH_ACK, iss1 + 1, 101, "RST of the first child");
+	ts_expect_seg(ts_out(t, 1), TH_RST | TH_ACK, iss2 + 1, 201, "RST of the second child");
 	ck_assert_uint_eq(ts_out(t, 1)->dport, 40001);
 	ck_assert_uint_eq(stack_counter(t->st, CNT_OUTRSTS), 2);
 	/* Both went straight from ESTABLISHED to CLOSED. */

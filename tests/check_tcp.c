@@ -84,21 +84,10 @@ static int peer_send(struct tstack *t, struct peer *p, uint8_t flags, const char
 	return n;
 }
 
-static void expect_seg(const struct segment *s, uint8_t flags, uint32_t seq, uint32_t ack,
-		       const char *what)
-{
-	char got[9], want[9];
-
-	ck_assert_msg(s->flags == flags, "%s: flags %s, expected %s", what, seg_flags_str(s->flags, got),
-		      seg_flags_str(flags, want));
-	ck_assert_msg(s->seq == seq, "%s: seq %u, expected %u", what, s->seq, seq);
-	ck_assert_msg(s->ack == ack, "%s: ack %u, expected %u", what, s->ack, ack);
-}
-
 /* A pure ACK from the stack with these numbers. */
 static void expect_ack(const struct segment *s, uint32_t seq, uint32_t ack, const char *what)
 {
-	expect_seg(s, TH_ACK, seq, ack, what);
+	ts_expect_seg(s, TH_ACK, seq, ack, what);
 	ck_assert_msg(s->len == 0, "%s: %u payload bytes on a pure ACK", what, s->len);
 }
 
@@ -594,7 +583,7 @@ START_TEST(test_passive_close)
 
 	ck_assert_int_eq(sys_close(t->st, fd), 0);
 	ck_assert_int_eq(t->nout, 3);
-	expect_seg(ts_out(t, -1), TH_FIN | TH_ACK, p.ack, 1002, "our FIN");
+	ts_expect_seg(ts_out(t, -1), TH_FIN | TH_ACK, p.ack, 1002, "our FIN");
 	expect_state(t, &p, TCP_LAST_ACK, "after close()");
 
 	p.ack++;
@@ -621,7 +610,7 @@ START_TEST(test_active_close)
 
 	fd = open_conn(t, &p, &lfd, 1000);
 	ck_assert_int_eq(sys_close(t->st, fd), 0);
-	expect_seg(ts_out(t, -1), TH_FIN | TH_ACK, p.ack, 1001, "our FIN");
+	ts_expect_seg(ts_out(t, -1), TH_FIN | TH_ACK, p.ack, 1001, "our FIN");
 	expect_state(t, &p, TCP_FIN_WAIT1, "after close()");
 
 	p.ack++;
@@ -660,7 +649,7 @@ START_TEST(test_shutdown_then_close)
 	/* shutdown(SHUT_WR) keeps the descriptor: the states show through sys_state(). */
 	fd = open_conn(t, &p, &lfd, 1000);
 	ck_assert_int_eq(sys_shutdown(t->st, fd, SHUTDOWN_WR), 0);
-	expect_seg(ts_out(t, -1), TH_FIN | TH_ACK, p.ack, 1001, "FIN after shutdown");
+	ts_expect_seg(ts_out(t, -1), TH_FIN | TH_ACK, p.ack, 1001, "FIN after shutdown");
 	ck_assert_int_eq(sys_state(t->st, fd), TCP_FIN_WAIT1);
 	p.ack++;
 	ck_assert_int_eq(peer_send(t, &p, TH_ACK, NULL), 0);
@@ -691,7 +680,7 @@ START_TEST(test_simultaneous_close)
 	fd = open_conn(t, &p, &lfd, 1000);
 	ck_assert_int_eq(sys_close(t->st, fd), 0);
 	fin = ts_out(t, -1)->seq;
-	expect_seg(ts_out(t, -1), TH_FIN | TH_ACK, p.ack, 1001, "our FIN");
+	ts_expect_seg(ts_out(t, -1), TH_FIN | TH_ACK, p.ack, 1001, "our FIN");
 	expect_state(t, &p, TCP_FIN_WAIT1, "after close()");
 
 	/* The peer's FIN crosses ours: it does not ACK our FIN yet. */
@@ -783,7 +772,7 @@ START_TEST(test_timewait_syn_recycles)
 	ck_assert_int_eq(ts_in(t, &s), 1);
 	ck_assert_int_eq(t->in.lookup.result, LOOKUP_TIMEWAIT);
 	expect_action(t, ACT_TW_RECYCLE, "SYN to a TIME_WAIT 4-tuple");
-	expect_seg(ts_out(t, -1), TH_SYN | TH_ACK, snd_nxt + 65537, isn + 1, "SYN-ACK of the reuse");
+	ts_expect_seg(ts_out(t, -1), TH_SYN | TH_ACK, snd_nxt + 65537, isn + 1, "SYN-ACK of the reuse");
 	stack_totals(t->st, &tot);
 	ck_assert_uint_eq(tot.timewait, 0);
 	ck_assert_uint_eq(tot.request, 1);
@@ -922,7 +911,7 @@ START_TEST(test_connect_syn_retransmits)
 	for (i = 0; i < sizeof(at) / sizeof(at[0]); i++) {
 		ck_assert_msg(ts_advance(t, at[i] * VT_SEC - 1) == 0, "a segment before %u s", at[i]);
 		ck_assert_msg(ts_advance(t, at[i] * VT_SEC) == 1, "no SYN retransmission at %u s", at[i]);
-		expect_seg(ts_out(t, -1), TH_SYN, iss, 0, "retransmitted SYN");
+		ts_expect_seg(ts_out(t, -1), TH_SYN, iss, 0, "retransmitted SYN");
 		ck_assert_uint_eq(ts_out(t, -1)->opt.mss, 1460);
 		ck_assert_int_eq(sys_state(t->st, fd), TCP_SYN_SENT);
 	}
@@ -1106,7 +1095,7 @@ START_TEST(test_ipv6_end_to_end)
 	ck_assert_int_eq(peer_send(t, &p, TH_FIN | TH_ACK, NULL), 1);
 	ck_assert_int_eq(sys_state(t->st, fd), TCP_CLOSE_WAIT);
 	ck_assert_int_eq(sys_close(t->st, fd), 0);
-	expect_seg(ts_out(t, -1), TH_FIN | TH_ACK, p.ack, p.nxt, "IPv6 FIN");
+	ts_expect_seg(ts_out(t, -1), TH_FIN | TH_ACK, p.ack, p.nxt, "IPv6 FIN");
 	p.ack++;
 	ck_assert_int_eq(peer_send(t, &p, TH_ACK, NULL), 0);
 	ck_assert_ptr_null(peer_lookup(t, &p));
@@ -1236,13 +1225,13 @@ START_TEST(test_close_in_syn_recv)
 
 	/* The peer's own SYN crosses ours: SYN_RECV, and a SYN-ACK from us. */
 	ck_assert_int_eq(peer_send(t, &p, TH_SYN, NULL), 1);
-	expect_seg(ts_out(t, -1), TH_SYN | TH_ACK, iss, 5001, "simultaneous open");
+	ts_expect_seg(ts_out(t, -1), TH_SYN | TH_ACK, iss, 5001, "simultaneous open");
 	ck_assert_int_eq(sys_state(t->st, fd), TCP_SYN_RECV);
 	ck_assert_int_eq(sys_close(t->st, fd), 0);
 	ck_assert_msg(ts_out(t, -1)->flags == (TH_SYN | TH_ACK), "a FIN went out before the SYN was acknowledged");
 	/* The SYN's ACK: now the FIN. */
 	ck_assert_int_eq(peer_send(t, &p, TH_ACK, NULL), 1);
-	expect_seg(ts_out(t, -1), TH_FIN | TH_ACK, iss + 1, 5001, "FIN after the handshake");
+	ts_expect_seg(ts_out(t, -1), TH_FIN | TH_ACK, iss + 1, 5001, "FIN after the handshake");
 	p.ack = iss + 2;
 	ck_assert_int_eq(peer_send(t, &p, TH_FIN | TH_ACK, NULL), 1);
 	expect_ack(ts_out(t, -1), iss + 2, 5002, "ACK of the peer's FIN");

@@ -161,3 +161,14 @@ int ts_count(const struct tstack *t, int type)
 		n += t->ev[i].type == type;
 	return n;
 }
+
+void ts_expect_seg(const struct segment *s, uint8_t flags, uint32_t seq, uint32_t ack,
+		   const char *what)
+{
+	char got[9], want[9];
+
+	ck_assert_msg(s->flags == flags, "%s: flags %s, expected %s", what, seg_flags_str(s->flags, got),
+		      seg_flags_str(flags, want));
+	ck_assert_msg(s->seq == seq, "%s: seq %u, expected %u", what, s->seq, seq);
+	ck_assert_msg(s->ack == ack, "%s: ack %u, expected %u", what, s->ack, ack);
+}

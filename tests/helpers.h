@@ -71,6 +71,10 @@ int ts_listen(struct tstack *t, const char *ep, int backlog);
  */
 uint32_t ts_handshake(struct tstack *t, const char *src, const char *dst, uint32_t isn);
 
+/* Asserts a segment's flags, seq and ack; `what` names it in the failure message. */
+void ts_expect_seg(const struct segment *s, uint8_t flags, uint32_t seq, uint32_t ack,
+		   const char *what);
+
 /* Number of recorded events of one type. */
 int ts_count(const struct tstack *t, int type);
 
