@@ -58,6 +58,19 @@ struct slot {
 	int64_t n;
 };
 
+/*
+ * What the application knows of a connection it holds, indexed by its
+ * descriptor. The stack's ehash already maps the 4-tuple to the socket and
+ * its descriptor (sys_lookup), so the replay keeps no map of its own: 12
+ * bytes per descriptor instead of a hashed entry per connection.
+ */
+struct rconn {
+	int fd;
+	uint32_t seq;      /* next byte the application writes, if have_seq */
+	uint8_t have_seq;
+	uint8_t fin_done;  /* shutdown(SHUT_WR) called */
+};
+
 struct rlistener {
 	struct ip_addr addr;
 	uint16_t port;
@@ -78,7 +91,9 @@ struct rp {
 	int64_t nread;
 	uint64_t t0;
 	int have_t0;
-	struct tuplemap conns, idx, cookies;
+	struct rconn *conn;   /* indexed by descriptor */
+	int nconn;
+	struct tuplemap idx, cookies;
 	vtime_t cookie_sweep;
 	vtime_t next_accept;
 	struct verify *v;
@@ -300,83 +315,110 @@ static int read_one(struct rp *p)
 	return 1;
 }
 
-/* Reads until the window ahead of the head frame is full (or the file ends). */
-static void fill(struct rp *p)
+/*
+ * The window may grow no further: the file ended, or it holds RING_MAX
+ * frames, RING_BYTES bytes, or a frame more than LOOKAHEAD after the head.
+ */
+static int window_full(struct rp *p)
 {
-	while (!p->eof && p->count < RING_MAX && p->ring_bytes < RING_BYTES) {
-		if (p->count > 0) {
-			uint64_t head_ts = slot_at(p, 0)->fr.ts;
-			uint64_t last_ts = slot_at(p, p->count - 1)->fr.ts;
+	if (p->eof || p->count >= RING_MAX || p->ring_bytes >= RING_BYTES)
+		return 1;
+	return p->count > 0 && slot_at(p, p->count - 1)->fr.ts > slot_at(p, 0)->fr.ts + LOOKAHEAD;
+}
 
-			if (last_ts > head_ts + LOOKAHEAD)
-				break;
-		}
+/*
+ * Reads ahead until the index holds a frame of kind k1 or k2 from a:pa to
+ * b:pb, or the window is full. Returns the entry of kind k1 if there is
+ * one, else that of k2, else NULL.
+ */
+static struct tentry *idx_wait(struct rp *p, int k1, int k2, const struct ip_addr *a, uint16_t pa,
+			       const struct ip_addr *b, uint16_t pb)
+{
+	for (;;) {
+		struct tentry *e = idx_get(p, k1, a, pa, b, pb);
+
+		if (!e && k2)
+			e = idx_get(p, k2, a, pa, b, pb);
+		if (e || window_full(p))
+			return e;
 		read_one(p);
 	}
 }
 
-/* ---- the application's side -------------------------------------------------------- */
-
-static struct tentry *conn_get(struct rp *p, const struct ip_addr *la, uint16_t lp,
-			       const struct ip_addr *ra, uint16_t rp)
+/*
+ * Reads as far ahead as the head frame's replay needs, and no further.
+ * Only three decisions look ahead: which hosts are local (until one is
+ * known), the ISN and listener for a SYN (until its SYN-ACK or RST), and
+ * whether a segment of an unknown connection was reset (replay_inbound).
+ * Reading on demand instead of always keeping the whole window keeps the
+ * ring a handful of frames deep on a busy capture, so the frame being
+ * replayed is still in the cache from being decoded; a full window made
+ * every frame a cache miss (25% of a replay's time).
+ */
+static void look_ahead(struct rp *p, const struct slot *s)
 {
-	struct tuple_key k;
-
-	tkey_set(&k, K_CONN, la, lp, ra, rp);
-	return tmap_get(&p->conns, &k);
+	if (p->auto_local)
+		while (p->nlocal == 0 && !window_full(p))
+			read_one(p);
+	if (!s->status && (s->seg.flags & (TH_SYN | TH_ACK)) == TH_SYN)
+		idx_wait(p, K_SYNACK, K_RST, &s->seg.dst, s->seg.dport, &s->seg.src, s->seg.sport);
 }
 
-static struct tentry *conn_add(struct rp *p, const struct ip_addr *la, uint16_t lp,
-			       const struct ip_addr *ra, uint16_t rp, int fd)
-{
-	struct tuple_key k;
-	struct tentry *e;
-	int added;
+/* ---- the application's side -------------------------------------------------------- */
 
-	tkey_set(&k, K_CONN, la, lp, ra, rp);
-	e = tmap_put(&p->conns, &k, &added);
-	if (e) {
-		e->fd = fd;
-		e->have_seq = 0;
-		e->fin_done = 0;
+static struct rconn *conn_get(struct rp *p, const struct ip_addr *la, uint16_t lp,
+			      const struct ip_addr *ra, uint16_t rp)
+{
+	int fd = sys_lookup(p->st, la, lp, ra, rp);
+
+	return fd >= 0 && fd < p->nconn ? &p->conn[fd] : NULL;
+}
+
+/* The application now holds fd. Returns its entry, or NULL (out of memory: fd closed). */
+static struct rconn *conn_add(struct rp *p, int fd)
+{
+	if (fd >= p->nconn) {
+		int n = p->nconn ? p->nconn : 64;
+		struct rconn *c;
+
+		while (n <= fd)
+			n *= 2;
+		c = realloc(p->conn, (size_t)n * sizeof(*c));
+		if (!c) {
+			sys_close(p->st, fd);
+			return NULL;
+		}
+		p->conn = c;
+		p->nconn = n;
 	}
-	return e;
+	memset(&p->conn[fd], 0, sizeof(p->conn[fd]));
+	p->conn[fd].fd = fd;
+	return &p->conn[fd];
 }
 
 /* The connection is over for the stack: the application closes its descriptor. */
-static void conn_check_done(struct rp *p, struct tentry *c)
+static void conn_check_done(struct rp *p, const struct rconn *c)
 {
-	int state = sys_state(p->st, c->fd);
-
-	if (state == TCP_CLOSED || state < 0) {
-		if (state >= 0)
-			sys_close(p->st, c->fd);
-		tmap_del(&p->conns, c);
-	}
+	if (sys_state(p->st, c->fd) == TCP_CLOSED)
+		sys_close(p->st, c->fd);
 }
 
-/* The application accepts everything queued (when --accept lets it). */
-static void accept_all(struct rp *p)
+/* The application accepts everything queued (when --accept lets it). Returns how many. */
+static int accept_all(struct rp *p)
 {
-	int i;
+	int i, n = 0;
 
 	for (i = 0; i < p->nlis; i++) {
 		int fd;
 
-		while ((fd = sys_accept(p->st, p->lis[i].fd, NULL, NULL)) >= 0) {
-			struct ip_addr la, ra;
-			uint16_t lp, rp;
-
-			sys_getsockname(p->st, fd, &la, &lp);
-			if (sys_getpeername(p->st, fd, &ra, &rp) < 0 ||
-			    !conn_add(p, &la, lp, &ra, rp, fd))
-				sys_close(p->st, fd);
-		}
+		while ((fd = sys_accept(p->st, p->lis[i].fd, NULL, NULL)) >= 0)
+			n += conn_add(p, fd) != NULL;
 	}
+	return n;
 }
 
 /* ...and reads whatever arrives, so the receive window stays open. */
-static void drain(struct rp *p, struct tentry *c)
+static void drain(struct rp *p, const struct rconn *c)
 {
 	ssize_t n;
 
@@ -387,7 +429,7 @@ static void drain(struct rp *p, struct tentry *c)
 }
 
 /* A connection open before the capture began: take it over as ESTABLISHED. */
-static struct tentry *pick_up(struct rp *p, const struct ip_addr *la, uint16_t lp,
+static struct rconn *pick_up(struct rp *p, const struct ip_addr *la, uint16_t lp,
 			      const struct ip_addr *ra, uint16_t rp, uint32_t snd_nxt,
 			      uint32_t rcv_nxt, uint16_t win, int ts, vtime_t t)
 {
@@ -405,7 +447,7 @@ static struct tentry *pick_up(struct rp *p, const struct ip_addr *la, uint16_t l
 		p->r->ops->inferred(p->r, t, "established", subj,
 				    "no handshake in the capture: taken as already ESTABLISHED");
 	}
-	return conn_add(p, la, lp, ra, rp, fd);
+	return conn_add(p, fd);
 }
 
 static void cookie_remember(struct rp *p, const struct segment *syn, uint32_t isn)
@@ -495,7 +537,7 @@ static void replay_inbound(struct rp *p, struct slot *s, vtime_t t)
 {
 	const struct segment *seg = &s->seg;
 	struct sock_view v;
-	struct tentry *c;
+	int fd, accepted = 0;
 
 	if ((seg->flags & (TH_SYN | TH_RST | TH_ACK)) == TH_ACK &&
 	    !stack_find(p->st, &seg->dst, seg->dport, &seg->src, seg->sport, &v)) {
@@ -504,7 +546,7 @@ static void replay_inbound(struct rp *p, struct slot *s, vtime_t t)
 		 * recorded host reset it, it really was a stray; otherwise the
 		 * connection predates the capture.
 		 */
-		struct tentry *rst = idx_get(p, K_RST, &seg->dst, seg->dport, &seg->src, seg->sport);
+		struct tentry *rst = idx_wait(p, K_RST, 0, &seg->dst, seg->dport, &seg->src, seg->sport);
 		struct tuple_key k;
 
 		/* ...unless it answers a SYN cookie: the listener takes it. */
@@ -513,20 +555,26 @@ static void replay_inbound(struct rp *p, struct slot *s, vtime_t t)
 			pick_up(p, &seg->dst, seg->dport, &seg->src, seg->sport, seg->ack, seg->seq,
 				seg->win, seg->opt.has_ts, t);
 	}
-	stack_input(p->st, seg, s->n);
+	fd = stack_input(p->st, seg, s->n);
 	if (p->o->tables == 1 && p->r)
 		p->r->ops->tables(p->r, p->st);
 	if (p->o->accept_mode == ACCEPT_IMMEDIATE)
-		accept_all(p);
-	c = conn_get(p, &seg->dst, seg->dport, &seg->src, seg->sport);
-	if (c)
-		drain(p, c);
+		accepted = accept_all(p);
+	if (fd >= 0 && fd < p->nconn) {
+		drain(p, &p->conn[fd]);
+	} else if (accepted) {
+		/* The segment may have completed the handshake of one just accepted. */
+		struct rconn *c = conn_get(p, &seg->dst, seg->dport, &seg->src, seg->sport);
+
+		if (c)
+			drain(p, c);
+	}
 }
 
 static void replay_outbound(struct rp *p, struct slot *s, vtime_t t)
 {
 	const struct segment *seg = &s->seg;
-	struct tentry *c = conn_get(p, &seg->src, seg->sport, &seg->dst, seg->dport);
+	struct rconn *c = conn_get(p, &seg->src, seg->sport, &seg->dst, seg->dport);
 	struct sock_view v;
 
 	if (p->v)
@@ -552,7 +600,7 @@ static void replay_outbound(struct rp *p, struct slot *s, vtime_t t)
 			sys_close(p->st, fd);
 			return;
 		}
-		c = conn_add(p, &seg->src, seg->sport, &seg->dst, seg->dport, fd);
+		c = conn_add(p, fd);
 		if (c) {
 			c->seq = seg->seq + 1;
 			c->have_seq = 1;
@@ -576,7 +624,6 @@ static void replay_outbound(struct rp *p, struct slot *s, vtime_t t)
 	if (seg->flags & TH_RST) {
 		/* The application aborted (close() with SO_LINGER 0). */
 		sys_abort(p->st, c->fd);
-		tmap_del(&p->conns, c);
 		return;
 	}
 	if (seg->len) {
@@ -713,7 +760,7 @@ static void rp_free(struct rp *p)
 		}
 		free(p->ring);
 	}
-	tmap_free(&p->conns);
+	free(p->conn);
 	tmap_free(&p->idx);
 	tmap_free(&p->cookies);
 	verify_free(p->v);
@@ -744,7 +791,7 @@ int replay_run(const struct replay_opts *o)
 	p->lt = frame_linktype(p->fs);
 	p->st = stack_new(&o->cfg);
 	p->ring = calloc(RING_MAX, sizeof(*p->ring));
-	if (!p->st || !p->ring || tmap_init(&p->conns) < 0 || tmap_init(&p->idx) < 0 ||
+	if (!p->st || !p->ring || tmap_init(&p->idx) < 0 ||
 	    tmap_init(&p->cookies) < 0 || (o->verify && !(p->v = verify_new(verify_report, p)))) {
 		fprintf(stderr, "tcpdemux: out of memory\n");
 		rp_free(p);
@@ -791,9 +838,14 @@ int replay_run(const struct replay_opts *o)
 	}
 
 	for (;;) {
-		fill(p);
-		if (!p->count)
-			break;
+		if (!p->count) {
+			/* Empty: start over at slot 0, whose buffers are still warm. */
+			p->head = 0;
+			read_one(p);
+			if (!p->count)
+				break;
+		}
+		look_ahead(p, slot_at(p, 0));
 		replay_frame(p, slot_at(p, 0));
 		slot_leave(p, slot_at(p, 0));
 	}

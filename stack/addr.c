@@ -12,28 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct ip_addr addr_v4(uint32_t v)
-{
-	struct ip_addr x;
-
-	memset(&x, 0, sizeof(x));
-	x.family = ADDR_V4;
-	x.a[0] = (uint8_t)(v >> 24);
-	x.a[1] = (uint8_t)(v >> 16);
-	x.a[2] = (uint8_t)(v >> 8);
-	x.a[3] = (uint8_t)v;
-	return x;
-}
-
-struct ip_addr addr_any(int family)
-{
-	struct ip_addr x;
-
-	memset(&x, 0, sizeof(x));
-	x.family = (uint8_t)family;
-	return x;
-}
-
 int addr_parse(const char *text, struct ip_addr *out)
 {
 	char tmp[ADDR_STRLEN];
@@ -94,18 +72,6 @@ int endpoint_parse(const char *text, struct ip_addr *addr, uint16_t *port)
 	*addr = x;
 	*port = (uint16_t)p;
 	return 0;
-}
-
-int addr_equal(const struct ip_addr *x, const struct ip_addr *y)
-{
-	return x->family == y->family && memcmp(x->a, y->a, 16) == 0;
-}
-
-int addr_is_any(const struct ip_addr *x)
-{
-	static const uint8_t zero[16];
-
-	return memcmp(x->a, zero, 16) == 0;
 }
 
 int addr_is_multicast(const struct ip_addr *x)

@@ -245,7 +245,8 @@ void stack_assert_invariants(struct stack *st);
 
 /* ---- TCP (tcp_in.c, tcp_out.c) --------------------------------------- */
 
-void tcp_input(struct stack *st, const struct segment *seg, int64_t frame);
+/* Returns the descriptor of the full socket the segment reached, or -1. */
+int tcp_input(struct stack *st, const struct segment *seg, int64_t frame);
 void tcp_timer_fire(struct stack *st, struct timer *t);
 
 uint32_t tcp_isn(const struct stack *st, const struct ip_addr *laddr, uint16_t lport,

@@ -573,3 +573,14 @@ uint32_t sys_sock_id(struct stack *st, int fd)
 
 	return sk ? sk->c.id : 0;
 }
+
+int sys_lookup(struct stack *st, const struct ip_addr *laddr, uint16_t lport,
+	       const struct ip_addr *raddr, uint16_t rport)
+{
+	struct lookup_info info;
+	struct sock_common *c = ehash_lookup(st, laddr, lport, raddr, rport, &info);
+
+	if (!c || c->kind != SK_FULL || sk_full(c)->fd < 0)
+		return -ENOENT;
+	return sk_full(c)->fd;
+}

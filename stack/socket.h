@@ -133,4 +133,14 @@ int sys_error(struct stack *st, int fd);
 /* The socket id (as events name it) behind fd, or 0. */
 uint32_t sys_sock_id(struct stack *st, int fd);
 
+/*
+ * The descriptor of the connected socket holding this 4-tuple (as the
+ * local end sees it), or -ENOENT when ehash holds no such socket or no
+ * descriptor holds it (a request, TIME_WAIT, a child not yet accepted).
+ * What `ss` finds by address; a driver playing the application uses it
+ * instead of keeping a map of its own. Changes nothing.
+ */
+int sys_lookup(struct stack *st, const struct ip_addr *laddr, uint16_t lport,
+	       const struct ip_addr *raddr, uint16_t rport);
+
 #endif

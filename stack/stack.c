@@ -372,15 +372,18 @@ void stack_assert_invariants(struct stack *st)
 }
 #endif
 
-void stack_input(struct stack *st, const struct segment *seg, int64_t frame)
+int stack_input(struct stack *st, const struct segment *seg, int64_t frame)
 {
+	int fd;
+
 	st->frame = frame;
-	tcp_input(st, seg, frame);
+	fd = tcp_input(st, seg, frame);
 	stack_flush(st);
 	st->frame = -1;
 #ifdef TCPDEMUX_INVARIANTS
 	stack_assert_invariants(st);
 #endif
+	return fd;
 }
 
 /* ---- snapshots -------------------------------------------------------- */

@@ -239,8 +239,14 @@ void stack_set_observer(struct stack *st, stack_observer_fn fn, void *ctx);
  * Processes one inbound segment at the current virtual time. frame is the
  * input frame number reported in events (-1 for none). The segment's
  * payload is copied if it is kept; *seg may be reused afterwards.
+ * Returns the descriptor of the connected socket the segment was delivered
+ * to (it may have just been reset: the descriptor stays until close()), or
+ * -1 when it reached no socket an application holds (a listener, a
+ * request, TIME_WAIT, a child not yet accepted, nothing). A driver playing
+ * the application uses it to know which descriptor has news, as
+ * epoll_wait() would tell it, without a lookup of its own.
  */
-void stack_input(struct stack *st, const struct segment *seg, int64_t frame);
+int stack_input(struct stack *st, const struct segment *seg, int64_t frame);
 
 vtime_t stack_now(const struct stack *st);
 

@@ -47,6 +47,7 @@ struct in_ctx {
 	uint8_t cookie;
 	uint16_t cookie_mss;
 	uint8_t isn_adopted;
+	int fd;                     /* descriptor of the full socket it reached, or -1 */
 };
 
 static int before(uint32_t a, uint32_t b) { return (int32_t)(a - b) < 0; }
@@ -889,6 +890,7 @@ static void tcp_demux(struct stack *st, struct in_ctx *x)
 			return;
 		default:
 			x->lookup.result = LOOKUP_ESTABLISHED;
+			x->fd = sk_full(c)->fd;
 			tcp_rcv_state(st, x, sk_full(c));
 			return;
 		}
@@ -904,7 +906,7 @@ static void tcp_demux(struct stack *st, struct in_ctx *x)
 	drop_with_reset(st, x, CNT_NOSOCKET);
 }
 
-void tcp_input(struct stack *st, const struct segment *seg, int64_t frame)
+int tcp_input(struct stack *st, const struct segment *seg, int64_t frame)
 {
 	struct in_ctx x;
 	struct event ev;
@@ -913,6 +915,7 @@ void tcp_input(struct stack *st, const struct segment *seg, int64_t frame)
 	memset(&x, 0, sizeof(x));
 	x.seg = seg;
 	x.reason = -1;
+	x.fd = -1;
 	stack_count(st, CNT_INSEGS);
 	/* Hold the first event slot: the segment's own event goes out first. */
 	memset(&ev, 0, sizeof(ev));
@@ -945,6 +948,7 @@ void tcp_input(struct stack *st, const struct segment *seg, int64_t frame)
 		st->pend[slot].seg = *seg;
 		st->pend[slot].data_off = (size_t)-1;
 	}
+	return x.fd;
 }
 
 /* ---- timers ------------------------------------------------------------------- */
