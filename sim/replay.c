@@ -15,12 +15,12 @@
  *
  * Why a look-ahead ring: when a SYN arrives, the stack must pick its ISN,
  * but the real host's choice is in the SYN-ACK a few frames later. The ring
- * holds a short window of frames ahead of the one being replayed (two
- * seconds of capture, at most RING_MAX frames and RING_BYTES bytes), and an
- * index of the SYNs, SYN-ACKs and RSTs in it. The same window tells which
- * hosts are local (they answer SYNs) before the SYNs they answer are
- * replayed, and whether the recorded host reset a stray segment. Memory
- * follows the window and the live connections, never the file's size.
+ * holds frames ahead of the one being replayed (read on demand, at most two
+ * seconds of capture, RING_MAX frames and RING_BYTES bytes), and an index
+ * of the SYNs, SYN-ACKs and RSTs in it. The same window tells which hosts
+ * are local (they answer SYNs) before the SYNs they answer are replayed,
+ * and whether the recorded host reset a stray segment. Memory follows the
+ * window and the live connections, never the file's size.
  */
 #include <errno.h>
 #include <stdio.h>
