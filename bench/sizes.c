@@ -21,9 +21,9 @@ int main(void)
 	ROW(struct sock_common, "   (in each of the three)");
 	ROW(struct bind_node, "   (in sock and tw_sock)");
 	ROW(struct timer, "   (in each of the three)");
-	ROW(struct bytebuf, "   (x2 in sock: snd, rcv; buffers malloc'd, >= 1024 bytes once used)");
+	ROW(struct sock_bufs, "   (sock's two byte queues, malloc'd while either holds bytes; data >= 1024 bytes each)");
 	ROW(struct listen_state, "   (listeners only, malloc'd)");
 	ROW(struct ip_addr, "   (x2 in sock_common)");
-	ROW(struct tentry, "   (replay: one per connection the application holds, malloc'd)");
+	ROW(struct tentry, "   (replay: one per SYN, SYN-ACK or RST in the look-ahead window, malloc'd)");
 	return 0;
 }

@@ -29,11 +29,18 @@ enum timer_kind {
 	TIMER_TW,        /* tw_sock: TIME_WAIT ends */
 };
 
+/*
+ * 16 bytes, because one sits in every socket, request and TIME_WAIT entry:
+ * the kind shares a word with the heap slot, which leaves room for 2^28 - 1
+ * armed timers (far more sockets than memory could hold).
+ */
+#define TIMER_IDX_MAX ((1u << 28) - 1)
+
 struct timer {
 	vtime_t when;
-	uint32_t seq;  /* arming order: equal times fire first-armed first */
-	uint32_t idx;  /* heap slot + 1; 0 when not armed */
-	uint8_t kind;
+	uint32_t seq;      /* arming order: equal times fire first-armed first */
+	uint32_t idx : 28; /* heap slot + 1; 0 when not armed */
+	uint32_t kind : 4; /* enum timer_kind */
 };
 
 struct timer_heap {
@@ -42,7 +49,8 @@ struct timer_heap {
 	uint32_t seq;
 };
 
-/* Arms (or re-arms) t to fire at when. Returns 0 or -ENOMEM (t unchanged). */
+/* Arms (or re-arms) t to fire at when. Returns 0 or -ENOMEM (t unchanged; also
+ * when TIMER_IDX_MAX timers are armed). */
 int timer_arm(struct stack *st, struct timer *t, uint8_t kind, vtime_t when);
 void timer_cancel(struct stack *st, struct timer *t);
 static inline int timer_armed(const struct timer *t) { return t->idx != 0; }
@@ -63,10 +71,13 @@ struct sock_common {
 	struct ip_addr laddr, raddr;
 };
 
-/* Membership of the bind table (sockets that own a local port). */
+/*
+ * Membership of the bind table (sockets that own a local port). It sits
+ * right after sock_common in both struct sock and struct tw_sock, so its
+ * owner is found by its position (bind_owner) instead of a pointer.
+ */
 struct bind_node {
 	struct bind_node *next, *prev;
-	struct sock_common *owner;
 	uint16_t port;
 	uint8_t linked;
 	uint8_t autobind;  /* port picked by connect(), shareable per 4-tuple */
@@ -76,6 +87,16 @@ struct bind_node {
 struct bytebuf {
 	uint8_t *p;
 	uint32_t off, len, cap;
+};
+
+/*
+ * A connection's byte queues, allocated when the first byte is queued and
+ * freed when both are empty again: most sockets of a busy server are idle
+ * at any moment, and 48 bytes in each would be a fifth of its size.
+ */
+struct sock_bufs {
+	struct bytebuf snd;      /* from snd_una: unacked, then unsent bytes */
+	struct bytebuf rcv;      /* received in order, not yet read */
 };
 
 struct request_sock;
@@ -94,9 +115,13 @@ struct listen_state {
 	uint8_t overflowed;
 };
 
+/*
+ * 256 bytes (bench/sizes checks it): the one-byte fields sit together and
+ * the rarely used parts (byte queues, listen state) hang off pointers.
+ */
 struct sock {
 	struct sock_common c;
-	struct bind_node bind;
+	struct bind_node bind;  /* must follow c: see bind_owner() */
 	struct timer timer;     /* TIMER_RTX or TIMER_FINWAIT2 */
 	int fd;                 /* -1 while not owned by the application */
 	int err;                /* pending error (so_error), negative errno */
@@ -106,35 +131,42 @@ struct sock {
 	uint8_t shut_wr;        /* application shut down writing */
 	uint8_t fin_queued;     /* FIN to send once the send queue drains */
 	uint8_t fin_sent;       /* our FIN went out; it holds sequence fin_seq */
-	uint32_t fin_seq;
 	uint8_t rcv_fin;        /* peer's FIN received */
 	uint8_t passive;        /* created from a request */
 	uint8_t retries;
 	uint8_t snd_wscale, rcv_wscale;
 	uint8_t wscale_ok, sack_ok, tstamp_ok;
+	uint8_t rtt_on;
 	uint16_t mss;           /* payload bytes per segment we send */
 	uint16_t adv_mss;       /* MSS we announced */
+	uint32_t fin_seq;
 	uint32_t iss, irs;
 	uint32_t snd_una, snd_nxt, snd_wnd, snd_wl1, snd_wl2, snd_max;
 	uint32_t rcv_nxt, rcv_wnd;
 	uint32_t ts_recent, ts_off;
 	uint32_t rtt_seq;        /* sequence being timed, valid if rtt_on */
-	uint8_t rtt_on;
 	vtime_t rtt_start;
 	vtime_t srtt, rttvar, rto;
 	struct sock *parent;     /* listener whose accept queue holds us */
 	struct sock *acc_next;
 	struct listen_state *ls; /* only in LISTEN */
-	struct bytebuf snd;      /* from snd_una: unacked, then unsent bytes */
-	struct bytebuf rcv;      /* received in order, not yet read */
+	struct sock_bufs *bufs;  /* NULL while both queues are empty */
 };
 
+/* Bytes in the send / receive queue. */
+static inline uint32_t sk_snd_len(const struct sock *sk) { return sk->bufs ? sk->bufs->snd.len : 0; }
+static inline uint32_t sk_rcv_len(const struct sock *sk) { return sk->bufs ? sk->bufs->rcv.len : 0; }
+
+/*
+ * 128 bytes (bench/sizes checks it): a SYN flood below the cookie threshold
+ * holds one per SYN. Hence a singly-linked SYN queue and a 32-bit time.
+ */
 struct request_sock {
 	struct sock_common c;
 	struct sock *listener;
-	struct request_sock *syn_next, *syn_prev;
+	struct request_sock *syn_next;
 	struct timer timer;
-	vtime_t last_oow;        /* last answer to a duplicate SYN (0: none yet) */
+	uint32_t last_oow;       /* ms of the last answer to a duplicate SYN (0: none yet) */
 	uint32_t iss, irs;
 	uint32_t ts_recent, ts_off;
 	uint16_t mss;            /* MSS the peer announced (536 if none) */
@@ -147,7 +179,7 @@ struct request_sock {
 
 struct tw_sock {
 	struct sock_common c;
-	struct bind_node bind;
+	struct bind_node bind;   /* must follow c: see bind_owner() */
 	struct timer timer;
 	uint32_t snd_nxt, rcv_nxt;
 	uint32_t ts_recent, ts_off;
@@ -158,6 +190,15 @@ struct tw_sock {
 static inline struct sock *sk_full(struct sock_common *c) { return container_of(c, struct sock, c); }
 static inline struct request_sock *sk_req(struct sock_common *c) { return container_of(c, struct request_sock, c); }
 static inline struct tw_sock *sk_tw(struct sock_common *c) { return container_of(c, struct tw_sock, c); }
+
+_Static_assert(offsetof(struct sock, bind) == offsetof(struct tw_sock, bind),
+	       "bind_owner() needs the bind node at one offset in both");
+
+/* The socket or TIME_WAIT entry a bind node belongs to. */
+static inline struct sock_common *bind_owner(struct bind_node *b)
+{
+	return (struct sock_common *)(void *)((char *)b - offsetof(struct sock, bind));
+}
 
 /* ---- established hash (ehash.c) -------------------------------------- */
 
@@ -197,7 +238,7 @@ struct sock *listener_lookup(struct stack *st, const struct ip_addr *daddr, uint
 			     uint32_t hash, struct lookup_info *info);
 int bind_conflict(struct stack *st, const struct sock *sk, const struct ip_addr *addr,
 		  uint16_t port, int listening);
-void bind_add(struct stack *st, struct bind_node *b, struct sock_common *owner, uint16_t port);
+void bind_add(struct stack *st, struct bind_node *b, uint16_t port);
 void bind_remove(struct stack *st, struct bind_node *b);
 int bind_ephemeral(struct stack *st, struct sock *sk, const struct ip_addr *raddr, uint16_t rport);
 
@@ -226,9 +267,11 @@ void listener_view_of(const struct sock *sk, struct listener_view *v);
 int fd_install(struct stack *st, struct sock *sk);
 struct sock *fd_lookup(struct stack *st, int fd);
 void fd_release(struct stack *st, struct sock *sk);
-int bytebuf_append(struct bytebuf *b, const uint8_t *p, uint32_t n);
-void bytebuf_consume(struct bytebuf *b, uint32_t n);
-void bytebuf_free(struct bytebuf *b);
+/* Appends to sk's send (rcv 0) or receive (rcv 1) queue. Returns 0 or -ENOMEM (queue unchanged). */
+int sock_queue_append(struct sock *sk, int rcv, const uint8_t *p, uint32_t n);
+/* Drops n bytes from the front of a queue; frees the queues once both are empty. */
+void sock_queue_consume(struct sock *sk, int rcv, uint32_t n);
+void sock_queues_free(struct sock *sk);
 
 /* ---- events (stack.c) ------------------------------------------------ */
 

@@ -136,11 +136,10 @@ static struct bind_node **bind_head(struct stack *st, uint16_t port)
 	return &st->lt.bind[port & (BHASH_SIZE - 1)];
 }
 
-void bind_add(struct stack *st, struct bind_node *b, struct sock_common *owner, uint16_t port)
+void bind_add(struct stack *st, struct bind_node *b, uint16_t port)
 {
 	struct bind_node **head = bind_head(st, port);
 
-	b->owner = owner;
 	b->port = port;
 	b->prev = NULL;
 	b->next = *head;
@@ -196,7 +195,7 @@ int bind_conflict(struct stack *st, const struct sock *sk, const struct ip_addr 
 
 	(void)listening;
 	for (b = *bind_head(st, port); b; b = b->next) {
-		const struct sock_common *o = b->owner;
+		const struct sock_common *o = bind_owner(b);
 		int ra, rp;
 
 		if (b->port != port || o == &sk->c || o->laddr.family != addr->family)
@@ -221,7 +220,7 @@ static int connect_port_ok(struct stack *st, const struct ip_addr *laddr, uint16
 	struct bind_node *b;
 
 	for (b = *bind_head(st, port); b; b = b->next) {
-		const struct sock_common *o = b->owner;
+		const struct sock_common *o = bind_owner(b);
 
 		if (b->port != port || o->laddr.family != laddr->family)
 			continue;

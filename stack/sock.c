@@ -236,8 +236,10 @@ void fd_release(struct stack *st, struct sock *sk)
 
 /* ---- byte buffers ----------------------------------------------------- */
 
+static void bytebuf_free(struct bytebuf *b);
+
 /* Returns 0 or -ENOMEM (buffer unchanged). */
-int bytebuf_append(struct bytebuf *b, const uint8_t *p, uint32_t n)
+static int bytebuf_append(struct bytebuf *b, const uint8_t *p, uint32_t n)
 {
 	if (n == 0)
 		return 0;
@@ -264,7 +266,7 @@ int bytebuf_append(struct bytebuf *b, const uint8_t *p, uint32_t n)
 	return 0;
 }
 
-void bytebuf_consume(struct bytebuf *b, uint32_t n)
+static void bytebuf_consume(struct bytebuf *b, uint32_t n)
 {
 	if (n >= b->len) {
 		/* Drained: give the memory back, so a million idle connections cost no buffers. */
@@ -275,8 +277,41 @@ void bytebuf_consume(struct bytebuf *b, uint32_t n)
 	b->len -= n;
 }
 
-void bytebuf_free(struct bytebuf *b)
+static void bytebuf_free(struct bytebuf *b)
 {
 	free(b->p);
 	memset(b, 0, sizeof(*b));
+}
+
+int sock_queue_append(struct sock *sk, int rcv, const uint8_t *p, uint32_t n)
+{
+	int r;
+
+	if (n == 0)
+		return 0;
+	if (!sk->bufs && !(sk->bufs = calloc(1, sizeof(*sk->bufs))))
+		return -ENOMEM;
+	r = bytebuf_append(rcv ? &sk->bufs->rcv : &sk->bufs->snd, p, n);
+	if (r < 0 && !sk->bufs->snd.len && !sk->bufs->rcv.len)
+		sock_queues_free(sk);
+	return r;
+}
+
+void sock_queue_consume(struct sock *sk, int rcv, uint32_t n)
+{
+	if (!sk->bufs)
+		return;
+	bytebuf_consume(rcv ? &sk->bufs->rcv : &sk->bufs->snd, n);
+	if (!sk->bufs->snd.len && !sk->bufs->rcv.len)
+		sock_queues_free(sk);
+}
+
+void sock_queues_free(struct sock *sk)
+{
+	if (!sk->bufs)
+		return;
+	bytebuf_free(&sk->bufs->snd);
+	bytebuf_free(&sk->bufs->rcv);
+	free(sk->bufs);
+	sk->bufs = NULL;
 }

@@ -113,7 +113,7 @@ int sys_bind(struct stack *st, int fd, const struct ip_addr *addr, uint16_t port
 	}
 	sk->c.lport = port;
 	sk->bound = 1;
-	bind_add(st, &sk->bind, &sk->c, port);
+	bind_add(st, &sk->bind, port);
 	return 0;
 }
 
@@ -146,7 +146,7 @@ int sys_listen(struct stack *st, int fd, int backlog)
 			return p;
 		sk->c.lport = (uint16_t)p;
 		sk->bound = 1;
-		bind_add(st, &sk->bind, &sk->c, sk->c.lport);
+		bind_add(st, &sk->bind, sk->c.lport);
 	}
 	/* inet_csk_listen_start() checks the port again, now as a listener. */
 	sk->c.state = TCP_LISTEN;
@@ -252,7 +252,7 @@ int sys_connect(struct stack *st, int fd, const struct ip_addr *addr, uint16_t p
 		}
 		sk->c.lport = (uint16_t)p;
 		sk->bound = 1;
-		bind_add(st, &sk->bind, &sk->c, sk->c.lport);
+		bind_add(st, &sk->bind, sk->c.lport);
 		sk->bind.autobind = 1;
 	} else if (ehash_lookup(st, &sk->c.laddr, sk->c.lport, addr, port, &li)) {
 		/* __inet_check_established(): that 4-tuple is taken */
@@ -315,7 +315,7 @@ static ssize_t send_common(struct stack *st, int fd, const void *buf, size_t len
 	}
 	if (len > 0x7fffffff)
 		len = 0x7fffffff;
-	if (bytebuf_append(&sk->snd, buf, (uint32_t)len) < 0)
+	if (sock_queue_append(sk, 0, buf, (uint32_t)len) < 0)
 		return -ENOMEM;
 	if (!more)
 		tcp_push(st, sk);
@@ -339,10 +339,12 @@ ssize_t sys_recv(struct stack *st, int fd, void *buf, size_t len)
 
 	if (!sk)
 		return -EBADF;
-	if (sk->rcv.len) {
-		n = sk->rcv.len < len ? sk->rcv.len : (uint32_t)len;
-		memcpy(buf, sk->rcv.p + sk->rcv.off, n);
-		bytebuf_consume(&sk->rcv, n);
+	if (sk_rcv_len(sk)) {
+		const struct bytebuf *rcv = &sk->bufs->rcv;
+
+		n = rcv->len < len ? rcv->len : (uint32_t)len;
+		memcpy(buf, rcv->p + rcv->off, n);
+		sock_queue_consume(sk, 1, n);
 		return (ssize_t)n;
 	}
 	if (sk->err) {
@@ -437,7 +439,7 @@ int sys_close(struct stack *st, int fd)
 		break;
 	default:
 		sk->orphan = 1;
-		if (sk->rcv.len) {
+		if (sk_rcv_len(sk)) {
 			/* tcp_close(): unread data means the peer must not think all
 			 * went well - abort with a RST (RFC 2525 2.17). */
 			stack_count(st, CNT_TCPABORTONCLOSE);
@@ -518,7 +520,7 @@ int sys_adopt(struct stack *st, const struct ip_addr *laddr, uint16_t lport,
 	sk->rcv_nxt = rcv_nxt;
 	sk->snd_wnd = snd_wnd;
 	sk->rcv_wnd = tcp_initial_window(sk->adv_mss, sk->tstamp_ok) << 4;
-	bind_add(st, &sk->bind, &sk->c, lport);
+	bind_add(st, &sk->bind, lport);
 	ehash_insert(st, &sk->c);
 	sock_set_state(st, sk, TCP_ESTABLISHED);
 	return done(st, fd);

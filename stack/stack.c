@@ -125,8 +125,7 @@ static void free_one(struct sock_common *c)
 	if (c->kind == SK_FULL) {
 		struct sock *sk = sk_full(c);
 
-		bytebuf_free(&sk->snd);
-		bytebuf_free(&sk->rcv);
+		sock_queues_free(sk);
 		free(sk->ls);
 		free(sk);
 	} else if (c->kind == SK_REQUEST) {

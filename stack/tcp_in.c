@@ -158,7 +158,7 @@ static struct sock *syn_recv_child(struct stack *st, struct sock *l, const struc
 	sk->snd_wnd = (uint32_t)ack->win << sk->snd_wscale;
 	sk->snd_wl1 = ack->seq;
 	sk->snd_wl2 = ack->ack;
-	bind_add(st, &sk->bind, &sk->c, sk->c.lport);
+	bind_add(st, &sk->bind, sk->c.lport);
 	return sk;
 }
 
@@ -386,13 +386,17 @@ static void tcp_check_req(struct stack *st, struct in_ctx *x, struct request_soc
 	if (flg == TH_SYN && seg->seq == req->irs) {
 		/*
 		 * tcp_oow_rate_limited(): the first duplicate is answered at
-		 * once; later ones only 500 ms after the previous answer.
+		 * once; later ones only 500 ms after the previous answer. Like
+		 * the kernel's 32-bit jiffies stamp, the time is kept in
+		 * wrapping 32-bit milliseconds.
 		 */
-		if (req->last_oow && st->now - req->last_oow < OOW_RATE_LIMIT) {
+		uint32_t now_ms = (uint32_t)(st->now / VT_MSEC);
+
+		if (req->last_oow && now_ms - req->last_oow < OOW_RATE_LIMIT / VT_MSEC) {
 			drop(st, x, -1);
 			return;
 		}
-		req->last_oow = st->now ? st->now : 1;
+		req->last_oow = now_ms ? now_ms : 1;
 		stack_count(st, CNT_RETRANSSEGS);
 		stack_count(st, CNT_TCPSYNRETRANS);
 		tcp_send_synack(st, req);
@@ -548,7 +552,7 @@ struct tw_sock *tcp_time_wait(struct stack *st, struct sock *sk)
 	tw->reuseport = sk->reuseport;
 	ehash_replace(st, &sk->c, &tw->c);
 	bind_remove(st, &sk->bind);
-	bind_add(st, &tw->bind, &tw->c, tw->c.lport);
+	bind_add(st, &tw->bind, tw->c.lport);
 	timer_arm(st, &tw->timer, TIMER_TW, st->now + TIMEWAIT_LEN);
 	sock_set_state(st, sk, TCP_TIME_WAIT);
 	tcp_done(st, sk, 0);
@@ -680,12 +684,12 @@ static void rcv_data(struct stack *st, struct in_ctx *x, struct sock *sk)
 		return;
 	}
 	n = seg->len - skip;
-	space = 131072u > sk->rcv.len ? 131072u - sk->rcv.len : 0;
+	space = 131072u > sk_rcv_len(sk) ? 131072u - sk_rcv_len(sk) : 0;
 	if (n > space) {
 		stack_count(st, CNT_TCPRCVQDROP);
 		n = space;
 	}
-	if (n && bytebuf_append(&sk->rcv, seg->data + skip, n) < 0)
+	if (n && sock_queue_append(sk, 1, seg->data + skip, n) < 0)
 		n = 0;
 	sk->rcv_nxt += n;
 	note(x, ACT_DELIVER, -1);
@@ -775,7 +779,7 @@ static void tcp_rcv_state(struct stack *st, struct in_ctx *x, struct sock *sk)
 			fin_acked = 1;
 			acked--;
 		}
-		bytebuf_consume(&sk->snd, acked);
+		sock_queue_consume(sk, 0, acked);
 		sk->snd_una = seg->ack;
 		sk->retries = 0;
 		if (sk->rtt_on && after(seg->ack, sk->rtt_seq)) {
@@ -1001,7 +1005,7 @@ static void rtx_timer(struct stack *st, struct sock *sk)
 
 	if (sk->snd_una == sk->snd_nxt) {
 		/* The persist timer: a zero window keeps queued data (or our FIN) waiting. */
-		if (!sk->snd.len && !(sk->fin_queued && !sk->fin_sent))
+		if (!sk_snd_len(sk) && !(sk->fin_queued && !sk->fin_sent))
 			return;
 		if (sk->retries >= st->cfg.tcp_retries2) {
 			timer_event(st, &sk->c, ACT_EXPIRE, sk->retries);

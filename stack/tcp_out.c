@@ -203,7 +203,7 @@ void tcp_send_ack_tw(struct stack *st, struct tw_sock *tw)
 
 uint16_t tcp_window_field(const struct sock *sk)
 {
-	uint32_t space = sk->rcv.len >= RCVBUF_MAX ? 0 : RCVBUF_MAX - sk->rcv.len;
+	uint32_t space = sk_rcv_len(sk) >= RCVBUF_MAX ? 0 : RCVBUF_MAX - sk_rcv_len(sk);
 	uint32_t wnd = space < sk->rcv_wnd ? space : sk->rcv_wnd;
 
 	if (sk->wscale_ok)
@@ -265,7 +265,7 @@ static void send_data(struct stack *st, struct sock *sk, uint32_t seq, uint32_t 
 	s.ack = sk->rcv_nxt;
 	s.flags = TH_ACK | (n ? TH_PSH : 0) | (fin ? TH_FIN : 0);
 	s.win = tcp_window_field(sk);
-	s.data = n ? sk->snd.p + sk->snd.off + off : NULL;
+	s.data = n ? sk->bufs->snd.p + sk->bufs->snd.off + off : NULL;
 	s.len = n;
 	sk_opts(st, sk, &s);
 	stack_emit_out(st, &s);
@@ -296,10 +296,10 @@ void tcp_push(struct stack *st, struct sock *sk)
 	}
 	while (!sk->fin_sent && sk->snd_una != sk->iss) {
 		uint32_t off = sk->snd_nxt - sk->snd_una;
-		uint32_t left = sk->snd.len - off, n;
+		uint32_t left = sk_snd_len(sk) - off, n;
 		int fin;
 
-		if (off > sk->snd.len)
+		if (off > sk_snd_len(sk))
 			break;
 		n = left < sk->mss ? left : sk->mss;
 		if (n && !seq_lt(sk->snd_nxt, wnd_end))
@@ -332,7 +332,7 @@ void tcp_push(struct stack *st, struct sock *sk)
 	 * the persist timer (tcp_probe_timer) will probe, or the connection
 	 * would wait for an ACK that never comes.
 	 */
-	if (!sent && sk->snd_una == sk->snd_nxt && (sk->snd.len || (sk->fin_queued && !sk->fin_sent)) &&
+	if (!sent && sk->snd_una == sk->snd_nxt && (sk_snd_len(sk) || (sk->fin_queued && !sk->fin_sent)) &&
 	    !timer_armed(&sk->timer))
 		timer_arm(st, &sk->timer, TIMER_RTX, st->now + sk->rto);
 }
@@ -362,8 +362,8 @@ void tcp_retransmit(struct stack *st, struct sock *sk)
 		return;
 	}
 	unacked_data = sk->snd_nxt - sk->snd_una - (sk->fin_sent ? 1 : 0);
-	if (unacked_data > sk->snd.len)
-		unacked_data = sk->snd.len;
+	if (unacked_data > sk_snd_len(sk))
+		unacked_data = sk_snd_len(sk);
 	n = unacked_data < sk->mss ? unacked_data : sk->mss;
 	fin = sk->fin_sent && n == unacked_data;
 	sk->rtt_on = 0; /* Karn: never time a retransmitted segment */

@@ -85,6 +85,8 @@ int timer_arm(struct stack *st, struct timer *t, uint8_t kind, vtime_t when)
 
 	if (timer_armed(t))
 		heap_delete(th, t->idx - 1);
+	if (th->n >= TIMER_IDX_MAX)
+		return -ENOMEM;
 	if (th->n == th->cap) {
 		uint32_t cap = th->cap ? th->cap * 2 : 64;
 		struct timer **h = realloc(th->h, cap * sizeof(*h));

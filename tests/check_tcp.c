@@ -344,7 +344,7 @@ START_TEST(test_send_window_and_ack)
 	ck_assert_uint_eq(ts_out(t, 2)->len, 464);
 	ck_assert_uint_eq(ts_out(t, 2)->seq, start + 536);
 	ck_assert_uint_eq(sk->snd_nxt, start + 1000);
-	ck_assert_uint_eq(sk->snd.len, 1500);
+	ck_assert_uint_eq(sk_snd_len(sk), 1500);
 	ck_assert_msg(timer_armed(&sk->timer), "no retransmission timer with data in flight");
 
 	/* The peer ACKs the first segment only: 536 bytes freed, 536 more may go. */
@@ -352,7 +352,7 @@ START_TEST(test_send_window_and_ack)
 	ck_assert_int_eq(peer_send(t, &p, TH_ACK, NULL), 1);
 	expect_action(t, ACT_ACK, "ACK of 536");
 	ck_assert_uint_eq(sk->snd_una, start + 536);
-	ck_assert_uint_eq(sk->snd.len, 1500 - 536);
+	ck_assert_uint_eq(sk_snd_len(sk), 1500 - 536);
 	ck_assert_uint_eq(ts_out(t, -1)->seq, start + 1000);
 	ck_assert_uint_eq(ts_out(t, -1)->len, 500);
 	ck_assert_mem_eq(ts_out(t, -1)->data, buf + 1000, 500);
@@ -361,7 +361,7 @@ START_TEST(test_send_window_and_ack)
 	p.ack = start + 1500;
 	ck_assert_int_eq(peer_send(t, &p, TH_ACK, NULL), 0);
 	ck_assert_uint_eq(sk->snd_una, start + 1500);
-	ck_assert_uint_eq(sk->snd.len, 0);
+	ck_assert_uint_eq(sk_snd_len(sk), 0);
 	ck_assert_msg(!timer_armed(&sk->timer), "retransmission timer still armed with nothing in flight");
 
 	/* A duplicate (old) ACK changes nothing and sends nothing. */
@@ -1163,8 +1163,8 @@ START_TEST(test_two_stacks)
 	wire(cli, &nc, srv, &ns);
 	ck_assert_int_eq(sys_recv(cli->st, cfd, buf, sizeof(buf)), 5);
 	ck_assert_mem_eq(buf, "pong!", 5);
-	ck_assert_uint_eq(fd_lookup(cli->st, cfd)->snd.len, 0);
-	ck_assert_uint_eq(fd_lookup(srv->st, sfd)->snd.len, 0);
+	ck_assert_uint_eq(sk_snd_len(fd_lookup(cli->st, cfd)), 0);
+	ck_assert_uint_eq(sk_snd_len(fd_lookup(srv->st, sfd)), 0);
 
 	/* The client closes first: it ends in TIME_WAIT, the server's socket is freed. */
 	ck_assert_int_eq(sys_close(cli->st, cfd), 0);
