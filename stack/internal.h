@@ -158,23 +158,24 @@ static inline uint32_t sk_snd_len(const struct sock *sk) { return sk->bufs ? sk-
 static inline uint32_t sk_rcv_len(const struct sock *sk) { return sk->bufs ? sk->bufs->rcv.len : 0; }
 
 /*
- * 128 bytes (bench/sizes checks it): a SYN flood below the cookie threshold
- * holds one per SYN. Hence a singly-linked SYN queue and a 32-bit time.
+ * 128 bytes (bench/sizes shows it): a SYN flood below the cookie threshold
+ * holds one per SYN. Hence one-bit flags, a 32-bit time, and no timestamp
+ * offset (tcp_ts_offset() recomputes it from the addresses).
  */
 struct request_sock {
 	struct sock_common c;
 	struct sock *listener;
-	struct request_sock *syn_next;
+	struct request_sock *syn_next, *syn_prev;
 	struct timer timer;
 	uint32_t last_oow;       /* ms of the last answer to a duplicate SYN (0: none yet) */
 	uint32_t iss, irs;
-	uint32_t ts_recent, ts_off;
+	uint32_t ts_recent;
 	uint16_t mss;            /* MSS the peer announced (536 if none) */
 	uint8_t snd_wscale, rcv_wscale;
-	uint8_t wscale_ok, sack_ok, tstamp_ok;
 	uint8_t retrans;         /* SYN-ACK retransmissions so far */
-	uint8_t acked;           /* final ACK seen but dropped on overflow */
-	uint8_t cookie;          /* stands for a SYN cookie: never hashed */
+	uint8_t wscale_ok : 1, sack_ok : 1, tstamp_ok : 1;
+	uint8_t acked : 1;       /* final ACK seen but dropped on overflow */
+	uint8_t cookie : 1;      /* stands for a SYN cookie: never hashed */
 };
 
 struct tw_sock {

@@ -71,6 +71,7 @@ void syn_queue_add(struct sock *listener, struct request_sock *req)
 
 	req->listener = listener;
 	req->syn_next = NULL;
+	req->syn_prev = ls->syn_tail;
 	if (ls->syn_tail)
 		ls->syn_tail->syn_next = req;
 	else
@@ -83,23 +84,17 @@ void syn_queue_unlink(struct sock *listener, struct request_sock *req)
 {
 	struct listen_state *ls = listener->ls;
 
-	struct request_sock **pp, *prev = NULL;
-
 	if (req->listener != listener)
 		return;
-	/*
-	 * Singly linked to keep request_sock at 128 bytes. Requests leave
-	 * about in the order they came (handshakes complete, retries expire
-	 * oldest first), so the one sought is almost always near the head.
-	 */
-	for (pp = &ls->syn_head; *pp && *pp != req; pp = &(*pp)->syn_next)
-		prev = *pp;
-	if (!*pp)
-		return;
-	*pp = req->syn_next;
-	if (ls->syn_tail == req)
-		ls->syn_tail = prev;
-	req->syn_next = NULL;
+	if (req->syn_prev)
+		req->syn_prev->syn_next = req->syn_next;
+	else
+		ls->syn_head = req->syn_next;
+	if (req->syn_next)
+		req->syn_next->syn_prev = req->syn_prev;
+	else
+		ls->syn_tail = req->syn_prev;
+	req->syn_next = req->syn_prev = NULL;
 	req->listener = NULL;
 	ls->qlen--;
 }

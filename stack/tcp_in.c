@@ -113,7 +113,6 @@ static void req_take_options(struct stack *st, struct request_sock *req, const s
 	req->c.raddr = syn->src;
 	req->c.lport = syn->dport;
 	req->c.rport = syn->sport;
-	req->ts_off = tcp_ts_offset(st, &syn->dst, &syn->src);
 }
 
 /*
@@ -149,7 +148,7 @@ static struct sock *syn_recv_child(struct stack *st, struct sock *l, const struc
 	sk->sack_ok = req->sack_ok;
 	sk->tstamp_ok = req->tstamp_ok;
 	sk->ts_recent = ack->opt.has_ts ? ack->opt.tsval : req->ts_recent;
-	sk->ts_off = req->ts_off;
+	sk->ts_off = tcp_ts_offset(st, &req->c.laddr, &req->c.raddr);
 	ours = tcp_our_mss(st, sk->c.laddr.family);
 	sk->adv_mss = ours;
 	sk->mss = tcp_send_mss(req->mss, ours, sk->tstamp_ok);
@@ -302,9 +301,12 @@ static int cookie_ack(struct stack *st, struct in_ctx *x, struct sock *l)
 	tmp.irs = seg->seq - 1;
 	tmp.mss = mss;
 	tmp.tstamp_ok = seg->opt.has_ts && st->cfg.tcp_timestamps;
-	tmp.ts_off = tcp_ts_offset(st, &seg->dst, &seg->src);
 	if (tmp.tstamp_ok) {
-		cookie_ts_decode(seg->opt.tsecr, &tmp.wscale_ok, &tmp.snd_wscale, &tmp.sack_ok);
+		uint8_t wscale_ok, sack_ok;
+
+		cookie_ts_decode(seg->opt.tsecr, &wscale_ok, &tmp.snd_wscale, &sack_ok);
+		tmp.wscale_ok = wscale_ok;
+		tmp.sack_ok = sack_ok;
 		tmp.rcv_wscale = tmp.wscale_ok ? OUR_WSCALE : 0;
 		tmp.ts_recent = seg->opt.tsval;
 	}

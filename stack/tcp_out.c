@@ -150,7 +150,8 @@ void tcp_send_synack(struct stack *st, struct request_sock *req)
 	s.flags = TH_SYN | TH_ACK;
 	/* The window of a SYN or SYN-ACK is never scaled (RFC 7323 2.2). */
 	s.win = (uint16_t)tcp_initial_window(tcp_our_mss(st, fam), req->tstamp_ok);
-	synack_opts(st, &s.opt, fam, req->sack_ok, req->tstamp_ok, req->ts_off, req->ts_recent,
+	synack_opts(st, &s.opt, fam, req->sack_ok, req->tstamp_ok,
+		    tcp_ts_offset(st, &req->c.laddr, &req->c.raddr), req->ts_recent,
 		    req->wscale_ok, req->rcv_wscale);
 	if (req->cookie && req->tstamp_ok)
 		s.opt.tsval = cookie_ts_encode(s.opt.tsval, req->wscale_ok, req->snd_wscale, req->sack_ok);
@@ -186,8 +187,8 @@ void tcp_send_ack_req(struct stack *st, struct request_sock *req)
 	uint32_t wnd = tcp_initial_window(tcp_our_mss(st, req->c.laddr.family), req->tstamp_ok);
 
 	send_ctl(st, &req->c, req->iss + 1, req->irs + 1, TH_ACK,
-		 (uint16_t)(wnd >> (req->wscale_ok ? req->rcv_wscale : 0)), req->tstamp_ok, req->ts_off,
-		 req->ts_recent);
+		 (uint16_t)(wnd >> (req->wscale_ok ? req->rcv_wscale : 0)), req->tstamp_ok,
+		 tcp_ts_offset(st, &req->c.laddr, &req->c.raddr), req->ts_recent);
 }
 
 /* tcp_v4_timewait_ack(): ACK with the TIME_WAIT entry's remembered numbers. */
