@@ -536,11 +536,10 @@ static int isn_hook(void *ctx, const struct segment *syn, int kind, uint32_t *is
 static void replay_inbound(struct rp *p, struct slot *s, vtime_t t)
 {
 	const struct segment *seg = &s->seg;
-	struct sock_view v;
 	int fd, accepted = 0;
 
 	if ((seg->flags & (TH_SYN | TH_RST | TH_ACK)) == TH_ACK &&
-	    !stack_find(p->st, &seg->dst, seg->dport, &seg->src, seg->sport, &v)) {
+	    !stack_find(p->st, &seg->dst, seg->dport, &seg->src, seg->sport, NULL)) {
 		/*
 		 * An ACK for a connection the stack does not know. If the
 		 * recorded host reset it, it really was a stray; otherwise the
@@ -575,7 +574,6 @@ static void replay_outbound(struct rp *p, struct slot *s, vtime_t t)
 {
 	const struct segment *seg = &s->seg;
 	struct rconn *c = conn_get(p, &seg->src, seg->sport, &seg->dst, seg->dport);
-	struct sock_view v;
 
 	if (p->v)
 		verify_expected(p->v, seg, t);
@@ -583,7 +581,7 @@ static void replay_outbound(struct rp *p, struct slot *s, vtime_t t)
 		int fd;
 
 		/* The recorded host opened a connection: connect() with its ISN. */
-		if (c || stack_find(p->st, &seg->src, seg->sport, &seg->dst, seg->dport, &v))
+		if (c || stack_find(p->st, &seg->src, seg->sport, &seg->dst, seg->dport, NULL))
 			return;
 		fd = sys_socket(p->st, seg->src.family);
 		if (fd < 0)
@@ -612,7 +610,7 @@ static void replay_outbound(struct rp *p, struct slot *s, vtime_t t)
 	if (!c) {
 		if (seg->flags & TH_RST)
 			return;
-		if (stack_find(p->st, &seg->src, seg->sport, &seg->dst, seg->dport, &v))
+		if (stack_find(p->st, &seg->src, seg->sport, &seg->dst, seg->dport, NULL))
 			return; /* the stack's, but not (yet) the application's: not accepted */
 		if (!(seg->flags & TH_ACK))
 			return;

@@ -43,8 +43,13 @@ struct timer {
 	uint32_t kind : 4; /* enum timer_kind */
 };
 
+struct timer_ent {
+	vtime_t when;     /* copy of t->when: see timer.c */
+	struct timer *t;
+};
+
 struct timer_heap {
-	struct timer **h;
+	struct timer_ent *h;
 	uint32_t n, cap;
 	uint32_t seq;
 };

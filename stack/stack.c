@@ -451,7 +451,8 @@ int stack_find(struct stack *st, const struct ip_addr *laddr, uint16_t lport,
 
 	if (!c)
 		return 0;
-	sock_view_of(st, c, out);
+	if (out)
+		sock_view_of(st, c, out);
 	return 1;
 }
 

@@ -294,6 +294,8 @@ typedef void (*sock_walk_fn)(void *ctx, const struct sock_view *s);
 /*
  * Looks the 4-tuple up in ehash without processing anything (no event,
  * no counter). Returns 1 and fills *out when an entry exists, else 0.
+ * out may be NULL when only existence matters (the view costs more than
+ * the lookup).
  */
 int stack_find(struct stack *st, const struct ip_addr *laddr, uint16_t lport,
 	       const struct ip_addr *raddr, uint16_t rport, struct sock_view *out);
