@@ -327,22 +327,30 @@ static int window_full(struct rp *p)
 }
 
 /*
- * Reads ahead until the index holds a frame of kind k1 or k2 from a:pa to
- * b:pb, or the window is full. Returns the entry of kind k1 if there is
- * one, else that of k2, else NULL.
+ * Reads ahead until the index holds a frame of kind k1 or k2 (0: none) from
+ * a:pa to b:pb, or the window is full. Returns the entry of kind k1 if the
+ * index already held one, else the first of either kind, else NULL.
  */
 static struct tentry *idx_wait(struct rp *p, int k1, int k2, const struct ip_addr *a, uint16_t pa,
 			       const struct ip_addr *b, uint16_t pb)
 {
-	for (;;) {
-		struct tentry *e = idx_get(p, k1, a, pa, b, pb);
+	struct tentry *e = idx_get(p, k1, a, pa, b, pb);
 
-		if (!e && k2)
-			e = idx_get(p, k2, a, pa, b, pb);
-		if (e || window_full(p))
-			return e;
-		read_one(p);
+	if (!e && k2)
+		e = idx_get(p, k2, a, pa, b, pb);
+	/* Only a frame read now can change the answer: look at each one, not the index. */
+	while (!e && !window_full(p)) {
+		const struct slot *s = slot_at(p, p->count);
+		int kind;
+
+		if (!read_one(p))
+			break;
+		kind = slot_kind(s);
+		if ((kind == k1 || (k2 && kind == k2)) && s->seg.sport == pa && s->seg.dport == pb &&
+		    addr_equal(&s->seg.src, a) && addr_equal(&s->seg.dst, b))
+			e = idx_get(p, kind, a, pa, b, pb);
 	}
+	return e;
 }
 
 /*

@@ -60,15 +60,11 @@ static int tkey_eq(const struct tuple_key *x, const struct tuple_key *y)
 	return memcmp(x, y, sizeof(*x)) == 0;
 }
 
+static struct tentry *tmap_find(const struct tuplemap *m, const struct tuple_key *k, uint32_t h);
+
 struct tentry *tmap_get(struct tuplemap *m, const struct tuple_key *k)
 {
-	uint32_t h = tkey_hash(k);
-	struct tentry *e;
-
-	for (e = m->b[h & m->mask]; e; e = e->next)
-		if (e->hash == h && tkey_eq(&e->k, k))
-			return e;
-	return NULL;
+	return tmap_find(m, k, tkey_hash(k));
 }
 
 static void grow(struct tuplemap *m)
@@ -92,9 +88,20 @@ static void grow(struct tuplemap *m)
 	m->mask = n - 1;
 }
 
+static struct tentry *tmap_find(const struct tuplemap *m, const struct tuple_key *k, uint32_t h)
+{
+	struct tentry *e;
+
+	for (e = m->b[h & m->mask]; e; e = e->next)
+		if (e->hash == h && tkey_eq(&e->k, k))
+			return e;
+	return NULL;
+}
+
 struct tentry *tmap_put(struct tuplemap *m, const struct tuple_key *k, int *added)
 {
-	struct tentry *e = tmap_get(m, k);
+	uint32_t h = tkey_hash(k);
+	struct tentry *e = tmap_find(m, k, h);
 
 	*added = 0;
 	if (e)
@@ -103,7 +110,7 @@ struct tentry *tmap_put(struct tuplemap *m, const struct tuple_key *k, int *adde
 	if (!e)
 		return NULL;
 	e->k = *k;
-	e->hash = tkey_hash(k);
+	e->hash = h;
 	e->fd = -1;
 	e->next = m->b[e->hash & m->mask];
 	m->b[e->hash & m->mask] = e;

@@ -35,18 +35,22 @@ static inline uint32_t hash_3words(uint32_t a, uint32_t b, uint32_t c, uint32_t 
 	return c;
 }
 
-/* Folds 16 address bytes into one word, keyed (IPv6 only; IPv4 uses the word itself). */
+/* Four bytes in network order as a number. */
+static inline uint32_t hash_be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/*
+ * Folds 16 address bytes into one word, keyed (IPv6 only; IPv4 uses the
+ * word itself). Every segment hashes two addresses at least twice, so the
+ * IPv4 case reads only the four bytes it uses.
+ */
 static inline uint32_t hash_addr(const uint8_t a[16], int v6, uint32_t seed)
 {
-	uint32_t w[4];
-	int i;
-
-	for (i = 0; i < 4; i++)
-		w[i] = (uint32_t)a[4 * i] << 24 | (uint32_t)a[4 * i + 1] << 16 |
-		       (uint32_t)a[4 * i + 2] << 8 | a[4 * i + 3];
 	if (!v6)
-		return w[0];
-	return hash_3words(w[0] ^ w[3], w[1], w[2], seed);
+		return hash_be32(a);
+	return hash_3words(hash_be32(a) ^ hash_be32(a + 12), hash_be32(a + 4), hash_be32(a + 8), seed);
 }
 
 #endif
