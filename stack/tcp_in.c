@@ -59,10 +59,21 @@ static void note(struct in_ctx *x, uint8_t action, int reason)
 	x->reason = (int8_t)reason;
 }
 
+/*
+ * Photographs c for the segment's event, before later steps can change or
+ * free it. Nobody reads events without an observer, so then it costs
+ * nothing: the view is the largest part of a segment's bookkeeping.
+ */
+static void take_view(const struct stack *st, struct in_ctx *x, const struct sock_common *c)
+{
+	if (st->obs)
+		sock_view_of(st, c, &x->cv);
+}
+
 static void set_sock(struct stack *st, struct in_ctx *x, struct sock_common *c)
 {
 	x->c = c;
-	sock_view_of(st, c, &x->cv);
+	take_view(st, x, c);
 	x->has_cv = 1;
 }
 
@@ -437,7 +448,7 @@ static void tcp_check_req(struct stack *st, struct in_ctx *x, struct request_soc
 			note(x, ACT_RESET, CNT_TCPRESET);
 		}
 		sock_destroy(st, &req->c);
-		sock_view_of(st, &req->c, &x->cv);
+		take_view(st, x, &req->c);
 		return;
 	}
 	if (!(flg & TH_ACK)) {
@@ -457,7 +468,7 @@ static void tcp_check_req(struct stack *st, struct in_ctx *x, struct request_soc
 		stack_count(st, CNT_EMBRYONICRSTS);
 		tcp_send_reset(st, seg);
 		sock_destroy(st, &req->c);
-		sock_view_of(st, &req->c, &x->cv);
+		take_view(st, x, &req->c);
 		note(x, ACT_RST, CNT_LISTENOVERFLOWS);
 		return;
 	}
@@ -489,7 +500,7 @@ static void tcp_timewait_rcv(struct stack *st, struct in_ctx *x, struct tw_sock 
 		if (seg->flags & TH_RST) {
 			/* Linux lets a RST kill TIME_WAIT early (RFC 1337 says don't). */
 			sock_destroy(st, &tw->c);
-			sock_view_of(st, &tw->c, &x->cv);
+			take_view(st, x, &tw->c);
 			note(x, ACT_RESET, CNT_TCPRESET);
 			return;
 		}
@@ -610,7 +621,7 @@ static void tcp_syn_sent_rcv(struct stack *st, struct in_ctx *x, struct sock *sk
 		}
 		stack_count(st, CNT_ATTEMPTFAILS);
 		tcp_done(st, sk, -ECONNREFUSED);
-		sock_view_of(st, &sk->c, &x->cv);
+		take_view(st, x, &sk->c);
 		note(x, ACT_RESET, CNT_TCPRESET);
 		return;
 	}
@@ -681,7 +692,7 @@ static void rcv_data(struct stack *st, struct in_ctx *x, struct sock *sk)
 		stack_count(st, CNT_TCPABORTONDATA);
 		tcp_send_reset(st, seg);
 		tcp_done(st, sk, -ECONNRESET);
-		sock_view_of(st, &sk->c, &x->cv);
+		take_view(st, x, &sk->c);
 		note(x, ACT_RST, CNT_TCPABORTONDATA);
 		return;
 	}
@@ -740,7 +751,7 @@ static void tcp_rcv_state(struct stack *st, struct in_ctx *x, struct sock *sk)
 			return;
 		}
 		tcp_done(st, sk, sk->c.state == TCP_CLOSE_WAIT ? -EPIPE : -ECONNRESET);
-		sock_view_of(st, &sk->c, &x->cv);
+		take_view(st, x, &sk->c);
 		note(x, ACT_RESET, CNT_TCPRESET);
 		return;
 	}
@@ -812,14 +823,14 @@ static void tcp_rcv_state(struct stack *st, struct in_ctx *x, struct sock *sk)
 		if (fin_acked) {
 			struct tw_sock *tw = tcp_time_wait(st, sk);
 
-			sock_view_of(st, tw ? &tw->c : &sk->c, &x->cv);
+			take_view(st, x, tw ? &tw->c : &sk->c);
 			return;
 		}
 		break;
 	case TCP_LAST_ACK:
 		if (fin_acked) {
 			tcp_done(st, sk, 0);
-			sock_view_of(st, &sk->c, &x->cv);
+			take_view(st, x, &sk->c);
 			return;
 		}
 		break;
@@ -836,7 +847,7 @@ static void tcp_rcv_state(struct stack *st, struct in_ctx *x, struct sock *sk)
 			/* Out-of-order data ends here, but what the ACK field did still counts:
 			 * it may have opened the window or acknowledged the SYN a FIN waits for. */
 			tcp_push(st, sk);
-			sock_view_of(st, &sk->c, &x->cv);
+			take_view(st, x, &sk->c);
 			return;
 		}
 	}
@@ -858,7 +869,7 @@ static void tcp_rcv_state(struct stack *st, struct in_ctx *x, struct sock *sk)
 		case TCP_FIN_WAIT2: {
 			struct tw_sock *tw = tcp_time_wait(st, sk);
 
-			sock_view_of(st, tw ? &tw->c : &sk->c, &x->cv);
+			take_view(st, x, tw ? &tw->c : &sk->c);
 			return;
 		}
 		default:
@@ -868,7 +879,7 @@ static void tcp_rcv_state(struct stack *st, struct in_ctx *x, struct sock *sk)
 		tcp_send_ack(st, sk);
 	}
 	tcp_push(st, sk);
-	sock_view_of(st, &sk->c, &x->cv);
+	take_view(st, x, &sk->c);
 }
 
 /* ---- the demultiplexer -------------------------------------------------------- */
@@ -932,6 +943,8 @@ int tcp_input(struct stack *st, const struct segment *seg, int64_t frame)
 	 * ignored"); drop() has already counted the ignored ones. */
 	if (x.action == ACT_RESET && x.reason == CNT_TCPRESET)
 		stack_count(st, CNT_TCPRESET);
+	if (!st->obs)
+		return x.fd;
 	ev.t = st->now;
 	ev.frame = frame;
 	ev.lookup = x.lookup;
@@ -963,6 +976,8 @@ static void timer_event(struct stack *st, struct sock_common *c, uint8_t action,
 {
 	struct event ev;
 
+	if (!st->obs)
+		return;
 	memset(&ev, 0, sizeof(ev));
 	ev.type = EV_TIMER;
 	ev.t = st->now;
