@@ -333,24 +333,6 @@ int cookie_check(const struct stack *st, const struct segment *ack, uint16_t *ms
 uint32_t cookie_ts_encode(uint32_t ts_now, int wscale_ok, uint8_t snd_wscale, int sack_ok);
 void cookie_ts_decode(uint32_t tsecr, uint8_t *wscale_ok, uint8_t *snd_wscale, uint8_t *sack_ok);
 
-/* ---- object caches (slab.c) ------------------------------------------- */
-
-struct slab_cache {
-	void *free;          /* free objects, linked through their first word */
-	void *chunks;        /* every chunk, for slab_destroy() */
-	uint32_t size;       /* object size, rounded up to 8 */
-	uint64_t in_use;     /* objects handed out and not freed */
-	uint64_t chunk_bytes;
-};
-
-void slab_init(struct slab_cache *c, size_t size);
-/* A zeroed object, or NULL when memory runs out (cache unchanged). */
-void *slab_zalloc(struct slab_cache *c);
-/* Returns p (from this cache; NULL is ignored) for reuse. */
-void slab_free(struct slab_cache *c, void *p);
-/* Frees every chunk: all objects of the cache become invalid. */
-void slab_destroy(struct slab_cache *c);
-
 /* ---- the stack -------------------------------------------------------- */
 
 struct pending_ev {
@@ -381,7 +363,6 @@ struct stack {
 	uint8_t *pend_data;
 	size_t pend_used, pend_cap;
 	struct sock_common *grave;     /* destroyed, freed at the next flush */
-	struct slab_cache sock_cache, req_cache, tw_cache;
 	stack_isn_fn isn_fn;
 	void *isn_ctx;
 	stack_cookie_fn cookie_fn;

@@ -47,7 +47,7 @@ static void emit_sock(struct stack *st, uint8_t type, const struct sock_common *
 
 struct sock *sock_alloc(struct stack *st, int family, uint32_t id)
 {
-	struct sock *sk = slab_zalloc(&st->sock_cache);
+	struct sock *sk = calloc(1, sizeof(*sk));
 
 	if (!sk)
 		return NULL;
@@ -60,7 +60,7 @@ struct sock *sock_alloc(struct stack *st, int family, uint32_t id)
 
 struct request_sock *reqsk_alloc(struct stack *st)
 {
-	struct request_sock *req = slab_zalloc(&st->req_cache);
+	struct request_sock *req = calloc(1, sizeof(*req));
 
 	if (!req)
 		return NULL;
@@ -71,7 +71,7 @@ struct request_sock *reqsk_alloc(struct stack *st)
 
 struct tw_sock *twsk_alloc(struct stack *st, uint32_t id)
 {
-	struct tw_sock *tw = slab_zalloc(&st->tw_cache);
+	struct tw_sock *tw = calloc(1, sizeof(*tw));
 
 	if (!tw)
 		return NULL;

@@ -48,7 +48,7 @@ static int new_socket(struct stack *st, int family, struct sock **out)
 	fd = fd_install(st, sk);
 	if (fd < 0) {
 		st->nsocks--;
-		slab_free(&st->sock_cache, sk);
+		free(sk);
 		return fd;
 	}
 	*out = sk;

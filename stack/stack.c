@@ -117,24 +117,21 @@ struct stack *stack_new(const struct stack_config *cfg)
 	st->ts_key = cfg->hash_seed * 0x85ebca6bu + 0x165667b1u;
 	st->port_key = cfg->hash_seed * 0xc2b2ae35u + 0x27d4eb2fu;
 	st->frame = -1;
-	slab_init(&st->sock_cache, sizeof(struct sock));
-	slab_init(&st->req_cache, sizeof(struct request_sock));
-	slab_init(&st->tw_cache, sizeof(struct tw_sock));
 	return st;
 }
 
-static void free_one(struct stack *st, struct sock_common *c)
+static void free_one(struct sock_common *c)
 {
 	if (c->kind == SK_FULL) {
 		struct sock *sk = sk_full(c);
 
 		sock_queues_free(sk);
 		free(sk->ls);
-		slab_free(&st->sock_cache, sk);
+		free(sk);
 	} else if (c->kind == SK_REQUEST) {
-		slab_free(&st->req_cache, sk_req(c));
+		free(sk_req(c));
 	} else {
-		slab_free(&st->tw_cache, sk_tw(c));
+		free(sk_tw(c));
 	}
 }
 
@@ -144,7 +141,7 @@ static void free_grave(struct stack *st)
 		struct sock_common *c = st->grave;
 
 		st->grave = c->next;
-		free_one(st, c);
+		free_one(c);
 	}
 }
 
@@ -184,9 +181,6 @@ void stack_free(struct stack *st)
 	free_grave(st);
 	ehash_destroy(&st->ehash);
 	timer_heap_free(&st->timers);
-	slab_destroy(&st->sock_cache);
-	slab_destroy(&st->req_cache);
-	slab_destroy(&st->tw_cache);
 	free(st->fds);
 	free(st->addrs);
 	free(st->pend);
