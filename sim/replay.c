@@ -60,12 +60,11 @@ struct slot {
 
 /*
  * What the application knows of a connection it holds, indexed by its
- * descriptor. The stack's ehash already maps the 4-tuple to the socket and
- * its descriptor (sys_lookup), so the replay keeps no map of its own: 12
- * bytes per descriptor instead of a hashed entry per connection.
+ * descriptor (conn_fd). The stack's ehash already maps the 4-tuple to the
+ * socket and its descriptor (sys_lookup), so the replay keeps no map of its
+ * own: 8 bytes per descriptor instead of a hashed entry per connection.
  */
 struct rconn {
-	int fd;
 	uint32_t seq;      /* next byte the application writes, if have_seq */
 	uint8_t have_seq;
 	uint8_t fin_done;  /* shutdown(SHUT_WR) called */
@@ -374,6 +373,11 @@ static void look_ahead(struct rp *p, const struct slot *s)
 
 /* ---- the application's side -------------------------------------------------------- */
 
+static int conn_fd(const struct rp *p, const struct rconn *c)
+{
+	return (int)(c - p->conn);
+}
+
 static struct rconn *conn_get(struct rp *p, const struct ip_addr *la, uint16_t lp,
 			      const struct ip_addr *ra, uint16_t rp)
 {
@@ -400,15 +404,14 @@ static struct rconn *conn_add(struct rp *p, int fd)
 		p->nconn = n;
 	}
 	memset(&p->conn[fd], 0, sizeof(p->conn[fd]));
-	p->conn[fd].fd = fd;
 	return &p->conn[fd];
 }
 
 /* The connection is over for the stack: the application closes its descriptor. */
 static void conn_check_done(struct rp *p, const struct rconn *c)
 {
-	if (sys_state(p->st, c->fd) == TCP_CLOSED)
-		sys_close(p->st, c->fd);
+	if (sys_state(p->st, conn_fd(p, c)) == TCP_CLOSED)
+		sys_close(p->st, conn_fd(p, c));
 }
 
 /* The application accepts everything queued (when --accept lets it). Returns how many. */
@@ -431,7 +434,7 @@ static void drain(struct rp *p, const struct rconn *c)
 	ssize_t n;
 
 	do {
-		n = sys_recv(p->st, c->fd, p->rbuf, sizeof(p->rbuf));
+		n = sys_recv(p->st, conn_fd(p, c), p->rbuf, sizeof(p->rbuf));
 	} while (n > 0);
 	conn_check_done(p, c);
 }
@@ -629,7 +632,7 @@ static void replay_outbound(struct rp *p, struct slot *s, vtime_t t)
 	}
 	if (seg->flags & TH_RST) {
 		/* The application aborted (close() with SO_LINGER 0). */
-		sys_abort(p->st, c->fd);
+		sys_abort(p->st, conn_fd(p, c));
 		return;
 	}
 	if (seg->len) {
@@ -646,14 +649,14 @@ static void replay_outbound(struct rp *p, struct slot *s, vtime_t t)
 
 			/* Data and FIN in one segment: queue the data so the FIN joins it. */
 			if (seg->flags & TH_FIN)
-				sys_send_more(p->st, c->fd, seg->data + off, seg->len - off);
+				sys_send_more(p->st, conn_fd(p, c), seg->data + off, seg->len - off);
 			else
-				sys_send(p->st, c->fd, seg->data + off, seg->len - off);
+				sys_send(p->st, conn_fd(p, c), seg->data + off, seg->len - off);
 			c->seq = end;
 		}
 	}
 	if ((seg->flags & TH_FIN) && !c->fin_done) {
-		sys_shutdown(p->st, c->fd, SHUTDOWN_WR);
+		sys_shutdown(p->st, conn_fd(p, c), SHUTDOWN_WR);
 		c->fin_done = 1;
 	}
 	conn_check_done(p, c);

@@ -72,8 +72,16 @@ struct sock_common {
 	uint8_t kind;             /* enum sk_kind */
 	uint8_t state;            /* enum tcp_state */
 	uint8_t hashed;           /* in ehash */
+	uint8_t bind_linked;      /* bind node in the bind table (sock, tw_sock) */
 	uint16_t lport, rport;
 	struct ip_addr laddr, raddr;
+	/*
+	 * The rest of the bind node, kept here because these three bytes fit
+	 * in what would be the struct's tail padding (64 bytes either way),
+	 * where in struct bind_node they cost 8.
+	 */
+	uint8_t bind_autobind;    /* port picked by connect(), shareable per 4-tuple */
+	uint16_t bind_port;
 };
 
 /*
@@ -83,9 +91,6 @@ struct sock_common {
  */
 struct bind_node {
 	struct bind_node *next, *prev;
-	uint16_t port;
-	uint8_t linked;
-	uint8_t autobind;  /* port picked by connect(), shareable per 4-tuple */
 };
 
 /* A growable byte queue: [p + off, p + off + len) holds the bytes. */
@@ -121,42 +126,57 @@ struct listen_state {
 };
 
 /*
- * 256 bytes (bench/sizes checks it): the one-byte fields sit together and
- * the rarely used parts (byte queues, listen state) hang off pointers.
+ * 216 bytes, so that with malloc's header, its ehash bucket and its
+ * descriptor slot a connection costs at most 256 bytes (bench/sizes and the
+ * 1M-connection replay in `make bench` show it). Hence the one-bit flags,
+ * the round-trip estimators in 32-bit microseconds (as Linux's srtt_us and
+ * mdev_us), the timestamp offset recomputed from the addresses rather than
+ * stored, one pointer for the listen state or the accepting listener, and
+ * the byte queues behind a pointer.
  */
 struct sock {
 	struct sock_common c;
 	struct bind_node bind;  /* must follow c: see bind_owner() */
 	struct timer timer;     /* TIMER_RTX or TIMER_FINWAIT2 */
 	int fd;                 /* -1 while not owned by the application */
-	int err;                /* pending error (so_error), negative errno */
-	uint8_t reuseaddr, reuseport;
-	uint8_t bound;          /* local address and port chosen */
-	uint8_t orphan;         /* close() called: no application any more */
-	uint8_t shut_wr;        /* application shut down writing */
-	uint8_t fin_queued;     /* FIN to send once the send queue drains */
-	uint8_t fin_sent;       /* our FIN went out; it holds sequence fin_seq */
-	uint8_t rcv_fin;        /* peer's FIN received */
-	uint8_t passive;        /* created from a request */
+	int16_t err;            /* pending error (so_error), negative errno */
+	uint8_t reuseaddr : 1, reuseport : 1;
+	uint8_t bound : 1;      /* local address and port chosen */
+	uint8_t orphan : 1;     /* close() called: no application any more */
+	uint8_t shut_wr : 1;    /* application shut down writing */
+	uint8_t fin_queued : 1; /* FIN to send once the send queue drains */
+	uint8_t fin_sent : 1;   /* our FIN went out; it holds sequence fin_seq */
+	uint8_t rcv_fin : 1;    /* peer's FIN received */
+	uint8_t passive : 1;    /* created from a request */
+	uint8_t wscale_ok : 1, sack_ok : 1, tstamp_ok : 1;
+	uint8_t rtt_on : 1;     /* rtt_seq is being timed */
+	uint8_t queued : 1;     /* in an accept queue: parent, not ls, is set */
 	uint8_t retries;
 	uint8_t snd_wscale, rcv_wscale;
-	uint8_t wscale_ok, sack_ok, tstamp_ok;
-	uint8_t rtt_on;
 	uint16_t mss;           /* payload bytes per segment we send */
 	uint16_t adv_mss;       /* MSS we announced */
 	uint32_t fin_seq;
 	uint32_t iss, irs;
 	uint32_t snd_una, snd_nxt, snd_wnd, snd_wl1, snd_wl2, snd_max;
 	uint32_t rcv_nxt, rcv_wnd;
-	uint32_t ts_recent, ts_off;
+	uint32_t ts_recent;
 	uint32_t rtt_seq;        /* sequence being timed, valid if rtt_on */
+	uint32_t srtt_us, rttvar_us; /* RFC 6298 estimators; 0: no sample yet */
 	vtime_t rtt_start;
-	vtime_t srtt, rttvar, rto;
-	struct sock *parent;     /* listener whose accept queue holds us */
+	vtime_t rto;
+	union {
+		struct listen_state *ls; /* in LISTEN */
+		struct sock *parent;     /* while queued: the listener whose accept queue holds us */
+	};
 	struct sock *acc_next;
-	struct listen_state *ls; /* only in LISTEN */
 	struct sock_bufs *bufs;  /* NULL while both queues are empty */
 };
+
+/* The listen state, or NULL: not a listener. */
+static inline struct listen_state *sk_listen(const struct sock *sk)
+{
+	return sk->queued ? NULL : sk->ls;
+}
 
 /* Bytes in the send / receive queue. */
 static inline uint32_t sk_snd_len(const struct sock *sk) { return sk->bufs ? sk->bufs->snd.len : 0; }
@@ -302,6 +322,8 @@ uint32_t tcp_isn(const struct stack *st, const struct ip_addr *laddr, uint16_t l
 		 const struct ip_addr *raddr, uint16_t rport);
 uint32_t tcp_ts_offset(const struct stack *st, const struct ip_addr *laddr,
 		       const struct ip_addr *raddr);
+/* A connection's timestamp offset (secure_tcp_ts_off), recomputed rather than kept. */
+uint32_t tcp_sk_ts_off(const struct stack *st, const struct sock *sk);
 uint32_t tcp_ts_now(const struct stack *st, uint32_t off);
 uint16_t tcp_our_mss(const struct stack *st, int family);
 uint16_t tcp_send_mss(uint16_t peer, uint16_t ours, int tstamp);

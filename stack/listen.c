@@ -140,27 +140,27 @@ void bind_add(struct stack *st, struct bind_node *b, uint16_t port)
 {
 	struct bind_node **head = bind_head(st, port);
 
-	b->port = port;
+	bind_owner(b)->bind_port = port;
 	b->prev = NULL;
 	b->next = *head;
 	if (*head)
 		(*head)->prev = b;
 	*head = b;
-	b->linked = 1;
+	bind_owner(b)->bind_linked = 1;
 }
 
 void bind_remove(struct stack *st, struct bind_node *b)
 {
-	if (!b->linked)
+	if (!bind_owner(b)->bind_linked)
 		return;
 	if (b->prev)
 		b->prev->next = b->next;
 	else
-		*bind_head(st, b->port) = b->next;
+		*bind_head(st, bind_owner(b)->bind_port) = b->next;
 	if (b->next)
 		b->next->prev = b->prev;
 	b->next = b->prev = NULL;
-	b->linked = 0;
+	bind_owner(b)->bind_linked = 0;
 }
 
 static void owner_flags(const struct sock_common *c, int *reuseaddr, int *reuseport)
@@ -198,7 +198,7 @@ int bind_conflict(struct stack *st, const struct sock *sk, const struct ip_addr 
 		const struct sock_common *o = bind_owner(b);
 		int ra, rp;
 
-		if (b->port != port || o == &sk->c || o->laddr.family != addr->family)
+		if (o->bind_port != port || o == &sk->c || o->laddr.family != addr->family)
 			continue;
 		if (!addr_is_any(addr) && !addr_is_any(&o->laddr) && !addr_equal(addr, &o->laddr))
 			continue;
@@ -222,12 +222,12 @@ static int connect_port_ok(struct stack *st, const struct ip_addr *laddr, uint16
 	for (b = *bind_head(st, port); b; b = b->next) {
 		const struct sock_common *o = bind_owner(b);
 
-		if (b->port != port || o->laddr.family != laddr->family)
+		if (o->bind_port != port || o->laddr.family != laddr->family)
 			continue;
 		if (!addr_is_any(laddr) && !addr_is_any(&o->laddr) && !addr_equal(laddr, &o->laddr))
 			continue;
 		/* A port someone bind()s or listens on is theirs alone. */
-		if (!b->autobind)
+		if (!o->bind_autobind)
 			return 0;
 	}
 	/* __inet_check_established: the 4-tuple itself must be unused. */

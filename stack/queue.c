@@ -38,6 +38,7 @@ void accept_queue_push(struct stack *st, struct sock *listener, struct sock *chi
 
 	(void)st;
 	child->parent = listener;
+	child->queued = 1;
 	child->acc_next = NULL;
 	if (ls->acc_tail)
 		ls->acc_tail->acc_next = child;
@@ -62,6 +63,7 @@ struct sock *accept_pop(struct stack *st, struct sock *listener)
 	ls->ack_backlog--;
 	child->acc_next = NULL;
 	child->parent = NULL;
+	child->queued = 0;
 	return child;
 }
 

@@ -131,10 +131,10 @@ void sock_destroy(struct stack *st, struct sock_common *c)
 		 * Linux's accept() returns a child reset while it waited, and
 		 * the first read reports the error.
 		 */
-		if (sk->fd >= 0 || sk->parent)
+		if (sk->fd >= 0 || sk->queued)
 			return;
 		bind_remove(st, &sk->bind);
-		if (sk->ls)
+		if (sk_listen(sk))
 			listen_table_remove(st, sk);
 		break;
 	}
@@ -178,7 +178,7 @@ void listener_view_of(const struct sock *sk, struct listener_view *v)
 	v->addr = sk->c.laddr;
 	v->port = sk->c.lport;
 	v->reuseport = sk->reuseport;
-	if (sk->ls) {
+	if (sk_listen(sk)) {
 		v->backlog = sk->ls->backlog;
 		v->syn_queue = sk->ls->qlen;
 		v->accept_queue = sk->ls->ack_backlog;

@@ -188,6 +188,7 @@ int sys_accept(struct stack *st, int fd, struct ip_addr *raddr, uint16_t *rport)
 		if (!l->ls->acc_tail)
 			l->ls->acc_tail = child;
 		child->parent = l;
+		child->queued = 1;
 		l->ls->ack_backlog++;
 		return nfd;
 	}
@@ -255,7 +256,7 @@ int sys_connect(struct stack *st, int fd, const struct ip_addr *addr, uint16_t p
 		sk->c.lport = (uint16_t)p;
 		sk->bound = 1;
 		bind_add(st, &sk->bind, sk->c.lport);
-		sk->bind.autobind = 1;
+		sk->c.bind_autobind = 1;
 	} else if (ehash_lookup(st, &sk->c.laddr, sk->c.lport, addr, port, &li)) {
 		/* __inet_check_established(): that 4-tuple is taken */
 		sk->c.raddr = addr_any(addr->family);
@@ -264,7 +265,6 @@ int sys_connect(struct stack *st, int fd, const struct ip_addr *addr, uint16_t p
 	}
 	sk->adv_mss = tcp_our_mss(st, addr->family);
 	sk->rcv_wscale = st->cfg.tcp_window_scaling ? 7 : 0;
-	sk->ts_off = tcp_ts_offset(st, &sk->c.laddr, addr);
 	{
 		struct segment syn;
 
@@ -515,7 +515,6 @@ int sys_adopt(struct stack *st, const struct ip_addr *laddr, uint16_t lport,
 	sk->wscale_ok = 1;
 	sk->snd_wscale = sk->rcv_wscale = 7;
 	sk->tstamp_ok = ts != 0;
-	sk->ts_off = tcp_ts_offset(st, laddr, raddr);
 	sk->iss = snd_nxt - 1;
 	sk->irs = rcv_nxt - 1;
 	sk->snd_una = sk->snd_nxt = sk->snd_max = snd_nxt;

@@ -126,7 +126,7 @@ static void free_one(struct sock_common *c)
 		struct sock *sk = sk_full(c);
 
 		sock_queues_free(sk);
-		free(sk->ls);
+		free(sk_listen(sk));
 		free(sk);
 	} else if (c->kind == SK_REQUEST) {
 		free(sk_req(c));
@@ -546,7 +546,7 @@ int stack_check(const struct stack *st, char *why, size_t len)
 			q++;
 		}
 		for (s = l->ls->acc_head; s; s = s->acc_next) {
-			CHECK(s->parent == l, "sock %u queued with parent mismatch", s->c.id);
+			CHECK(s->queued && s->parent == l, "sock %u queued with parent mismatch", s->c.id);
 			a++;
 		}
 		CHECK(q == l->ls->qlen, "listener %u: qlen %u but %u requests queued", l->c.id,

@@ -159,7 +159,6 @@ static struct sock *syn_recv_child(struct stack *st, struct sock *l, const struc
 	sk->sack_ok = req->sack_ok;
 	sk->tstamp_ok = req->tstamp_ok;
 	sk->ts_recent = ack->opt.has_ts ? ack->opt.tsval : req->ts_recent;
-	sk->ts_off = tcp_ts_offset(st, &req->c.laddr, &req->c.raddr);
 	ours = tcp_our_mss(st, sk->c.laddr.family);
 	sk->adv_mss = ours;
 	sk->mss = tcp_send_mss(req->mss, ours, sk->tstamp_ok);
@@ -558,7 +557,7 @@ struct tw_sock *tcp_time_wait(struct stack *st, struct sock *sk)
 	tw->snd_nxt = sk->snd_nxt;
 	tw->rcv_nxt = sk->rcv_nxt;
 	tw->ts_recent = sk->ts_recent;
-	tw->ts_off = sk->ts_off;
+	tw->ts_off = tcp_sk_ts_off(st, sk);
 	tw->tstamp_ok = sk->tstamp_ok;
 	tw->win = tcp_window_field(sk);
 	tw->reuseaddr = sk->reuseaddr;

@@ -38,6 +38,11 @@ uint32_t tcp_isn(const struct stack *st, const struct ip_addr *laddr, uint16_t l
 	return h + (uint32_t)(st->now >> 6);
 }
 
+uint32_t tcp_sk_ts_off(const struct stack *st, const struct sock *sk)
+{
+	return tcp_ts_offset(st, &sk->c.laddr, &sk->c.raddr);
+}
+
 uint32_t tcp_ts_offset(const struct stack *st, const struct ip_addr *laddr,
 		       const struct ip_addr *raddr)
 {
@@ -216,7 +221,7 @@ static void sk_opts(struct stack *st, const struct sock *sk, struct segment *s)
 {
 	if (sk->tstamp_ok) {
 		s->opt.has_ts = 1;
-		s->opt.tsval = tcp_ts_now(st, sk->ts_off);
+		s->opt.tsval = tcp_ts_now(st, tcp_sk_ts_off(st, sk));
 		s->opt.tsecr = sk->ts_recent;
 	}
 }
@@ -224,7 +229,7 @@ static void sk_opts(struct stack *st, const struct sock *sk, struct segment *s)
 void tcp_send_ack(struct stack *st, struct sock *sk)
 {
 	send_ctl(st, &sk->c, sk->snd_nxt, sk->rcv_nxt, TH_ACK, tcp_window_field(sk), sk->tstamp_ok,
-		 sk->ts_off, sk->ts_recent);
+		 tcp_sk_ts_off(st, sk), sk->ts_recent);
 }
 
 /* tcp_send_active_reset(): abort a connection from our side (window 0, no options). */
@@ -247,10 +252,10 @@ void tcp_send_syn(struct stack *st, struct sock *sk)
 	s.flags = synack ? TH_SYN | TH_ACK : TH_SYN;
 	s.win = (uint16_t)tcp_initial_window(sk->adv_mss, st->cfg.tcp_timestamps);
 	if (synack)
-		synack_opts(st, &s.opt, fam, sk->sack_ok, sk->tstamp_ok, sk->ts_off, sk->ts_recent,
+		synack_opts(st, &s.opt, fam, sk->sack_ok, sk->tstamp_ok, tcp_sk_ts_off(st, sk), sk->ts_recent,
 			    sk->wscale_ok, sk->rcv_wscale);
 	else
-		synack_opts(st, &s.opt, fam, st->cfg.tcp_sack, st->cfg.tcp_timestamps, sk->ts_off, 0,
+		synack_opts(st, &s.opt, fam, st->cfg.tcp_sack, st->cfg.tcp_timestamps, tcp_sk_ts_off(st, sk), 0,
 			    st->cfg.tcp_window_scaling, OUR_WSCALE);
 	s.opt.mss = sk->adv_mss;
 	stack_emit_out(st, &s);
@@ -342,7 +347,7 @@ void tcp_push(struct stack *st, struct sock *sk)
 void tcp_send_probe(struct stack *st, struct sock *sk)
 {
 	send_ctl(st, &sk->c, sk->snd_una - 1, sk->rcv_nxt, TH_ACK, tcp_window_field(sk), sk->tstamp_ok,
-		 sk->ts_off, sk->ts_recent);
+		 tcp_sk_ts_off(st, sk), sk->ts_recent);
 }
 
 /*
@@ -379,22 +384,30 @@ void tcp_rearm_rtx(struct stack *st, struct sock *sk)
 		timer_arm(st, &sk->timer, TIMER_RTX, st->now + sk->rto);
 }
 
-/* RFC 6298 2.3, with Linux's floor of 200 ms on the variance term. */
+/*
+ * RFC 6298 2.3, with Linux's floor of 200 ms on the variance term. The
+ * estimators are kept in microseconds, as Linux keeps srtt_us and mdev_us;
+ * a sample under 1 us counts as 1 us, so that 0 can mean "none yet".
+ */
 void tcp_rtt_sample(struct sock *sk, vtime_t r)
 {
+	/* Clamped so that 7 * srtt_us cannot overflow: 10 minutes is plenty. */
+	uint32_t r_us = r / VT_USEC > 600000000u ? 600000000u : (uint32_t)(r / VT_USEC);
 	vtime_t var4;
 
-	if (!sk->srtt) {
-		sk->srtt = r;
-		sk->rttvar = r / 2;
+	if (!r_us)
+		r_us = 1;
+	if (!sk->srtt_us) {
+		sk->srtt_us = r_us;
+		sk->rttvar_us = r_us / 2;
 	} else {
-		vtime_t d = sk->srtt > r ? sk->srtt - r : r - sk->srtt;
+		uint32_t d = sk->srtt_us > r_us ? sk->srtt_us - r_us : r_us - sk->srtt_us;
 
-		sk->rttvar = (3 * sk->rttvar + d) / 4;
-		sk->srtt = (7 * sk->srtt + r) / 8;
+		sk->rttvar_us = (uint32_t)((3 * (uint64_t)sk->rttvar_us + d) / 4);
+		sk->srtt_us = (uint32_t)((7 * (uint64_t)sk->srtt_us + r_us) / 8);
 	}
-	var4 = 4 * sk->rttvar;
-	sk->rto = sk->srtt + (var4 > RTO_MIN ? var4 : RTO_MIN);
+	var4 = 4 * (vtime_t)sk->rttvar_us * VT_USEC;
+	sk->rto = (vtime_t)sk->srtt_us * VT_USEC + (var4 > RTO_MIN ? var4 : RTO_MIN);
 	if (sk->rto > RTO_MAX)
 		sk->rto = RTO_MAX;
 }
