@@ -24,6 +24,6 @@ int main(void)
 	ROW(struct sock_bufs, "   (sock's two byte queues, malloc'd while either holds bytes; data >= 1024 bytes each)");
 	ROW(struct listen_state, "   (listeners only, malloc'd)");
 	ROW(struct ip_addr, "   (x2 in sock_common)");
-	ROW(struct tentry, "   (replay: one per SYN, SYN-ACK or RST in the look-ahead window, malloc'd)");
+	ROW(struct tentry, "   (replay: one per adopted SYN cookie, at most 65536; malloc'd)");
 	return 0;
 }

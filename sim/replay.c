@@ -28,6 +28,7 @@
 #include <string.h>
 
 #include "frame.h"
+#include "hash.h"
 #include "pcap_out.h"
 #include "replay.h"
 #include "socket.h"
@@ -38,6 +39,7 @@
 /* 2048 frames: enough for a SYN-ACK behind a burst, small enough to stay in cache. */
 #define RING_MAX 2048u
 #define RING_BYTES (32u << 20)
+#define IDX_SIZE (2 * RING_MAX)
 
 enum { K_CONN = 1, K_SYNACK, K_RST, K_SYN, K_COOKIE };
 
@@ -56,6 +58,7 @@ struct slot {
 	int status;
 	int cut;
 	int64_t n;
+	uint32_t ihash;    /* its index hash, while it is the indexed frame of its key */
 };
 
 /*
@@ -92,7 +95,8 @@ struct rp {
 	int have_t0;
 	struct rconn *conn;   /* indexed by descriptor */
 	int nconn;
-	struct tuplemap idx, cookies;
+	struct tuplemap cookies;
+	uint32_t idx[IDX_SIZE]; /* look-ahead index: ring position + 1, 0 empty */
 	vtime_t cookie_sweep;
 	vtime_t next_accept;
 	struct verify *v;
@@ -176,38 +180,6 @@ static int add_listener(struct rp *p, const struct ip_addr *a, uint16_t port, in
 
 /* ---- the look-ahead index ------------------------------------------------------ */
 
-static struct tentry *idx_get(struct rp *p, int kind, const struct ip_addr *a, uint16_t pa,
-			      const struct ip_addr *b, uint16_t pb)
-{
-	struct tuple_key k;
-
-	tkey_set(&k, (uint8_t)kind, a, pa, b, pb);
-	return tmap_get(&p->idx, &k);
-}
-
-static void idx_add(struct rp *p, int kind, const struct slot *s)
-{
-	struct tuple_key k;
-	struct tentry *e;
-	int added;
-
-	tkey_set(&k, (uint8_t)kind, &s->seg.src, s->seg.sport, &s->seg.dst, s->seg.dport);
-	e = tmap_put(&p->idx, &k, &added);
-	if (!e || !added)
-		return; /* keep the first: a retransmission carries the same numbers */
-	e->frame = s->n;
-	e->seq = s->seg.seq;
-	e->ack = s->seg.ack;
-}
-
-static void idx_remove(struct rp *p, int kind, const struct slot *s)
-{
-	struct tentry *e = idx_get(p, kind, &s->seg.src, s->seg.sport, &s->seg.dst, s->seg.dport);
-
-	if (e && e->frame == s->n)
-		tmap_del(&p->idx, e);
-}
-
 static int slot_kind(const struct slot *s)
 {
 	uint8_t f = s->seg.flags;
@@ -221,6 +193,84 @@ static int slot_kind(const struct slot *s)
 	if (f & TH_SYN)
 		return K_SYN;
 	return 0;
+}
+
+/*
+ * The index maps (kind, 4-tuple) to the first frame of that kind in the
+ * window. It holds at most RING_MAX entries, so it is a fixed open-addressed
+ * table of ring positions (linear probing, twice the ring's size): entering
+ * and leaving the window costs no allocation, and the keys are read from
+ * the frames themselves.
+ */
+static uint32_t idx_hash(int kind, const struct ip_addr *a, uint16_t pa, const struct ip_addr *b,
+			 uint16_t pb)
+{
+	int v6 = a->family == ADDR_V6;
+
+	return hash_3words(hash_addr(a->a, v6, 0), hash_addr(b->a, v6, 0), (uint32_t)pa << 16 | pb,
+			   (uint32_t)kind);
+}
+
+static int idx_match(const struct slot *s, int kind, const struct ip_addr *a, uint16_t pa,
+		     const struct ip_addr *b, uint16_t pb)
+{
+	return slot_kind(s) == kind && s->seg.sport == pa && s->seg.dport == pb &&
+	       addr_equal(&s->seg.src, a) && addr_equal(&s->seg.dst, b);
+}
+
+static const struct slot *idx_get(const struct rp *p, int kind, const struct ip_addr *a,
+				  uint16_t pa, const struct ip_addr *b, uint16_t pb)
+{
+	uint32_t i = idx_hash(kind, a, pa, b, pb) & (IDX_SIZE - 1);
+
+	for (; p->idx[i]; i = (i + 1) & (IDX_SIZE - 1)) {
+		const struct slot *s = &p->ring[p->idx[i] - 1];
+
+		if (idx_match(s, kind, a, pa, b, pb))
+			return s;
+	}
+	return NULL;
+}
+
+static void idx_add(struct rp *p, int kind, struct slot *s)
+{
+	uint32_t i;
+
+	/* Keep the first: a retransmission carries the same numbers. */
+	if (idx_get(p, kind, &s->seg.src, s->seg.sport, &s->seg.dst, s->seg.dport))
+		return;
+	s->ihash = idx_hash(kind, &s->seg.src, s->seg.sport, &s->seg.dst, s->seg.dport);
+	for (i = s->ihash & (IDX_SIZE - 1); p->idx[i]; i = (i + 1) & (IDX_SIZE - 1))
+		;
+	p->idx[i] = (uint32_t)(s - p->ring) + 1;
+}
+
+/* Takes s out if it is the indexed frame, closing the gap (backward-shift deletion). */
+static void idx_remove(struct rp *p, const struct slot *s)
+{
+	uint32_t me = (uint32_t)(s - p->ring) + 1, i = s->ihash & (IDX_SIZE - 1), j;
+
+	while (p->idx[i] && p->idx[i] != me)
+		i = (i + 1) & (IDX_SIZE - 1);
+	if (!p->idx[i])
+		return;
+	for (j = i;;) {
+		uint32_t home;
+
+		p->idx[i] = 0;
+		for (;;) {
+			j = (j + 1) & (IDX_SIZE - 1);
+			if (!p->idx[j])
+				return;
+			home = p->ring[p->idx[j] - 1].ihash & (IDX_SIZE - 1);
+			/* An entry whose home lies cyclically in (i, j] must stay put. */
+			if (i <= j ? (i < home && home <= j) : (i < home || home <= j))
+				continue;
+			break;
+		}
+		p->idx[i] = p->idx[j];
+		i = j;
+	}
 }
 
 /*
@@ -256,9 +306,9 @@ static void slot_enter(struct rp *p, struct slot *s)
 			add_listener(p, &s->seg.src, s->seg.sport, -1, 0, t, why);
 		}
 	} else if (kind == K_RST && p->auto_local && (s->seg.flags & TH_ACK)) {
-		struct tentry *syn = idx_get(p, K_SYN, &s->seg.dst, s->seg.dport, &s->seg.src, s->seg.sport);
+		const struct slot *syn = idx_get(p, K_SYN, &s->seg.dst, s->seg.dport, &s->seg.src, s->seg.sport);
 
-		if (syn && s->seg.ack == syn->seq + 1) {
+		if (syn && s->seg.ack == syn->seg.seq + 1) {
 			snprintf(why, sizeof(why), "it answered a SYN from %s with a RST (frame %lld)",
 				 addr_format(&s->seg.dst, b, sizeof(b)), (long long)s->n);
 			add_local(p, &s->seg.src, t, why);
@@ -330,10 +380,10 @@ static int window_full(struct rp *p)
  * a:pa to b:pb, or the window is full. Returns the entry of kind k1 if the
  * index already held one, else the first of either kind, else NULL.
  */
-static struct tentry *idx_wait(struct rp *p, int k1, int k2, const struct ip_addr *a, uint16_t pa,
-			       const struct ip_addr *b, uint16_t pb)
+static const struct slot *idx_wait(struct rp *p, int k1, int k2, const struct ip_addr *a,
+				   uint16_t pa, const struct ip_addr *b, uint16_t pb)
 {
-	struct tentry *e = idx_get(p, k1, a, pa, b, pb);
+	const struct slot *e = idx_get(p, k1, a, pa, b, pb);
 
 	if (!e && k2)
 		e = idx_get(p, k2, a, pa, b, pb);
@@ -345,8 +395,7 @@ static struct tentry *idx_wait(struct rp *p, int k1, int k2, const struct ip_add
 		if (!read_one(p))
 			break;
 		kind = slot_kind(s);
-		if ((kind == k1 || (k2 && kind == k2)) && s->seg.sport == pa && s->seg.dport == pb &&
-		    addr_equal(&s->seg.src, a) && addr_equal(&s->seg.dst, b))
+		if ((kind == k1 || (k2 && kind == k2)) && idx_match(s, kind, a, pa, b, pb))
 			e = idx_get(p, kind, a, pa, b, pb);
 	}
 	return e;
@@ -523,7 +572,7 @@ static void cookie_sweep(struct rp *p, vtime_t now)
 static int isn_hook(void *ctx, const struct segment *syn, int kind, uint32_t *isn)
 {
 	struct rp *p = ctx;
-	struct tentry *e;
+	const struct slot *e;
 
 	if (kind == ISN_CONNECT) {
 		if (!p->have_pending_isn)
@@ -533,11 +582,11 @@ static int isn_hook(void *ctx, const struct segment *syn, int kind, uint32_t *is
 		return 1;
 	}
 	e = idx_get(p, K_SYNACK, &syn->dst, syn->dport, &syn->src, syn->sport);
-	if (e && e->ack == syn->seq + 1) {
-		*isn = e->seq;
+	if (e && e->seg.ack == syn->seq + 1) {
+		*isn = e->seg.seq;
 		p->stats.isn_recorded++;
 		if (kind == ISN_COOKIE)
-			cookie_remember(p, syn, e->seq);
+			cookie_remember(p, syn, e->seg.seq);
 		return 1;
 	}
 	p->stats.isn_own++;
@@ -556,12 +605,12 @@ static void replay_inbound(struct rp *p, struct slot *s, vtime_t t)
 		 * recorded host reset it, it really was a stray; otherwise the
 		 * connection predates the capture.
 		 */
-		struct tentry *rst = idx_wait(p, K_RST, 0, &seg->dst, seg->dport, &seg->src, seg->sport);
+		const struct slot *rst = idx_wait(p, K_RST, 0, &seg->dst, seg->dport, &seg->src, seg->sport);
 		struct tuple_key k;
 
 		/* ...unless it answers a SYN cookie: the listener takes it. */
 		tkey_set(&k, K_COOKIE, &seg->src, seg->sport, &seg->dst, seg->dport);
-		if ((!rst || rst->seq != seg->ack) && !tmap_get(&p->cookies, &k))
+		if ((!rst || rst->seg.seq != seg->ack) && !tmap_get(&p->cookies, &k))
 			pick_up(p, &seg->dst, seg->dport, &seg->src, seg->sport, seg->ack, seg->seq,
 				seg->win, seg->opt.has_ts, t);
 	}
@@ -729,7 +778,7 @@ static void slot_leave(struct rp *p, struct slot *s)
 	int kind = slot_kind(s);
 
 	if (kind)
-		idx_remove(p, kind, s);
+		idx_remove(p, s);
 	p->ring_bytes -= s->fr.caplen;
 	p->head = (p->head + 1) % RING_MAX;
 	p->count--;
@@ -770,7 +819,6 @@ static void rp_free(struct rp *p)
 		free(p->ring);
 	}
 	free(p->conn);
-	tmap_free(&p->idx);
 	tmap_free(&p->cookies);
 	verify_free(p->v);
 	stack_free(p->st);
@@ -800,8 +848,7 @@ int replay_run(const struct replay_opts *o)
 	p->lt = frame_linktype(p->fs);
 	p->st = stack_new(&o->cfg);
 	p->ring = calloc(RING_MAX, sizeof(*p->ring));
-	if (!p->st || !p->ring || tmap_init(&p->idx) < 0 ||
-	    tmap_init(&p->cookies) < 0 || (o->verify && !(p->v = verify_new(verify_report, p)))) {
+	if (!p->st || !p->ring || tmap_init(&p->cookies) < 0 || (o->verify && !(p->v = verify_new(verify_report, p)))) {
 		fprintf(stderr, "tcpdemux: out of memory\n");
 		rp_free(p);
 		return 2;

@@ -1,11 +1,11 @@
 /*
- * tuplemap.h - a hash map keyed on (kind, 4-tuple), for the replay's own
- * bookkeeping: the application's connections and the look-ahead index.
+ * tuplemap.h - a hash map keyed on (kind, 4-tuple), for drivers' own
+ * bookkeeping: the SYN cookies a replay adopted, the connections synth's
+ * simulated hosts hold.
  *
- * The stack keeps its tables to itself; the replay driver needs a few
- * facts per connection of its own (which descriptor, how much of the
- * recorded payload was already sent), so it keeps them here. Entries are
- * removed as connections end, so memory follows live connections.
+ * The stack keeps its tables to itself; a driver that needs a few facts of
+ * its own per 4-tuple keeps them here. Entries are removed as they stop
+ * mattering, so memory follows live connections.
  */
 #ifndef TCPDEMUX_TUPLEMAP_H
 #define TCPDEMUX_TUPLEMAP_H
