@@ -134,7 +134,9 @@ static const char usage_replay[] =
 	"                        segment (SYN, FIN, RST) agrees (docs/linux-fidelity.md)\n"
 	"  --format text|json    output format (default text); json is JSON Lines\n"
 	"  --hash-seed N         fix the hash seed (default: random per run)\n"
-	"  --buckets N           ehash buckets, a power of two (default 65536)\n"
+	"  --buckets N           ehash buckets, a power of two, fixed (default: 65536,\n"
+	"                        doubled whenever the table holds more than two\n"
+	"                        entries per bucket, up to 16777216)\n"
 	"  --color, --no-color   force colour on or off (default: on for a terminal)\n"
 	"  --max-sockets N       at most N sockets at once, as for demo\n"
 	"  --step                one segment at a time, as for demo\n"
@@ -165,6 +167,7 @@ static const char usage_demo[] =
 	"  -h, --help           show this help\n";
 
 struct run_opts {
+	int buckets_given; /* --buckets on the command line */
 	uint32_t max_sockets;
 	int verbose;
 	int step;
@@ -319,6 +322,7 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o, const char 
 					optarg);
 				return -1;
 			}
+			o->buckets_given = 1;
 			break;
 		case OPT_COLOR:
 			o->color = 1;
@@ -590,6 +594,8 @@ static int cmd_replay(int argc, char **argv)
 		o->tables = 0;
 	o->cfg.hash_seed = ro.seed;
 	o->cfg.ehash_buckets = ro.buckets;
+	/* A capture's size is unknown: the table grows unless --buckets fixes it. */
+	o->cfg.ehash_grow = !ro.buckets_given;
 	if (ro.max_sockets)
 		o->cfg.max_sockets = ro.max_sockets;
 	r = make_renderer(&ro);

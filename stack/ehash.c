@@ -75,6 +75,41 @@ void ehash_destroy(struct ehash *eh)
 	eh->b = NULL;
 }
 
+/*
+ * Doubles the bucket array, keeping every entry's cached hash. Linux sizes
+ * its table once at boot from the memory size; a replay cannot know how
+ * many connections a capture holds, so with ehash_grow it grows instead,
+ * which keeps chains short (mean under 2) at any size. Each entry moves
+ * once per doubling: amortised O(1) per insert. On ENOMEM the table stays
+ * as it is, still correct with longer chains.
+ */
+static void ehash_grow(struct ehash *eh)
+{
+	uint32_t n = (eh->mask + 1) * 2, i;
+	struct sock_common **b = calloc(n, sizeof(*b));
+
+	if (!b)
+		return;
+	for (i = 0; i <= eh->mask; i++) {
+		/* Walked from the tail so each new chain keeps the old order (newest first). */
+		struct sock_common *rev = NULL, *c, *next;
+
+		for (c = eh->b[i]; c; c = next) {
+			next = c->next;
+			c->next = rev;
+			rev = c;
+		}
+		for (c = rev; c; c = next) {
+			next = c->next;
+			c->next = b[c->hash & (n - 1)];
+			b[c->hash & (n - 1)] = c;
+		}
+	}
+	free(eh->b);
+	eh->b = b;
+	eh->mask = n - 1;
+}
+
 void ehash_insert(struct stack *st, struct sock_common *c)
 {
 	struct ehash *eh = &st->ehash;
@@ -84,6 +119,8 @@ void ehash_insert(struct stack *st, struct sock_common *c)
 	eh->b[c->hash & eh->mask] = c;
 	c->hashed = 1;
 	eh->count++;
+	if (st->cfg.ehash_grow && eh->count > 2 * (eh->mask + 1) && eh->mask < EHASH_MAX_BUCKETS - 1)
+		ehash_grow(eh);
 }
 
 static struct sock_common **ehash_slot_of(struct ehash *eh, struct sock_common *c)

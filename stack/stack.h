@@ -45,6 +45,9 @@ enum tcp_state {
 /* "ESTABLISHED", "SYN_RECV", ... (Linux's TCP_* names without the prefix). */
 const char *tcp_state_name(int state);
 
+/* The largest ehash: 2^24 buckets (128 MiB of pointers). */
+#define EHASH_MAX_BUCKETS (1u << 24)
+
 /*
  * Settings, named after the Linux sysctls they mirror. stack_config_init()
  * fills Linux 6.x defaults; a front end changes what it needs before
@@ -52,6 +55,7 @@ const char *tcp_state_name(int state);
  */
 struct stack_config {
 	uint32_t ehash_buckets;      /* power of two, 1 .. 2^24 */
+	int ehash_grow;              /* 1: double the table past two entries per bucket (0) */
 	uint32_t hash_seed;          /* keys ehash, reuseport and ISNs */
 	int somaxconn;               /* net.core.somaxconn (4096) */
 	int tcp_syncookies;          /* net.ipv4.tcp_syncookies (1) */

@@ -9,8 +9,10 @@
  * (remote port or remote address alone tells connections apart), the
  * three kinds of entry that live in ehash (request, full socket,
  * TIME_WAIT) as the lookup result reports them, ehash_replace() keeping a
- * connection's place in its chain, IPv6 tuples, and stack_new() refusing
- * a bucket count that is not a power of two.
+ * connection's place in its chain, IPv6 tuples, stack_new() refusing
+ * a bucket count that is not a power of two, and growth (ehash_grow):
+ * doubled past two entries per bucket, every entry still found, chains
+ * kept in order; a fixed table never grows.
  */
 #include <check.h>
 #include <errno.h>
@@ -598,6 +600,106 @@ START_TEST(test_buckets_power_of_two)
 }
 END_TEST
 
+/* ---- growth ------------------------------------------------------------------ */
+
+/* 100 half-open connections from 10.0.1.X:4000 to LOCAL; returns their ids in ids[]. */
+static void fill_requests(struct tstack *t, uint32_t *ids, int n)
+{
+	char src[32];
+	int i;
+
+	for (i = 0; i < n; i++) {
+		snprintf(src, sizeof(src), "10.0.%d.%d:4000", 1 + i / 200, 1 + i % 200);
+		ck_assert_int_eq(syn(t, src, LOCAL, 7 * (uint32_t)i + 1), 1);
+		ck_assert_msg(t->in.lookup.result == LOOKUP_LISTENER, "SYN %d: lookup %s", i,
+			      lookup_result_name(t->in.lookup.result));
+		ids[i] = t->in.sock.id;
+	}
+}
+
+START_TEST(test_grow_doubles)
+{
+	struct stack_config c;
+	struct ehash_stats es;
+	struct tstack *t;
+	uint32_t ids[100];
+	char src[32];
+	int i;
+
+	stack_config_init(&c);
+	c.ehash_buckets = 4;
+	c.hash_seed = 3;
+	c.ehash_grow = 1;
+	t = ts_new(&c);
+	ts_listen(t, LOCAL, 200);
+	fill_requests(t, ids, 100);
+	/* Doubled each time the count passed 2 x buckets: 4 -> 8 -> 16 -> 32 -> 64. */
+	ck_assert_msg(stack_buckets(t->st) == 64, "%u buckets for 100 entries, expected 64",
+		      stack_buckets(t->st));
+	stack_ehash_stats(t->st, &es);
+	ck_assert_uint_eq(es.entries, 100);
+	ck_assert_msg(es.mean_chain <= 2.0, "mean chain %.2f after growth", es.mean_chain);
+	invariants(t); /* every entry in the bucket its cached hash names */
+	/* Each one is found again, as itself, in the bucket of the grown table. */
+	for (i = 0; i < 100; i++) {
+		snprintf(src, sizeof(src), "10.0.%d.%d:4000", 1 + i / 200, 1 + i % 200);
+		ck_assert_int_eq(syn(t, src, LOCAL, 7 * (uint32_t)i + 1), 1);
+		ck_assert_msg(t->in.lookup.result == LOOKUP_REQUEST, "dup SYN %d: lookup %s", i,
+			      lookup_result_name(t->in.lookup.result));
+		ck_assert_uint_eq(t->in.sock.id, ids[i]);
+		ck_assert_uint_eq(t->in.lookup.bucket, t->in.lookup.hash & 63u);
+	}
+	ts_free(t);
+}
+END_TEST
+
+START_TEST(test_grow_keeps_chain_order)
+{
+	struct stack_config c;
+	struct tstack *t;
+	struct id_list l;
+	uint32_t ids[9];
+	int i;
+
+	/* From one bucket, so every entry has moved three times. */
+	stack_config_init(&c);
+	c.ehash_buckets = 1;
+	c.hash_seed = 11;
+	c.ehash_grow = 1;
+	t = ts_new(&c);
+	ts_listen(t, LOCAL, 16);
+	fill_requests(t, ids, 9);
+	ck_assert_uint_eq(stack_buckets(t->st), 8); /* 1 -> 2 at 3 entries, -> 4 at 5, -> 8 at 9 */
+	memset(&l, 0, sizeof(l));
+	stack_walk_ehash(t->st, collect, &l);
+	ck_assert_int_eq(l.n, 9);
+	/* Within each bucket the walk meets newer connections (larger ids) first. */
+	for (i = 1; i < 9; i++)
+		if (l.bucket[i] == l.bucket[i - 1])
+			ck_assert_msg(l.id[i] < l.id[i - 1], "bucket %u: id %u walked before newer %u",
+				      l.bucket[i], l.id[i - 1], l.id[i]);
+	invariants(t);
+	ts_free(t);
+}
+END_TEST
+
+START_TEST(test_fixed_never_grows)
+{
+	struct tstack *t = new_stack(4, 3);
+	struct ehash_stats es;
+	uint32_t ids[100];
+
+	ts_listen(t, LOCAL, 200);
+	fill_requests(t, ids, 100);
+	ck_assert_uint_eq(stack_buckets(t->st), 4);
+	stack_ehash_stats(t->st, &es);
+	ck_assert_msg(es.mean_chain == 25.0, "mean chain %.2f in a fixed 4-bucket table of 100",
+		      es.mean_chain);
+	invariants(t);
+	ts_free(t);
+}
+END_TEST
+
 Suite *ehash_suite(void)
 {
 	Suite *s = suite_create("ehash");
@@ -619,6 +721,12 @@ Suite *ehash_suite(void)
 	tc = tcase_create("contents");
 	tcase_add_test(tc, test_three_kinds);
 	tcase_add_test(tc, test_ipv6_tuples);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("growth");
+	tcase_add_test(tc, test_grow_doubles);
+	tcase_add_test(tc, test_grow_keeps_chain_order);
+	tcase_add_test(tc, test_fixed_never_grows);
 	suite_add_tcase(s, tc);
 	return s;
 }
