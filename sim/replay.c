@@ -108,6 +108,7 @@ struct rp {
 	uint32_t pending_isn;
 	int have_pending_isn;
 	int any_tcp;
+	int started;           /* the first window has been read whole */
 	struct pcap_out *dump;
 	uint8_t rbuf[65536];
 };
@@ -410,9 +411,19 @@ static const struct slot *idx_wait(struct rp *p, int k1, int k2, const struct ip
  * ring a handful of frames deep on a busy capture, so the frame being
  * replayed is still in the cache from being decoded; a full window made
  * every frame a cache miss (25% of a replay's time).
+ *
+ * The one exception is the start: the first window is read whole before
+ * the first frame is replayed, so every host and listener that answers a
+ * SYN in the capture's first two seconds (or RING_MAX frames) is known
+ * from the first frame on, as a reader of a short capture expects.
  */
 static void look_ahead(struct rp *p, const struct slot *s)
 {
+	if (!p->started) {
+		while (!window_full(p))
+			read_one(p);
+		p->started = 1;
+	}
 	if (p->auto_local)
 		while (p->nlocal == 0 && !window_full(p))
 			read_one(p);
