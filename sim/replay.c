@@ -330,6 +330,8 @@ static int read_one(struct rp *p)
 	struct frame fr;
 	int r;
 
+	if (p->eof)
+		return 0; /* and keep the reason: the source may not say it twice */
 	r = frame_next(p->fs, &fr, p->err, sizeof(p->err));
 	if (r <= 0) {
 		p->eof = 1;
