@@ -306,8 +306,9 @@ REPORT="$TMP/report.md"
 	echo "Each capture is streamed into the replay (\`gen MODE - | tcpdemux replay - --quiet\`); peak RSS is"
 	echo "wait4()'s ru_maxrss (what \`/usr/bin/time -v\` reports). Bytes per connection ="
 	echo "(peak RSS - peak RSS of an empty replay with the same \`--buckets\`) / connections: it includes the"
-	echo "stack's socket, the replay's own entry for the connection, the descriptor slot, the ehash"
-	echo "bucket and malloc's overhead."
+	echo "stack's socket and malloc's header on it, the ehash bucket, the descriptor slot, the replay's"
+	echo "8-byte record per descriptor and, for requests, the timer-heap entry. The targets of 256 and 128"
+	echo "bytes are checked here on that whole cost, and on the structures alone under Sizes."
 	echo
 	cat "$MEM"
 	echo
