@@ -202,13 +202,13 @@ static void bench_ehash(uint32_t n)
 	uint32_t buckets = pow2_at_least(n), i, maxc = 0, nonempty = 0;
 	struct ip_addr srv = addr_v4(SERVER);
 	struct stack *st = new_stack(buckets, 0);
-	struct ip_addr *qa = malloc(NLOOKUPS * sizeof(*qa));
+	struct ip_addr *qa = malloc(NLOOKUPS * sizeof(*qa)), *qa2 = malloc(NLOOKUPS * sizeof(*qa));
 	uint16_t *qp = malloc(NLOOKUPS * sizeof(*qp));
-	double t[REPS], tb, tbuild, miss;
+	double t[REPS], td[REPS], tb, tbuild, miss;
 	uint64_t walked = 0, total = 0;
 	int r;
 
-	if (!qa || !qp) {
+	if (!qa || !qa2 || !qp) {
 		fprintf(stderr, "lookup: out of memory\n");
 		exit(1);
 	}
@@ -235,6 +235,7 @@ static void bench_ehash(uint32_t n)
 	}
 	for (i = 0; i < NLOOKUPS; i++)
 		client_of((uint32_t)(rnd() % n), &qa[i], &qp[i]);
+	memcpy(qa2, qa, NLOOKUPS * sizeof(*qa));
 	for (r = 0; r < REPS; r++) {
 		struct lookup_info li;
 		uint64_t hits = 0, w = 0;
@@ -253,14 +254,38 @@ static void bench_ehash(uint32_t n)
 		}
 		walked = w;
 	}
+	/*
+	 * The same lookups made dependent: which query comes next depends on
+	 * the socket the previous one found (the port's low bit picks one of
+	 * two identical query arrays), so the CPU cannot overlap their misses,
+	 * as it can above. A replay sits between the two: its lookups are one
+	 * per segment with other work in between.
+	 */
+	for (r = 0; r < REPS; r++) {
+		const struct ip_addr *qs[2] = { qa, qa2 };
+		struct lookup_info li;
+		unsigned sel = 0;
+		double t0 = now_ns();
+
+		for (i = 0; i < NLOOKUPS; i++) {
+			const struct sock_common *c = ehash_lookup(st, &srv, 80, &qs[sel][i], qp[i], &li);
+
+			sel = c ? c->rport & 1u : 0;
+		}
+		td[r] = (now_ns() - t0) / NLOOKUPS;
+	}
 	miss = chase_ns(n);
-	printf("ehash  %8u socks %8u buckets  %6.1f ns/lookup  chain mean %.2f (non-empty %.2f) max %u  walked/hit %.2f  build %.0f ns/sock  [1 cache miss here: %.1f ns; lookup = %.2f misses%s]\n",
-	       n, buckets, median(t, REPS), (double)total / buckets,
+	printf("ehash  %8u socks %8u buckets  %6.1f ns/lookup (dependent %6.1f)  chain mean %.2f (non-empty %.2f) max %u  walked/hit %.2f  build %.0f ns/sock  [1 cache miss here: %.1f ns; lookup = %.2f misses, dependent %.2f%s]\n",
+	       n, buckets, median(t, REPS), median(td, REPS), (double)total / buckets,
 	       nonempty ? (double)total / nonempty : 0.0, maxc, (double)walked / NLOOKUPS,
-	       tbuild / n, miss, median(t, REPS) / miss,
-	       n >= 1000000 ? (median(t, REPS) / miss <= 2.0 ? ", target <= 2: met" : ", target <= 2: NOT MET") : "");
+	       tbuild / n, miss, median(t, REPS) / miss, median(td, REPS) / miss,
+	       n >= 1000000 ? (median(t, REPS) / miss <= 2.0 && median(td, REPS) / miss <= 2.0
+				       ? "; target <= 2: met"
+				       : "; target <= 2: NOT MET (both must be)")
+			    : "");
 	fflush(stdout);
 	free(qa);
+	free(qa2);
 	free(qp);
 	stack_free(st);
 }

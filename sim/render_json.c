@@ -24,9 +24,17 @@
  */
 #define JB_SIZE 4096
 
+/* One IPv4 address's text, remembered (see jb_addr_text). */
+struct jb_v4text {
+	uint8_t a[4];
+	uint8_t len;   /* 0: empty */
+	char text[15];
+};
+
 struct json_renderer {
 	struct renderer r;
 	int first;   /* first element of the array being written */
+	struct jb_v4text v4[2]; /* the last two IPv4 addresses written, most recent first */
 	char *p;     /* next free byte of line[]; == line between calls */
 	char line[JB_SIZE];
 };
@@ -213,14 +221,34 @@ static void jb_jstr(struct json_renderer *j, const char *s)
  */
 static void jb_addr_text(struct json_renderer *j, const struct ip_addr *a)
 {
-	char buf[ADDR_STRLEN];
+	char buf[ADDR_STRLEN], *start;
+	struct jb_v4text *e;
 	int i;
 
 	if (a->family == ADDR_V6) {
 		jb_cstr(j, addr_format(a, buf, sizeof(buf)));
 		return;
 	}
+	/*
+	 * A segment line names the same two hosts as the line before it
+	 * (the connection's, in one order or the other), so the last two
+	 * texts are kept and copied instead of formatted again.
+	 */
+	for (i = 0; i < 2; i++) {
+		e = &j->v4[i];
+		if (e->len && memcmp(e->a, a->a, 4) == 0) {
+			jb_mem(j, e->text, e->len);
+			if (i) {
+				struct jb_v4text t = j->v4[1];
+
+				j->v4[1] = j->v4[0];
+				j->v4[0] = t;
+			}
+			return;
+		}
+	}
 	jb_room(j, 15);
+	start = j->p;
 	for (i = 0; i < 4; i++) {
 		unsigned int b = a->a[i];
 
@@ -238,6 +266,11 @@ static void jb_addr_text(struct json_renderer *j, const struct ip_addr *a)
 			*j->p++ = (char)('0' + b);
 		}
 	}
+	j->v4[1] = j->v4[0];
+	e = &j->v4[0];
+	memcpy(e->a, a->a, 4);
+	e->len = (uint8_t)(j->p - start);
+	memcpy(e->text, start, e->len);
 }
 
 /*
