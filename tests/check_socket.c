@@ -13,7 +13,10 @@
  * 32768..60999 that differ per connection, -ECONNREFUSED reported through
  * sys_error); setsockopt(); sys_state/sys_error/sys_sock_id; and Linux's
  * handling of a child reset while it waits in the accept queue (accept()
- * still returns it, the first recv() reports -ECONNRESET).
+ * still returns it, the first recv() reports -ECONNRESET); what a driver
+ * learns without a map of its own: stack_input() returning the descriptor
+ * a segment reached and sys_lookup() finding one by 4-tuple (neither for
+ * a request, a child not yet accepted or a reset connection's tuple).
  */
 #include <check.h>
 #include <errno.h>
@@ -690,6 +693,54 @@ START_TEST(test_connect_multicast_refused)
 }
 END_TEST
 
+/* ---- a driver's view: which descriptor a segment reached ---------------------------- */
+
+/* The descriptor holding SERVER <- CLIENT, or a negative errno. */
+static int lookup_client(struct tstack *t)
+{
+	struct ip_addr la = addr("10.0.0.1"), ra = addr("10.0.0.2");
+
+	return sys_lookup(t->st, &la, 80, &ra, 40000);
+}
+
+START_TEST(test_input_fd_and_lookup)
+{
+	struct tstack *t = ts_new(NULL);
+	struct ip_addr la = addr("10.0.0.1"), ra = addr("10.0.0.2");
+	struct segment s;
+	uint32_t iss;
+	int fd, lfd;
+
+	lfd = ts_listen(t, SERVER, 8);
+	s = ts_seg(CLIENT, SERVER, TH_SYN, 1000, 0);
+	ck_assert_msg(stack_input(t->st, &s, 1) == -1, "a SYN reaching a listener names a descriptor");
+	iss = ts_out(t, -1)->seq;
+	ck_assert_int_eq(lookup_client(t), -ENOENT); /* a request */
+	ck_assert_msg(stack_find(t->st, &la, 80, &ra, 40000, NULL) == 1, "stack_find(NULL) misses the request");
+	s = ts_seg(CLIENT, SERVER, TH_ACK, 1001, iss + 1);
+	ck_assert_msg(stack_input(t->st, &s, 2) == -1, "the final ACK names a descriptor before accept()");
+	ck_assert_int_eq(lookup_client(t), -ENOENT); /* queued, not accepted */
+	fd = sys_accept(t->st, lfd, NULL, NULL);
+	ck_assert_msg(fd > lfd, "accept() = %d", fd);
+	ck_assert_int_eq(lookup_client(t), fd);
+	s = ts_seg(CLIENT, SERVER, TH_ACK | TH_PSH, 1001, iss + 1);
+	s.data = (const uint8_t *)"hi";
+	s.len = 2;
+	ck_assert_int_eq(stack_input(t->st, &s, 3), fd);
+	/* A reset connection: the segment still names its descriptor, the tuple no longer does. */
+	s = ts_seg(CLIENT, SERVER, TH_RST, 1003, 0);
+	ck_assert_int_eq(stack_input(t->st, &s, 4), fd);
+	ck_assert_int_eq(sys_state(t->st, fd), TCP_CLOSED);
+	ck_assert_int_eq(lookup_client(t), -ENOENT);
+	ck_assert_msg(stack_find(t->st, &la, 80, &ra, 40000, NULL) == 0, "stack_find(NULL) finds a reset tuple");
+	/* Nothing there at all. */
+	s = ts_seg(CLIENT2, "10.0.0.1:81", TH_SYN, 5, 0);
+	ck_assert_int_eq(stack_input(t->st, &s, 5), -1);
+	ck_assert_int_eq(sys_close(t->st, fd), 0);
+	ts_free(t);
+}
+END_TEST
+
 Suite *socket_suite(void)
 {
 	Suite *s = suite_create("socket");
@@ -734,6 +785,7 @@ Suite *socket_suite(void)
 	tc = tcase_create("introspection");
 	tcase_add_test(tc, test_setsockopt);
 	tcase_add_test(tc, test_state_error_id);
+	tcase_add_test(tc, test_input_fd_and_lookup);
 	suite_add_tcase(s, tc);
 	return s;
 }
