@@ -41,7 +41,8 @@
 #define RING_BYTES (32u << 20)
 #define IDX_SIZE (2 * RING_MAX)
 
-enum { K_CONN = 1, K_SYNACK, K_RST, K_SYN, K_COOKIE };
+/* Kinds of frame in the look-ahead index (slot_kind), and of the cookie map's keys. */
+enum { K_SYNACK = 1, K_RST, K_SYN, K_COOKIE };
 
 /* TCP_SYNCOOKIE_VALID-ish: how long an adopted cookie is remembered. */
 #define COOKIE_KEEP (120 * VT_SEC)
