@@ -466,7 +466,7 @@ static void bench_requests(void)
 	       median(treq, REPS), 1e3 / median(treq, REPS));
 	printf("handshake completion (ACK -> child sock on accept queue)    %.0f ns/ACK  (%.2f M/s)\n",
 	       median(thand, REPS), 1e3 / median(thand, REPS));
-	printf("sys_accept, %u connections kept open (fd_install scan)   %.0f ns/accept  (%.2f M/s)\n", NSYNS,
+	printf("sys_accept, %u connections kept open (fd bitmap)        %.0f ns/accept  (%.2f M/s)\n", NSYNS,
 	       median(tacc, REPS), 1e3 / median(tacc, REPS));
 	printf("SYN cookie (SYN queue full, backlog 128)                     %.0f ns/SYN  (%.2f M/s)\n",
 	       median(tck, REPS), 1e3 / median(tck, REPS));

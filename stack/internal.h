@@ -375,6 +375,8 @@ struct stack {
 	struct sock **fds;
 	int nfds;
 	int fd_hint;                   /* no free descriptor below this one */
+	uint64_t *fd_used;             /* a bit per descriptor (sock.c) */
+	uint64_t *fd_full;             /* a bit per all-ones word of fd_used */
 	struct ip_addr *addrs;
 	int naddrs;
 	uint32_t next_id;

@@ -192,27 +192,84 @@ void listener_view_of(const struct sock *sk, struct listener_view *v)
  * fd_hint remembers where the free ones start, so a million open
  * connections do not make each accept() scan them all.
  */
+/*
+ * Descriptors. st->fds maps a descriptor to its socket; st->fd_used has a
+ * bit per descriptor and st->fd_full a bit per word of fd_used that is all
+ * ones, so the lowest free descriptor (POSIX's rule) is found by skipping
+ * full words 64 at a time, as Linux's find_next_fd() does with its
+ * full_fds_bits. Scanning the pointer array instead cost O(open
+ * descriptors) per accept() once long-lived connections held the low
+ * numbers and a freed one sat above them.
+ */
+#define FD_LIMIT (1 << 20) /* -EMFILE past it: a 128 MiB table at most */
+
+/* Doubles the table. Returns 0, -EMFILE or -ENOMEM (table still consistent). */
+static int fd_grow(struct stack *st)
+{
+	int n = st->nfds ? st->nfds * 2 : 64;
+	size_t oldw = (size_t)st->nfds / 64, words = (size_t)n / 64;
+	size_t oldf = (oldw + 63) / 64, fwords = (words + 63) / 64;
+	struct sock **fds;
+	uint64_t *used, *full;
+
+	if (n > FD_LIMIT)
+		return -EMFILE;
+	fds = realloc(st->fds, (size_t)n * sizeof(*fds));
+	if (!fds)
+		return -ENOMEM;
+	memset(fds + st->nfds, 0, (size_t)(n - st->nfds) * sizeof(*fds));
+	st->fds = fds;
+	used = realloc(st->fd_used, words * sizeof(*used));
+	if (!used)
+		return -ENOMEM;
+	memset(used + oldw, 0, (words - oldw) * sizeof(*used));
+	st->fd_used = used;
+	full = realloc(st->fd_full, fwords * sizeof(*full));
+	if (!full)
+		return -ENOMEM;
+	memset(full + oldf, 0, (fwords - oldf) * sizeof(*full));
+	st->fd_full = full;
+	if (!st->nfds)
+		used[0] = 7; /* 0, 1 and 2 are stdin, stdout and stderr: never handed out */
+	st->nfds = n;
+	return 0;
+}
+
+/* The lowest free descriptor, or -1 when all st->nfds are taken. */
+static int fd_lowest_free(const struct stack *st)
+{
+	size_t words = (size_t)st->nfds / 64, fwords = (words + 63) / 64, fw;
+
+	/* No descriptor below fd_hint is free: start at its summary word. */
+	for (fw = (size_t)st->fd_hint / 4096; fw < fwords; fw++) {
+		uint64_t f = st->fd_full[fw];
+		size_t w;
+
+		if (fw == fwords - 1 && words % 64)
+			f |= ~0ull << (words % 64); /* words past the table count as full */
+		if (f == ~0ull)
+			continue;
+		w = fw * 64 + (size_t)__builtin_ctzll(~f);
+		return (int)(w * 64 + (size_t)__builtin_ctzll(~st->fd_used[w]));
+	}
+	return -1;
+}
+
 int fd_install(struct stack *st, struct sock *sk)
 {
-	int fd;
+	int fd = fd_lowest_free(st), r;
+	size_t w;
 
-	for (fd = st->fd_hint > 3 ? st->fd_hint : 3; fd < st->nfds; fd++)
-		if (!st->fds[fd])
-			break;
-	if (fd >= st->nfds) {
-		int n = st->nfds ? st->nfds * 2 : 16;
-		struct sock **f;
-
-		if (n > 1 << 20)
-			return -EMFILE;
-		f = realloc(st->fds, (size_t)n * sizeof(*f));
-		if (!f)
-			return -ENOMEM;
-		memset(f + st->nfds, 0, (size_t)(n - st->nfds) * sizeof(*f));
-		st->fds = f;
-		fd = st->nfds < 3 ? 3 : st->nfds;
-		st->nfds = n;
+	if (fd < 0) {
+		r = fd_grow(st);
+		if (r < 0)
+			return r;
+		fd = fd_lowest_free(st);
 	}
+	w = (size_t)fd / 64;
+	st->fd_used[w] |= 1ull << (fd % 64);
+	if (st->fd_used[w] == ~0ull)
+		st->fd_full[w / 64] |= 1ull << (w % 64);
 	st->fds[fd] = sk;
 	sk->fd = fd;
 	st->fd_hint = fd + 1;
@@ -229,7 +286,11 @@ struct sock *fd_lookup(struct stack *st, int fd)
 void fd_release(struct stack *st, struct sock *sk)
 {
 	if (sk->fd >= 0 && sk->fd < st->nfds) {
+		size_t w = (size_t)sk->fd / 64;
+
 		st->fds[sk->fd] = NULL;
+		st->fd_used[w] &= ~(1ull << (sk->fd % 64));
+		st->fd_full[w / 64] &= ~(1ull << (w % 64));
 		if (sk->fd < st->fd_hint)
 			st->fd_hint = sk->fd;
 	}

@@ -182,6 +182,8 @@ void stack_free(struct stack *st)
 	ehash_destroy(&st->ehash);
 	timer_heap_free(&st->timers);
 	free(st->fds);
+	free(st->fd_used);
+	free(st->fd_full);
 	free(st->addrs);
 	free(st->pend);
 	free(st->pend_data);
@@ -558,5 +560,18 @@ int stack_check(const struct stack *st, char *why, size_t len)
 		qreqs += q;
 	}
 	CHECK(qreqs == reqs, "%u requests in ehash, %u in SYN queues", reqs, qreqs);
+	for (i = 0; i < (uint32_t)st->nfds; i++) {
+		int bit = (int)(st->fd_used[i / 64] >> (i % 64) & 1);
+
+		CHECK(bit == (i < 3 || st->fds[i] != NULL), "descriptor %u: used bit %d, socket %s", i, bit,
+		      st->fds[i] ? "present" : "absent");
+		CHECK(!st->fds[i] || st->fds[i]->fd == (int)i, "descriptor %u holds sock %u whose fd is %d", i,
+		      st->fds[i]->c.id, st->fds[i]->fd);
+		if (!bit)
+			CHECK(i >= (uint32_t)st->fd_hint, "descriptor %u free below the hint %d", i, st->fd_hint);
+		if (i % 64 == 63)
+			CHECK((int)(st->fd_full[i / 4096] >> (i / 64 % 64) & 1) == (st->fd_used[i / 64] == ~0ull),
+			      "descriptor word %u: full bit disagrees", i / 64);
+	}
 	return 0;
 }

@@ -154,6 +154,35 @@ START_TEST(test_fd_numbering_many)
 }
 END_TEST
 
+/*
+ * The lowest free descriptor across the bitmap's word (64) and summary
+ * (4096) boundaries, with the free ones far apart and far below the top.
+ */
+START_TEST(test_fd_lowest_across_words)
+{
+	struct stack_config c;
+	struct tstack *t;
+	static const int freed[] = { 4100, 70, 4095, 64, 63, 5002 };
+	static const int expect[] = { 63, 64, 70, 4095, 4100, 5002, 5003 };
+	int i;
+
+	stack_config_init(&c);
+	t = ts_new(&c);
+	for (i = 3; i < 5003; i++)
+		ck_assert_int_eq(sys_socket(t->st, ADDR_V4), i);
+	for (i = 0; i < (int)(sizeof(freed) / sizeof(freed[0])); i++)
+		ck_assert_int_eq(sys_close(t->st, freed[i]), 0);
+	for (i = 0; i < (int)(sizeof(expect) / sizeof(expect[0])); i++)
+		ck_assert_msg(sys_socket(t->st, ADDR_V4) == expect[i], "socket %d: expected descriptor %d", i,
+			      expect[i]);
+	/* Every word full again, then one freed at the very bottom. */
+	ck_assert_int_eq(sys_close(t->st, 3), 0);
+	ck_assert_int_eq(sys_socket(t->st, ADDR_V4), 3);
+	ck_assert_int_eq(sys_socket(t->st, ADDR_V4), 5004);
+	ts_free(t);
+}
+END_TEST
+
 /* accept() takes the lowest free descriptor as well. */
 START_TEST(test_fd_accept_lowest)
 {
@@ -751,6 +780,7 @@ Suite *socket_suite(void)
 	tcase_add_test(tc, test_connect_multicast_refused);
 	tcase_add_test(tc, test_fd_numbering_many);
 	tcase_add_test(tc, test_fd_accept_lowest);
+	tcase_add_test(tc, test_fd_lowest_across_words);
 	tcase_add_test(tc, test_bad_fd);
 	tcase_add_test(tc, test_socket_family);
 	suite_add_tcase(s, tc);
