@@ -28,7 +28,6 @@
 #include <string.h>
 
 #include "frame.h"
-#include "hash.h"
 #include "pcap_out.h"
 #include "replay.h"
 #include "socket.h"
@@ -207,10 +206,7 @@ static int slot_kind(const struct slot *s)
 static uint32_t idx_hash(int kind, const struct ip_addr *a, uint16_t pa, const struct ip_addr *b,
 			 uint16_t pb)
 {
-	int v6 = a->family == ADDR_V6;
-
-	return hash_3words(hash_addr(a->a, v6, 0), hash_addr(b->a, v6, 0), (uint32_t)pa << 16 | pb,
-			   (uint32_t)kind);
+	return stack_ehash((uint32_t)kind, a, pa, b, pb);
 }
 
 static int idx_match(const struct slot *s, int kind, const struct ip_addr *a, uint16_t pa,

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hash.h"
+#include "stack.h"
 #include "tuplemap.h"
 
 int tmap_init(struct tuplemap *m)
@@ -46,13 +46,10 @@ void tkey_set(struct tuple_key *k, uint8_t kind, const struct ip_addr *a, uint16
 	k->pb = pb;
 }
 
-/* The stack's own mixing, unkeyed: the replay's maps need speed, not a secret. */
+/* The stack's ehash function, keyed by the kind: these maps need speed, not a secret. */
 static uint32_t tkey_hash(const struct tuple_key *k)
 {
-	int v6 = k->a.family == ADDR_V6;
-
-	return hash_3words(hash_addr(k->a.a, v6, 0), hash_addr(k->b.a, v6, 0),
-			   ((uint32_t)k->pa << 16 | k->pb) ^ ((uint32_t)k->kind << 28), k->kind);
+	return stack_ehash(k->kind, &k->a, k->pa, &k->b, k->pb);
 }
 
 static int tkey_eq(const struct tuple_key *x, const struct tuple_key *y)

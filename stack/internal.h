@@ -208,7 +208,7 @@ struct tw_sock {
 	struct bind_node bind;   /* must follow c: see bind_owner() */
 	struct timer timer;
 	uint32_t snd_nxt, rcv_nxt;
-	uint32_t ts_recent, ts_off;
+	uint32_t ts_recent;
 	uint16_t win;            /* raw window field of our ACKs */
 	uint8_t tstamp_ok, reuseaddr, reuseport;
 };
@@ -320,10 +320,8 @@ void tcp_timer_fire(struct stack *st, struct timer *t);
 
 uint32_t tcp_isn(const struct stack *st, const struct ip_addr *laddr, uint16_t lport,
 		 const struct ip_addr *raddr, uint16_t rport);
-uint32_t tcp_ts_offset(const struct stack *st, const struct ip_addr *laddr,
-		       const struct ip_addr *raddr);
-/* A connection's timestamp offset (secure_tcp_ts_off), recomputed rather than kept. */
-uint32_t tcp_sk_ts_off(const struct stack *st, const struct sock *sk);
+/* The timestamp offset of c's address pair (secure_tcp_ts_off): kept nowhere, recomputed. */
+uint32_t tcp_ts_offset(const struct stack *st, const struct sock_common *c);
 uint32_t tcp_ts_now(const struct stack *st, uint32_t off);
 uint16_t tcp_our_mss(const struct stack *st, int family);
 uint16_t tcp_send_mss(uint16_t peer, uint16_t ours, int tstamp);

@@ -188,20 +188,16 @@ void listener_view_of(const struct sock *sk, struct listener_view *v)
 /* ---- descriptors ------------------------------------------------------ */
 
 /*
- * Lowest free descriptor >= 3, as POSIX requires of socket() and accept().
- * fd_hint remembers where the free ones start, so a million open
- * connections do not make each accept() scan them all.
+ * socket() and accept() take the lowest free descriptor >= 3, as POSIX
+ * requires. st->fds maps a descriptor to its socket; st->fd_used has a bit
+ * per descriptor and st->fd_full a bit per word of fd_used that is all
+ * ones, so the lowest free one is found by skipping full words 64 at a
+ * time, as Linux's find_next_fd() does with its full_fds_bits, starting
+ * from fd_hint (nothing below it is free). Scanning the pointer array
+ * instead cost O(open descriptors) per accept() once long-lived
+ * connections held the low numbers and a freed one sat above them.
  */
-/*
- * Descriptors. st->fds maps a descriptor to its socket; st->fd_used has a
- * bit per descriptor and st->fd_full a bit per word of fd_used that is all
- * ones, so the lowest free descriptor (POSIX's rule) is found by skipping
- * full words 64 at a time, as Linux's find_next_fd() does with its
- * full_fds_bits. Scanning the pointer array instead cost O(open
- * descriptors) per accept() once long-lived connections held the low
- * numbers and a freed one sat above them.
- */
-#define FD_LIMIT (1 << 20) /* -EMFILE past it: a 128 MiB table at most */
+#define FD_LIMIT (1 << 20) /* -EMFILE past it: an 8 MiB table at most */
 
 /* Doubles the table. Returns 0, -EMFILE or -ENOMEM (table still consistent). */
 static int fd_grow(struct stack *st)

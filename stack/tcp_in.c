@@ -557,7 +557,6 @@ struct tw_sock *tcp_time_wait(struct stack *st, struct sock *sk)
 	tw->snd_nxt = sk->snd_nxt;
 	tw->rcv_nxt = sk->rcv_nxt;
 	tw->ts_recent = sk->ts_recent;
-	tw->ts_off = tcp_sk_ts_off(st, sk);
 	tw->tstamp_ok = sk->tstamp_ok;
 	tw->win = tcp_window_field(sk);
 	tw->reuseaddr = sk->reuseaddr;

@@ -38,17 +38,15 @@ uint32_t tcp_isn(const struct stack *st, const struct ip_addr *laddr, uint16_t l
 	return h + (uint32_t)(st->now >> 6);
 }
 
-uint32_t tcp_sk_ts_off(const struct stack *st, const struct sock *sk)
+uint32_t tcp_ts_offset(const struct stack *st, const struct sock_common *c)
 {
-	return tcp_ts_offset(st, &sk->c.laddr, &sk->c.raddr);
-}
-
-uint32_t tcp_ts_offset(const struct stack *st, const struct ip_addr *laddr,
-		       const struct ip_addr *raddr)
-{
-	/* Linux 4.10+ randomizes TSval per address pair (secure_tcp_ts_off). */
-	return hash_3words(hash_addr(laddr->a, laddr->family == ADDR_V6, st->ts_key),
-			   hash_addr(raddr->a, raddr->family == ADDR_V6, st->ts_key), 0, st->ts_key);
+	/*
+	 * Linux 4.10+ randomizes TSval per address pair (secure_tcp_ts_off).
+	 * A keyed hash of the addresses, so it is recomputed rather than kept
+	 * in each socket, request and TIME_WAIT entry.
+	 */
+	return hash_3words(hash_addr(c->laddr.a, c->laddr.family == ADDR_V6, st->ts_key),
+			   hash_addr(c->raddr.a, c->raddr.family == ADDR_V6, st->ts_key), 0, st->ts_key);
 }
 
 uint32_t tcp_ts_now(const struct stack *st, uint32_t off)
@@ -126,16 +124,16 @@ void tcp_send_reset(struct stack *st, const struct segment *in)
 
 /* ---- request sockets ------------------------------------------------- */
 
-static void synack_opts(struct stack *st, struct tcp_opts *o, int family, int sack, int ts,
-			uint32_t ts_off, uint32_t ts_recent, int ws, uint8_t wscale)
+static void synack_opts(struct stack *st, struct tcp_opts *o, const struct sock_common *c, int sack,
+			int ts, uint32_t ts_recent, int ws, uint8_t wscale)
 {
 	memset(o, 0, sizeof(*o));
 	o->has_mss = 1;
-	o->mss = tcp_our_mss(st, family);
+	o->mss = tcp_our_mss(st, c->laddr.family);
 	o->sack_ok = (uint8_t)sack;
 	if (ts) {
 		o->has_ts = 1;
-		o->tsval = tcp_ts_now(st, ts_off);
+		o->tsval = tcp_ts_now(st, tcp_ts_offset(st, c));
 		o->tsecr = ts_recent;
 	}
 	if (ws) {
@@ -155,8 +153,7 @@ void tcp_send_synack(struct stack *st, struct request_sock *req)
 	s.flags = TH_SYN | TH_ACK;
 	/* The window of a SYN or SYN-ACK is never scaled (RFC 7323 2.2). */
 	s.win = (uint16_t)tcp_initial_window(tcp_our_mss(st, fam), req->tstamp_ok);
-	synack_opts(st, &s.opt, fam, req->sack_ok, req->tstamp_ok,
-		    tcp_ts_offset(st, &req->c.laddr, &req->c.raddr), req->ts_recent,
+	synack_opts(st, &s.opt, &req->c, req->sack_ok, req->tstamp_ok, req->ts_recent,
 		    req->wscale_ok, req->rcv_wscale);
 	if (req->cookie && req->tstamp_ok)
 		s.opt.tsval = cookie_ts_encode(s.opt.tsval, req->wscale_ok, req->snd_wscale, req->sack_ok);
@@ -169,7 +166,7 @@ void tcp_send_synack(struct stack *st, struct request_sock *req)
  * numbers come from.
  */
 static void send_ctl(struct stack *st, const struct sock_common *c, uint32_t seq, uint32_t ack,
-		     uint8_t flags, uint16_t win, int ts, uint32_t ts_off, uint32_t ts_recent)
+		     uint8_t flags, uint16_t win, int ts, uint32_t ts_recent)
 {
 	struct segment s;
 
@@ -180,7 +177,7 @@ static void send_ctl(struct stack *st, const struct sock_common *c, uint32_t seq
 	s.win = win;
 	if (ts) {
 		s.opt.has_ts = 1;
-		s.opt.tsval = tcp_ts_now(st, ts_off);
+		s.opt.tsval = tcp_ts_now(st, tcp_ts_offset(st, c));
 		s.opt.tsecr = ts_recent;
 	}
 	stack_emit_out(st, &s);
@@ -192,15 +189,13 @@ void tcp_send_ack_req(struct stack *st, struct request_sock *req)
 	uint32_t wnd = tcp_initial_window(tcp_our_mss(st, req->c.laddr.family), req->tstamp_ok);
 
 	send_ctl(st, &req->c, req->iss + 1, req->irs + 1, TH_ACK,
-		 (uint16_t)(wnd >> (req->wscale_ok ? req->rcv_wscale : 0)), req->tstamp_ok,
-		 tcp_ts_offset(st, &req->c.laddr, &req->c.raddr), req->ts_recent);
+		 (uint16_t)(wnd >> (req->wscale_ok ? req->rcv_wscale : 0)), req->tstamp_ok, req->ts_recent);
 }
 
 /* tcp_v4_timewait_ack(): ACK with the TIME_WAIT entry's remembered numbers. */
 void tcp_send_ack_tw(struct stack *st, struct tw_sock *tw)
 {
-	send_ctl(st, &tw->c, tw->snd_nxt, tw->rcv_nxt, TH_ACK, tw->win, tw->tstamp_ok, tw->ts_off,
-		 tw->ts_recent);
+	send_ctl(st, &tw->c, tw->snd_nxt, tw->rcv_nxt, TH_ACK, tw->win, tw->tstamp_ok, tw->ts_recent);
 }
 
 /* ---- full sockets ------------------------------------------------------ */
@@ -221,7 +216,7 @@ static void sk_opts(struct stack *st, const struct sock *sk, struct segment *s)
 {
 	if (sk->tstamp_ok) {
 		s->opt.has_ts = 1;
-		s->opt.tsval = tcp_ts_now(st, tcp_sk_ts_off(st, sk));
+		s->opt.tsval = tcp_ts_now(st, tcp_ts_offset(st, &sk->c));
 		s->opt.tsecr = sk->ts_recent;
 	}
 }
@@ -229,20 +224,19 @@ static void sk_opts(struct stack *st, const struct sock *sk, struct segment *s)
 void tcp_send_ack(struct stack *st, struct sock *sk)
 {
 	send_ctl(st, &sk->c, sk->snd_nxt, sk->rcv_nxt, TH_ACK, tcp_window_field(sk), sk->tstamp_ok,
-		 tcp_sk_ts_off(st, sk), sk->ts_recent);
+		 sk->ts_recent);
 }
 
 /* tcp_send_active_reset(): abort a connection from our side (window 0, no options). */
 void tcp_send_rst_sk(struct stack *st, struct sock *sk)
 {
-	send_ctl(st, &sk->c, sk->snd_nxt, sk->rcv_nxt, TH_RST | TH_ACK, 0, 0, 0, 0);
+	send_ctl(st, &sk->c, sk->snd_nxt, sk->rcv_nxt, TH_RST | TH_ACK, 0, 0, 0);
 }
 
 /* SYN of an active open, or SYN-ACK of a simultaneous open (both from a full socket). */
 void tcp_send_syn(struct stack *st, struct sock *sk)
 {
 	struct segment s;
-	int fam = sk->c.laddr.family;
 	/* Anything but SYN_SENT that still resends its SYN answered one: a SYN-ACK. */
 	int synack = sk->c.state != TCP_SYN_SENT;
 
@@ -252,10 +246,10 @@ void tcp_send_syn(struct stack *st, struct sock *sk)
 	s.flags = synack ? TH_SYN | TH_ACK : TH_SYN;
 	s.win = (uint16_t)tcp_initial_window(sk->adv_mss, st->cfg.tcp_timestamps);
 	if (synack)
-		synack_opts(st, &s.opt, fam, sk->sack_ok, sk->tstamp_ok, tcp_sk_ts_off(st, sk), sk->ts_recent,
-			    sk->wscale_ok, sk->rcv_wscale);
+		synack_opts(st, &s.opt, &sk->c, sk->sack_ok, sk->tstamp_ok, sk->ts_recent, sk->wscale_ok,
+			    sk->rcv_wscale);
 	else
-		synack_opts(st, &s.opt, fam, st->cfg.tcp_sack, st->cfg.tcp_timestamps, tcp_sk_ts_off(st, sk), 0,
+		synack_opts(st, &s.opt, &sk->c, st->cfg.tcp_sack, st->cfg.tcp_timestamps, 0,
 			    st->cfg.tcp_window_scaling, OUR_WSCALE);
 	s.opt.mss = sk->adv_mss;
 	stack_emit_out(st, &s);
@@ -347,7 +341,7 @@ void tcp_push(struct stack *st, struct sock *sk)
 void tcp_send_probe(struct stack *st, struct sock *sk)
 {
 	send_ctl(st, &sk->c, sk->snd_una - 1, sk->rcv_nxt, TH_ACK, tcp_window_field(sk), sk->tstamp_ok,
-		 tcp_sk_ts_off(st, sk), sk->ts_recent);
+		 sk->ts_recent);
 }
 
 /*
