@@ -146,7 +146,7 @@ static void adopt_nofd(struct stack *st, const struct ip_addr *la, uint16_t lp,
 	sk->tstamp_ok = 1;
 	sk->iss = snd_nxt - 1;
 	sk->irs = rcv_nxt - 1;
-	sk->snd_una = sk->snd_nxt = sk->snd_max = snd_nxt;
+	sk->snd_una = sk->snd_nxt = snd_nxt;
 	sk->rcv_nxt = rcv_nxt;
 	sk->snd_wnd = 65535u << 7;
 	sk->rcv_wnd = tcp_initial_window(sk->adv_mss, 1) << 4;

@@ -113,8 +113,6 @@ struct rp {
 	uint8_t rbuf[65536];
 };
 
-static int after(uint32_t a, uint32_t b) { return (int32_t)(a - b) > 0; }
-
 static vtime_t vt_of(const struct rp *p, uint64_t ts)
 {
 	return ts > p->t0 ? ts - p->t0 : 0;
@@ -703,8 +701,8 @@ static void replay_outbound(struct rp *p, struct slot *s, vtime_t t)
 		}
 		/* Only bytes beyond what the application already wrote are new:
 		 * the rest is the recorded host retransmitting. */
-		if (after(end, c->seq)) {
-			uint32_t off = after(c->seq, seg->seq) ? c->seq - seg->seq : 0;
+		if (seq_after(end, c->seq)) {
+			uint32_t off = seq_after(c->seq, seg->seq) ? c->seq - seg->seq : 0;
 
 			/* Data and FIN in one segment: queue the data so the FIN joins it. */
 			if (seg->flags & TH_FIN)

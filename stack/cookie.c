@@ -111,7 +111,7 @@ uint32_t cookie_ts_encode(uint32_t ts_now, int wscale_ok, uint8_t snd_wscale, in
 	if (sack_ok)
 		opts |= TS_OPT_SACK;
 	ts = (ts_now & ~TSMASK) | opts;
-	if ((int32_t)(ts - ts_now) > 0)
+	if (seq_after(ts, ts_now))
 		ts -= TSMASK + 1;
 	return ts;
 }

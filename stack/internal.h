@@ -30,21 +30,21 @@ enum timer_kind {
 };
 
 /*
- * 16 bytes, because one sits in every socket, request and TIME_WAIT entry:
- * the kind shares a word with the heap slot, which leaves room for 2^28 - 1
+ * 8 bytes, because one sits in every socket, request and TIME_WAIT entry:
+ * the deadline lives only in the heap's entry (struct timer_ent), and the
+ * kind shares a word with the heap slot, which leaves room for 2^28 - 1
  * armed timers (far more sockets than memory could hold).
  */
 #define TIMER_IDX_MAX ((1u << 28) - 1)
 
 struct timer {
-	vtime_t when;
 	uint32_t seq;      /* arming order: equal times fire first-armed first */
 	uint32_t idx : 28; /* heap slot + 1; 0 when not armed */
 	uint32_t kind : 4; /* enum timer_kind */
 };
 
 struct timer_ent {
-	vtime_t when;     /* copy of t->when: see timer.c */
+	vtime_t when;     /* the timer's deadline: see timer.c */
 	struct timer *t;
 };
 
@@ -147,7 +147,6 @@ struct sock {
 	uint8_t fin_queued : 1; /* FIN to send once the send queue drains */
 	uint8_t fin_sent : 1;   /* our FIN went out; it holds sequence fin_seq */
 	uint8_t rcv_fin : 1;    /* peer's FIN received */
-	uint8_t passive : 1;    /* created from a request */
 	uint8_t wscale_ok : 1, sack_ok : 1, tstamp_ok : 1;
 	uint8_t rtt_on : 1;     /* rtt_seq is being timed */
 	uint8_t queued : 1;     /* in an accept queue: parent, not ls, is set */
@@ -157,7 +156,7 @@ struct sock {
 	uint16_t adv_mss;       /* MSS we announced */
 	uint32_t fin_seq;
 	uint32_t iss, irs;
-	uint32_t snd_una, snd_nxt, snd_wnd, snd_wl1, snd_wl2, snd_max;
+	uint32_t snd_una, snd_nxt, snd_wnd, snd_wl1, snd_wl2;
 	uint32_t rcv_nxt, rcv_wnd;
 	uint32_t ts_recent;
 	uint32_t rtt_seq;        /* sequence being timed, valid if rtt_on */
@@ -314,6 +313,14 @@ void stack_assert_invariants(struct stack *st);
 
 /* ---- TCP (tcp_in.c, tcp_out.c) --------------------------------------- */
 
+/* TCP_TIMEOUT_INIT (RFC 6298 2.1) and TCP_RTO_MAX */
+#define TIMEOUT_INIT VT_SEC
+#define RTO_MAX (120 * VT_SEC)
+/* Linux's receive window scale with the default tcp_rmem[2] of 6 MiB. */
+#define OUR_WSCALE 7
+/* tcp_rmem[1], the default receive buffer */
+#define RCVBUF_MAX 131072u
+
 /* Returns the descriptor of the full socket the segment reached, or -1. */
 int tcp_input(struct stack *st, const struct segment *seg, int64_t frame);
 void tcp_timer_fire(struct stack *st, struct timer *t);
@@ -338,6 +345,8 @@ void tcp_push(struct stack *st, struct sock *sk);
 void tcp_send_probe(struct stack *st, struct sock *sk);
 void tcp_retransmit(struct stack *st, struct sock *sk);
 uint16_t tcp_window_field(const struct sock *sk);
+/* Bytes the receive queue can still take (RCVBUF_MAX less what waits to be read). */
+uint32_t tcp_rcv_space(const struct sock *sk);
 void tcp_rearm_rtx(struct stack *st, struct sock *sk);
 void tcp_rtt_sample(struct sock *sk, vtime_t r);
 vtime_t tcp_rto_backoff(vtime_t rto);

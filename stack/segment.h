@@ -134,6 +134,10 @@ const char *seg_error_name(int err);
 /* Writes the set flags as letters from "FSRPAUEC" into buf (>= 9 bytes). */
 char *seg_flags_str(uint8_t flags, char *buf);
 
+/* Sequence-space order (RFC 9293 3.4), modulo 2^32: Linux's before() and after(). */
+static inline int seq_before(uint32_t a, uint32_t b) { return (int32_t)(a - b) < 0; }
+static inline int seq_after(uint32_t a, uint32_t b) { return (int32_t)(a - b) > 0; }
+
 /* Sequence space occupied: payload + SYN + FIN. */
 static inline uint32_t seg_seqlen(const struct segment *s)
 {

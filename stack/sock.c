@@ -54,7 +54,7 @@ struct sock *sock_alloc(struct stack *st, int family, uint32_t id)
 	common_init(st, &sk->c, SK_FULL, family, id);
 	sk->fd = -1;
 	sk->c.state = TCP_CLOSED;
-	sk->rto = VT_SEC; /* TCP_TIMEOUT_INIT, RFC 6298 2.1 */
+	sk->rto = TIMEOUT_INIT;
 	return sk;
 }
 

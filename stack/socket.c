@@ -264,7 +264,7 @@ int sys_connect(struct stack *st, int fd, const struct ip_addr *addr, uint16_t p
 		return -EADDRNOTAVAIL;
 	}
 	sk->adv_mss = tcp_our_mss(st, addr->family);
-	sk->rcv_wscale = st->cfg.tcp_window_scaling ? 7 : 0;
+	sk->rcv_wscale = st->cfg.tcp_window_scaling ? OUR_WSCALE : 0;
 	{
 		struct segment syn;
 
@@ -278,7 +278,7 @@ int sys_connect(struct stack *st, int fd, const struct ip_addr *addr, uint16_t p
 			sk->iss = tcp_isn(st, &sk->c.laddr, sk->c.lport, addr, port);
 	}
 	sk->snd_una = sk->iss;
-	sk->snd_nxt = sk->snd_max = sk->iss + 1;
+	sk->snd_nxt = sk->iss + 1;
 	sk->rtt_on = 1;
 	sk->rtt_seq = sk->iss;
 	sk->rtt_start = st->now;
@@ -513,11 +513,12 @@ int sys_adopt(struct stack *st, const struct ip_addr *laddr, uint16_t lport,
 	sk->adv_mss = tcp_our_mss(st, laddr->family);
 	sk->mss = tcp_send_mss(sk->adv_mss, sk->adv_mss, ts);
 	sk->wscale_ok = 1;
-	sk->snd_wscale = sk->rcv_wscale = 7;
+	sk->snd_wscale = 7; /* the peer's: Linux's usual, as ours */
+	sk->rcv_wscale = OUR_WSCALE;
 	sk->tstamp_ok = ts != 0;
 	sk->iss = snd_nxt - 1;
 	sk->irs = rcv_nxt - 1;
-	sk->snd_una = sk->snd_nxt = sk->snd_max = snd_nxt;
+	sk->snd_una = sk->snd_nxt = snd_nxt;
 	sk->rcv_nxt = rcv_nxt;
 	sk->snd_wnd = snd_wnd;
 	sk->rcv_wnd = tcp_initial_window(sk->adv_mss, sk->tstamp_ok) << 4;

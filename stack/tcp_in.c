@@ -23,16 +23,12 @@
 
 /* TCP_TIMEWAIT_LEN */
 #define TIMEWAIT_LEN (60 * VT_SEC)
-/* TCP_TIMEOUT_INIT and TCP_RTO_MAX */
-#define TIMEOUT_INIT VT_SEC
-#define RTO_MAX (120 * VT_SEC)
 /* tcp_invalid_ratelimit: at most one SYN-ACK per 500 ms for duplicate SYNs */
 #define OOW_RATE_LIMIT (500 * VT_MSEC)
 /* TCP_SYNCOOKIE_VALID: cookies are checked only this long after an overflow */
 #define SYNCOOKIE_VALID (120 * VT_SEC)
 /* inet_twsk_... : a recycled TIME_WAIT 4-tuple starts 65537 past the old snd_nxt */
 #define TW_ISN_GAP 65537u
-#define OUR_WSCALE 7
 
 /* What became of one inbound segment; becomes its EV_SEGMENT_IN. */
 struct in_ctx {
@@ -50,8 +46,6 @@ struct in_ctx {
 	int fd;                     /* descriptor of the full socket it reached, or -1 */
 };
 
-static int before(uint32_t a, uint32_t b) { return (int32_t)(a - b) < 0; }
-static int after(uint32_t a, uint32_t b) { return (int32_t)(a - b) > 0; }
 
 static void note(struct in_ctx *x, uint8_t action, int reason)
 {
@@ -145,13 +139,12 @@ static struct sock *syn_recv_child(struct stack *st, struct sock *l, const struc
 	sk->c.lport = req->c.lport;
 	sk->c.rport = req->c.rport;
 	sk->c.state = TCP_SYN_RECV;
-	sk->passive = 1;
 	sk->bound = 1;
 	sk->reuseaddr = l->reuseaddr;
 	sk->reuseport = l->reuseport;
 	sk->iss = req->iss;
 	sk->irs = req->irs;
-	sk->snd_una = sk->snd_nxt = sk->snd_max = req->iss + 1;
+	sk->snd_una = sk->snd_nxt = req->iss + 1;
 	sk->rcv_nxt = req->irs + 1;
 	sk->wscale_ok = req->wscale_ok;
 	sk->snd_wscale = req->snd_wscale;
@@ -378,7 +371,7 @@ static int in_window(uint32_t seq, uint32_t end_seq, uint32_t s_win, uint32_t e_
 	/* tcp_in_window() */
 	if (seq == s_win)
 		return 1;
-	if (after(end_seq, s_win) && before(seq, e_win))
+	if (seq_after(end_seq, s_win) && seq_before(seq, e_win))
 		return 1;
 	return seq == e_win && seq == end_seq;
 }
@@ -508,7 +501,7 @@ static void tcp_timewait_rcv(struct stack *st, struct in_ctx *x, struct tw_sock 
 		return;
 	}
 	/* A new SYN beyond the old connection's sequence space may reuse the 4-tuple. */
-	if ((seg->flags & (TH_SYN | TH_RST | TH_ACK)) == TH_SYN && after(seg->seq, tw->rcv_nxt)) {
+	if ((seg->flags & (TH_SYN | TH_RST | TH_ACK)) == TH_SYN && seq_after(seg->seq, tw->rcv_nxt)) {
 		struct lookup_info li = x->lookup;
 		struct sock *l = listener_lookup(st, &seg->dst, seg->dport, x->lookup.hash, &li);
 
@@ -593,12 +586,12 @@ static int seq_acceptable(const struct sock *sk, const struct segment *seg)
 	if (len == 0) {
 		if (wnd == 0)
 			return seg->seq == sk->rcv_nxt;
-		return !before(seg->seq, sk->rcv_nxt) && before(seg->seq, sk->rcv_nxt + wnd);
+		return !seq_before(seg->seq, sk->rcv_nxt) && seq_before(seg->seq, sk->rcv_nxt + wnd);
 	}
 	if (wnd == 0)
 		return 0;
-	return (!before(seg->seq, sk->rcv_nxt) && before(seg->seq, sk->rcv_nxt + wnd)) ||
-	       (!before(seg->seq + len - 1, sk->rcv_nxt) && before(seg->seq + len - 1, sk->rcv_nxt + wnd));
+	return (!seq_before(seg->seq, sk->rcv_nxt) && seq_before(seg->seq, sk->rcv_nxt + wnd)) ||
+	       (!seq_before(seg->seq + len - 1, sk->rcv_nxt) && seq_before(seg->seq + len - 1, sk->rcv_nxt + wnd));
 }
 
 /* RFC 9293 3.10.7.3: SYN-SENT. */
@@ -607,7 +600,7 @@ static void tcp_syn_sent_rcv(struct stack *st, struct in_ctx *x, struct sock *sk
 	const struct segment *seg = x->seg;
 
 	/* first, check the ACK */
-	if ((seg->flags & TH_ACK) && (!after(seg->ack, sk->iss) || after(seg->ack, sk->snd_nxt))) {
+	if ((seg->flags & TH_ACK) && (!seq_after(seg->ack, sk->iss) || seq_after(seg->ack, sk->snd_nxt))) {
 		drop_with_reset(st, x, CNT_TCPINVALIDACK);
 		return;
 	}
@@ -674,7 +667,7 @@ static void rcv_data(struct stack *st, struct in_ctx *x, struct sock *sk)
 	if (sk->c.state != TCP_ESTABLISHED && sk->c.state != TCP_FIN_WAIT1 &&
 	    sk->c.state != TCP_FIN_WAIT2)
 		return; /* after the peer's FIN there is no more data (RFC 9293 step 7) */
-	if (after(seg->seq, sk->rcv_nxt)) {
+	if (seq_after(seg->seq, sk->rcv_nxt)) {
 		/* Out of order: this stack keeps no out-of-order queue, so the
 		 * peer will resend; a duplicate ACK tells it where we are. */
 		stack_count(st, CNT_TCPOFODROP);
@@ -695,7 +688,7 @@ static void rcv_data(struct stack *st, struct in_ctx *x, struct sock *sk)
 		return;
 	}
 	n = seg->len - skip;
-	space = 131072u > sk_rcv_len(sk) ? 131072u - sk_rcv_len(sk) : 0;
+	space = tcp_rcv_space(sk);
 	if (n > space) {
 		stack_count(st, CNT_TCPRCVQDROP);
 		n = space;
@@ -724,7 +717,7 @@ static void tcp_rcv_state(struct stack *st, struct in_ctx *x, struct sock *sk)
 	}
 	/* first, check the sequence number */
 	if (!seq_acceptable(sk, seg)) {
-		int why = before(seg->seq + seg_seqlen(seg), sk->rcv_nxt + 1) ? CNT_TCPOLDSEQ
+		int why = seq_before(seg->seq + seg_seqlen(seg), sk->rcv_nxt + 1) ? CNT_TCPOLDSEQ
 									    : CNT_TCPINVALIDSEQ;
 
 		/* RFC 5961 4.2: a SYN is challenged "irrespective of the sequence
@@ -765,7 +758,7 @@ static void tcp_rcv_state(struct stack *st, struct in_ctx *x, struct sock *sk)
 	}
 	if (sk->c.state == TCP_SYN_RECV) {
 		/* only a simultaneous open's full socket gets here */
-		if (!after(seg->ack, sk->snd_una) || after(seg->ack, sk->snd_nxt)) {
+		if (!seq_after(seg->ack, sk->snd_una) || seq_after(seg->ack, sk->snd_nxt)) {
 			drop_with_reset(st, x, CNT_TCPINVALIDACK);
 			return;
 		}
@@ -774,26 +767,26 @@ static void tcp_rcv_state(struct stack *st, struct in_ctx *x, struct sock *sk)
 		sk->snd_wnd = (uint32_t)seg->win << sk->snd_wscale;
 		timer_cancel(st, &sk->timer);
 	}
-	if (after(seg->ack, sk->snd_nxt)) {
+	if (seq_after(seg->ack, sk->snd_nxt)) {
 		/* tcp_ack(): ACK of data never sent */
 		stack_count(st, CNT_TCPINVALIDACK);
 		challenge_ack(st, x, sk);
 		x->reason = CNT_TCPINVALIDACK;
 		return;
 	}
-	if (sk->tstamp_ok && seg->opt.has_ts && !after(seg->seq, sk->rcv_nxt))
+	if (sk->tstamp_ok && seg->opt.has_ts && !seq_after(seg->seq, sk->rcv_nxt))
 		sk->ts_recent = seg->opt.tsval;
-	if (after(seg->ack, sk->snd_una)) {
+	if (seq_after(seg->ack, sk->snd_una)) {
 		uint32_t acked = seg->ack - sk->snd_una;
 
-		if (sk->fin_sent && !before(seg->ack, sk->fin_seq + 1)) {
+		if (sk->fin_sent && !seq_before(seg->ack, sk->fin_seq + 1)) {
 			fin_acked = 1;
 			acked--;
 		}
 		sock_queue_consume(sk, 0, acked);
 		sk->snd_una = seg->ack;
 		sk->retries = 0;
-		if (sk->rtt_on && after(seg->ack, sk->rtt_seq)) {
+		if (sk->rtt_on && seq_after(seg->ack, sk->rtt_seq)) {
 			tcp_rtt_sample(sk, st->now - sk->rtt_start);
 			sk->rtt_on = 0;
 		}
@@ -802,7 +795,7 @@ static void tcp_rcv_state(struct stack *st, struct in_ctx *x, struct sock *sk)
 		fin_acked = 1;
 	}
 	/* RFC 9293: update the send window only from newer segments */
-	if (before(sk->snd_wl1, seg->seq) || (sk->snd_wl1 == seg->seq && !before(seg->ack, sk->snd_wl2))) {
+	if (seq_before(sk->snd_wl1, seg->seq) || (sk->snd_wl1 == seg->seq && !seq_before(seg->ack, sk->snd_wl2))) {
 		sk->snd_wnd = (uint32_t)seg->win << sk->snd_wscale;
 		sk->snd_wl1 = seg->seq;
 		sk->snd_wl2 = seg->ack;

@@ -15,12 +15,8 @@
 #include "hash.h"
 #include "internal.h"
 
-/* Linux's receive window scale with the default tcp_rmem[2] of 6 MiB. */
-#define OUR_WSCALE 7
 /* RFC 7323: the timestamps option costs 12 bytes of every segment (10 + 2 NOPs). */
 #define TS_OPT_COST 12
-/* TCP_RTO_MAX */
-#define RTO_MAX (120 * VT_SEC)
 /* TCP_RTO_MIN */
 #define RTO_MIN (200 * VT_MSEC)
 
@@ -200,11 +196,14 @@ void tcp_send_ack_tw(struct stack *st, struct tw_sock *tw)
 
 /* ---- full sockets ------------------------------------------------------ */
 
-#define RCVBUF_MAX 131072u /* tcp_rmem[1], the default receive buffer */
+uint32_t tcp_rcv_space(const struct sock *sk)
+{
+	return sk_rcv_len(sk) >= RCVBUF_MAX ? 0 : RCVBUF_MAX - sk_rcv_len(sk);
+}
 
 uint16_t tcp_window_field(const struct sock *sk)
 {
-	uint32_t space = sk_rcv_len(sk) >= RCVBUF_MAX ? 0 : RCVBUF_MAX - sk_rcv_len(sk);
+	uint32_t space = tcp_rcv_space(sk);
 	uint32_t wnd = space < sk->rcv_wnd ? space : sk->rcv_wnd;
 
 	if (sk->wscale_ok)
@@ -271,7 +270,6 @@ static void send_data(struct stack *st, struct sock *sk, uint32_t seq, uint32_t 
 	stack_emit_out(st, &s);
 }
 
-static int seq_lt(uint32_t a, uint32_t b) { return (int32_t)(a - b) < 0; }
 
 /*
  * Sends what the peer's window allows: whole segments of sk->mss, the FIN
@@ -302,9 +300,9 @@ void tcp_push(struct stack *st, struct sock *sk)
 		if (off > sk_snd_len(sk))
 			break;
 		n = left < sk->mss ? left : sk->mss;
-		if (n && !seq_lt(sk->snd_nxt, wnd_end))
+		if (n && !seq_before(sk->snd_nxt, wnd_end))
 			break; /* window full: wait for an ACK (no zero-window probes) */
-		if (n && seq_lt(wnd_end, sk->snd_nxt + n))
+		if (n && seq_before(wnd_end, sk->snd_nxt + n))
 			n = wnd_end - sk->snd_nxt;
 		fin = sk->fin_queued && n == left;
 		if (n == 0 && !fin)
@@ -321,8 +319,6 @@ void tcp_push(struct stack *st, struct sock *sk)
 			sk->snd_nxt++;
 			sk->fin_sent = 1;
 		}
-		if (seq_lt(sk->snd_max, sk->snd_nxt))
-			sk->snd_max = sk->snd_nxt;
 		sent = 1;
 	}
 	if (sent && !timer_armed(&sk->timer))

@@ -93,7 +93,6 @@ int timer_arm(struct stack *st, struct timer *t, uint8_t kind, vtime_t when)
 		/* Re-armed in place: one sift instead of a delete and an insert. */
 		uint32_t i = t->idx - 1;
 
-		t->when = when;
 		t->kind = kind & 15u;
 		t->seq = th->seq++;
 		th->h[i].when = when;
@@ -114,7 +113,6 @@ int timer_arm(struct stack *st, struct timer *t, uint8_t kind, vtime_t when)
 		th->h = h;
 		th->cap = cap;
 	}
-	t->when = when;
 	t->kind = kind & 15u;
 	t->seq = th->seq++;
 	th->h[th->n].when = when;
@@ -147,10 +145,11 @@ void stack_advance(struct stack *st, vtime_t t)
 
 	while (th->n && th->h[0].when <= t) {
 		struct timer *due = th->h[0].t;
+		vtime_t when = th->h[0].when;
 
 		heap_delete(th, 0);
-		if (due->when > st->now)
-			st->now = due->when;
+		if (when > st->now)
+			st->now = when;
 		st->frame = -1;
 		tcp_timer_fire(st, due);
 		stack_flush(st);
