@@ -112,9 +112,14 @@ static void ehash_grow(struct ehash *eh)
 
 void ehash_insert(struct stack *st, struct sock_common *c)
 {
+	ehash_insert_hashed(st, c, ehash_hashfn(st, &c->laddr, c->lport, &c->raddr, c->rport));
+}
+
+void ehash_insert_hashed(struct stack *st, struct sock_common *c, uint32_t hash)
+{
 	struct ehash *eh = &st->ehash;
 
-	c->hash = ehash_hashfn(st, &c->laddr, c->lport, &c->raddr, c->rport);
+	c->hash = hash;
 	c->next = eh->b[c->hash & eh->mask];
 	eh->b[c->hash & eh->mask] = c;
 	c->hashed = 1;

@@ -238,6 +238,8 @@ uint32_t ehash_hashfn(const struct stack *st, const struct ip_addr *laddr, uint1
 int ehash_init(struct ehash *eh, uint32_t buckets);
 void ehash_destroy(struct ehash *eh);
 void ehash_insert(struct stack *st, struct sock_common *c);
+/* The same, with c's 4-tuple hash already known (the lookup that missed computed it). */
+void ehash_insert_hashed(struct stack *st, struct sock_common *c, uint32_t hash);
 void ehash_remove(struct stack *st, struct sock_common *c);
 /* Puts newc into oldc's place in its chain (request -> child, sock -> TIME_WAIT). */
 void ehash_replace(struct stack *st, struct sock_common *oldc, struct sock_common *newc);

@@ -35,8 +35,7 @@ struct in_ctx {
 	const struct segment *seg;
 	struct lookup_info lookup;
 	struct sock *listener;      /* listener consulted, if any */
-	struct sock_common *c;      /* socket to report, if any */
-	struct sock_view cv;        /* its view, taken before it could be freed */
+	struct sock_view cv;        /* the socket to report, taken before it could be freed */
 	uint8_t has_cv;
 	uint8_t action;
 	int8_t reason;
@@ -66,7 +65,6 @@ static void take_view(const struct stack *st, struct in_ctx *x, const struct soc
 
 static void set_sock(struct stack *st, struct in_ctx *x, struct sock_common *c)
 {
-	x->c = c;
 	take_view(st, x, c);
 	x->has_cv = 1;
 }
@@ -77,6 +75,13 @@ static void drop(struct stack *st, struct in_ctx *x, int counter)
 	if (counter >= 0)
 		stack_count(st, counter);
 	note(x, ACT_DROP, counter);
+}
+
+/* A RST accepted: the connection ends (TCPReset counts these as well as ignored RSTs). */
+static void reset_by_peer(struct stack *st, struct in_ctx *x)
+{
+	stack_count(st, CNT_TCPRESET);
+	note(x, ACT_RESET, CNT_TCPRESET);
 }
 
 /* Answers with a RST built from the segment (the "goto dropwithreset" tail). */
@@ -256,7 +261,7 @@ static void syn_recv(struct stack *st, struct in_ctx *x, struct sock *l, uint32_
 		req->iss = tcp_isn(st, &seg->dst, seg->dport, &seg->src, seg->sport);
 	}
 	/* inet_csk_reqsk_queue_hash_add(): into ehash, SYN queue, timer armed. */
-	ehash_insert(st, &req->c);
+	ehash_insert_hashed(st, &req->c, x->lookup.hash);
 	syn_queue_add(l, req);
 	timer_arm(st, &req->timer, TIMER_REQ, st->now + TIMEOUT_INIT);
 	tcp_send_synack(st, req);
@@ -324,7 +329,7 @@ static int cookie_ack(struct stack *st, struct in_ctx *x, struct sock *l)
 		drop(st, x, CNT_LISTENDROPS);
 		return 1;
 	}
-	ehash_insert(st, &sk->c);
+	ehash_insert_hashed(st, &sk->c, x->lookup.hash);
 	child_enqueue(st, l, sk);
 	tcp_rcv_state(st, x, sk);
 	set_sock(st, x, &sk->c);
@@ -437,7 +442,7 @@ static void tcp_check_req(struct stack *st, struct in_ctx *x, struct request_soc
 			tcp_send_reset(st, seg);
 			note(x, ACT_RST, CNT_EMBRYONICRSTS);
 		} else {
-			note(x, ACT_RESET, CNT_TCPRESET);
+			reset_by_peer(st, x);
 		}
 		sock_destroy(st, &req->c);
 		take_view(st, x, &req->c);
@@ -493,7 +498,7 @@ static void tcp_timewait_rcv(struct stack *st, struct in_ctx *x, struct tw_sock 
 			/* Linux lets a RST kill TIME_WAIT early (RFC 1337 says don't). */
 			sock_destroy(st, &tw->c);
 			take_view(st, x, &tw->c);
-			note(x, ACT_RESET, CNT_TCPRESET);
+			reset_by_peer(st, x);
 			return;
 		}
 		timer_arm(st, &tw->timer, TIMER_TW, st->now + TIMEWAIT_LEN);
@@ -512,7 +517,6 @@ static void tcp_timewait_rcv(struct stack *st, struct in_ctx *x, struct tw_sock 
 			x->lookup.reuseport = li.reuseport;
 			x->lookup.group = li.group;
 			sock_destroy(st, &tw->c);
-			x->c = NULL;
 			x->has_cv = 0;
 			tcp_listen_rcv(st, x, l, isn ? isn : 1);
 			if (x->action == ACT_SYN_ACK)
@@ -613,7 +617,7 @@ static void tcp_syn_sent_rcv(struct stack *st, struct in_ctx *x, struct sock *sk
 		stack_count(st, CNT_ATTEMPTFAILS);
 		tcp_done(st, sk, -ECONNREFUSED);
 		take_view(st, x, &sk->c);
-		note(x, ACT_RESET, CNT_TCPRESET);
+		reset_by_peer(st, x);
 		return;
 	}
 	/* fourth, check the SYN */
@@ -743,7 +747,7 @@ static void tcp_rcv_state(struct stack *st, struct in_ctx *x, struct sock *sk)
 		}
 		tcp_done(st, sk, sk->c.state == TCP_CLOSE_WAIT ? -EPIPE : -ECONNRESET);
 		take_view(st, x, &sk->c);
-		note(x, ACT_RESET, CNT_TCPRESET);
+		reset_by_peer(st, x);
 		return;
 	}
 	/* fourth, check the SYN bit (RFC 5961 4.2: challenge, never reset) */
@@ -930,10 +934,6 @@ int tcp_input(struct stack *st, const struct segment *seg, int64_t frame)
 	ev.type = EV_SEGMENT_IN;
 	stack_emit(st, &ev);
 	tcp_demux(st, &x);
-	/* An accepted RST counts as TCPReset too (docs/json.md: "accepted or
-	 * ignored"); drop() has already counted the ignored ones. */
-	if (x.action == ACT_RESET && x.reason == CNT_TCPRESET)
-		stack_count(st, CNT_TCPRESET);
 	if (!st->obs)
 		return x.fd;
 	ev.t = st->now;
