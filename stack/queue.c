@@ -67,6 +67,20 @@ struct sock *accept_pop(struct stack *st, struct sock *listener)
 	return child;
 }
 
+/* Undoes accept_pop(): child goes back to the head of the queue. */
+void accept_unpop(struct sock *listener, struct sock *child)
+{
+	struct listen_state *ls = listener->ls;
+
+	child->acc_next = ls->acc_head;
+	ls->acc_head = child;
+	if (!ls->acc_tail)
+		ls->acc_tail = child;
+	child->parent = listener;
+	child->queued = 1;
+	ls->ack_backlog++;
+}
+
 void syn_queue_add(struct sock *listener, struct request_sock *req)
 {
 	struct listen_state *ls = listener->ls;

@@ -182,14 +182,7 @@ int sys_accept(struct stack *st, int fd, struct ip_addr *raddr, uint16_t *rport)
 		return -EAGAIN;
 	nfd = fd_install(st, child);
 	if (nfd < 0) {
-		/* Put it back at the head: the next accept() gets it. */
-		child->acc_next = l->ls->acc_head;
-		l->ls->acc_head = child;
-		if (!l->ls->acc_tail)
-			l->ls->acc_tail = child;
-		child->parent = l;
-		child->queued = 1;
-		l->ls->ack_backlog++;
+		accept_unpop(l, child); /* the next accept() gets it */
 		return nfd;
 	}
 	if (raddr)

@@ -381,6 +381,22 @@ static int in_window(uint32_t seq, uint32_t end_seq, uint32_t s_win, uint32_t e_
 	return seq == e_win && seq == end_seq;
 }
 
+/*
+ * The SYN-ACK again, from a retransmission timer or for a duplicate SYN,
+ * and the request's timer re-armed for req->retrans answers so far:
+ * min(TCP_TIMEOUT_INIT << retrans, TCP_RTO_MAX), as reqsk_timer_handler().
+ */
+static void req_resend_synack(struct stack *st, struct request_sock *req)
+{
+	/* Past 7 doublings the cap holds; the check also keeps the shift defined. */
+	vtime_t timeo = req->retrans >= 7 ? RTO_MAX : TIMEOUT_INIT << req->retrans;
+
+	stack_count(st, CNT_RETRANSSEGS);
+	stack_count(st, CNT_TCPSYNRETRANS);
+	tcp_send_synack(st, req);
+	timer_arm(st, &req->timer, TIMER_REQ, st->now + (timeo > RTO_MAX ? RTO_MAX : timeo));
+}
+
 /* tcp_check_req(): a segment for a half-open connection. */
 static void tcp_check_req(struct stack *st, struct in_ctx *x, struct request_sock *req)
 {
@@ -407,12 +423,7 @@ static void tcp_check_req(struct stack *st, struct in_ctx *x, struct request_soc
 			return;
 		}
 		req->last_oow = now_ms ? now_ms : 1;
-		stack_count(st, CNT_RETRANSSEGS);
-		stack_count(st, CNT_TCPSYNRETRANS);
-		tcp_send_synack(st, req);
-		timer_arm(st, &req->timer, TIMER_REQ,
-			  st->now + (TIMEOUT_INIT << req->retrans > RTO_MAX ? RTO_MAX
-									  : TIMEOUT_INIT << req->retrans));
+		req_resend_synack(st, req);
 		note(x, ACT_SYN_ACK_RTX, -1);
 		return;
 	}
@@ -988,20 +999,14 @@ static void timer_event(struct stack *st, struct sock_common *c, uint8_t action,
 /* reqsk_timer_handler(): SYN-ACK again at 1, 3, 7, 15, 31 s; gone at 63 s. */
 static void req_timer(struct stack *st, struct request_sock *req)
 {
-	vtime_t timeo;
-
 	if (req->retrans >= st->cfg.tcp_synack_retries) {
 		timer_event(st, &req->c, ACT_EXPIRE, req->retrans);
 		sock_destroy(st, &req->c);
 		return;
 	}
 	timer_event(st, &req->c, ACT_SYN_ACK_RTX, req->retrans + 1u);
-	stack_count(st, CNT_RETRANSSEGS);
-	stack_count(st, CNT_TCPSYNRETRANS);
-	tcp_send_synack(st, req);
 	req->retrans++;
-	timeo = TIMEOUT_INIT << req->retrans;
-	timer_arm(st, &req->timer, TIMER_REQ, st->now + (timeo > RTO_MAX ? RTO_MAX : timeo));
+	req_resend_synack(st, req);
 }
 
 /* tcp_retransmit_timer() / tcp_write_timeout(). */
