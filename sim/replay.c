@@ -40,7 +40,7 @@
 #define RING_BYTES (32u << 20)
 #define IDX_SIZE (2 * RING_MAX)
 
-/* Kinds of frame in the look-ahead index (slot_kind), and of the cookie map's keys. */
+/* Kinds of frame in the look-ahead index (frame_kind), and of the cookie map's keys. */
 enum { K_SYNACK = 1, K_RST, K_SYN, K_COOKIE };
 
 /* TCP_SYNCOOKIE_VALID-ish: how long an adopted cookie is remembered. */
@@ -58,7 +58,9 @@ struct slot {
 	int status;
 	int cut;
 	int64_t n;
-	uint32_t ihash;    /* its index hash, while it is the indexed frame of its key */
+	uint8_t kind;      /* K_SYNACK, K_RST, K_SYN or 0 (frame_kind) */
+	uint8_t indexed;   /* the index's frame for its key; ihash is then its hash */
+	uint32_t ihash;
 };
 
 /*
@@ -109,6 +111,8 @@ struct rp {
 	int have_pending_isn;
 	int any_tcp;
 	int started;           /* the first window has been read whole */
+	uint64_t opens_seen;   /* PassiveOpens at the last accept_all() */
+	int accept_left;       /* that call stopped on an error, not an empty queue */
 	struct pcap_out *dump;
 	uint8_t rbuf[65536];
 };
@@ -179,7 +183,8 @@ static int add_listener(struct rp *p, const struct ip_addr *a, uint16_t port, in
 
 /* ---- the look-ahead index ------------------------------------------------------ */
 
-static int slot_kind(const struct slot *s)
+/* What the index files a frame under, decided once as it is read. */
+static int frame_kind(const struct slot *s)
 {
 	uint8_t f = s->seg.flags;
 
@@ -210,7 +215,7 @@ static uint32_t idx_hash(int kind, const struct ip_addr *a, uint16_t pa, const s
 static int idx_match(const struct slot *s, int kind, const struct ip_addr *a, uint16_t pa,
 		     const struct ip_addr *b, uint16_t pb)
 {
-	return slot_kind(s) == kind && s->seg.sport == pa && s->seg.dport == pb &&
+	return s->kind == kind && s->seg.sport == pa && s->seg.dport == pb &&
 	       addr_equal(&s->seg.src, a) && addr_equal(&s->seg.dst, b);
 }
 
@@ -228,28 +233,30 @@ static const struct slot *idx_get(const struct rp *p, int kind, const struct ip_
 	return NULL;
 }
 
-static void idx_add(struct rp *p, int kind, struct slot *s)
+/*
+ * Files s under its kind and 4-tuple, unless a frame already is there: the
+ * first is kept, as a retransmission carries the same numbers.
+ */
+static void idx_add(struct rp *p, struct slot *s)
 {
-	uint32_t i;
+	uint32_t h = idx_hash(s->kind, &s->seg.src, s->seg.sport, &s->seg.dst, s->seg.dport), i;
 
-	/* Keep the first: a retransmission carries the same numbers. */
-	if (idx_get(p, kind, &s->seg.src, s->seg.sport, &s->seg.dst, s->seg.dport))
-		return;
-	s->ihash = idx_hash(kind, &s->seg.src, s->seg.sport, &s->seg.dst, s->seg.dport);
-	for (i = s->ihash & (IDX_SIZE - 1); p->idx[i]; i = (i + 1) & (IDX_SIZE - 1))
-		;
+	for (i = h & (IDX_SIZE - 1); p->idx[i]; i = (i + 1) & (IDX_SIZE - 1))
+		if (idx_match(&p->ring[p->idx[i] - 1], s->kind, &s->seg.src, s->seg.sport, &s->seg.dst,
+			      s->seg.dport))
+			return;
 	p->idx[i] = (uint32_t)(s - p->ring) + 1;
+	s->ihash = h;
+	s->indexed = 1;
 }
 
-/* Takes s out if it is the indexed frame, closing the gap (backward-shift deletion). */
+/* Takes out s, an indexed frame, closing the gap (backward-shift deletion). */
 static void idx_remove(struct rp *p, const struct slot *s)
 {
 	uint32_t me = (uint32_t)(s - p->ring) + 1, i = s->ihash & (IDX_SIZE - 1), j;
 
-	while (p->idx[i] && p->idx[i] != me)
+	while (p->idx[i] != me)
 		i = (i + 1) & (IDX_SIZE - 1);
-	if (!p->idx[i])
-		return;
 	for (j = i;;) {
 		uint32_t home;
 
@@ -277,16 +284,17 @@ static void idx_remove(struct rp *p, const struct slot *s)
  */
 static void slot_enter(struct rp *p, struct slot *s)
 {
-	int kind = slot_kind(s);
+	int kind = s->kind = (uint8_t)frame_kind(s);
 	/* Announced now, before the frames it explains are replayed. */
 	vtime_t t = stack_now(p->st);
 	char why[160], b[ADDR_STRLEN];
 
 	if (!s->status)
 		p->any_tcp = 1;
+	s->indexed = 0;
 	if (!kind)
 		return;
-	idx_add(p, kind, s);
+	idx_add(p, s);
 	if (kind == K_SYNACK) {
 		/* The words are only built for news: most SYN-ACKs come from known listeners. */
 		if (p->auto_local && !stack_has_addr(p->st, &s->seg.src)) {
@@ -392,7 +400,7 @@ static const struct slot *idx_wait(struct rp *p, int k1, int k2, const struct ip
 
 		if (!read_one(p))
 			break;
-		kind = slot_kind(s);
+		kind = s->kind;
 		if ((kind == k1 || (k2 && kind == k2)) && idx_match(s, kind, a, pa, b, pb))
 			e = idx_get(p, kind, a, pa, b, pb);
 	}
@@ -471,16 +479,29 @@ static void conn_check_done(struct rp *p, const struct rconn *c)
 		sys_close(p->st, conn_fd(p, c));
 }
 
-/* The application accepts everything queued (when --accept lets it). Returns how many. */
+/*
+ * The application accepts everything queued (when --accept lets it).
+ * Returns how many. A child reaches an accept queue only as a passive open
+ * (child_enqueue counts PassiveOpens), so while that counter stands still
+ * and the last call left nothing behind, there is nothing to accept and no
+ * accept() is made: most segments complete no handshake.
+ */
 static int accept_all(struct rp *p)
 {
+	uint64_t opens = stack_counter(p->st, CNT_PASSIVEOPENS);
 	int i, n = 0;
 
+	if (opens == p->opens_seen && !p->accept_left)
+		return 0;
+	p->opens_seen = opens;
+	p->accept_left = 0;
 	for (i = 0; i < p->nlis; i++) {
 		int fd;
 
 		while ((fd = sys_accept(p->st, p->lis[i].fd, NULL, NULL)) >= 0)
 			n += conn_add(p, fd) != NULL;
+		if (fd != -EAGAIN)
+			p->accept_left = 1; /* out of descriptors or sockets: try again later */
 	}
 	return n;
 }
@@ -641,7 +662,7 @@ static void replay_inbound(struct rp *p, struct slot *s, vtime_t t)
 static void replay_outbound(struct rp *p, struct slot *s, vtime_t t)
 {
 	const struct segment *seg = &s->seg;
-	struct rconn *c = conn_get(p, &seg->src, seg->sport, &seg->dst, seg->dport);
+	struct rconn *c;
 
 	if (p->v)
 		verify_expected(p->v, seg, t);
@@ -649,7 +670,7 @@ static void replay_outbound(struct rp *p, struct slot *s, vtime_t t)
 		int fd;
 
 		/* The recorded host opened a connection: connect() with its ISN. */
-		if (c || stack_find(p->st, &seg->src, seg->sport, &seg->dst, seg->dport, NULL))
+		if (stack_find(p->st, &seg->src, seg->sport, &seg->dst, seg->dport, NULL))
 			return;
 		fd = sys_socket(p->st, seg->src.family);
 		if (fd < 0)
@@ -675,6 +696,7 @@ static void replay_outbound(struct rp *p, struct slot *s, vtime_t t)
 	}
 	if (seg->flags & TH_SYN)
 		return; /* a SYN-ACK: the stack answers SYNs itself */
+	c = conn_get(p, &seg->src, seg->sport, &seg->dst, seg->dport);
 	if (!c) {
 		if (seg->flags & TH_RST)
 			return;
@@ -783,9 +805,7 @@ static void replay_frame(struct rp *p, struct slot *s)
 
 static void slot_leave(struct rp *p, struct slot *s)
 {
-	int kind = slot_kind(s);
-
-	if (kind)
+	if (s->indexed)
 		idx_remove(p, s);
 	p->ring_bytes -= s->fr.caplen;
 	p->head = (p->head + 1) % RING_MAX;
