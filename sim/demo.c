@@ -445,7 +445,6 @@ static int run_hash_flood(const struct demo_opts *o)
 	so.tables = 2;
 	o->r->ops->say(o->r, "== first run: the stack's secret is seed 1, the very seed the attacker crafted the 4-tuples for");
 	so.cfg.hash_seed = SYNTH_KNOWN_SEED;
-	so.hash_seed_given = 1;
 	rc = synth_run(&so);
 	if (rc)
 		return -EPROTO;

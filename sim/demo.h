@@ -12,7 +12,6 @@
 struct demo_opts {
 	struct stack_config cfg; /* seed and buckets already chosen */
 	struct renderer *r;
-	int narrate;             /* text output: print the "what to watch" paragraph */
 };
 
 struct demo {

@@ -817,7 +817,6 @@ static int cmd_synth(int argc, char **argv)
 	o->tables = cli.rc.quiet ? 0 : cli.rc.o.tables;
 	if (!cli.seed_set)
 		o->seed = ro.seed_set ? ro.seed : ro.seed ^ 0x6a09e667u;
-	o->hash_seed_given = ro.seed_set;
 	o->cfg.hash_seed = ro.seed_set ? ro.seed : cli.seed_set ? o->seed * 0x9e3779b1u : ro.seed;
 	o->cfg.ehash_buckets = ro.buckets;
 	if (ro.max_sockets)

@@ -30,15 +30,11 @@ static void enqueue(struct net *n, const struct segment *seg, vtime_t at)
 	int h = owner_of(n, &seg->dst);
 	struct net_pkt *p;
 
-	if (h < 0) {
-		n->lost++;
-		return;
-	}
+	if (h < 0)
+		return; /* no host has that address: the packet is lost */
 	p = malloc(sizeof(*p) + seg->len);
-	if (!p) {
-		n->lost++;
+	if (!p)
 		return;
-	}
 	p->next = NULL;
 	p->at = at;
 	p->host = h;

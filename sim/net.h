@@ -37,7 +37,6 @@ struct net {
 	int64_t frames;          /* segments delivered to the observed host */
 	int tables_after_input;  /* print the tables after each observed input */
 	struct renderer *r;
-	int lost;                /* packets that found no host or no memory */
 	/* Called after each delivered segment (the applications' turn), or NULL. */
 	void (*after_input)(void *ctx, int host, const struct segment *seg);
 	void *after_ctx;

@@ -31,7 +31,6 @@ struct replay_stats {
 	uint64_t payload_cut;       /* replayed with payload bytes missing (snap length) */
 	uint64_t picked_up;         /* connections already open when the capture started */
 	uint64_t isn_recorded, isn_own;
-	uint32_t nlocal;
 	const struct verify_stats *verify; /* --verify, else NULL */
 };
 

@@ -94,7 +94,6 @@ struct rp {
 	char err[768];
 	int64_t nread;
 	uint64_t t0;
-	int have_t0;
 	struct rconn *conn;   /* indexed by descriptor */
 	int nconn;
 	struct tuplemap cookies;
@@ -133,7 +132,6 @@ static int add_local(struct rp *p, const struct ip_addr *a, vtime_t t, const cha
 	if (p->nlocal >= REPLAY_MAX_LOCAL || stack_add_addr(p->st, a) < 0)
 		return -ENOSPC;
 	p->nlocal++;
-	p->stats.nlocal = p->nlocal;
 	if (p->r)
 		p->r->ops->inferred(p->r, t, "local", addr_format(a, b, sizeof(b)), why);
 	return 0;
@@ -358,10 +356,8 @@ static int read_one(struct rp *p)
 	s->fr = fr;
 	s->fr.data = s->buf;
 	s->n = ++p->nread;
-	if (!p->have_t0) {
-		p->t0 = fr.ts;
-		p->have_t0 = 1;
-	}
+	if (s->n == 1)
+		p->t0 = fr.ts; /* virtual time 0 */
 	s->status = frame_decode(p->lt, &s->fr, &s->seg, p->o->verify_checksums ? SEG_VERIFY_CSUM : 0,
 				 &s->pad, &s->padcap, &s->cut);
 	p->count++;

@@ -72,7 +72,7 @@ struct stmt {
 	uint16_t ep_port, lep_port;
 	uint8_t flags;
 	uint32_t seq, end;
-	uint8_t has_ack, has_win, opts_any, has_opts;
+	uint8_t has_ack, has_win, has_opts; /* "...>" (any options) leaves has_opts 0 */
 	uint32_t ack, win;
 	struct sopt opts[MAX_OPTS];
 	int nopts;
@@ -98,7 +98,7 @@ struct sconn {
 struct pending {
 	int active;
 	const struct stmt *s;
-	vtime_t start, deadline;
+	vtime_t deadline;
 };
 
 struct outseg {
@@ -205,7 +205,6 @@ static int parse_opts(const struct script_opts *o, int line, const char *p, cons
 		      struct stmt *s)
 {
 	if (strncmp(p, "...>", 4) == 0) {
-		s->opts_any = 1;
 		*end = p + 4;
 		return 0;
 	}
@@ -843,7 +842,7 @@ static int check_out(struct srun *r, const struct stmt *s, const struct outseg *
 	const struct segment *g = &og->seg;
 	struct sconn *c = conn_of(r, s);
 	uint32_t rel_seq;
-	char got[256], want[64];
+	char got[256];
 
 	if (!c)
 		return fail(r, s, "%s", "too many remote endpoints (at most 1024)");
@@ -875,7 +874,6 @@ static int check_out(struct srun *r, const struct stmt *s, const struct outseg *
 		if (wn != gn || memcmp(want_b, got_b, gn) != 0)
 			return fail(r, s, "the stack sent %s: its options differ from the line", got);
 	}
-	(void)want;
 	return 0;
 }
 
@@ -1172,7 +1170,6 @@ static int run_call(struct srun *r, const struct stmt *s, vtime_t at, vtime_t hi
 		if (fd >= 0 && fd < MAX_FDS && !r->nonblock[fd]) {
 			r->pend.active = 1;
 			r->pend.s = s;
-			r->pend.start = stack_now(r->st);
 			r->pend.deadline = hi;
 			if (r->o->r)
 				r->o->r->ops->call(r->o->r, stack_now(r->st), "script", call, ret,

@@ -78,9 +78,7 @@ static void observe_direct(void *ctx, const struct event *ev)
 	struct synth *s = ctx;
 
 	note_event(s, ev);
-	if (s->po && ev->type == EV_SEGMENT_OUT)
-		pcap_out_write(s->po, ev->seg, ev->t);
-	if (s->po && ev->type == EV_SEGMENT_IN)
+	if (s->po && (ev->type == EV_SEGMENT_OUT || ev->type == EV_SEGMENT_IN))
 		pcap_out_write(s->po, ev->seg, ev->t);
 	if (s->o->r)
 		s->o->r->ops->event(s->o->r, ev);
@@ -471,14 +469,13 @@ static int run_hash_flood(struct synth *s)
 			found++;
 		}
 	}
-	if (o->summary_r && o->summary_r->ops->say) {
+	if (o->r) {
 		char line[200];
 
 		snprintf(line, sizeof(line),
 			 "== %llu 4-tuples crafted to share bucket 0x%x under hash seed %u; the stack's seed is %u",
 			 (unsigned long long)found, bucket, target_seed, o->cfg.hash_seed);
-		if (o->r)
-			o->r->ops->say(o->r, line);
+		o->r->ops->say(o->r, line);
 	}
 	memset(&lo, 0, sizeof(lo));
 	lo.s = s;
@@ -514,12 +511,8 @@ static int run_hash_flood(struct synth *s)
 		seg.opt.has_mss = 0;
 		seg.data = req;
 		seg.len = sizeof(req) - 1;
-		{
-			struct sock_view v;
-
-			if (!stack_find(s->server, &s->srv_addr, s->srv_port, &src[i], sport[i], &v))
-				continue;
-		}
+		if (!stack_find(s->server, &s->srv_addr, s->srv_port, &src[i], sport[i], NULL))
+			continue;
 		seg.ack = iss[i] + 1;
 		lo.have = 0;
 		stack_input(s->server, &seg, -1);

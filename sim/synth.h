@@ -23,7 +23,6 @@ struct synth_opts {
 	uint32_t data;             /* request and response size (clients) */
 	uint32_t concurrent;       /* clients open at once at most */
 	uint32_t seed;             /* the generator's choices */
-	int hash_seed_given;       /* cfg.hash_seed was given (--hash-seed) */
 	struct stack_config cfg;
 	struct replay_listen listen[REPLAY_MAX_LISTEN];
 	int nlisten;               /* 0: 10.0.0.1:80 */

@@ -38,7 +38,6 @@ struct vseg {
 };
 
 struct vconn {
-	struct tentry *e;
 	struct vseg *head[2], *tail[2];
 	vtime_t last_t[2];
 	uint8_t has_last[2];
@@ -168,7 +167,6 @@ static struct vconn *conn_of(struct verify *v, const struct segment *s)
 			tmap_del(&v->conns, e);
 			return NULL;
 		}
-		((struct vconn *)e->ptr)->e = e;
 	}
 	return e->ptr;
 }

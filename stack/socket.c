@@ -484,7 +484,6 @@ int sys_adopt(struct stack *st, const struct ip_addr *laddr, uint16_t lport,
 	      const struct ip_addr *raddr, uint16_t rport, uint32_t snd_nxt, uint32_t rcv_nxt,
 	      uint32_t snd_wnd, int ts)
 {
-	struct sock_view v;
 	struct sock *sk;
 	int fd;
 
@@ -492,7 +491,7 @@ int sys_adopt(struct stack *st, const struct ip_addr *laddr, uint16_t lport,
 		return -EAFNOSUPPORT;
 	if (!stack_has_addr(st, laddr))
 		return -EADDRNOTAVAIL;
-	if (stack_find(st, laddr, lport, raddr, rport, &v))
+	if (stack_find(st, laddr, lport, raddr, rport, NULL))
 		return -EADDRINUSE;
 	fd = new_socket(st, laddr->family, &sk);
 	if (fd < 0)

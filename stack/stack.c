@@ -393,7 +393,6 @@ void stack_totals(const struct stack *st, struct stack_totals *out)
 {
 	const struct sock *l;
 	uint32_t i;
-	int fd;
 
 	memset(out, 0, sizeof(*out));
 	for (l = st->lt.first; l; l = l->ls->all_next)
@@ -412,9 +411,6 @@ void stack_totals(const struct stack *st, struct stack_totals *out)
 				out->other++;
 		}
 	}
-	for (fd = 0; fd < st->nfds; fd++)
-		if (st->fds[fd] && st->fds[fd]->c.state == TCP_CLOSED)
-			out->closed_fds++;
 }
 
 void stack_walk_listeners(struct stack *st, listener_walk_fn fn, void *ctx)

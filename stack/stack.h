@@ -269,7 +269,7 @@ void stack_advance(struct stack *st, vtime_t t);
 uint64_t stack_counter(const struct stack *st, int counter);
 
 struct stack_totals {
-	uint32_t listeners, established, request, timewait, other, closed_fds;
+	uint32_t listeners, established, request, timewait, other;
 };
 void stack_totals(const struct stack *st, struct stack_totals *out);
 
