@@ -34,7 +34,6 @@ else
   MODE_LDFLAGS :=
 endif
 
-APT_PACKAGES := libpcap-dev check pkg-config
 # tcpdump's and libpcap's own test captures, kept outside the repository.
 CORPUS ?= ../shared/corpus
 # Evaluated when a recipe runs, i.e. after the package check below.
@@ -70,7 +69,7 @@ all: $(BUILD)/tcpdemux
 deps: $(DEPS_STAMP)
 
 $(DEPS_STAMP):
-	@sh tools/ensure-deps.sh $(APT_PACKAGES)
+	@sh tools/ensure-deps.sh
 	@mkdir -p $(BUILD) && touch $@
 
 $(OBJDIR)/%.o: %.c | $(DEPS_STAMP)

@@ -27,7 +27,7 @@
  * SACK-permitted and window scale, and the SYN-ACK's ISN is the one the
  * later segments use, so a replay adopts it.
  *
- * Build: cc -O2 -Istack bench/gen.c stack/segment.c stack/addr.c -lpcap
+ * Build: cc -O2 -Istack bench/gen.c build/libstack-release.a -lpcap (bench/run.sh does)
  */
 #include <pcap/pcap.h>
 #include <stdint.h>

@@ -12,11 +12,10 @@
  *    it the machine's price of one cache miss over the same footprint
  *    (dependent random loads), since past the caches that is what a
  *    lookup costs.
- *    The sockets are made the way sys_adopt() makes them (sock_alloc, the
- *    adopted fields, bind_add, ehash_insert, ESTABLISHED) minus the
- *    descriptor: sys_adopt() itself takes the lowest free descriptor by a
- *    linear scan (fd_install), which makes N adoptions O(N^2), and the
- *    descriptor table stops at 2^20. Its own rate is measured separately.
+ *    The sockets are made the way sys_adopt() makes them
+ *    (sock_adopt_init, ESTABLISHED) minus the descriptor, because the
+ *    descriptor table stops at 2^20 (4M sockets need more). sys_adopt()'s
+ *    own rate is measured separately.
  * 2. listener_lookup(): exact-address hit, and the wildcard fallback.
  * 3. Requests: SYNs to a listener through stack_input() (ehash miss,
  *    listener, request socket, SYN queue, timer, SYN-ACK), with a backlog
@@ -26,7 +25,7 @@
  *
  * Times are CLOCK_MONOTONIC; each figure is the median of REPS runs.
  *
- * Build: cc -O2 -Istack bench/lookup.c stack/[a-z]*.c
+ * Build: cc -O2 -Istack bench/lookup.c build/libstack-release.a (bench/run.sh does)
  */
 #include <errno.h>
 #include <stdint.h>
@@ -133,26 +132,8 @@ static void adopt_nofd(struct stack *st, const struct ip_addr *la, uint16_t lp,
 		fprintf(stderr, "lookup: out of memory\n");
 		exit(1);
 	}
-	sk->c.laddr = *la;
-	sk->c.raddr = *ra;
-	sk->c.lport = lp;
-	sk->c.rport = rp;
-	sk->bound = 1;
-	sk->reuseaddr = 1;
-	sk->adv_mss = tcp_our_mss(st, la->family);
-	sk->mss = (uint16_t)(sk->adv_mss - 12);
-	sk->wscale_ok = 1;
-	sk->snd_wscale = sk->rcv_wscale = 7;
-	sk->tstamp_ok = 1;
-	sk->iss = snd_nxt - 1;
-	sk->irs = rcv_nxt - 1;
-	sk->snd_una = sk->snd_nxt = snd_nxt;
-	sk->rcv_nxt = rcv_nxt;
-	sk->snd_wnd = 65535u << 7;
-	sk->rcv_wnd = tcp_initial_window(sk->adv_mss, 1) << 4;
-	bind_add(st, &sk->bind, lp);
-	ehash_insert(st, &sk->c);
-	sk->c.state = TCP_ESTABLISHED;
+	sock_adopt_init(st, sk, la, lp, ra, rp, snd_nxt, rcv_nxt, 65535u << 7, 1);
+	sock_set_state(st, sk, TCP_ESTABLISHED);
 }
 
 /* ---- 1. ehash ------------------------------------------------------------------ */

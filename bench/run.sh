@@ -64,10 +64,12 @@ BCFLAGS="-O2 -std=c11 -D_DEFAULT_SOURCE -Wall -Wextra"
 
 say "bench: building (make MODE=release, then the bench tools)"
 make -s MODE=release all >&2 || die "make failed"
-$CC $BCFLAGS -Istack $PCAP_CFLAGS bench/gen.c stack/segment.c stack/addr.c $PCAP_LIBS -o $B/gen || die "gen"
+# Against the stack the timed binary uses, not a second compile of it.
+LIBSTACK=build/libstack-release.a
+$CC $BCFLAGS -Istack $PCAP_CFLAGS bench/gen.c $LIBSTACK $PCAP_LIBS -o $B/gen || die "gen"
 $CC $BCFLAGS $PCAP_CFLAGS bench/floor.c $PCAP_LIBS -o $B/floor || die "floor"
 $CC $BCFLAGS bench/timeit.c -o $B/timeit || die "timeit"
-$CC $BCFLAGS -Istack bench/lookup.c stack/[a-z]*.c -o $B/lookup || die "lookup"
+$CC $BCFLAGS -Istack bench/lookup.c $LIBSTACK -o $B/lookup || die "lookup"
 $CC $BCFLAGS -Istack -Isim bench/sizes.c -o $B/sizes || die "sizes"
 TIMEIT=$B/timeit
 

@@ -3,7 +3,7 @@
  *
  *   timeit [-t SECONDS] REPORT COMMAND [ARG...]
  *
- * Writes one line to REPORT ("-": standard error, appended): "wall_s user_s sys_s maxrss_kb status", where
+ * Writes one line to REPORT (a file, replaced; "-": standard error): "wall_s user_s sys_s maxrss_kb status", where
  * status is the command's exit status, "sig-N", or "timeout" (killed after
  * SECONDS). Wall time is CLOCK_MONOTONIC around fork/wait (nanosecond
  * resolution, unlike /usr/bin/time's 10 ms); the rest comes from wait4()'s

@@ -292,6 +292,14 @@ void sock_set_state(struct stack *st, struct sock *sk, int state);
 void sock_destroy(struct stack *st, struct sock_common *c);
 void sock_view_of(const struct stack *st, const struct sock_common *c, struct sock_view *v);
 void listener_view_of(const struct sock *sk, struct listener_view *v);
+/*
+ * sys_adopt()'s socket without its descriptor: the 4-tuple, the adopted
+ * sequence numbers and Linux's usual options, bound and in ehash (state
+ * still to be set). bench/lookup builds millions of sockets with it.
+ */
+void sock_adopt_init(struct stack *st, struct sock *sk, const struct ip_addr *laddr, uint16_t lport,
+		     const struct ip_addr *raddr, uint16_t rport, uint32_t snd_nxt, uint32_t rcv_nxt,
+		     uint32_t snd_wnd, int ts);
 int fd_install(struct stack *st, struct sock *sk);
 struct sock *fd_lookup(struct stack *st, int fd);
 void fd_release(struct stack *st, struct sock *sk);

@@ -480,22 +480,10 @@ int sys_abort(struct stack *st, int fd)
 	return done(st, 0);
 }
 
-int sys_adopt(struct stack *st, const struct ip_addr *laddr, uint16_t lport,
-	      const struct ip_addr *raddr, uint16_t rport, uint32_t snd_nxt, uint32_t rcv_nxt,
-	      uint32_t snd_wnd, int ts)
+void sock_adopt_init(struct stack *st, struct sock *sk, const struct ip_addr *laddr, uint16_t lport,
+		     const struct ip_addr *raddr, uint16_t rport, uint32_t snd_nxt, uint32_t rcv_nxt,
+		     uint32_t snd_wnd, int ts)
 {
-	struct sock *sk;
-	int fd;
-
-	if (laddr->family != raddr->family)
-		return -EAFNOSUPPORT;
-	if (!stack_has_addr(st, laddr))
-		return -EADDRNOTAVAIL;
-	if (stack_find(st, laddr, lport, raddr, rport, NULL))
-		return -EADDRINUSE;
-	fd = new_socket(st, laddr->family, &sk);
-	if (fd < 0)
-		return fd;
 	sk->c.laddr = *laddr;
 	sk->c.raddr = *raddr;
 	sk->c.lport = lport;
@@ -516,6 +504,25 @@ int sys_adopt(struct stack *st, const struct ip_addr *laddr, uint16_t lport,
 	sk->rcv_wnd = tcp_initial_window(sk->adv_mss, sk->tstamp_ok) << 4;
 	bind_add(st, &sk->bind, lport);
 	ehash_insert(st, &sk->c);
+}
+
+int sys_adopt(struct stack *st, const struct ip_addr *laddr, uint16_t lport,
+	      const struct ip_addr *raddr, uint16_t rport, uint32_t snd_nxt, uint32_t rcv_nxt,
+	      uint32_t snd_wnd, int ts)
+{
+	struct sock *sk;
+	int fd;
+
+	if (laddr->family != raddr->family)
+		return -EAFNOSUPPORT;
+	if (!stack_has_addr(st, laddr))
+		return -EADDRNOTAVAIL;
+	if (stack_find(st, laddr, lport, raddr, rport, NULL))
+		return -EADDRINUSE;
+	fd = new_socket(st, laddr->family, &sk);
+	if (fd < 0)
+		return fd;
+	sock_adopt_init(st, sk, laddr, lport, raddr, rport, snd_nxt, rcv_nxt, snd_wnd, ts);
 	sock_set_state(st, sk, TCP_ESTABLISHED);
 	return done(st, fd);
 }

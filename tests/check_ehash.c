@@ -39,13 +39,6 @@ static struct tstack *new_stack(uint32_t buckets, uint32_t seed)
 	return ts_new(&c);
 }
 
-static void invariants(struct tstack *t)
-{
-	char why[256];
-
-	ck_assert_msg(stack_check(t->st, why, sizeof(why)) == 0, "invariant broken: %s", why);
-}
-
 /* The stack's hash of the 4-tuple local <- remote ("ADDR:PORT" endpoints). */
 static uint32_t tuple_hash(struct tstack *t, const char *local, const char *remote)
 {
@@ -229,7 +222,7 @@ static void check_buckets(uint32_t n)
 		ck_assert_msg(used == 1, "one bucket: a bucket other than 0 was used (%#x)", used);
 	else
 		ck_assert_msg((used & (used - 1)) != 0, "%u buckets: 16 tuples all landed in one bucket", n);
-	invariants(t);
+	ts_check(t);
 	ts_free(t);
 }
 
@@ -283,7 +276,7 @@ START_TEST(test_chain_walk_one_bucket)
 	ck_assert_int_eq(t->in.lookup.result, LOOKUP_NONE);
 	ck_assert_uint_eq(t->in.lookup.walked, 3);
 	ck_assert_uint_eq(t->st->ehash.count, 3);
-	invariants(t);
+	ts_check(t);
 	ts_free(t);
 }
 END_TEST
@@ -329,7 +322,7 @@ START_TEST(test_lookup_exact_tuple)
 			ck_assert_msg(sys_recv(t->st, fd[j], buf, sizeof(buf)) == -EAGAIN,
 				      "fd %d still has data after reading fd %d", fd[j], fd[i]);
 	}
-	invariants(t);
+	ts_check(t);
 	ts_free(t);
 }
 END_TEST
@@ -373,7 +366,7 @@ static void collision_pair(const char *a, const char *b)
 		ck_assert_int_eq(sys_recv(t->st, fd[i], buf, sizeof(buf)), 3);
 		ck_assert_int_eq(memcmp(buf, msg[i], 3), 0);
 	}
-	invariants(t);
+	ts_check(t);
 	ts_free(t);
 }
 
@@ -451,7 +444,7 @@ START_TEST(test_three_kinds)
 	ck_assert_uint_eq(tot.timewait, 1);
 	ck_assert_uint_eq(tot.listeners, 1);
 	ck_assert_uint_eq(t->st->ehash.count, 4);
-	invariants(t);
+	ts_check(t);
 	ts_free(t);
 }
 END_TEST
@@ -521,7 +514,7 @@ START_TEST(test_replace_keeps_position)
 	ck_assert_msg(strcmp(kinds, "RTR") == 0, "after TIME_WAIT the chain is %s, expected RTR", kinds);
 	ck_assert_msg(ids[1] == id[1], "TIME_WAIT entry has id %u, expected %u", ids[1], id[1]);
 	ck_assert_uint_eq(t->st->ehash.count, 3);
-	invariants(t);
+	ts_check(t);
 	ts_free(t);
 }
 END_TEST
@@ -571,7 +564,7 @@ START_TEST(test_ipv6_tuples)
 		ck_assert_msg(t->in.sock.id == sys_sock_id(t->st, fd[i]), "%s reached socket %u, expected %u",
 			      src[i], t->in.sock.id, sys_sock_id(t->st, fd[i]));
 	}
-	invariants(t);
+	ts_check(t);
 	ts_free(t);
 }
 END_TEST
@@ -639,7 +632,7 @@ START_TEST(test_grow_doubles)
 	stack_ehash_stats(t->st, &es);
 	ck_assert_uint_eq(es.entries, 100);
 	ck_assert_msg(es.mean_chain <= 2.0, "mean chain %.2f after growth", es.mean_chain);
-	invariants(t); /* every entry in the bucket its cached hash names */
+	ts_check(t); /* every entry in the bucket its cached hash names */
 	/* Each one is found again, as itself, in the bucket of the grown table. */
 	for (i = 0; i < 100; i++) {
 		snprintf(src, sizeof(src), "10.0.%d.%d:4000", 1 + i / 200, 1 + i % 200);
@@ -678,7 +671,7 @@ START_TEST(test_grow_keeps_chain_order)
 		if (l.bucket[i] == l.bucket[i - 1])
 			ck_assert_msg(l.id[i] < l.id[i - 1], "bucket %u: id %u walked before newer %u",
 				      l.bucket[i], l.id[i - 1], l.id[i]);
-	invariants(t);
+	ts_check(t);
 	ts_free(t);
 }
 END_TEST
@@ -695,7 +688,7 @@ START_TEST(test_fixed_never_grows)
 	stack_ehash_stats(t->st, &es);
 	ck_assert_msg(es.mean_chain == 25.0, "mean chain %.2f in a fixed 4-bucket table of 100",
 		      es.mean_chain);
-	invariants(t);
+	ts_check(t);
 	ts_free(t);
 }
 END_TEST

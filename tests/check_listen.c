@@ -24,13 +24,6 @@
 
 /* ---- helpers ------------------------------------------------------------ */
 
-static void invariants(struct tstack *t)
-{
-	char why[256];
-
-	ck_assert_msg(stack_check(t->st, why, sizeof(why)) == 0, "invariant broken: %s", why);
-}
-
 static void add_local(struct tstack *t, const char *text)
 {
 	struct ip_addr a;
@@ -163,7 +156,7 @@ static void exact_vs_wildcard(const char *any, const char *exact, const char *ot
 		ck_assert_int_eq(t->in.action, ACT_SYN_ACK);
 		ck_assert_msg(addr_equal(&ts_out(t, -1)->src, &a), "SYN-ACK not sent from %s", other);
 	}
-	invariants(t);
+	ts_check(t);
 	ts_free(t);
 }
 
@@ -201,7 +194,7 @@ START_TEST(test_wildcard_only)
 	/* a v4 wildcard listener does not take IPv6 segments */
 	ck_assert_int_eq(syn_listener(t, "[2001:db8::9]:1000", "[2001:db8::1]:8080", 1), -1);
 	ck_assert_int_eq(t->in.lookup.result, LOOKUP_NONE);
-	invariants(t);
+	ts_check(t);
 	ts_free(t);
 }
 END_TEST
@@ -224,7 +217,7 @@ START_TEST(test_no_listener)
 	ck_assert_uint_eq(r->win, 0);
 	ck_assert_uint_eq(stack_counter(t->st, CNT_NOSOCKET), 1);
 	ck_assert_uint_eq(t->st->nsocks, 1);
-	invariants(t);
+	ts_check(t);
 	ts_free(t);
 }
 END_TEST
@@ -301,7 +294,7 @@ START_TEST(test_bind_reuseaddr)
 	ck_assert_int_eq(sys_close(t->st, a), 0);
 	ck_assert_int_eq(sys_listen(t->st, b, 8), 0);
 	ck_assert_int_eq(syn_listener(t, "10.0.0.2:1001", "10.0.0.1:80", 1), b);
-	invariants(t);
+	ts_check(t);
 	ts_free(t);
 }
 END_TEST
@@ -320,7 +313,7 @@ START_TEST(test_bind_reuseport)
 	/* without SO_REUSEPORT on the newcomer: conflict */
 	ck_assert_int_eq(bind_ep(t, c, "10.0.0.1:80"), -EADDRINUSE);
 	ck_assert_int_eq(bind_ep(t, d, "0.0.0.0:80"), -EADDRINUSE);
-	invariants(t);
+	ts_check(t);
 	ts_free(t);
 }
 END_TEST
@@ -344,7 +337,7 @@ START_TEST(test_close_frees_port)
 	ck_assert_int_eq(bind_ep(t, e, "10.0.0.1:99"), -EADDRINUSE);
 	ck_assert_int_eq(sys_close(t->st, c), 0);
 	ck_assert_int_eq(bind_ep(t, e, "10.0.0.1:99"), 0);
-	invariants(t);
+	ts_check(t);
 	ts_free(t);
 }
 END_TEST
@@ -419,7 +412,7 @@ START_TEST(test_reuseport_group)
 				 members[rest[expect]]);
 		ck_assert_int_eq(t->in.lookup.group, 3);
 	}
-	invariants(t);
+	ts_check(t);
 	ts_free(t);
 }
 END_TEST
@@ -432,9 +425,7 @@ START_TEST(test_backlog_somaxconn)
 	struct tstack *t;
 	int a, b, d, e;
 
-	stack_config_init(&c);
-	c.hash_seed = 1;
-	c.ehash_buckets = 1024;
+	ts_config(&c);
 	c.somaxconn = 128;
 	t = ts_new(&c);
 	a = ts_listen(t, "10.0.0.1:80", 1000);
@@ -494,7 +485,7 @@ START_TEST(test_listen_autobind)
 	ck_assert_int_eq(t->in.action, ACT_SYN_ACK);
 	ck_assert_uint_eq(ts_out(t, -1)->sport, p1);
 	ck_assert_uint_eq(ts_out(t, -1)->ack, 78);
-	invariants(t);
+	ts_check(t);
 	ts_free(t);
 }
 END_TEST

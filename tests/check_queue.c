@@ -26,20 +26,11 @@
 
 /* ---- helpers ------------------------------------------------------------ */
 
-static void invariants(struct tstack *t)
-{
-	char why[256];
-
-	ck_assert_msg(stack_check(t->st, why, sizeof(why)) == 0, "invariant broken: %s", why);
-}
-
 static struct tstack *new_stack(int syncookies, int abort_on_overflow)
 {
 	struct stack_config c;
 
-	stack_config_init(&c);
-	c.hash_seed = 1;
-	c.ehash_buckets = 1024;
+	ts_config(&c);
 	c.tcp_syncookies = syncookies;
 	c.tcp_abort_on_overflow = abort_on_overflow;
 	return ts_new(&c);
@@ -51,7 +42,7 @@ static int syn(struct tstack *t, const char *src, uint32_t isn)
 	struct segment s = ts_seg(src, LOCAL, TH_SYN, isn, 0);
 	int n = ts_in(t, &s);
 
-	invariants(t);
+	ts_check(t);
 	return n;
 }
 
@@ -61,7 +52,7 @@ static int ack(struct tstack *t, const char *src, uint32_t seq, uint32_t ackno)
 	struct segment s = ts_seg(src, LOCAL, TH_ACK, seq, ackno);
 	int n = ts_in(t, &s);
 
-	invariants(t);
+	ts_check(t);
 	return n;
 }
 
@@ -95,7 +86,7 @@ static int accept_from(struct tstack *t, int lfd, const char *src)
 	ck_assert_msg(addr_equal(&ra, &want) && rp == wantp, "accept() returned port %u, expected %s", rp,
 		      src);
 	ck_assert_int_eq(sys_state(t->st, fd), TCP_ESTABLISHED);
-	invariants(t);
+	ts_check(t);
 	return fd;
 }
 
@@ -197,9 +188,9 @@ START_TEST(test_accept_queue_overflow_at_syn)
 
 	lfd = ts_listen(t, LOCAL, 1);
 	ts_handshake(t, "10.0.0.2:1000", LOCAL, 100);
-	invariants(t);
+	ts_check(t);
 	ts_handshake(t, "10.0.0.2:1001", LOCAL, 200);
-	invariants(t);
+	ts_check(t);
 	/* backlog 1 holds backlog+1 = 2 completed connections */
 	assert_queues(t, lfd, 0, 2);
 	ck_assert_uint_eq(stack_counter(t->st, CNT_LISTENOVERFLOWS), 0);
@@ -284,7 +275,7 @@ START_TEST(test_syn_queue_full_cookie)
 	ck_assert_int_eq(ts_advance(t, 1 * VT_SEC), 2);
 	ck_assert_uint_eq(ts_out(t, 0)->dport, 1000);
 	ck_assert_uint_eq(ts_out(t, 1)->dport, 1001);
-	invariants(t);
+	ts_check(t);
 	ts_free(t);
 }
 END_TEST
@@ -456,7 +447,7 @@ START_TEST(test_final_ack_overflow_kept)
 	ck_assert_int_eq(ts_advance(t, 3 * VT_SEC - 1), 0);
 	ck_assert_int_eq(ts_advance(t, 3 * VT_SEC), 1);
 	ck_assert_uint_eq(ts_out(t, -1)->seq, iss3);
-	invariants(t);
+	ts_check(t);
 
 	/* the client's next ACK completes once accept() made room */
 	accept_from(t, lfd, "10.0.0.2:1001");
@@ -518,7 +509,7 @@ START_TEST(test_listener_close_resets_queue)
 
 	ts_clear(t);
 	ck_assert_int_eq(sys_close(t->st, lfd), 0);
-	invariants(t);
+	ts_check(t);
 	/* RST|ACK to each queued child, in queue order; nothing to the request */
 	ck_assert_int_eq(t->nout, 2);
 	for (i = 0; i < 2; i++) {

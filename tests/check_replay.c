@@ -2292,11 +2292,9 @@ START_TEST(test_bad_options)
 END_TEST
 
 /*
- * A long option without its value must be named in the message. KNOWN BUG
- * (sim/main.c, parse_run_opts(), case '?'): getopt_long() sets optopt to
- * the long option's val (OPT_FORMAT = 256, ...), which is printed with %c
- * as "option '-\n'" for --write, a NUL byte for --format, and so on. The
- * test guards the fix: the message names the option.
+ * A long option without its value must be named in the message: getopt_long()
+ * sets optopt to the long option's val (OPT_FORMAT = 256, ...), which printed
+ * with %c once gave "option '-\n'" for --write and a NUL byte for --format.
  */
 START_TEST(test_option_missing_value)
 {

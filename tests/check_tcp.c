@@ -939,9 +939,7 @@ START_TEST(test_connect_syn_retries_config)
 	uint32_t iss;
 	int fd;
 
-	stack_config_init(&c);
-	c.hash_seed = 1;
-	c.ehash_buckets = 1024;
+	ts_config(&c);
 	c.tcp_syn_retries = 2;
 	t = ts_new(&c);
 	fd = active_open(t, &p, 7000, &iss);
@@ -1019,9 +1017,7 @@ START_TEST(test_synack_options_disabled)
 	struct tstack *t;
 	struct segment s;
 
-	stack_config_init(&c);
-	c.hash_seed = 1;
-	c.ehash_buckets = 1024;
+	ts_config(&c);
 	c.tcp_timestamps = 0;
 	c.tcp_sack = 0;
 	c.tcp_window_scaling = 0;

@@ -26,20 +26,11 @@
 
 /* ---- helpers ------------------------------------------------------------ */
 
-static void invariants(struct tstack *t)
-{
-	char why[256];
-
-	ck_assert_msg(stack_check(t->st, why, sizeof(why)) == 0, "invariant broken: %s", why);
-}
-
 static struct tstack *new_stack(int synack_retries)
 {
 	struct stack_config c;
 
-	stack_config_init(&c);
-	c.hash_seed = 1;
-	c.ehash_buckets = 1024;
+	ts_config(&c);
 	c.tcp_synack_retries = synack_retries;
 	return ts_new(&c);
 }
@@ -96,7 +87,7 @@ static void expect_synack_at(struct tstack *t, vtime_t at, const struct segment 
 	ck_assert_msg(ts_advance(t, at - 1) == 0, "%s: something was sent early", when);
 	ck_assert_msg(ts_advance(t, at) == 1, "%s: no single SYN-ACK", when);
 	same_synack(ts_out(t, -1), first, when);
-	invariants(t);
+	ts_check(t);
 }
 
 /* The last EV_TIMER recorded, or NULL. */
@@ -260,7 +251,7 @@ START_TEST(test_time_wait_60s)
 	stack_totals(t->st, &tot);
 	ck_assert_uint_eq(tot.timewait, 1);
 	ck_assert_uint_eq(tot.established + tot.other, 0);
-	invariants(t);
+	ts_check(t);
 
 	/* 60 s of TIME_WAIT, nothing sent at its end */
 	ck_assert_msg(stack_next_timer(t->st) == 62 * VT_SEC, "TIME_WAIT ends at %llu ns, expected 62 s",
@@ -333,7 +324,7 @@ START_TEST(test_data_retransmit_backoff)
 	ck_assert_uint_eq(sk->snd_una, iss + 1 + (uint32_t)(sizeof(msg) - 1));
 	ck_assert_uint_eq(sk->retries, 0);
 	ck_assert_msg(stack_next_timer(t->st) == VT_NEVER, "retransmission timer armed after the ACK");
-	invariants(t);
+	ts_check(t);
 	ts_free(t);
 }
 END_TEST
@@ -423,7 +414,7 @@ START_TEST(test_advance_order)
 	ck_assert_uint_eq(stack_next_timer(t->st), 15250 * VT_MSEC);
 	ck_assert_int_eq(ts_advance(t, 15250 * VT_MSEC), 1);
 	ck_assert_uint_eq(stack_next_timer(t->st), 15500 * VT_MSEC);
-	invariants(t);
+	ts_check(t);
 	ts_free(t);
 }
 END_TEST

@@ -34,6 +34,20 @@ static void record(void *ctx, const struct event *ev)
 	}
 }
 
+void ts_config(struct stack_config *c)
+{
+	stack_config_init(c);
+	c->hash_seed = 1;
+	c->ehash_buckets = 1024;
+}
+
+void ts_check(struct tstack *t)
+{
+	char why[256];
+
+	ck_assert_msg(stack_check(t->st, why, sizeof(why)) == 0, "invariant broken: %s", why);
+}
+
 struct tstack *ts_new(const struct stack_config *cfg)
 {
 	struct tstack *t = calloc(1, sizeof(*t));
@@ -41,13 +55,10 @@ struct tstack *ts_new(const struct stack_config *cfg)
 	struct ip_addr a;
 
 	ck_assert_msg(t != NULL, "out of memory for the test stack");
-	if (cfg) {
+	if (cfg)
 		c = *cfg;
-	} else {
-		stack_config_init(&c);
-		c.hash_seed = 1;
-		c.ehash_buckets = 1024;
-	}
+	else
+		ts_config(&c);
 	t->st = stack_new(&c);
 	ck_assert_msg(t->st != NULL, "stack_new failed");
 	ck_assert_int_eq(addr_parse(TS_LOCAL4, &a), 0);
@@ -63,7 +74,7 @@ void ts_free(struct tstack *t)
 	char why[256];
 	int fd;
 
-	ck_assert_msg(stack_check(t->st, why, sizeof(why)) == 0, "invariant broken: %s", why);
+	ts_check(t);
 	for (fd = 0; fd < t->st->nfds; fd++)
 		if (t->st->fds[fd])
 			sys_close(t->st, fd);

@@ -37,8 +37,14 @@ struct tstack {
 	int nin;
 };
 
-/* A stack with seed 1 and 1024 buckets unless cfg says otherwise (cfg may be NULL). */
+/* The tests' defaults: Linux's (stack_config_init), hash seed 1, 1024 buckets. */
+void ts_config(struct stack_config *c);
+
+/* A stack with ts_config()'s settings unless cfg says otherwise (cfg may be NULL). */
 struct tstack *ts_new(const struct stack_config *cfg);
+
+/* Asserts stack_check(): every table and queue agrees with every other. */
+void ts_check(struct tstack *t);
 
 /*
  * Checks stack_check(), then closes every descriptor, runs the clock an

@@ -17,12 +17,11 @@ if [ "${1:-}" = "--fuzz" ]; then
 		missing="$missing libclang-rt-dev"
 fi
 command -v cc >/dev/null 2>&1 || missing="$missing gcc"
-command -v pkg-config >/dev/null 2>&1 || missing="$missing pkg-config"
 if command -v pkg-config >/dev/null 2>&1; then
 	pkg-config --exists libpcap 2>/dev/null || missing="$missing libpcap-dev"
 	pkg-config --exists check 2>/dev/null || missing="$missing check"
 else
-	missing="$missing libpcap-dev check"
+	missing="$missing pkg-config libpcap-dev check"
 fi
 [ -z "$missing" ] && exit 0
 
