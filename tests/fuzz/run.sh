@@ -72,10 +72,17 @@ for f in sim/*.c; do
 done
 
 # ---- build -------------------------------------------------------------------
+# The stack and sim objects once, shared by every harness.
+mkdir -p "$out/obj"
+objs=()
+for f in "${stack_src[@]}" "${sim_src[@]}"; do
+	o="$out/obj/$(echo "$f" | tr / _).o"
+	"$CC" "${cflags[@]}" -c -o "$o" "$f" || exit 2
+	objs+=("$o")
+done
 for h in "${harnesses[@]}"; do
 	echo "== build fuzz_$h"
-	"$CC" "${cflags[@]}" -o "$out/fuzz_$h" "tests/fuzz/fuzz_$h.c" "${stack_src[@]}" \
-		"${sim_src[@]}" "${pcap_libs[@]}"
+	"$CC" "${cflags[@]}" -o "$out/fuzz_$h" "tests/fuzz/fuzz_$h.c" "${objs[@]}" "${pcap_libs[@]}" || exit 2
 done
 
 # ---- seeds -------------------------------------------------------------------
