@@ -121,6 +121,6 @@ void cookie_ts_decode(uint32_t tsecr, uint8_t *wscale_ok, uint8_t *snd_wscale, u
 	uint32_t ws = tsecr & TS_OPT_WSCALE_MASK;
 
 	*wscale_ok = ws != TS_OPT_WSCALE_MASK;
-	*snd_wscale = *wscale_ok ? (uint8_t)(ws > 14 ? 14 : ws) : 0;
+	*snd_wscale = *wscale_ok ? (uint8_t)ws : 0; /* 4 bits, 15 taken: at most 14 */
 	*sack_ok = !!(tsecr & TS_OPT_SACK);
 }

@@ -33,9 +33,6 @@
 #define TCPOLEN_SACK_PERM 2
 #define TCPOLEN_TS 10
 
-/* RFC 7323 section 2.3: a shift above 14 would let the window pass 2^30. */
-#define TCP_MAX_WSCALE 14
-
 /* IPv4 flags/fragment-offset word (RFC 791 section 3.1). */
 #define IP4_DF 0x4000
 #define IP4_MF 0x2000

@@ -134,6 +134,9 @@ const char *seg_error_name(int err);
 /* Writes the set flags as letters from "FSRPAUEC" into buf (>= 9 bytes). */
 char *seg_flags_str(uint8_t flags, char *buf);
 
+/* RFC 7323 section 2.3: a shift above 14 would let the window pass 2^30. */
+#define TCP_MAX_WSCALE 14
+
 /* Sequence-space order (RFC 9293 3.4), modulo 2^32: Linux's before() and after(). */
 static inline int seq_before(uint32_t a, uint32_t b) { return (int32_t)(a - b) < 0; }
 static inline int seq_after(uint32_t a, uint32_t b) { return (int32_t)(a - b) > 0; }

@@ -108,15 +108,31 @@ static void challenge_ack(struct stack *st, struct in_ctx *x, struct sock *sk)
 /* ---- creating connections ---------------------------------------------- */
 
 /* Negotiated options of a SYN, as tcp_parse_options() + tcp_openreq_init() keep them. */
+/* The MSS a SYN announces, or RFC 9293 3.7.1's 536 when it has none (or 0). */
+static uint16_t syn_peer_mss(const struct segment *syn)
+{
+	return syn->opt.has_mss && syn->opt.mss ? syn->opt.mss : 536;
+}
+
+/*
+ * The window scale a SYN announces, 0 without the option; RFC 7323 2.3: a
+ * shift above 14 is taken as 14 (segments built without the parser too).
+ */
+static uint8_t syn_wscale(const struct segment *syn)
+{
+	if (!syn->opt.has_wscale)
+		return 0;
+	return syn->opt.wscale > TCP_MAX_WSCALE ? TCP_MAX_WSCALE : syn->opt.wscale;
+}
+
 static void req_take_options(struct stack *st, struct request_sock *req, const struct segment *syn)
 {
-	req->mss = syn->opt.has_mss && syn->opt.mss ? syn->opt.mss : 536; /* RFC 9293 3.7.1 */
+	req->mss = syn_peer_mss(syn);
 	req->sack_ok = syn->opt.sack_ok && st->cfg.tcp_sack;
 	req->tstamp_ok = syn->opt.has_ts && st->cfg.tcp_timestamps;
 	req->ts_recent = syn->opt.has_ts ? syn->opt.tsval : 0;
 	req->wscale_ok = syn->opt.has_wscale && st->cfg.tcp_window_scaling;
-	/* RFC 7323 2.3: a shift above 14 is taken as 14 (segments built without the parser too) */
-	req->snd_wscale = req->wscale_ok ? (syn->opt.wscale > 14 ? 14 : syn->opt.wscale) : 0;
+	req->snd_wscale = req->wscale_ok ? syn_wscale(syn) : 0;
 	req->rcv_wscale = req->wscale_ok ? OUR_WSCALE : 0;
 	req->irs = syn->seq;
 	req->c.laddr = syn->dst;
@@ -639,17 +655,13 @@ static void tcp_syn_sent_rcv(struct stack *st, struct in_ctx *x, struct sock *sk
 	sk->irs = seg->seq;
 	sk->rcv_nxt = seg->seq + 1;
 	sk->wscale_ok = seg->opt.has_wscale && st->cfg.tcp_window_scaling;
-	sk->snd_wscale = sk->wscale_ok ? (seg->opt.wscale > 14 ? 14 : seg->opt.wscale) : 0;
+	sk->snd_wscale = sk->wscale_ok ? syn_wscale(seg) : 0;
 	if (!sk->wscale_ok)
 		sk->rcv_wscale = 0;
 	sk->sack_ok = seg->opt.sack_ok && st->cfg.tcp_sack;
 	sk->tstamp_ok = seg->opt.has_ts && st->cfg.tcp_timestamps;
 	sk->ts_recent = seg->opt.has_ts ? seg->opt.tsval : 0;
-	{
-		uint16_t peer = seg->opt.has_mss && seg->opt.mss ? seg->opt.mss : 536;
-
-		sk->mss = tcp_send_mss(peer, sk->adv_mss, sk->tstamp_ok);
-	}
+	sk->mss = tcp_send_mss(syn_peer_mss(seg), sk->adv_mss, sk->tstamp_ok);
 	sk->rcv_wnd = tcp_initial_window(sk->adv_mss, sk->tstamp_ok);
 	if (seg->flags & TH_ACK) {
 		sk->snd_una = seg->ack;
