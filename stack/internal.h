@@ -276,6 +276,7 @@ int syn_queue_full(const struct listen_state *ls);
 void accept_queue_push(struct stack *st, struct sock *listener, struct sock *child);
 struct sock *accept_pop(struct stack *st, struct sock *listener);
 void accept_unpop(struct sock *listener, struct sock *child);
+void listen_purge(struct stack *st, struct sock *l, int reset);
 void syn_queue_add(struct sock *listener, struct request_sock *req);
 void syn_queue_unlink(struct sock *listener, struct request_sock *req);
 

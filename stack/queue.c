@@ -67,6 +67,28 @@ struct sock *accept_pop(struct stack *st, struct sock *listener)
 	return child;
 }
 
+/*
+ * inet_csk_listen_stop(): the listener leaves the listen table and both
+ * queues are emptied - requests dropped, queued children destroyed, each
+ * still-open one reset first when reset is set (close(); a stack being
+ * freed has nobody to tell). The listener itself stays.
+ */
+void listen_purge(struct stack *st, struct sock *l, int reset)
+{
+	struct sock *child;
+
+	listen_table_remove(st, l);
+	while (l->ls->syn_head)
+		sock_destroy(st, &l->ls->syn_head->c);
+	while ((child = accept_pop(st, l)) != NULL) {
+		if (reset && child->c.state != TCP_CLOSED) {
+			stack_count(st, CNT_TCPABORTONCLOSE);
+			tcp_send_rst_sk(st, child);
+		}
+		sock_destroy(st, &child->c);
+	}
+}
+
 /* Undoes accept_pop(): child goes back to the head of the queue. */
 void accept_unpop(struct sock *listener, struct sock *child)
 {

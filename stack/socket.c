@@ -402,18 +402,7 @@ int sys_shutdown(struct stack *st, int fd, int how)
  */
 static void close_listener(struct stack *st, struct sock *l)
 {
-	struct sock *child;
-
-	listen_table_remove(st, l);
-	while (l->ls->syn_head)
-		sock_destroy(st, &l->ls->syn_head->c);
-	while ((child = accept_pop(st, l)) != NULL) {
-		if (child->c.state != TCP_CLOSED) {
-			stack_count(st, CNT_TCPABORTONCLOSE);
-			tcp_send_rst_sk(st, child);
-		}
-		sock_destroy(st, &child->c);
-	}
+	listen_purge(st, l, 1);
 	sock_destroy(st, &l->c);
 }
 

@@ -154,18 +154,8 @@ void stack_free(struct stack *st)
 		return;
 	st->obs = NULL;
 	/* Listeners' requests and queued children are reachable only through them. */
-	while (st->lt.first) {
-		struct sock *l = st->lt.first;
-
-		while (l->ls->syn_head)
-			sock_destroy(st, &l->ls->syn_head->c);
-		while (l->ls->acc_head) {
-			struct sock *c = accept_pop(st, l);
-
-			sock_destroy(st, &c->c);
-		}
-		listen_table_remove(st, l);
-	}
+	while (st->lt.first)
+		listen_purge(st, st->lt.first, 0);
 	for (i = 0; i <= st->ehash.mask; i++)
 		while (st->ehash.b[i])
 			sock_destroy(st, st->ehash.b[i]);
