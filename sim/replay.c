@@ -149,27 +149,37 @@ static int is_listener_ep(const struct rp *p, const struct ip_addr *a, uint16_t 
 	return 0;
 }
 
+int replay_listen_socket(struct stack *st, const struct ip_addr *a, uint16_t port, int backlog,
+			 int reuseport)
+{
+	int fd = sys_socket(st, a->family), r;
+
+	if (fd < 0)
+		return fd;
+	sys_setsockopt(st, fd, SOCKOPT_REUSEADDR, 1);
+	if (reuseport)
+		sys_setsockopt(st, fd, SOCKOPT_REUSEPORT, 1);
+	r = sys_bind(st, fd, a, port);
+	if (r == 0)
+		r = sys_listen(st, fd, backlog);
+	if (r < 0) {
+		sys_close(st, fd);
+		return r;
+	}
+	return fd;
+}
+
 static int add_listener(struct rp *p, const struct ip_addr *a, uint16_t port, int backlog,
 			int reuseport, vtime_t t, const char *why)
 {
 	char b[ADDR_STRLEN];
-	int fd, r;
+	int fd;
 
 	if (p->nlis >= REPLAY_MAX_LISTEN)
 		return -ENOSPC;
-	fd = sys_socket(p->st, a->family);
+	fd = replay_listen_socket(p->st, a, port, backlog, reuseport);
 	if (fd < 0)
 		return fd;
-	sys_setsockopt(p->st, fd, SOCKOPT_REUSEADDR, 1);
-	if (reuseport)
-		sys_setsockopt(p->st, fd, SOCKOPT_REUSEPORT, 1);
-	r = sys_bind(p->st, fd, a, port);
-	if (r == 0)
-		r = sys_listen(p->st, fd, backlog);
-	if (r < 0) {
-		sys_close(p->st, fd);
-		return r;
-	}
 	p->lis[p->nlis].addr = *a;
 	p->lis[p->nlis].port = port;
 	p->lis[p->nlis].fd = fd;

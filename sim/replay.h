@@ -45,6 +45,14 @@ struct replay_opts {
 };
 
 /*
+ * A listening socket as a --listen names it: socket(), SO_REUSEADDR (and
+ * SO_REUSEPORT for a group member), bind(), listen(backlog; -1 for
+ * somaxconn). Returns the descriptor, or a negative errno (nothing left open).
+ */
+int replay_listen_socket(struct stack *st, const struct ip_addr *a, uint16_t port, int backlog,
+			 int reuseport);
+
+/*
  * Runs the replay. Returns the exit status: 0; 1 when --verify found the
  * control segments disagreeing; 2 when the file could not be read (one
  * line on stderr names it and the reason; whatever was read before a

@@ -122,18 +122,13 @@ static int open_listeners(struct synth *s)
 		}
 		members = l->reuseport > 1 ? l->reuseport : 1;
 		for (k = 0; k < members; k++) {
-			int fd = sys_socket(s->server, l->addr.family), r;
+			int fd;
 
-			if (fd < 0 || s->nl == REPLAY_MAX_LISTEN)
+			if (s->nl == REPLAY_MAX_LISTEN)
 				return -ENOMEM;
-			sys_setsockopt(s->server, fd, SOCKOPT_REUSEADDR, 1);
-			if (l->reuseport)
-				sys_setsockopt(s->server, fd, SOCKOPT_REUSEPORT, 1);
-			r = sys_bind(s->server, fd, &l->addr, l->port);
-			if (r == 0)
-				r = sys_listen(s->server, fd, l->backlog);
-			if (r < 0)
-				return r;
+			fd = replay_listen_socket(s->server, &l->addr, l->port, l->backlog, l->reuseport > 0);
+			if (fd < 0)
+				return fd;
 			s->lfd[s->nl++] = fd;
 		}
 	}
