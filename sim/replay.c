@@ -584,24 +584,19 @@ static int cookie_hook(void *ctx, const struct segment *ack, uint16_t *mss)
 }
 
 /* Forgets adopted cookies too old to be accepted, so a SYN flood cannot grow memory. */
+static int cookie_expired(void *ctx, struct tentry *e)
+{
+	const struct rp *p = ctx;
+
+	return p->cookie_sweep - (vtime_t)e->frame > COOKIE_KEEP;
+}
+
 static void cookie_sweep(struct rp *p, vtime_t now)
 {
-	uint32_t i;
-
 	if (now - p->cookie_sweep < 10 * VT_SEC)
 		return;
 	p->cookie_sweep = now;
-	for (i = 0; i <= p->cookies.mask; i++) {
-		struct tentry *e = p->cookies.b[i];
-
-		while (e) {
-			struct tentry *next = e->next;
-
-			if (now - (vtime_t)e->frame > COOKIE_KEEP)
-				tmap_del(&p->cookies, e);
-			e = next;
-		}
-	}
+	tmap_sweep(&p->cookies, cookie_expired, p);
 }
 
 static int isn_hook(void *ctx, const struct segment *syn, int kind, uint32_t *isn)

@@ -118,6 +118,27 @@ struct tentry *tmap_put(struct tuplemap *m, const struct tuple_key *k, int *adde
 	return e;
 }
 
+void tmap_sweep(struct tuplemap *m, int (*drop)(void *ctx, struct tentry *e), void *ctx)
+{
+	uint32_t i;
+
+	for (i = 0; m->b && i <= m->mask; i++) {
+		struct tentry **pp = &m->b[i];
+
+		while (*pp) {
+			struct tentry *e = *pp;
+
+			if (drop(ctx, e)) {
+				*pp = e->next;
+				m->count--;
+				free(e);
+			} else {
+				pp = &e->next;
+			}
+		}
+	}
+}
+
 void tmap_del(struct tuplemap *m, struct tentry *e)
 {
 	struct tentry **pp = &m->b[e->hash & m->mask];

@@ -52,4 +52,10 @@ struct tentry *tmap_put(struct tuplemap *m, const struct tuple_key *k, int *adde
 
 void tmap_del(struct tuplemap *m, struct tentry *e);
 
+/*
+ * Calls drop(ctx, e) for every entry and removes those it returns nonzero
+ * for (drop frees what e->ptr owns first). drop must not change the map.
+ */
+void tmap_sweep(struct tuplemap *m, int (*drop)(void *ctx, struct tentry *e), void *ctx);
+
 #endif

@@ -112,20 +112,20 @@ static void unlink_seg(struct verify *v, struct vseg *s)
 	free(s);
 }
 
+static int conn_drop_any(void *ctx, struct tentry *e)
+{
+	(void)ctx;
+	free(e->ptr);
+	return 1;
+}
+
 void verify_free(struct verify *v)
 {
-	uint32_t i;
-
 	if (!v)
 		return;
 	while (v->ghead)
 		unlink_seg(v, v->ghead);
-	for (i = 0; v->conns.b && i <= v->conns.mask; i++) {
-		struct tentry *e;
-
-		for (e = v->conns.b[i]; e; e = e->next)
-			free(e->ptr);
-	}
+	tmap_sweep(&v->conns, conn_drop_any, NULL);
 	tmap_free(&v->conns);
 	free(v);
 }
@@ -331,35 +331,30 @@ static void settle(struct verify *v, struct vseg *s, vtime_t now)
 	unlink_seg(v, s);
 }
 
+static int conn_idle(void *ctx, struct tentry *e)
+{
+	const struct verify *v = ctx;
+	struct vconn *c = e->ptr;
+
+	if (c->head[0] || c->head[1] || v->last_sweep - c->active <= IDLE_FORGET)
+		return 0;
+	free(c);
+	return 1;
+}
+
 /* Forgets connections idle for minutes, so memory follows live connections. */
 static void sweep(struct verify *v, vtime_t now)
 {
-	uint32_t i;
-
-	for (i = 0; i <= v->conns.mask; i++) {
-		struct tentry *e = v->conns.b[i];
-
-		while (e) {
-			struct tentry *next = e->next;
-			struct vconn *c = e->ptr;
-
-			if (!c->head[0] && !c->head[1] && now - c->active > IDLE_FORGET) {
-				free(c);
-				tmap_del(&v->conns, e);
-			}
-			e = next;
-		}
-	}
+	v->last_sweep = now;
+	tmap_sweep(&v->conns, conn_idle, v);
 }
 
 void verify_tick(struct verify *v, vtime_t now)
 {
 	while (v->ghead && now > v->ghead->t + v->ghead->tol)
 		settle(v, v->ghead, now);
-	if (now - v->last_sweep > SWEEP_EVERY) {
+	if (now - v->last_sweep > SWEEP_EVERY)
 		sweep(v, now);
-		v->last_sweep = now;
-	}
 }
 
 void verify_finish(struct verify *v)
