@@ -166,6 +166,16 @@ static const char usage_demo[] =
 	"                       g N go to segment N, q quit); needs a terminal\n"
 	"  -h, --help           show this help\n";
 
+/* A command's --help text; replay's ends with the --sysctl knobs. */
+static void print_usage(const char *usage)
+{
+	fputs(usage, stdout);
+	if (usage == usage_replay) {
+		puts("\nknobs for --sysctl:");
+		sysctl_list(stdout);
+	}
+}
+
 struct run_opts {
 	int buckets_given; /* --buckets on the command line */
 	uint32_t max_sockets;
@@ -343,11 +353,7 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o, const char 
 			o->color = 0;
 			break;
 		case 'h':
-			fputs(usage, stdout);
-			if (usage == usage_replay) {
-				puts("\nknobs for --sysctl:");
-				sysctl_list(stdout);
-			}
+			print_usage(usage);
 			return 1;
 		case '?':
 		case ':':
@@ -382,6 +388,24 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o, const char 
 }
 
 /* The trace's renderer: JSON Lines, text, or text one step at a time. NULL (message printed) on failure. */
+/* The stack settings every command takes from the common options. */
+static void run_opts_config(const struct run_opts *ro, struct stack_config *cfg)
+{
+	cfg->hash_seed = ro->seed;
+	cfg->ehash_buckets = ro->buckets;
+	if (ro->max_sockets)
+		cfg->max_sockets = ro->max_sockets;
+}
+
+/* --step pauses on output that --quiet suppresses. Returns 1 (message printed) when both are given. */
+static int step_and_quiet(const struct run_opts *ro, int quiet)
+{
+	if (!quiet || !ro->step)
+		return 0;
+	fprintf(stderr, "tcpdemux: --step and --quiet contradict each other\n");
+	return 1;
+}
+
 static struct renderer *make_renderer(const struct run_opts *ro)
 {
 	struct renderer *r;
@@ -436,10 +460,7 @@ static int cmd_demo(int argc, char **argv)
 	}
 	memset(&d, 0, sizeof(d));
 	stack_config_init(&d.cfg);
-	d.cfg.hash_seed = ro.seed;
-	d.cfg.ehash_buckets = ro.buckets;
-	if (ro.max_sockets)
-		d.cfg.max_sockets = ro.max_sockets;
+	run_opts_config(&ro, &d.cfg);
 	d.r = make_renderer(&ro);
 	if (!d.r)
 		return EXIT_USAGE;
@@ -586,18 +607,13 @@ static int cmd_replay(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	o->file = argv[optind];
-	if (cli.quiet && ro.step) {
-		fprintf(stderr, "tcpdemux: --step and --quiet contradict each other\n");
+	if (step_and_quiet(&ro, cli.quiet))
 		return EXIT_USAGE;
-	}
 	if (cli.quiet)
 		o->tables = 0;
-	o->cfg.hash_seed = ro.seed;
-	o->cfg.ehash_buckets = ro.buckets;
+	run_opts_config(&ro, &o->cfg);
 	/* A capture's size is unknown: the table grows unless --buckets fixes it. */
 	o->cfg.ehash_grow = !ro.buckets_given;
-	if (ro.max_sockets)
-		o->cfg.max_sockets = ro.max_sockets;
 	r = make_renderer(&ro);
 	if (!r)
 		return EXIT_USAGE;
@@ -688,18 +704,13 @@ static int cmd_script(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	cli.o.file = argv[optind];
-	if (cli.quiet && ro.step) {
-		fprintf(stderr, "tcpdemux: --step and --quiet contradict each other\n");
+	if (step_and_quiet(&ro, cli.quiet))
 		return EXIT_USAGE;
-	}
 	if (!cli.local_set)
 		cli.o.local_ip = cli.o.ipv6 ? "fd3d:fa7b:d17d::1" : "192.168.0.1";
 	if (!cli.remote_set)
 		cli.o.remote_ip = cli.o.ipv6 ? "fd3d:fa7b:d17d:1::1" : "192.0.2.1";
-	cli.o.cfg.hash_seed = ro.seed;
-	cli.o.cfg.ehash_buckets = ro.buckets;
-	if (ro.max_sockets)
-		cli.o.cfg.max_sockets = ro.max_sockets;
+	run_opts_config(&ro, &cli.o.cfg);
 	if (!cli.quiet) {
 		r = make_renderer(&ro);
 		if (!r)
@@ -801,10 +812,8 @@ static int cmd_synth(int argc, char **argv)
 		fprintf(stderr, "tcpdemux: synth needs --clients N, --syn-flood N or --hash-flood N (see --help)\n");
 		return EXIT_USAGE;
 	}
-	if (cli.rc.quiet && ro.step) {
-		fprintf(stderr, "tcpdemux: --step and --quiet contradict each other\n");
+	if (step_and_quiet(&ro, cli.rc.quiet))
 		return EXIT_USAGE;
-	}
 	if (!o->rate)
 		o->rate = o->mode == SYNTH_CLIENTS ? 1000 : 100000;
 	o->cfg = cli.rc.o.cfg;
@@ -817,10 +826,8 @@ static int cmd_synth(int argc, char **argv)
 	o->tables = cli.rc.quiet ? 0 : cli.rc.o.tables;
 	if (!cli.seed_set)
 		o->seed = ro.seed_set ? ro.seed : ro.seed ^ 0x6a09e667u;
+	run_opts_config(&ro, &o->cfg);
 	o->cfg.hash_seed = ro.seed_set ? ro.seed : cli.seed_set ? o->seed * 0x9e3779b1u : ro.seed;
-	o->cfg.ehash_buckets = ro.buckets;
-	if (ro.max_sockets)
-		o->cfg.max_sockets = ro.max_sockets;
 	r = make_renderer(&ro);
 	if (!r)
 		return EXIT_USAGE;
@@ -855,11 +862,8 @@ int main(int argc, char **argv)
 			fputs(usage_script, stdout);
 		else if (argc > 2 && strcmp(argv[2], "synth") == 0)
 			fputs(usage_synth, stdout);
-		else if (argc > 2 && strcmp(argv[2], "replay") == 0) {
-			fputs(usage_replay, stdout);
-			puts("\nknobs for --sysctl:");
-			sysctl_list(stdout);
-		}
+		else if (argc > 2 && strcmp(argv[2], "replay") == 0)
+			print_usage(usage_replay);
 		else
 			fputs(usage_main, stdout);
 		return 0;
