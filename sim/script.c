@@ -133,6 +133,25 @@ static int syntax(const struct script_opts *o, int line, const char *what, const
 	return -1;
 }
 
+/* Makes room for one more statement (at most MAX_STMTS). Returns 0 or -1 (message printed). */
+static int stmt_room(struct srun *r, const struct script_opts *o, int line, int *cap, const char *text)
+{
+	struct stmt *ns;
+
+	if (r->nstmts < *cap)
+		return 0;
+	if (*cap >= MAX_STMTS)
+		return syntax(o, line, "at most 100000 statements", text);
+	*cap = *cap ? *cap * 2 : 64;
+	ns = realloc(r->stmts, (size_t)*cap * sizeof(*ns));
+	if (!ns) {
+		fprintf(stderr, "tcpdemux: %s: out of memory\n", o->file);
+		return -1;
+	}
+	r->stmts = ns;
+	return 0;
+}
+
 static int fail(struct srun *r, const struct stmt *s, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
@@ -564,41 +583,18 @@ static int parse_script(const struct script_opts *o, struct srun *r)
 			say.kind = ST_SAY;
 			say.rel = 1;
 			snprintf(say.say, sizeof(say.say), "%s", skip_ws(p + 3));
-			p = NULL;
-			if (r->nstmts == cap) {
-				struct stmt *ns;
-
-				cap = cap ? cap * 2 : 64;
-				ns = realloc(r->stmts, (size_t)cap * sizeof(*ns));
-				if (!ns) {
-					rc = -1;
-					break;
-				}
-				r->stmts = ns;
-			}
-			r->stmts[r->nstmts++] = say;
+			rc = stmt_room(r, o, line, &cap, p);
+			if (rc == 0)
+				r->stmts[r->nstmts++] = say;
 			continue;
 		}
 		strip_comments(start, &in_block);
 		p = skip_ws(start);
 		if (!*p)
 			continue;
-		if (r->nstmts == cap) {
-			struct stmt *ns;
-
-			if (cap >= MAX_STMTS) {
-				rc = syntax(o, line, "at most 100000 statements", p);
-				break;
-			}
-			cap = cap ? cap * 2 : 64;
-			ns = realloc(r->stmts, (size_t)cap * sizeof(*ns));
-			if (!ns) {
-				fprintf(stderr, "tcpdemux: %s: out of memory\n", o->file);
-				rc = -1;
-				break;
-			}
-			r->stmts = ns;
-		}
+		rc = stmt_room(r, o, line, &cap, p);
+		if (rc < 0)
+			break;
 		rc = parse_line(o, line, p, &r->stmts[r->nstmts]);
 		if (rc == 0)
 			r->nstmts++;
