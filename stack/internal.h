@@ -126,8 +126,8 @@ struct listen_state {
 };
 
 /*
- * 216 bytes, so that with malloc's header, its ehash bucket and its
- * descriptor slot a connection costs at most 256 bytes (bench/sizes and the
+ * 200 bytes, so that with malloc's header, its ehash bucket and its
+ * descriptor slot a connection costs under 256 bytes (bench/sizes and the
  * 1M-connection replay in `make bench` show it). Hence the one-bit flags,
  * the round-trip estimators in 32-bit microseconds (as Linux's srtt_us and
  * mdev_us), the timestamp offset recomputed from the addresses rather than
@@ -182,8 +182,8 @@ static inline uint32_t sk_snd_len(const struct sock *sk) { return sk->bufs ? sk-
 static inline uint32_t sk_rcv_len(const struct sock *sk) { return sk->bufs ? sk->bufs->rcv.len : 0; }
 
 /*
- * 128 bytes (bench/sizes shows it): a SYN flood below the cookie threshold
- * holds one per SYN. Hence one-bit flags, a 32-bit time, and no timestamp
+ * 120 bytes (bench/sizes shows it; 128 with malloc's header): a SYN flood
+ * below the cookie threshold holds one per SYN. Hence one-bit flags, a 32-bit time, and no timestamp
  * offset (tcp_ts_offset() recomputes it from the addresses).
  */
 struct request_sock {
