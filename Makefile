@@ -86,7 +86,7 @@ $(BUILD)/tcpdemux: $(OBJDIR)/sim/main.o $(SIM_OBJ) $(BUILD)/libstack-$(MODE).a $
 $(BUILD)/tcpdemux-gdb: $(OBJDIR)/sim/main.o $(SIM_OBJ) $(BUILD)/libstack-$(MODE).a
 	$(CC) $(LDFLAGS_ALL) -o $@ $(OBJDIR)/sim/main.o $(SIM_OBJ) $(BUILD)/libstack-$(MODE).a $(PCAP_LIBS)
 
-gdb-binary:
+gdb-binary: deps
 	$(MAKE) MODE=gdb $(BUILD)/tcpdemux-gdb
 
 # gdb on the two-clients demo, with the pretty-printers loaded and a
