@@ -53,6 +53,8 @@ SIM_OBJ   := $(SIM_SRC:%.c=$(OBJDIR)/%.o)
 TEST_OBJ  := $(TEST_SRC:%.c=$(OBJDIR)/%.o)
 
 DEPS_STAMP := $(BUILD)/.deps-ok
+# What `make check` runs besides the suites: tshark, Chromium (tools/ensure-deps.sh --test).
+TEST_DEPS_STAMP := $(BUILD)/.test-deps-ok
 # Rebuild the binary when the mode changes, even if its objects are older.
 MODE_STAMP := $(BUILD)/.mode
 ifneq ($(MODE),gdb)
@@ -71,6 +73,10 @@ deps: $(DEPS_STAMP)
 $(DEPS_STAMP):
 	@sh tools/ensure-deps.sh
 	@mkdir -p $(BUILD) && touch $@
+
+$(TEST_DEPS_STAMP): | $(DEPS_STAMP)
+	@sh tools/ensure-deps.sh --test
+	@touch $@
 
 $(OBJDIR)/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
@@ -106,7 +112,7 @@ demo: $(BUILD)/tcpdemux
 	$(BUILD)/tcpdemux demo two-clients
 
 # The golden tests run build/tcpdemux, so it is built in the same mode.
-check: $(BUILD)/tcpdemux $(BUILD)/check_all-$(MODE) gdb-binary
+check: $(BUILD)/tcpdemux $(BUILD)/check_all-$(MODE) gdb-binary $(TEST_DEPS_STAMP)
 	TCPDEMUX=$(BUILD)/tcpdemux TCPDEMUX_GDB=$(BUILD)/tcpdemux-gdb TESTDIR=tests TRACES=traces CORPUS=$(CORPUS) $(BUILD)/check_all-$(MODE)
 
 # Regenerates the golden files after a deliberate change of output: review the diff.
