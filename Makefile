@@ -49,7 +49,11 @@ SIM_SRC   := $(filter-out sim/main.c,$(wildcard sim/*.c))
 TEST_SRC  := $(filter-out tests/check_main.c,$(wildcard tests/check_*.c)) tests/helpers.c
 
 STACK_OBJ := $(STACK_SRC:%.c=$(OBJDIR)/%.o)
-SIM_OBJ   := $(SIM_SRC:%.c=$(OBJDIR)/%.o)
+# The --html page's sources, built into the binary as C strings (tools/embed-page.c).
+PAGE_SRC  := sim/page/page.html sim/page/page.css sim/page/page.js
+PAGE_GEN  := $(BUILD)/gen/page_assets.c
+PAGE_OBJ  := $(OBJDIR)/gen/page_assets.o
+SIM_OBJ   := $(SIM_SRC:%.c=$(OBJDIR)/%.o) $(PAGE_OBJ)
 TEST_OBJ  := $(TEST_SRC:%.c=$(OBJDIR)/%.o)
 
 DEPS_STAMP := $(BUILD)/.deps-ok
@@ -81,6 +85,17 @@ $(TEST_DEPS_STAMP): | $(DEPS_STAMP)
 $(OBJDIR)/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
+
+$(BUILD)/embed-page: tools/embed-page.c | $(DEPS_STAMP)
+	$(CC) -O1 -o $@ $<
+
+$(PAGE_GEN): $(BUILD)/embed-page $(PAGE_SRC)
+	@mkdir -p $(dir $@)
+	$(BUILD)/embed-page $(PAGE_SRC) > $@.tmp && mv $@.tmp $@
+
+$(PAGE_OBJ): $(PAGE_GEN)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -c $< -o $@
 
 $(BUILD)/libstack-$(MODE).a: $(STACK_OBJ)
 	ar rcs $@ $^

@@ -802,6 +802,12 @@
     return cur;
   }
 
+  /* The first step: before the first segment (the listeners set up), or the filter's first line. */
+  function firstRow() {
+    if (view.length && view.length < run.rows.length) return view[0];
+    return rowForStep('0');
+  }
+
   /* The row a step names: "last", a segment number (or the last segment before it), "row=R". */
   function rowForStep(s) {
     var n, lo, hi, mid, rows = run.inRows;
@@ -892,7 +898,7 @@
     case 'ArrowLeft': case 'p': select(neighbour(-1, true), true); break;
     case 'ArrowDown': case 'j': select(neighbour(1, false), true); break;
     case 'ArrowUp': case 'k': select(neighbour(-1, false), true); break;
-    case 'Home': select(view.length ? view[0] : 0, true); break;
+    case 'Home': select(firstRow(), true); break;
     case 'End': select(view.length ? view[view.length - 1] : run.last, true); break;
     case 'g': $('jump').focus(); $('jump').select(); break;
     case ' ': play(!playing); break;
@@ -907,7 +913,7 @@
   }
 
   function wire() {
-    $('first').onclick = function () { select(view.length ? view[0] : 0, true); };
+    $('first').onclick = function () { select(firstRow(), true); };
     $('last').onclick = function () { select(view.length ? view[view.length - 1] : run.last, true); };
     $('next').onclick = function () { select(neighbour(1, true), true); };
     $('prev').onclick = function () { select(neighbour(-1, true), true); };
@@ -932,14 +938,23 @@
     if (plotSvg()) plotSvg().addEventListener('click', plotClick);
   }
 
+  /* The plot is written after the events (it is drawn when the run ends): move it into its pane. */
+  function placePlot() {
+    var t = $('plot-svg'), svg = t && t.content.querySelector('svg');
+    if (svg) $('plot').appendChild(document.importNode(svg, true));
+    else $('plot').appendChild(el('p', 'empty', 'no queue-depth plot in this page'));
+  }
+
   function start() {
     var t0 = performance.now(), read = readRecords();
+    placePlot();
     run = buildRun(read.records);
     cur = run.rows.length - 1; /* the model stands at the end after building */
     setView('');
     drawLanesHead();
     wire();
     select(fromHash(), false);
+    document.body.dataset.readyAt = Math.round(performance.now()); /* ms since navigation began */
     document.body.dataset.ready = '1';
     document.body.dataset.rows = run.rows.length;
     document.body.dataset.loadMs = Math.round(performance.now() - t0);

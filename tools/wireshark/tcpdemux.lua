@@ -66,7 +66,7 @@ local comment_field = Field.new("frame.comment")
 local RESULTS = {
 	{ "SYN%-ACK again", "syn_ack_again" },
 	{ "SYN cookie", "cookie" },
-	{ "TIME_WAIT reused", "tw_recycle" },
+	{ "reused by a newer SYN", "tw_recycle" },
 	{ "handshake complete", "queued" },
 	{ "SYN%-ACK for our SYN", "established" },
 	{ "request #%d+, SYN queue", "syn_ack" },
@@ -123,8 +123,6 @@ local function parse_demux(c)
 		r.accept_queue = tonumber(a)
 		r.backlog = tonumber(b2)
 	end
-	local state2 = c:match("%-> ([%u_]+)$")
-	if state2 and not r.state and state2 ~= "ACK" then r.state = state2 end
 	for _, m in ipairs(RESULTS) do
 		if c:find(m[1]) then
 			r.result = m[2]
@@ -138,7 +136,7 @@ end
 -- The fields of a "tcpdemux: ..." (stack) or "host: ..." comment.
 local function parse_sent(c, kind)
 	local r = { kind = kind }
-	local n = c:match("answering #(%d+)") or c:match("after #(%d+)")
+	local n = c:match("answering #(%d+)") or c:match("mirroring #(%d+)")
 	if n then r.cause = tonumber(n) end
 	r.sock = tonumber(c:match("sock #(%d+)") or c:match("request #(%d+)") or "")
 	return r
