@@ -123,6 +123,7 @@ struct srun {
 	struct pending pend;
 	vtime_t last_t;
 	int failed;
+	int64_t frames;             /* inbound segments so far (o->number_inbound) */
 };
 
 /* ---- errors --------------------------------------------------------------------------- */
@@ -160,12 +161,14 @@ static int fail(struct srun *r, const struct stmt *s, const char *fmt, ...)
 {
 	va_list ap;
 
+	r->failed = 1;
+	if (r->o->quiet)
+		return -1;
 	fprintf(stderr, "%s:%d: ", r->o->file, s->line);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
-	r->failed = 1;
 	return -1;
 }
 
@@ -746,7 +749,7 @@ static int inject(struct srun *r, const struct stmt *s)
 	/* A RST ends the connection: the next one on this endpoint has an ISN of its own. */
 	if (s->flags & TH_RST)
 		c->have_local_isn = 0;
-	stack_input(r->st, &seg, s->line);
+	stack_input(r->st, &seg, r->o->number_inbound ? ++r->frames : s->line);
 	return 0;
 }
 
@@ -1139,6 +1142,12 @@ static int blocking_call(const char *n)
 	       strcmp(n, "connect") == 0;
 }
 
+/* Who makes the calls, as the trace names it. */
+static const char *app_name(const struct srun *r)
+{
+	return r->o->who ? r->o->who : "script";
+}
+
 static int run_call(struct srun *r, const struct stmt *s, vtime_t at, vtime_t hi)
 {
 	long ret;
@@ -1168,13 +1177,13 @@ static int run_call(struct srun *r, const struct stmt *s, vtime_t at, vtime_t hi
 			r->pend.s = s;
 			r->pend.deadline = hi;
 			if (r->o->r)
-				r->o->r->ops->call(r->o->r, stack_now(r->st), "script", call, ret,
+				r->o->r->ops->call(r->o->r, stack_now(r->st), app_name(r), call, ret,
 						   "blocks until it can finish");
 			return 0;
 		}
 	}
 	if (r->o->r)
-		r->o->r->ops->call(r->o->r, stack_now(r->st), "script", call, ret, NULL);
+		r->o->r->ops->call(r->o->r, stack_now(r->st), app_name(r), call, ret, NULL);
 	if (ret != s->ret && !(s->ret == -1 && ret == -s->err)) {
 		snprintf(d, sizeof(d), "%ld%s%s", ret < 0 ? -1L : ret, ret < 0 ? " " : "",
 			 ret < 0 && errno_name(ret) ? errno_name(ret) : "");
@@ -1318,7 +1327,7 @@ int script_run(const struct script_opts *o)
 	status = run(r);
 	if (o->r && status != 2)
 		o->r->ops->summary(o->r, r->st, NULL);
-	if (status == 0 && r->nout > r->headout)
+	if (status == 0 && r->nout > r->headout && !o->quiet)
 		fprintf(stderr, "%s: note: the stack sent %d segment(s) after the last expected one\n", o->file,
 			r->nout - r->headout);
 	stack_free(r->st);
