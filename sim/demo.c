@@ -324,7 +324,7 @@ static const char cookies_script[] =
 static const char rst_script[] =
 	"//! == nothing listens on 10.0.0.1:81: every segment there misses both tables\n"
 	"//! == a SYN: RST|ACK with seq 0 and ack = its sequence number + 1\n"
-	"0    @10.0.0.11:5001 < S 1000:1000(0) win 65535 <mss 1460>\n"
+	"0    @10.0.0.11:5001>10.0.0.1:81 < S 1000:1000(0) win 65535 <mss 1460>\n"
 	"+0   @10.0.0.11:5001>10.0.0.1:81 > R. 0:0(0) ack 1001 win 0\n"
 	"//! == an ACK: RST with seq = the ACK number, and no ACK flag\n"
 	"+0.1 @10.0.0.11:5002>10.0.0.1:81 < . 2000:2000(0) ack 777 win 502\n"
