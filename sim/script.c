@@ -853,11 +853,17 @@ static int check_out(struct srun *r, const struct stmt *s, const struct outseg *
 	}
 	rel_seq = c->have_local_isn ? g->seq - c->live_isn + c->script_isn : g->seq;
 	seg_text(g, rel_seq, got, sizeof(got));
-	if (!addr_equal(&g->dst, &c->raddr) || g->dport != c->rport) {
-		char ep[ADDR_STRLEN];
+	/* Both ends are part of what a line says: the remote it goes to, the local end it leaves. */
+	if (!addr_equal(&g->dst, &c->raddr) || g->dport != c->rport ||
+	    !addr_equal(&g->src, &c->laddr) || g->sport != c->lport) {
+		char sent_src[ADDR_STRLEN], sent_dst[ADDR_STRLEN], want_src[ADDR_STRLEN], want_dst[ADDR_STRLEN];
 
-		endpoint_format(&g->dst, g->dport, ep, sizeof(ep));
-		return fail(r, s, "outbound segment went to %s, not to the line's remote endpoint", ep);
+		endpoint_format(&g->src, g->sport, sent_src, sizeof(sent_src));
+		endpoint_format(&g->dst, g->dport, sent_dst, sizeof(sent_dst));
+		endpoint_format(&c->laddr, c->lport, want_src, sizeof(want_src));
+		endpoint_format(&c->raddr, c->rport, want_dst, sizeof(want_dst));
+		return fail(r, s, "expected a segment %s > %s, actual %s > %s (%s)", want_src, want_dst, sent_src,
+			    sent_dst, got);
 	}
 	if (g->flags != s->flags || rel_seq != s->seq || g->len != s->end - s->seq ||
 	    (s->has_ack && g->ack != s->ack) || (s->has_win && g->win != s->win))
