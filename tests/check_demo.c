@@ -15,68 +15,46 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "progrun.h"
+#include "replaytest.h"
 #include "suites.h"
 
-/* Calls fn on each line of text (the text is modified in place). */
-static void each_line(char *text, void (*fn)(void *ctx, const char *line), void *ctx)
-{
-	char *p = text;
-
-	while (*p) {
-		char *e = strchr(p, '\n');
-
-		if (e)
-			*e = '\0';
-		fn(ctx, p);
-		if (!e)
-			break;
-		p = e + 1;
-	}
-}
-
 struct demo_facts {
-	const char *name;
-	long long inbound;   /* segments received, by their numbers */
-	int outbound, calls;
+	long long inbound; /* segments received, by their numbers */
+	int calls;
 };
 
-static void check_line(void *ctx, const char *line)
-{
-	struct demo_facts *f = ctx;
-	char val[64];
-	long long n;
-
-	if (strstr(line, "\"type\":\"segment\"") && strstr(line, "\"dir\":\"in\"")) {
-		ck_assert_msg(prog_json_int(line, "n", &n) == 0, "demo %s: inbound segment without a number: %s",
-			      f->name, line);
-		ck_assert_msg(n == f->inbound + 1, "demo %s: inbound segment #%lld follows #%lld", f->name, n,
-			      f->inbound);
-		f->inbound = n;
-	} else if (strstr(line, "\"type\":\"segment\"")) {
-		f->outbound++;
-	}
-	if (strstr(line, "\"type\":\"call\"")) {
-		ck_assert_msg(prog_json_str(line, "who", val, sizeof(val)) == 0, "demo %s: call without who: %s",
-			      f->name, line);
-		ck_assert_msg(strcmp(val, "server") == 0 || strcmp(val, "client") == 0,
-			      "demo %s: a call labelled \"%s\": %s", f->name, val, line);
-		f->calls++;
-	}
-}
-
-/* Runs one demo as JSON and checks its numbering and labels; returns what it counted. */
+/*
+ * Runs one demo as JSON; checks that its inbound segments are numbered
+ * 1, 2, 3... and that every call is the server's or a client's.
+ */
 static struct demo_facts demo_facts(const char *name)
 {
-	struct demo_facts f = { name, 0, 0, 0 };
-	char args[128], *out, *err;
+	struct demo_facts f = { 0, 0 };
+	struct run r;
+	char who[64], where[96];
+	int i;
 
-	snprintf(args, sizeof(args), "demo %s --format json --hash-seed 1", name);
-	ck_assert_msg(prog_run_split(args, &out, &err) == 0, "demo %s failed: %s", name, err);
-	ck_assert_msg(err[0] == '\0', "demo %s wrote to stderr: %s", name, err);
-	each_line(out, check_line, &f);
-	free(out);
-	free(err);
+	run_json(&r, "demo %s --format json --hash-seed 1", name);
+	run_ok(&r);
+	for (i = 0; i < r.l.n; i++) {
+		const struct jobj *o = &r.l.obj[i];
+
+		fmt_cut(where, sizeof(where), "demo %s line %d", name, i + 1);
+		if (is_seg(o, "in")) {
+			long long n = j_int(o, "n", where);
+
+			ck_assert_msg(n == f.inbound + 1, "%s: inbound segment #%lld follows #%lld", where, n,
+				      f.inbound);
+			f.inbound = n;
+		}
+		if (j_is(o, "type", "call")) {
+			ck_assert_msg(j_str(o, "who", who, sizeof(who)) != NULL, "%s: a call without who", where);
+			ck_assert_msg(strcmp(who, "server") == 0 || strcmp(who, "client") == 0,
+				      "%s: a call labelled \"%s\": %s", where, who, r.l.line[i]);
+			f.calls++;
+		}
+	}
+	run_free(&r);
 	return f;
 }
 
@@ -105,39 +83,29 @@ START_TEST(test_demo_numbers_and_labels)
 }
 END_TEST
 
-struct port_facts {
-	int in, out;
-};
-
-static void rst_line(void *ctx, const char *line)
-{
-	struct port_facts *p = ctx;
-	long long port;
-
-	if (!strstr(line, "\"type\":\"segment\""))
-		return;
-	if (strstr(line, "\"dir\":\"in\"")) {
-		ck_assert_int_eq(prog_json_int(line, "dport", &port), 0);
-		ck_assert_msg(port == 81, "the rst demo sends a segment to port %lld: %s", port, line);
-		p->in++;
-	} else {
-		ck_assert_int_eq(prog_json_int(line, "sport", &port), 0);
-		ck_assert_msg(port == 81, "the rst demo answers from port %lld: %s", port, line);
-		p->out++;
-	}
-}
-
 START_TEST(test_rst_demo_port_81)
 {
-	struct port_facts p = { 0, 0 };
-	char *out;
+	struct run r;
+	int i, in = 0, out = 0;
 
-	ck_assert_int_eq(prog_run("demo rst --format json --hash-seed 1", &out), 0);
-	each_line(out, rst_line, &p);
+	run_json(&r, "demo rst --format json --hash-seed 1");
+	run_ok(&r);
+	for (i = 0; i < r.l.n; i++) {
+		const struct jobj *o = &r.l.obj[i];
+
+		if (is_seg(o, "in")) {
+			ck_assert_msg(j_int(o, "dport", "rst demo") == 81, "a segment to another port: %s", r.l.line[i]);
+			in++;
+		} else if (is_seg(o, "out")) {
+			ck_assert_msg(j_int(o, "sport", "rst demo") == 81, "an answer from another port: %s",
+				      r.l.line[i]);
+			out++;
+		}
+	}
 	/* Ten strays; the two RSTs among them get no answer. */
-	ck_assert_int_eq(p.in, 10);
-	ck_assert_int_eq(p.out, 8);
-	free(out);
+	ck_assert_int_eq(in, 10);
+	ck_assert_int_eq(out, 8);
+	run_free(&r);
 }
 END_TEST
 
@@ -153,53 +121,50 @@ START_TEST(test_two_clients_socket_limit)
 		"== 2 of the 3 clients got no connection; every accepted one has local 10.0.0.1:80",
 		"counters: PassiveOpens=1 InSegs=5 OutSegs=2 SocketLimit=2",
 	};
-	char *out, *err, *p;
+	struct run r;
+	const char *p;
 	size_t i;
 	int accepts = 0;
 
-	ck_assert_int_eq(prog_run_split("demo two-clients --max-sockets 2 --hash-seed 1 --no-color", &out, &err), 0);
-	ck_assert_msg(err[0] == '\0', "stderr: %s", err);
+	run_plain(&r, "demo two-clients --max-sockets 2 --hash-seed 1 --no-color");
+	run_ok(&r);
 	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++)
-		ck_assert_msg(strstr(out, want[i]) != NULL, "the limited run does not print \"%s\":\n%s", want[i], out);
-	ck_assert_msg(strstr(out, "EBADF") == NULL, "a call on a descriptor that does not exist:\n%s", out);
-	for (p = out; (p = strstr(p, "server: accept(3) = ")) != NULL; p++)
+		ck_assert_msg(strstr(r.out, want[i]) != NULL, "the limited run does not print \"%s\":\n%s", want[i],
+			      r.out);
+	ck_assert_msg(strstr(r.out, "EBADF") == NULL, "a call on a descriptor that does not exist:\n%s", r.out);
+	for (p = r.out; (p = strstr(p, "server: accept(3) = ")) != NULL; p++)
 		accepts++;
 	ck_assert_msg(accepts == 2, "%d accept() calls, expected one that succeeds and one EAGAIN", accepts);
-	free(out);
-	free(err);
+	run_free(&r);
 	/* The default run is untouched: all three get in. */
-	ck_assert_int_eq(prog_run("demo two-clients --hash-seed 1 --no-color", &out), 0);
-	ck_assert_msg(strstr(out, "== every connection has local 10.0.0.1:80") != NULL, "%s", out);
-	ck_assert_msg(strstr(out, "SocketLimit") == NULL, "the default run met a socket limit:\n%s", out);
-	free(out);
+	run_plain(&r, "demo two-clients --hash-seed 1 --no-color");
+	run_ok(&r);
+	ck_assert_msg(strstr(r.out, "== every connection has local 10.0.0.1:80") != NULL, "%s", r.out);
+	ck_assert_msg(strstr(r.out, "SocketLimit") == NULL, "the default run met a socket limit:\n%s", r.out);
+	run_free(&r);
 }
 END_TEST
 
 START_TEST(test_scripted_demo_needs_sockets)
 {
-	char *out, *err;
+	struct run r;
 
-	ck_assert_int_eq(prog_run_split("demo backlog --max-sockets 3", &out, &err), 2);
-	ck_assert_str_eq(err, "tcpdemux: demo backlog needs --max-sockets 6 or more: it is a fixed scenario, "
-			      "and a refused connection would break it (two-clients and hash-flood show the limit "
-			      "at work)\n");
-	ck_assert_msg(out[0] == '\0', "a refused demo printed its trace: %s", out);
-	free(out);
-	free(err);
-	/* The bound named is the least: 6 runs, 5 does not. */
-	ck_assert_int_eq(prog_run_split("demo backlog --max-sockets 6 --format json", &out, &err), 0);
-	ck_assert_msg(err[0] == '\0', "stderr: %s", err);
-	free(out);
-	free(err);
-	ck_assert_int_eq(prog_run_split("demo backlog --max-sockets 5", &out, &err), 2);
-	ck_assert_msg(strstr(err, "needs --max-sockets 6 or more") != NULL, "%s", err);
-	free(out);
-	free(err);
+	run_plain(&r, "demo backlog --max-sockets 3");
+	run_refused(&r, "tcpdemux: demo backlog needs --max-sockets 6 or more: it is a fixed scenario",
+		    "(two-clients and hash-flood show the limit at work)");
+	ck_assert_msg(r.out[0] == '\0', "a refused demo printed its trace: %s", r.out);
+	run_free(&r);
+	/* The bound named is the least: 5 is refused, 6 runs. */
+	run_plain(&r, "demo backlog --max-sockets 5");
+	run_refused(&r, "needs --max-sockets 6 or more", NULL);
+	run_free(&r);
+	run_json(&r, "demo backlog --max-sockets 6 --format json");
+	run_ok(&r);
+	run_free(&r);
 	/* A demo that holds no socket at all runs under any limit. */
-	ck_assert_int_eq(prog_run_split("demo rst --max-sockets 1 --format json", &out, &err), 0);
-	ck_assert_msg(err[0] == '\0', "stderr: %s", err);
-	free(out);
-	free(err);
+	run_json(&r, "demo rst --max-sockets 1 --format json");
+	run_ok(&r);
+	run_free(&r);
 }
 END_TEST
 

@@ -213,40 +213,6 @@ static inline const char *prog_quote(const char *s, char *buf, size_t len)
 	return buf;
 }
 
-/* Copies the string value of "key":"..." in a JSON line into val; 0 if found, -1 if not. */
-static inline int prog_json_str(const char *line, const char *key, char *val, size_t len)
-{
-	char pat[64];
-	const char *p, *e;
-
-	snprintf(pat, sizeof(pat), "\"%s\":\"", key);
-	p = strstr(line, pat);
-	if (!p)
-		return -1;
-	p += strlen(pat);
-	e = strchr(p, '"');
-	if (!e || (size_t)(e - p) >= len)
-		return -1;
-	memcpy(val, p, (size_t)(e - p));
-	val[e - p] = '\0';
-	return 0;
-}
-
-/* The integer value of "key":N in a JSON line into *val; 0 if found, -1 if absent or not a number. */
-static inline int prog_json_int(const char *line, const char *key, long long *val)
-{
-	char pat[64], *end;
-	const char *p;
-
-	snprintf(pat, sizeof(pat), "\"%s\":", key);
-	p = strstr(line, pat);
-	if (!p)
-		return -1;
-	p += strlen(pat);
-	*val = strtoll(p, &end, 10);
-	return end == p ? -1 : 0;
-}
-
 /* The whole file, NUL-terminated, in a malloc'd buffer; *len (if not NULL) gets its size. */
 static inline char *prog_read_file(const char *path, size_t *len)
 {
