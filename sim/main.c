@@ -496,6 +496,7 @@ static int cmd_demo(int argc, char **argv)
 	struct demo_opts d;
 	const struct demo *demo;
 	const char *name = NULL;
+	char err[256];
 	int r, i;
 
 	/* The demo name may come before or after the options. */
@@ -528,6 +529,10 @@ static int cmd_demo(int argc, char **argv)
 	memset(&d, 0, sizeof(d));
 	stack_config_init(&d.cfg);
 	run_opts_config(&ro, &d.cfg);
+	if (demo_check(demo, &d, err, sizeof(err)) < 0) {
+		fprintf(stderr, "tcpdemux: %s\n", err);
+		return EXIT_USAGE;
+	}
 	d.r = make_renderer(&ro);
 	if (!d.r)
 		return EXIT_USAGE;

@@ -20,6 +20,7 @@ int main(void)
 	srunner_add_suite(sr, timer_suite());
 	srunner_add_suite(sr, socket_suite());
 	srunner_add_suite(sr, golden_suite());
+	srunner_add_suite(sr, demo_suite());
 	srunner_add_suite(sr, fidelity_suite());
 	srunner_add_suite(sr, scripts_suite());
 	srunner_add_suite(sr, synth_suite());
