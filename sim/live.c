@@ -3,7 +3,7 @@
  *
  * Path: the kernel's TCP (curl, a Python socket) -> the kernel routes the
  *       subnet to the TUN device -> read() -> seg_parse_ip() ->
- *       stack_input() -> events -> renderer, and the application (app.c)
+ *       stack_input() -> events -> renderer, and the application (server_app.c)
  *       answers through the socket API; the stack's EV_SEGMENT_OUT ->
  *       seg_build() -> write() to the device -> the kernel's TCP.
  *
@@ -34,7 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "app.h"
+#include "server_app.h"
 #include "live.h"
 #include "pcap_out.h"
 #include "socket.h"
@@ -54,7 +54,7 @@ struct live {
 	const struct live_opts *o;
 	struct renderer *r;
 	struct stack *st;
-	struct app *app;
+	struct server_app *app;
 	struct pcap_out *dump;
 	int tun;                          /* the device's descriptor */
 	int lfd[REPLAY_MAX_LISTEN];       /* listening descriptors */
@@ -138,7 +138,7 @@ static void accept_if_new(struct live *l)
 	if (l->o->accept_mode != ACCEPT_IMMEDIATE || opens == l->opens_seen)
 		return;
 	l->opens_seen = opens;
-	app_accept(l->app);
+	server_app_accept(l->app);
 }
 
 /* --accept every=MS: the ticks due by now; a long sleep makes one call, not one per tick missed. */
@@ -149,7 +149,7 @@ static void accept_ticks(struct live *l, vtime_t now)
 	if (l->o->accept_mode != ACCEPT_EVERY || l->next_accept > now)
 		return;
 	stack_advance(l->st, l->next_accept);
-	app_accept(l->app);
+	server_app_accept(l->app);
 	l->next_accept += every * ((now - l->next_accept) / every + 1);
 }
 
@@ -192,9 +192,9 @@ static void live_packet(struct live *l, const uint8_t *pkt, size_t len, vtime_t 
 	fd = stack_input(l->st, &seg, l->packets_in);
 	if (l->o->tables == 1 && l->r)
 		l->r->ops->tables(l->r, l->st);
-	app_news(l->app, fd);
+	server_app_news(l->app, fd);
 	accept_if_new(l);
-	app_run(l->app);
+	server_app_run(l->app);
 }
 
 /* Reads what the device holds, up to READ_BURST packets. Returns -1 when the device failed. */
@@ -269,7 +269,7 @@ static void open_connections(struct live *l)
 		if (fd >= 0) {
 			rc = sys_connect(l->st, fd, &o->connect_addr[i], o->connect_port[i]);
 			if (rc == -EINPROGRESS)
-				rc = app_hold(l->app, fd);
+				rc = server_app_hold(l->app, fd);
 		}
 		if (rc < 0 && rc != -EINPROGRESS) {
 			if (fd >= 0)
@@ -284,7 +284,7 @@ static void open_connections(struct live *l)
 
 static void print_live_summary(struct live *l, vtime_t now)
 {
-	const struct app_stats *as = app_stats(l->app);
+	const struct server_app_stats *as = server_app_stats(l->app);
 	struct renderer *r = l->o->summary_r;
 	char line[1024], t[32];
 	size_t n;
@@ -312,7 +312,7 @@ static void print_live_summary(struct live *l, vtime_t now)
 		r->ops->say(r, line);
 	snprintf(line, sizeof(line),
 		 "application %s: %llu accepted, %llu closed, %llu bytes read, %llu bytes sent, %llu HTTP responses, %llu errors",
-		 app_name(l->o->app), (unsigned long long)as->accepted, (unsigned long long)as->closed,
+		 server_app_name(l->o->app), (unsigned long long)as->accepted, (unsigned long long)as->closed,
 		 (unsigned long long)as->bytes_in, (unsigned long long)as->bytes_out,
 		 (unsigned long long)as->responses, (unsigned long long)as->errors);
 	if (r->ops->say)
@@ -355,7 +355,7 @@ static int live_loop(struct live *l, const sigset_t *waitmask)
 			return -EIO;
 		if (rc > 0 && live_read(l) < 0)
 			return -errno;
-		app_run(l->app);
+		server_app_run(l->app);
 	}
 	return 0;
 }
@@ -365,7 +365,7 @@ static void live_free(struct live *l)
 	if (l->tun >= 0)
 		close(l->tun); /* the device goes, with its addresses and routes */
 	pcap_out_close(l->dump);
-	app_free(l->app);
+	server_app_free(l->app);
 	stack_free(l->st);
 	free(l);
 }
@@ -411,7 +411,7 @@ int live_run(const struct live_opts *o)
 	if (l->r)
 		l->r->st = l->st;
 	rc = open_listeners(l, err, sizeof(err));
-	if (rc == 0 && !(l->app = app_new(l->st, o->app, l->lfd, l->nlfd))) {
+	if (rc == 0 && !(l->app = server_app_new(l->st, o->app, l->lfd, l->nlfd))) {
 		snprintf(err, sizeof(err), "out of memory");
 		rc = -ENOMEM;
 	}
@@ -451,7 +451,7 @@ int live_run(const struct live_opts *o)
 			addr_format(&o->nets[i].stack, a, sizeof(a)), addr_format(&o->nets[i].kernel, k, sizeof(k)),
 			o->nets[i].prefix);
 	fprintf(stderr, "tcpdemux: ready (application %s; Ctrl-C stops and prints the summary)\n",
-		app_name(o->app));
+		server_app_name(o->app));
 	open_connections(l);
 	rc = live_loop(l, &waitmask);
 	if (rc < 0)

@@ -15,7 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "app.h"
+#include "server_app.h"
 #include "demo.h"
 #include "live.h"
 #include "replay.h"
@@ -952,7 +952,7 @@ static int live_opt(void *ctx, int opt, const char *arg)
 		cli->npeer++;
 		return 0;
 	case OPT_APP:
-		o->app = app_parse(arg);
+		o->app = server_app_parse(arg);
 		if (o->app < 0) {
 			fprintf(stderr, "tcpdemux: --app takes echo, http, discard or never, not '%s'\n", arg);
 			return -1;
@@ -1043,7 +1043,7 @@ static int cmd_live(int argc, char **argv)
 	o = &cli->o;
 	stack_config_init(&cli->rc.o.cfg);
 	o->dev = "tcpdemux0";
-	o->app = APP_ECHO;
+	o->app = SERVER_APP_ECHO;
 	st = parse_run_opts(argc, argv, &ro, usage_live, live_longopts, live_opt, cli);
 	if (st == 0 && optind < argc) {
 		fprintf(stderr, "tcpdemux: live: unexpected argument '%s'\n", argv[optind]);
@@ -1053,7 +1053,7 @@ static int cmd_live(int argc, char **argv)
 		fprintf(stderr, "tcpdemux: --step does not go with live: real clients do not wait for a key\n");
 		st = -1;
 	}
-	if (st == 0 && o->app == APP_NEVER && cli->accept_set && cli->rc.o.accept_mode != ACCEPT_NEVER) {
+	if (st == 0 && o->app == SERVER_APP_NEVER && cli->accept_set && cli->rc.o.accept_mode != ACCEPT_NEVER) {
 		fprintf(stderr, "tcpdemux: --app never never calls accept(); it does not go with --accept immediate or every=MS\n");
 		st = -1;
 	}
@@ -1076,7 +1076,7 @@ static int cmd_live(int argc, char **argv)
 		}
 		o->nlisten = o->nnets;
 	}
-	o->accept_mode = o->app == APP_NEVER ? ACCEPT_NEVER : cli->rc.o.accept_mode;
+	o->accept_mode = o->app == SERVER_APP_NEVER ? ACCEPT_NEVER : cli->rc.o.accept_mode;
 	o->accept_every = cli->rc.o.accept_every;
 	o->write_path = cli->rc.o.write_path;
 	o->tables = cli->rc.quiet ? 0 : cli->rc.o.tables;

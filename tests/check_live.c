@@ -9,6 +9,9 @@
  *       every path (the unchecked teardown, run by the parent process,
  *       also after a failed or timed-out test).
  *
+ * The JSON Lines are read with replaytest.h's splitter; the scratch files
+ * go in its per-TCase temporary directory.
+ *
  * The environment (root, /dev/net/tun, ip, curl, tcpdump, /usr/bin/python3)
  * is installed by tools/ensure-deps.sh. Without it the tests say why and
  * pass only outside CI: under CI=1 a missing piece fails loudly.
@@ -26,19 +29,18 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "progrun.h"
+#include "replaytest.h"
 #include "suites.h"
 
 #define LIVE_TIMEOUT 90 /* seconds per test case */
 
-/* The names of every test's namespace and scratch folder, known to the parent's teardown. */
+/* Every test's namespace name, known to the parent's teardown. */
 static const char *const live_tests[] = { "echo", "never", "http", "env" };
 static pid_t live_parent;
 
-static void live_names(const char *test, char *ns, size_t nslen, char *dir, size_t dirlen)
+static void live_ns_name(const char *test, char *ns, size_t nslen)
 {
-	snprintf(ns, nslen, "tcpdemux-check-%ld-%s", (long)live_parent, test);
-	snprintf(dir, dirlen, "/tmp/%s", ns);
+	fmt(ns, nslen, "tcpdemux-check-%ld-%s", (long)live_parent, test);
 }
 
 /* Runs argv quietly; returns its exit status (-1: it did not exit normally). Never asserts. */
@@ -74,31 +76,32 @@ static int sh_quiet(const char *cmd)
 	return quiet_run(argv);
 }
 
-/* Kills whatever still runs in namespace ns, removes it and the scratch folder dir. */
-static void live_cleanup(const char *ns, const char *dir)
+/* Kills whatever still runs in namespace ns and removes it. */
+static void live_cleanup(const char *ns)
 {
 	char cmd[512];
 
-	snprintf(cmd, sizeof(cmd),
-		 "for p in $(ip netns pids %s 2>/dev/null); do kill -9 $p; done; ip netns del %s 2>/dev/null; rm -rf %s",
-		 ns, ns, dir);
+	fmt(cmd, sizeof(cmd),
+	    "for p in $(ip netns pids %s 2>/dev/null); do kill -9 $p; done; ip netns del %s 2>/dev/null", ns, ns);
 	sh_quiet(cmd);
 }
 
 static void live_setup(void)
 {
 	live_parent = getpid();
+	tmp_setup();
 }
 
 static void live_teardown(void)
 {
-	char ns[128], dir[160];
+	char ns[128];
 	size_t i;
 
 	for (i = 0; i < sizeof(live_tests) / sizeof(live_tests[0]); i++) {
-		live_names(live_tests[i], ns, sizeof(ns), dir, sizeof(dir));
-		live_cleanup(ns, dir);
+		live_ns_name(live_tests[i], ns, sizeof(ns));
+		live_cleanup(ns);
 	}
+	tmp_teardown();
 }
 
 /*
@@ -124,27 +127,36 @@ static int live_possible(void)
 	return 0;
 }
 
-/* A scratch namespace with lo up, and its folder. */
+/* A scratch namespace with lo up; its files are named after the test in the temporary directory. */
 struct live_env {
 	char ns[128];
-	char dir[160];
+	const char *test;
 };
 
 static void env_make(struct live_env *e, const char *test)
 {
 	char cmd[512];
 
-	live_names(test, e->ns, sizeof(e->ns), e->dir, sizeof(e->dir));
-	live_cleanup(e->ns, e->dir); /* a run interrupted before */
-	ck_assert_msg(mkdir(e->dir, 0700) == 0, "mkdir %s: %s", e->dir, strerror(errno));
-	snprintf(cmd, sizeof(cmd), "ip netns add %s && ip -n %s link set lo up", e->ns, e->ns);
+	e->test = test;
+	live_ns_name(test, e->ns, sizeof(e->ns));
+	live_cleanup(e->ns); /* a run interrupted before */
+	fmt(cmd, sizeof(cmd), "ip netns add %s && ip -n %s link set lo up", e->ns, e->ns);
 	ck_assert_msg(sh_quiet(cmd) == 0, "cannot make the network namespace %s", e->ns);
+}
+
+/* tmpdir/TEST-name */
+static const char *env_file(const struct live_env *e, const char *name, char *buf, size_t len)
+{
+	char n[128];
+
+	fmt(n, sizeof(n), "%s-%s", e->test, name);
+	return tmp_file(n, buf, len);
 }
 
 /* A process started in the background inside the namespace. */
 struct bg {
 	pid_t pid;
-	char out[256], err[256];
+	char out[PATH_MAX], err[PATH_MAX];
 };
 
 /* Starts "ip netns exec NS argv..." with stdout and stderr to files in the env's folder. */
@@ -153,8 +165,12 @@ static void bg_start(struct bg *b, const struct live_env *e, const char *name, c
 	char *full[64];
 	int i, n = 0;
 
-	snprintf(b->out, sizeof(b->out), "%s/%s.out", e->dir, name);
-	snprintf(b->err, sizeof(b->err), "%s/%s.err", e->dir, name);
+	char fn[64];
+
+	fmt(fn, sizeof(fn), "%s.out", name);
+	env_file(e, fn, b->out, sizeof(b->out));
+	fmt(fn, sizeof(fn), "%s.err", name);
+	env_file(e, fn, b->err, sizeof(b->err));
 	full[n++] = (char *)"ip";
 	full[n++] = (char *)"netns";
 	full[n++] = (char *)"exec";
@@ -251,64 +267,25 @@ static int env_run(const struct live_env *e, int secs, char *const argv[], char 
 	return prog_runv(full, out, NULL);
 }
 
-/* ---- reading the JSON Lines ---------------------------------------------------------- */
+/* ---- reading the JSON Lines --------------------------------------------------------- */
 
-/* The value after "key": in line (from: after the first "within":{ when within is given), as a number. */
-static int jnum(const char *line, const char *within, const char *key, double *v)
+/* A number (an integer, or a time such as 1.234567) held by key. */
+static double jnum(const struct jobj *o, const char *key, const char *where)
 {
-	char pat[64];
-	const char *p = line;
+	const struct jfield *f = j_get(o, key);
 
-	if (within) {
-		snprintf(pat, sizeof(pat), "\"%s\":{", within);
-		p = strstr(p, pat);
-		if (!p)
-			return 0;
-	}
-	snprintf(pat, sizeof(pat), "\"%s\":", key);
-	p = strstr(p, pat);
-	if (!p)
-		return 0;
-	*v = strtod(p + strlen(pat), NULL);
-	return 1;
+	ck_assert_msg(f != NULL, "%s: no field \"%s\"", where, key);
+	return strtod(f->v, NULL);
 }
 
-static double jnum_must(const char *line, const char *within, const char *key)
+/* key's number inside the object held by sub ("queues", "counters", ...). */
+static double jnum_in(const struct jobj *o, const char *sub, const char *key, const char *where)
 {
-	double v = 0;
+	struct jobj so;
 
-	ck_assert_msg(jnum(line, within, key, &v), "no %s%s\"%s\" in %s", within ? within : "",
-		      within ? "." : "", key, line);
-	return v;
+	j_sub(o, sub, &so, where);
+	return jnum(&so, key, where);
 }
-
-/* Does line have "key":"value"? */
-static int jis(const char *line, const char *key, const char *value)
-{
-	char pat[128];
-
-	snprintf(pat, sizeof(pat), "\"%s\":\"%s\"", key, value);
-	return strstr(line, pat) != NULL;
-}
-
-/* The lines of text (modified in place), at most max; returns the count. */
-static int split_lines(char *text, char **lines, int max)
-{
-	int n = 0;
-	char *p = text, *nl;
-
-	while (*p && n < max) {
-		lines[n++] = p;
-		nl = strchr(p, '\n');
-		if (!nl)
-			break;
-		*nl = '\0';
-		p = nl + 1;
-	}
-	return n;
-}
-
-#define MAX_LINES 20000
 
 /* Starts `tcpdemux live ARGS --format json` in e's namespace and waits for it to be ready. */
 static void live_start(struct bg *b, const struct live_env *e, const char *args)
@@ -348,16 +325,17 @@ START_TEST(live_echo_50_clients)
 {
 	struct live_env e;
 	struct bg live, td;
-	char *out, *trace, *lines_buf, **lines, cap[256], clients[512], args[1024], qcap[300];
+	struct jlines l;
+	char *out, *trace, cap[PATH_MAX], clients[512], args[PATH_MAX + 128], qcap[PATH_MAX + 8];
 	char py[] = "/usr/bin/python3";
-	int n, i, accepts = 0, in = 0, out_segs = 0, rsts = 0, queued = 0, rc;
-	const char *summary = NULL;
+	int i, accepts = 0, in = 0, out_segs = 0, rsts = 0, queued = 0, rc;
+	const struct jobj *summary = NULL;
 
 	if (!live_possible())
 		return;
 	env_make(&e, "echo");
 	live_start(&live, &e, "--app echo --listen 10.9.0.1:80,backlog=128 --hash-seed 1");
-	snprintf(cap, sizeof(cap), "%s/tun.pcap", e.dir);
+	env_file(&e, "tun.pcap", cap, sizeof(cap));
 	{
 		char *targv[] = { (char *)"tcpdump", (char *)"-i", (char *)"tcpdemux0", (char *)"-n", (char *)"-U",
 				  /* a small snap length and a big buffer: with the default 256 KiB slots the
@@ -369,7 +347,7 @@ START_TEST(live_echo_50_clients)
 		ck_assert_msg(bg_wait_text(&td, td.err, "listening on", 10), "tcpdump did not start: %s",
 			      prog_read_file(td.err, NULL));
 	}
-	snprintf(clients, sizeof(clients), "%s/live-clients.py", prog_env("TOOLS", "tools"));
+	fmt(clients, sizeof(clients), "%s/live-clients.py", prog_env("TOOLS", "tools"));
 	{
 		char *cargv[] = { py, clients, (char *)"echo", (char *)"50", (char *)"--size", (char *)"3000",
 				  (char *)"--timeout", (char *)"10", NULL };
@@ -382,54 +360,46 @@ START_TEST(live_echo_50_clients)
 	usleep(500000); /* the last ACKs reach the capture */
 	ck_assert_msg(bg_stop(&td, SIGINT, 10) == 0, "tcpdump did not stop cleanly: %s", prog_read_file(td.err, NULL));
 	trace = live_stop(&live, &e, "tcpdemux0");
+	jl_split(&l, trace, 1, "live --app echo");
+	for (i = 0; i < l.n; i++) {
+		const struct jobj *o = &l.obj[i];
+		char flags[16];
 
-	lines = malloc(MAX_LINES * sizeof(*lines));
-	ck_assert_msg(lines != NULL, "out of memory");
-	lines_buf = trace;
-	n = split_lines(lines_buf, lines, MAX_LINES);
-	for (i = 0; i < n; i++) {
-		const char *l = lines[i];
-		char flags[16] = "";
-		const char *f = strstr(l, "\"flags\":\"");
-
-		if (jis(l, "type", "accept"))
+		if (j_is(o, "type", "accept"))
 			accepts++;
-		if (jis(l, "type", "summary"))
-			summary = l;
-		if (!jis(l, "type", "segment"))
+		if (j_is(o, "type", "summary"))
+			summary = o;
+		if (!j_is(o, "type", "segment"))
 			continue;
-		if (f)
-			sscanf(f + 9, "%15[A-Z]", flags);
-		if (strchr(flags, 'R'))
+		if (j_str(o, "flags", flags, sizeof(flags)) && strchr(flags, 'R'))
 			rsts++;
-		if (jis(l, "dir", "in"))
+		if (j_is(o, "dir", "in"))
 			in++;
 		else
 			out_segs++;
-		if (jis(l, "action", "queued"))
+		if (j_is(o, "action", "queued"))
 			queued++;
 	}
 	ck_assert_msg(accepts == 50, "%d accept lines, not 50", accepts);
 	ck_assert_msg(queued == 50, "%d handshakes completed, not 50", queued);
 	ck_assert_msg(rsts == 0, "%d segments with RST", rsts);
-	ck_assert_msg(summary != NULL, "no summary line (the last lines: %s)", n ? lines[n - 1] : "");
-	ck_assert_msg(jnum_must(summary, "counters", "PassiveOpens") == 50, "PassiveOpens: %s", summary);
-	ck_assert_msg(jnum_must(summary, "counters", "OutRsts") == 0, "OutRsts: %s", summary);
-	ck_assert_msg(jnum_must(summary, "counters", "ListenOverflows") == 0, "ListenOverflows: %s", summary);
-	ck_assert_msg(jnum_must(summary, "counters", "InSegs") == in, "InSegs is not the %d segments in: %s", in,
-		      summary);
-	ck_assert_msg(jnum_must(summary, "counters", "OutSegs") == out_segs,
-		      "OutSegs is not the %d segments out: %s", out_segs, summary);
-	ck_assert_msg(jnum_must(summary, NULL, "segments_in") == in, "segments_in: %s", summary);
+	ck_assert_msg(summary != NULL, "no summary line (the last: %s)", l.n ? l.line[l.n - 1] : "");
+	ck_assert_msg(jnum_in(summary, "counters", "PassiveOpens", "summary") == 50, "PassiveOpens is not 50");
+	ck_assert_msg(jnum_in(summary, "counters", "OutRsts", "summary") == 0, "OutRsts is not 0");
+	ck_assert_msg(jnum_in(summary, "counters", "ListenOverflows", "summary") == 0, "ListenOverflows is not 0");
+	ck_assert_msg(jnum_in(summary, "counters", "InSegs", "summary") == in, "InSegs is not the %d segments in", in);
+	ck_assert_msg(jnum_in(summary, "counters", "OutSegs", "summary") == out_segs,
+		      "OutSegs is not the %d segments out", out_segs);
+	ck_assert_msg(jnum(summary, "segments_in", "summary") == in, "segments_in is not %d", in);
 	/* Every connection was closed by both sides: no socket but the listener is left. */
-	ck_assert_msg(jnum_must(summary, "sockets", "established") == 0 && jnum_must(summary, "sockets", "request") == 0,
-		      "connections left over: %s", summary);
-	free(lines);
+	ck_assert_msg(jnum_in(summary, "sockets", "established", "summary") == 0 &&
+			      jnum_in(summary, "sockets", "request", "summary") == 0,
+		      "connections left over");
+	jl_free(&l);
 	free(trace);
 
 	/* The capture of the device, replayed: the stack's answers agree with what it sent live. */
-	snprintf(args, sizeof(args), "replay %s --listen 10.9.0.1:80,backlog=128 --verify --quiet",
-		 prog_quote(cap, qcap, sizeof(qcap)));
+	fmt(args, sizeof(args), "replay %s --listen 10.9.0.1:80,backlog=128 --verify --quiet", q(cap, qcap, sizeof(qcap)));
 	rc = prog_run(args, &out);
 	ck_assert_msg(rc == 0 && strstr(out, "verify: control agreement 1.000"),
 		      "replay --verify of the capture (%d):\n%s", rc, out);
@@ -437,9 +407,16 @@ START_TEST(live_echo_50_clients)
 	ck_assert_msg(strstr(out, "control  100 sent by the kernel: 100 matched, 0 missing, 0 differ; 0 extra"),
 		      "the capture's control segments:\n%s", out);
 	free(out);
-	live_cleanup(e.ns, e.dir);
+	live_cleanup(e.ns);
 }
 END_TEST
+
+/* A SYN in the trace: to the stack, its source port. */
+static int is_syn_from(const struct jobj *o, double sport)
+{
+	return j_is(o, "type", "segment") && j_is(o, "dir", "in") && j_is(o, "flags", "S") &&
+	       (sport < 0 || jnum(o, "sport", "SYN") == sport);
+}
 
 /*
  * --app never, backlog 2, six kernel clients 0.1 s apart: backlog+1 = 3
@@ -451,15 +428,16 @@ START_TEST(live_never_fills_the_queue)
 {
 	struct live_env e;
 	struct bg live;
-	char *out, *trace, **lines, clients[512];
+	struct jlines l;
+	char *out, *trace, clients[512];
 	char py[] = "/usr/bin/python3";
-	int n, i, j, queued = 0, max_accept = 0, dropped_first = 0, retrans = 0, rc;
+	int i, j, queued = 0, max_accept = 0, dropped_first = 0, retrans = 0, rc;
 
 	if (!live_possible())
 		return;
 	env_make(&e, "never");
 	live_start(&live, &e, "--app never --listen 10.9.0.1:80,backlog=2");
-	snprintf(clients, sizeof(clients), "%s/live-clients.py", prog_env("TOOLS", "tools"));
+	fmt(clients, sizeof(clients), "%s/live-clients.py", prog_env("TOOLS", "tools"));
 	{
 		char *cargv[] = { py, clients, (char *)"hold", (char *)"6", (char *)"--gap", (char *)"0.1",
 				  (char *)"--hold", (char *)"2.5", NULL };
@@ -469,58 +447,52 @@ START_TEST(live_never_fills_the_queue)
 	ck_assert_msg(rc == 0 && strstr(out, "summary: 3 of 6 connected"), "the clients (%d):\n%s", rc, out);
 	free(out);
 	trace = live_stop(&live, &e, "tcpdemux0");
-	lines = malloc(MAX_LINES * sizeof(*lines));
-	ck_assert_msg(lines != NULL, "out of memory");
-	n = split_lines(trace, lines, MAX_LINES);
-	for (i = 0; i < n; i++) {
-		const char *l = lines[i];
-		double acc;
+	jl_split(&l, trace, 1, "live --app never");
+	for (i = 0; i < l.n; i++) {
+		const struct jobj *o = &l.obj[i];
+		double sport, seq, t;
+		int first = 1;
 
-		ck_assert_msg(!jis(l, "type", "accept"), "--app never accepted: %s", l);
-		if (!jis(l, "type", "segment") || !jis(l, "dir", "in"))
+		ck_assert_msg(!j_is(o, "type", "accept"), "--app never accepted: %s", l.line[i]);
+		if (!j_is(o, "type", "segment") || !j_is(o, "dir", "in"))
 			continue;
-		if (jnum(l, "queues", "accept", &acc) && acc > max_accept)
-			max_accept = (int)acc;
-		if (jis(l, "action", "queued"))
+		if (j_get(o, "queues") && jnum_in(o, "queues", "accept", l.line[i]) > max_accept)
+			max_accept = (int)jnum_in(o, "queues", "accept", l.line[i]);
+		if (j_is(o, "action", "queued"))
 			queued++;
-		/* A client's first SYN dropped at the full queue: find its retransmission. */
-		if (jis(l, "flags", "S") && jis(l, "reason", "ListenOverflows")) {
-			double sport = jnum_must(l, NULL, "sport"), seq = jnum_must(l, NULL, "seq");
-			double t = jnum_must(l, NULL, "t"), t2;
-			int first = 1;
-
-			ck_assert_msg(jnum_must(l, "queues", "accept") == 3, "SYN dropped with the queue not full: %s", l);
-			for (j = 0; j < i && first; j++)
-				if (jis(lines[j], "flags", "S") && jis(lines[j], "dir", "in") &&
-				    jnum_must(lines[j], NULL, "sport") == sport)
-					first = 0;
-			if (!first)
-				continue;
-			dropped_first++;
-			for (j = i + 1; j < n; j++) {
-				if (!jis(lines[j], "flags", "S") || !jis(lines[j], "dir", "in") ||
-				    jnum_must(lines[j], NULL, "sport") != sport)
-					continue;
-				t2 = jnum_must(lines[j], NULL, "t");
-				ck_assert_msg(jnum_must(lines[j], NULL, "seq") == seq, "not a retransmission: %s", lines[j]);
-				ck_assert_msg(t2 - t > 0.8 && t2 - t < 1.6,
-					      "the kernel retransmitted the SYN %.3f s after the first, not about 1 s: %s", t2 - t,
-					      lines[j]);
-				ck_assert_msg(jis(lines[j], "reason", "ListenOverflows") &&
-						      jnum_must(lines[j], "queues", "accept") == 3,
-					      "the retransmitted SYN did not meet the full queue: %s", lines[j]);
-				retrans++;
-				break;
-			}
-		}
+		if (!is_syn_from(o, -1) || !j_is(o, "reason", "ListenOverflows"))
+			continue;
+		/* A SYN dropped at the full queue: if it is its client's first, find the retransmission. */
+		ck_assert_msg(jnum_in(o, "queues", "accept", l.line[i]) == 3, "SYN dropped with the queue not full: %s",
+			      l.line[i]);
+		sport = jnum(o, "sport", l.line[i]);
+		seq = jnum(o, "seq", l.line[i]);
+		t = jnum(o, "t", l.line[i]);
+		for (j = 0; j < i && first; j++)
+			first = !is_syn_from(&l.obj[j], sport);
+		if (!first)
+			continue;
+		dropped_first++;
+		for (j = i + 1; j < l.n && !is_syn_from(&l.obj[j], sport); j++)
+			;
+		if (j == l.n)
+			continue;
+		ck_assert_msg(jnum(&l.obj[j], "seq", l.line[j]) == seq, "not a retransmission: %s", l.line[j]);
+		ck_assert_msg(jnum(&l.obj[j], "t", l.line[j]) - t > 0.8 && jnum(&l.obj[j], "t", l.line[j]) - t < 1.6,
+			      "the kernel retransmitted the SYN %.3f s after the first, not about 1 s: %s",
+			      jnum(&l.obj[j], "t", l.line[j]) - t, l.line[j]);
+		ck_assert_msg(j_is(&l.obj[j], "reason", "ListenOverflows") &&
+				      jnum_in(&l.obj[j], "queues", "accept", l.line[j]) == 3,
+			      "the retransmitted SYN did not meet the full queue: %s", l.line[j]);
+		retrans++;
 	}
 	ck_assert_msg(queued == 3, "%d connections queued, not backlog+1 = 3", queued);
 	ck_assert_msg(max_accept == 3, "the accept queue peaked at %d, not 3", max_accept);
 	ck_assert_msg(dropped_first == 3, "%d clients' SYNs met the full queue, not 3", dropped_first);
 	ck_assert_msg(retrans == 3, "%d of the 3 dropped SYNs were seen retransmitted", retrans);
-	free(lines);
+	jl_free(&l);
 	free(trace);
-	live_cleanup(e.ns, e.dir);
+	live_cleanup(e.ns);
 }
 END_TEST
 
@@ -559,7 +531,7 @@ START_TEST(live_http_curl)
 	ck_assert_msg(strstr(trace, "\"PassiveOpens\":2,") && strstr(trace, "\"OutRsts\":0,"),
 		      "the summary does not show two clean connections: %s", strrchr(trace, '{'));
 	free(trace);
-	live_cleanup(e.ns, e.dir);
+	live_cleanup(e.ns);
 }
 END_TEST
 
@@ -604,7 +576,7 @@ START_TEST(live_bad_environment)
 		"CAP_NET_ADMIN");
 	snprintf(cmd, sizeof(cmd), "test \"$(ip -n %s -o link | wc -l)\" = 1", e.ns);
 	ck_assert_msg(sh_quiet(cmd) == 0, "a device was left behind in %s", e.ns);
-	live_cleanup(e.ns, e.dir);
+	live_cleanup(e.ns);
 }
 END_TEST
 

@@ -1,63 +1,63 @@
 /*
- * app.c - see app.h. The applications are deliberately plain: each is
+ * server_app.c - see server_app.h. The applications are deliberately plain: each is
  * what a first socket program does, so the trace of a lecture shows the
  * stack's part and nothing clever of the application's.
  *
  * State per descriptor lives in an array indexed by the descriptor (the
  * stack hands out the lowest free one, so the array stays as small as the
  * number of connections held at once). Descriptors with news wait in a
- * list, each at most once, until app_run().
+ * list, each at most once, until server_app_run().
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "app.h"
+#include "server_app.h"
 #include "socket.h"
 
 /* What one connection of the application holds. */
-struct app_conn {
+struct server_conn {
 	uint8_t held;     /* the application holds this descriptor */
 	uint8_t queued;   /* on the news list */
 	uint8_t crlf;     /* http: how much of "\r\n\r\n" the request has ended with so far */
-	uint8_t client;   /* opened by connect() (app_hold), not accepted */
+	uint8_t client;   /* opened by connect() (server_app_hold), not accepted */
 	uint8_t sent;     /* client: the request has been sent */
 };
 
-struct app {
+struct server_app {
 	struct stack *st;
-	int kind;              /* enum app_kind */
+	int kind;              /* enum server_app_kind */
 	const int *lfd;        /* listening descriptors (the driver's) */
 	int nlfd;
-	struct app_conn *conn; /* indexed by descriptor */
+	struct server_conn *conn; /* indexed by descriptor */
 	int nconn;
 	int *news;             /* descriptors with news, each once */
 	int nnews;
-	struct app_stats stats;
+	struct server_app_stats stats;
 	uint8_t buf[65536];
 };
 
-static const char *const app_names[] = { "echo", "http", "discard", "never" };
+static const char *const server_app_names[] = { "echo", "http", "discard", "never" };
 
-const char *app_name(int kind)
+const char *server_app_name(int kind)
 {
-	return kind >= 0 && kind <= APP_NEVER ? app_names[kind] : "?";
+	return kind >= 0 && kind <= SERVER_APP_NEVER ? server_app_names[kind] : "?";
 }
 
-int app_parse(const char *name)
+int server_app_parse(const char *name)
 {
 	int k;
 
-	for (k = 0; k <= APP_NEVER; k++)
-		if (strcmp(name, app_names[k]) == 0)
+	for (k = 0; k <= SERVER_APP_NEVER; k++)
+		if (strcmp(name, server_app_names[k]) == 0)
 			return k;
 	return -1;
 }
 
-struct app *app_new(struct stack *st, int kind, const int *lfd, int nlfd)
+struct server_app *server_app_new(struct stack *st, int kind, const int *lfd, int nlfd)
 {
-	struct app *a = calloc(1, sizeof(*a));
+	struct server_app *a = calloc(1, sizeof(*a));
 
 	if (!a)
 		return NULL;
@@ -68,7 +68,7 @@ struct app *app_new(struct stack *st, int kind, const int *lfd, int nlfd)
 	return a;
 }
 
-void app_free(struct app *a)
+void server_app_free(struct server_app *a)
 {
 	if (!a)
 		return;
@@ -77,15 +77,15 @@ void app_free(struct app *a)
 	free(a);
 }
 
-const struct app_stats *app_stats(const struct app *a)
+const struct server_app_stats *server_app_stats(const struct server_app *a)
 {
 	return &a->stats;
 }
 
 /* Makes room for descriptor fd in the per-descriptor arrays. Returns 0 or -ENOMEM (nothing changed). */
-static int conn_room(struct app *a, int fd)
+static int conn_room(struct server_app *a, int fd)
 {
-	struct app_conn *c;
+	struct server_conn *c;
 	int *news, n;
 
 	if (fd < a->nconn)
@@ -107,7 +107,7 @@ static int conn_room(struct app *a, int fd)
 	return 0;
 }
 
-void app_news(struct app *a, int fd)
+void server_app_news(struct server_app *a, int fd)
 {
 	if (fd < 0 || fd >= a->nconn || !a->conn[fd].held || a->conn[fd].queued)
 		return;
@@ -116,17 +116,17 @@ void app_news(struct app *a, int fd)
 }
 
 /* Takes fd as the application's, with news to look at. */
-static int conn_take(struct app *a, int fd)
+static int conn_take(struct server_app *a, int fd)
 {
 	if (conn_room(a, fd) < 0)
 		return -ENOMEM;
 	memset(&a->conn[fd], 0, sizeof(a->conn[fd]));
 	a->conn[fd].held = 1;
-	app_news(a, fd);
+	server_app_news(a, fd);
 	return 0;
 }
 
-int app_hold(struct app *a, int fd)
+int server_app_hold(struct server_app *a, int fd)
 {
 	if (conn_take(a, fd) < 0)
 		return -ENOMEM;
@@ -134,11 +134,11 @@ int app_hold(struct app *a, int fd)
 	return 0;
 }
 
-int app_accept(struct app *a)
+int server_app_accept(struct server_app *a)
 {
 	int i, n = 0;
 
-	if (a->kind == APP_NEVER)
+	if (a->kind == SERVER_APP_NEVER)
 		return 0;
 	for (i = 0; i < a->nlfd; i++) {
 		int fd;
@@ -156,7 +156,7 @@ int app_accept(struct app *a)
 	return n;
 }
 
-static void conn_close(struct app *a, int fd)
+static void conn_close(struct server_app *a, int fd)
 {
 	sys_close(a->st, fd);
 	a->conn[fd].held = 0;
@@ -168,7 +168,7 @@ static void conn_close(struct app *a, int fd)
  * lesson (every connection has the listener's port; the remote half
  * differs).
  */
-static void http_respond(struct app *a, int fd)
+static void http_respond(struct server_app *a, int fd)
 {
 	struct ip_addr la, ra;
 	uint16_t lp, rp;
@@ -190,7 +190,7 @@ static void http_respond(struct app *a, int fd)
 }
 
 /* Has the request ended (its blank line)? c->crlf carries the match across reads. */
-static int http_request_done(struct app_conn *c, const uint8_t *p, size_t n)
+static int http_request_done(struct server_conn *c, const uint8_t *p, size_t n)
 {
 	static const char end[] = "\r\n\r\n";
 	size_t i;
@@ -207,7 +207,7 @@ static int http_request_done(struct app_conn *c, const uint8_t *p, size_t n)
 }
 
 /* A --connect client's request, once the handshake is done (send() says -EAGAIN before). */
-static void client_request(struct app *a, int fd, struct app_conn *c)
+static void client_request(struct server_app *a, int fd, struct server_conn *c)
 {
 	struct ip_addr ra;
 	uint16_t rp;
@@ -225,9 +225,9 @@ static void client_request(struct app *a, int fd, struct app_conn *c)
 }
 
 /* One descriptor's turn: read what there is, answer, close when done. */
-static void serve(struct app *a, int fd)
+static void serve(struct server_app *a, int fd)
 {
-	struct app_conn *c = &a->conn[fd];
+	struct server_conn *c = &a->conn[fd];
 	ssize_t n;
 	int done = 0, answered = 0;
 
@@ -235,7 +235,7 @@ static void serve(struct app *a, int fd)
 		client_request(a, fd, c);
 	while ((n = sys_recv(a->st, fd, a->buf, sizeof(a->buf))) > 0) {
 		a->stats.bytes_in += (uint64_t)n;
-		if (a->kind == APP_ECHO) {
+		if (a->kind == SERVER_APP_ECHO) {
 			ssize_t w = sys_send(a->st, fd, a->buf, (size_t)n);
 
 			if (w < 0) {
@@ -246,7 +246,7 @@ static void serve(struct app *a, int fd)
 			a->stats.bytes_out += (uint64_t)w;
 		} else if (c->client) {
 			continue; /* the server's answer: read, counted, dropped */
-		} else if (a->kind == APP_HTTP && !answered && http_request_done(c, a->buf, (size_t)n)) {
+		} else if (a->kind == SERVER_APP_HTTP && !answered && http_request_done(c, a->buf, (size_t)n)) {
 			answered = 1;
 		}
 	}
@@ -265,7 +265,7 @@ static void serve(struct app *a, int fd)
 		conn_close(a, fd);
 }
 
-void app_run(struct app *a)
+void server_app_run(struct server_app *a)
 {
 	int i;
 
