@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "emit.h"
 #include "frame.h"
 #include "pcap_out.h"
 #include "replay.h"
@@ -133,7 +134,7 @@ static int add_local(struct rp *p, const struct ip_addr *a, vtime_t t, const cha
 		return -ENOSPC;
 	p->nlocal++;
 	if (p->r)
-		p->r->ops->inferred(p->r, t, "local", addr_format(a, b, sizeof(b)), why);
+		emit_inferred(p->r, t, "local", addr_format(a, b, sizeof(b)), why);
 	return 0;
 }
 
@@ -185,7 +186,7 @@ static int add_listener(struct rp *p, const struct ip_addr *a, uint16_t port, in
 	p->lis[p->nlis].fd = fd;
 	p->nlis++;
 	if (p->r)
-		p->r->ops->inferred(p->r, t, "listener", endpoint_format(a, port, b, sizeof(b)), why);
+		emit_inferred(p->r, t, "listener", endpoint_format(a, port, b, sizeof(b)), why);
 	return 0;
 }
 
@@ -539,8 +540,8 @@ static struct rconn *pick_up(struct rp *p, const struct ip_addr *la, uint16_t lp
 	if (p->r) {
 		snprintf(subj, sizeof(subj), "%s <- %s", endpoint_format(la, lp, a, sizeof(a)),
 			 endpoint_format(ra, rp, b, sizeof(b)));
-		p->r->ops->inferred(p->r, t, "established", subj,
-				    "no handshake in the capture: taken as already ESTABLISHED");
+		emit_inferred(p->r, t, "established", subj,
+			      "no handshake in the capture: taken as already ESTABLISHED");
 	}
 	return conn_add(p, fd);
 }
@@ -645,8 +646,8 @@ static void replay_inbound(struct rp *p, struct slot *s, vtime_t t)
 				seg->win, seg->opt.has_ts, t);
 	}
 	fd = stack_input(p->st, seg, s->n);
-	if (p->o->tables == 1 && p->r)
-		p->r->ops->tables(p->r, p->st);
+	if (p->o->tables == 1)
+		emit_tables(p->r, p->st);
 	if (p->o->accept_mode == ACCEPT_IMMEDIATE)
 		accepted = accept_all(p);
 	if (fd >= 0 && fd < p->nconn) {
@@ -819,8 +820,7 @@ static void verify_report(void *ctx, const struct verify_report *rep)
 {
 	struct rp *p = ctx;
 
-	if (p->r)
-		p->r->ops->verify(p->r, rep);
+	emit_verify(p->r, rep);
 }
 
 static void observe(void *ctx, const struct event *ev)
@@ -831,8 +831,7 @@ static void observe(void *ctx, const struct event *ev)
 		verify_ours(p->v, ev->seg, ev->t);
 	if (p->dump && ev->type == EV_SEGMENT_OUT)
 		pcap_out_write(p->dump, ev->seg, p->t0 + ev->t);
-	if (p->r)
-		p->r->ops->event(p->r, ev);
+	emit_event(p->r, p->st, ev);
 }
 
 static void rp_free(struct rp *p)
@@ -886,10 +885,6 @@ int replay_run(const struct replay_opts *o)
 		rp_free(p);
 		return 2;
 	}
-	if (p->r) {
-		p->r->replay = 1;
-		p->r->st = p->st;
-	}
 	p->stats.file = o->file;
 	p->stats.linktype = frame_linktype_name(p->fs);
 	p->stats.precision = frame_precision(p->fs);
@@ -940,10 +935,9 @@ int replay_run(const struct replay_opts *o)
 		p->stats.verify = verify_stats(p->v);
 	}
 
-	if (o->tables == 2 && p->r)
-		p->r->ops->tables(p->r, p->st);
-	if (out)
-		out->ops->summary(out, p->st, &p->stats);
+	if (o->tables == 2)
+		emit_tables(p->r, p->st);
+	emit_summary(out, p->st, &p->stats);
 	fflush(stdout);
 	if (p->read_err) {
 		fprintf(stderr, "tcpdemux: %s\n", p->err);
