@@ -40,11 +40,12 @@ enum run_kind {
 	RUN_REPLAY,   /* tcpdemux replay FILE: a capture of a real host */
 	RUN_SCRIPT,   /* tcpdemux script FILE.pkt */
 	RUN_SYNTH,    /* tcpdemux synth: generated traffic */
+	RUN_LIVE,     /* tcpdemux live: real clients through a TUN device */
 };
 
 struct rec_begin {
 	uint8_t kind;        /* enum run_kind */
-	const char *name;    /* the demo's name, the capture's or script's file; NULL for synth */
+	const char *name;    /* the demo's name, the capture's or script's file, live's device; NULL for synth */
 	const char *summary; /* a demo's one-line summary (its catalogue entry), else NULL */
 	const char *intro;   /* a demo's paragraph of what to watch for (lines end in \n, the last has none), else NULL */
 	uint32_t hash_seed;  /* the stack's hash seed: --hash-seed with it repeats the run */

@@ -124,6 +124,7 @@ struct srun {
 	struct pending pend;
 	vtime_t last_t;
 	int failed;
+	int64_t frames;             /* inbound segments so far (o->number_inbound) */
 };
 
 /* ---- errors --------------------------------------------------------------------------- */
@@ -161,12 +162,14 @@ static int fail(struct srun *r, const struct stmt *s, const char *fmt, ...)
 {
 	va_list ap;
 
+	r->failed = 1;
+	if (r->o->quiet)
+		return -1;
 	fprintf(stderr, "%s:%d: ", r->o->file, s->line);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
-	r->failed = 1;
 	return -1;
 }
 
@@ -746,7 +749,7 @@ static int inject(struct srun *r, const struct stmt *s)
 	/* A RST ends the connection: the next one on this endpoint has an ISN of its own. */
 	if (s->flags & TH_RST)
 		c->have_local_isn = 0;
-	stack_input(r->st, &seg, s->line);
+	stack_input(r->st, &seg, r->o->number_inbound ? ++r->frames : s->line);
 	return 0;
 }
 
@@ -850,11 +853,17 @@ static int check_out(struct srun *r, const struct stmt *s, const struct outseg *
 	}
 	rel_seq = c->have_local_isn ? g->seq - c->live_isn + c->script_isn : g->seq;
 	seg_text(g, rel_seq, got, sizeof(got));
-	if (!addr_equal(&g->dst, &c->raddr) || g->dport != c->rport) {
-		char ep[ADDR_STRLEN];
+	/* Both ends are part of what a line says: the remote it goes to, the local end it leaves. */
+	if (!addr_equal(&g->dst, &c->raddr) || g->dport != c->rport ||
+	    !addr_equal(&g->src, &c->laddr) || g->sport != c->lport) {
+		char sent_src[ADDR_STRLEN], sent_dst[ADDR_STRLEN], want_src[ADDR_STRLEN], want_dst[ADDR_STRLEN];
 
-		endpoint_format(&g->dst, g->dport, ep, sizeof(ep));
-		return fail(r, s, "outbound segment went to %s, not to the line's remote endpoint", ep);
+		endpoint_format(&g->src, g->sport, sent_src, sizeof(sent_src));
+		endpoint_format(&g->dst, g->dport, sent_dst, sizeof(sent_dst));
+		endpoint_format(&c->laddr, c->lport, want_src, sizeof(want_src));
+		endpoint_format(&c->raddr, c->rport, want_dst, sizeof(want_dst));
+		return fail(r, s, "expected a segment %s > %s, actual %s > %s (%s)", want_src, want_dst, sent_src,
+			    sent_dst, got);
 	}
 	if (g->flags != s->flags || rel_seq != s->seq || g->len != s->end - s->seq ||
 	    (s->has_ack && g->ack != s->ack) || (s->has_win && g->win != s->win))
@@ -1139,6 +1148,12 @@ static int blocking_call(const char *n)
 	       strcmp(n, "connect") == 0;
 }
 
+/* Who makes the calls, as the trace names it. */
+static const char *app_name(const struct srun *r)
+{
+	return r->o->who ? r->o->who : "script";
+}
+
 static int run_call(struct srun *r, const struct stmt *s, vtime_t at, vtime_t hi)
 {
 	long ret;
@@ -1167,12 +1182,12 @@ static int run_call(struct srun *r, const struct stmt *s, vtime_t at, vtime_t hi
 			r->pend.active = 1;
 			r->pend.s = s;
 			r->pend.deadline = hi;
-			emit_call(r->o->r, r->st, stack_now(r->st), "script", call, ret,
+			emit_call(r->o->r, r->st, stack_now(r->st), app_name(r), call, ret,
 				  "blocks until it can finish");
 			return 0;
 		}
 	}
-	emit_call(r->o->r, r->st, stack_now(r->st), "script", call, ret, NULL);
+	emit_call(r->o->r, r->st, stack_now(r->st), app_name(r), call, ret, NULL);
 	if (ret != s->ret && !(s->ret == -1 && ret == -s->err)) {
 		snprintf(d, sizeof(d), "%ld%s%s", ret < 0 ? -1L : ret, ret < 0 ? " " : "",
 			 ret < 0 && errno_name(ret) ? errno_name(ret) : "");
@@ -1311,7 +1326,7 @@ int script_run(const struct script_opts *o)
 	status = run(r);
 	if (status != 2)
 		emit_summary(o->r, r->st, NULL);
-	if (status == 0 && r->nout > r->headout)
+	if (status == 0 && r->nout > r->headout && !o->quiet)
 		fprintf(stderr, "%s: note: the stack sent %d segment(s) after the last expected one\n", o->file,
 			r->nout - r->headout);
 	stack_free(r->st);

@@ -18,6 +18,9 @@ struct script_opts {
 	vtime_t tolerance;       /* --tolerance_usecs (default 4 ms) */
 	const char *text;        /* the script itself, instead of reading file (demos) */
 	int tables;              /* print the tables after every inbound segment */
+	const char *who;         /* the application's name on its calls in the trace (NULL: "script") */
+	int number_inbound;      /* number inbound segments 1, 2, 3... (0: by their script line) */
+	int quiet;               /* nothing on stderr when an expectation fails: the caller explains */
 };
 
 /*

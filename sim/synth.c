@@ -440,6 +440,7 @@ static int run_hash_flood(struct synth *s)
 	uint16_t *sport;
 	uint32_t *iss;
 	uint64_t found = 0, cand, i;
+	int64_t frame = o->frames ? *o->frames : 0; /* inbound segments are numbered on from here */
 	static const uint8_t req[] = "GET / HTTP/1.0\r\n\r\n";
 
 	src = calloc(o->count, sizeof(*src));
@@ -483,7 +484,7 @@ static int run_hash_flood(struct synth *s)
 		stack_advance(s->server, t);
 		syn_of(s, &seg, &src[i], sport[i], 1000);
 		lo.have = 0;
-		stack_input(s->server, &seg, -1);
+		stack_input(s->server, &seg, ++frame);
 		if (!lo.have || lo.seg.flags != (TH_SYN | TH_ACK))
 			continue;
 		iss[i] = lo.seg.seq;
@@ -491,7 +492,7 @@ static int run_hash_flood(struct synth *s)
 		seg.seq = 1001;
 		seg.ack = lo.seg.seq + 1;
 		seg.opt.has_mss = 0;
-		stack_input(s->server, &seg, -1);
+		stack_input(s->server, &seg, ++frame);
 		if (o->accept_mode == ACCEPT_IMMEDIATE)
 			server_accept(s);
 	}
@@ -510,8 +511,10 @@ static int run_hash_flood(struct synth *s)
 			continue;
 		seg.ack = iss[i] + 1;
 		lo.have = 0;
-		stack_input(s->server, &seg, -1);
+		stack_input(s->server, &seg, ++frame);
 	}
+	if (o->frames)
+		*o->frames = frame;
 	free(src);
 	free(sport);
 	free(iss);

@@ -145,6 +145,49 @@ START_TEST(test_failed_expectations)
 }
 END_TEST
 
+/*
+ * A '>' line's endpoints are checked like its other fields: the segment must
+ * leave the local end the line names and go to the remote end it names.
+ * The listener is 192.168.0.1:8080 and the SYN comes from 192.0.2.1:40000.
+ */
+START_TEST(test_endpoint_mismatch)
+{
+#define LISTENER_AND_SYN \
+	"0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 bind(3, ..., ...) = 0\n+0 listen(3, 1) = 0\n" \
+	"+0 < S 0:0(0) win 65535 <mss 1460>\n"
+	static const struct {
+		const char *text;
+		int rc;
+		const char *says;
+	} cases[] = {
+		/* Both ends named as they are: passes. */
+		{ LISTENER_AND_SYN "+0 @192.0.2.1:40000>192.168.0.1:8080 > S. 0:0(0) ack 1 <...>\n", 0, "" },
+		{ LISTENER_AND_SYN "+0 @192.0.2.1:40000>192.168.0.1:8081 > S. 0:0(0) ack 1 <...>\n", 1,
+		  ":5: expected a segment 192.168.0.1:8081 > 192.0.2.1:40000, actual 192.168.0.1:8080 > 192.0.2.1:40000" },
+		{ LISTENER_AND_SYN "+0 @192.0.2.1:40000>192.168.0.2:8080 > S. 0:0(0) ack 1 <...>\n", 1,
+		  ":5: expected a segment 192.168.0.2:8080 > 192.0.2.1:40000, actual 192.168.0.1:8080 > 192.0.2.1:40000" },
+		{ LISTENER_AND_SYN "+0 @192.0.2.1:40001 > S. 0:0(0) ack 1 <...>\n", 1,
+		  ":5: expected a segment 192.168.0.1:8080 > 192.0.2.1:40001, actual 192.168.0.1:8080 > 192.0.2.1:40000" },
+		{ LISTENER_AND_SYN "+0 @192.0.2.9:40000 > S. 0:0(0) ack 1 <...>\n", 1,
+		  ":5: expected a segment 192.168.0.1:8080 > 192.0.2.9:40000, actual 192.168.0.1:8080 > 192.0.2.1:40000" },
+	};
+#undef LISTENER_AND_SYN
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *out, *err;
+		int rc = run_text(cases[i].text, &out, &err);
+
+		ck_assert_msg(rc == cases[i].rc, "case %zu: exit %d, expected %d (stderr: %s)", i, rc, cases[i].rc,
+			      err);
+		ck_assert_msg(strstr(err, cases[i].says) != NULL, "case %zu: stderr \"%s\" lacks \"%s\"", i, err,
+			      cases[i].says);
+		free(out);
+		free(err);
+	}
+}
+END_TEST
+
 START_TEST(test_sysctl_knobs)
 {
 	char *out, *err;
@@ -173,6 +216,7 @@ Suite *scripts_suite(void)
 	tcase_add_test(tc, test_every_scenario_passes);
 	tcase_add_test(tc, test_syntax_errors);
 	tcase_add_test(tc, test_failed_expectations);
+	tcase_add_test(tc, test_endpoint_mismatch);
 	tcase_add_test(tc, test_sysctl_knobs);
 	suite_add_tcase(s, tc);
 	return s;
