@@ -22,5 +22,6 @@ Suite *scripts_suite(void);
 Suite *synth_suite(void);
 Suite *gdb_suite(void);
 Suite *replay_suite(void);
+Suite *realworld_suite(void);
 
 #endif
