@@ -107,8 +107,14 @@ $(BUILD)/check_all-$(MODE): $(TEST_OBJ) $(OBJDIR)/tests/check_main.o $(SIM_OBJ) 
 demo: $(BUILD)/tcpdemux
 	$(BUILD)/tcpdemux demo two-clients
 
+# What the live tests (tests/check_live.c) run; missing it fails only under CI.
+LIVE_STAMP := $(BUILD)/.live-deps-ok
+$(LIVE_STAMP): | $(DEPS_STAMP)
+	@sh tools/ensure-deps.sh --live || [ -z "$(CI)" ]
+	@touch $@
+
 # The golden tests run build/tcpdemux, so it is built in the same mode.
-check: $(BUILD)/tcpdemux $(BUILD)/check_all-$(MODE) gdb-binary
+check: $(BUILD)/tcpdemux $(BUILD)/check_all-$(MODE) gdb-binary $(LIVE_STAMP)
 	TCPDEMUX=$(BUILD)/tcpdemux TCPDEMUX_GDB=$(BUILD)/tcpdemux-gdb TESTDIR=tests TRACES=traces CORPUS=$(CORPUS) REALWORLD=$(REALWORLD) $(BUILD)/check_all-$(MODE)
 
 # Regenerates the golden files after a deliberate change of output: review the diff.
