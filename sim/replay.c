@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "emit.h"
 #include "frame.h"
 #include "lookahead.h"
 #include "pcap_out.h"
@@ -82,7 +83,7 @@ static int add_local(struct rp *p, const struct ip_addr *a, vtime_t t, const cha
 		return -ENOSPC;
 	p->nlocal++;
 	if (p->r)
-		p->r->ops->inferred(p->r, t, "local", addr_format(a, b, sizeof(b)), why);
+		emit_inferred(p->r, t, "local", addr_format(a, b, sizeof(b)), why);
 	return 0;
 }
 
@@ -288,8 +289,8 @@ static void replay_inbound(struct rp *p, const struct la_frame *f, vtime_t t)
 					   seg->seq, seg->win, seg->opt.has_ts, t);
 	}
 	fd = stack_input(p->st, seg, f->n);
-	if (p->o->tables == 1 && p->r)
-		p->r->ops->tables(p->r, p->st);
+	if (p->o->tables == 1)
+		emit_tables(p->r, p->st);
 	if (p->o->accept_mode == ACCEPT_IMMEDIATE)
 		accepted = replay_app_accept_all(&p->app);
 	/* Not a descriptor's news: it may have completed the handshake of one just accepted. */
@@ -388,8 +389,7 @@ static void verify_report(void *ctx, const struct verify_report *rep)
 {
 	struct rp *p = ctx;
 
-	if (p->r)
-		p->r->ops->verify(p->r, rep);
+	emit_verify(p->r, rep);
 }
 
 static void observe(void *ctx, const struct event *ev)
@@ -400,8 +400,7 @@ static void observe(void *ctx, const struct event *ev)
 		verify_ours(p->v, ev->seg, ev->t);
 	if (p->dump && ev->type == EV_SEGMENT_OUT)
 		pcap_out_write(p->dump, ev->seg, la_t0(p->la) + ev->t);
-	if (p->r)
-		p->r->ops->event(p->r, ev);
+	emit_event(p->r, p->st, ev);
 }
 
 /* ---- the run ------------------------------------------------------------------------- */
@@ -508,10 +507,6 @@ int replay_run(const struct replay_opts *o)
 		rp_free(p);
 		return 2;
 	}
-	if (p->r) {
-		p->r->replay = 1;
-		p->r->st = p->st;
-	}
 	p->stats.file = o->file;
 	p->stats.linktype = frame_linktype_name(p->fs);
 	p->stats.precision = frame_precision(p->fs);
@@ -548,10 +543,9 @@ int replay_run(const struct replay_opts *o)
 		p->stats.verify = verify_stats(p->v);
 	}
 
-	if (o->tables == 2 && p->r)
-		p->r->ops->tables(p->r, p->st);
-	if (out)
-		out->ops->summary(out, p->st, &p->stats);
+	if (o->tables == 2)
+		emit_tables(p->r, p->st);
+	emit_summary(out, p->st, &p->stats);
 	fflush(stdout);
 	if (la_error(p->la, &msg)) {
 		fprintf(stderr, "tcpdemux: %s\n", msg);
