@@ -36,6 +36,8 @@ endif
 
 # tcpdump's and libpcap's own test captures, kept outside the repository.
 CORPUS ?= ../shared/corpus
+# Captures published by others, with facts measured by tshark (tests/check_realworld.c).
+REALWORLD ?= ../shared/realworld
 # Evaluated when a recipe runs, i.e. after the package check below.
 PKG_CFLAGS = $(shell pkg-config --cflags libpcap check 2>/dev/null)
 PCAP_LIBS  = $(shell pkg-config --libs libpcap 2>/dev/null)
@@ -134,7 +136,7 @@ $(TEST_DEPS_STAMP): | $(DEPS_STAMP) $(LIVE_STAMP)
 
 # The golden tests run build/tcpdemux, so it is built in the same mode.
 check: $(BUILD)/tcpdemux $(BUILD)/check_all-$(MODE) gdb-binary $(LIVE_STAMP) $(TEST_DEPS_STAMP)
-	TCPDEMUX=$(BUILD)/tcpdemux TCPDEMUX_GDB=$(BUILD)/tcpdemux-gdb TESTDIR=tests TRACES=traces CORPUS=$(CORPUS) $(BUILD)/check_all-$(MODE)
+	TCPDEMUX=$(BUILD)/tcpdemux TCPDEMUX_GDB=$(BUILD)/tcpdemux-gdb TESTDIR=tests TRACES=traces CORPUS=$(CORPUS) REALWORLD=$(REALWORLD) $(BUILD)/check_all-$(MODE)
 
 # Regenerates the golden files after a deliberate change of output: review the diff.
 golden: $(BUILD)/tcpdemux
