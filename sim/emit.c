@@ -31,6 +31,14 @@ void emit_begin(struct renderer *r, int kind, const char *name, const char *summ
 		render_record(r, &rec);
 }
 
+void emit_frame(struct renderer *r, const struct rec_frame *f, vtime_t t)
+{
+	struct record rec = { .type = REC_FRAME, .t = t, .frame = f };
+
+	if (r)
+		render_record(r, &rec);
+}
+
 /* ---- snapshots ----------------------------------------------------------------------------- */
 
 /* A growing array of sockets, filled by a stack walk. */

@@ -70,6 +70,9 @@ void emit_verify(struct renderer *r, const struct verify_report *rep);
 /* The tables of st as they are now, for the run to show (asked = 1). */
 void emit_tables(struct renderer *r, struct stack *st);
 
+/* A replay's input frame f, replayed at virtual time t, after the records of what it caused. */
+void emit_frame(struct renderer *r, const struct rec_frame *f, vtime_t t);
+
 /* The last record: st's totals and counters, and what a replay read (rs; NULL otherwise). */
 void emit_summary(struct renderer *r, struct stack *st, const struct replay_stats *rs);
 

@@ -203,7 +203,7 @@ static uint16_t be16(const uint8_t *p)
 }
 
 /* Where the IP header starts, or a skip reason (as a negative number). */
-static long ip_offset(int dlt, const uint8_t *p, size_t n)
+long frame_ip_offset(int dlt, const uint8_t *p, size_t n)
 {
 	size_t off;
 	uint16_t type;
@@ -267,7 +267,7 @@ static long ip_offset(int dlt, const uint8_t *p, size_t n)
 int frame_decode(int linktype, const struct frame *fr, struct segment *seg, unsigned flags,
 		 uint8_t **pad, size_t *padcap, int *payload_cut)
 {
-	long off = ip_offset(linktype, fr->data, fr->caplen);
+	long off = frame_ip_offset(linktype, fr->data, fr->caplen);
 	const uint8_t *ip;
 	size_t iplen, want, hdr_end;
 	int r;

@@ -57,6 +57,13 @@ const char *frame_linktype_name(const struct frame_src *fs);
 const char *frame_precision(const struct frame_src *fs);
 
 /*
+ * Where the IP header starts in the n bytes at p of a frame of link type
+ * dlt (the link-layer header's length, VLAN tags included), or a skip
+ * reason as a negative number (SKIP_LINK_TRUNCATED, SKIP_NOT_IP).
+ */
+long frame_ip_offset(int dlt, const uint8_t *p, size_t n);
+
+/*
  * Decodes the frame's link layer and IP/TCP headers into *seg. A frame
  * whose payload (only) was cut by the snap length is still decoded: its
  * payload is copied into *pad (grown as needed, freed by the caller) with

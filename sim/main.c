@@ -237,7 +237,11 @@ struct run_opts {
 	int seed_set;
 	uint32_t seed;
 	uint32_t buckets;
+	struct view_opts views; /* --annotate, --html, --plot */
 };
+
+/* "tcpdemux demo two-clients --hash-seed 1 ...": the page's title (main() fills it). */
+static char command_line[1024];
 
 static int parse_u32(const char *s, uint32_t *out)
 {
@@ -268,7 +272,7 @@ static uint32_t random_seed(void)
 
 enum {
 	OPT_FORMAT = 256, OPT_SEED, OPT_BUCKETS, OPT_COLOR, OPT_NO_COLOR, OPT_STEP, OPT_MAX_SOCKETS,
-	OPT_VERBOSE,
+	OPT_VERBOSE, OPT_ANNOTATE, OPT_HTML, OPT_PLOT,
 	OPT_LOCAL, OPT_LISTEN, OPT_VERIFY_CSUM, OPT_TABLES, OPT_QUIET, OPT_WRITE,
 	OPT_SYSCTL, OPT_ACCEPT, OPT_VERIFY,
 	OPT_LOCAL_IP, OPT_REMOTE_IP, OPT_IP_VERSION, OPT_TOLERANCE,
@@ -286,6 +290,9 @@ static const struct option common_longopts[] = {
 	{ "step", no_argument, NULL, OPT_STEP },
 	{ "max-sockets", required_argument, NULL, OPT_MAX_SOCKETS },
 	{ "verbose", no_argument, NULL, OPT_VERBOSE },
+	{ "annotate", required_argument, NULL, OPT_ANNOTATE },
+	{ "html", required_argument, NULL, OPT_HTML },
+	{ "plot", required_argument, NULL, OPT_PLOT },
 	{ "help", no_argument, NULL, 'h' },
 };
 
@@ -420,6 +427,15 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o, const char 
 		case OPT_NO_COLOR:
 			o->color = 0;
 			break;
+		case OPT_ANNOTATE:
+			o->views.annotate = optarg;
+			break;
+		case OPT_HTML:
+			o->views.html = optarg;
+			break;
+		case OPT_PLOT:
+			o->views.plot = optarg;
+			break;
 		case 'h':
 			print_usage(usage);
 			return 1;
@@ -472,6 +488,27 @@ static int step_and_quiet(const struct run_opts *ro, int quiet)
 		return 0;
 	fprintf(stderr, "tcpdemux: --step and --quiet contradict each other\n");
 	return 1;
+}
+
+/*
+ * trace with the views the options ask for beside it (render_with_views):
+ * trace itself when none is asked for, NULL (message printed, trace
+ * destroyed) when a view's file cannot be made. verify: the run compares
+ * with a recorded host (the annotations wait for its verdicts).
+ */
+static struct renderer *with_views(struct run_opts *ro, struct renderer *trace, int quiet, int verify)
+{
+	char err[600];
+	struct renderer *r;
+
+	if (!render_views_wanted(&ro->views))
+		return trace;
+	ro->views.verify = verify;
+	ro->views.command = command_line;
+	r = render_with_views(trace, quiet, &ro->views, err, sizeof(err));
+	if (!r)
+		fprintf(stderr, "tcpdemux: %s\n", err);
+	return r;
 }
 
 static struct renderer *make_renderer(const struct run_opts *ro)
@@ -535,12 +572,16 @@ static int cmd_demo(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	d.r = make_renderer(&ro);
+	if (d.r)
+		d.r = with_views(&ro, d.r, 0, 0);
 	if (!d.r)
 		return EXIT_USAGE;
 	emit_begin(d.r, RUN_DEMO, demo->name, demo->summary, demo->watch, ro.seed);
 	r = demo_run(demo, &d);
 	fflush(stdout);
 	d.r->ops->destroy(d.r);
+	if (ro.views.failed)
+		return EXIT_USAGE;
 	if (r < 0) {
 		fprintf(stderr, "tcpdemux: demo %s failed: %s\n", demo->name, strerror(-r));
 		return EXIT_USAGE;
@@ -688,11 +729,17 @@ static int cmd_replay(int argc, char **argv)
 	if (!r)
 		return EXIT_USAGE;
 	o->r = cli.quiet ? NULL : r;
+	if (render_views_wanted(&ro.views)) {
+		/* The views see every record even with --quiet; the trace then only the summary. */
+		r = o->r = with_views(&ro, r, cli.quiet, o->verify);
+		if (!r)
+			return EXIT_USAGE;
+	}
 	o->summary_r = r;
 	emit_begin(r, RUN_REPLAY, o->file, NULL, NULL, ro.seed);
 	st = replay_run(o);
 	r->ops->destroy(r);
-	return st;
+	return ro.views.failed ? EXIT_USAGE : st;
 }
 
 struct script_cli {
@@ -787,12 +834,14 @@ static int cmd_script(int argc, char **argv)
 		if (!r)
 			return EXIT_USAGE;
 	}
+	if (render_views_wanted(&ro.views) && !(r = with_views(&ro, r, cli.quiet, 0)))
+		return EXIT_USAGE;
 	cli.o.r = r;
 	emit_begin(r, RUN_SCRIPT, cli.o.file, NULL, NULL, ro.seed);
 	st = script_run(&cli.o);
 	if (r)
 		r->ops->destroy(r);
-	return st;
+	return ro.views.failed ? EXIT_USAGE : st;
 }
 
 struct synth_cli {
@@ -904,11 +953,16 @@ static int cmd_synth(int argc, char **argv)
 	if (!r)
 		return EXIT_USAGE;
 	o->r = cli.rc.quiet ? NULL : r;
+	if (render_views_wanted(&ro.views)) {
+		r = o->r = with_views(&ro, r, cli.rc.quiet, 0);
+		if (!r)
+			return EXIT_USAGE;
+	}
 	o->summary_r = r;
 	emit_begin(r, RUN_SYNTH, NULL, NULL, NULL, o->cfg.hash_seed);
 	st = synth_run(o);
 	r->ops->destroy(r);
-	return st;
+	return ro.views.failed ? EXIT_USAGE : st;
 }
 
 struct live_cli {
@@ -1088,17 +1142,28 @@ static int cmd_live(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	o->r = cli->rc.quiet ? NULL : r;
+	if (render_views_wanted(&ro.views) && !(r = o->r = with_views(&ro, r, cli->rc.quiet, 0))) {
+		free(cli);
+		return EXIT_USAGE;
+	}
 	o->summary_r = r;
 	emit_begin(r, RUN_LIVE, o->dev, NULL, NULL, ro.seed);
 	st = live_run(o);
 	r->ops->destroy(r);
 	free(cli);
-	return st;
+	return ro.views.failed ? EXIT_USAGE : st;
 }
 
 int main(int argc, char **argv)
 {
 	const char *cmd;
+	size_t n = 0;
+	int i;
+
+	/* The page's title: the command as typed, without the program's path. */
+	for (i = 0; i < argc && n + 1 < sizeof(command_line); i++)
+		n += (size_t)snprintf(command_line + n, sizeof(command_line) - n, "%s%s", i ? " " : "",
+				      i ? argv[i] : "tcpdemux");
 
 	if (argc < 2) {
 		fputs(usage_main, stderr);

@@ -38,6 +38,7 @@ struct jb_v4text {
 struct json_renderer {
 	struct renderer r;
 	FILE *out;   /* where the lines go (not owned) */
+	int embedded; /* inside an HTML page: '<' escaped in strings, and "sock" lines (render_json_embedded_new) */
 	int first;   /* first element of the array being written */
 	struct jb_v4text v4[2]; /* the last two IPv4 addresses written, most recent first */
 	char *p;     /* next free byte of line[]; == line between calls */
@@ -200,12 +201,12 @@ static void jb_jstr(struct json_renderer *j, const char *s)
 
 	jb_char(j, '"');
 	for (c = run; *c; c++) {
-		if (*c >= 0x20 && *c != '"' && *c != '\\')
+		if (*c >= 0x20 && *c != '"' && *c != '\\' && (*c != '<' || !j->embedded))
 			continue;
 		jb_mem(j, run, (size_t)(c - run));
 		jb_room(j, 6);
 		*j->p++ = '\\';
-		if (*c < 0x20) {
+		if (*c < 0x20 || *c == '<') {
 			memcpy(j->p, "u00", 3);
 			j->p[3] = hex[*c >> 4];
 			j->p[4] = hex[*c & 0xf];
@@ -413,6 +414,38 @@ static void json_segment(struct json_renderer *j, const struct event *ev)
 }
 
 /* REC_EVENT: one line per segment, accept or timer; other events write nothing. */
+/*
+ * A "sock" line (only inside an HTML page, docs/json.md): a socket changed
+ * state or was freed, for a reason the segment lines may not show (the
+ * application's close(), a timer).
+ */
+static void json_sock(struct json_renderer *j, const struct event *ev)
+{
+	jb_lit(j, "{\"type\":\"sock\",\"t\":");
+	jb_time(j, ev->t);
+	jb_lit(j, ",\"id\":");
+	jb_uint(j, ev->sock.id);
+	if (ev->type == EV_SOCK_FREE)
+		jb_lit(j, ",\"event\":\"free\",\"state\":\"");
+	else
+		jb_lit(j, ",\"event\":\"state\",\"state\":\"");
+	jb_cstr(j, tcp_state_name(ev->sock.state));
+	jb_lit(j, "\",\"old\":\"");
+	jb_cstr(j, tcp_state_name(ev->old_state));
+	jb_lit(j, "\",\"local\":");
+	jb_endpoint(j, &ev->sock.laddr, ev->sock.lport);
+	jb_lit(j, ",\"remote\":");
+	jb_endpoint(j, &ev->sock.raddr, ev->sock.rport);
+	jb_lit(j, ",\"bucket\":");
+	jb_uint(j, ev->sock.bucket);
+	jb_lit(j, ",\"fd\":");
+	if (ev->sock.fd >= 0)
+		jb_i64(j, ev->sock.fd);
+	else
+		jb_lit(j, "null");
+	jb_lit(j, "}\n");
+}
+
 static void json_event(struct json_renderer *j, const struct event *ev)
 {
 	switch (ev->type) {
@@ -452,8 +485,13 @@ static void json_event(struct json_renderer *j, const struct event *ev)
 		jb_uint(j, ev->retries);
 		jb_lit(j, "}\n");
 		break;
+	case EV_SOCK_STATE:
+	case EV_SOCK_FREE:
+		/* Implied by segment lines and tables, except for a page that follows the tables by itself. */
+		if (j->embedded)
+			json_sock(j, ev);
+		break;
 	default:
-		/* Socket life-cycle events are implied by segment lines and tables. */
 		break;
 	}
 	jb_flush(j);
@@ -796,4 +834,13 @@ struct renderer *render_json_new(FILE *out)
 	j->out = out;
 	j->p = j->line;
 	return &j->r;
+}
+
+struct renderer *render_json_embedded_new(FILE *out)
+{
+	struct renderer *r = render_json_new(out);
+
+	if (r)
+		((struct json_renderer *)r)->embedded = 1;
+	return r;
 }

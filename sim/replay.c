@@ -340,8 +340,9 @@ static void accept_ticks(struct rp *p, vtime_t t)
 /*
  * Replays the window's head frame f: the clock moves to its time (timers
  * fire), then the segment goes to the stack or to the application.
+ * Returns its direction (as direction(); 0 for a frame skipped).
  */
-static void replay_frame(struct rp *p, const struct la_frame *f)
+static int replay_frame(struct rp *p, const struct la_frame *f)
 {
 	vtime_t t = vt_of(p, f->fr.ts);
 	int dir;
@@ -365,7 +366,7 @@ static void replay_frame(struct rp *p, const struct la_frame *f)
 	if (f->status) {
 		if (!p->stats.skipped[f->status]++)
 			p->stats.first_skipped[f->status] = f->n;
-		return;
+		return 0;
 	}
 	if (f->cut)
 		p->stats.payload_cut++;
@@ -381,6 +382,17 @@ static void replay_frame(struct rp *p, const struct la_frame *f)
 	} else {
 		p->stats.ignored++;
 	}
+	return dir;
+}
+
+/* The frame itself, byte for byte, for a front end that writes the capture back (--annotate). */
+static void emit_input_frame(struct rp *p, const struct la_frame *f, int dir)
+{
+	struct rec_frame rf = { f->n, frame_linktype(p->fs), f->fr.ts, la_t0(p->la), f->fr.caplen, f->fr.wirelen,
+				f->fr.data, (int8_t)dir, f->status ? frame_skip_name(f->status) : NULL,
+				f->status ? NULL : &f->seg };
+
+	emit_frame(p->r, &rf, p->last_t);
 }
 
 /* ---- output -------------------------------------------------------------------------- */
@@ -531,9 +543,7 @@ int replay_run(const struct replay_opts *o)
 				break;
 		}
 		look_ahead(p, f);
-		replay_frame(p, f);
-		/* Here the frame has had all its effects: a front end that annotates
-		 * each input frame with them would take f->fr now. */
+		emit_input_frame(p, f, replay_frame(p, f));
 		la_pop(p->la);
 	}
 	p->stats.frames = (uint64_t)la_nread(p->la);

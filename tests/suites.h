@@ -26,5 +26,6 @@ Suite *realworld_suite(void);
 Suite *render_suite(void);
 Suite *live_suite(void);
 Suite *pcapng_suite(void);
+Suite *view_suite(void);
 
 #endif
