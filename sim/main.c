@@ -71,7 +71,8 @@ static const char usage_script[] =
 	"  --tolerance_usecs N   how far a segment's time may stray (default 4000)\n"
 	"  --quiet               print nothing but errors\n"
 	"  --format text|json    the trace's format (default text)\n"
-	"  --hash-seed N, --buckets N, --color, --no-color, --step\n"
+	"  --hash-seed N, --buckets N, --color, --no-color, --step,\n"
+	"  --annotate OUT.pcapng, --html OUT.html, --plot OUT.svg\n"
 	"                        as for demo\n"
 	"  -h, --help            show this help\n";
 
@@ -101,7 +102,8 @@ static const char usage_synth[] =
 	"                        --hash-seed is given): the same seed, the same run\n"
 	"  --write OUT.pcap      record what the server saw and sent, for replay\n"
 	"  --tables[=end], --quiet, --format text|json, --hash-seed N, --buckets N,\n"
-	"  --color, --no-color, --step   as for replay\n"
+	"  --color, --no-color, --step, --annotate OUT.pcapng, --html OUT.html,\n"
+	"  --plot OUT.svg        as for replay\n"
 	"  -h, --help            show this help\n";
 
 static const char usage_live[] =
@@ -143,7 +145,8 @@ static const char usage_live[] =
 	"  --write OUT.pcap      record every packet that crosses the device, both ways\n"
 	"  --sysctl NAME=VALUE   a kernel knob, as for replay (repeatable)\n"
 	"  --tables[=end], --quiet, --format text|json, --hash-seed N, --buckets N,\n"
-	"  --max-sockets N, --color, --no-color   as for replay\n"
+	"  --max-sockets N, --color, --no-color, --annotate OUT.pcapng, --html OUT.html,\n"
+	"  --plot OUT.svg        as for replay (written when the run stops)\n"
 	"  -h, --help            show this help\n"
 	"\n"
 	"Exit status: 0 stopped by a signal or --duration; 2 bad usage, or the\n"
@@ -191,6 +194,12 @@ static const char usage_replay[] =
 	"  --color, --no-color   force colour on or off (default: on for a terminal)\n"
 	"  --max-sockets N       at most N sockets at once, as for demo\n"
 	"  --step                one segment at a time, as for demo\n"
+	"  --annotate OUT.pcapng the capture again for Wireshark: every frame as\n"
+	"                        recorded and every segment the stack sent, each\n"
+	"                        with a comment on how it was demultiplexed (with\n"
+	"                        --verify, whether the kernel agreed)\n"
+	"  --html OUT.html, --plot OUT.svg   the page and the queue plot, as for demo\n"
+	"                        (both also with --quiet)\n"
 	"  -h, --help            show this help\n";
 
 static const char usage_demo[] =
@@ -215,6 +224,15 @@ static const char usage_demo[] =
 	"  --step               one segment at a time: after each, what changed, then\n"
 	"                       wait for a key (Enter next, c continue, t tables,\n"
 	"                       g N go to segment N, q quit); needs a terminal\n"
+	"  --annotate OUT.pcapng  also write the run for Wireshark: every segment,\n"
+	"                       each with a comment saying how it was demultiplexed\n"
+	"                       (docs/wireshark.md)\n"
+	"  --html OUT.html      also write one self-contained page: a ladder of the\n"
+	"                       segments, each one's lookup path, the tables at every\n"
+	"                       step, the queues over time (OUT.html#step=N opens at\n"
+	"                       segment N)\n"
+	"  --plot OUT.svg       also write each listener's SYN and accept queue depth\n"
+	"                       over time as an SVG picture\n"
 	"  -h, --help           show this help\n";
 
 /* A command's --help text; replay's ends with the --sysctl knobs. */

@@ -266,8 +266,9 @@ static void queue_path(FILE *f, const struct plot *p, const struct plistener *e,
 			} else {
 				fprintf(f, " H%.1f", x);
 			}
-			if (pass == 0)
-				fprintf(f, " V%.1f", bottom - PLOT_H * mx / s->ymax);
+			if (pass == 0) /* the peak, as wide as its column, then the column's last depth */
+				fprintf(f, " V%.1f H%.1f V%.1f", bottom - PLOT_H * mx / s->ymax, x_of(s, (c + 1) * cw),
+					bottom - PLOT_H * ls / s->ymax);
 			else if (dense)
 				fprintf(f, " V%.1f", bottom - PLOT_H * ls / s->ymax);
 			else

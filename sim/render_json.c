@@ -614,6 +614,46 @@ static void json_inferred(struct json_renderer *j, vtime_t t, const struct rec_i
 	jb_flush(j);
 }
 
+/*
+ * Inside a page only (docs/json.md): the run's start, with a demo's words
+ * of what to watch for, and each line of narration, which the JSON output
+ * leaves to the text trace.
+ */
+static void json_begin(struct json_renderer *j, const struct rec_begin *b)
+{
+	static const char *const kinds[] = { "", "demo", "replay", "script", "synth", "live" };
+
+	jb_lit(j, "{\"type\":\"begin\",\"kind\":\"");
+	jb_cstr(j, b->kind < sizeof(kinds) / sizeof(kinds[0]) ? kinds[b->kind] : "run");
+	jb_lit(j, "\",\"name\":");
+	if (b->name)
+		jb_jstr(j, b->name);
+	else
+		jb_lit(j, "null");
+	jb_lit(j, ",\"summary\":");
+	if (b->summary)
+		jb_jstr(j, b->summary);
+	else
+		jb_lit(j, "null");
+	jb_lit(j, ",\"intro\":");
+	if (b->intro)
+		jb_jstr(j, b->intro);
+	else
+		jb_lit(j, "null");
+	jb_lit(j, ",\"hash_seed\":");
+	jb_uint(j, b->hash_seed);
+	jb_lit(j, "}\n");
+	jb_flush(j);
+}
+
+static void json_say(struct json_renderer *j, const char *text)
+{
+	jb_lit(j, "{\"type\":\"say\",\"text\":");
+	jb_jstr(j, text);
+	jb_lit(j, "}\n");
+	jb_flush(j);
+}
+
 /* Appends one side of a --verify comparison: the segment object, or null when that side sent none. */
 static void json_vseg(struct json_renderer *j, const struct segment *s, vtime_t t)
 {
@@ -784,7 +824,7 @@ static void json_summary(struct json_renderer *j, vtime_t t, const struct rec_su
 
 /*
  * renderer_ops.record: a line per record that has one. REC_BEGIN and
- * REC_SAY write nothing (the intro and narration are for people), nor
+ * REC_SAY write nothing outside a page (the intro and narration are for people), nor
  * does a snapshot the run did not ask to show.
  */
 static void json_record(struct renderer *r, const struct record *rec)
@@ -800,6 +840,14 @@ static void json_record(struct renderer *r, const struct record *rec)
 		break;
 	case REC_INFERRED:
 		json_inferred(j, rec->t, rec->inferred);
+		break;
+	case REC_BEGIN:
+		if (j->embedded)
+			json_begin(j, rec->begin);
+		break;
+	case REC_SAY:
+		if (j->embedded)
+			json_say(j, rec->say);
 		break;
 	case REC_VERIFY:
 		json_verify(j, rec->t, rec->verify);

@@ -391,8 +391,13 @@
       case 'summary':
         summary = r;
         break;
-      case 'page':
+      case 'begin':
         meta = r;
+        break;
+      case 'say':
+        /* Narration stands between moments: at the time of the line before it. */
+        row = newRow('say', r);
+        row.t = rows[rows.length - 2].t;
         break;
       default:
         break; /* a type this page does not know (docs/json.md: ignore it) */
@@ -490,6 +495,7 @@
     case 'timer': return 'timer #' + r.sock + ' ' + r.state + ': ' + r.action + (r.retries ? ' (retransmission ' + r.retries + ')' : '');
     case 'note': return 'inferred ' + r.what + ' ' + r.subject + ': ' + r.why;
     case 'verify': return 'verify ' + r.result + ' ' + r.class + (r.fields && r.fields.length ? ': ' + r.fields.join(', ') : '');
+    case 'say': return r.text.replace(/^== /, '');
     default: return row.kind;
     }
   }
@@ -621,11 +627,22 @@
     }
   }
 
+  /* The narration that leads to row ri (a demo's "== ..." lines), or null. */
+  function narrationAt(ri) {
+    for (; ri >= 0; ri--) if (run.rows[ri].kind === 'say') return noteText(run.rows[ri]);
+    return null;
+  }
+
   function drawDetail() {
-    var row = run.rows[cur], r = row.rec, d = $('detail'), head, what;
+    var row = run.rows[cur], r = row.rec, d = $('detail'), head, what, said = narrationAt(cur),
+        first = run.inRows.length ? run.inRows[0] : run.last + 1;
 
     d.textContent = '';
     $('path').textContent = '';
+    if (run.meta && run.meta.intro && cur < first) {
+      d.appendChild(el('div', 'intro', run.meta.intro));
+    }
+    if (said) d.appendChild(el('div', 'said', said));
     if (row.kind === 'in' || row.kind === 'out') {
       head = (row.kind === 'in' ? (r.n !== null ? '#' + r.n + ' ' : '') + 'in ' : 'out ') +
              ep(r.src, r.sport) + ' \u2192 ' + ep(r.dst, r.dport) + ' ' + flagWords(r.flags);
