@@ -72,6 +72,12 @@ $(DEPS_STAMP):
 	@sh tools/ensure-deps.sh
 	@mkdir -p $(BUILD) && touch $@
 
+# What `make check` needs beyond the build: gdb, for tests/check_gdb.c.
+CHECK_DEPS_STAMP := $(BUILD)/.check-deps-ok
+$(CHECK_DEPS_STAMP): | $(DEPS_STAMP)
+	@sh tools/ensure-deps.sh --check
+	@touch $@
+
 $(OBJDIR)/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
@@ -89,13 +95,12 @@ $(BUILD)/tcpdemux-gdb: $(OBJDIR)/sim/main.o $(SIM_OBJ) $(BUILD)/libstack-$(MODE)
 gdb-binary: deps
 	$(MAKE) MODE=gdb $(BUILD)/tcpdemux-gdb
 
-# gdb on the two-clients demo, with the pretty-printers loaded and a
-# breakpoint on each step of the demultiplexing path (docs/debugging.md).
+# gdb on the two-clients demo, with the pretty-printers loaded, a breakpoint
+# on each step of the server's demultiplexing path, stopped at its lookup of
+# the first SYN with a banner of what to type (tools/gdb/demo.gdb,
+# docs/debugging.md).
 gdb-demo: gdb-binary
-	gdb -q -x tools/gdb/tcpdemux.py \
-		-ex 'break tcp_demux' -ex 'break ehash_lookup' -ex 'break listener_lookup' \
-		-ex 'break syn_recv' -ex 'break tcp_check_req' -ex 'break accept_queue_push' \
-		-ex 'break accept_pop' \
+	gdb -q -x tools/gdb/tcpdemux.py -x tools/gdb/demo.gdb \
 		--args $(BUILD)/tcpdemux-gdb demo two-clients --hash-seed 1 --no-color
 
 $(BUILD)/check_all-$(MODE): $(TEST_OBJ) $(OBJDIR)/tests/check_main.o $(SIM_OBJ) $(BUILD)/libstack-$(MODE).a
@@ -106,7 +111,7 @@ demo: $(BUILD)/tcpdemux
 	$(BUILD)/tcpdemux demo two-clients
 
 # The golden tests run build/tcpdemux, so it is built in the same mode.
-check: $(BUILD)/tcpdemux $(BUILD)/check_all-$(MODE) gdb-binary
+check: $(BUILD)/tcpdemux $(BUILD)/check_all-$(MODE) gdb-binary $(CHECK_DEPS_STAMP)
 	TCPDEMUX=$(BUILD)/tcpdemux TCPDEMUX_GDB=$(BUILD)/tcpdemux-gdb TESTDIR=tests TRACES=traces CORPUS=$(CORPUS) $(BUILD)/check_all-$(MODE)
 
 # Regenerates the golden files after a deliberate change of output: review the diff.

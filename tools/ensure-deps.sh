@@ -1,8 +1,9 @@
 #!/bin/sh
-# ensure-deps.sh [--fuzz] - make sure the build's packages are installed.
+# ensure-deps.sh [--fuzz|--check] - make sure the build's packages are installed.
 #
-# Checks for a C compiler, pkg-config, libpcap and Check (and with --fuzz,
-# clang with libFuzzer); installs the
+# Checks for a C compiler, pkg-config, libpcap and Check (with --fuzz,
+# clang with libFuzzer; with --check, gdb for the debugger test that
+# `make check` runs, which may not be skipped in CI); installs the
 # missing Debian/Ubuntu packages with apt-get (directly as root, through
 # sudo otherwise). Where neither works it prints the exact command to run
 # and fails, so `make` stops with one clear message instead of a compiler
@@ -15,6 +16,9 @@ if [ "${1:-}" = "--fuzz" ]; then
 	command -v clang >/dev/null 2>&1 || missing="$missing clang"
 	ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-*.a >/dev/null 2>&1 ||
 		missing="$missing libclang-rt-dev"
+fi
+if [ "${1:-}" = "--check" ]; then
+	command -v gdb >/dev/null 2>&1 || missing="$missing gdb"
 fi
 command -v cc >/dev/null 2>&1 || missing="$missing gcc"
 if command -v pkg-config >/dev/null 2>&1; then
