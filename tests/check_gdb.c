@@ -12,7 +12,7 @@
  * the printers, and one line (no Python traceback) for each bad argument.
  *
  * Where gdb is missing the tests fail under CI (CI set, as .ci/run and
- * GitHub do; tools/ensure-deps.sh --check installs gdb for make check),
+ * GitHub do; tools/ensure-deps.sh --test installs gdb for make check),
  * and are skipped with a note elsewhere.
  */
 #include <stdio.h>
@@ -39,7 +39,7 @@ static int have_gdb(void)
 	if (system("command -v gdb > /dev/null 2>&1") == 0)
 		return 1;
 	ck_assert_msg(!in_ci(), "gdb is not installed, and under CI the debugger tests may not be skipped "
-				"(tools/ensure-deps.sh --check installs it)");
+				"(tools/ensure-deps.sh --test installs it)");
 	fprintf(stderr, "note: gdb is not installed; the debugger tests are skipped\n");
 	return 0;
 }
