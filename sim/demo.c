@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "demo.h"
+#include "emit.h"
 #include "net.h"
 #include "script.h"
 #include "synth.h"
@@ -30,7 +31,7 @@ struct demo_env {
 
 static void call(struct demo_env *e, const char *who, const char *what, long ret, const char *detail)
 {
-	e->r->ops->call(e->r, e->net.now, who, what, ret, detail);
+	emit_call(e->r, e->server, e->net.now, who, what, ret, detail);
 }
 
 static int env_init(struct demo_env *e, const struct demo_opts *o, const char *server_addr,
@@ -58,7 +59,6 @@ static int env_init(struct demo_env *e, const struct demo_opts *o, const char *s
 		if (addr_parse(client_addrs[i], &a) < 0 || stack_add_addr(e->clients, &a) < 0)
 			return -EINVAL;
 	net_init(&e->net, o->r, DEMO_LATENCY);
-	o->r->st = e->server;
 	net_add_host(&e->net, "server", e->server, 1);
 	net_add_host(&e->net, "clients", e->clients, 0);
 	e->net.tables_after_input = 1;
@@ -131,7 +131,7 @@ static int client_connect(struct demo_env *e, const char *addr, uint16_t port, c
 
 static void say(struct demo_env *e, const char *text)
 {
-	e->r->ops->say(e->r, text);
+	emit_say(e->r, text);
 }
 
 /* ---- two-clients --------------------------------------------------------- */
@@ -198,7 +198,7 @@ static int run_two_clients(const struct demo_opts *o)
 		ret = lfd;
 		goto out;
 	}
-	o->r->ops->tables(o->r, e.server);
+	emit_tables(o->r, e.server);
 
 	say(&e, "== three clients connect: two from 10.0.0.2 (ports 1234, 1235), one from 10.0.0.3");
 	for (i = 0; i < TWO_CLIENTS_N; i++) {
@@ -237,7 +237,7 @@ static int run_two_clients(const struct demo_opts *o)
 	say(&e, "== the server calls accept(): connections come out in the order their handshakes completed");
 	accepted = two_clients_accept(&e, lfd);
 	net_run_until(&e.net, 100 * VT_MSEC);
-	o->r->ops->tables(o->r, e.server);
+	emit_tables(o->r, e.server);
 	if (accepted == TWO_CLIENTS_N) {
 		say(&e, "== every connection has local 10.0.0.1:80; only the remote address:port differs");
 	} else if (accepted == 0) {
@@ -249,7 +249,7 @@ static int run_two_clients(const struct demo_opts *o)
 		say(&e, buf);
 	}
 out:
-	o->r->ops->summary(o->r, e.server, NULL);
+	emit_summary(o->r, e.server, NULL);
 	env_free(&e);
 	return ret;
 }
@@ -527,12 +527,12 @@ static int run_hash_flood(const struct demo_opts *o)
 	so.r = o->r;
 	so.summary_r = o->r;
 	so.tables = 2;
-	o->r->ops->say(o->r, "== first run: the stack's secret is seed 1, the very seed the attacker crafted the 4-tuples for");
+	emit_say(o->r, "== first run: the stack's secret is seed 1, the very seed the attacker crafted the 4-tuples for");
 	so.cfg.hash_seed = SYNTH_KNOWN_SEED;
 	rc = synth_run(&so);
 	if (rc)
 		return -EPROTO;
-	o->r->ops->say(o->r, "== second run: the same 4-tuples against a secret the attacker does not know");
+	emit_say(o->r, "== second run: the same 4-tuples against a secret the attacker does not know");
 	so.cfg.hash_seed = o->cfg.hash_seed != SYNTH_KNOWN_SEED ? o->cfg.hash_seed : 2;
 	rc = synth_run(&so);
 	return rc ? -EPROTO : 0;

@@ -34,6 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "emit.h"
 #include "server_app.h"
 #include "live.h"
 #include "pcap_out.h"
@@ -120,8 +121,7 @@ static void observe(void *ctx, const struct event *ev)
 		if (n && l->dump)
 			pcap_out_write_raw(l->dump, l->wbuf, n, l->wall0 + ev->t);
 	}
-	if (l->r)
-		l->r->ops->event(l->r, ev);
+	emit_event(l->r, l->st, ev);
 }
 
 /* ---- the application's turn ------------------------------------------------------------ */
@@ -190,8 +190,8 @@ static void live_packet(struct live *l, const uint8_t *pkt, size_t len, vtime_t 
 	l->tcp_in++;
 	stack_advance(l->st, t);
 	fd = stack_input(l->st, &seg, l->packets_in);
-	if (l->o->tables == 1 && l->r)
-		l->r->ops->tables(l->r, l->st);
+	if (l->o->tables == 1)
+		emit_tables(l->r, l->st);
 	server_app_news(l->app, fd);
 	accept_if_new(l);
 	server_app_run(l->app);
@@ -276,8 +276,7 @@ static void open_connections(struct live *l)
 				sys_close(l->st, fd);
 			snprintf(line, sizeof(line), "connect(%s) failed: %s",
 				 endpoint_format(&o->connect_addr[i], o->connect_port[i], b, sizeof(b)), strerror(-rc));
-			if (l->r && l->r->ops->say)
-				l->r->ops->say(l->r, line);
+			emit_say(l->r, line);
 		}
 	}
 }
@@ -308,18 +307,16 @@ static void print_live_summary(struct live *l, vtime_t now)
 		if (!any && n < sizeof(line))
 			n += (size_t)snprintf(line + n, sizeof(line) - n, " none");
 	}
-	if (r->ops->say)
-		r->ops->say(r, line);
+	emit_say(r, line);
 	snprintf(line, sizeof(line),
 		 "application %s: %llu accepted, %llu closed, %llu bytes read, %llu bytes sent, %llu HTTP responses, %llu errors",
 		 server_app_name(l->o->app), (unsigned long long)as->accepted, (unsigned long long)as->closed,
 		 (unsigned long long)as->bytes_in, (unsigned long long)as->bytes_out,
 		 (unsigned long long)as->responses, (unsigned long long)as->errors);
-	if (r->ops->say)
-		r->ops->say(r, line);
+	emit_say(r, line);
 	if (l->o->tables == 2)
-		r->ops->tables(r, l->st);
-	r->ops->summary(r, l->st, NULL);
+		emit_tables(r, l->st);
+	emit_summary(r, l->st, NULL);
 }
 
 /* The loop: sleep until the device has packets or something is due; stop on a signal. */
@@ -408,8 +405,6 @@ int live_run(const struct live_opts *o)
 	for (i = 0; i < o->nnets; i++)
 		stack_add_addr(l->st, &o->nets[i].stack);
 	stack_set_observer(l->st, observe, l);
-	if (l->r)
-		l->r->st = l->st;
 	rc = open_listeners(l, err, sizeof(err));
 	if (rc == 0 && !(l->app = server_app_new(l->st, o->app, l->lfd, l->nlfd))) {
 		snprintf(err, sizeof(err), "out of memory");

@@ -234,6 +234,16 @@ struct la_frame *la_head(struct lookahead *la)
 	return la->count ? &slot_at(la, 0)->f : NULL;
 }
 
+const struct la_frame *la_at(const struct lookahead *la, uint32_t i)
+{
+	return &la->ring[(la->head + i) % LA_MAX_FRAMES].f;
+}
+
+uint32_t la_count(const struct lookahead *la)
+{
+	return la->count;
+}
+
 void la_pop(struct lookahead *la)
 {
 	struct slot *s = slot_at(la, 0);

@@ -75,6 +75,11 @@ int la_full(const struct lookahead *la);
 /* The oldest frame in the window (the one to replay next), or NULL if it is empty. */
 struct la_frame *la_head(struct lookahead *la);
 
+/* The window's frame i (0 = the head), for i < la_count(). */
+const struct la_frame *la_at(const struct lookahead *la, uint32_t i);
+/* Frames in the window. */
+uint32_t la_count(const struct lookahead *la);
+
 /* Removes the head frame from the window (and from the index). */
 void la_pop(struct lookahead *la);
 

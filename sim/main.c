@@ -17,6 +17,7 @@
 
 #include "server_app.h"
 #include "demo.h"
+#include "emit.h"
 #include "live.h"
 #include "replay.h"
 #include "script.h"
@@ -536,10 +537,7 @@ static int cmd_demo(int argc, char **argv)
 	d.r = make_renderer(&ro);
 	if (!d.r)
 		return EXIT_USAGE;
-	if (!ro.json) {
-		printf("demo %s: %s\n\n%s\n\n(hash seed %u: --hash-seed %u repeats this run)\n\n",
-		       demo->name, demo->summary, demo->watch, ro.seed, ro.seed);
-	}
+	emit_begin(d.r, RUN_DEMO, demo->name, demo->summary, demo->watch, ro.seed);
 	r = demo_run(demo, &d);
 	fflush(stdout);
 	d.r->ops->destroy(d.r);
@@ -691,6 +689,7 @@ static int cmd_replay(int argc, char **argv)
 		return EXIT_USAGE;
 	o->r = cli.quiet ? NULL : r;
 	o->summary_r = r;
+	emit_begin(r, RUN_REPLAY, o->file, NULL, NULL, ro.seed);
 	st = replay_run(o);
 	r->ops->destroy(r);
 	return st;
@@ -789,6 +788,7 @@ static int cmd_script(int argc, char **argv)
 			return EXIT_USAGE;
 	}
 	cli.o.r = r;
+	emit_begin(r, RUN_SCRIPT, cli.o.file, NULL, NULL, ro.seed);
 	st = script_run(&cli.o);
 	if (r)
 		r->ops->destroy(r);
@@ -905,6 +905,7 @@ static int cmd_synth(int argc, char **argv)
 		return EXIT_USAGE;
 	o->r = cli.rc.quiet ? NULL : r;
 	o->summary_r = r;
+	emit_begin(r, RUN_SYNTH, NULL, NULL, NULL, o->cfg.hash_seed);
 	st = synth_run(o);
 	r->ops->destroy(r);
 	return st;
@@ -1088,6 +1089,7 @@ static int cmd_live(int argc, char **argv)
 	}
 	o->r = cli->rc.quiet ? NULL : r;
 	o->summary_r = r;
+	emit_begin(r, RUN_LIVE, o->dev, NULL, NULL, ro.seed);
 	st = live_run(o);
 	r->ops->destroy(r);
 	free(cli);

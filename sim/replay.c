@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "emit.h"
 #include "frame.h"
 #include "lookahead.h"
 #include "pcap_out.h"
@@ -55,6 +56,11 @@ struct rp {
 	int any_tcp;                  /* some frame held a TCP segment */
 	int started;                  /* the first window has been read whole */
 	vtime_t next_accept;          /* --accept every=MS: the next accept() tick */
+	vtime_t last_t;               /* the latest frame time replayed: the clock never goes back */
+	uint64_t back_steps;          /* frames whose timestamp was before the frame before */
+	int64_t back_first;           /* the first of them (frame number) */
+	vtime_t back_max;             /* the largest step back */
+	int64_t first_in, first_out;  /* first inbound and outbound frame (0: none) */
 	struct replay_stats stats;    /* what the summary reports */
 };
 
@@ -77,7 +83,7 @@ static int add_local(struct rp *p, const struct ip_addr *a, vtime_t t, const cha
 		return -ENOSPC;
 	p->nlocal++;
 	if (p->r)
-		p->r->ops->inferred(p->r, t, "local", addr_format(a, b, sizeof(b)), why);
+		emit_inferred(p->r, t, "local", addr_format(a, b, sizeof(b)), why);
 	return 0;
 }
 
@@ -116,6 +122,54 @@ static void learn(struct rp *p, const struct la_frame *f)
 			snprintf(why, sizeof(why), "it answered a SYN from %s with a RST (frame %lld)",
 				 addr_format(&s->dst, b, sizeof(b)), (long long)f->n);
 			add_local(p, &s->src, t, why);
+		}
+	}
+}
+
+/*
+ * No host in the first window answered a SYN (a capture that starts
+ * mid-stream, or holds one direction only): the servers of what it holds
+ * are taken as local. A host sent a SYN is a server; otherwise the end of
+ * a connection with the lower port is (80 against 51234: a service port
+ * against an ephemeral one). Each server is also a listener, so that on a
+ * capture where both ends are taken as local the server's end is the
+ * stack's side.
+ */
+static void infer_servers(struct rp *p)
+{
+	uint32_t i, n = la_count(p->la);
+	char why[200], b[ADDR_STRLEN];
+
+	for (i = 0; i < n; i++) {
+		const struct la_frame *f = la_at(p->la, i);
+		const struct segment *s = &f->seg;
+		const struct ip_addr *a;
+		uint16_t port;
+
+		if (f->status)
+			continue;
+		if ((s->flags & (TH_SYN | TH_ACK)) == TH_SYN) {
+			a = &s->dst;
+			port = s->dport;
+			snprintf(why, sizeof(why),
+				 "it was sent a SYN from %s (frame %lld), and no host in the capture answered one",
+				 addr_format(&s->src, b, sizeof(b)), (long long)f->n);
+		} else if (s->sport != s->dport) {
+			a = s->sport < s->dport ? &s->src : &s->dst;
+			port = s->sport < s->dport ? s->sport : s->dport;
+			snprintf(why, sizeof(why),
+				 "port %u is the lower of its connection's ports (frame %lld), and no host in the capture answered a SYN: taken as the server",
+				 port, (long long)f->n);
+		} else {
+			continue;
+		}
+		if (p->auto_local)
+			add_local(p, a, 0, why);
+		if (p->auto_listen && stack_has_addr(p->st, a) && !replay_app_is_listener(&p->app, a, port)) {
+			snprintf(why, sizeof(why),
+				 "the server of a connection without an answered SYN (frame %lld); backlog not in the capture, %d assumed",
+				 (long long)f->n, p->o->cfg.somaxconn);
+			replay_app_listen(&p->app, a, port, -1, 0, 0, why);
 		}
 	}
 }
@@ -177,6 +231,8 @@ static void look_ahead(struct rp *p, const struct la_frame *f)
 		while (!la_full(p->la))
 			read_one(p);
 		p->started = 1;
+		if (p->auto_local && p->nlocal == 0)
+			infer_servers(p);
 	}
 	if (p->auto_local)
 		while (p->nlocal == 0 && !la_full(p->la))
@@ -233,8 +289,8 @@ static void replay_inbound(struct rp *p, const struct la_frame *f, vtime_t t)
 					   seg->seq, seg->win, seg->opt.has_ts, t);
 	}
 	fd = stack_input(p->st, seg, f->n);
-	if (p->o->tables == 1 && p->r)
-		p->r->ops->tables(p->r, p->st);
+	if (p->o->tables == 1)
+		emit_tables(p->r, p->st);
 	if (p->o->accept_mode == ACCEPT_IMMEDIATE)
 		accepted = replay_app_accept_all(&p->app);
 	/* Not a descriptor's news: it may have completed the handshake of one just accepted. */
@@ -290,6 +346,16 @@ static void replay_frame(struct rp *p, const struct la_frame *f)
 	vtime_t t = vt_of(p, f->fr.ts);
 	int dir;
 
+	if (t < p->last_t) {
+		/* A timestamp before the frame before: replayed at that frame's time. */
+		if (!p->back_steps++)
+			p->back_first = f->n;
+		if (p->last_t - t > p->back_max)
+			p->back_max = p->last_t - t;
+		t = p->last_t;
+	}
+	p->last_t = t;
+
 	if (p->o->accept_mode == ACCEPT_EVERY)
 		accept_ticks(p, t);
 	stack_advance(p->st, t);
@@ -305,10 +371,12 @@ static void replay_frame(struct rp *p, const struct la_frame *f)
 		p->stats.payload_cut++;
 	dir = direction(p, &f->seg);
 	if (dir > 0) {
-		p->stats.inbound++;
+		if (!p->stats.inbound++)
+			p->first_in = f->n;
 		replay_inbound(p, f, t);
 	} else if (dir < 0) {
-		p->stats.outbound++;
+		if (!p->stats.outbound++)
+			p->first_out = f->n;
 		replay_outbound(p, f, t);
 	} else {
 		p->stats.ignored++;
@@ -321,8 +389,7 @@ static void verify_report(void *ctx, const struct verify_report *rep)
 {
 	struct rp *p = ctx;
 
-	if (p->r)
-		p->r->ops->verify(p->r, rep);
+	emit_verify(p->r, rep);
 }
 
 static void observe(void *ctx, const struct event *ev)
@@ -333,11 +400,36 @@ static void observe(void *ctx, const struct event *ev)
 		verify_ours(p->v, ev->seg, ev->t);
 	if (p->dump && ev->type == EV_SEGMENT_OUT)
 		pcap_out_write(p->dump, ev->seg, la_t0(p->la) + ev->t);
-	if (p->r)
-		p->r->ops->event(p->r, ev);
+	emit_event(p->r, p->st, ev);
 }
 
 /* ---- the run ------------------------------------------------------------------------- */
+
+/*
+ * One line on stderr for each way the capture is not what a replay
+ * expects but can still be replayed: a single direction, a clock going
+ * back.
+ */
+static void warn_capture(const struct rp *p)
+{
+	const char *file = p->o->file;
+	char us[32];
+
+	if (p->stats.inbound && !p->stats.outbound)
+		fprintf(stderr,
+			"tcpdemux: %s: warning: only one direction: segments to the recorded host from frame %lld on, none it sent; the stack answered them alone\n",
+			file, (long long)p->first_in);
+	else if (p->stats.outbound && !p->stats.inbound)
+		fprintf(stderr,
+			"tcpdemux: %s: warning: only one direction: segments the recorded host sent from frame %lld on, none it received; the stack had nothing to answer\n",
+			file, (long long)p->first_out);
+	if (p->back_steps) {
+		render_time(p->back_max, us, sizeof(us));
+		fprintf(stderr,
+			"tcpdemux: %s: warning: timestamps go back at frame %lld (%llu frames, by up to %s s): each was replayed at the time of the frame before, as the clock never goes back\n",
+			file, (long long)p->back_first, (unsigned long long)p->back_steps, us);
+	}
+}
 
 static void rp_free(struct rp *p)
 {
@@ -415,10 +507,6 @@ int replay_run(const struct replay_opts *o)
 		rp_free(p);
 		return 2;
 	}
-	if (p->r) {
-		p->r->replay = 1;
-		p->r->st = p->st;
-	}
 	p->stats.file = o->file;
 	p->stats.linktype = frame_linktype_name(p->fs);
 	p->stats.precision = frame_precision(p->fs);
@@ -455,10 +543,9 @@ int replay_run(const struct replay_opts *o)
 		p->stats.verify = verify_stats(p->v);
 	}
 
-	if (o->tables == 2 && p->r)
-		p->r->ops->tables(p->r, p->st);
-	if (out)
-		out->ops->summary(out, p->st, &p->stats);
+	if (o->tables == 2)
+		emit_tables(p->r, p->st);
+	emit_summary(out, p->st, &p->stats);
 	fflush(stdout);
 	if (la_error(p->la, &msg)) {
 		fprintf(stderr, "tcpdemux: %s\n", msg);
@@ -468,8 +555,11 @@ int replay_run(const struct replay_opts *o)
 			"tcpdemux: %s: no host in the capture answered a SYN, so no side could be taken as local (name it with --local ADDR)\n",
 			o->file);
 		status = 2;
-	} else if (p->v && verify_agreement(&verify_stats(p->v)->c[VC_CONTROL]) < 1.0) {
-		status = 1;
+	} else {
+		/* Warnings only for a capture replayed to its end: a refused one gets its one line. */
+		warn_capture(p);
+		if (p->v && verify_agreement(&verify_stats(p->v)->c[VC_CONTROL]) < 1.0)
+			status = 1;
 	}
 	rp_free(p);
 	return status;

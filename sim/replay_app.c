@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "emit.h"
 #include "replay_app.h"
 #include "socket.h"
 
@@ -64,7 +65,7 @@ int replay_app_listen(struct replay_app *app, const struct ip_addr *a, uint16_t 
 	app->lis[app->nlis].fd = fd;
 	app->nlis++;
 	if (app->r)
-		app->r->ops->inferred(app->r, t, "listener", endpoint_format(a, port, b, sizeof(b)), why);
+		emit_inferred(app->r, t, "listener", endpoint_format(a, port, b, sizeof(b)), why);
 	return 0;
 }
 
@@ -190,8 +191,8 @@ static struct app_conn *pick_up(struct replay_app *app, const struct ip_addr *la
 	if (app->r) {
 		snprintf(subj, sizeof(subj), "%s <- %s", endpoint_format(la, lp, a, sizeof(a)),
 			 endpoint_format(ra, rp, b, sizeof(b)));
-		app->r->ops->inferred(app->r, t, "established", subj,
-				      "no handshake in the capture: taken as already ESTABLISHED");
+		emit_inferred(app->r, t, "established", subj,
+			      "no handshake in the capture: taken as already ESTABLISHED");
 	}
 	return conn_add(app, fd);
 }

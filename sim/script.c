@@ -35,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "emit.h"
 #include "errname.h"
 #include "script.h"
 #include "socket.h"
@@ -629,8 +630,7 @@ static void observe(void *ctx, const struct event *ev)
 		r->outq[r->nout].t = ev->t;
 		r->nout++;
 	}
-	if (r->o->r)
-		r->o->r->ops->event(r->o->r, ev);
+	emit_event(r->o->r, r->st, ev);
 }
 
 static struct sconn *conn_find(struct srun *r, const struct ip_addr *ra, uint16_t rp)
@@ -1182,14 +1182,12 @@ static int run_call(struct srun *r, const struct stmt *s, vtime_t at, vtime_t hi
 			r->pend.active = 1;
 			r->pend.s = s;
 			r->pend.deadline = hi;
-			if (r->o->r)
-				r->o->r->ops->call(r->o->r, stack_now(r->st), app_name(r), call, ret,
-						   "blocks until it can finish");
+			emit_call(r->o->r, r->st, stack_now(r->st), app_name(r), call, ret,
+				  "blocks until it can finish");
 			return 0;
 		}
 	}
-	if (r->o->r)
-		r->o->r->ops->call(r->o->r, stack_now(r->st), app_name(r), call, ret, NULL);
+	emit_call(r->o->r, r->st, stack_now(r->st), app_name(r), call, ret, NULL);
 	if (ret != s->ret && !(s->ret == -1 && ret == -s->err)) {
 		snprintf(d, sizeof(d), "%ld%s%s", ret < 0 ? -1L : ret, ret < 0 ? " " : "",
 			 ret < 0 && errno_name(ret) ? errno_name(ret) : "");
@@ -1207,8 +1205,8 @@ static int run_packet(struct srun *r, const struct stmt *s, vtime_t at, vtime_t 
 			return unexpected(r, s);
 		if (inject(r, s) < 0)
 			return -1;
-		if (r->o->tables && r->o->r)
-			r->o->r->ops->tables(r->o->r, r->st);
+		if (r->o->tables)
+			emit_tables(r->o->r, r->st);
 		return retry_pending(r) < 0 ? -1 : 0;
 	}
 	/* An expected segment: wait for the stack to send one, up to the window's end. */
@@ -1255,8 +1253,7 @@ static int run(struct srun *r)
 		window_of(r, s, &at, &lo, &hi);
 		switch (s->kind) {
 		case ST_SAY:
-			if (r->o->r)
-				r->o->r->ops->say(r->o->r, s->say);
+			emit_say(r->o->r, s->say);
 			continue;
 		case ST_SYSCTL: {
 			struct stack_config cfg = r->o->cfg;
@@ -1326,13 +1323,9 @@ int script_run(const struct script_opts *o)
 		return 2;
 	}
 	stack_set_observer(r->st, observe, r);
-	if (o->r) {
-		o->r->replay = 0;
-		o->r->st = r->st;
-	}
 	status = run(r);
-	if (o->r && status != 2)
-		o->r->ops->summary(o->r, r->st, NULL);
+	if (status != 2)
+		emit_summary(o->r, r->st, NULL);
 	if (status == 0 && r->nout > r->headout && !o->quiet)
 		fprintf(stderr, "%s: note: the stack sent %d segment(s) after the last expected one\n", o->file,
 			r->nout - r->headout);

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "emit.h"
 #include "net.h"
 #include "pcap_out.h"
 #include "socket.h"
@@ -80,10 +81,9 @@ static void observe_direct(void *ctx, const struct event *ev)
 	note_event(s, ev);
 	if (s->po && (ev->type == EV_SEGMENT_OUT || ev->type == EV_SEGMENT_IN))
 		pcap_out_write(s->po, ev->seg, ev->t);
-	if (s->o->r)
-		s->o->r->ops->event(s->o->r, ev);
-	if (s->o->tables == 1 && s->o->r && ev->type == EV_SEGMENT_IN)
-		s->o->r->ops->tables(s->o->r, s->server);
+	emit_event(s->o->r, s->server, ev);
+	if (s->o->tables == 1 && ev->type == EV_SEGMENT_IN)
+		emit_tables(s->o->r, s->server);
 }
 
 /* The capture point is the server: what it sent when it sent it, what it got when it arrived. */
@@ -471,7 +471,7 @@ static int run_hash_flood(struct synth *s)
 		snprintf(line, sizeof(line),
 			 "== %llu 4-tuples crafted to share bucket 0x%x under hash seed %u; the stack's seed is %u",
 			 (unsigned long long)found, bucket, target_seed, o->cfg.hash_seed);
-		o->r->ops->say(o->r, line);
+		emit_say(o->r, line);
 	}
 	memset(&lo, 0, sizeof(lo));
 	lo.s = s;
@@ -540,11 +540,10 @@ static void print_summary(struct synth *s)
 		 (unsigned long long)s->lookups, s->lookups ? (double)s->walked / (double)s->lookups : 0.0,
 		 s->max_walk, es.entries, es.used_buckets, stack_buckets(s->server), es.max_chain, s->max_synq,
 		 ru.ru_maxrss / 1024);
-	if (r->ops->say)
-		r->ops->say(r, line);
+	emit_say(r, line);
 	if (o->tables == 2)
-		r->ops->tables(r, s->server);
-	r->ops->summary(r, s->server, NULL);
+		emit_tables(r, s->server);
+	emit_summary(r, s->server, NULL);
 }
 
 int synth_run(const struct synth_opts *o)
@@ -573,8 +572,6 @@ int synth_run(const struct synth_opts *o)
 		goto out;
 	}
 	stack_set_observer(s->server, observe_direct, s);
-	if (o->r)
-		o->r->st = s->server;
 	switch (o->mode) {
 	case SYNTH_CLIENTS:
 		rc = run_clients(s);

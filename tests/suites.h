@@ -22,6 +22,9 @@ Suite *scripts_suite(void);
 Suite *synth_suite(void);
 Suite *gdb_suite(void);
 Suite *replay_suite(void);
+Suite *realworld_suite(void);
+Suite *render_suite(void);
 Suite *live_suite(void);
+Suite *pcapng_suite(void);
 
 #endif
