@@ -159,18 +159,11 @@ struct bg {
 	char out[PATH_MAX], err[PATH_MAX];
 };
 
-/* Starts "ip netns exec NS argv..." with stdout and stderr to files in the env's folder. */
-static void bg_start(struct bg *b, const struct live_env *e, const char *name, char *const argv[])
+/* Appends "ip netns exec NS argv..." to full[n..] (64 entries in all, NULL-terminated). */
+static void ns_argv(char **full, int n, const struct live_env *e, char *const argv[])
 {
-	char *full[64];
-	int i, n = 0;
+	int i;
 
-	char fn[64];
-
-	fmt(fn, sizeof(fn), "%s.out", name);
-	env_file(e, fn, b->out, sizeof(b->out));
-	fmt(fn, sizeof(fn), "%s.err", name);
-	env_file(e, fn, b->err, sizeof(b->err));
 	full[n++] = (char *)"ip";
 	full[n++] = (char *)"netns";
 	full[n++] = (char *)"exec";
@@ -178,6 +171,18 @@ static void bg_start(struct bg *b, const struct live_env *e, const char *name, c
 	for (i = 0; argv[i] && n < 63; i++)
 		full[n++] = argv[i];
 	full[n] = NULL;
+}
+
+/* Starts "ip netns exec NS argv..." with stdout and stderr to files in the env's folder. */
+static void bg_start(struct bg *b, const struct live_env *e, const char *name, char *const argv[])
+{
+	char *full[64], fn[64];
+
+	fmt(fn, sizeof(fn), "%s.out", name);
+	env_file(e, fn, b->out, sizeof(b->out));
+	fmt(fn, sizeof(fn), "%s.err", name);
+	env_file(e, fn, b->err, sizeof(b->err));
+	ns_argv(full, 0, e, argv);
 	fflush(NULL);
 	b->pid = fork();
 	ck_assert_msg(b->pid >= 0, "fork: %s", strerror(errno));
@@ -252,18 +257,11 @@ static int bg_stop(struct bg *b, int sig, double secs)
 static int env_run(const struct live_env *e, int secs, char *const argv[], char **out)
 {
 	char *full[64], t[16];
-	int i, n = 0;
 
-	snprintf(t, sizeof(t), "%d", secs);
-	full[n++] = (char *)"timeout";
-	full[n++] = t;
-	full[n++] = (char *)"ip";
-	full[n++] = (char *)"netns";
-	full[n++] = (char *)"exec";
-	full[n++] = (char *)e->ns;
-	for (i = 0; argv[i] && n < 63; i++)
-		full[n++] = argv[i];
-	full[n] = NULL;
+	fmt(t, sizeof(t), "%d", secs);
+	full[0] = (char *)"timeout";
+	full[1] = t;
+	ns_argv(full, 2, e, argv);
 	return prog_runv(full, out, NULL);
 }
 
