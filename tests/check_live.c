@@ -35,7 +35,7 @@
 #define LIVE_TIMEOUT 90 /* seconds per test case */
 
 /* Every test's namespace name, known to the parent's teardown. */
-static const char *const live_tests[] = { "echo", "never", "http", "connect", "env" };
+static const char *const live_tests[] = { "echo", "never", "http", "connect", "timers", "env" };
 static pid_t live_parent;
 
 static void live_ns_name(const char *test, char *ns, size_t nslen)
@@ -324,7 +324,7 @@ START_TEST(live_echo_50_clients)
 	struct live_env e;
 	struct bg live, td;
 	struct jlines l;
-	char *out, *trace, cap[PATH_MAX], clients[512], args[PATH_MAX + 128], qcap[PATH_MAX + 8];
+	char *out, *trace, cap[PATH_MAX], wr[PATH_MAX], clients[512], args[PATH_MAX + 128], qcap[PATH_MAX + 8];
 	char py[] = "/usr/bin/python3";
 	int i, accepts = 0, in = 0, out_segs = 0, rsts = 0, queued = 0, rc;
 	const struct jobj *summary = NULL;
@@ -332,7 +332,10 @@ START_TEST(live_echo_50_clients)
 	if (!live_possible())
 		return;
 	env_make(&e, "echo");
-	live_start(&live, &e, "--app echo --listen 10.9.0.1:80,backlog=128 --hash-seed 1");
+	env_file(&e, "write.pcap", wr, sizeof(wr));
+	fmt(args, sizeof(args), "--app echo --listen 10.9.0.1:80,backlog=128 --hash-seed 1 --write %s",
+	    q(wr, qcap, sizeof(qcap)));
+	live_start(&live, &e, args);
 	env_file(&e, "tun.pcap", cap, sizeof(cap));
 	{
 		char *targv[] = { (char *)"tcpdump", (char *)"-i", (char *)"tcpdemux0", (char *)"-n", (char *)"-U",
@@ -416,6 +419,12 @@ START_TEST(live_echo_50_clients)
 	/* 50 SYN-ACKs and 50 FINs: the capture held every connection whole. */
 	ck_assert_msg(strstr(out, "control  100 sent by the kernel: 100 matched, 0 missing, 0 differ; 0 extra"),
 		      "the capture's control segments:\n%s", out);
+	free(out);
+	/* --write recorded the same exchange from inside: it replays the same way. */
+	fmt(args, sizeof(args), "replay %s --listen 10.9.0.1:80,backlog=128 --verify --quiet", q(wr, qcap, sizeof(qcap)));
+	rc = prog_run(args, &out);
+	ck_assert_msg(rc == 0 && strstr(out, "control  100 sent by the kernel: 100 matched, 0 missing, 0 differ; 0 extra"),
+		      "replay --verify of --write's file (%d):\n%s", rc, out);
 	free(out);
 	live_cleanup(e.ns);
 }
@@ -600,6 +609,84 @@ START_TEST(live_connect_to_the_kernel)
 }
 END_TEST
 
+/*
+ * The stack's own timers on the real clock. Two --connect to a kernel
+ * server that listens with backlog 0 and never accepts: the kernel answers
+ * both SYNs, queues the first connection and drops the second's final ACK
+ * (its accept queue is full), so the stack's request on the second is never
+ * acknowledged and its retransmission timer fires: 200 ms (the minimum RTO)
+ * after the first transmission, then doubling. Each must fire on time.
+ */
+START_TEST(live_timers_fire_on_time)
+{
+	struct live_env e;
+	struct bg live, srv;
+	struct jlines l;
+	char *trace, prog[] = "import socket, time\n"
+			     "s = socket.socket()\n"
+			     "s.bind(('0.0.0.0', 8081))\n"
+			     "s.listen(0)\n"
+			     "print('listening', flush=True)\n"
+			     "time.sleep(20)\n";
+	char py[] = "/usr/bin/python3", c[] = "-c";
+	double last_sent = -1, gap_want = 0.2;
+	int i, fired = 0;
+
+	if (!live_possible())
+		return;
+	env_make(&e, "timers");
+	{
+		char *sargv[] = { py, c, prog, NULL };
+
+		bg_start(&srv, &e, "server", sargv);
+		ck_assert_msg(bg_wait_text(&srv, srv.out, "listening", 10), "the server did not start: %s",
+			      prog_read_file(srv.err, NULL));
+	}
+	live_start(&live, &e, "--connect 10.9.0.2:8081 --connect 10.9.0.2:8081");
+	usleep(3300000);
+	trace = live_stop(&live, &e, "tcpdemux0");
+	bg_stop(&srv, SIGKILL, 5);
+	jl_split(&l, trace, 1, "live --connect, backlog 0");
+	/* The request of the second connection (sport of the SYN sent second): its transmissions and timers. */
+	{
+		double sport = -1;
+		int syns = 0;
+
+		for (i = 0; i < l.n && sport < 0; i++)
+			if (j_is(&l.obj[i], "type", "segment") && j_is(&l.obj[i], "dir", "out") &&
+			    j_is(&l.obj[i], "flags", "S") && ++syns == 2)
+				sport = jnum(&l.obj[i], "sport", l.line[i]);
+		ck_assert_msg(sport >= 0, "no second SYN:\n%s", trace);
+		for (i = 0; i < l.n; i++) {
+			const struct jobj *o = &l.obj[i];
+			double t;
+
+			if (!j_is(o, "type", "segment") || !j_is(o, "dir", "out") || jnum(o, "sport", l.line[i]) != sport ||
+			    !j_is(o, "flags", "PA"))
+				continue;
+			t = jnum(o, "t", l.line[i]);
+			if (last_sent >= 0) {
+				/* The timer line comes just before the segment it sent. */
+				ck_assert_msg(i > 0 && j_is(&l.obj[i - 1], "type", "timer") &&
+						      j_is(&l.obj[i - 1], "action", "retransmit"),
+					      "a retransmission without its timer: %s", l.line[i]);
+				ck_assert_msg(t - last_sent > gap_want - 0.005 && t - last_sent < gap_want + 0.030,
+					      "retransmission %d came %.4f s after the last, not %.3f s: %s", fired + 1,
+					      t - last_sent, gap_want, l.line[i]);
+				gap_want *= 2;
+				fired++;
+			}
+			last_sent = t;
+		}
+	}
+	/* 0.2, 0.6, 1.4 and 3.0 s after the first transmission. */
+	ck_assert_msg(fired == 4, "%d retransmissions within 3.3 s, not 4:\n%s", fired, trace);
+	jl_free(&l);
+	free(trace);
+	live_cleanup(e.ns);
+}
+END_TEST
+
 /* Runs tcpdemux live ARGS in e's namespace (as user, if not NULL); exit 2, one line naming want, nothing left. */
 static void refused(const struct live_env *e, const char *as_user, const char *args, const char *want)
 {
@@ -656,6 +743,7 @@ Suite *live_suite(void)
 	tcase_add_test(tc, live_never_fills_the_queue);
 	tcase_add_test(tc, live_http_curl);
 	tcase_add_test(tc, live_connect_to_the_kernel);
+	tcase_add_test(tc, live_timers_fire_on_time);
 	tcase_add_test(tc, live_bad_environment);
 	suite_add_tcase(s, tc);
 	return s;
