@@ -222,7 +222,8 @@ static int run_script_text(const struct demo_opts *o, const char *name, const ch
 	struct script_opts so;
 	char file[64];
 
-	memset(&so, 0, sizeof(so));
+	script_opts_init(&so);
+	so.tolerance_percent = 0; /* a demo's times are exact */
 	snprintf(file, sizeof(file), "demo %s", name);
 	so.file = file;
 	so.text = text;
