@@ -27,6 +27,9 @@ struct script_opts {
 	const char *text;        /* the script itself, instead of reading file (demos) */
 	int tables;              /* print the tables after every inbound segment */
 	int verbose;             /* --verbose: list the profile's knobs that are not modelled */
+	const char *who;         /* the application's name on its calls in the trace (NULL: "script") */
+	int number_inbound;      /* number inbound segments 1, 2, 3... (0: by their script line) */
+	int quiet;               /* nothing on stderr when an expectation fails: the caller explains */
 };
 
 /* packetdrill's defaults (tolerance 4 ms and 12.5 %, ports 8080) and Linux's stack settings. */

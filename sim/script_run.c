@@ -42,6 +42,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "emit.h"
 #include "errname.h"
 #include "script_int.h"
 #include "sysctl.h"
@@ -93,6 +94,7 @@ struct srun {
 	struct stack_config saved;     /* before set_sysctls.py, for its restore script */
 	int have_saved;
 	struct code_env *env;          /* the %{ }% blocks' variables */
+	int64_t frames;                /* inbound segments so far (o->number_inbound) */
 	int failed;
 };
 
@@ -108,12 +110,14 @@ static int fail(struct srun *r, const struct stmt *s, const char *fmt, ...)
 
 	if (r->failed)
 		return -1;
+	r->failed = 1;
+	if (r->o->quiet)
+		return -1;
 	fprintf(stderr, "%s:%d: ", r->o->file, s->line);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
-	r->failed = 1;
 	return -1;
 }
 
@@ -148,8 +152,7 @@ static void observe(void *ctx, const struct event *ev)
 		r->outq[r->nout].t = ev->t;
 		r->nout++;
 	}
-	if (r->o->r)
-		r->o->r->ops->event(r->o->r, ev);
+	emit_event(r->o->r, r->st, ev);
 }
 
 /* ---- connections ------------------------------------------------------------------------------ */
@@ -310,7 +313,7 @@ static int inject(struct srun *r, const struct stmt *s)
 		c->have_ts = 0;
 		c->nts = 0;
 	}
-	stack_input(r->st, &seg, s->line);
+	stack_input(r->st, &seg, r->o->number_inbound ? ++r->frames : s->line);
 	return 0;
 }
 
@@ -681,6 +684,12 @@ static void conn_connected(struct srun *r, int fd)
 	r->cur_conn = (int)(c - r->conns);
 }
 
+/* Who makes the calls, as the trace names it. */
+static const char *app_name(const struct srun *r)
+{
+	return r->o->who ? r->o->who : "script";
+}
+
 static int result_matches(const struct stmt *s, long ret)
 {
 	if (s->call->fd_result && s->ret >= 0)
@@ -707,8 +716,7 @@ static int run_call(struct srun *r, const struct stmt *s, vtime_t at, vtime_t hi
 	if (r->cx.connecting >= 0)
 		conn_connected(r, r->cx.connecting);
 	if (rc < 0) {
-		if (r->o->r)
-			r->o->r->ops->call(r->o->r, stack_now(r->st), "script", s->text, ret, NULL);
+		emit_call(r->o->r, r->st, stack_now(r->st), app_name(r), s->text, ret, NULL);
 		return fail(r, s, "%s: %s", s->text, r->cx.why);
 	}
 	/* A blocking call that cannot finish yet waits, unless the line expects exactly that. */
@@ -719,14 +727,12 @@ static int run_call(struct srun *r, const struct stmt *s, vtime_t at, vtime_t hi
 			r->pend.active = 1;
 			r->pend.s = s;
 			r->pend.deadline = hi;
-			if (r->o->r)
-				r->o->r->ops->call(r->o->r, stack_now(r->st), "script", s->text, ret,
-						   "blocks until it can finish");
+			emit_call(r->o->r, r->st, stack_now(r->st), app_name(r), s->text, ret,
+				  "blocks until it can finish");
 			return 0;
 		}
 	}
-	if (r->o->r)
-		r->o->r->ops->call(r->o->r, stack_now(r->st), "script", s->text, ret, NULL);
+	emit_call(r->o->r, r->st, stack_now(r->st), app_name(r), s->text, ret, NULL);
 	if (!result_matches(s, ret)) {
 		snprintf(d, sizeof(d), "%ld%s%s", ret < 0 ? -1L : ret, ret < 0 ? " " : "",
 			 ret < 0 && errno_name(ret) ? errno_name(ret) : "");
@@ -826,8 +832,8 @@ static int run_packet(struct srun *r, const struct stmt *s, vtime_t at, vtime_t 
 			return unexpected(r, s);
 		if (inject(r, s) < 0)
 			return -1;
-		if (r->o->tables && r->o->r)
-			r->o->r->ops->tables(r->o->r, r->st);
+		if (r->o->tables)
+			emit_tables(r->o->r, r->st);
 		return retry_pending(r) < 0 ? -1 : 0;
 	}
 	/* An expected segment: wait for the stack to send one, up to the window's end. */
@@ -933,8 +939,7 @@ static int run(struct srun *r)
 		window_of(r, s, &at, &lo, &hi);
 		switch (s->kind) {
 		case ST_SAY:
-			if (r->o->r)
-				r->o->r->ops->say(r->o->r, s->say);
+			emit_say(r->o->r, s->say);
 			continue;
 		case ST_PROFILE:
 			if (run_profile(r, s) < 0)
@@ -1022,14 +1027,10 @@ int script_run(const struct script_opts *o)
 	r->cx.bound_port = po->bind_port ? po->bind_port : SCRIPT_BOUND_PORT;
 	r->cur_conn = -1;
 	stack_set_observer(r->st, observe, r);
-	if (po->r) {
-		po->r->replay = 0;
-		po->r->st = r->st;
-	}
 	status = run(r);
-	if (po->r && status != 2)
-		po->r->ops->summary(po->r, r->st, NULL);
-	if (status == 0 && r->nout > r->headout)
+	if (status != 2)
+		emit_summary(po->r, r->st, NULL);
+	if (status == 0 && r->nout > r->headout && !po->quiet)
 		fprintf(stderr, "%s: note: the stack sent %d segment(s) after the last expected one\n", o->file,
 			r->nout - r->headout);
 	srun_free(r);
