@@ -235,6 +235,8 @@ static void serve(struct server_app *a, int fd)
 		client_request(a, fd, c);
 	while ((n = sys_recv(a->st, fd, a->buf, sizeof(a->buf))) > 0) {
 		a->stats.bytes_in += (uint64_t)n;
+		if (c->client)
+			continue; /* the server's answer: read, counted, dropped */
 		if (a->kind == SERVER_APP_ECHO) {
 			ssize_t w = sys_send(a->st, fd, a->buf, (size_t)n);
 
@@ -244,8 +246,6 @@ static void serve(struct server_app *a, int fd)
 				break;
 			}
 			a->stats.bytes_out += (uint64_t)w;
-		} else if (c->client) {
-			continue; /* the server's answer: read, counted, dropped */
 		} else if (a->kind == SERVER_APP_HTTP && !answered && http_request_done(c, a->buf, (size_t)n)) {
 			answered = 1;
 		}

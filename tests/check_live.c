@@ -35,7 +35,7 @@
 #define LIVE_TIMEOUT 90 /* seconds per test case */
 
 /* Every test's namespace name, known to the parent's teardown. */
-static const char *const live_tests[] = { "echo", "never", "http", "env" };
+static const char *const live_tests[] = { "echo", "never", "http", "connect", "env" };
 static pid_t live_parent;
 
 static void live_ns_name(const char *test, char *ns, size_t nslen)
@@ -391,6 +391,18 @@ START_TEST(live_echo_50_clients)
 	ck_assert_msg(jnum_in(summary, "counters", "OutSegs", "summary") == out_segs,
 		      "OutSegs is not the %d segments out", out_segs);
 	ck_assert_msg(jnum(summary, "segments_in", "summary") == in, "segments_in is not %d", in);
+	/* What crossed the device agrees with the stack's counters, and the application echoed every byte. */
+	ck_assert_msg(jnum_in(summary, "live", "tcp_in", "summary") == in, "live.tcp_in is not the %d segments in", in);
+	ck_assert_msg(jnum_in(summary, "live", "packets_written", "summary") == out_segs,
+		      "live.packets_written is not the %d segments out", out_segs);
+	ck_assert_msg(jnum_in(summary, "live", "write_errors", "summary") == 0, "write errors");
+	ck_assert_msg(jnum_in(summary, "live", "accepted", "summary") == 50 &&
+			      jnum_in(summary, "live", "closed", "summary") == 50,
+		      "the application did not accept and close 50");
+	ck_assert_msg(jnum_in(summary, "live", "bytes_in", "summary") == 50 * 3000 &&
+			      jnum_in(summary, "live", "bytes_out", "summary") == 50 * 3000,
+		      "the application did not read and send 50 x 3000 bytes");
+	ck_assert_msg(jnum_in(summary, "live", "app_errors", "summary") == 0, "the application met errors");
 	/* Every connection was closed by both sides: no socket but the listener is left. */
 	ck_assert_msg(jnum_in(summary, "sockets", "established", "summary") == 0 &&
 			      jnum_in(summary, "sockets", "request", "summary") == 0,
@@ -419,7 +431,7 @@ static int is_syn_from(const struct jobj *o, double sport)
 }
 
 /*
- * --app never, backlog 2, six kernel clients 0.1 s apart: backlog+1 = 3
+ * --app never, backlog 2 (8 capped by net.core.somaxconn=2), six kernel clients 0.1 s apart: backlog+1 = 3
  * connections queue, the other three SYNs meet a full accept queue and are
  * dropped; the kernel clients retransmit them about 1 s later
  * (docs/linux-fidelity.md, behaviours 5 and 13), into the same full queue.
@@ -436,7 +448,8 @@ START_TEST(live_never_fills_the_queue)
 	if (!live_possible())
 		return;
 	env_make(&e, "never");
-	live_start(&live, &e, "--app never --listen 10.9.0.1:80,backlog=2");
+	/* The backlog asked for is 8; somaxconn caps it at 2, as listen() does: --sysctl applies live. */
+	live_start(&live, &e, "--app never --listen 10.9.0.1:80,backlog=8 --sysctl net.core.somaxconn=2");
 	fmt(clients, sizeof(clients), "%s/live-clients.py", prog_env("TOOLS", "tools"));
 	{
 		char *cargv[] = { py, clients, (char *)"hold", (char *)"6", (char *)"--gap", (char *)"0.1",
@@ -464,6 +477,8 @@ START_TEST(live_never_fills_the_queue)
 			continue;
 		/* A SYN dropped at the full queue: if it is its client's first, find the retransmission. */
 		ck_assert_msg(jnum_in(o, "queues", "accept", l.line[i]) == 3, "SYN dropped with the queue not full: %s",
+			      l.line[i]);
+		ck_assert_msg(jnum_in(o, "queues", "backlog", l.line[i]) == 2, "the backlog is not somaxconn's 2: %s",
 			      l.line[i]);
 		sport = jnum(o, "sport", l.line[i]);
 		seq = jnum(o, "seq", l.line[i]);
@@ -535,6 +550,58 @@ START_TEST(live_http_curl)
 }
 END_TEST
 
+/*
+ * --connect: the stack's own active open to a server of the kernel's (Python's
+ * http.server on the kernel's address): the handshake from the client side,
+ * the request sent, the answer read, both sides closed.
+ */
+START_TEST(live_connect_to_the_kernel)
+{
+	struct live_env e;
+	struct bg live, srv;
+	struct jlines l;
+	char *trace;
+	char py[] = "/usr/bin/python3";
+	int i, established = 0;
+	const struct jobj *summary = NULL;
+
+	if (!live_possible())
+		return;
+	env_make(&e, "connect");
+	{
+		/* On the wildcard address: the kernel's 10.9.0.2 exists only once the device does. */
+		char *sargv[] = { py, (char *)"-u", (char *)"-m", (char *)"http.server", (char *)"8080", (char *)"--bind",
+				  (char *)"0.0.0.0", (char *)"--directory", tmpdir, NULL };
+
+		bg_start(&srv, &e, "server", sargv);
+		ck_assert_msg(bg_wait_text(&srv, srv.out, "Serving HTTP", 10), "http.server did not start: %s",
+			      prog_read_file(srv.err, NULL));
+	}
+	live_start(&live, &e, "--connect 10.9.0.2:8080");
+	usleep(1500000);
+	trace = live_stop(&live, &e, "tcpdemux0");
+	bg_stop(&srv, SIGTERM, 5);
+	jl_split(&l, trace, 1, "live --connect");
+	for (i = 0; i < l.n; i++) {
+		if (j_is(&l.obj[i], "type", "summary"))
+			summary = &l.obj[i];
+		if (j_is(&l.obj[i], "type", "segment") && j_is(&l.obj[i], "action", "established"))
+			established++;
+	}
+	ck_assert_msg(established == 1, "%d active opens completed, not 1:\n%s", established, trace);
+	ck_assert_msg(summary != NULL, "no summary");
+	ck_assert_msg(jnum_in(summary, "counters", "ActiveOpens", "summary") == 1, "ActiveOpens is not 1");
+	ck_assert_msg(jnum_in(summary, "counters", "OutRsts", "summary") == 0, "the stack sent a RST");
+	ck_assert_msg(jnum_in(summary, "live", "bytes_in", "summary") > 100, "no answer was read");
+	ck_assert_msg(jnum_in(summary, "live", "closed", "summary") == 1 &&
+			      jnum_in(summary, "live", "app_errors", "summary") == 0,
+		      "the connection did not close cleanly");
+	jl_free(&l);
+	free(trace);
+	live_cleanup(e.ns);
+}
+END_TEST
+
 /* Runs tcpdemux live ARGS in e's namespace (as user, if not NULL); exit 2, one line naming want, nothing left. */
 static void refused(const struct live_env *e, const char *as_user, const char *args, const char *want)
 {
@@ -590,6 +657,7 @@ Suite *live_suite(void)
 	tcase_add_test(tc, live_echo_50_clients);
 	tcase_add_test(tc, live_never_fills_the_queue);
 	tcase_add_test(tc, live_http_curl);
+	tcase_add_test(tc, live_connect_to_the_kernel);
 	tcase_add_test(tc, live_bad_environment);
 	suite_add_tcase(s, tc);
 	return s;
