@@ -67,7 +67,8 @@ ifneq ($(MODE),gdb)
 $(shell mkdir -p $(BUILD) && (echo $(MODE) | cmp -s - $(MODE_STAMP) || echo $(MODE) > $(MODE_STAMP)))
 endif
 
-.PHONY: all demo check debug check-sanitize check-valgrind clean deps golden gdb-demo gdb-binary fuzz bench
+.PHONY: all demo check debug check-sanitize check-valgrind clean deps golden gdb-demo gdb-binary fuzz bench \
+        conformance
 
 FUZZ_SECONDS ?= 60
 .DEFAULT_GOAL := all
@@ -177,6 +178,11 @@ check-valgrind: $(BUILD)/tcpdemux
 	@valgrind -q --leak-check=full --errors-for-leak-kinds=all --error-exitcode=9 \
 		$(BUILD)/tcpdemux script tests/scripts/time-wait-reuse.pkt --quiet
 	@echo "valgrind: script clean"
+
+# google/packetdrill's Linux suite, run unchanged from a checkout of it:
+#   make conformance PACKETDRILL=/tmp/packetdrill   (docs/scripts.md)
+conformance: $(BUILD)/tcpdemux
+	@bash tools/conformance.sh $(BUILD)/tcpdemux $(PACKETDRILL)
 
 clean:
 	rm -rf $(BUILD)
