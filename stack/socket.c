@@ -547,15 +547,6 @@ int sys_state(struct stack *st, int fd)
 	return sk ? sk->c.state : -EBADF;
 }
 
-int sys_outq(struct stack *st, int fd)
-{
-	struct sock *sk = fd_lookup(st, fd);
-
-	if (!sk)
-		return -EBADF;
-	return sk_snd_len(sk) > 0x7fffffff ? 0x7fffffff : (int)sk_snd_len(sk);
-}
-
 int sys_error(struct stack *st, int fd)
 {
 	struct sock *sk = fd_lookup(st, fd);

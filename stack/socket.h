@@ -153,14 +153,6 @@ int sys_outq(struct stack *st, int fd);
 /* Current TCP state of fd's socket, or -EBADF. */
 int sys_state(struct stack *st, int fd);
 
-/*
- * Bytes fd has queued for sending that the peer has not acknowledged yet,
- * sent or not (what ioctl(SIOCOUTQ) tells on Linux), or -EBADF. An
- * application that must not queue without bound (an echo server) stops
- * reading while it is large: the unread bytes then close the peer's window.
- */
-int sys_outq(struct stack *st, int fd);
-
 /* Pending error of fd (so_error), cleared by the read: 0 or -ECONNRESET etc. */
 int sys_error(struct stack *st, int fd);
 
