@@ -35,7 +35,7 @@
 #define LIVE_TIMEOUT 90 /* seconds per test case */
 
 /* Every test's namespace name, known to the parent's teardown. */
-static const char *const live_tests[] = { "echo", "never", "http", "connect", "timers", "env" };
+static const char *const live_tests[] = { "echo", "never", "http", "limit", "connect", "timers", "env" };
 static pid_t live_parent;
 
 static void live_ns_name(const char *test, char *ns, size_t nslen)
@@ -558,6 +558,37 @@ START_TEST(live_http_curl)
 END_TEST
 
 /*
+ * --max-sockets applies live: the listener and the first connection (in
+ * TIME_WAIT once the http application has closed it) are two sockets, so
+ * with --max-sockets 2 the next SYN is dropped at the limit and curl times out.
+ */
+START_TEST(live_max_sockets)
+{
+	struct live_env e;
+	struct bg live;
+	char *out, *trace;
+	char *cargv[] = { (char *)"curl", (char *)"-sS", (char *)"-m", (char *)"1", (char *)"http://10.9.0.1/", NULL };
+	int rc;
+
+	if (!live_possible())
+		return;
+	env_make(&e, "limit");
+	live_start(&live, &e, "--app http --max-sockets 2");
+	rc = env_run(&e, 20, cargv, &out);
+	ck_assert_msg(rc == 0 && strstr(out, "tcpdemux: connection 10.9.0.2:"), "the first curl (%d):\n%s", rc, out);
+	free(out);
+	rc = env_run(&e, 20, cargv, &out);
+	ck_assert_msg(rc == 28, "the second curl was not left waiting at the socket limit (exit %d):\n%s", rc, out);
+	free(out);
+	trace = live_stop(&live, &e, "tcpdemux0");
+	ck_assert_msg(strstr(trace, "\"reason\":\"SocketLimit\"") && !strstr(trace, "\"SocketLimit\":0}"),
+		      "no SYN dropped at the socket limit: %s", strrchr(trace, '{'));
+	free(trace);
+	live_cleanup(e.ns);
+}
+END_TEST
+
+/*
  * --connect: the stack's own active open to a server of the kernel's (Python's
  * http.server on the kernel's address): the handshake from the client side,
  * the request sent, the answer read, both sides closed.
@@ -742,6 +773,7 @@ Suite *live_suite(void)
 	tcase_add_test(tc, live_echo_50_clients);
 	tcase_add_test(tc, live_never_fills_the_queue);
 	tcase_add_test(tc, live_http_curl);
+	tcase_add_test(tc, live_max_sockets);
 	tcase_add_test(tc, live_connect_to_the_kernel);
 	tcase_add_test(tc, live_timers_fire_on_time);
 	tcase_add_test(tc, live_bad_environment);
