@@ -117,7 +117,7 @@ static int live_possible(void)
 	else if (access("/dev/net/tun", R_OK | W_OK) != 0)
 		why = "no /dev/net/tun";
 	else if (sh_quiet("command -v ip && command -v curl && command -v tcpdump && command -v timeout") != 0)
-		why = "ip, curl, tcpdump or timeout missing (tools/ensure-deps.sh --live installs them)";
+		why = "ip, curl, tcpdump or timeout missing (tools/ensure-deps.sh --test installs them)";
 	else if (access("/usr/bin/python3", X_OK) != 0)
 		why = "no /usr/bin/python3";
 	if (!why)
