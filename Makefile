@@ -59,7 +59,8 @@ SIM_OBJ   := $(SIM_SRC:%.c=$(OBJDIR)/%.o) $(PAGE_OBJ)
 TEST_OBJ  := $(TEST_SRC:%.c=$(OBJDIR)/%.o)
 
 DEPS_STAMP := $(BUILD)/.deps-ok
-# What `make check` runs besides the suites: tshark, Chromium (tools/ensure-deps.sh --test).
+# What `make check` runs besides the suites: gdb, tshark, Chromium, and for the live tests ip, curl,
+# tcpdump (tools/ensure-deps.sh --test).
 TEST_DEPS_STAMP := $(BUILD)/.test-deps-ok
 # Rebuild the binary when the mode changes, even if its objects are older.
 MODE_STAMP := $(BUILD)/.mode
@@ -67,7 +68,8 @@ ifneq ($(MODE),gdb)
 $(shell mkdir -p $(BUILD) && (echo $(MODE) | cmp -s - $(MODE_STAMP) || echo $(MODE) > $(MODE_STAMP)))
 endif
 
-.PHONY: all demo check debug check-sanitize check-valgrind clean deps golden gdb-demo gdb-binary fuzz bench
+.PHONY: all demo check debug check-sanitize check-valgrind clean deps golden gdb-demo gdb-binary fuzz bench \
+        conformance
 
 FUZZ_SECONDS ?= 60
 .DEFAULT_GOAL := all
@@ -108,13 +110,12 @@ $(BUILD)/tcpdemux-gdb: $(OBJDIR)/sim/main.o $(SIM_OBJ) $(BUILD)/libstack-$(MODE)
 gdb-binary: deps
 	$(MAKE) MODE=gdb $(BUILD)/tcpdemux-gdb
 
-# gdb on the two-clients demo, with the pretty-printers loaded and a
-# breakpoint on each step of the demultiplexing path (docs/debugging.md).
+# gdb on the two-clients demo, with the pretty-printers loaded, a breakpoint
+# on each step of the server's demultiplexing path, stopped at its lookup of
+# the first SYN with a banner of what to type (tools/gdb/demo.gdb,
+# docs/debugging.md).
 gdb-demo: gdb-binary
-	gdb -q -x tools/gdb/tcpdemux.py \
-		-ex 'break tcp_demux' -ex 'break ehash_lookup' -ex 'break listener_lookup' \
-		-ex 'break syn_recv' -ex 'break tcp_check_req' -ex 'break accept_queue_push' \
-		-ex 'break accept_pop' \
+	gdb -q -x tools/gdb/tcpdemux.py -x tools/gdb/demo.gdb \
 		--args $(BUILD)/tcpdemux-gdb demo two-clients --hash-seed 1 --no-color
 
 $(BUILD)/check_all-$(MODE): $(TEST_OBJ) $(OBJDIR)/tests/check_main.o $(SIM_OBJ) $(BUILD)/libstack-$(MODE).a
@@ -124,18 +125,12 @@ $(BUILD)/check_all-$(MODE): $(TEST_OBJ) $(OBJDIR)/tests/check_main.o $(SIM_OBJ) 
 demo: $(BUILD)/tcpdemux
 	$(BUILD)/tcpdemux demo two-clients
 
-# What the live tests (tests/check_live.c) run; missing it fails only under CI.
-LIVE_STAMP := $(BUILD)/.live-deps-ok
-$(LIVE_STAMP): | $(DEPS_STAMP)
-	@sh tools/ensure-deps.sh --live || [ -z "$(CI)" ]
-	@touch $@
-# After the live check: two apt-get runs at once would fight over the package lock.
-$(TEST_DEPS_STAMP): | $(DEPS_STAMP) $(LIVE_STAMP)
+$(TEST_DEPS_STAMP): | $(DEPS_STAMP)
 	@sh tools/ensure-deps.sh --test
 	@touch $@
 
 # The golden tests run build/tcpdemux, so it is built in the same mode.
-check: $(BUILD)/tcpdemux $(BUILD)/check_all-$(MODE) gdb-binary $(LIVE_STAMP) $(TEST_DEPS_STAMP)
+check: $(BUILD)/tcpdemux $(BUILD)/check_all-$(MODE) gdb-binary $(TEST_DEPS_STAMP)
 	TCPDEMUX=$(BUILD)/tcpdemux TCPDEMUX_GDB=$(BUILD)/tcpdemux-gdb TESTDIR=tests TRACES=traces CORPUS=$(CORPUS) REALWORLD=$(REALWORLD) $(BUILD)/check_all-$(MODE)
 
 # Regenerates the golden files after a deliberate change of output: review the diff.
@@ -182,6 +177,11 @@ check-valgrind: $(BUILD)/tcpdemux
 	@valgrind -q --leak-check=full --errors-for-leak-kinds=all --error-exitcode=9 \
 		$(BUILD)/tcpdemux script tests/scripts/time-wait-reuse.pkt --quiet
 	@echo "valgrind: script clean"
+
+# google/packetdrill's Linux suite, run unchanged from a checkout of it:
+#   make conformance PACKETDRILL=/tmp/packetdrill   (docs/scripts.md)
+conformance: $(BUILD)/tcpdemux
+	@bash tools/conformance.sh $(BUILD)/tcpdemux $(PACKETDRILL)
 
 clean:
 	rm -rf $(BUILD)
