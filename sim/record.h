@@ -142,6 +142,24 @@ struct rec_replay {
 	int nskipped;           /* entries in skipped */
 };
 
+/* What a live run saw on its TUN device, and what its application did: the summary's account. */
+struct rec_live {
+	const char *device;         /* the TUN device's name */
+	const char *app;            /* the application: "echo", "http", "discard" or "never" */
+	uint64_t packets_read;      /* packets the kernel sent into the device */
+	uint64_t tcp_in;            /* of which TCP segments fed to the stack */
+	uint64_t packets_written;   /* segments the stack sent, written to the device */
+	uint64_t write_errors;      /* segments the device refused */
+	struct rec_skip skipped[REC_MAX_SKIPS]; /* why packets read were not fed in, with a count */
+	int nskipped;               /* entries in skipped */
+	uint64_t accepted;          /* descriptors accept() returned to the application */
+	uint64_t closed;            /* descriptors the application closed */
+	uint64_t bytes_in;          /* bytes the application read */
+	uint64_t bytes_out;         /* bytes the application sent */
+	uint64_t responses;         /* HTTP responses (--app http) */
+	uint64_t app_errors;        /* recv()/send() errors the application met (a reset connection) */
+};
+
 /* --verify's totals for one kind of segment. */
 struct rec_verify_class {
 	const char *name;   /* "control", "ack" or "data" */
@@ -167,6 +185,7 @@ struct rec_summary {
 	struct stack_totals sockets;            /* sockets alive at the end, by kind */
 	const struct rec_replay *replay;        /* what a replay read, else NULL */
 	const struct rec_verify_totals *verify; /* --verify's totals, else NULL */
+	const struct rec_live *live;            /* what a live run saw, else NULL */
 };
 
 struct record {

@@ -442,7 +442,27 @@ static void text_replay_stats(FILE *f, const struct rec_replay *rs)
 			(unsigned long long)rs->payload_cut);
 }
 
-static void text_summary(struct text_renderer *r, const struct rec_summary *sum)
+static void text_live_stats(FILE *f, vtime_t t, const struct rec_live *lv)
+{
+	char ts[32];
+	int i;
+
+	render_time(t, ts, sizeof(ts));
+	fprintf(f, "live on %s for %s s: %llu packets read, %llu TCP segments to the stack, %llu written, %llu write errors\n",
+		lv->device, ts, (unsigned long long)lv->packets_read, (unsigned long long)lv->tcp_in,
+		(unsigned long long)lv->packets_written, (unsigned long long)lv->write_errors);
+	fputs("skipped:", f);
+	for (i = 0; i < lv->nskipped; i++)
+		fprintf(f, "%s %s=%llu (first: packet %lld)", i ? "," : "", lv->skipped[i].reason,
+			(unsigned long long)lv->skipped[i].count, (long long)lv->skipped[i].first_frame);
+	fprintf(f, "%s\n", lv->nskipped ? "" : " none");
+	fprintf(f, "application %s: %llu accepted, %llu closed, %llu bytes read, %llu bytes sent, %llu HTTP responses, %llu errors\n",
+		lv->app, (unsigned long long)lv->accepted, (unsigned long long)lv->closed,
+		(unsigned long long)lv->bytes_in, (unsigned long long)lv->bytes_out,
+		(unsigned long long)lv->responses, (unsigned long long)lv->app_errors);
+}
+
+static void text_summary(struct text_renderer *r, vtime_t t, const struct rec_summary *sum)
 {
 	FILE *f = r->out;
 	const struct stack_totals *tot = &sum->sockets;
@@ -452,6 +472,8 @@ static void text_summary(struct text_renderer *r, const struct rec_summary *sum)
 		text_replay_stats(f, sum->replay);
 	if (sum->verify)
 		text_verify_totals(f, sum->verify);
+	if (sum->live)
+		text_live_stats(f, t, sum->live);
 	fprintf(f, "%ssummary%s: %llu segments in, %llu out; sockets: %u listening, %u established, "
 		   "%u requests, %u TIME_WAIT, %u other\n",
 		C(r, BOLD), C(r, RESET), (unsigned long long)sum->counters[CNT_INSEGS],
@@ -505,7 +527,7 @@ static void text_record(struct renderer *rr, const struct record *rec)
 		text_tables(r, rec->tables);
 		break;
 	case REC_SUMMARY:
-		text_summary(r, rec->summary);
+		text_summary(r, rec->t, rec->summary);
 		break;
 	default:
 		break;

@@ -29,6 +29,7 @@ int main(void)
 	srunner_add_suite(sr, realworld_suite());
 	srunner_add_suite(sr, render_suite());
 	srunner_add_suite(sr, live_suite());
+	srunner_add_suite(sr, pcapng_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

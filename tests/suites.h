@@ -25,5 +25,6 @@ Suite *replay_suite(void);
 Suite *realworld_suite(void);
 Suite *render_suite(void);
 Suite *live_suite(void);
+Suite *pcapng_suite(void);
 
 #endif
