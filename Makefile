@@ -49,7 +49,7 @@ PKG_CFLAGS = $(shell pkg-config --cflags libpcap check 2>/dev/null)
 PCAP_LIBS  = $(shell pkg-config --libs libpcap 2>/dev/null)
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
 
-CFLAGS_ALL  = $(BASE_CFLAGS) $(MODE_CFLAGS) $(LTO_CFLAGS) $(PKG_CFLAGS) -Istack -Isim -Itests $(CFLAGS)
+CFLAGS_ALL  = $(BASE_CFLAGS) $(MODE_CFLAGS) $(PKG_CFLAGS) -Istack -Isim -Itests $(CFLAGS)
 LDFLAGS_ALL = $(MODE_LDFLAGS) $(LDFLAGS)
 
 STACK_SRC := $(wildcard stack/*.c)
@@ -101,6 +101,9 @@ $(PAGE_GEN): $(BUILD)/embed-page $(PAGE_SRC)
 $(PAGE_OBJ): $(PAGE_GEN)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -c $< -o $@
+
+# The program's own objects carry the link-time IR (tests and tools link them without it).
+$(STACK_OBJ) $(SIM_OBJ) $(OBJDIR)/sim/main.o: CFLAGS_ALL += $(LTO_CFLAGS)
 
 $(BUILD)/libstack-$(MODE).a: $(STACK_OBJ)
 	ar rcs $@ $^
