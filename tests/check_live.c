@@ -35,7 +35,7 @@
 #define LIVE_TIMEOUT 90 /* seconds per test case */
 
 /* Every test's namespace name, known to the parent's teardown. */
-static const char *const live_tests[] = { "echo", "never", "http", "connect", "timers", "env" };
+static const char *const live_tests[] = { "echo", "never", "http", "limit", "connect", "timers", "env" };
 static pid_t live_parent;
 
 static void live_ns_name(const char *test, char *ns, size_t nslen)
@@ -117,7 +117,7 @@ static int live_possible(void)
 	else if (access("/dev/net/tun", R_OK | W_OK) != 0)
 		why = "no /dev/net/tun";
 	else if (sh_quiet("command -v ip && command -v curl && command -v tcpdump && command -v timeout") != 0)
-		why = "ip, curl, tcpdump or timeout missing (tools/ensure-deps.sh --live installs them)";
+		why = "ip, curl, tcpdump or timeout missing (tools/ensure-deps.sh --test installs them)";
 	else if (access("/usr/bin/python3", X_OK) != 0)
 		why = "no /usr/bin/python3";
 	if (!why)
@@ -558,6 +558,37 @@ START_TEST(live_http_curl)
 END_TEST
 
 /*
+ * --max-sockets applies live: the listener and the first connection (in
+ * TIME_WAIT once the http application has closed it) are two sockets, so
+ * with --max-sockets 2 the next SYN is dropped at the limit and curl times out.
+ */
+START_TEST(live_max_sockets)
+{
+	struct live_env e;
+	struct bg live;
+	char *out, *trace;
+	char *cargv[] = { (char *)"curl", (char *)"-sS", (char *)"-m", (char *)"1", (char *)"http://10.9.0.1/", NULL };
+	int rc;
+
+	if (!live_possible())
+		return;
+	env_make(&e, "limit");
+	live_start(&live, &e, "--app http --max-sockets 2");
+	rc = env_run(&e, 20, cargv, &out);
+	ck_assert_msg(rc == 0 && strstr(out, "tcpdemux: connection 10.9.0.2:"), "the first curl (%d):\n%s", rc, out);
+	free(out);
+	rc = env_run(&e, 20, cargv, &out);
+	ck_assert_msg(rc == 28, "the second curl was not left waiting at the socket limit (exit %d):\n%s", rc, out);
+	free(out);
+	trace = live_stop(&live, &e, "tcpdemux0");
+	ck_assert_msg(strstr(trace, "\"reason\":\"SocketLimit\"") && !strstr(trace, "\"SocketLimit\":0}"),
+		      "no SYN dropped at the socket limit: %s", strrchr(trace, '{'));
+	free(trace);
+	live_cleanup(e.ns);
+}
+END_TEST
+
+/*
  * --connect: the stack's own active open to a server of the kernel's (Python's
  * http.server on the kernel's address): the handshake from the client side,
  * the request sent, the answer read, both sides closed.
@@ -687,6 +718,37 @@ START_TEST(live_timers_fire_on_time)
 }
 END_TEST
 
+/* tools/live-demo.sh, as a lecturer runs it: real clients answered, the summary, nothing left behind. */
+START_TEST(live_demo_script)
+{
+	char script[512], *out, cmd[600];
+	char t[] = "timeout", secs[] = "60", c1[] = "--clients", c2[] = "2", g1[] = "--gap", g2[] = "0.1", dd[] = "--",
+	     nc[] = "--no-color";
+	int rc;
+
+	if (!live_possible())
+		return;
+	fmt(script, sizeof(script), "%s/live-demo.sh", prog_env("TOOLS", "tools"));
+	{
+		char *argv[] = { t, secs, script, c1, c2, g1, g2, dd, nc, NULL };
+
+		setenv("TCPDEMUX", prog_tcpdemux(), 1); /* the binary under test, not one on the PATH */
+		rc = prog_runv(argv, &out, NULL);
+	}
+	ck_assert_msg(rc == 0, "live-demo.sh exited %d:\n%s", rc, out);
+	ck_assert_msg(strstr(out, "== client 1: curl http://10.9.0.1/") && strstr(out, "== client 2: Python http.client"),
+		      "the clients did not run:\n%s", out);
+	ck_assert_msg(strstr(out, "200 OK: tcpdemux: connection 10.9.0.2:"), "Python's client got no answer:\n%s", out);
+	ck_assert_msg(strstr(out, "-> new request") && strstr(out, "handshake complete") && strstr(out, "accept on 10.9.0.1:80"),
+		      "the trace does not show the handshakes and accepts:\n%s", out);
+	ck_assert_msg(strstr(out, "application http: 2 accepted, 2 closed") && strstr(out, "counters: PassiveOpens=2"),
+		      "the summary:\n%s", out);
+	free(out);
+	fmt(cmd, sizeof(cmd), "ip netns list | grep -q tcpdemux-demo-");
+	ck_assert_msg(sh_quiet(cmd) != 0, "live-demo.sh left its namespace behind");
+}
+END_TEST
+
 /* Runs tcpdemux live ARGS in e's namespace (as user, if not NULL); exit 2, one line naming want, nothing left. */
 static void refused(const struct live_env *e, const char *as_user, const char *args, const char *want)
 {
@@ -742,8 +804,10 @@ Suite *live_suite(void)
 	tcase_add_test(tc, live_echo_50_clients);
 	tcase_add_test(tc, live_never_fills_the_queue);
 	tcase_add_test(tc, live_http_curl);
+	tcase_add_test(tc, live_max_sockets);
 	tcase_add_test(tc, live_connect_to_the_kernel);
 	tcase_add_test(tc, live_timers_fire_on_time);
+	tcase_add_test(tc, live_demo_script);
 	tcase_add_test(tc, live_bad_environment);
 	suite_add_tcase(s, tc);
 	return s;
