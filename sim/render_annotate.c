@@ -58,6 +58,10 @@ struct apkt {
 	uint64_t ts;            /* nanoseconds since the epoch */
 	int side;               /* SIDE_KERNEL (the recorded host's), SIDE_OURS (the stack's) or SIDE_NONE */
 	int awaiting;           /* waits for its --verify verdict */
+	int awaiting_in;        /* a replay's inbound frame whose segment the stack has not had yet (held back) */
+	int64_t frame_n;        /* a replayed frame: its number in the capture */
+	int64_t num;            /* its number in the file, once placed */
+	int64_t cause_num;      /* a staged stack segment: the file number of the frame it answers (0: the frame to come) */
 	struct vkey key;        /* side != SIDE_NONE */
 	/* A stack segment staged in a replay: its bytes are built when its frame arrives. */
 	int cause;              /* enum annotate_cause */
@@ -101,6 +105,9 @@ struct annot {
 	struct apkt *after, *after_tail;   /* answers and the application's: after it */
 	char in_comment[COMMENT_ROOM];     /* the lookup of the frame, when it was fed to the stack */
 	int have_in;
+	int64_t in_cause_num;    /* the file number of the frame the last lookup was for (0: the frame to come) */
+	int64_t last_frame_n;    /* the capture number of the last frame record */
+	int cur_in;              /* the lookup in in_comment is the coming frame's */
 	uint64_t in_op, timer_op;
 	int have_timer;
 	struct event timer;
@@ -189,7 +196,7 @@ static void write_pkt(struct annot *a, struct apkt *k)
 /* Writes the queue's head packets that wait for nothing (all of them with force). */
 static void flush(struct annot *a, int force)
 {
-	while (a->head && (force || !a->head->awaiting)) {
+	while (a->head && (force || (!a->head->awaiting && !a->head->awaiting_in))) {
 		struct apkt *k = a->head;
 
 		a->head = k->next;
@@ -209,7 +216,7 @@ static int64_t enqueue(struct annot *a, struct apkt *k)
 	else
 		a->head = k;
 	a->tail = k;
-	return ++a->count;
+	return k->num = ++a->count;
 }
 
 static void list_add(struct apkt **head, struct apkt **tail, struct apkt *k)
@@ -473,10 +480,26 @@ static void on_segment(struct annot *a, const struct event *ev)
 
 	if (ev->type == EV_SEGMENT_IN) {
 		if (a->replay) {
-			/* The frame record brings the bytes; the lookup is said in its comment. */
-			annotate_inbound(ev, a->in_comment, sizeof(a->in_comment));
 			a->have_in = 1;
 			a->in_op = ev->op;
+			a->in_cause_num = 0;
+			if (ev->frame > a->last_frame_n) {
+				/* The frame record to come brings the bytes; the lookup goes in its comment. */
+				annotate_inbound(ev, a->in_comment, sizeof(a->in_comment));
+				a->cur_in = 1;
+				return;
+			}
+			/* A segment held back (a client-side capture): its frame waits in the queue. */
+			for (k = a->head; k; k = k->next)
+				if (k->awaiting_in && k->frame_n == ev->frame) {
+					annotate_inbound(ev, k->comment, sizeof(k->comment));
+					strncat(k->comment, "; fed to the stack later, when the server got it",
+						sizeof(k->comment) - strlen(k->comment) - 1);
+					k->awaiting_in = 0;
+					a->in_cause_num = k->num;
+					break;
+				}
+			flush(a, 0);
 			return;
 		}
 		flush_app(a, NULL);
@@ -504,6 +527,7 @@ static void on_segment(struct annot *a, const struct event *ev)
 		k->timer = a->timer;
 	} else if (a->have_in && ev->op == a->in_op) {
 		k->cause = CAUSE_SEGMENT;
+		k->cause_num = a->in_cause_num;
 	} else {
 		k->cause = a->replay ? CAUSE_HOST : CAUSE_CALL;
 	}
@@ -550,7 +574,7 @@ static void place(struct annot *a, struct apkt **head, struct apkt **tail, uint6
 			fail(a, -ENOMEM);
 			continue;
 		}
-		sent_comment(k, frame, NULL);
+		sent_comment(k, k->cause_num ? k->cause_num : frame, NULL);
 		enqueue(a, k);
 	}
 	*tail = NULL;
@@ -600,15 +624,22 @@ static void on_frame(struct annot *a, const struct rec_frame *f, vtime_t t)
 	k->caplen = f->caplen;
 	k->wirelen = f->wirelen < f->caplen ? f->caplen : f->wirelen;
 	k->side = SIDE_NONE;
-	if (f->dir > 0 && a->have_in)
+	k->frame_n = f->n;
+	a->last_frame_n = f->n;
+	if (f->dir > 0 && a->cur_in) {
 		snprintf(k->comment, sizeof(k->comment), "%s", a->in_comment);
-	else
+	} else if (f->dir > 0) {
+		/* Held back: its lookup comes when the stack gets it (with --capture-point). */
+		snprintf(k->comment, sizeof(k->comment), "demux: held back, not fed to the stack before the run ended");
+		k->awaiting_in = 1;
+	} else {
 		frame_comment(f, k->comment, sizeof(k->comment));
+	}
 	if (f->dir < 0 && f->seg)
 		await(a, k, SIDE_KERNEL, f->seg, t);
 	n = enqueue(a, k);
 	place(a, &a->after, &a->after_tail, f->origin, n, f->dir);
-	a->have_in = a->have_timer = 0;
+	a->have_in = a->have_timer = a->cur_in = 0;
 	flush(a, 0);
 }
 
