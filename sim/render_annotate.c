@@ -14,9 +14,10 @@
  *
  * A replay's frame record comes after the records of what it caused, so
  * those are staged: the segments sent by a timer that fired before the
- * frame go before it in the file, the frame follows with the comment of
- * its lookup, and the stack's answers after it, each naming the frame's
- * number. A replay's two interfaces share the input's link type (libpcap
+ * frame (or earlier still: the answers to a segment the capture point
+ * held back) go before it in the file, the frame follows with the comment
+ * of its lookup, and the stack's answers after it, each naming the
+ * frame's number. A replay's two interfaces share the input's link type (libpcap
  * refuses a file whose interfaces differ): the stack's segments get a
  * link-layer header made from the last frame of the same IP version,
  * preferably one the recorded host sent, so they look like its own.
@@ -101,12 +102,12 @@ struct annot {
 	int64_t count;           /* packets given a place in the file */
 	struct apkt *head, *tail;  /* numbered, in file order, not yet written */
 	/* A replay's current group: what came since the last frame record. */
-	struct apkt *before, *before_tail; /* sent by timers: before the frame */
-	struct apkt *after, *after_tail;   /* answers and the application's: after it */
+	struct apkt *stage, *stage_tail;   /* the stack's segments sent since, in the order sent */
 	char in_comment[COMMENT_ROOM];     /* the lookup of the frame, when it was fed to the stack */
 	int have_in;
 	int64_t in_cause_num;    /* the file number of the frame the last lookup was for (0: the frame to come) */
 	int64_t last_frame_n;    /* the capture number of the last frame record */
+	uint64_t origin;         /* a replay's recorded time of virtual time 0 */
 	int cur_in;              /* the lookup in in_comment is the coming frame's */
 	uint64_t in_op, timer_op;
 	int have_timer;
@@ -267,8 +268,7 @@ static int settle_in(struct apkt *k, int side, const struct vkey *key, const cha
 
 static int settle(struct annot *a, int side, const struct vkey *key, const char *words)
 {
-	return settle_in(a->head, side, key, words) || settle_in(a->before, side, key, words) ||
-	       settle_in(a->after, side, key, words);
+	return settle_in(a->head, side, key, words) || settle_in(a->stage, side, key, words);
 }
 
 static void on_verify(struct annot *a, const struct rec_verify *v)
@@ -534,10 +534,7 @@ static void on_segment(struct annot *a, const struct event *ev)
 	await(a, k, SIDE_OURS, ev->seg, ev->t);
 	if (a->replay) {
 		/* Bytes and number when the frame record comes. */
-		if (k->cause == CAUSE_TIMER)
-			list_add(&a->before, &a->before_tail, k);
-		else
-			list_add(&a->after, &a->after_tail, k);
+		list_add(&a->stage, &a->stage_tail, k);
 		return;
 	}
 	if (build_bytes(a, k) < 0) {
@@ -556,16 +553,24 @@ static void on_segment(struct annot *a, const struct event *ev)
 }
 
 /*
- * Appends a staged list to the file: each packet gets its bytes, its
- * time (origin + virtual time) and the words naming frame.
+ * Appends staged segments to the file, in the order sent: with before_t,
+ * only those that go before a frame replayed at that virtual time (sent
+ * by a timer, or earlier: a held-back segment's answers), else all. Each
+ * gets its bytes, its time (origin + virtual time) and the words naming
+ * the frame it answers (frame, unless it answers a held-back one).
  */
-static void place(struct annot *a, struct apkt **head, struct apkt **tail, uint64_t origin, int64_t frame,
-		  int frame_dir)
+static void place(struct annot *a, uint64_t origin, int64_t frame, int frame_dir, const vtime_t *before_t)
 {
-	while (*head) {
-		struct apkt *k = *head;
+	struct apkt **pp = &a->stage, *k;
 
-		*head = k->next;
+	a->stage_tail = NULL;
+	while ((k = *pp) != NULL) {
+		if (before_t && k->cause != CAUSE_TIMER && k->ts >= *before_t) {
+			a->stage_tail = k; /* stays staged */
+			pp = &k->next;
+			continue;
+		}
+		*pp = k->next;
 		k->ts = origin + k->ts;
 		if (k->cause == CAUSE_HOST && frame_dir >= 0)
 			k->cause = CAUSE_CALL; /* the application's own (an accept(), a read), not the host's frame */
@@ -577,7 +582,6 @@ static void place(struct annot *a, struct apkt **head, struct apkt **tail, uint6
 		sent_comment(k, k->cause_num ? k->cause_num : frame, NULL);
 		enqueue(a, k);
 	}
-	*tail = NULL;
 }
 
 /* The comment of a frame that was not fed to the stack. */
@@ -611,8 +615,9 @@ static void on_frame(struct annot *a, const struct rec_frame *f, vtime_t t)
 
 	if (a->linktype < 0)
 		a->linktype = f->linktype;
+	a->origin = f->origin;
 	learn_link(a, f);
-	place(a, &a->before, &a->before_tail, f->origin, -1, 0);
+	place(a, f->origin, -1, 0, &t);
 	if (!k || !(k->data = malloc(f->caplen ? f->caplen : 1))) {
 		free(k);
 		fail(a, -ENOMEM);
@@ -638,7 +643,7 @@ static void on_frame(struct annot *a, const struct rec_frame *f, vtime_t t)
 	if (f->dir < 0 && f->seg)
 		await(a, k, SIDE_KERNEL, f->seg, t);
 	n = enqueue(a, k);
-	place(a, &a->after, &a->after_tail, f->origin, n, f->dir);
+	place(a, f->origin, n, f->dir, NULL);
 	a->have_in = a->have_timer = a->cur_in = 0;
 	flush(a, 0);
 }
@@ -676,8 +681,7 @@ static void annot_record(struct renderer *r, const struct record *rec)
 		break;
 	case REC_SUMMARY:
 		flush_app(a, NULL);
-		place(a, &a->before, &a->before_tail, 0, -1, 0);
-		place(a, &a->after, &a->after_tail, 0, -1, 0);
+		place(a, a->origin, -1, 0, NULL);
 		flush(a, 1);
 		break;
 	default:
