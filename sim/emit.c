@@ -252,6 +252,8 @@ static void replay_record(const struct replay_stats *rs, struct rec_replay *out)
 	out->picked_up = rs->picked_up;
 	out->isn_recorded = rs->isn_recorded;
 	out->isn_own = rs->isn_own;
+	out->isn_rebased = rs->isn_rebased;
+	out->capture = rs->capture;
 	out->nskipped = emit_skip_list(out->skipped, REC_MAX_SKIPS, rs->skipped, rs->first_skipped, SKIP_COUNT,
 				       frame_skip_name);
 }
