@@ -61,6 +61,21 @@ struct renderer *render_json_new(FILE *out);
  */
 struct renderer *render_step_new(int color, char *err, size_t errlen);
 
+/* What --slides is given. */
+struct slides_opts {
+	int color;          /* ANSI highlights */
+	int options;        /* --options: segments with their TS values and option lists */
+	double pace;        /* --pace SECONDS: the next screen by itself after this long (0: wait for a key) */
+	char *const *argv;  /* the command line, run again to go back ('b'); NULL: no going back */
+};
+
+/*
+ * --slides: a screen per step, cleared first and fitted to the
+ * terminal's size, for a projector (render_slides.c). NULL with a message
+ * in err when there is no terminal to read keys from.
+ */
+struct renderer *render_slides_new(const struct slides_opts *o, char *err, size_t errlen);
+
 /*
  * Feeds every record to each of the n (at most 8) renderers in turn, and
  * destroys them with itself; its wants is the union of theirs, kept up
@@ -74,6 +89,13 @@ static inline void render_record(struct renderer *r, const struct record *rec)
 {
 	r->ops->record(r, rec);
 }
+
+/*
+ * What the stack did with an inbound segment, in the words of the text
+ * trace ("new request #2 (SYN_RECV), SYN queue 1/8 -> SYN-ACK"), to f;
+ * replay: say where a new request's ISN came from; color: ANSI highlights.
+ */
+void render_outcome(FILE *f, const struct event *ev, int replay, int color);
 
 /* "1.234567" seconds with microseconds. */
 void render_time(vtime_t t, char *buf, size_t len);
