@@ -84,6 +84,25 @@ struct renderer *render_slides_new(const struct slides_opts *o, char *err, size_
  */
 struct renderer *render_tee_new(struct renderer *const *rs, int n);
 
+/*
+ * A text renderer writing into memory, for the front ends that lay the
+ * text out themselves (--step, --slides).
+ */
+struct render_mem {
+	struct renderer *text; /* the text renderer, writing to f */
+	FILE *f;               /* the memory stream */
+	char *buf;             /* what it wrote: len bytes, current after render_mem_sync() */
+	size_t len;
+};
+
+/* Returns 0, or -ENOMEM with nothing left open. */
+int render_mem_open(struct render_mem *m, int color);
+/* Brings buf and len up to date with what the text renderer wrote. */
+void render_mem_sync(struct render_mem *m);
+/* Empties the buffer (the renderer writes from its start again). */
+void render_mem_clear(struct render_mem *m);
+void render_mem_close(struct render_mem *m);
+
 /* Hands rec to r. */
 static inline void render_record(struct renderer *r, const struct record *rec)
 {

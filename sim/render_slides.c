@@ -53,10 +53,7 @@ struct slides {
 	struct slides_opts o;
 	struct stepper steps;
 	struct term term;
-	struct renderer *text;  /* the text renderer into mem, for inferences, verify lines and the summary */
-	FILE *mem;
-	char *membuf;
-	size_t memlen;
+	struct render_mem mem;  /* the text renderer, for inferences, verify lines and the summary */
 	struct block trace;     /* the current step's lines */
 	int trace_events;       /* index in trace of the step's first event's line; -1 none */
 	char *say[SL_MAX_SAY];  /* narration waiting for the next screen */
@@ -249,14 +246,12 @@ static void via_text(struct slides *s, const struct record *rec)
 {
 	size_t i, start = 0;
 
-	rewind(s->mem);
-	fflush(s->mem);
-	s->memlen = 0;
-	render_record(s->text, rec);
-	fflush(s->mem);
-	for (i = 0; i <= s->memlen; i++) {
-		if (i == s->memlen || s->membuf[i] == '\n') {
-			const char *l = s->membuf + start;
+	render_mem_clear(&s->mem);
+	render_record(s->mem.text, rec);
+	render_mem_sync(&s->mem);
+	for (i = 0; i <= s->mem.len; i++) {
+		if (i == s->mem.len || s->mem.buf[i] == '\n') {
+			const char *l = s->mem.buf + start;
 			size_t n = i - start;
 
 			/* the trace's lines start with an 10-column time and 7 spaces: the title has the time */
@@ -801,7 +796,7 @@ static void begin(struct slides *s, const struct rec_begin *b)
 				 b->intro ? b->intro : "");
 	}
 	/* the text renderer words a replay's lines as one */
-	render_record(s->text, &(struct record){ .type = REC_BEGIN, .t = 0, .begin = b });
+	render_record(s->mem.text, &(struct record){ .type = REC_BEGIN, .t = 0, .begin = b });
 	if (s->at == 0)
 		s->at = -1;
 	if (skipping(s))
@@ -817,22 +812,20 @@ static void summary(struct slides *s, const struct record *rec)
 {
 	char where[64];
 
-	rewind(s->mem);
-	fflush(s->mem);
-	s->memlen = 0;
+	render_mem_clear(&s->mem);
 	if (s->ahead >= 0 || s->at_segment >= 0) {
-		fprintf(s->mem, "There is no segment #%lld: the run ended after segment #%lld.\n\n",
+		fprintf(s->mem.f, "There is no segment #%lld: the run ended after segment #%lld.\n\n",
 			(long long)(s->ahead >= 0 ? s->ahead : s->at_segment), (long long)s->segment);
 		s->ahead = s->at_segment = -1;
 	}
 	s->at = -1;
-	render_record(s->text, rec);
-	fflush(s->mem);
+	render_record(s->mem.text, rec);
+	render_mem_sync(&s->mem);
 	snprintf(where, sizeof(where), "the end (after step %u)", s->steps.count);
 	s->screen = s->steps.count + 1;
 	term_size(&s->term);
 	do {
-		show_text(s, where, s->membuf ? s->membuf : "", "[Enter/Space] go on  [b] back  [g N] segment N  [q] quit");
+		show_text(s, where, s->mem.buf ? s->mem.buf : "", "[Enter/Space] go on  [b] back  [g N] segment N  [q] quit");
 	} while (wait_key(s, 1) == GO_REDRAW);
 }
 
@@ -878,9 +871,7 @@ static void slides_destroy(struct renderer *r)
 	printf("%s\n", C(s, OFF));
 	fflush(stdout);
 	stepper_free(&s->steps);
-	s->text->ops->destroy(s->text);
-	fclose(s->mem);
-	free(s->membuf);
+	render_mem_close(&s->mem);
 	block_free(&s->trace);
 	clear_say(s);
 	free(s->name);
@@ -916,12 +907,7 @@ struct renderer *render_slides_new(const struct slides_opts *o, char *err, size_
 		free(s);
 		return NULL;
 	}
-	s->mem = open_memstream(&s->membuf, &s->memlen);
-	s->text = s->mem ? render_text_new(s->mem, o->color) : NULL;
-	if (!s->text) {
-		if (s->mem)
-			fclose(s->mem);
-		free(s->membuf);
+	if (render_mem_open(&s->mem, o->color) < 0) {
 		term_close(&s->term);
 		free(s);
 		snprintf(err, errlen, "out of memory");

@@ -23,10 +23,7 @@
 struct step_renderer {
 	struct renderer r;
 	int color;                /* ANSI highlights on */
-	struct renderer *inner;   /* the text renderer, writing to mem */
-	FILE *mem;                /* what inner wrote and is not shown yet */
-	char *membuf;
-	size_t memlen;
+	struct render_mem mem;    /* the text renderer's lines of the step, not shown yet */
 	long events_at;           /* offset in mem of the step's first event; -1 none yet */
 	long cause_at;            /* offset in mem of the call that caused those events; -1 none */
 	struct stepper steps;
@@ -65,20 +62,19 @@ static void put_text(struct step_renderer *s, const char *text, size_t from, siz
  */
 static void drain(struct step_renderer *s)
 {
-	fflush(s->mem);
-	if (s->cause_at >= 0 && s->events_at >= 0 && s->events_at <= s->cause_at &&
-	    (size_t)s->cause_at <= s->memlen) {
-		put_text(s, s->membuf, 0, (size_t)s->events_at);
-		put_text(s, s->membuf, (size_t)s->cause_at, s->memlen);
-		put_text(s, s->membuf, (size_t)s->events_at, (size_t)s->cause_at);
+	struct render_mem *m = &s->mem;
+
+	render_mem_sync(m);
+	if (s->cause_at >= 0 && s->events_at >= 0 && s->events_at <= s->cause_at && (size_t)s->cause_at <= m->len) {
+		put_text(s, m->buf, 0, (size_t)s->events_at);
+		put_text(s, m->buf, (size_t)s->cause_at, m->len);
+		put_text(s, m->buf, (size_t)s->events_at, (size_t)s->cause_at);
 	} else {
-		put_text(s, s->membuf, 0, s->memlen);
+		put_text(s, m->buf, 0, m->len);
 	}
 	s->cause_at = -1;
 	s->events_at = -1;
-	rewind(s->mem);
-	fflush(s->mem);
-	s->memlen = 0;
+	render_mem_clear(m);
 	fflush(stdout);
 }
 
@@ -95,7 +91,7 @@ static void show_tables(struct step_renderer *s)
 	}
 	t = *now;
 	t.asked = 1;
-	render_record(s->inner, &rec);
+	render_record(s->mem.text, &rec);
 	drain(s);
 }
 
@@ -172,13 +168,13 @@ static void on_record(void *ctx, struct step *st, const struct record *rec, int 
 
 	(void)st;
 	if (cause || (rec->type == REC_EVENT && s->events_at < 0)) {
-		fflush(s->mem);
+		render_mem_sync(&s->mem);
 		if (cause)
-			s->cause_at = (long)s->memlen;
+			s->cause_at = (long)s->mem.len;
 		else
-			s->events_at = (long)s->memlen;
+			s->events_at = (long)s->mem.len;
 	}
-	render_record(s->inner, rec);
+	render_record(s->mem.text, rec);
 }
 
 /* step_ops.close: the step's lines, what it changed, then a key (unless running on). */
@@ -218,7 +214,7 @@ static void on_outside(void *ctx, const struct record *rec)
 {
 	struct step_renderer *s = ctx;
 
-	render_record(s->inner, rec);
+	render_record(s->mem.text, rec);
 	drain(s);
 }
 
@@ -238,10 +234,8 @@ static void step_destroy(struct renderer *r)
 	stepper_flush(&s->steps);
 	drain(s);
 	term_close(&s->term);
-	s->inner->ops->destroy(s->inner);
+	render_mem_close(&s->mem);
 	stepper_free(&s->steps);
-	fclose(s->mem);
-	free(s->membuf);
 	free(s);
 }
 
@@ -259,12 +253,7 @@ struct renderer *render_step_new(int color, char *err, size_t errlen)
 		free(s);
 		return NULL;
 	}
-	s->mem = open_memstream(&s->membuf, &s->memlen);
-	s->inner = s->mem ? render_text_new(s->mem, color) : NULL;
-	if (!s->inner) {
-		if (s->mem)
-			fclose(s->mem);
-		free(s->membuf);
+	if (render_mem_open(&s->mem, color) < 0) {
 		term_close(&s->term);
 		free(s);
 		snprintf(err, errlen, "out of memory");

@@ -269,7 +269,7 @@ static void close_step(struct stepper *sp)
 		s->kind = s->title[0] ? STEP_CALL : STEP_APP;
 	if (s->kind == STEP_SEGMENT)
 		snprintf(s->title, sizeof(s->title), "segment #%lld", (long long)s->segment);
-	else if (s->kind == STEP_TIMER)
+	else if (s->kind == STEP_TIMER && !s->title[0])
 		snprintf(s->title, sizeof(s->title), "a timer");
 	else if (!s->title[0])
 		snprintf(s->title, sizeof(s->title), "the application");
@@ -314,9 +314,17 @@ static void on_event(struct stepper *sp, const struct record *rec)
 		s->in.seg = &s->in_seg;
 	} else if (ev->type == EV_TIMER && s->kind != STEP_SEGMENT) {
 		s->kind = STEP_TIMER;
+		snprintf(s->title, sizeof(s->title), "timer: #%u %s", ev->sock.id,
+			 ev->action == ACT_SYN_ACK_RTX ? "SYN-ACK again"
+			 : ev->action == ACT_RETRANSMIT ? "retransmission"
+			 : ev->action == ACT_EXPIRE     ? "expires"
+							: seg_action_name(ev->action));
 	} else if (!s->kind) {
 		s->kind = STEP_APP;
 	}
+	/* a replayed or generated application has no call records: its accept() names the step */
+	if (ev->type == EV_ACCEPT && s->kind == STEP_APP && !s->title[0])
+		snprintf(s->title, sizeof(s->title), "the application: accept() = %d (#%u)", ev->sock.fd, ev->sock.id);
 	sp->ops->record(sp->ctx, s, rec, 0);
 }
 
