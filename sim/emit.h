@@ -73,4 +73,7 @@ void emit_tables(struct renderer *r, struct stack *st);
 /* The last record: st's totals and counters, and what a replay read (rs; NULL otherwise). */
 void emit_summary(struct renderer *r, struct stack *st, const struct replay_stats *rs);
 
+/* The last record of a live run: st's totals and counters, and what the device carried (lv). */
+void emit_live_summary(struct renderer *r, struct stack *st, const struct rec_live *lv);
+
 #endif

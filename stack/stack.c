@@ -447,6 +447,24 @@ int stack_find(struct stack *st, const struct ip_addr *laddr, uint16_t lport,
 	return 1;
 }
 
+int stack_rebase_request(struct stack *st, const struct ip_addr *laddr, uint16_t lport,
+			 const struct ip_addr *raddr, uint16_t rport, uint32_t isn)
+{
+	struct lookup_info li;
+	struct sock_common *c = ehash_lookup(st, laddr, lport, raddr, rport, &li);
+	struct request_sock *req;
+
+	if (!c || c->kind != SK_REQUEST)
+		return -ENOENT;
+	req = sk_req(c);
+	if (req->acked)
+		return -EBUSY;
+	if (req->iss == isn)
+		return 0;
+	req->iss = isn;
+	return 1;
+}
+
 static struct sock *listener_by_id(struct stack *st, uint32_t id)
 {
 	struct sock *l;

@@ -315,6 +315,18 @@ typedef void (*sock_walk_fn)(void *ctx, const struct sock_view *s);
 int stack_find(struct stack *st, const struct ip_addr *laddr, uint16_t lport,
 	       const struct ip_addr *raddr, uint16_t rport, struct sock_view *out);
 
+/*
+ * The request (SYN_RECV) for this 4-tuple takes isn as its ISN, as if it
+ * had been chosen when the SYN arrived: a replay that learns the recorded
+ * host's ISN only after the stack answered re-bases the request, while
+ * nothing it sent can have been acknowledged (a request's final ACK has
+ * not been accepted). Its later SYN-ACKs carry isn; no event is emitted.
+ * Returns 1 (re-based), 0 (its ISN already was isn), -ENOENT (no request
+ * for the 4-tuple) or -EBUSY (its final ACK was already seen).
+ */
+int stack_rebase_request(struct stack *st, const struct ip_addr *laddr, uint16_t lport,
+			 const struct ip_addr *raddr, uint16_t rport, uint32_t isn);
+
 /* Listeners in listen() order. */
 void stack_walk_listeners(struct stack *st, listener_walk_fn fn, void *ctx);
 

@@ -129,9 +129,9 @@ START_TEST(test_two_clients_socket_limit)
 	run_plain(&r, "demo two-clients --max-sockets 2 --hash-seed 1 --no-color");
 	run_ok(&r);
 	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++)
-		ck_assert_msg(strstr(r.out, want[i]) != NULL, "the limited run does not print \"%s\":\n%s", want[i],
+		ck_assert_msg(strstr(r.out, want[i]) != NULL, "the limited run does not print \"%s\":\n%.3000s", want[i],
 			      r.out);
-	ck_assert_msg(strstr(r.out, "EBADF") == NULL, "a call on a descriptor that does not exist:\n%s", r.out);
+	ck_assert_msg(strstr(r.out, "EBADF") == NULL, "a call on a descriptor that does not exist:\n%.3000s", r.out);
 	for (p = r.out; (p = strstr(p, "server: accept(3) = ")) != NULL; p++)
 		accepts++;
 	ck_assert_msg(accepts == 2, "%d accept() calls, expected one that succeeds and one EAGAIN", accepts);
@@ -139,8 +139,8 @@ START_TEST(test_two_clients_socket_limit)
 	/* The default run is untouched: all three get in. */
 	run_plain(&r, "demo two-clients --hash-seed 1 --no-color");
 	run_ok(&r);
-	ck_assert_msg(strstr(r.out, "== every connection has local 10.0.0.1:80") != NULL, "%s", r.out);
-	ck_assert_msg(strstr(r.out, "SocketLimit") == NULL, "the default run met a socket limit:\n%s", r.out);
+	ck_assert_msg(strstr(r.out, "== every connection has local 10.0.0.1:80") != NULL, "%.3000s", r.out);
+	ck_assert_msg(strstr(r.out, "SocketLimit") == NULL, "the default run met a socket limit:\n%.3000s", r.out);
 	run_free(&r);
 }
 END_TEST
@@ -152,7 +152,7 @@ START_TEST(test_scripted_demo_needs_sockets)
 	run_plain(&r, "demo backlog --max-sockets 3");
 	run_refused(&r, "tcpdemux: demo backlog needs --max-sockets 6 or more: it is a fixed scenario",
 		    "(two-clients and hash-flood show the limit at work)");
-	ck_assert_msg(r.out[0] == '\0', "a refused demo printed its trace: %s", r.out);
+	ck_assert_msg(r.out[0] == '\0', "a refused demo printed its trace: %.3000s", r.out);
 	run_free(&r);
 	/* The bound named is the least: 5 is refused, 6 runs. */
 	run_plain(&r, "demo backlog --max-sockets 5");

@@ -26,9 +26,11 @@ int main(void)
 	srunner_add_suite(sr, synth_suite());
 	srunner_add_suite(sr, gdb_suite());
 	srunner_add_suite(sr, replay_suite());
+	srunner_add_suite(sr, realworld_suite());
 	srunner_add_suite(sr, render_suite());
 	srunner_add_suite(sr, terminal_suite());
 	srunner_add_suite(sr, live_suite());
+	srunner_add_suite(sr, pcapng_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
