@@ -40,6 +40,7 @@ static const struct knob knobs[] = {
 	{ "net.ipv4.tcp_timestamps", K(tcp_timestamps), 0, 2, "RFC 7323 timestamps" },
 	{ "net.ipv4.tcp_sack", K(tcp_sack), 0, 1, "SACK-permitted" },
 	{ "net.ipv4.tcp_window_scaling", K(tcp_window_scaling), 0, 1, "window scaling" },
+	{ "net.ipv4.tcp_ecn", K(tcp_ecn), 0, 2, "ECN: 1 asks for it in our SYNs and accepts it, 2 only accepts it" },
 };
 
 /*

@@ -69,6 +69,7 @@ struct stack_config {
 	int tcp_timestamps;          /* net.ipv4.tcp_timestamps (1) */
 	int tcp_sack;                /* net.ipv4.tcp_sack (1) */
 	int tcp_window_scaling;      /* net.ipv4.tcp_window_scaling (1) */
+	int tcp_ecn;                 /* net.ipv4.tcp_ecn (2): 0 off, 1 ask and answer, 2 answer only */
 	uint32_t max_sockets;        /* refuse new connections past this many */
 	uint16_t mtu;                /* link MTU used to derive the MSS we announce */
 };

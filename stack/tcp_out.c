@@ -147,6 +147,9 @@ void tcp_send_synack(struct stack *st, struct request_sock *req)
 	s.seq = req->iss;
 	s.ack = req->irs + 1;
 	s.flags = TH_SYN | TH_ACK;
+	/* tcp_ecn_make_synack(): an ECN-setup SYN-ACK sets ECE only (RFC 3168 6.1.1). */
+	if (req->ecn_ok)
+		s.flags |= TH_ECE;
 	/* The window of a SYN or SYN-ACK is never scaled (RFC 7323 2.2). */
 	s.win = (uint16_t)tcp_initial_window(tcp_our_mss(st, fam), req->tstamp_ok);
 	synack_opts(st, &s.opt, &req->c, req->sack_ok, req->tstamp_ok, req->ts_recent,
@@ -243,6 +246,9 @@ void tcp_send_syn(struct stack *st, struct sock *sk)
 	s.seq = sk->iss;
 	s.ack = synack ? sk->rcv_nxt : 0;
 	s.flags = synack ? TH_SYN | TH_ACK : TH_SYN;
+	/* tcp_ecn_send_syn(): only tcp_ecn=1 asks for ECN in our own SYNs. */
+	if (!synack && st->cfg.tcp_ecn == 1)
+		s.flags |= TH_ECE | TH_CWR;
 	s.win = (uint16_t)tcp_initial_window(sk->adv_mss, st->cfg.tcp_timestamps);
 	if (synack)
 		synack_opts(st, &s.opt, &sk->c, sk->sack_ok, sk->tstamp_ok, sk->ts_recent, sk->wscale_ok,
