@@ -78,6 +78,14 @@ void stack_config_init(struct stack_config *cfg)
 	cfg->tcp_sack = 1;
 	cfg->tcp_window_scaling = 1;
 	cfg->tcp_ecn = 2;
+	cfg->tcp_rmem[0] = 4096;
+	cfg->tcp_rmem[1] = 131072;
+	cfg->tcp_rmem[2] = 6291456;
+	cfg->tcp_wmem[0] = 4096;
+	cfg->tcp_wmem[1] = 16384;
+	cfg->tcp_wmem[2] = 4194304;
+	cfg->rmem_max = 212992;
+	cfg->wmem_max = 212992;
 	cfg->max_sockets = 1u << 22;
 	cfg->mtu = 1500;
 }
@@ -128,6 +136,7 @@ static void free_one(struct sock_common *c)
 
 		sock_queues_free(sk);
 		free(sk_listen(sk));
+		free(sk->ext);
 		free(sk);
 	} else if (c->kind == SK_REQUEST) {
 		free(sk_req(c));

@@ -70,6 +70,18 @@ struct stack_config {
 	int tcp_sack;                /* net.ipv4.tcp_sack (1) */
 	int tcp_window_scaling;      /* net.ipv4.tcp_window_scaling (1) */
 	int tcp_ecn;                 /* net.ipv4.tcp_ecn (2): 0 off, 1 ask and answer, 2 answer only */
+	uint32_t tcp_rmem[3];        /* net.ipv4.tcp_rmem: min, default, max receive buffer (4096 131072 6291456) */
+	uint32_t tcp_wmem[3];        /* net.ipv4.tcp_wmem: min, default, max send buffer (4096 16384 4194304) */
+	uint32_t rmem_max;           /* net.core.rmem_max: SO_RCVBUF's cap (212992) */
+	uint32_t wmem_max;           /* net.core.wmem_max: SO_SNDBUF's cap (212992) */
+	/*
+	 * 1: sending is limited by a congestion window as Linux limits it
+	 * (IW10, slow start, Reno-shaped avoidance, one segment after an
+	 * RTO). 0 (what stack_config_init() sets): only the peer's window
+	 * counts, because a replay reproduces what happened and does not
+	 * model the path. Scripts turn it on.
+	 */
+	int model_cwnd;
 	uint32_t max_sockets;        /* refuse new connections past this many */
 	uint16_t mtu;                /* link MTU used to derive the MSS we announce */
 };
