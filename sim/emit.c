@@ -257,6 +257,7 @@ static void replay_record(const struct replay_stats *rs, struct rec_replay *out)
 	out->outbound = rs->outbound;
 	out->ignored = rs->ignored;
 	out->payload_cut = rs->payload_cut;
+	out->tso_length_0 = rs->tso_length_0;
 	out->picked_up = rs->picked_up;
 	out->isn_recorded = rs->isn_recorded;
 	out->isn_own = rs->isn_own;

@@ -69,6 +69,7 @@ struct stack_config {
 	int tcp_timestamps;          /* net.ipv4.tcp_timestamps (1) */
 	int tcp_sack;                /* net.ipv4.tcp_sack (1) */
 	int tcp_window_scaling;      /* net.ipv4.tcp_window_scaling (1) */
+	int tcp_ecn;                 /* net.ipv4.tcp_ecn (2): 0 off, 1 ask and answer, 2 answer only */
 	uint32_t tcp_rmem[3];        /* net.ipv4.tcp_rmem: min, default, max receive buffer (4096 131072 6291456) */
 	uint32_t tcp_wmem[3];        /* net.ipv4.tcp_wmem: min, default, max send buffer (4096 16384 4194304) */
 	uint32_t rmem_max;           /* net.core.rmem_max: SO_RCVBUF's cap (212992) */
@@ -171,6 +172,7 @@ struct lookup_info {
 	uint8_t wildcard;  /* listener found by the wildcard (second) lookup */
 	uint8_t reuseport; /* listener chosen from a reuseport group of ... */
 	uint8_t group;     /* ... this many members (0 if none) */
+	uint32_t entry;    /* id of the ehash entry found (socket, request or TIME_WAIT); 0 on a miss */
 };
 
 /* A socket as events and snapshots show it: a copy, never a live pointer. */
@@ -181,6 +183,8 @@ struct sock_view {
 	struct ip_addr laddr, raddr;
 	uint16_t lport, rport;
 	uint32_t bucket;    /* ehash bucket, when hashed */
+	uint32_t recv_q;    /* bytes received, not yet read by the application (ss's Recv-Q) */
+	uint32_t send_q;    /* bytes written, not yet acknowledged by the peer (ss's Send-Q) */
 };
 
 struct listener_view {

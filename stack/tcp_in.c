@@ -136,6 +136,8 @@ static void req_take_options(struct stack *st, struct request_sock *req, const s
 	req->tstamp_ok = syn->opt.has_ts && st->cfg.tcp_timestamps;
 	req->ts_recent = syn->opt.has_ts ? syn->opt.tsval : 0;
 	req->wscale_ok = syn->opt.has_wscale && st->cfg.tcp_window_scaling;
+	/* tcp_ecn_create_request(): an ECN-setup SYN (ECE and CWR) is accepted unless tcp_ecn=0. */
+	req->ecn_ok = (syn->flags & (TH_ECE | TH_CWR)) == (TH_ECE | TH_CWR) && st->cfg.tcp_ecn;
 	req->snd_wscale = req->wscale_ok ? syn_wscale(syn) : 0;
 	req->rcv_wscale = req->wscale_ok ? tcp_rcv_wscale(st, tcp_rcvbuf(st, l)) : 0;
 	req->irs = syn->seq;
@@ -602,7 +604,9 @@ struct tw_sock *tcp_time_wait(struct stack *st, struct sock *sk)
 	bind_remove(st, &sk->bind);
 	bind_add(st, &tw->bind, tw->c.lport);
 	timer_arm(st, &tw->timer, TIMER_TW, st->now + TIMEWAIT_LEN);
+	/* The observer sees #id enter TIME_WAIT, and nothing of sk after that. */
 	sock_set_state(st, sk, TCP_TIME_WAIT);
+	sk->timewait = 1;
 	tcp_done(st, sk, 0);
 	return tw;
 }
@@ -929,6 +933,7 @@ static void tcp_demux(struct stack *st, struct in_ctx *x)
 
 	c = ehash_lookup(st, &seg->dst, seg->dport, &seg->src, seg->sport, &x->lookup);
 	if (c) {
+		x->lookup.entry = c->id;
 		switch (c->kind) {
 		case SK_TW:
 			x->lookup.result = LOOKUP_TIMEWAIT;
