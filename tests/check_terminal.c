@@ -95,7 +95,7 @@ static void split_screens(const char *out, struct screens *sc)
 			sc->steps++;
 			if (k != sc->steps)
 				sc->steps_in_order = 0;
-			if (seg && seg < end && seg < title + 40 && sc->nseg < 512)
+			if (seg && seg < end && seg < title + 50 && sc->nseg < 512)
 				sc->segments[sc->nseg++] = atoi(seg + 11);
 		}
 		p = next;
@@ -207,17 +207,17 @@ START_TEST(test_slides_back_and_go)
 	split_screens(out, &sc);
 	check_fits(&sc, "time-wait, b and g", 24, 80);
 	screen_title(out, 3, t, sizeof(t));
-	ck_assert_msg(strstr(t, "step 3  segment #2") != NULL, "screen 4: %s", t);
+	ck_assert_msg(strstr(t, "step 3  0.100000 s  segment #2") != NULL, "screen 4: %s", t);
 	/* b: the program ran again from the start, to step 2 */
 	screen_title(out, 4, t, sizeof(t));
-	ck_assert_msg(strstr(t, "step 2  segment #1") != NULL, "after b: %s", t);
+	ck_assert_msg(strstr(t, "step 2  0.100000 s  segment #1") != NULL, "after b: %s", t);
 	/* ...with the same (random) hash seed: the same bucket on both screens of segment #1 */
 	{
 		const char *s1 = strstr(out, "bucket 0x"), *s2;
 
 		ck_assert(s1 != NULL);
 		snprintf(first, sizeof(first), "%.*s", (int)strcspn(s1, " \r\n,"), s1);
-		s2 = strstr(strstr(out, "step 2  segment #1") + 1, "step 2  segment #1");
+		s2 = strstr(strstr(out, "step 2  0.100000 s  segment #1") + 1, "step 2  0.100000 s  segment #1");
 		ck_assert(s2 != NULL);
 		s2 = strstr(s2, "ehash bucket 0x");
 		ck_assert(s2 != NULL);
@@ -229,7 +229,7 @@ START_TEST(test_slides_back_and_go)
 	ck_assert_msg(strstr(t, "segment #6") != NULL, "after g 6: %s", t);
 	/* the screen a skip ends on has the step's own lines */
 	{
-		const char *g6 = strstr(out, "step 9  segment #6"), *end = g6 ? strstr(g6, "\033[2J") : NULL;
+		const char *g6 = strstr(out, "step 9  1.800000 s  segment #6"), *end = g6 ? strstr(g6, "\033[2J") : NULL;
 		const char *in = g6 ? strstr(g6, "#6 in") : NULL, *diag = g6 ? strstr(g6, "lookup:") : NULL;
 
 		ck_assert_msg(in && diag && (!end || (in < end && diag < end)), "the screen after g 6 lacks its segment");
@@ -478,7 +478,7 @@ START_TEST(test_lecture_guide_screens)
 	ck_assert_msg(page != NULL, "cannot read %s", path);
 
 	/* the guide's slide: the code block that opens with the title line */
-	want = strstr(page, "```\ntcpdemux demo backlog  step 8  segment #7");
+	want = strstr(page, "```\ntcpdemux demo backlog  step 8  0.400000 s  segment #7");
 	ck_assert_msg(want != NULL, "the guide shows no backlog segment #7 screen");
 	want += 4;
 	e = strstr(want, "\n```");
@@ -487,7 +487,7 @@ START_TEST(test_lecture_guide_screens)
 	rest = e + 1;
 	rc = pty_run("demo backlog --slides --hash-seed 1 --no-color", 24, 80, SLIDES_PROMPT, go7, 2, 30, &out);
 	ck_assert_int_eq(rc, 0);
-	p = strstr(out, "tcpdemux demo backlog  step 8  segment #7");
+	p = strstr(out, "tcpdemux demo backlog  step 8  0.400000 s  segment #7");
 	ck_assert(p != NULL);
 	e = strstr(p, "\033[2J");
 	n = e ? (size_t)(e - p) : strlen(p);
