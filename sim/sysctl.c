@@ -46,6 +46,8 @@ static const struct knob knobs[] = {
 	{ "net.ipv4.tcp_rmem", K(tcp_rmem), 1, 0x7fffffff,
 	  "receive buffer min, default, max: the initial window and window scale", 3, 0 },
 	{ "net.ipv4.tcp_wmem", K(tcp_wmem), 1, 0x7fffffff, "send buffer min, default, max", 3, 0 },
+	{ "net.ipv4.tcp_notsent_lowat", K(tcp_notsent_lowat), 0, 0xffffffffL,
+	  "poll() says writable only under this many unsent bytes", 0, 1 },
 	{ "net.core.rmem_max", K(rmem_max), 0, 0x7fffffff, "largest SO_RCVBUF; counts for the window scale", 0, 1 },
 	{ "net.core.wmem_max", K(wmem_max), 0, 0x7fffffff, "largest SO_SNDBUF", 0, 1 },
 };
@@ -72,7 +74,7 @@ static const char *const linux_only[] = {
 	"net.ipv4.tcp_max_tw_buckets", "net.ipv4.tcp_mem", "net.ipv4.tcp_min_rtt_wlen",
 	"net.ipv4.tcp_min_snd_mss", "net.ipv4.tcp_min_tso_segs", "net.ipv4.tcp_moderate_rcvbuf",
 	"net.ipv4.tcp_mtu_probe_floor", "net.ipv4.tcp_mtu_probing", "net.ipv4.tcp_no_metrics_save",
-	"net.ipv4.tcp_no_ssthresh_metrics_save", "net.ipv4.tcp_notsent_lowat", "net.ipv4.tcp_orphan_retries",
+	"net.ipv4.tcp_no_ssthresh_metrics_save", "net.ipv4.tcp_orphan_retries",
 	"net.ipv4.tcp_pacing_ca_ratio", "net.ipv4.tcp_pacing_ss_ratio", "net.ipv4.tcp_probe_interval",
 	"net.ipv4.tcp_probe_threshold", "net.ipv4.tcp_recovery", "net.ipv4.tcp_reflect_tos",
 	"net.ipv4.tcp_reordering", "net.ipv4.tcp_retrans_collapse", "net.ipv4.tcp_retries1",
