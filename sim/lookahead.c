@@ -191,6 +191,8 @@ const struct la_frame *la_read(struct lookahead *la)
 		la->t0 = fr.ts; /* virtual time 0 */
 	s->f.status = frame_decode(la->linktype, &s->f.fr, &s->f.seg, la->seg_flags, &s->pad,
 				   &s->padcap, &s->f.cut);
+	/* Offloaded frames are larger than any link's MTU: only those are looked at. */
+	s->f.tso = !s->f.status && fr.caplen > 1514 && frame_ip_length_zero(la->linktype, &s->f.fr);
 	la->count++;
 	la->bytes += fr.caplen;
 	s->f.kind = (uint8_t)frame_kind(&s->f);

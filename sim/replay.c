@@ -365,6 +365,27 @@ static void release_acked(struct rp *p, const struct segment *out, vtime_t t)
 	}
 }
 
+/*
+ * Which call a recorded FIN stands for. After close() (not shutdown()),
+ * Linux answers data that still arrives with a RST of its own (no ACK
+ * flag, seq = the data's ACK: tcp_rcv_state_process, TCPAbortOnData);
+ * such a RST ahead in the window, at the sequence number after the FIN,
+ * says the application closed, and the RST is the kernel's answer, not an
+ * abort.
+ */
+static int fin_call(struct rp *p, const struct segment *seg)
+{
+	const struct la_frame *rst;
+
+	if (!(seg->flags & TH_FIN))
+		return APP_FIN_SHUTDOWN;
+	for (rst = la_find(p->la, LA_RST, &seg->src, seg->sport, &seg->dst, seg->dport); rst;
+	     rst = la_next_same(p->la, rst))
+		if (!(rst->seg.flags & TH_ACK) && rst->seg.seq == seg->seq + seg->len + 1)
+			return APP_FIN_CLOSE;
+	return APP_FIN_SHUTDOWN;
+}
+
 static void replay_outbound(struct rp *p, const struct la_frame *f, vtime_t t)
 {
 	release_acked(p, &f->seg, t);
@@ -373,7 +394,7 @@ static void replay_outbound(struct rp *p, const struct la_frame *f, vtime_t t)
 	/* Only a stack that chose an ISN of its own, or a cookie, can have one to re-base. */
 	if ((f->seg.flags & (TH_SYN | TH_ACK)) == (TH_SYN | TH_ACK) && p->stats.isn_own)
 		adopt_late_isn(p, f, t);
-	replay_app_outbound(&p->app, &f->seg, t);
+	replay_app_outbound(&p->app, &f->seg, t, fin_call(p, &f->seg));
 }
 
 /* Which way a segment goes: 1 to a local address, -1 from one, 0 neither. */
@@ -545,6 +566,7 @@ static void replay_frame(struct rp *p, const struct la_frame *f)
 	}
 	if (f->cut)
 		p->stats.payload_cut++;
+	p->stats.tso_length_0 += f->tso;
 	dir = direction(p, &f->seg);
 	if (dir > 0) {
 		if (!p->stats.inbound++)
