@@ -152,6 +152,12 @@ struct sock {
 	uint8_t rtt_on : 1;     /* rtt_seq is being timed */
 	uint8_t queued : 1;     /* in an accept queue: parent, not ls, is set */
 	uint8_t shut_rd : 1;    /* shutdown(SHUT_RD): read() returns 0 once the queue is empty */
+	/*
+	 * Its connection went on as a TIME_WAIT entry with the same id
+	 * (tcp_time_wait): from then on this socket closes and is freed
+	 * without telling the observer, for whom #id is the TIME_WAIT entry.
+	 */
+	uint8_t timewait : 1;
 	uint8_t retries;
 	uint8_t snd_wscale, rcv_wscale;
 	uint16_t mss;           /* payload bytes per segment we send */

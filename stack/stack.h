@@ -173,6 +173,7 @@ struct lookup_info {
 	uint8_t wildcard;  /* listener found by the wildcard (second) lookup */
 	uint8_t reuseport; /* listener chosen from a reuseport group of ... */
 	uint8_t group;     /* ... this many members (0 if none) */
+	uint32_t entry;    /* id of the ehash entry found (socket, request or TIME_WAIT); 0 on a miss */
 };
 
 /* A socket as events and snapshots show it: a copy, never a live pointer. */
@@ -183,6 +184,8 @@ struct sock_view {
 	struct ip_addr laddr, raddr;
 	uint16_t lport, rport;
 	uint32_t bucket;    /* ehash bucket, when hashed */
+	uint32_t recv_q;    /* bytes received, not yet read by the application (ss's Recv-Q) */
+	uint32_t send_q;    /* bytes written, not yet acknowledged by the peer (ss's Send-Q) */
 };
 
 struct listener_view {

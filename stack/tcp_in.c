@@ -604,7 +604,9 @@ struct tw_sock *tcp_time_wait(struct stack *st, struct sock *sk)
 	bind_remove(st, &sk->bind);
 	bind_add(st, &tw->bind, tw->c.lport);
 	timer_arm(st, &tw->timer, TIMER_TW, st->now + TIMEWAIT_LEN);
+	/* The observer sees #id enter TIME_WAIT, and nothing of sk after that. */
 	sock_set_state(st, sk, TCP_TIME_WAIT);
+	sk->timewait = 1;
 	tcp_done(st, sk, 0);
 	return tw;
 }
@@ -934,6 +936,7 @@ static void tcp_demux(struct stack *st, struct in_ctx *x)
 
 	c = ehash_lookup(st, &seg->dst, seg->dport, &seg->src, seg->sport, &x->lookup);
 	if (c) {
+		x->lookup.entry = c->id;
 		switch (c->kind) {
 		case SK_TW:
 			x->lookup.result = LOOKUP_TIMEWAIT;
