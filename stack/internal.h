@@ -197,6 +197,8 @@ struct sock_ext {
 	uint8_t cork : 1;        /* TCP_CORK: hold sub-MSS segments until uncorked */
 	uint8_t rcvbuf_lock : 1, sndbuf_lock : 1; /* SO_RCVBUF / SO_SNDBUF set (SOCK_*BUF_LOCK) */
 	uint32_t rcvbuf, sndbuf; /* sk_rcvbuf, sk_sndbuf when locked */
+	uint8_t notsent_lowat_set : 1;
+	uint32_t notsent_lowat;  /* TCP_NOTSENT_LOWAT (when set; else the sysctl) */
 };
 
 /* sk's options block, allocated on first use. NULL when memory runs out. */

@@ -73,6 +73,7 @@ struct stack_config {
 	uint32_t tcp_rmem[3];        /* net.ipv4.tcp_rmem: min, default, max receive buffer (4096 131072 6291456) */
 	uint32_t tcp_wmem[3];        /* net.ipv4.tcp_wmem: min, default, max send buffer (4096 16384 4194304) */
 	uint32_t rmem_max;           /* net.core.rmem_max: SO_RCVBUF's cap (212992) */
+	uint32_t tcp_notsent_lowat;  /* net.ipv4.tcp_notsent_lowat: poll() says writable under it (UINT32_MAX) */
 	uint32_t wmem_max;           /* net.core.wmem_max: SO_SNDBUF's cap (212992) */
 	/*
 	 * 1: sending is limited by a congestion window as Linux limits it
