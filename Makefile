@@ -34,11 +34,13 @@ else
   MODE_LDFLAGS :=
 endif
 
-# tcpdump's and libpcap's own test captures, kept outside the repository.
+# tcpdump's and libpcap's own test captures, and published real-world
+# captures (realworld/SOURCES.md), kept outside the repository.
 CORPUS ?= ../shared/corpus
+REALWORLD ?= ../shared/realworld
 # Evaluated when a recipe runs, i.e. after the package check below.
-PKG_CFLAGS = $(shell pkg-config --cflags libpcap check 2>/dev/null)
-PCAP_LIBS  = $(shell pkg-config --libs libpcap 2>/dev/null)
+PKG_CFLAGS = $(shell pkg-config --cflags libpcap zlib check 2>/dev/null)
+PCAP_LIBS  = $(shell pkg-config --libs libpcap zlib 2>/dev/null)
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
 
 CFLAGS_ALL  = $(BASE_CFLAGS) $(MODE_CFLAGS) $(PKG_CFLAGS) -Istack -Isim -Itests $(CFLAGS)
@@ -107,7 +109,8 @@ demo: $(BUILD)/tcpdemux
 
 # The golden tests run build/tcpdemux, so it is built in the same mode.
 check: $(BUILD)/tcpdemux $(BUILD)/check_all-$(MODE) gdb-binary
-	TCPDEMUX=$(BUILD)/tcpdemux TCPDEMUX_GDB=$(BUILD)/tcpdemux-gdb TESTDIR=tests TRACES=traces CORPUS=$(CORPUS) $(BUILD)/check_all-$(MODE)
+	TCPDEMUX=$(BUILD)/tcpdemux TCPDEMUX_GDB=$(BUILD)/tcpdemux-gdb TESTDIR=tests TRACES=traces CORPUS=$(CORPUS) \
+		REALWORLD=$(REALWORLD) $(BUILD)/check_all-$(MODE)
 
 # Regenerates the golden files after a deliberate change of output: review the diff.
 golden: $(BUILD)/tcpdemux

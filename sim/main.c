@@ -101,16 +101,22 @@ static const char usage_synth[] =
 	"  -h, --help            show this help\n";
 
 static const char usage_replay[] =
-	"usage: tcpdemux replay FILE [options]\n"
+	"usage: tcpdemux replay FILE [EXPRESSION] [options]\n"
+	"       tcpdemux replay -r FILE [options] [EXPRESSION]\n"
 	"\n"
-	"Replays a capture made on a server (tcpdump, Wireshark: pcap or pcapng;\n"
-	"FILE - reads standard input) through the stack. Segments to the local host\n"
-	"are fed in at their recorded times; the local host's own segments become\n"
-	"the application's calls (send, shutdown, connect). For every inbound\n"
-	"segment it shows the table searched, the socket found and what the stack\n"
-	"did. docs/replay.md describes the model.\n"
+	"Replays a capture made on a server (tcpdump, Wireshark: pcap or pcapng,\n"
+	"gzip-compressed or not; FILE - reads standard input) through the stack.\n"
+	"Segments to the local host are fed in at their recorded times; the local\n"
+	"host's own segments become the application's calls (send, shutdown,\n"
+	"connect). For every inbound segment it shows the table searched, the\n"
+	"socket found and what the stack did. docs/replay.md describes the model.\n"
+	"\n"
+	"EXPRESSION is a tcpdump filter (pcap-filter(7)), e.g. 'tcp port 80': the\n"
+	"frames it does not match are counted and not replayed. Its words may be\n"
+	"given as one argument or several, as to tcpdump.\n"
 	"\n"
 	"options:\n"
+	"  -r FILE               the capture, as tcpdump -r takes it\n"
 	"  --local ADDR          an address of the recorded host (repeatable); default:\n"
 	"                        the hosts that answer SYNs with SYN-ACK or RST\n"
 	"  --listen ADDR:PORT[,backlog=N][,reuseport=N]\n"
@@ -286,11 +292,14 @@ typedef int (*extra_opt_fn)(void *ctx, int opt, const char *arg);
 
 /*
  * Parses the options shared by commands that run the stack, handing the
- * others to extra. Returns 0, 1 (help shown) or -1 (message printed).
+ * others (and the short options in shortopts, besides -h) to extra.
+ * Returns 0, 1 (help shown) or -1 (message printed).
  */
 static int parse_run_opts(int argc, char **argv, struct run_opts *o, const char *usage,
-			  const struct option *longopts, extra_opt_fn extra, void *ctx)
+			  const char *shortopts, const struct option *longopts, extra_opt_fn extra, void *ctx)
 {
+	char optstring[16];
+
 	struct option all[64];
 	size_t nc = sizeof(common_longopts) / sizeof(common_longopts[0]), n = 0;
 	int c;
@@ -307,7 +316,8 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o, const char 
 	o->buckets = 65536;
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", all, NULL)) != -1) {
+	snprintf(optstring, sizeof(optstring), "h%s", shortopts ? shortopts : "");
+	while ((c = getopt_long(argc, argv, optstring, all, NULL)) != -1) {
 		switch (c) {
 		case OPT_FORMAT:
 			if (strcmp(optarg, "json") == 0) {
@@ -438,7 +448,7 @@ static int cmd_demo(int argc, char **argv)
 		argc--;
 		argv++;
 	}
-	r = parse_run_opts(argc, argv, &ro, usage_demo, demo_longopts, NULL, NULL);
+	r = parse_run_opts(argc, argv, &ro, usage_demo, NULL, demo_longopts, NULL, NULL);
 	if (r)
 		return r > 0 ? 0 : EXIT_USAGE;
 	if (!name && optind < argc)
@@ -507,6 +517,7 @@ static int parse_listen(const char *arg, struct replay_listen *l)
 struct replay_cli {
 	struct replay_opts o;
 	int quiet;
+	const char *read_file; /* -r FILE */
 };
 
 static int replay_opt(void *ctx, int opt, const char *arg)
@@ -580,9 +591,46 @@ static int replay_opt(void *ctx, int opt, const char *arg)
 	case OPT_VERIFY:
 		o->verify = 1;
 		return 0;
+	case 'r':
+		if (cli->read_file) {
+			fprintf(stderr, "tcpdemux: -r names the capture once, not '%s' and '%s'\n", cli->read_file,
+				arg);
+			return -1;
+		}
+		cli->read_file = arg;
+		return 0;
 	default:
 		return -1;
 	}
+}
+
+/*
+ * The words of a tcpdump expression, joined by spaces as tcpdump joins
+ * them. Returns a string to free, NULL for no words, or NULL with *oom set.
+ */
+static char *join_words(char **w, int n, int *oom)
+{
+	size_t len = 1;
+	char *s;
+	int i;
+
+	*oom = 0;
+	if (n <= 0)
+		return NULL;
+	for (i = 0; i < n; i++)
+		len += strlen(w[i]) + 1;
+	s = malloc(len);
+	if (!s) {
+		*oom = 1;
+		return NULL;
+	}
+	s[0] = '\0';
+	for (i = 0; i < n; i++) {
+		if (i)
+			strcat(s, " ");
+		strcat(s, w[i]);
+	}
+	return s;
 }
 
 static int cmd_replay(int argc, char **argv)
@@ -591,36 +639,47 @@ static int cmd_replay(int argc, char **argv)
 	struct replay_cli cli;
 	struct replay_opts *o = &cli.o;
 	struct renderer *r;
-	int st;
+	char *filter;
+	int st, oom;
 
 	memset(&cli, 0, sizeof(cli));
 	stack_config_init(&o->cfg);
-	st = parse_run_opts(argc, argv, &ro, usage_replay, replay_longopts, replay_opt, &cli);
+	st = parse_run_opts(argc, argv, &ro, usage_replay, "r:", replay_longopts, replay_opt, &cli);
 	if (st)
 		return st > 0 ? 0 : EXIT_USAGE;
-	if (optind >= argc) {
+	if (cli.read_file) {
+		o->file = cli.read_file;
+	} else if (optind < argc) {
+		o->file = argv[optind++];
+	} else {
 		fprintf(stderr, "tcpdemux: replay needs a capture file (see tcpdemux replay --help)\n");
 		return EXIT_USAGE;
 	}
-	if (optind + 1 < argc) {
-		fprintf(stderr, "tcpdemux: replay: unexpected argument '%s'\n", argv[optind + 1]);
+	filter = join_words(argv + optind, argc - optind, &oom);
+	if (oom) {
+		fprintf(stderr, "tcpdemux: out of memory\n");
 		return EXIT_USAGE;
 	}
-	o->file = argv[optind];
-	if (step_and_quiet(&ro, cli.quiet))
+	o->filter = filter;
+	if (step_and_quiet(&ro, cli.quiet)) {
+		free(filter);
 		return EXIT_USAGE;
+	}
 	if (cli.quiet)
 		o->tables = 0;
 	run_opts_config(&ro, &o->cfg);
 	/* A capture's size is unknown: the table grows unless --buckets fixes it. */
 	o->cfg.ehash_grow = !ro.buckets_given;
 	r = make_renderer(&ro);
-	if (!r)
+	if (!r) {
+		free(filter);
 		return EXIT_USAGE;
+	}
 	o->r = cli.quiet ? NULL : r;
 	o->summary_r = r;
 	st = replay_run(o);
 	r->ops->destroy(r);
+	free(filter);
 	return st;
 }
 
@@ -696,7 +755,7 @@ static int cmd_script(int argc, char **argv)
 	memset(&cli, 0, sizeof(cli));
 	stack_config_init(&cli.o.cfg);
 	cli.o.tolerance = 4 * VT_MSEC;
-	st = parse_run_opts(argc, argv, &ro, usage_script, script_longopts, script_opt, &cli);
+	st = parse_run_opts(argc, argv, &ro, usage_script, NULL, script_longopts, script_opt, &cli);
 	if (st)
 		return st > 0 ? 0 : EXIT_USAGE;
 	if (optind + 1 != argc) {
@@ -801,7 +860,7 @@ static int cmd_synth(int argc, char **argv)
 	stack_config_init(&cli.rc.o.cfg);
 	o->data = 100;
 	o->concurrent = 100;
-	st = parse_run_opts(argc, argv, &ro, usage_synth, synth_longopts, synth_opt, &cli);
+	st = parse_run_opts(argc, argv, &ro, usage_synth, NULL, synth_longopts, synth_opt, &cli);
 	if (st)
 		return st > 0 ? 0 : EXIT_USAGE;
 	if (optind < argc) {

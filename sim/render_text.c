@@ -75,6 +75,11 @@ static void seg_line(struct renderer *r, const struct event *ev)
 		fprintf(r->out, " len %u", s->len);
 	if (opts[0])
 		fprintf(r->out, " <%s>", opts);
+	if (s->cut) {
+		char cut[24];
+
+		fprintf(r->out, " [snaplen cut: %s]", seg_cut_str(s->cut, cut));
+	}
 	fputc('\n', r->out);
 }
 
@@ -412,11 +417,13 @@ static void text_replay_stats(FILE *f, const struct replay_stats *rs)
 {
 	int i, n = 0;
 
-	fprintf(f, "replayed %s (%s, %s timestamps): %llu frames; %llu TCP segments in, %llu out, "
-		   "%llu not to or from a local address\n",
-		rs->file, rs->linktype, rs->precision,
-		(unsigned long long)rs->frames, (unsigned long long)rs->inbound,
-		(unsigned long long)rs->outbound, (unsigned long long)rs->ignored);
+	fprintf(f, "replayed %s (%s%s%s, %s timestamps): %llu frames", rs->file,
+		rs->compression ? rs->compression : "", rs->compression ? "-compressed, " : "", rs->linktype,
+		rs->precision, (unsigned long long)rs->frames);
+	if (rs->filter)
+		fprintf(f, ", %llu dropped by the filter '%s'", (unsigned long long)rs->filtered, rs->filter);
+	fprintf(f, "; %llu TCP segments in, %llu out, %llu not to or from a local address\n",
+		(unsigned long long)rs->inbound, (unsigned long long)rs->outbound, (unsigned long long)rs->ignored);
 	fputs("skipped:", f);
 	for (i = 1; i < SKIP_COUNT; i++)
 		if (rs->skipped[i])
@@ -431,6 +438,9 @@ static void text_replay_stats(FILE *f, const struct replay_stats *rs)
 	if (rs->payload_cut)
 		fprintf(f, "%llu segments had payload cut by the snap length (replayed with zeros in its place)\n",
 			(unsigned long long)rs->payload_cut);
+	if (rs->header_cut)
+		fprintf(f, "%llu segments had options or the window cut by the snap length (replayed with what was captured)\n",
+			(unsigned long long)rs->header_cut);
 }
 
 static void text_summary(struct renderer *r, struct stack *st, const struct replay_stats *rs)

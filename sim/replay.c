@@ -85,7 +85,6 @@ struct rp {
 	const struct replay_opts *o;
 	struct renderer *r;
 	struct frame_src *fs;
-	int lt;
 	struct stack *st;
 	struct slot *ring;
 	uint32_t head, count;
@@ -365,10 +364,10 @@ static int read_one(struct rp *p)
 		memcpy(s->buf, fr.data, fr.caplen);
 	s->fr = fr;
 	s->fr.data = s->buf;
-	s->n = ++p->nread;
-	if (s->n == 1)
-		p->t0 = fr.ts; /* virtual time 0 */
-	s->status = frame_decode(p->lt, &s->fr, &s->seg, p->o->verify_checksums ? SEG_VERIFY_CSUM : 0,
+	s->n = fr.num; /* the file's numbering, as Wireshark shows it, filtered frames counted */
+	if (++p->nread == 1)
+		p->t0 = frame_first_ts(p->fs); /* virtual time 0: the file's first frame */
+	s->status = frame_decode(s->fr.linktype, &s->fr, &s->seg, p->o->verify_checksums ? SEG_VERIFY_CSUM : 0,
 				 &s->pad, &s->padcap, &s->cut);
 	p->count++;
 	p->ring_bytes += fr.caplen;
@@ -790,8 +789,10 @@ static void replay_frame(struct rp *p, struct slot *s)
 			p->stats.first_skipped[s->status] = s->n;
 		return;
 	}
-	if (s->cut)
+	if (s->cut & SEG_CUT_PAYLOAD)
 		p->stats.payload_cut++;
+	if (s->cut & (SEG_CUT_OPTIONS | SEG_CUT_HEADER))
+		p->stats.header_cut++;
 	dir = direction(p, &s->seg);
 	if (dir > 0) {
 		p->stats.inbound++;
@@ -868,13 +869,12 @@ int replay_run(const struct replay_opts *o)
 	}
 	p->o = o;
 	p->r = o->r;
-	p->fs = frame_open(o->file, p->err, sizeof(p->err));
+	p->fs = frame_open(o->file, o->filter, p->err, sizeof(p->err));
 	if (!p->fs) {
 		fprintf(stderr, "tcpdemux: %s\n", p->err);
 		rp_free(p);
 		return 2;
 	}
-	p->lt = frame_linktype(p->fs);
 	p->st = stack_new(&o->cfg);
 	p->ring = calloc(RING_MAX, sizeof(*p->ring));
 	if (!p->st || !p->ring || tmap_init(&p->cookies) < 0 || (o->verify && !(p->v = verify_new(verify_report, p)))) {
@@ -893,6 +893,8 @@ int replay_run(const struct replay_opts *o)
 	p->stats.file = o->file;
 	p->stats.linktype = frame_linktype_name(p->fs);
 	p->stats.precision = frame_precision(p->fs);
+	p->stats.compression = frame_compression(p->fs);
+	p->stats.filter = o->filter;
 	/* With nobody reading events (--quiet alone), the stack need not queue any. */
 	stack_set_observer(p->st, p->r || p->v || p->dump ? observe : NULL, p);
 	stack_set_isn_hook(p->st, isn_hook, p);
@@ -934,7 +936,7 @@ int replay_run(const struct replay_opts *o)
 		replay_frame(p, slot_at(p, 0));
 		slot_leave(p, slot_at(p, 0));
 	}
-	p->stats.frames = (uint64_t)p->nread;
+	frame_counts(p->fs, &p->stats.frames, &p->stats.filtered);
 	if (p->v) {
 		verify_finish(p->v);
 		p->stats.verify = verify_stats(p->v);

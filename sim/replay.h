@@ -29,6 +29,7 @@ enum accept_mode {
 
 struct replay_opts {
 	const char *file;
+	const char *filter;          /* a tcpdump expression (libpcap), or NULL */
 	struct stack_config cfg;
 	struct renderer *r;          /* NULL: summary only (--quiet) */
 	struct renderer *summary_r;  /* where the summary goes */

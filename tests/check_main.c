@@ -25,6 +25,7 @@ int main(void)
 	srunner_add_suite(sr, synth_suite());
 	srunner_add_suite(sr, gdb_suite());
 	srunner_add_suite(sr, replay_suite());
+	srunner_add_suite(sr, capture_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

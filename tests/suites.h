@@ -21,5 +21,6 @@ Suite *scripts_suite(void);
 Suite *synth_suite(void);
 Suite *gdb_suite(void);
 Suite *replay_suite(void);
+Suite *capture_suite(void);
 
 #endif

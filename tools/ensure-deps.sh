@@ -1,8 +1,9 @@
 #!/bin/sh
 # ensure-deps.sh [--fuzz] - make sure the build's packages are installed.
 #
-# Checks for a C compiler, pkg-config, libpcap and Check (and with --fuzz,
-# clang with libFuzzer); installs the
+# Checks for a C compiler, pkg-config, libpcap, zlib and Check (and with
+# --fuzz, clang with libFuzzer), and man (the installed manual page is
+# tested); installs the
 # missing Debian/Ubuntu packages with apt-get (directly as root, through
 # sudo otherwise). Where neither works it prints the exact command to run
 # and fails, so `make` stops with one clear message instead of a compiler
@@ -19,10 +20,12 @@ fi
 command -v cc >/dev/null 2>&1 || missing="$missing gcc"
 if command -v pkg-config >/dev/null 2>&1; then
 	pkg-config --exists libpcap 2>/dev/null || missing="$missing libpcap-dev"
+	pkg-config --exists zlib 2>/dev/null || missing="$missing zlib1g-dev"
 	pkg-config --exists check 2>/dev/null || missing="$missing check"
 else
-	missing="$missing pkg-config libpcap-dev check"
+	missing="$missing pkg-config libpcap-dev zlib1g-dev check"
 fi
+command -v man >/dev/null 2>&1 || missing="$missing man-db"
 [ -z "$missing" ] && exit 0
 
 echo "tcpdemux: missing packages:$missing"
