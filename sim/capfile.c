@@ -1,8 +1,8 @@
 /*
  * capfile.c - the bytes of a capture file, as libpcap is to read them.
  *
- * Path: capfile_open() -> a plain stream (fdopen) or a zlib stream
- *       (fopencookie over gzread) -> frame.c -> pcap_fopen_offline();
+ * Path: capfile_open() -> a plain stream (fdopen), or one over read(2)
+ *       and zlib's inflate (fopencookie) -> frame.c -> pcap_fopen_offline();
  *       capfile_view() -> a stream that passes on one link type's pcapng
  *       interfaces and packets.
  *
@@ -75,90 +75,154 @@ static void wr16(uint8_t *p, uint16_t v, int big)
 	p[big ? 0 : 1] = (uint8_t)(v >> 8);
 }
 
-/* ---- zlib as a stdio stream ------------------------------------------------------ */
+/* ---- a stream that is not a plain regular file ------------------------------------- */
 
 /*
- * A gzip-compressed stream, or any stream that cannot be read twice
- * (standard input, a pipe): zlib reads uncompressed data through
- * unchanged ("transparent" mode), so one path serves both. pre holds the
- * bytes the interface scan read ahead, served before the rest.
+ * Standard input, a pipe, or a gzip-compressed file: read(2) on the
+ * descriptor, through zlib's inflate when the first two bytes are gzip's
+ * magic (RFC 1952 2.3.1: 1f 8b), straight into libpcap's buffer
+ * otherwise. pre holds the (uncompressed) bytes the interface scan read
+ * ahead, served first.
  */
-struct gzsrc {
-	gzFile gz;
+struct src {
+	int fd;
 	struct capfile *cf;
+	int gz;              /* inflating */
+	z_stream z;
+	int zinit;
+	int member_end;      /* the last gzip member ended (Z_STREAM_END) */
+	int eof, failed;
+	uint8_t in[1u << 16]; /* raw bytes read, z.next_in into them (and the magic peeked) */
+	size_t inlen, inoff;
 	uint8_t *pre;
 	size_t prelen, preoff;
 };
 
-/* Records zlib's complaint (once) where frame.c will report it. */
-static void gz_complain(struct gzsrc *g)
+static void src_complain(struct src *s, const char *what, const char *detail)
 {
-	int errnum = Z_OK;
-	const char *msg = gzerror(g->gz, &errnum);
-
-	if (errnum == Z_OK || g->cf->err[0])
-		return;
-	if (errnum == Z_BUF_ERROR)
-		snprintf(g->cf->err, sizeof(g->cf->err), "%s: the gzip data is cut short (%s)", g->cf->path,
-			 msg);
-	else
-		snprintf(g->cf->err, sizeof(g->cf->err), "%s: the gzip data is corrupt (%s)", g->cf->path,
-			 errnum == Z_ERRNO ? strerror(errno) : msg);
+	if (!s->cf->err[0])
+		snprintf(s->cf->err, sizeof(s->cf->err), "%s: the gzip data is %s (%s)", s->cf->path, what, detail);
 }
 
-static ssize_t gz_read(void *c, char *buf, size_t size)
+/* Reads more raw bytes. Returns 1, 0 at the end, -1 on an error (errno set). */
+static int src_fill(struct src *s)
 {
-	struct gzsrc *g = c;
+	ssize_t r;
+
+	if (s->eof)
+		return 0;
+	do
+		r = read(s->fd, s->in, sizeof(s->in));
+	while (r < 0 && errno == EINTR);
+	if (r < 0)
+		return -1;
+	if (r == 0) {
+		s->eof = 1;
+		return 0;
+	}
+	s->inlen = (size_t)r;
+	s->inoff = 0;
+	s->z.next_in = s->in;
+	s->z.avail_in = (uInt)r;
+	return 1;
+}
+
+/* Decompresses into buf. Returns the bytes produced, 0 at the end, -1 on an error (in cf->err). */
+static ssize_t src_inflate(struct src *s, char *buf, size_t size)
+{
+	uInt want = size > UINT_MAX ? UINT_MAX : (uInt)size;
 	int r;
 
-	if (g->preoff < g->prelen) {
-		size_t k = g->prelen - g->preoff < size ? g->prelen - g->preoff : size;
+	s->z.next_out = (Bytef *)buf;
+	s->z.avail_out = want;
+	while (s->z.avail_out == want) {
+		if (s->z.avail_in == 0) {
+			r = src_fill(s);
+			if (r < 0) {
+				src_complain(s, "unreadable", strerror(errno));
+				return -1;
+			}
+			if (r == 0) {
+				/* The end of the file: fine after a whole member, not inside one. */
+				if (!s->member_end)
+					src_complain(s, "cut short", "unexpected end of file");
+				return 0;
+			}
+		}
+		if (s->member_end) {
+			/*
+			 * Another member may follow (gzip -c a b > c); anything
+			 * else is trailing garbage, ignored as gzip(1) does.
+			 */
+			if (s->z.next_in[0] != 0x1f)
+				return 0;
+			inflateReset(&s->z);
+			s->member_end = 0;
+		}
+		r = inflate(&s->z, Z_NO_FLUSH);
+		if (r == Z_STREAM_END) {
+			s->member_end = 1;
+		} else if (r != Z_OK && !(r == Z_BUF_ERROR && s->z.avail_in == 0)) {
+			src_complain(s, "corrupt", s->z.msg ? s->z.msg : zError(r));
+			return -1;
+		}
+	}
+	return (ssize_t)(want - s->z.avail_out);
+}
 
-		memcpy(buf, g->pre + g->preoff, k);
-		g->preoff += k;
+static ssize_t src_read(void *c, char *buf, size_t size)
+{
+	struct src *s = c;
+	ssize_t r;
+
+	if (s->preoff < s->prelen) {
+		size_t k = s->prelen - s->preoff < size ? s->prelen - s->preoff : size;
+
+		memcpy(buf, s->pre + s->preoff, k);
+		s->preoff += k;
 		return (ssize_t)k;
 	}
-	r = gzread(g->gz, buf, size > INT_MAX ? INT_MAX : (unsigned)size);
-	if (r < 0) {
-		gz_complain(g);
-		errno = EIO;
+	if (s->failed)
 		return -1;
+	if (s->gz) {
+		r = src_inflate(s, buf, size);
+	} else if (s->inoff < s->inlen) {
+		r = (ssize_t)(s->inlen - s->inoff < size ? s->inlen - s->inoff : size);
+		memcpy(buf, s->in + s->inoff, (size_t)r);
+		s->inoff += (size_t)r;
+	} else {
+		do
+			r = read(s->fd, buf, size);
+		while (r < 0 && errno == EINTR);
 	}
-	if (r == 0)
-		gz_complain(g); /* a clean end says nothing; a cut one says Z_BUF_ERROR */
+	if (r < 0) {
+		s->failed = 1;
+		errno = EIO;
+	}
 	return r;
 }
 
-static int gz_close(void *c)
+static int src_close(void *c)
 {
-	struct gzsrc *g = c;
+	struct src *s = c;
 
-	gzclose(g->gz);
-	free(g->pre);
-	free(g);
+	if (s->zinit)
+		inflateEnd(&s->z);
+	close(s->fd);
+	free(s->pre);
+	free(s);
 	return 0;
-}
-
-static FILE *gz_stream(struct gzsrc *g)
-{
-	static const cookie_io_functions_t io = { gz_read, NULL, NULL, gz_close };
-	FILE *f = fopencookie(g, "rb", io);
-
-	/* libpcap reads a record at a time: large reads keep zlib's calls few. */
-	if (f)
-		setvbuf(f, NULL, _IOFBF, 1u << 16);
-	return f;
 }
 
 /* ---- the interface scan ------------------------------------------------------------ */
 
 /* The first bytes of a stream, read once and looked at in place. */
 struct ahead {
-	FILE *f;   /* a plain file (rewound afterwards), or */
-	gzFile gz; /* zlib (the bytes are kept for the stream) */
+	FILE *f;      /* a plain file (rewound afterwards), or */
+	struct src *s; /* the other streams (the bytes are kept for them) */
 	uint8_t *b;
 	size_t len, cap;
-	int end;   /* nothing more to read (or an error: libpcap will meet it again) */
+	int end;      /* nothing more to read (or an error: libpcap will meet it again) */
 };
 
 /* Bytes [off, off + n) of the stream, or NULL when it ends sooner or SCAN_MAX is passed. */
@@ -170,7 +234,6 @@ static const uint8_t *ahead_get(struct ahead *a, size_t off, size_t n)
 		return NULL;
 	while (a->len < want && !a->end) {
 		size_t room;
-		int r;
 
 		if (a->cap - a->len < 4096) {
 			size_t cap = a->cap ? a->cap * 2 : 16384;
@@ -191,7 +254,8 @@ static const uint8_t *ahead_get(struct ahead *a, size_t off, size_t n)
 			if (k < room)
 				a->end = 1;
 		} else {
-			r = gzread(a->gz, a->b + a->len, (unsigned)room);
+			ssize_t r = src_read(a->s, (char *)a->b + a->len, room);
+
 			if (r <= 0)
 				a->end = 1;
 			else
@@ -299,62 +363,83 @@ static FILE *fail(const struct capfile *cf, char *err, size_t errlen, const char
 	return NULL;
 }
 
-/* A zlib stream over fd (taken over), with the scan's bytes kept in front. */
-static FILE *open_gz(struct capfile *cf, int fd, int do_scan, char *err, size_t errlen)
+/*
+ * A stream over fd (taken over) that is not a plain regular file: gzip
+ * when its first bytes say so (peeked with a read, kept), with the scan's
+ * bytes kept in front.
+ */
+static FILE *open_src(struct capfile *cf, int fd, int do_scan, char *err, size_t errlen)
 {
-	struct gzsrc *g = calloc(1, sizeof(*g));
+	static const cookie_io_functions_t io = { src_read, NULL, NULL, src_close };
+	struct src *s = calloc(1, sizeof(*s));
 	struct ahead a;
 	FILE *f;
 
-	if (!g) {
+	if (!s) {
 		close(fd);
 		return fail(cf, err, errlen, "out of memory");
 	}
-	g->cf = cf;
-	g->gz = gzdopen(fd, "rb");
-	if (!g->gz) {
-		close(fd);
-		free(g);
-		return fail(cf, err, errlen, "out of memory");
+	s->fd = fd;
+	s->cf = cf;
+	while (s->inlen < 2 && !s->eof) {
+		ssize_t r = read(fd, s->in + s->inlen, sizeof(s->in) - s->inlen);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			int e = errno;
+
+			src_close(s);
+			return fail(cf, err, errlen, strerror(e));
+		}
+		if (r == 0)
+			s->eof = 1;
+		s->inlen += (size_t)r;
 	}
-	gzbuffer(g->gz, 1u << 17);
+	if (s->inlen >= 2 && s->in[0] == 0x1f && s->in[1] == 0x8b) {
+		/* windowBits 15 + 16: a gzip wrapper (RFC 1952) around deflate, its CRC checked. */
+		if (inflateInit2(&s->z, 15 + 16) != Z_OK) {
+			src_close(s);
+			return fail(cf, err, errlen, "out of memory");
+		}
+		s->zinit = 1;
+		s->gz = 1;
+		s->z.next_in = s->in;
+		s->z.avail_in = (uInt)s->inlen;
+		cf->gzip = 1;
+	}
 	if (do_scan) {
 		memset(&a, 0, sizeof(a));
-		a.gz = g->gz;
+		a.s = s;
 		scan(cf, &a);
-		g->pre = a.b;
-		g->prelen = a.len;
-		/* zlib knows after the first read whether the bytes were compressed. */
-		cf->gzip = a.len > 0 && !gzdirect(g->gz);
+		s->pre = a.b;
+		s->prelen = a.len;
 	}
-	f = gz_stream(g);
+	f = fopencookie(s, "rb", io);
 	if (!f) {
-		gz_close(g);
+		src_close(s);
 		return fail(cf, err, errlen, "out of memory");
 	}
+	/* libpcap reads a record at a time: large reads keep the calls few. */
+	setvbuf(f, NULL, _IOFBF, 1u << 16);
 	return f;
 }
 
 /*
  * The file's bytes from the start: fdopen for a plain regular file (after
- * the scan, rewound), zlib otherwise. With do_scan, fills cf's magic,
- * gzip flag and interfaces.
+ * the scan, rewound), open_src() otherwise. With do_scan, fills cf's
+ * magic, gzip flag and interfaces.
  */
 static FILE *open_source(struct capfile *cf, int do_scan, char *err, size_t errlen)
 {
 	struct stat sb;
 	uint8_t m[2];
 	struct ahead a;
+	off_t pos = 0;
 	FILE *f;
 	int fd;
 
-	if (cf->from_stdin) {
-		fd = dup(STDIN_FILENO);
-		if (fd < 0)
-			return fail(cf, err, errlen, strerror(errno));
-		return open_gz(cf, fd, do_scan, err, errlen);
-	}
-	fd = open(cf->path, O_RDONLY | O_CLOEXEC);
+	fd = cf->from_stdin ? fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 0) : open(cf->path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return fail(cf, err, errlen, strerror(errno));
 	if (fstat(fd, &sb) < 0 || S_ISDIR(sb.st_mode)) {
@@ -363,9 +448,13 @@ static FILE *open_source(struct capfile *cf, int do_scan, char *err, size_t errl
 		close(fd);
 		return fail(cf, err, errlen, strerror(e));
 	}
-	/* gzip's magic (RFC 1952 2.3.1): 1f 8b. Only a regular file can be peeked at. */
-	if (!S_ISREG(sb.st_mode) || (pread(fd, m, 2, 0) == 2 && m[0] == 0x1f && m[1] == 0x8b))
-		return open_gz(cf, fd, do_scan, err, errlen);
+	if (!S_ISREG(sb.st_mode))
+		return open_src(cf, fd, do_scan, err, errlen);
+	/* A regular file (standard input redirected from one too): peeked at in place. */
+	if (cf->from_stdin)
+		pos = lseek(fd, 0, SEEK_CUR);
+	if (pos < 0 || (pread(fd, m, 2, pos) == 2 && m[0] == 0x1f && m[1] == 0x8b))
+		return open_src(cf, fd, do_scan, err, errlen);
 	f = fdopen(fd, "rb");
 	if (!f) {
 		close(fd);
@@ -376,7 +465,7 @@ static FILE *open_source(struct capfile *cf, int do_scan, char *err, size_t errl
 		a.f = f;
 		scan(cf, &a);
 		free(a.b);
-		if (fseek(f, 0, SEEK_SET) < 0) {
+		if (fseeko(f, pos, SEEK_SET) < 0) {
 			fclose(f);
 			return fail(cf, err, errlen, strerror(errno));
 		}
