@@ -34,9 +34,9 @@ else
   MODE_LDFLAGS :=
 endif
 
-# tcpdump's and libpcap's own test captures, and published real-world
-# captures (realworld/SOURCES.md), kept outside the repository.
+# tcpdump's and libpcap's own test captures, kept outside the repository.
 CORPUS ?= ../shared/corpus
+# Captures published by others, with facts measured by tshark (tests/check_realworld.c).
 REALWORLD ?= ../shared/realworld
 # Evaluated when a recipe runs, i.e. after the package check below.
 PKG_CFLAGS = $(shell pkg-config --cflags libpcap zlib check 2>/dev/null)
@@ -51,17 +51,25 @@ SIM_SRC   := $(filter-out sim/main.c,$(wildcard sim/*.c))
 TEST_SRC  := $(filter-out tests/check_main.c,$(wildcard tests/check_*.c)) tests/helpers.c
 
 STACK_OBJ := $(STACK_SRC:%.c=$(OBJDIR)/%.o)
-SIM_OBJ   := $(SIM_SRC:%.c=$(OBJDIR)/%.o)
+# The --html page's sources, built into the binary as C strings (tools/embed-page.c).
+PAGE_SRC  := sim/page/page.html sim/page/page.css sim/page/page.js
+PAGE_GEN  := $(BUILD)/gen/page_assets.c
+PAGE_OBJ  := $(OBJDIR)/gen/page_assets.o
+SIM_OBJ   := $(SIM_SRC:%.c=$(OBJDIR)/%.o) $(PAGE_OBJ)
 TEST_OBJ  := $(TEST_SRC:%.c=$(OBJDIR)/%.o)
 
 DEPS_STAMP := $(BUILD)/.deps-ok
+# What `make check` runs besides the suites: gdb, tshark, Chromium, and for the live tests ip, curl,
+# tcpdump (tools/ensure-deps.sh --test).
+TEST_DEPS_STAMP := $(BUILD)/.test-deps-ok
 # Rebuild the binary when the mode changes, even if its objects are older.
 MODE_STAMP := $(BUILD)/.mode
 ifneq ($(MODE),gdb)
 $(shell mkdir -p $(BUILD) && (echo $(MODE) | cmp -s - $(MODE_STAMP) || echo $(MODE) > $(MODE_STAMP)))
 endif
 
-.PHONY: all demo check debug check-sanitize check-valgrind clean deps golden gdb-demo gdb-binary fuzz bench
+.PHONY: all demo check debug check-sanitize check-valgrind clean deps golden gdb-demo gdb-binary fuzz bench \
+        conformance
 
 FUZZ_SECONDS ?= 60
 .DEFAULT_GOAL := all
@@ -78,6 +86,17 @@ $(OBJDIR)/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
 
+$(BUILD)/embed-page: tools/embed-page.c | $(DEPS_STAMP)
+	$(CC) -O1 -o $@ $<
+
+$(PAGE_GEN): $(BUILD)/embed-page $(PAGE_SRC)
+	@mkdir -p $(dir $@)
+	$(BUILD)/embed-page $(PAGE_SRC) > $@.tmp && mv $@.tmp $@
+
+$(PAGE_OBJ): $(PAGE_GEN)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -c $< -o $@
+
 $(BUILD)/libstack-$(MODE).a: $(STACK_OBJ)
 	ar rcs $@ $^
 
@@ -91,13 +110,12 @@ $(BUILD)/tcpdemux-gdb: $(OBJDIR)/sim/main.o $(SIM_OBJ) $(BUILD)/libstack-$(MODE)
 gdb-binary: deps
 	$(MAKE) MODE=gdb $(BUILD)/tcpdemux-gdb
 
-# gdb on the two-clients demo, with the pretty-printers loaded and a
-# breakpoint on each step of the demultiplexing path (docs/debugging.md).
+# gdb on the two-clients demo, with the pretty-printers loaded, a breakpoint
+# on each step of the server's demultiplexing path, stopped at its lookup of
+# the first SYN with a banner of what to type (tools/gdb/demo.gdb,
+# docs/debugging.md).
 gdb-demo: gdb-binary
-	gdb -q -x tools/gdb/tcpdemux.py \
-		-ex 'break tcp_demux' -ex 'break ehash_lookup' -ex 'break listener_lookup' \
-		-ex 'break syn_recv' -ex 'break tcp_check_req' -ex 'break accept_queue_push' \
-		-ex 'break accept_pop' \
+	gdb -q -x tools/gdb/tcpdemux.py -x tools/gdb/demo.gdb \
 		--args $(BUILD)/tcpdemux-gdb demo two-clients --hash-seed 1 --no-color
 
 $(BUILD)/check_all-$(MODE): $(TEST_OBJ) $(OBJDIR)/tests/check_main.o $(SIM_OBJ) $(BUILD)/libstack-$(MODE).a
@@ -107,10 +125,13 @@ $(BUILD)/check_all-$(MODE): $(TEST_OBJ) $(OBJDIR)/tests/check_main.o $(SIM_OBJ) 
 demo: $(BUILD)/tcpdemux
 	$(BUILD)/tcpdemux demo two-clients
 
+$(TEST_DEPS_STAMP): | $(DEPS_STAMP)
+	@sh tools/ensure-deps.sh --test
+	@touch $@
+
 # The golden tests run build/tcpdemux, so it is built in the same mode.
-check: $(BUILD)/tcpdemux $(BUILD)/check_all-$(MODE) gdb-binary
-	TCPDEMUX=$(BUILD)/tcpdemux TCPDEMUX_GDB=$(BUILD)/tcpdemux-gdb TESTDIR=tests TRACES=traces CORPUS=$(CORPUS) \
-		REALWORLD=$(REALWORLD) $(BUILD)/check_all-$(MODE)
+check: $(BUILD)/tcpdemux $(BUILD)/check_all-$(MODE) gdb-binary $(TEST_DEPS_STAMP)
+	TCPDEMUX=$(BUILD)/tcpdemux TCPDEMUX_GDB=$(BUILD)/tcpdemux-gdb TESTDIR=tests TRACES=traces CORPUS=$(CORPUS) REALWORLD=$(REALWORLD) $(BUILD)/check_all-$(MODE)
 
 # Regenerates the golden files after a deliberate change of output: review the diff.
 golden: $(BUILD)/tcpdemux
@@ -152,6 +173,11 @@ check-valgrind: $(BUILD)/tcpdemux
 	@valgrind -q --leak-check=full --errors-for-leak-kinds=all --error-exitcode=9 \
 		$(BUILD)/tcpdemux script tests/scripts/time-wait-reuse.pkt --quiet
 	@echo "valgrind: script clean"
+
+# google/packetdrill's Linux suite, run unchanged from a checkout of it:
+#   make conformance PACKETDRILL=/tmp/packetdrill   (docs/scripts.md)
+conformance: $(BUILD)/tcpdemux
+	@bash tools/conformance.sh $(BUILD)/tcpdemux $(PACKETDRILL)
 
 clean:
 	rm -rf $(BUILD)

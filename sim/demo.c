@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "demo.h"
+#include "emit.h"
 #include "net.h"
 #include "script.h"
 #include "synth.h"
@@ -30,13 +31,13 @@ struct demo_env {
 
 static void call(struct demo_env *e, const char *who, const char *what, long ret, const char *detail)
 {
-	e->r->ops->call(e->r, e->net.now, who, what, ret, detail);
+	emit_call(e->r, e->server, e->net.now, who, what, ret, detail);
 }
 
 static int env_init(struct demo_env *e, const struct demo_opts *o, const char *server_addr,
 		    const char *const *client_addrs)
 {
-	struct stack_config ccfg = o->cfg;
+	struct stack_config ccfg = o->cfg, defaults;
 	struct ip_addr a;
 	int i;
 
@@ -46,6 +47,9 @@ static int env_init(struct demo_env *e, const struct demo_opts *o, const char *s
 	/* The clients' ISNs and ports come from their own key, derived from the seed. */
 	ccfg.hash_seed = o->cfg.hash_seed ^ 0x5eed5eedu;
 	ccfg.ehash_buckets = 256;
+	/* --max-sockets limits the observed server; the clients are the demo's machinery. */
+	stack_config_init(&defaults);
+	ccfg.max_sockets = defaults.max_sockets;
 	e->clients = stack_new(&ccfg);
 	if (!e->server || !e->clients)
 		return -ENOMEM;
@@ -55,7 +59,6 @@ static int env_init(struct demo_env *e, const struct demo_opts *o, const char *s
 		if (addr_parse(client_addrs[i], &a) < 0 || stack_add_addr(e->clients, &a) < 0)
 			return -EINVAL;
 	net_init(&e->net, o->r, DEMO_LATENCY);
-	o->r->st = e->server;
 	net_add_host(&e->net, "server", e->server, 1);
 	net_add_host(&e->net, "clients", e->clients, 0);
 	e->net.tables_after_input = 1;
@@ -78,7 +81,8 @@ static int server_listen(struct demo_env *e, const char *addr, uint16_t port, in
 
 	addr_parse(addr, &a);
 	fd = sys_socket(e->server, a.family);
-	call(e, "server", "socket(AF_INET, SOCK_STREAM)", fd, NULL);
+	call(e, "server", "socket(AF_INET, SOCK_STREAM)", fd,
+	     fd == -ENOBUFS ? "--max-sockets reached: no socket can be made" : NULL);
 	if (fd < 0)
 		return fd;
 	ret = sys_bind(e->server, fd, &a, port);
@@ -92,45 +96,99 @@ static int server_listen(struct demo_env *e, const char *addr, uint16_t port, in
 	return ret < 0 ? ret : fd;
 }
 
-/* A client socket bound to addr:port connecting to dst:dport. Returns the fd or -errno. */
+/*
+ * A client socket bound to addr:port connecting to dst:dport, each call
+ * reported under "client"; a call that fails is shown failing (socket()
+ * and bind() are shown only then). Returns the fd, or -errno of the call
+ * that failed.
+ */
 static int client_connect(struct demo_env *e, const char *addr, uint16_t port, const char *dst,
 			  uint16_t dport)
 {
 	struct ip_addr a, d;
-	char who[64], buf[96];
+	char buf[96];
 	int fd, ret;
 
 	addr_parse(addr, &a);
 	addr_parse(dst, &d);
-	snprintf(who, sizeof(who), "client %s", addr);
 	fd = sys_socket(e->clients, a.family);
-	if (fd < 0)
+	if (fd < 0) {
+		call(e, "client", "socket(AF_INET, SOCK_STREAM)", fd, "no socket: the client cannot connect");
 		return fd;
+	}
 	ret = sys_bind(e->clients, fd, &a, port);
-	if (ret < 0)
+	if (ret < 0) {
+		snprintf(buf, sizeof(buf), "bind(%d, %s:%u)", fd, addr, port);
+		call(e, "client", buf, ret, "the client cannot use that port");
 		return ret;
+	}
 	ret = sys_connect(e->clients, fd, &d, dport);
 	snprintf(buf, sizeof(buf), "connect(%s:%u -> %s:%u)", addr, port, dst, dport);
-	call(e, who, buf, ret, ret == -EINPROGRESS ? "SYN sent" : NULL);
-	return fd;
+	call(e, "client", buf, ret,
+	     ret == -EINPROGRESS ? "SYN sent" : NULL);
+	return ret == -EINPROGRESS || ret == 0 ? fd : ret;
 }
 
 static void say(struct demo_env *e, const char *text)
 {
-	e->r->ops->say(e->r, text);
+	emit_say(e->r, text);
 }
 
 /* ---- two-clients --------------------------------------------------------- */
 
+static const struct {
+	const char *addr;
+	uint16_t port;
+} two_clients[] = { { "10.0.0.2", 1234 }, { "10.0.0.3", 5678 }, { "10.0.0.2", 1235 } };
+
+#define TWO_CLIENTS_N (int)(sizeof(two_clients) / sizeof(two_clients[0]))
+
+/*
+ * The server's accept() calls, until one fails: each connection with its
+ * endpoints (the local one is the listener's) and the request it brought.
+ * Returns the number accepted.
+ */
+static int two_clients_accept(struct demo_env *e, int lfd)
+{
+	char buf[64], detail[160];
+	int n;
+
+	for (n = 0;; n++) {
+		struct ip_addr ra, la;
+		uint16_t rp = 0, lp = 0;
+		char rb[ADDR_STRLEN], lb[ADDR_STRLEN], data[64];
+		int fd = sys_accept(e->server, lfd, &ra, &rp);
+		long got;
+
+		snprintf(buf, sizeof(buf), "accept(%d)", lfd);
+		if (fd < 0) {
+			call(e, "server", buf, fd,
+			     fd == -EAGAIN ? "accept queue empty: every completed connection has been taken"
+					   : "accept() failed");
+			return n;
+		}
+		sys_getsockname(e->server, fd, &la, &lp);
+		snprintf(detail, sizeof(detail), "new fd %d: local %s, remote %s (same local port as the listener)", fd,
+			 endpoint_format(&la, lp, lb, sizeof(lb)), endpoint_format(&ra, rp, rb, sizeof(rb)));
+		call(e, "server", buf, fd, detail);
+		got = sys_recv(e->server, fd, data, sizeof(data));
+		snprintf(buf, sizeof(buf), "recv(%d)", fd);
+		call(e, "server", buf, got,
+		     got > 0 ? "the client's request"
+			     : got == -EAGAIN ? "nothing to read: this client has not sent its request" : NULL);
+	}
+}
+
 static int run_two_clients(const struct demo_opts *o)
 {
-	static const char *const clients[] = { "10.0.0.2", "10.0.0.3", NULL };
 	static const char request[] = "GET / HTTP/1.0\r\n\r\n";
+	static const char *const addrs[] = { "10.0.0.2", "10.0.0.3", NULL };
 	struct demo_env e;
-	int lfd, cfd[3], i, ret = 0;
-	char buf[128], detail[160];
+	int lfd, cfd[TWO_CLIENTS_N], i, accepted, ret = 0;
+	char buf[200], detail[160];
+	uint64_t refused;
 
-	if (env_init(&e, o, "10.0.0.1", clients) < 0) {
+	if (env_init(&e, o, "10.0.0.1", addrs) < 0) {
 		env_free(&e);
 		return -ENOMEM;
 	}
@@ -140,58 +198,58 @@ static int run_two_clients(const struct demo_opts *o)
 		ret = lfd;
 		goto out;
 	}
-	o->r->ops->tables(o->r, e.server);
+	emit_tables(o->r, e.server);
 
 	say(&e, "== three clients connect: two from 10.0.0.2 (ports 1234, 1235), one from 10.0.0.3");
-	net_run_until(&e.net, 10 * VT_MSEC);
-	cfd[0] = client_connect(&e, "10.0.0.2", 1234, "10.0.0.1", 80);
-	net_run_until(&e.net, 20 * VT_MSEC);
-	cfd[1] = client_connect(&e, "10.0.0.3", 5678, "10.0.0.1", 80);
-	net_run_until(&e.net, 30 * VT_MSEC);
-	cfd[2] = client_connect(&e, "10.0.0.2", 1235, "10.0.0.1", 80);
+	for (i = 0; i < TWO_CLIENTS_N; i++) {
+		net_run_until(&e.net, 10 * (vtime_t)(i + 1) * VT_MSEC);
+		cfd[i] = client_connect(&e, two_clients[i].addr, two_clients[i].port, "10.0.0.1", 80);
+	}
 	net_run_until(&e.net, 50 * VT_MSEC);
+	refused = stack_counter(e.server, CNT_SOCKETLIMIT);
+	if (refused) {
+		snprintf(buf, sizeof(buf),
+			 "== %llu SYN%s got no answer: the server holds its --max-sockets %u sockets already, so it "
+			 "drops %s (SocketLimit)", (unsigned long long)refused, refused == 1 ? "" : "s",
+			 o->cfg.max_sockets, refused == 1 ? "it" : "them");
+		say(&e, buf);
+	}
 
 	say(&e, "== each client sends a request; the ehash finds its socket by the full 4-tuple");
-	for (i = 0; i < 3; i++) {
-		long n = sys_send(e.clients, cfd[i], request, sizeof(request) - 1);
+	for (i = 0; i < TWO_CLIENTS_N; i++) {
+		long n;
 
+		if (cfd[i] < 0)
+			continue; /* its failing call is shown above: there is no socket to send on */
+		n = sys_send(e.clients, cfd[i], request, sizeof(request) - 1);
 		snprintf(buf, sizeof(buf), "send(%d, \"GET / ...\", %zu)", cfd[i], sizeof(request) - 1);
-		call(&e, i == 1 ? "client 10.0.0.3" : "client 10.0.0.2", buf, n, NULL);
+		if (n >= 0)
+			snprintf(detail, sizeof(detail), "the request of %s:%u", two_clients[i].addr,
+				 two_clients[i].port);
+		else
+			snprintf(detail, sizeof(detail), "%s:%u %s", two_clients[i].addr, two_clients[i].port,
+				 n == -EAGAIN ? "is not connected: its SYN got no answer, so nothing is sent"
+					      : "cannot send");
+		call(&e, "client", buf, n, detail);
 		net_run_until(&e.net, (60 + 10 * (vtime_t)i) * VT_MSEC);
 	}
 
 	say(&e, "== the server calls accept(): connections come out in the order their handshakes completed");
-	for (i = 0; i < 4; i++) {
-		struct ip_addr ra;
-		uint16_t rp = 0;
-		char rb[ADDR_STRLEN];
-		int fd = sys_accept(e.server, lfd, &ra, &rp);
-
-		snprintf(buf, sizeof(buf), "accept(%d)", lfd);
-		if (fd >= 0) {
-			struct ip_addr la;
-			uint16_t lp;
-			char lb[ADDR_STRLEN];
-			char data[64];
-			long n;
-
-			sys_getsockname(e.server, fd, &la, &lp);
-			snprintf(detail, sizeof(detail), "new fd %d: local %s, remote %s (same local port as the listener)",
-				 fd, endpoint_format(&la, lp, lb, sizeof(lb)),
-				 endpoint_format(&ra, rp, rb, sizeof(rb)));
-			call(&e, "server", buf, fd, detail);
-			n = sys_recv(e.server, fd, data, sizeof(data));
-			snprintf(buf, sizeof(buf), "recv(%d)", fd);
-			call(&e, "server", buf, n, n > 0 ? "the client's request" : NULL);
-		} else {
-			call(&e, "server", buf, fd, fd == -EAGAIN ? "accept queue empty" : NULL);
-		}
-	}
+	accepted = two_clients_accept(&e, lfd);
 	net_run_until(&e.net, 100 * VT_MSEC);
-	o->r->ops->tables(o->r, e.server);
-	say(&e, "== every connection has local 10.0.0.1:80; only the remote address:port differs");
+	emit_tables(o->r, e.server);
+	if (accepted == TWO_CLIENTS_N) {
+		say(&e, "== every connection has local 10.0.0.1:80; only the remote address:port differs");
+	} else if (accepted == 0) {
+		say(&e, "== no client got a connection: the socket limit refused every SYN");
+	} else {
+		snprintf(buf, sizeof(buf),
+			 "== %d of the %d clients got no connection; every accepted one has local 10.0.0.1:80, "
+			 "the listener's", TWO_CLIENTS_N - accepted, TWO_CLIENTS_N);
+		say(&e, buf);
+	}
 out:
-	o->r->ops->summary(o->r, e.server, NULL);
+	emit_summary(o->r, e.server, NULL);
 	env_free(&e);
 	return ret;
 }
@@ -217,23 +275,46 @@ static const struct demo demo_two_clients = {
  * with @ADDR:PORT, so every segment on the wire is spelled out.
  */
 
-static int run_script_text(const struct demo_opts *o, const char *name, const char *text)
+/* The script runner's settings for a demo's script: the server is the application. */
+static void demo_script_opts(struct script_opts *so, const struct demo_opts *o, const struct demo *d,
+			     char *file, size_t len)
+{
+	memset(so, 0, sizeof(*so));
+	snprintf(file, len, "demo %s", d->name);
+	so->file = file;
+	so->text = d->script;
+	so->cfg = o->cfg;
+	so->r = o->r;
+	so->local_ip = "10.0.0.1";
+	so->remote_ip = "10.0.0.2";
+	so->tolerance = 4 * VT_MSEC;
+	so->tables = 1;
+	so->who = "server";
+	so->number_inbound = 1; /* the audience never sees the script's line numbers */
+}
+
+static int run_script_demo(const struct demo *d, const struct demo_opts *o)
 {
 	struct script_opts so;
 	char file[64];
 
-	memset(&so, 0, sizeof(so));
-	snprintf(file, sizeof(file), "demo %s", name);
-	so.file = file;
-	so.text = text;
-	so.cfg = o->cfg;
-	so.r = o->r;
-	so.local_ip = "10.0.0.1";
-	so.remote_ip = "10.0.0.2";
-	so.tolerance = 4 * VT_MSEC;
-	so.tables = 1;
+	demo_script_opts(&so, o, d, file, sizeof(file));
 	/* A demo's script is part of the program: a failure is a bug, reported as such. */
 	return script_run(&so) == 0 ? 0 : -EPROTO;
+}
+
+/* Does the demo's script run to its end, silently, with at most max_sockets sockets? */
+static int script_fits(const struct demo *d, const struct demo_opts *o, uint32_t max_sockets)
+{
+	struct script_opts so;
+	char file[64];
+
+	demo_script_opts(&so, o, d, file, sizeof(file));
+	so.r = NULL;
+	so.tables = 0;
+	so.quiet = 1;
+	so.cfg.max_sockets = max_sockets;
+	return script_run(&so) == 0;
 }
 
 #define HANDSHAKE(when, ep) \
@@ -262,6 +343,7 @@ static const char backlog_script[] =
 	"+0   accept(3, ..., ...) = 5\n"
 	"+0   accept(3, ..., ...) = 6\n"
 	"+0   accept(3, ..., ...) = -1 EAGAIN (Resource temporarily unavailable)\n"
+	"//! == the fourth accept() fails with EAGAIN: the queue is empty, and a non-blocking accept() does not wait\n"
 	"//! == the waiting clients try once more, and now get in\n"
 	"" HANDSHAKE("+0.6", "10.0.0.14:5004")
 	"" HANDSHAKE("+0", "10.0.0.15:5005")
@@ -429,9 +511,11 @@ static const char wildcard_script[] =
 static int run_hash_flood(const struct demo_opts *o)
 {
 	struct synth_opts so;
+	int64_t frames = 0; /* the second run's segments are numbered on from the first's */
 	int rc;
 
 	memset(&so, 0, sizeof(so));
+	so.frames = &frames;
 	so.mode = SYNTH_HASH_FLOOD;
 	so.count = 8;
 	so.rate = 10;
@@ -443,12 +527,12 @@ static int run_hash_flood(const struct demo_opts *o)
 	so.r = o->r;
 	so.summary_r = o->r;
 	so.tables = 2;
-	o->r->ops->say(o->r, "== first run: the stack's secret is seed 1, the very seed the attacker crafted the 4-tuples for");
+	emit_say(o->r, "== first run: the stack's secret is seed 1, the very seed the attacker crafted the 4-tuples for");
 	so.cfg.hash_seed = SYNTH_KNOWN_SEED;
 	rc = synth_run(&so);
 	if (rc)
 		return -EPROTO;
-	o->r->ops->say(o->r, "== second run: the same 4-tuples against a secret the attacker does not know");
+	emit_say(o->r, "== second run: the same 4-tuples against a secret the attacker does not know");
 	so.cfg.hash_seed = o->cfg.hash_seed != SYNTH_KNOWN_SEED ? o->cfg.hash_seed : 2;
 	rc = synth_run(&so);
 	return rc ? -EPROTO : 0;
@@ -564,9 +648,37 @@ const struct demo *const demo_catalogue[] = {
 	NULL,
 };
 
+int demo_check(const struct demo *d, const struct demo_opts *o, char *err, size_t len)
+{
+	struct stack_config defaults;
+	uint32_t lo, hi;
+
+	if (d->run || script_fits(d, o, o->cfg.max_sockets))
+		return 0;
+	/*
+	 * The least limit the script fits in, by bisection between the one
+	 * given (too few) and the default (the golden test runs it so).
+	 */
+	stack_config_init(&defaults);
+	lo = o->cfg.max_sockets;
+	hi = defaults.max_sockets;
+	while (hi - lo > 1) {
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		if (script_fits(d, o, mid))
+			hi = mid;
+		else
+			lo = mid;
+	}
+	snprintf(err, len,
+		 "demo %s needs --max-sockets %u or more: it is a fixed scenario, and a refused connection "
+		 "would break it (two-clients and hash-flood show the limit at work)", d->name, hi);
+	return -EINVAL;
+}
+
 int demo_run(const struct demo *d, const struct demo_opts *o)
 {
-	return d->run ? d->run(o) : run_script_text(o, d->name, d->script);
+	return d->run ? d->run(o) : run_script_demo(d, o);
 }
 
 const struct demo *demo_find(const char *name)

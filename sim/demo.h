@@ -22,6 +22,13 @@ struct demo {
 	const char *script;                    /* a narrated scenario in the script language */
 };
 
+/*
+ * Checks that the options suit the demo: a scripted demo runs unchanged
+ * or not at all, so a --max-sockets below what it holds at once is
+ * refused. Returns 0, or -EINVAL with one line for the user in err.
+ */
+int demo_check(const struct demo *d, const struct demo_opts *o, char *err, size_t len);
+
 /* Runs a demo. Returns 0 or a negative errno. */
 int demo_run(const struct demo *d, const struct demo_opts *o);
 

@@ -15,7 +15,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "server_app.h"
 #include "demo.h"
+#include "emit.h"
+#include "live.h"
 #include "replay.h"
 #include "script.h"
 #include "synth.h"
@@ -39,6 +42,7 @@ static const char usage_main[] =
 	"  replay FILE   replay a pcap/pcapng capture of a server through the stack\n"
 	"  script FILE   run a packetdrill-syntax scenario against the stack\n"
 	"  synth         generate traffic: clients, a SYN flood or a hash flood\n"
+	"  live          real clients through a TUN device, on the real clock (root)\n"
 	"  help [CMD]    show help for a command\n"
 	"\n"
 	"options:\n"
@@ -59,17 +63,14 @@ static const char usage_script[] =
 	"\n"
 	"options:\n"
 	"  --sysctl NAME=VALUE   set a kernel knob before the script runs (repeatable)\n"
-	"  --local_ip ADDR       the stack's address (default 192.168.0.1)\n"
-	"  --remote_ip ADDR      the remote's address (default 192.0.2.1)\n"
-	"  --ip_version ipv4|ipv6\n"
-	"                        with ipv6 the defaults are fd3d:fa7b:d17d::1 and\n"
-	"                        fd3d:fa7b:d17d:1::1\n"
-	"  --tolerance_usecs N   how far a segment's time may stray (default 4000)\n"
 	"  --quiet               print nothing but errors\n"
+	"  --verbose             also list the knobs a script's profile sets that the\n"
+	"                        stack does not model\n"
 	"  --format text|json    the trace's format (default text)\n"
 	"  --hash-seed N, --buckets N, --color, --no-color, --step\n"
 	"                        as for demo\n"
-	"  -h, --help            show this help\n";
+	"  -h, --help            show this help\n"
+	"packetdrill's options (also as header lines of a script; '-' or '_'):\n";
 
 static const char usage_synth[] =
 	"usage: tcpdemux synth (--clients N | --syn-flood N | --hash-flood N) [options]\n"
@@ -99,6 +100,53 @@ static const char usage_synth[] =
 	"  --tables[=end], --quiet, --format text|json, --hash-seed N, --buckets N,\n"
 	"  --color, --no-color, --step   as for replay\n"
 	"  -h, --help            show this help\n";
+
+static const char usage_live[] =
+	"usage: tcpdemux live [--tun NAME] [--addr ADDR/PREFIX] [--listen ADDR:PORT[,backlog=N]]\n"
+	"                     [--app echo|http|discard|never] [options]\n"
+	"\n"
+	"Creates a TUN device, gives the kernel an address on it and routes the\n"
+	"subnet to it, and runs the stack behind it on the real clock: real clients\n"
+	"(curl, nc, Python sockets) on this machine connect to the stack, and the\n"
+	"trace shows every lookup as it happens. Ctrl-C (or SIGTERM) prints the\n"
+	"summary and removes the device. Needs root (CAP_NET_ADMIN); best run in a\n"
+	"network namespace of its own (tools/live-demo.sh, docs/live.md).\n"
+	"\n"
+	"options:\n"
+	"  --tun NAME            the device to create (default tcpdemux0); refused if\n"
+	"                        a device of that name exists\n"
+	"  --addr ADDR/PREFIX    the stack's address and subnet (default 10.9.0.1/24;\n"
+	"                        one IPv4 and one IPv6 may be given, e.g. fd09::1/64);\n"
+	"                        refused if the subnet is already routed\n"
+	"  --peer ADDR           the kernel's address on the device, in that subnet\n"
+	"                        (default: the address after the stack's); clients\n"
+	"                        connect from it\n"
+	"  --listen ADDR:PORT[,backlog=N][,reuseport=N]\n"
+	"                        a listening socket (repeatable; default port 80 on\n"
+	"                        every --addr, backlog net.core.somaxconn)\n"
+	"  --app NAME            what the application does with accepted connections:\n"
+	"                        echo (default: sends every byte back, closes when the\n"
+	"                        client does), http (one-line HTTP/1.1 answer, then\n"
+	"                        close: curl works), discard (reads, closes when the\n"
+	"                        client does), never (never accepts: the queues fill)\n"
+	"  --accept immediate|never|every=MS\n"
+	"                        when the application calls accept() (default\n"
+	"                        immediate; never with --app never)\n"
+	"  --connect ADDR:PORT   also open a connection from the stack to a server of\n"
+	"                        the kernel's (repeatable): it sends an HTTP/1.0\n"
+	"                        request and reads the answer\n"
+	"  --duration SECONDS    stop after SECONDS, as on Ctrl-C (default: run until\n"
+	"                        stopped)\n"
+	"  --write OUT.pcap      record every packet that crosses the device, both ways\n"
+	"  --sysctl NAME=VALUE   a kernel knob, as for replay (repeatable)\n"
+	"  --tables[=end], --quiet, --format text|json, --hash-seed N, --buckets N,\n"
+	"  --max-sockets N, --color, --no-color   as for replay\n"
+	"  -h, --help            show this help\n"
+	"\n"
+	"Exit status: 0 stopped by a signal or --duration; 2 bad usage, or the\n"
+	"environment does not allow it (no permission for /dev/net/tun, the device\n"
+	"name in use, the subnet already routed): one line says which, and nothing\n"
+	"is left configured.\n";
 
 static const char usage_replay[] =
 	"usage: tcpdemux replay FILE [EXPRESSION] [options]\n"
@@ -175,11 +223,18 @@ static const char usage_demo[] =
 /* A command's --help text; replay's ends with the --sysctl knobs. */
 static void print_usage(const char *usage)
 {
+	size_t i;
+
 	fputs(usage, stdout);
 	if (usage == usage_replay) {
 		puts("\nknobs for --sysctl:");
 		sysctl_list(stdout);
 	}
+	if (usage == usage_script)
+		for (i = 0; script_optdefs[i].name; i++)
+			printf("  --%s%-*s %s\n", script_optdefs[i].name,
+			       (int)(20 - strlen(script_optdefs[i].name)), script_optdefs[i].has_value ? "=N" : "",
+			       script_optdefs[i].help);
 }
 
 struct run_opts {
@@ -226,8 +281,9 @@ enum {
 	OPT_VERBOSE,
 	OPT_LOCAL, OPT_LISTEN, OPT_VERIFY_CSUM, OPT_TABLES, OPT_QUIET, OPT_WRITE,
 	OPT_SYSCTL, OPT_ACCEPT, OPT_VERIFY,
-	OPT_LOCAL_IP, OPT_REMOTE_IP, OPT_IP_VERSION, OPT_TOLERANCE,
 	OPT_CLIENTS, OPT_SYN_FLOOD, OPT_HASH_FLOOD, OPT_RATE, OPT_DATA, OPT_CONCURRENT, OPT_GEN_SEED,
+	OPT_TUN, OPT_ADDR, OPT_PEER, OPT_APP, OPT_CONNECT, OPT_DURATION,
+	OPT_PACKETDRILL, /* + the index in script_optdefs: keep it last */
 };
 
 /* Options every command that runs the stack takes. */
@@ -260,14 +316,10 @@ static const struct option replay_longopts[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-static const struct option script_longopts[] = {
+/* script's own options, then packetdrill's in both spellings (script_longopts_init()). */
+static struct option script_longopts[48] = {
 	{ "sysctl", required_argument, NULL, OPT_SYSCTL },
-	{ "local_ip", required_argument, NULL, OPT_LOCAL_IP },
-	{ "remote_ip", required_argument, NULL, OPT_REMOTE_IP },
-	{ "ip_version", required_argument, NULL, OPT_IP_VERSION },
-	{ "tolerance_usecs", required_argument, NULL, OPT_TOLERANCE },
 	{ "quiet", no_argument, NULL, OPT_QUIET },
-	{ NULL, 0, NULL, 0 },
 };
 
 static const struct option synth_longopts[] = {
@@ -284,6 +336,22 @@ static const struct option synth_longopts[] = {
 	{ "data", required_argument, NULL, OPT_DATA },
 	{ "concurrent", required_argument, NULL, OPT_CONCURRENT },
 	{ "seed", required_argument, NULL, OPT_GEN_SEED },
+	{ NULL, 0, NULL, 0 },
+};
+
+static const struct option live_longopts[] = {
+	{ "tun", required_argument, NULL, OPT_TUN },
+	{ "addr", required_argument, NULL, OPT_ADDR },
+	{ "peer", required_argument, NULL, OPT_PEER },
+	{ "listen", required_argument, NULL, OPT_LISTEN },
+	{ "app", required_argument, NULL, OPT_APP },
+	{ "accept", required_argument, NULL, OPT_ACCEPT },
+	{ "connect", required_argument, NULL, OPT_CONNECT },
+	{ "duration", required_argument, NULL, OPT_DURATION },
+	{ "write", required_argument, NULL, OPT_WRITE },
+	{ "sysctl", required_argument, NULL, OPT_SYSCTL },
+	{ "tables", optional_argument, NULL, OPT_TABLES },
+	{ "quiet", no_argument, NULL, OPT_QUIET },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -439,6 +507,7 @@ static int cmd_demo(int argc, char **argv)
 	struct demo_opts d;
 	const struct demo *demo;
 	const char *name = NULL;
+	char err[256];
 	int r, i;
 
 	/* The demo name may come before or after the options. */
@@ -471,13 +540,14 @@ static int cmd_demo(int argc, char **argv)
 	memset(&d, 0, sizeof(d));
 	stack_config_init(&d.cfg);
 	run_opts_config(&ro, &d.cfg);
+	if (demo_check(demo, &d, err, sizeof(err)) < 0) {
+		fprintf(stderr, "tcpdemux: %s\n", err);
+		return EXIT_USAGE;
+	}
 	d.r = make_renderer(&ro);
 	if (!d.r)
 		return EXIT_USAGE;
-	if (!ro.json) {
-		printf("demo %s: %s\n\n%s\n\n(hash seed %u: --hash-seed %u repeats this run)\n\n",
-		       demo->name, demo->summary, demo->watch, ro.seed, ro.seed);
-	}
+	emit_begin(d.r, RUN_DEMO, demo->name, demo->summary, demo->watch, ro.seed);
 	r = demo_run(demo, &d);
 	fflush(stdout);
 	d.r->ops->destroy(d.r);
@@ -677,6 +747,7 @@ static int cmd_replay(int argc, char **argv)
 	}
 	o->r = cli.quiet ? NULL : r;
 	o->summary_r = r;
+	emit_begin(r, RUN_REPLAY, o->file, NULL, NULL, ro.seed);
 	st = replay_run(o);
 	r->ops->destroy(r);
 	free(filter);
@@ -685,63 +756,55 @@ static int cmd_replay(int argc, char **argv)
 
 struct script_cli {
 	struct script_opts o;
-	int quiet, local_set, remote_set;
+	int quiet;
 };
+
+/* Fills script_longopts past its own entries with packetdrill's options, '_' and '-' spellings. */
+static void script_longopts_init(void)
+{
+	static char dashed[24][32];
+	size_t n = 0, i, j;
+
+	while (script_longopts[n].name)
+		n++;
+	for (i = 0; script_optdefs[i].name && i < sizeof(dashed) / sizeof(dashed[0]) &&
+		    n + 3 < sizeof(script_longopts) / sizeof(script_longopts[0]); i++) {
+		int has = script_optdefs[i].has_value ? required_argument : no_argument;
+
+		script_longopts[n++] = (struct option){ script_optdefs[i].name, has, NULL, OPT_PACKETDRILL + (int)i };
+		snprintf(dashed[i], sizeof(dashed[i]), "%s", script_optdefs[i].name);
+		for (j = 0; dashed[i][j]; j++)
+			if (dashed[i][j] == '_')
+				dashed[i][j] = '-';
+		if (strcmp(dashed[i], script_optdefs[i].name) != 0)
+			script_longopts[n++] = (struct option){ dashed[i], has, NULL, OPT_PACKETDRILL + (int)i };
+	}
+	memset(&script_longopts[n], 0, sizeof(script_longopts[n]));
+}
 
 static int script_opt(void *ctx, int opt, const char *arg)
 {
 	struct script_cli *cli = ctx;
-	struct ip_addr a;
-	uint32_t us;
+	char err[256];
 
 	switch (opt) {
-	case OPT_SYSCTL: {
-		char err[256];
-
+	case OPT_SYSCTL:
 		if (sysctl_apply(&cli->o.cfg, arg, err, sizeof(err)) < 0) {
 			fprintf(stderr, "tcpdemux: %s\n", err);
 			return -1;
 		}
 		return 0;
-	}
-	case OPT_LOCAL_IP:
-	case OPT_REMOTE_IP:
-		if (addr_parse(arg, &a) < 0) {
-			fprintf(stderr, "tcpdemux: --%s needs an address, not '%s'\n",
-				opt == OPT_LOCAL_IP ? "local_ip" : "remote_ip", arg);
-			return -1;
-		}
-		if (opt == OPT_LOCAL_IP) {
-			cli->o.local_ip = arg;
-			cli->local_set = 1;
-		} else {
-			cli->o.remote_ip = arg;
-			cli->remote_set = 1;
-		}
-		return 0;
-	case OPT_IP_VERSION:
-		if (strcmp(arg, "ipv4") == 0) {
-			cli->o.ipv6 = 0;
-		} else if (strcmp(arg, "ipv6") == 0) {
-			cli->o.ipv6 = 1;
-		} else {
-			fprintf(stderr, "tcpdemux: --ip_version takes ipv4 or ipv6, not '%s'\n", arg);
-			return -1;
-		}
-		return 0;
-	case OPT_TOLERANCE:
-		if (parse_u32(arg, &us) < 0 || us > 10000000) {
-			fprintf(stderr, "tcpdemux: --tolerance_usecs needs microseconds from 0 to 10000000, not '%s'\n",
-				arg);
-			return -1;
-		}
-		cli->o.tolerance = (vtime_t)us * VT_USEC;
-		return 0;
 	case OPT_QUIET:
 		cli->quiet = 1;
 		return 0;
 	default:
-		return -1;
+		if (opt < OPT_PACKETDRILL)
+			return -1;
+		if (script_option(&cli->o, script_optdefs[opt - OPT_PACKETDRILL].name, arg, err, sizeof(err)) < 0) {
+			fprintf(stderr, "tcpdemux: %s\n", err);
+			return -1;
+		}
+		return 0;
 	}
 }
 
@@ -753,8 +816,8 @@ static int cmd_script(int argc, char **argv)
 	int st;
 
 	memset(&cli, 0, sizeof(cli));
-	stack_config_init(&cli.o.cfg);
-	cli.o.tolerance = 4 * VT_MSEC;
+	script_opts_init(&cli.o);
+	script_longopts_init();
 	st = parse_run_opts(argc, argv, &ro, usage_script, NULL, script_longopts, script_opt, &cli);
 	if (st)
 		return st > 0 ? 0 : EXIT_USAGE;
@@ -765,10 +828,7 @@ static int cmd_script(int argc, char **argv)
 	cli.o.file = argv[optind];
 	if (step_and_quiet(&ro, cli.quiet))
 		return EXIT_USAGE;
-	if (!cli.local_set)
-		cli.o.local_ip = cli.o.ipv6 ? "fd3d:fa7b:d17d::1" : "192.168.0.1";
-	if (!cli.remote_set)
-		cli.o.remote_ip = cli.o.ipv6 ? "fd3d:fa7b:d17d:1::1" : "192.0.2.1";
+	cli.o.verbose = ro.verbose;
 	run_opts_config(&ro, &cli.o.cfg);
 	if (!cli.quiet) {
 		r = make_renderer(&ro);
@@ -776,6 +836,7 @@ static int cmd_script(int argc, char **argv)
 			return EXIT_USAGE;
 	}
 	cli.o.r = r;
+	emit_begin(r, RUN_SCRIPT, cli.o.file, NULL, NULL, ro.seed);
 	st = script_run(&cli.o);
 	if (r)
 		r->ops->destroy(r);
@@ -892,8 +953,194 @@ static int cmd_synth(int argc, char **argv)
 		return EXIT_USAGE;
 	o->r = cli.rc.quiet ? NULL : r;
 	o->summary_r = r;
+	emit_begin(r, RUN_SYNTH, NULL, NULL, NULL, o->cfg.hash_seed);
 	st = synth_run(o);
 	r->ops->destroy(r);
+	return st;
+}
+
+struct live_cli {
+	struct replay_cli rc; /* --listen, --sysctl, --accept, --tables, --write, --quiet */
+	struct live_opts o;
+	struct ip_addr addr[LIVE_MAX_NETS], peer[LIVE_MAX_NETS];
+	int prefix[LIVE_MAX_NETS];
+	int naddr, npeer, accept_set;
+};
+
+static int live_opt(void *ctx, int opt, const char *arg)
+{
+	struct live_cli *cli = ctx;
+	struct live_opts *o = &cli->o;
+	char buf[128], *slash;
+	uint32_t v;
+
+	switch (opt) {
+	case OPT_TUN:
+		o->dev = arg;
+		return 0;
+	case OPT_ADDR:
+		snprintf(buf, sizeof(buf), "%s", arg);
+		slash = strchr(buf, '/');
+		if (slash)
+			*slash++ = '\0';
+		if (cli->naddr >= LIVE_MAX_NETS || strlen(arg) >= sizeof(buf) ||
+		    addr_parse(buf, &cli->addr[cli->naddr]) < 0 || (slash && parse_u32(slash, &v) < 0)) {
+			fprintf(stderr, "tcpdemux: --addr needs ADDR/PREFIX (10.9.0.1/24, fd09::1/64; at most %d), not '%s'\n",
+				LIVE_MAX_NETS, arg);
+			return -1;
+		}
+		cli->prefix[cli->naddr] = slash ? (int)(v > 128 ? 129 : v)
+						: cli->addr[cli->naddr].family == ADDR_V4 ? 24 : 64;
+		cli->naddr++;
+		return 0;
+	case OPT_PEER:
+		if (cli->npeer >= LIVE_MAX_NETS || addr_parse(arg, &cli->peer[cli->npeer]) < 0) {
+			fprintf(stderr, "tcpdemux: --peer needs an address, not '%s'\n", arg);
+			return -1;
+		}
+		cli->npeer++;
+		return 0;
+	case OPT_APP:
+		o->app = server_app_parse(arg);
+		if (o->app < 0) {
+			fprintf(stderr, "tcpdemux: --app takes echo, http, discard or never, not '%s'\n", arg);
+			return -1;
+		}
+		return 0;
+	case OPT_CONNECT:
+		if (o->nconnect >= LIVE_MAX_CONNECT ||
+		    endpoint_parse(arg, &o->connect_addr[o->nconnect], &o->connect_port[o->nconnect]) < 0 ||
+		    o->connect_port[o->nconnect] == 0) {
+			fprintf(stderr, "tcpdemux: --connect needs ADDR:PORT ([v6addr]:port; at most %d), not '%s'\n",
+				LIVE_MAX_CONNECT, arg);
+			return -1;
+		}
+		o->nconnect++;
+		return 0;
+	case OPT_DURATION: {
+		char *end;
+		double d = strtod(arg, &end);
+
+		if (end == arg || *end || !(d > 0) || d > 1e6) {
+			fprintf(stderr, "tcpdemux: --duration needs a number of seconds above 0, not '%s'\n", arg);
+			return -1;
+		}
+		o->duration = (vtime_t)(d * (double)VT_SEC);
+		return 0;
+	}
+	case OPT_ACCEPT:
+		cli->accept_set = 1;
+		return replay_opt(&cli->rc, opt, arg);
+	default:
+		return replay_opt(&cli->rc, opt, arg);
+	}
+}
+
+/* The --addr nets with their kernel addresses, and the default listeners. Returns 0 or -1 (message printed). */
+static int live_nets(struct live_cli *cli)
+{
+	struct live_opts *o = &cli->o;
+	char err[256];
+	int i, j;
+
+	if (!cli->naddr) {
+		cli->addr[0] = addr_v4(0x0a090001); /* 10.9.0.1/24 */
+		cli->prefix[0] = 24;
+		cli->naddr = 1;
+	}
+	for (i = 0; i < cli->naddr; i++) {
+		const struct ip_addr *peer = NULL;
+
+		for (j = 0; j < i; j++)
+			if (cli->addr[j].family == cli->addr[i].family) {
+				fprintf(stderr, "tcpdemux: --addr: one IPv4 and one IPv6 subnet at most\n");
+				return -1;
+			}
+		for (j = 0; j < cli->npeer; j++)
+			if (cli->peer[j].family == cli->addr[i].family)
+				peer = &cli->peer[j];
+		if (tun_net_make(&o->nets[i], &cli->addr[i], cli->prefix[i], peer, err, sizeof(err)) < 0) {
+			fprintf(stderr, "tcpdemux: %s\n", err);
+			return -1;
+		}
+	}
+	o->nnets = cli->naddr;
+	for (j = 0; j < cli->npeer; j++) {
+		for (i = 0; i < o->nnets; i++)
+			if (addr_equal(&o->nets[i].kernel, &cli->peer[j]))
+				break;
+		if (i == o->nnets) {
+			fprintf(stderr, "tcpdemux: --peer: no --addr of the same family for it\n");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int cmd_live(int argc, char **argv)
+{
+	struct run_opts ro;
+	struct live_cli *cli = calloc(1, sizeof(*cli));
+	struct live_opts *o;
+	struct renderer *r;
+	int st, i;
+
+	if (!cli) {
+		fprintf(stderr, "tcpdemux: out of memory\n");
+		return EXIT_USAGE;
+	}
+	o = &cli->o;
+	stack_config_init(&cli->rc.o.cfg);
+	o->dev = "tcpdemux0";
+	o->app = SERVER_APP_ECHO;
+	st = parse_run_opts(argc, argv, &ro, usage_live, NULL, live_longopts, live_opt, cli);
+	if (st == 0 && optind < argc) {
+		fprintf(stderr, "tcpdemux: live: unexpected argument '%s'\n", argv[optind]);
+		st = -1;
+	}
+	if (st == 0 && ro.step) {
+		fprintf(stderr, "tcpdemux: --step does not go with live: real clients do not wait for a key\n");
+		st = -1;
+	}
+	if (st == 0 && o->app == SERVER_APP_NEVER && cli->accept_set && cli->rc.o.accept_mode != ACCEPT_NEVER) {
+		fprintf(stderr, "tcpdemux: --app never never calls accept(); it does not go with --accept immediate or every=MS\n");
+		st = -1;
+	}
+	if (st == 0 && live_nets(cli) < 0)
+		st = -1;
+	if (st) {
+		free(cli);
+		return st > 0 ? 0 : EXIT_USAGE;
+	}
+	o->cfg = cli->rc.o.cfg;
+	o->nlisten = cli->rc.o.nlisten;
+	for (i = 0; i < o->nlisten; i++)
+		o->listen[i] = cli->rc.o.listen[i];
+	if (!o->nlisten) {
+		for (i = 0; i < o->nnets; i++) {
+			o->listen[i].addr = o->nets[i].stack;
+			o->listen[i].port = 80;
+			o->listen[i].backlog = -1;
+			o->listen[i].reuseport = 0;
+		}
+		o->nlisten = o->nnets;
+	}
+	o->accept_mode = o->app == SERVER_APP_NEVER ? ACCEPT_NEVER : cli->rc.o.accept_mode;
+	o->accept_every = cli->rc.o.accept_every;
+	o->write_path = cli->rc.o.write_path;
+	o->tables = cli->rc.quiet ? 0 : cli->rc.o.tables;
+	run_opts_config(&ro, &o->cfg);
+	r = make_renderer(&ro);
+	if (!r) {
+		free(cli);
+		return EXIT_USAGE;
+	}
+	o->r = cli->rc.quiet ? NULL : r;
+	o->summary_r = r;
+	emit_begin(r, RUN_LIVE, o->dev, NULL, NULL, ro.seed);
+	st = live_run(o);
+	r->ops->destroy(r);
+	free(cli);
 	return st;
 }
 
@@ -921,6 +1168,8 @@ int main(int argc, char **argv)
 			fputs(usage_script, stdout);
 		else if (argc > 2 && strcmp(argv[2], "synth") == 0)
 			fputs(usage_synth, stdout);
+		else if (argc > 2 && strcmp(argv[2], "live") == 0)
+			fputs(usage_live, stdout);
 		else if (argc > 2 && strcmp(argv[2], "replay") == 0)
 			print_usage(usage_replay);
 		else
@@ -935,6 +1184,8 @@ int main(int argc, char **argv)
 		return cmd_script(argc - 1, argv + 1);
 	if (strcmp(cmd, "synth") == 0)
 		return cmd_synth(argc - 1, argv + 1);
+	if (strcmp(cmd, "live") == 0)
+		return cmd_live(argc - 1, argv + 1);
 	fprintf(stderr, "tcpdemux: unknown command '%s' (see tcpdemux --help)\n", cmd);
 	return EXIT_USAGE;
 }

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "emit.h"
 #include "net.h"
 
 struct net_pkt {
@@ -63,7 +64,7 @@ static void observe(void *ctx, const struct event *ev)
 	if (h->observed && n->on_event)
 		n->on_event(n->event_ctx, ev);
 	if (h->observed && n->r)
-		n->r->ops->event(n->r, ev);
+		emit_event(n->r, h->st, ev);
 }
 
 void net_init(struct net *n, struct renderer *r, vtime_t latency)
@@ -133,8 +134,8 @@ void net_run_until(struct net *n, vtime_t t)
 			if (h->observed) {
 				n->frames++;
 				stack_input(h->st, &p->seg, n->frames);
-				if (n->tables_after_input && n->r)
-					n->r->ops->tables(n->r, h->st);
+				if (n->tables_after_input)
+					emit_tables(n->r, h->st);
 			} else {
 				stack_input(h->st, &p->seg, -1);
 			}

@@ -43,16 +43,30 @@ struct pcap_out *pcap_out_open(const char *path)
 int pcap_out_write(struct pcap_out *po, const struct segment *seg, uint64_t ts)
 {
 	size_t n = seg_build(seg, po->wire, sizeof(po->wire));
-	struct pcap_pkthdr h;
 
 	if (!n)
+		return -1;
+	return pcap_out_write_raw(po, po->wire, n, ts);
+}
+
+int pcap_out_write_raw(struct pcap_out *po, const uint8_t *pkt, size_t len, uint64_t ts)
+{
+	struct pcap_pkthdr h;
+
+	if (len > SEG_WIRE_MAX)
 		return -1;
 	memset(&h, 0, sizeof(h));
 	h.ts.tv_sec = (time_t)(ts / 1000000000ull);
 	h.ts.tv_usec = (suseconds_t)(ts % 1000000000ull); /* nanoseconds in a nano file */
-	h.caplen = h.len = (bpf_u_int32)n;
-	pcap_dump((u_char *)po->dump, &h, po->wire);
+	h.caplen = h.len = (bpf_u_int32)len;
+	pcap_dump((u_char *)po->dump, &h, pkt);
 	return 0;
+}
+
+void pcap_out_flush(struct pcap_out *po)
+{
+	if (po)
+		pcap_dump_flush(po->dump);
 }
 
 void pcap_out_close(struct pcap_out *po)

@@ -1,73 +1,57 @@
 /*
- * render.h - front ends that turn the stack's events into output.
+ * render.h - front ends: consumers of the record stream (record.h).
  *
- * Path: stack events -> renderer (text for people, JSON Lines for
- * programs). Every driver (demo, and later replay and scripts) produces
- * the same calls, so the two formats always describe the same run. A
- * renderer sees the stack only through stack.h: events, walks, counters.
+ * Path: drivers -> emit.c -> renderer_ops.record() -> text for people,
+ *       JSON Lines for programs, --step at a terminal, or a tee feeding
+ *       several at once.
+ *
+ * Every driver (demo, script, replay, synth) produces the same stream, so
+ * every format describes the same run. A renderer sees nothing but the
+ * records: no renderer holds or reads the live stack.
+ *
+ * Writing one: embed struct renderer first in your own struct, give it
+ * ops whose record() switches on rec->type and ignores the types it does
+ * not show, and a destroy() that flushes and frees. Set wants before the
+ * first record if you follow the tables (RENDER_WANT_TABLES); you may
+ * change it as you go (--step drops it when told to run to the end).
  */
 #ifndef TCPDEMUX_RENDER_H
 #define TCPDEMUX_RENDER_H
 
+#include <stddef.h>
 #include <stdio.h>
 
-#include "stack.h"
-
-#include "frame.h"
-#include "verify.h"
+#include "record.h"
 
 struct renderer;
 
-/* What a replay read, for the summary (NULL when not replaying). */
-struct replay_stats {
-	const char *file;
-	const char *linktype;
-	const char *precision;      /* "microsecond", "nanosecond", "per-interface" */
-	const char *compression;    /* "gzip", or NULL */
-	const char *filter;         /* the filter expression, or NULL */
-	uint64_t frames;            /* frames read, the filtered ones included */
-	uint64_t filtered;          /* frames the filter dropped (never decoded) */
-	uint64_t inbound, outbound; /* TCP segments to / from a local address */
-	uint64_t ignored;           /* TCP segments neither to nor from a local address */
-	uint64_t skipped[SKIP_COUNT];
-	int64_t first_skipped[SKIP_COUNT]; /* frame number of the first skipped for each reason */
-	uint64_t payload_cut;       /* replayed with payload bytes missing (snap length) */
-	uint64_t header_cut;        /* replayed with options (or the window) missing (snap length) */
-	uint64_t picked_up;         /* connections already open when the capture started */
-	uint64_t isn_recorded, isn_own;
-	const struct verify_stats *verify; /* --verify, else NULL */
-};
-
 struct renderer_ops {
-	void (*event)(struct renderer *r, const struct event *ev);
-	/* The application's side: "listen(3, 8) = 0" and the like. */
-	void (*call)(struct renderer *r, vtime_t t, const char *who, const char *call, long ret,
-		     const char *detail);
-	/* A line of narration (text only; JSON ignores it). */
-	void (*say)(struct renderer *r, const char *text);
-	void (*tables)(struct renderer *r, struct stack *st);
-	void (*summary)(struct renderer *r, struct stack *st, const struct replay_stats *rs);
-	/*
-	 * Something the replay worked out from the capture: what is "local",
-	 * "listener" or "established" (a connection picked up mid-stream);
-	 * subject is an address or endpoint; why says from what evidence.
-	 */
-	void (*inferred)(struct renderer *r, vtime_t t, const char *what, const char *subject,
-			 const char *why);
-	/* One settled --verify comparison. */
-	void (*verify)(struct renderer *r, const struct verify_report *rep);
+	/* One record of the stream; see record.h for what each type carries. */
+	void (*record)(struct renderer *r, const struct record *rec);
+	/* Flushes what is pending and frees the renderer (and what it wraps). */
 	void (*destroy)(struct renderer *r);
 };
 
+/*
+ * wants: besides the snapshots a run shows (REC_TABLES with asked = 1),
+ * send a snapshot (asked = 0) after the first event of every stack
+ * operation and after every call, so the renderer always knows the
+ * tables as they are.
+ */
+#define RENDER_WANT_TABLES 0x1u
+
 struct renderer {
 	const struct renderer_ops *ops;
-	FILE *out;
-	int color;
-	int replay; /* name where a new request's ISN came from */
-	struct stack *st; /* the observed stack, set by the driver (step mode shows its tables) */
+	unsigned wants;        /* RENDER_WANT_* bits the emitter honours */
+	/* The emitter's bookkeeping (emit.c), not for renderers: */
+	const void *emit_stack; /* the stack whose operation emit_op numbers */
+	uint64_t emit_op;       /* the last operation a snapshot was sent for */
 };
 
+/* Text for people, to out (not closed by destroy); color adds ANSI highlights. NULL: out of memory. */
 struct renderer *render_text_new(FILE *out, int color);
+
+/* JSON Lines (docs/json.md) to out (not closed by destroy). NULL: out of memory. */
 struct renderer *render_json_new(FILE *out);
 
 /*
@@ -77,7 +61,36 @@ struct renderer *render_json_new(FILE *out);
  */
 struct renderer *render_step_new(int color, char *err, size_t errlen);
 
+/*
+ * Feeds every record to each of the n (at most 8) renderers in turn, and
+ * destroys them with itself; its wants is the union of theirs, kept up
+ * to date after every record. NULL when out of memory or n is out of
+ * range (the renderers are then left to the caller).
+ */
+struct renderer *render_tee_new(struct renderer *const *rs, int n);
+
+/* Hands rec to r. */
+static inline void render_record(struct renderer *r, const struct record *rec)
+{
+	r->ops->record(r, rec);
+}
+
 /* "1.234567" seconds with microseconds. */
 void render_time(vtime_t t, char *buf, size_t len);
+
+/*
+ * A copy of a snapshot that outlives the record carrying it, for a
+ * renderer that shows the tables later (--step's 't'). Returns 0, or
+ * -ENOMEM with *dst left as it was. render_tables_free() releases a copy
+ * (and accepts one never filled: all zero).
+ */
+struct rec_tables_copy {
+	struct rec_tables t;     /* the snapshot; its pointers point into the arrays below */
+	struct rec_listener *listeners;
+	struct sock_view *socks; /* every listener's queue members, then the ehash */
+	uint64_t counters[CNT_COUNT];
+};
+int render_tables_copy(struct rec_tables_copy *dst, const struct rec_tables *src);
+void render_tables_free(struct rec_tables_copy *c);
 
 #endif

@@ -1,6 +1,10 @@
 /*
  * render_json.c - the JSON Lines interface (docs/json.md).
  *
+ * Path: records (record.h) -> json_record() -> one line per segment,
+ *       accept, timer, call, inference, comparison, asked-for snapshot and
+ *       summary.
+ *
  * One object per line, each with a "type". This is a stable interface:
  * fields are added, never renamed or removed, so scripts written against
  * one version keep working.
@@ -33,6 +37,7 @@ struct jb_v4text {
 
 struct json_renderer {
 	struct renderer r;
+	FILE *out;   /* where the lines go (not owned) */
 	int first;   /* first element of the array being written */
 	struct jb_v4text v4[2]; /* the last two IPv4 addresses written, most recent first */
 	char *p;     /* next free byte of line[]; == line between calls */
@@ -43,7 +48,7 @@ struct json_renderer {
 static void jb_flush(struct json_renderer *j)
 {
 	if (j->p > j->line)
-		fwrite(j->line, 1, (size_t)(j->p - j->line), j->r.out);
+		fwrite(j->line, 1, (size_t)(j->p - j->line), j->out);
 	j->p = j->line;
 }
 
@@ -65,7 +70,7 @@ static inline void jb_mem(struct json_renderer *j, const void *s, size_t n)
 	if ((size_t)(j->line + JB_SIZE - j->p) < n) {
 		jb_flush(j);
 		if (n > JB_SIZE) {
-			fwrite(s, 1, n, j->r.out);
+			fwrite(s, 1, n, j->out);
 			return;
 		}
 	}
@@ -415,11 +420,9 @@ static void json_segment(struct json_renderer *j, const struct event *ev)
 	jb_lit(j, "}\n");
 }
 
-/* renderer_ops.event: one line per segment, accept or timer; other events write nothing. */
-static void json_event(struct renderer *r, const struct event *ev)
+/* REC_EVENT: one line per segment, accept or timer; other events write nothing. */
+static void json_event(struct json_renderer *j, const struct event *ev)
 {
-	struct json_renderer *j = (struct json_renderer *)r;
-
 	switch (ev->type) {
 	case EV_SEGMENT_IN:
 	case EV_SEGMENT_OUT:
@@ -464,40 +467,30 @@ static void json_event(struct renderer *r, const struct event *ev)
 	jb_flush(j);
 }
 
-/* renderer_ops.call: a "call" line; a negative ret with a known errno is written as -1 and its name. */
-static void json_call(struct renderer *r, vtime_t t, const char *who, const char *call, long ret,
-		      const char *detail)
+/* REC_CALL: a "call" line; a negative ret with a known errno is written as -1 and its name. */
+static void json_call(struct json_renderer *j, vtime_t t, const struct rec_call *c)
 {
-	struct json_renderer *j = (struct json_renderer *)r;
-
 	jb_lit(j, "{\"type\":\"call\",\"t\":");
 	jb_time(j, t);
 	jb_lit(j, ",\"who\":");
-	jb_jstr(j, who);
+	jb_jstr(j, c->who);
 	jb_lit(j, ",\"call\":");
-	jb_jstr(j, call);
-	if (ret < 0 && errno_name(ret)) {
+	jb_jstr(j, c->call);
+	if (c->ret < 0 && errno_name(c->ret)) {
 		jb_lit(j, ",\"ret\":-1,\"errno\":");
-		jb_jstr(j, errno_name(ret));
+		jb_jstr(j, errno_name(c->ret));
 	} else {
 		jb_lit(j, ",\"ret\":");
-		jb_i64(j, ret);
+		jb_i64(j, c->ret);
 		jb_lit(j, ",\"errno\":null");
 	}
 	jb_lit(j, ",\"detail\":");
-	if (detail)
-		jb_jstr(j, detail);
+	if (c->detail)
+		jb_jstr(j, c->detail);
 	else
 		jb_lit(j, "null");
 	jb_lit(j, "}\n");
 	jb_flush(j);
-}
-
-/* renderer_ops.say: narration is for people, so JSON writes nothing. */
-static void json_say(struct renderer *r, const char *text)
-{
-	(void)r;
-	(void)text;
 }
 
 /* Appends the comma that separates array elements, except before the first. */
@@ -508,11 +501,9 @@ static void jb_element(struct json_renderer *j)
 	j->first = 0;
 }
 
-/* stack_walk_listeners() callback: appends one element of "listeners". */
-static void json_listener(void *ctx, const struct listener_view *l)
+/* Appends one element of "listeners". */
+static void json_listener(struct json_renderer *j, const struct listener_view *l)
 {
-	struct json_renderer *j = ctx;
-
 	jb_element(j);
 	jb_lit(j, "{\"sock\":");
 	jb_uint(j, l->id);
@@ -533,11 +524,9 @@ static void json_listener(void *ctx, const struct listener_view *l)
 	jb_char(j, '}');
 }
 
-/* stack_walk_ehash() callback: appends one element of "ehash". */
-static void json_ehash(void *ctx, const struct sock_view *s)
+/* Appends one element of "ehash". */
+static void json_ehash(struct json_renderer *j, const struct sock_view *s)
 {
-	struct json_renderer *j = ctx;
-
 	jb_element(j);
 	jb_lit(j, "{\"bucket\":");
 	jb_uint(j, s->bucket);
@@ -557,39 +546,40 @@ static void json_ehash(void *ctx, const struct sock_view *s)
 	jb_char(j, '}');
 }
 
-/* renderer_ops.tables: a "tables" line with every listener and ehash entry. */
-static void json_tables(struct renderer *r, struct stack *st)
+/* REC_TABLES the run shows: a "tables" line with every listener and ehash entry. */
+static void json_tables(struct json_renderer *j, vtime_t t, const struct rec_tables *tb)
 {
-	struct json_renderer *j = (struct json_renderer *)r;
+	uint32_t i;
 
+	if (!tb->asked)
+		return;
 	jb_lit(j, "{\"type\":\"tables\",\"t\":");
-	jb_time(j, stack_now(st));
+	jb_time(j, t);
 	jb_lit(j, ",\"buckets\":");
-	jb_uint(j, stack_buckets(st));
+	jb_uint(j, tb->buckets);
 	jb_lit(j, ",\"listeners\":[");
 	j->first = 1;
-	stack_walk_listeners(st, json_listener, j);
+	for (i = 0; i < tb->nlisteners; i++)
+		json_listener(j, &tb->listeners[i].l);
 	jb_lit(j, "],\"ehash\":[");
 	j->first = 1;
-	stack_walk_ehash(st, json_ehash, j);
+	for (i = 0; i < tb->nehash; i++)
+		json_ehash(j, &tb->ehash[i]);
 	jb_lit(j, "]}\n");
 	jb_flush(j);
 }
 
-/* renderer_ops.inferred: an "inferred" line; all three texts escaped. */
-static void json_inferred(struct renderer *r, vtime_t t, const char *what, const char *subject,
-			  const char *why)
+/* REC_INFERRED: an "inferred" line; all three texts escaped. */
+static void json_inferred(struct json_renderer *j, vtime_t t, const struct rec_inferred *in)
 {
-	struct json_renderer *j = (struct json_renderer *)r;
-
 	jb_lit(j, "{\"type\":\"inferred\",\"t\":");
 	jb_time(j, t);
 	jb_lit(j, ",\"what\":");
-	jb_jstr(j, what);
+	jb_jstr(j, in->what);
 	jb_lit(j, ",\"subject\":");
-	jb_jstr(j, subject);
+	jb_jstr(j, in->subject);
 	jb_lit(j, ",\"why\":");
-	jb_jstr(j, why);
+	jb_jstr(j, in->why);
 	jb_lit(j, "}\n");
 	jb_flush(j);
 }
@@ -611,18 +601,17 @@ static void json_vseg(struct json_renderer *j, const struct segment *s, vtime_t 
 	jb_char(j, '}');
 }
 
-/* renderer_ops.verify: a "verify" line; field names are fixed identifiers, written bare. */
-static void json_verify(struct renderer *r, const struct verify_report *rep)
+/* REC_VERIFY: a "verify" line; result, class and field names are fixed identifiers, written bare. */
+static void json_verify(struct json_renderer *j, vtime_t t, const struct rec_verify *rep)
 {
-	struct json_renderer *j = (struct json_renderer *)r;
 	int i;
 
 	jb_lit(j, "{\"type\":\"verify\",\"t\":");
-	jb_time(j, rep->t);
+	jb_time(j, t);
 	jb_lit(j, ",\"result\":\"");
-	jb_cstr(j, verify_result_name(rep->result));
+	jb_cstr(j, rep->result);
 	jb_lit(j, "\",\"class\":\"");
-	jb_cstr(j, verify_class_name(rep->cls));
+	jb_cstr(j, rep->cls);
 	jb_lit(j, "\",\"kernel\":");
 	json_vseg(j, rep->kernel, rep->kernel_t);
 	jb_lit(j, ",\"ours\":");
@@ -658,17 +647,17 @@ static void jb_count(struct json_renderer *j, const char *name, uint64_t v)
 }
 
 /* Appends the summary's "verify":{...}, member with the totals of each class. */
-static void json_verify_stats(struct json_renderer *j, const struct verify_stats *vs)
+static void json_verify_totals(struct json_renderer *j, const struct rec_verify_totals *vs)
 {
 	int c;
 
 	jb_lit(j, "\"verify\":{\"agreement\":");
-	jb_ratio(j, verify_agreement(&vs->c[VC_CONTROL]));
-	for (c = 0; c < VC_COUNT; c++) {
-		const struct verify_class_stats *k = &vs->c[c];
+	jb_ratio(j, vs->agreement);
+	for (c = 0; c < vs->ncls; c++) {
+		const struct rec_verify_class *k = &vs->cls[c];
 
 		jb_lit(j, ",\"");
-		jb_cstr(j, verify_class_name(c));
+		jb_cstr(j, k->name);
 		jb_lit(j, "\":{\"expected\":");
 		jb_u64(j, k->expected);
 		jb_count(j, "matched", k->matched);
@@ -676,7 +665,7 @@ static void json_verify_stats(struct json_renderer *j, const struct verify_stats
 		jb_count(j, "extra", k->extra);
 		jb_count(j, "differs", k->differs);
 		jb_lit(j, ",\"agreement\":");
-		jb_ratio(j, verify_agreement(k));
+		jb_ratio(j, k->agreement);
 		jb_char(j, '}');
 	}
 	jb_count(j, "option_diffs", vs->option_diffs);
@@ -687,27 +676,25 @@ static void json_verify_stats(struct json_renderer *j, const struct verify_stats
  * Appends a "reason":N member, comma-separated, for each skip reason that
  * occurred: N is the count, or with first_frame the first such frame.
  */
-static void json_skips(struct json_renderer *j, const struct replay_stats *rs, int first_frame)
+static void json_skips(struct json_renderer *j, const struct rec_skip *skipped, int n, int first_frame)
 {
-	int i, n = 0;
+	int i;
 
-	for (i = 1; i < SKIP_COUNT; i++) {
-		if (!rs->skipped[i])
-			continue;
-		if (n++)
+	for (i = 0; i < n; i++) {
+		if (i)
 			jb_char(j, ',');
 		jb_char(j, '"');
-		jb_cstr(j, frame_skip_name(i));
+		jb_cstr(j, skipped[i].reason);
 		jb_lit(j, "\":");
 		if (first_frame)
-			jb_i64(j, rs->first_skipped[i]);
+			jb_i64(j, skipped[i].first_frame);
 		else
-			jb_u64(j, rs->skipped[i]);
+			jb_u64(j, skipped[i].count);
 	}
 }
 
 /* Appends the summary's "replay":{...}, member: what the capture held and what was skipped. */
-static void json_replay_stats(struct json_renderer *j, const struct replay_stats *rs)
+static void json_replay_stats(struct json_renderer *j, const struct rec_replay *rs)
 {
 	jb_lit(j, "\"replay\":{\"file\":");
 	jb_jstr(j, rs->file);
@@ -737,35 +724,60 @@ static void json_replay_stats(struct json_renderer *j, const struct replay_stats
 	jb_u64(j, rs->isn_recorded);
 	jb_count(j, "own", rs->isn_own);
 	jb_lit(j, "},\"skipped\":{");
-	json_skips(j, rs, 0);
+	json_skips(j, rs->skipped, rs->nskipped, 0);
 	jb_lit(j, "},\"first_skipped\":{");
-	json_skips(j, rs, 1);
+	json_skips(j, rs->skipped, rs->nskipped, 1);
 	jb_lit(j, "}},");
 }
 
-/* renderer_ops.summary: the closing "summary" line; rs is NULL when not replaying. */
-static void json_summary(struct renderer *r, struct stack *st, const struct replay_stats *rs)
+/* Appends the summary's "live":{...}, member: what crossed the device and what the application did. */
+static void json_live_stats(struct json_renderer *j, const struct rec_live *lv)
 {
-	struct json_renderer *j = (struct json_renderer *)r;
-	struct stack_totals tot;
+	jb_lit(j, "\"live\":{\"device\":");
+	jb_jstr(j, lv->device);
+	jb_lit(j, ",\"app\":");
+	jb_jstr(j, lv->app);
+	jb_count(j, "packets_read", lv->packets_read);
+	jb_count(j, "tcp_in", lv->tcp_in);
+	jb_count(j, "packets_written", lv->packets_written);
+	jb_count(j, "write_errors", lv->write_errors);
+	jb_lit(j, ",\"skipped\":{");
+	json_skips(j, lv->skipped, lv->nskipped, 0);
+	jb_lit(j, "},\"first_skipped\":{");
+	json_skips(j, lv->skipped, lv->nskipped, 1);
+	jb_lit(j, "}");
+	jb_count(j, "accepted", lv->accepted);
+	jb_count(j, "closed", lv->closed);
+	jb_count(j, "bytes_in", lv->bytes_in);
+	jb_count(j, "bytes_out", lv->bytes_out);
+	jb_count(j, "responses", lv->responses);
+	jb_count(j, "app_errors", lv->app_errors);
+	jb_lit(j, "},");
+}
+
+/* REC_SUMMARY: the closing "summary" line; the replay and verify members only when present. */
+static void json_summary(struct json_renderer *j, vtime_t t, const struct rec_summary *sum)
+{
+	const struct stack_totals *tot = &sum->sockets;
 	int c;
 
-	stack_totals(st, &tot);
 	jb_lit(j, "{\"type\":\"summary\",\"t\":");
-	jb_time(j, stack_now(st));
-	jb_count(j, "segments_in", stack_counter(st, CNT_INSEGS));
-	jb_count(j, "segments_out", stack_counter(st, CNT_OUTSEGS));
+	jb_time(j, t);
+	jb_count(j, "segments_in", sum->counters[CNT_INSEGS]);
+	jb_count(j, "segments_out", sum->counters[CNT_OUTSEGS]);
 	jb_char(j, ',');
-	if (rs)
-		json_replay_stats(j, rs);
-	if (rs && rs->verify)
-		json_verify_stats(j, rs->verify);
+	if (sum->replay)
+		json_replay_stats(j, sum->replay);
+	if (sum->verify)
+		json_verify_totals(j, sum->verify);
+	if (sum->live)
+		json_live_stats(j, sum->live);
 	jb_lit(j, "\"sockets\":{\"listen\":");
-	jb_uint(j, tot.listeners);
-	jb_count(j, "established", tot.established);
-	jb_count(j, "request", tot.request);
-	jb_count(j, "timewait", tot.timewait);
-	jb_count(j, "other", tot.other);
+	jb_uint(j, tot->listeners);
+	jb_count(j, "established", tot->established);
+	jb_count(j, "request", tot->request);
+	jb_count(j, "timewait", tot->timewait);
+	jb_count(j, "other", tot->other);
 	jb_lit(j, "},\"counters\":{");
 	for (c = 0; c < CNT_COUNT; c++) {
 		if (c)
@@ -773,22 +785,52 @@ static void json_summary(struct renderer *r, struct stack *st, const struct repl
 		jb_char(j, '"');
 		jb_cstr(j, counter_name(c));
 		jb_lit(j, "\":");
-		jb_u64(j, stack_counter(st, c));
+		jb_u64(j, sum->counters[c]);
 	}
 	jb_lit(j, "}}\n");
 	jb_flush(j);
 }
 
-/* renderer_ops.destroy: nothing is pending (every call flushes), so only the memory goes. */
+/*
+ * renderer_ops.record: a line per record that has one. REC_BEGIN and
+ * REC_SAY write nothing (the intro and narration are for people), nor
+ * does a snapshot the run did not ask to show.
+ */
+static void json_record(struct renderer *r, const struct record *rec)
+{
+	struct json_renderer *j = (struct json_renderer *)r;
+
+	switch (rec->type) {
+	case REC_EVENT:
+		json_event(j, rec->event);
+		break;
+	case REC_CALL:
+		json_call(j, rec->t, rec->call);
+		break;
+	case REC_INFERRED:
+		json_inferred(j, rec->t, rec->inferred);
+		break;
+	case REC_VERIFY:
+		json_verify(j, rec->t, rec->verify);
+		break;
+	case REC_TABLES:
+		json_tables(j, rec->t, rec->tables);
+		break;
+	case REC_SUMMARY:
+		json_summary(j, rec->t, rec->summary);
+		break;
+	default:
+		break;
+	}
+}
+
+/* renderer_ops.destroy: nothing is pending (every record flushes), so only the memory goes. */
 static void json_destroy(struct renderer *r)
 {
 	free(r);
 }
 
-static const struct renderer_ops json_ops = {
-	json_event, json_call, json_say, json_tables, json_summary, json_inferred, json_verify,
-	json_destroy,
-};
+static const struct renderer_ops json_ops = { json_record, json_destroy };
 
 /* A JSON Lines renderer writing to out, which it does not own or close; NULL when out of memory. */
 struct renderer *render_json_new(FILE *out)
@@ -798,7 +840,7 @@ struct renderer *render_json_new(FILE *out)
 	if (!j)
 		return NULL;
 	j->r.ops = &json_ops;
-	j->r.out = out;
+	j->out = out;
 	j->p = j->line;
 	return &j->r;
 }

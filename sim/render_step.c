@@ -2,10 +2,12 @@
  * render_step.c - `--step`: one segment at a time, for a lecture or a
  * student at a terminal.
  *
- * Path: stack events -> this renderer -> the text renderer, writing into a
+ * Path: records -> this renderer -> the text renderer, writing into a
  * memory buffer -> wrapped to 80 columns -> the terminal; before each next
  * inbound segment (and before the summary) it prints what the last
- * segment changed and waits for a key read from /dev/tty.
+ * segment changed and waits for a key read from /dev/tty. It follows the
+ * tables through the stream's snapshots (RENDER_WANT_TABLES), which is
+ * what 't' shows.
  *
  * Keys: Enter next segment, c continue to the end, t all tables, g N go
  * to segment N, q quit. The terminal is put in non-canonical mode so a
@@ -31,7 +33,10 @@ struct lq {
 
 struct step_renderer {
 	struct renderer r;
+	int color;                /* ANSI highlights on */
 	struct renderer *inner;   /* the text renderer, writing to mem */
+	struct rec_tables_copy tables; /* the latest snapshot: the tables as they are now */
+	int have_tables;          /* tables holds one */
 	FILE *mem;
 	char *membuf;
 	size_t memlen;
@@ -173,17 +178,17 @@ static void show_changes(struct step_renderer *s)
 {
 	int i;
 
-	if (s->r.color)
+	if (s->color)
 		printf("\033[7m");
-	printf("-- what changed: segment #%lld and the calls after it%s", (long long)s->last_seg, s->r.color ? "\033[0m" : "");
+	printf("-- what changed: segment #%lld and the calls after it%s", (long long)s->last_seg, s->color ? "\033[0m" : "");
 	printf("\n");
 	if (!s->nchanges)
 		printf("  (no table changed)\n");
 	for (i = 0; i < s->nchanges; i++) {
 		char line[3 * WIDTH];
 
-		snprintf(line, sizeof(line), "  %s%s%s", s->r.color ? "\033[1m" : "", s->changes[i],
-			 s->r.color ? "\033[0m" : "");
+		snprintf(line, sizeof(line), "  %s%s%s", s->color ? "\033[1m" : "", s->changes[i],
+			 s->color ? "\033[0m" : "");
 		put_wrapped(line, strlen(line));
 	}
 	s->nchanges = 0;
@@ -204,6 +209,22 @@ static void pause_here(struct step_renderer *s, int64_t next_seg)
 	prompt(s);
 }
 
+/* 't': the latest snapshot, printed as the run prints the tables it shows. */
+static void show_tables(struct step_renderer *s)
+{
+	struct rec_tables t;
+	struct record rec = { .type = REC_TABLES, .t = 0, .tables = &t };
+
+	if (!s->have_tables) {
+		printf("(no tables yet)\n");
+		return;
+	}
+	t = s->tables.t;
+	t.asked = 1;
+	render_record(s->inner, &rec);
+	drain(s);
+}
+
 static void prompt(struct step_renderer *s)
 {
 	for (;;) {
@@ -222,12 +243,11 @@ static void prompt(struct step_renderer *s)
 			return;
 		if (ch == 'c') {
 			s->running = 1;
+			s->r.wants = 0; /* no more 't': snapshots would only cost time */
 			return;
 		}
 		if (ch == 't') {
-			if (s->r.st)
-				s->inner->ops->tables(s->inner, s->r.st);
-			drain(s);
+			show_tables(s);
 			continue;
 		}
 		if (ch == 'g') {
@@ -254,12 +274,11 @@ static void prompt(struct step_renderer *s)
 	}
 }
 
-static void step_event(struct renderer *r, const struct event *ev)
+/* REC_EVENT: notes what it changes (before the segment it belongs to is shown), then shows it. */
+static void step_event(struct step_renderer *s, const struct event *ev)
 {
-	struct step_renderer *s = (struct step_renderer *)r;
 	char ep[ADDR_STRLEN], *c;
 
-	s->inner->replay = r->replay;
 	if (ev->type == EV_SEGMENT_IN) {
 		pause_here(s, ev->frame);
 		s->pending = 1;
@@ -281,60 +300,30 @@ static void step_event(struct renderer *r, const struct event *ev)
 	}
 	if (ev->has_sock && ev->sock.id > s->max_id)
 		s->max_id = ev->sock.id;
-	s->inner->ops->event(s->inner, ev);
-	drain(s);
 }
 
-static void step_call(struct renderer *r, vtime_t t, const char *who, const char *call, long ret,
-		      const char *detail)
+static void step_record(struct renderer *r, const struct record *rec)
 {
 	struct step_renderer *s = (struct step_renderer *)r;
 
-	s->inner->ops->call(s->inner, t, who, call, ret, detail);
-	drain(s);
-}
-
-static void step_say(struct renderer *r, const char *text)
-{
-	struct step_renderer *s = (struct step_renderer *)r;
-
-	pause_here(s, -1);
-	s->inner->ops->say(s->inner, text);
-	drain(s);
-}
-
-static void step_tables(struct renderer *r, struct stack *st)
-{
-	struct step_renderer *s = (struct step_renderer *)r;
-
-	r->st = st;
-	s->inner->ops->tables(s->inner, st);
-	drain(s);
-}
-
-static void step_summary(struct renderer *r, struct stack *st, const struct replay_stats *rs)
-{
-	struct step_renderer *s = (struct step_renderer *)r;
-
-	pause_here(s, -1);
-	s->inner->ops->summary(s->inner, st, rs);
-	drain(s);
-}
-
-static void step_inferred(struct renderer *r, vtime_t t, const char *what, const char *subject,
-			  const char *why)
-{
-	struct step_renderer *s = (struct step_renderer *)r;
-
-	s->inner->ops->inferred(s->inner, t, what, subject, why);
-	drain(s);
-}
-
-static void step_verify(struct renderer *r, const struct verify_report *rep)
-{
-	struct step_renderer *s = (struct step_renderer *)r;
-
-	s->inner->ops->verify(s->inner, rep);
+	switch (rec->type) {
+	case REC_EVENT:
+		step_event(s, rec->event);
+		break;
+	case REC_SAY:
+	case REC_SUMMARY:
+		/* narration and the summary come after the last segment's changes */
+		pause_here(s, -1);
+		break;
+	case REC_TABLES:
+		/* a failed copy keeps the older snapshot: 't' then shows that one */
+		if (render_tables_copy(&s->tables, rec->tables) == 0)
+			s->have_tables = 1;
+		break;
+	default:
+		break;
+	}
+	render_record(s->inner, rec);
 	drain(s);
 }
 
@@ -345,16 +334,14 @@ static void step_destroy(struct renderer *r)
 	drain(s);
 	restore_tty();
 	s->inner->ops->destroy(s->inner);
+	render_tables_free(&s->tables);
 	fclose(s->mem);
 	free(s->membuf);
 	fclose(s->tty);
 	free(s);
 }
 
-static const struct renderer_ops step_ops = {
-	step_event, step_call, step_say, step_tables, step_summary, step_inferred, step_verify,
-	step_destroy,
-};
+static const struct renderer_ops step_ops = { step_record, step_destroy };
 
 struct renderer *render_step_new(int color, char *err, size_t errlen)
 {
@@ -386,8 +373,8 @@ struct renderer *render_step_new(int color, char *err, size_t errlen)
 		return NULL;
 	}
 	s->r.ops = &step_ops;
-	s->r.out = stdout;
-	s->r.color = color;
+	s->r.wants = RENDER_WANT_TABLES;
+	s->color = color;
 	s->tty = tty;
 	tty_fd = fileno(tty);
 	if (tcgetattr(tty_fd, &saved) == 0) {

@@ -1,6 +1,9 @@
 /*
  * render_text.c - the human-readable trace.
  *
+ * Path: records (record.h) -> text_record() -> a line or two per record
+ *       on the output stream.
+ *
  * Each inbound segment gets two lines: what arrived, then the path the
  * lookup took and what the stack did, in words ("ehash[0x3a1] miss ->
  * listener 10.0.0.1:80 -> new request #4 (SYN_RECV), SYN queue 1/8 ->
@@ -17,7 +20,9 @@
 
 struct text_renderer {
 	struct renderer r;
-	int count; /* rows printed by the current table walk */
+	FILE *out;   /* where the trace goes (not owned) */
+	int color;   /* ANSI highlights on */
+	int replay;  /* a replay's run: say where a new request's ISN came from */
 };
 
 /* ANSI attributes, used only when colour is on. */
@@ -29,12 +34,6 @@ struct text_renderer {
 #define YELLOW "\033[33m"
 #define CYAN "\033[36m"
 #define RESET "\033[0m"
-
-void render_time(vtime_t t, char *buf, size_t len)
-{
-	snprintf(buf, len, "%llu.%06llu", (unsigned long long)(t / VT_SEC),
-		 (unsigned long long)(t % VT_SEC / VT_USEC));
-}
 
 static void opts_str(const struct tcp_opts *o, char *buf, size_t len)
 {
@@ -52,7 +51,7 @@ static void opts_str(const struct tcp_opts *o, char *buf, size_t len)
 		snprintf(buf + n, len - n, "%swscale %u", n ? "," : "", o->wscale);
 }
 
-static void seg_line(struct renderer *r, const struct event *ev)
+static void seg_line(struct text_renderer *r, const struct event *ev)
 {
 	const struct segment *s = ev->seg;
 	char t[32], a[ADDR_STRLEN], b[ADDR_STRLEN], fl[9], opts[128], n[24];
@@ -89,7 +88,7 @@ static const char *reason_str(const struct event *ev)
 }
 
 /* The second line of an inbound segment: lookup path, then outcome. */
-static void path_line(struct renderer *r, const struct event *ev)
+static void path_line(struct text_renderer *r, const struct event *ev)
 {
 	FILE *f = r->out;
 	const struct listener_view *l = &ev->listener;
@@ -216,7 +215,7 @@ static void path_line(struct renderer *r, const struct event *ev)
 	fputc('\n', f);
 }
 
-static void text_event(struct renderer *r, const struct event *ev)
+static void text_event(struct text_renderer *r, const struct event *ev)
 {
 	char t[32], a[ADDR_STRLEN], b[ADDR_STRLEN], c[ADDR_STRLEN];
 
@@ -251,108 +250,95 @@ static void text_event(struct renderer *r, const struct event *ev)
 	}
 }
 
-static void text_call(struct renderer *r, vtime_t t, const char *who, const char *call, long ret,
-		      const char *detail)
+static void text_call(struct text_renderer *r, vtime_t t, const struct rec_call *c)
 {
 	char ts[32];
 
 	render_time(t, ts, sizeof(ts));
-	if (ret < 0 && errno_name(ret))
-		fprintf(r->out, "%10s       %s%s:%s %s = -1 %s", ts, C(r, BOLD), who, C(r, RESET), call,
-			errno_name(ret));
+	if (c->ret < 0 && errno_name(c->ret))
+		fprintf(r->out, "%10s       %s%s:%s %s = -1 %s", ts, C(r, BOLD), c->who, C(r, RESET), c->call,
+			errno_name(c->ret));
 	else
-		fprintf(r->out, "%10s       %s%s:%s %s = %ld", ts, C(r, BOLD), who, C(r, RESET), call, ret);
-	if (detail)
-		fprintf(r->out, "  %s", detail);
+		fprintf(r->out, "%10s       %s%s:%s %s = %ld", ts, C(r, BOLD), c->who, C(r, RESET), c->call,
+			c->ret);
+	if (c->detail)
+		fprintf(r->out, "  %s", c->detail);
 	fputc('\n', r->out);
 }
 
-static void text_say(struct renderer *r, const char *text)
+static void text_say(struct text_renderer *r, const char *text)
 {
 	fprintf(r->out, "%s%s%s\n", C(r, BOLD), text, C(r, RESET));
 }
 
-struct qwalk {
-	FILE *f;
-	int n;
-};
-
-static void q_item(void *ctx, const struct sock_view *s)
+/* A queue's members: "#2 10.0.0.11:5001, #3 ..." */
+static void queue_items(FILE *f, const struct sock_view *q, uint32_t n)
 {
-	struct qwalk *q = ctx;
 	char b[ADDR_STRLEN];
+	uint32_t i;
 
-	fprintf(q->f, "%s#%u %s", q->n++ ? ", " : "", s->id, endpoint_format(&s->raddr, s->rport, b, sizeof(b)));
+	for (i = 0; i < n; i++)
+		fprintf(f, "%s#%u %s", i ? ", " : "", q[i].id,
+			endpoint_format(&q[i].raddr, q[i].rport, b, sizeof(b)));
 }
 
-struct tables_ctx {
-	struct text_renderer *tr;
-	struct stack *st;
-};
-
-static void text_listener_full(void *ctx, const struct listener_view *l)
+static void text_listener_full(FILE *f, const struct rec_listener *rl)
 {
-	struct tables_ctx *tc = ctx;
-	FILE *f = tc->tr->r.out;
-	struct qwalk q = { f, 0 };
+	const struct listener_view *l = &rl->l;
 	char a[ADDR_STRLEN], fd[16];
 
 	snprintf(fd, sizeof(fd), "%d", l->fd);
 	fprintf(f, "    #%-4u %-4s %-21s %7d%s  SYN queue %u [", l->id, l->fd >= 0 ? fd : "-",
 		endpoint_format(&l->addr, l->port, a, sizeof(a)), l->backlog,
 		l->reuseport ? " reuseport" : "", l->syn_queue);
-	tc->tr->count++;
-	stack_walk_syn_queue(tc->st, l->id, q_item, &q);
+	queue_items(f, rl->syn_q, rl->nsyn);
 	fprintf(f, "]  accept queue %u [", l->accept_queue);
-	q.n = 0;
-	stack_walk_accept_queue(tc->st, l->id, q_item, &q);
+	queue_items(f, rl->accept_q, rl->naccept);
 	fputs("]\n", f);
 }
 
-static void text_ehash(void *ctx, const struct sock_view *s)
+static void text_ehash(FILE *f, const struct sock_view *s)
 {
-	struct tables_ctx *tc = ctx;
-	FILE *f = tc->tr->r.out;
 	char a[ADDR_STRLEN], b[ADDR_STRLEN], fd[16];
 
 	snprintf(fd, sizeof(fd), "%d", s->fd);
 	fprintf(f, "    0x%-6x #%-4u %-4s %-21s %-21s %s\n", s->bucket, s->id, s->fd >= 0 ? fd : "-",
 		endpoint_format(&s->laddr, s->lport, a, sizeof(a)),
 		endpoint_format(&s->raddr, s->rport, b, sizeof(b)), tcp_state_name(s->state));
-	tc->tr->count++;
 }
 
-static void text_tables(struct renderer *r, struct stack *st)
+/* A snapshot the run shows; the ones only for renderers that follow the tables are not printed. */
+static void text_tables(struct text_renderer *r, const struct rec_tables *t)
 {
-	struct text_renderer *tr = (struct text_renderer *)r;
-	struct tables_ctx tc = { tr, st };
 	FILE *f = r->out;
+	uint32_t i;
 
+	if (!t->asked)
+		return;
 	fprintf(f, "%s  listen table%s (listeners by local address:port)\n", C(r, DIM), C(r, RESET));
 	fprintf(f, "    %-5s %-4s %-21s %7s\n", "sock", "fd", "local", "backlog");
-	tr->count = 0;
-	stack_walk_listeners(st, text_listener_full, &tc);
-	if (!tr->count)
+	for (i = 0; i < t->nlisteners; i++)
+		text_listener_full(f, &t->listeners[i]);
+	if (!t->nlisteners)
 		fputs("    (none)\n", f);
 	fprintf(f, "%s  ehash%s (%u buckets, seed %u; keyed on the full 4-tuple)\n", C(r, DIM),
-		C(r, RESET), stack_buckets(st), stack_seed(st));
+		C(r, RESET), t->buckets, t->seed);
 	fprintf(f, "    %-8s %-5s %-4s %-21s %-21s %s\n", "bucket", "sock", "fd", "local", "remote",
 		"state");
-	tr->count = 0;
-	stack_walk_ehash(st, text_ehash, &tc);
-	if (!tr->count)
+	for (i = 0; i < t->nehash; i++)
+		text_ehash(f, &t->ehash[i]);
+	if (!t->nehash)
 		fputs("    (empty)\n", f);
 	fputc('\n', f);
 }
 
-static void text_inferred(struct renderer *r, vtime_t t, const char *what, const char *subject,
-			  const char *why)
+static void text_inferred(struct text_renderer *r, vtime_t t, const struct rec_inferred *in)
 {
 	char ts[32];
 
 	render_time(t, ts, sizeof(ts));
-	fprintf(r->out, "%10s       %sinferred%s %s %s: %s\n", ts, C(r, BOLD), C(r, RESET), what, subject,
-		why);
+	fprintf(r->out, "%10s       %sinferred%s %s %s: %s\n", ts, C(r, BOLD), C(r, RESET), in->what,
+		in->subject, in->why);
 }
 
 static void vseg_str(const struct segment *s, char *buf, size_t len)
@@ -365,14 +351,14 @@ static void vseg_str(const struct segment *s, char *buf, size_t len)
 }
 
 /* Mismatches only: a matched segment is the normal case and says nothing new. */
-static void text_verify(struct renderer *r, const struct verify_report *rep)
+static void text_verify(struct text_renderer *r, vtime_t when, const struct rec_verify *rep)
 {
 	char t[32], k[160], o[160], kt[32], ot[32], fields[64] = "";
 	int i;
 
-	if (rep->result == VR_MATCHED)
+	if (rep->matched)
 		return;
-	render_time(rep->t, t, sizeof(t));
+	render_time(when, t, sizeof(t));
 	if (rep->kernel) {
 		vseg_str(rep->kernel, k, sizeof(k));
 		render_time(rep->kernel_t, kt, sizeof(kt));
@@ -385,37 +371,36 @@ static void text_verify(struct renderer *r, const struct verify_report *rep)
 		strncat(fields, i ? ", " : "", sizeof(fields) - strlen(fields) - 1);
 		strncat(fields, rep->fields[i], sizeof(fields) - strlen(fields) - 1);
 	}
-	fprintf(r->out, "%10s       %sverify%s %s %s: ", t, C(r, RED), C(r, RESET),
-		verify_result_name(rep->result), verify_class_name(rep->cls));
-	if (rep->result == VR_MISSING)
+	fprintf(r->out, "%10s       %sverify%s %s %s: ", t, C(r, RED), C(r, RESET), rep->result, rep->cls);
+	if (!rep->ours)
 		fprintf(r->out, "the kernel sent %s at %s; the stack did not\n", k, kt);
-	else if (rep->result == VR_EXTRA)
+	else if (!rep->kernel)
 		fprintf(r->out, "the stack sent %s at %s; the kernel did not\n", o, ot);
 	else
 		fprintf(r->out, "%s differ: kernel %s at %s, stack %s at %s\n", fields, k, kt, o, ot);
 }
 
-static void text_verify_stats(FILE *f, const struct verify_stats *vs)
+static void text_verify_totals(FILE *f, const struct rec_verify_totals *vs)
 {
 	int c;
 
-	fprintf(f, "verify: control agreement %.3f\n", verify_agreement(&vs->c[VC_CONTROL]));
-	for (c = 0; c < VC_COUNT; c++) {
-		const struct verify_class_stats *k = &vs->c[c];
+	fprintf(f, "verify: control agreement %.3f\n", vs->agreement);
+	for (c = 0; c < vs->ncls; c++) {
+		const struct rec_verify_class *k = &vs->cls[c];
 
 		fprintf(f, "  %-8s %llu sent by the kernel: %llu matched, %llu missing, %llu differ; %llu extra; agreement %.3f\n",
-			verify_class_name(c), (unsigned long long)k->expected,
+			k->name, (unsigned long long)k->expected,
 			(unsigned long long)k->matched, (unsigned long long)k->missing,
-			(unsigned long long)k->differs, (unsigned long long)k->extra, verify_agreement(k));
+			(unsigned long long)k->differs, (unsigned long long)k->extra, k->agreement);
 	}
 	if (vs->option_diffs)
 		fprintf(f, "  %llu matched segments differ in window or options (reported, not counted)\n",
 			(unsigned long long)vs->option_diffs);
 }
 
-static void text_replay_stats(FILE *f, const struct replay_stats *rs)
+static void text_replay_stats(FILE *f, const struct rec_replay *rs)
 {
-	int i, n = 0;
+	int i;
 
 	fprintf(f, "replayed %s (%s%s%s, %s timestamps): %llu frames", rs->file,
 		rs->compression ? rs->compression : "", rs->compression ? "-compressed, " : "", rs->linktype,
@@ -425,11 +410,10 @@ static void text_replay_stats(FILE *f, const struct replay_stats *rs)
 	fprintf(f, "; %llu TCP segments in, %llu out, %llu not to or from a local address\n",
 		(unsigned long long)rs->inbound, (unsigned long long)rs->outbound, (unsigned long long)rs->ignored);
 	fputs("skipped:", f);
-	for (i = 1; i < SKIP_COUNT; i++)
-		if (rs->skipped[i])
-			fprintf(f, "%s %s=%llu (first: frame %lld)", n++ ? "," : "", frame_skip_name(i),
-				(unsigned long long)rs->skipped[i], (long long)rs->first_skipped[i]);
-	fprintf(f, "%s\n", n ? "" : " none");
+	for (i = 0; i < rs->nskipped; i++)
+		fprintf(f, "%s %s=%llu (first: frame %lld)", i ? "," : "", rs->skipped[i].reason,
+			(unsigned long long)rs->skipped[i].count, (long long)rs->skipped[i].first_frame);
+	fprintf(f, "%s\n", rs->nskipped ? "" : " none");
 	fprintf(f, "ISNs: %llu taken from recorded SYN-ACKs, %llu chosen by the stack (no SYN-ACK in the capture)\n",
 		(unsigned long long)rs->isn_recorded, (unsigned long long)rs->isn_own);
 	if (rs->picked_up)
@@ -443,25 +427,46 @@ static void text_replay_stats(FILE *f, const struct replay_stats *rs)
 			(unsigned long long)rs->header_cut);
 }
 
-static void text_summary(struct renderer *r, struct stack *st, const struct replay_stats *rs)
+static void text_live_stats(FILE *f, vtime_t t, const struct rec_live *lv)
+{
+	char ts[32];
+	int i;
+
+	render_time(t, ts, sizeof(ts));
+	fprintf(f, "live on %s for %s s: %llu packets read, %llu TCP segments to the stack, %llu written, %llu write errors\n",
+		lv->device, ts, (unsigned long long)lv->packets_read, (unsigned long long)lv->tcp_in,
+		(unsigned long long)lv->packets_written, (unsigned long long)lv->write_errors);
+	fputs("skipped:", f);
+	for (i = 0; i < lv->nskipped; i++)
+		fprintf(f, "%s %s=%llu (first: packet %lld)", i ? "," : "", lv->skipped[i].reason,
+			(unsigned long long)lv->skipped[i].count, (long long)lv->skipped[i].first_frame);
+	fprintf(f, "%s\n", lv->nskipped ? "" : " none");
+	fprintf(f, "application %s: %llu accepted, %llu closed, %llu bytes read, %llu bytes sent, %llu HTTP responses, %llu errors\n",
+		lv->app, (unsigned long long)lv->accepted, (unsigned long long)lv->closed,
+		(unsigned long long)lv->bytes_in, (unsigned long long)lv->bytes_out,
+		(unsigned long long)lv->responses, (unsigned long long)lv->app_errors);
+}
+
+static void text_summary(struct text_renderer *r, vtime_t t, const struct rec_summary *sum)
 {
 	FILE *f = r->out;
-	struct stack_totals tot;
+	const struct stack_totals *tot = &sum->sockets;
 	int c, n = 0;
 
-	if (rs)
-		text_replay_stats(f, rs);
-	if (rs && rs->verify)
-		text_verify_stats(f, rs->verify);
-	stack_totals(st, &tot);
+	if (sum->replay)
+		text_replay_stats(f, sum->replay);
+	if (sum->verify)
+		text_verify_totals(f, sum->verify);
+	if (sum->live)
+		text_live_stats(f, t, sum->live);
 	fprintf(f, "%ssummary%s: %llu segments in, %llu out; sockets: %u listening, %u established, "
 		   "%u requests, %u TIME_WAIT, %u other\n",
-		C(r, BOLD), C(r, RESET), (unsigned long long)stack_counter(st, CNT_INSEGS),
-		(unsigned long long)stack_counter(st, CNT_OUTSEGS), tot.listeners, tot.established,
-		tot.request, tot.timewait, tot.other);
+		C(r, BOLD), C(r, RESET), (unsigned long long)sum->counters[CNT_INSEGS],
+		(unsigned long long)sum->counters[CNT_OUTSEGS], tot->listeners, tot->established,
+		tot->request, tot->timewait, tot->other);
 	fputs("counters:", f);
 	for (c = 0; c < CNT_COUNT; c++) {
-		uint64_t v = stack_counter(st, c);
+		uint64_t v = sum->counters[c];
 
 		if (v)
 			fprintf(f, "%s %s=%llu", n++ % 6 == 0 && n > 1 ? "\n         " : "", counter_name(c),
@@ -470,15 +475,56 @@ static void text_summary(struct renderer *r, struct stack *st, const struct repl
 	fputc('\n', f);
 }
 
+/* A demo opens with its name, what to watch for and the seed; other runs say nothing yet. */
+static void text_begin(struct text_renderer *r, const struct rec_begin *b)
+{
+	r->replay = b->kind == RUN_REPLAY;
+	if (b->kind == RUN_DEMO)
+		fprintf(r->out, "demo %s: %s\n\n%s\n\n(hash seed %u: --hash-seed %u repeats this run)\n\n",
+			b->name, b->summary ? b->summary : "", b->intro ? b->intro : "", b->hash_seed,
+			b->hash_seed);
+}
+
+static void text_record(struct renderer *rr, const struct record *rec)
+{
+	struct text_renderer *r = (struct text_renderer *)rr;
+
+	switch (rec->type) {
+	case REC_BEGIN:
+		text_begin(r, rec->begin);
+		break;
+	case REC_EVENT:
+		text_event(r, rec->event);
+		break;
+	case REC_CALL:
+		text_call(r, rec->t, rec->call);
+		break;
+	case REC_SAY:
+		text_say(r, rec->say);
+		break;
+	case REC_INFERRED:
+		text_inferred(r, rec->t, rec->inferred);
+		break;
+	case REC_VERIFY:
+		text_verify(r, rec->t, rec->verify);
+		break;
+	case REC_TABLES:
+		text_tables(r, rec->tables);
+		break;
+	case REC_SUMMARY:
+		text_summary(r, rec->t, rec->summary);
+		break;
+	default:
+		break;
+	}
+}
+
 static void text_destroy(struct renderer *r)
 {
 	free(r);
 }
 
-static const struct renderer_ops text_ops = {
-	text_event, text_call, text_say, text_tables, text_summary, text_inferred, text_verify,
-	text_destroy,
-};
+static const struct renderer_ops text_ops = { text_record, text_destroy };
 
 struct renderer *render_text_new(FILE *out, int color)
 {
@@ -487,7 +533,7 @@ struct renderer *render_text_new(FILE *out, int color)
 	if (!t)
 		return NULL;
 	t->r.ops = &text_ops;
-	t->r.out = out;
-	t->r.color = color;
+	t->out = out;
+	t->color = color;
 	return &t->r;
 }

@@ -8,11 +8,33 @@
 #include <stdint.h>
 
 #include "addr.h"
+#include "frame.h"
 #include "render.h"
 #include "stack.h"
+#include "verify.h"
 
 #define REPLAY_MAX_LOCAL 64
 #define REPLAY_MAX_LISTEN 256
+
+/* What a replay read, for the summary (emit_summary() turns it into a record). */
+struct replay_stats {
+	const char *file;
+	const char *linktype;
+	const char *precision;      /* "microsecond", "nanosecond", "per-interface" */
+	const char *compression;    /* "gzip", or NULL */
+	const char *filter;         /* the filter expression, or NULL */
+	uint64_t frames;            /* frames read, the filtered ones included */
+	uint64_t filtered;          /* frames the filter dropped (never decoded) */
+	uint64_t inbound, outbound; /* TCP segments to / from a local address */
+	uint64_t ignored;           /* TCP segments neither to nor from a local address */
+	uint64_t skipped[SKIP_COUNT];
+	int64_t first_skipped[SKIP_COUNT]; /* frame number of the first skipped for each reason */
+	uint64_t payload_cut;       /* replayed with payload bytes missing (snap length) */
+	uint64_t header_cut;        /* replayed with options (or the window) missing (snap length) */
+	uint64_t picked_up;         /* connections already open when the capture started */
+	uint64_t isn_recorded, isn_own;
+	const struct verify_stats *verify; /* --verify, else NULL */
+};
 
 struct replay_listen {
 	struct ip_addr addr;

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "emit.h"
 #include "net.h"
 #include "pcap_out.h"
 #include "socket.h"
@@ -80,10 +81,9 @@ static void observe_direct(void *ctx, const struct event *ev)
 	note_event(s, ev);
 	if (s->po && (ev->type == EV_SEGMENT_OUT || ev->type == EV_SEGMENT_IN))
 		pcap_out_write(s->po, ev->seg, ev->t);
-	if (s->o->r)
-		s->o->r->ops->event(s->o->r, ev);
-	if (s->o->tables == 1 && s->o->r && ev->type == EV_SEGMENT_IN)
-		s->o->r->ops->tables(s->o->r, s->server);
+	emit_event(s->o->r, s->server, ev);
+	if (s->o->tables == 1 && ev->type == EV_SEGMENT_IN)
+		emit_tables(s->o->r, s->server);
 }
 
 /* The capture point is the server: what it sent when it sent it, what it got when it arrived. */
@@ -440,6 +440,7 @@ static int run_hash_flood(struct synth *s)
 	uint16_t *sport;
 	uint32_t *iss;
 	uint64_t found = 0, cand, i;
+	int64_t frame = o->frames ? *o->frames : 0; /* inbound segments are numbered on from here */
 	static const uint8_t req[] = "GET / HTTP/1.0\r\n\r\n";
 
 	src = calloc(o->count, sizeof(*src));
@@ -470,7 +471,7 @@ static int run_hash_flood(struct synth *s)
 		snprintf(line, sizeof(line),
 			 "== %llu 4-tuples crafted to share bucket 0x%x under hash seed %u; the stack's seed is %u",
 			 (unsigned long long)found, bucket, target_seed, o->cfg.hash_seed);
-		o->r->ops->say(o->r, line);
+		emit_say(o->r, line);
 	}
 	memset(&lo, 0, sizeof(lo));
 	lo.s = s;
@@ -483,7 +484,7 @@ static int run_hash_flood(struct synth *s)
 		stack_advance(s->server, t);
 		syn_of(s, &seg, &src[i], sport[i], 1000);
 		lo.have = 0;
-		stack_input(s->server, &seg, -1);
+		stack_input(s->server, &seg, ++frame);
 		if (!lo.have || lo.seg.flags != (TH_SYN | TH_ACK))
 			continue;
 		iss[i] = lo.seg.seq;
@@ -491,7 +492,7 @@ static int run_hash_flood(struct synth *s)
 		seg.seq = 1001;
 		seg.ack = lo.seg.seq + 1;
 		seg.opt.has_mss = 0;
-		stack_input(s->server, &seg, -1);
+		stack_input(s->server, &seg, ++frame);
 		if (o->accept_mode == ACCEPT_IMMEDIATE)
 			server_accept(s);
 	}
@@ -510,8 +511,10 @@ static int run_hash_flood(struct synth *s)
 			continue;
 		seg.ack = iss[i] + 1;
 		lo.have = 0;
-		stack_input(s->server, &seg, -1);
+		stack_input(s->server, &seg, ++frame);
 	}
+	if (o->frames)
+		*o->frames = frame;
 	free(src);
 	free(sport);
 	free(iss);
@@ -537,11 +540,10 @@ static void print_summary(struct synth *s)
 		 (unsigned long long)s->lookups, s->lookups ? (double)s->walked / (double)s->lookups : 0.0,
 		 s->max_walk, es.entries, es.used_buckets, stack_buckets(s->server), es.max_chain, s->max_synq,
 		 ru.ru_maxrss / 1024);
-	if (r->ops->say)
-		r->ops->say(r, line);
+	emit_say(r, line);
 	if (o->tables == 2)
-		r->ops->tables(r, s->server);
-	r->ops->summary(r, s->server, NULL);
+		emit_tables(r, s->server);
+	emit_summary(r, s->server, NULL);
 }
 
 int synth_run(const struct synth_opts *o)
@@ -570,8 +572,6 @@ int synth_run(const struct synth_opts *o)
 		goto out;
 	}
 	stack_set_observer(s->server, observe_direct, s);
-	if (o->r)
-		o->r->st = s->server;
 	switch (o->mode) {
 	case SYNTH_CLIENTS:
 		rc = run_clients(s);

@@ -32,6 +32,9 @@ struct synth_opts {
 	int tables;                /* 1 after every segment, 2 at the end */
 	struct renderer *r;        /* the trace, or NULL (--quiet) */
 	struct renderer *summary_r;
+	/* Hash flood: inbound segments are numbered from *frames + 1, and *frames is
+	 * left at the last number, so a second run numbers on (NULL: from 1). */
+	int64_t *frames;
 };
 
 /* Runs the generator. Returns 0, or 2 when it could not start (message on stderr). */

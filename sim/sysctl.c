@@ -42,6 +42,40 @@ static const struct knob knobs[] = {
 	{ "net.ipv4.tcp_window_scaling", K(tcp_window_scaling), 0, 1, "window scaling" },
 };
 
+/*
+ * Linux TCP knobs the stack does not model. A script's profile
+ * (defaults.sh) may set them: they are listed under --verbose and
+ * otherwise ignored, while a name in neither table is a typo and refused.
+ */
+static const char *const linux_only[] = {
+	"net.core.default_qdisc", "net.core.netdev_max_backlog", "net.core.optmem_max",
+	"net.core.rmem_default", "net.core.rmem_max", "net.core.wmem_default", "net.core.wmem_max",
+	"net.ipv4.ip_local_port_range", "net.ipv4.ip_no_pmtu_disc", "net.ipv4.tcp_adv_win_scale",
+	"net.ipv4.tcp_allowed_congestion_control", "net.ipv4.tcp_app_win", "net.ipv4.tcp_autocorking",
+	"net.ipv4.tcp_available_congestion_control", "net.ipv4.tcp_base_mss", "net.ipv4.tcp_comp_sack_delay_ns",
+	"net.ipv4.tcp_comp_sack_nr", "net.ipv4.tcp_comp_sack_slack_ns", "net.ipv4.tcp_congestion_control",
+	"net.ipv4.tcp_dsack", "net.ipv4.tcp_early_demux", "net.ipv4.tcp_early_retrans", "net.ipv4.tcp_ecn",
+	"net.ipv4.tcp_ecn_fallback", "net.ipv4.tcp_ecn_option", "net.ipv4.tcp_ecn_option_beacon",
+	"net.ipv4.tcp_fack", "net.ipv4.tcp_fastopen", "net.ipv4.tcp_fastopen_blackhole_timeout_sec",
+	"net.ipv4.tcp_fastopen_key", "net.ipv4.tcp_frto", "net.ipv4.tcp_fwmark_accept",
+	"net.ipv4.tcp_invalid_ratelimit", "net.ipv4.tcp_keepalive_intvl", "net.ipv4.tcp_keepalive_probes",
+	"net.ipv4.tcp_keepalive_time", "net.ipv4.tcp_l3mdev_accept", "net.ipv4.tcp_limit_output_bytes",
+	"net.ipv4.tcp_low_latency", "net.ipv4.tcp_max_orphans", "net.ipv4.tcp_max_reordering",
+	"net.ipv4.tcp_max_tw_buckets", "net.ipv4.tcp_mem", "net.ipv4.tcp_min_rtt_wlen",
+	"net.ipv4.tcp_min_snd_mss", "net.ipv4.tcp_min_tso_segs", "net.ipv4.tcp_moderate_rcvbuf",
+	"net.ipv4.tcp_mtu_probe_floor", "net.ipv4.tcp_mtu_probing", "net.ipv4.tcp_no_metrics_save",
+	"net.ipv4.tcp_no_ssthresh_metrics_save", "net.ipv4.tcp_notsent_lowat", "net.ipv4.tcp_orphan_retries",
+	"net.ipv4.tcp_pacing_ca_ratio", "net.ipv4.tcp_pacing_ss_ratio", "net.ipv4.tcp_probe_interval",
+	"net.ipv4.tcp_probe_threshold", "net.ipv4.tcp_recovery", "net.ipv4.tcp_reflect_tos",
+	"net.ipv4.tcp_reordering", "net.ipv4.tcp_retrans_collapse", "net.ipv4.tcp_retries1",
+	"net.ipv4.tcp_rfc1337", "net.ipv4.tcp_rmem", "net.ipv4.tcp_shrink_window",
+	"net.ipv4.tcp_slow_start_after_idle", "net.ipv4.tcp_stdurg", "net.ipv4.tcp_thin_linear_timeouts",
+	"net.ipv4.tcp_tso_rtt_log", "net.ipv4.tcp_tso_win_divisor", "net.ipv4.tcp_tw_reuse",
+	"net.ipv4.tcp_workaround_signed_windows", "net.ipv4.tcp_wmem", "net.ipv4.tcp_plb_enabled",
+	"net.ipv4.tcp_backlog_ack_defer", "net.ipv4.tcp_pingpong_thresh", "net.ipv4.tcp_rto_min_us",
+	"net.ipv4.tcp_rto_max_ms", "net.ipv4.tcp_fastopen_cookies",
+};
+
 static void normalize(const char *in, char *out, size_t len)
 {
 	size_t i;
@@ -52,6 +86,18 @@ static void normalize(const char *in, char *out, size_t len)
 }
 
 int sysctl_apply(struct stack_config *cfg, const char *assignment, char *err, size_t errlen)
+{
+	int rc = sysctl_profile_apply(cfg, assignment, err, errlen);
+
+	if (rc > 0) {
+		snprintf(err, errlen, "--sysctl: '%.*s' is a Linux knob the stack does not model", (int)strcspn(assignment, "="),
+			 assignment);
+		return -1;
+	}
+	return rc;
+}
+
+int sysctl_profile_apply(struct stack_config *cfg, const char *assignment, char *err, size_t errlen)
 {
 	const char *eq = strchr(assignment, '=');
 	char name[96], *end;
@@ -83,6 +129,9 @@ int sysctl_apply(struct stack_config *cfg, const char *assignment, char *err, si
 		*(int *)(void *)((char *)cfg + knobs[i].off) = (int)v;
 		return 0;
 	}
+	for (i = 0; i < sizeof(linux_only) / sizeof(linux_only[0]); i++)
+		if (strcmp(linux_only[i], name) == 0)
+			return 1;
 	snprintf(err, errlen, "--sysctl: '%s' is not a knob the stack models (see tcpdemux replay --help)",
 		 name);
 	return -1;

@@ -406,6 +406,7 @@ struct stack {
 	uint8_t *pend_data;
 	size_t pend_used, pend_cap;
 	struct sock_common *grave;     /* destroyed, freed at the next flush */
+	uint64_t ops;                  /* operations whose events were delivered (event.op) */
 	stack_isn_fn isn_fn;
 	void *isn_ctx;
 	stack_cookie_fn cookie_fn;

@@ -576,3 +576,67 @@ int sys_lookup(struct stack *st, const struct ip_addr *laddr, uint16_t lport,
 		return -ENOENT;
 	return sk_full(c)->fd;
 }
+
+/* Linux's TCP_* state numbers, as tcp_info and /proc/net/tcp report them. */
+static uint64_t linux_state(int state)
+{
+	static const uint8_t map[TCP_STATE_COUNT] = {
+		[TCP_CLOSED] = 7, [TCP_LISTEN] = 10, [TCP_SYN_SENT] = 2, [TCP_SYN_RECV] = 3,
+		[TCP_ESTABLISHED] = 1, [TCP_FIN_WAIT1] = 4, [TCP_FIN_WAIT2] = 5, [TCP_CLOSE_WAIT] = 8,
+		[TCP_CLOSING] = 11, [TCP_LAST_ACK] = 9, [TCP_TIME_WAIT] = 6,
+	};
+
+	return state >= 0 && state < TCP_STATE_COUNT ? map[state] : 0;
+}
+
+int sys_tcp_info(struct stack *st, int fd, struct tcp_info_view *ti)
+{
+	struct sock *sk = fd_lookup(st, fd);
+	uint32_t flight;
+
+	if (!sk)
+		return -EBADF;
+	memset(ti, 0, sizeof(*ti));
+	ti->tcpi_state = linux_state(sk->c.state);
+	/* tcp_get_info(): an RTO under way is TCP_CA_Loss */
+	ti->tcpi_ca_state = sk->retries && sk->snd_una != sk->snd_nxt ? 4 : 0;
+	ti->tcpi_retransmits = sk->retries;
+	ti->tcpi_backoff = sk->retries;
+	ti->tcpi_options = (sk->tstamp_ok ? 1u : 0) | (sk->sack_ok ? 2u : 0) | (sk->wscale_ok ? 4u : 0);
+	ti->tcpi_snd_wscale = sk->wscale_ok ? sk->snd_wscale : 0;
+	ti->tcpi_rcv_wscale = sk->wscale_ok ? sk->rcv_wscale : 0;
+	ti->tcpi_rto = sk->rto / VT_USEC;
+	ti->tcpi_snd_mss = sk->mss;
+	ti->tcpi_rcv_mss = sk->mss < sk->adv_mss ? sk->mss : sk->adv_mss;
+	flight = sk->snd_nxt - sk->snd_una;
+	ti->tcpi_unacked = sk->mss && flight ? (flight + sk->mss - 1) / sk->mss : 0;
+	ti->tcpi_rtt = sk->srtt_us;
+	ti->tcpi_rttvar = sk->rttvar_us;
+	ti->tcpi_advmss = sk->adv_mss;
+	ti->tcpi_pmtu = st->cfg.mtu;
+	ti->tcpi_rcv_space = sk->rcv_wnd;
+	ti->tcpi_notsent_bytes = sk_snd_len(sk) > flight ? sk_snd_len(sk) - flight : 0;
+	return 0;
+}
+
+int sys_inq(struct stack *st, int fd)
+{
+	struct sock *sk = fd_lookup(st, fd);
+
+	if (!sk)
+		return -EBADF;
+	if (sk->c.state == TCP_LISTEN)
+		return -EINVAL;
+	return (int)sk_rcv_len(sk);
+}
+
+int sys_outq(struct stack *st, int fd)
+{
+	struct sock *sk = fd_lookup(st, fd);
+
+	if (!sk)
+		return -EBADF;
+	if (sk->c.state == TCP_LISTEN)
+		return -EINVAL;
+	return (int)sk_snd_len(sk);
+}

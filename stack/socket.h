@@ -124,6 +124,32 @@ int sys_adopt(struct stack *st, const struct ip_addr *laddr, uint16_t lport,
 int sys_getsockname(struct stack *st, int fd, struct ip_addr *addr, uint16_t *port);
 int sys_getpeername(struct stack *st, int fd, struct ip_addr *addr, uint16_t *port);
 
+/*
+ * What getsockopt(TCP_INFO) would report, in struct tcp_info's field
+ * names (every field 64-bit here, whatever its width in Linux): a script's
+ * %{ assert tcpi_... }% blocks read it. Times in microseconds; state in
+ * Linux's numbering (TCP_ESTABLISHED 1 ... TCP_CLOSING 11).
+ */
+struct tcp_info_view {
+	uint64_t tcpi_state, tcpi_ca_state, tcpi_retransmits, tcpi_probes, tcpi_backoff, tcpi_options;
+	uint64_t tcpi_snd_wscale, tcpi_rcv_wscale, tcpi_rto, tcpi_snd_mss, tcpi_rcv_mss;
+	uint64_t tcpi_unacked, tcpi_sacked, tcpi_lost, tcpi_retrans;
+	uint64_t tcpi_last_data_sent, tcpi_last_data_recv, tcpi_last_ack_recv; /* milliseconds ago */
+	uint64_t tcpi_pmtu, tcpi_rcv_ssthresh, tcpi_rtt, tcpi_rttvar, tcpi_snd_ssthresh, tcpi_snd_cwnd;
+	uint64_t tcpi_advmss, tcpi_reordering, tcpi_rcv_space, tcpi_total_retrans;
+	uint64_t tcpi_bytes_acked, tcpi_bytes_received, tcpi_segs_out, tcpi_segs_in, tcpi_notsent_bytes;
+	uint64_t tcpi_data_segs_in, tcpi_data_segs_out, tcpi_delivered, tcpi_bytes_sent, tcpi_bytes_retrans;
+};
+
+/* Fills *ti for fd's socket. Returns 0 or -EBADF. */
+int sys_tcp_info(struct stack *st, int fd, struct tcp_info_view *ti);
+
+/* ioctl(SIOCINQ): bytes ready to read. Returns the count, -EINVAL (a listener) or -EBADF. */
+int sys_inq(struct stack *st, int fd);
+
+/* ioctl(SIOCOUTQ): bytes sent but not acknowledged, plus those not sent. Same returns. */
+int sys_outq(struct stack *st, int fd);
+
 /* Current TCP state of fd's socket, or -EBADF. */
 int sys_state(struct stack *st, int fd);
 

@@ -324,11 +324,14 @@ void stack_flush(struct stack *st)
 
 	/* The observer may call back into the stack (accept() on a queued event);
 	 * whatever that queues is delivered by this same loop. */
+	if (st->npend)
+		st->ops++;
 	for (i = 0; i < st->npend; i++) {
 		struct pending_ev *p = &st->pend[i];
 		struct event ev = p->ev;
 		struct segment seg;
 
+		ev.op = st->ops;
 		if (ev.type == EV_SEGMENT_OUT || ev.type == EV_SEGMENT_IN) {
 			seg = p->seg;
 			/* An inbound payload still lives in the caller's buffer. */

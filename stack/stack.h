@@ -200,6 +200,14 @@ struct event {
 	uint8_t cookie;         /* EV_SEGMENT_IN: a SYN cookie was issued or decoded */
 	uint16_t cookie_mss;    /* MSS decoded from / encoded in the cookie */
 	uint8_t isn_adopted;    /* EV_SEGMENT_IN: the new request's ISN came from the ISN hook */
+	/*
+	 * The stack operation that caused it: every stack_input(), timer that
+	 * fires and sys_*() call is one, numbered from 1 in the order they ran
+	 * (only operations that caused events are counted). The events of one
+	 * operation arrive together, after it finished: what the tables say
+	 * while they are delivered is the state after that operation.
+	 */
+	uint64_t op;
 };
 
 typedef void (*stack_observer_fn)(void *ctx, const struct event *ev);

@@ -366,6 +366,7 @@ START_TEST(test_reuseport_group)
 		char src[32];
 		uint32_t expect;
 
+		ts_clear(t); /* each SYN is looked at alone */
 		snprintf(src, sizeof(src), "192.0.2.%d:%d", 1 + i % 7, 30000 + 17 * i);
 		picked[i] = syn_listener(t, src, "10.0.0.1:80", 1000u + (uint32_t)i);
 		hash[i] = t->in.lookup.hash;
@@ -384,10 +385,10 @@ START_TEST(test_reuseport_group)
 
 	/* the same 4-tuple, again and again, lands on the same member */
 	for (k = 0; k < 2; k++) {
-		ts_clear(t);
 		for (i = 0; i < NTUPLES; i++) {
 			char src[32];
 
+			ts_clear(t);
 			snprintf(src, sizeof(src), "192.0.2.%d:%d", 1 + i % 7, 30000 + 17 * i);
 			reset_request(t, src, "10.0.0.1:80", 1000u + (uint32_t)i);
 			ck_assert_msg(syn_listener(t, src, "10.0.0.1:80", 1000u + (uint32_t)i) == picked[i],
@@ -398,12 +399,12 @@ START_TEST(test_reuseport_group)
 
 	/* a smaller group remaps flows: member = (hash * 3) >> 32 of the rest, in listen() order */
 	ck_assert_int_eq(sys_close(t->st, members[1]), 0);
-	ts_clear(t);
 	for (i = 0; i < NTUPLES; i++) {
 		char src[32];
 		static const int rest[3] = { 0, 2, 3 };
 		uint32_t expect = (uint32_t)(((uint64_t)hash[i] * 3) >> 32);
 
+		ts_clear(t);
 		snprintf(src, sizeof(src), "192.0.2.%d:%d", 1 + i % 7, 30000 + 17 * i);
 		/* members[1]'s requests went with it; reset the others' */
 		if (picked[i] != members[1])

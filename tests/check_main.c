@@ -20,11 +20,16 @@ int main(void)
 	srunner_add_suite(sr, timer_suite());
 	srunner_add_suite(sr, socket_suite());
 	srunner_add_suite(sr, golden_suite());
+	srunner_add_suite(sr, demo_suite());
 	srunner_add_suite(sr, fidelity_suite());
 	srunner_add_suite(sr, scripts_suite());
 	srunner_add_suite(sr, synth_suite());
 	srunner_add_suite(sr, gdb_suite());
 	srunner_add_suite(sr, replay_suite());
+	srunner_add_suite(sr, realworld_suite());
+	srunner_add_suite(sr, render_suite());
+	srunner_add_suite(sr, live_suite());
+	srunner_add_suite(sr, pcapng_suite());
 	srunner_add_suite(sr, capture_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);

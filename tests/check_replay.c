@@ -19,7 +19,8 @@
  *   behaviour  snap-length cuts, a capture starting mid-stream, --listen,
  *              --local, --write, --verify-checksums, bad options;
  *   corpus     every capture under $CORPUS (tcpdump's and libpcap's test
- *              files) replays with exit 0, or 2 and one line naming it.
+ *              files) replays with exit 0 (and at most warnings naming
+ *              it), or 2 and one line naming it.
  *
  * The helpers (runs, the JSON splitter, capture writers) are in
  * replaytest.h.
@@ -1047,8 +1048,13 @@ START_TEST(test_mid_stream)
 	pcap_write(tmp_file("mid-stream.pcap", file, sizeof(file)), DLT_EN10MB, 0, &mid);
 	c = cap_read(file);
 
+	/* No SYN is answered in it: the server is the end with the lower port (80 against 40000). */
 	run_json(&r, "replay %s --format json", q(file, qb, sizeof(qb)));
-	run_refused(&r, file, "--local");
+	run_ok(&r);
+	ck_assert_msg(count_inferred(&r, "local", "10.0.0.1") == 1 && count_inferred(&r, "listener", "10.0.0.1:80") == 1,
+		      "tcpdemux %s: 10.0.0.1:80 not taken as the server:\n%s", r.args, r.out);
+	ck_assert_msg(count_inferred(&r, "established", "10.0.0.1:80 <- 10.0.0.2:40000") == 1,
+		      "tcpdemux %s: the connection was not picked up:\n%s", r.args, r.out);
 	run_free(&r);
 
 	run_json(&r, "replay %s --format json --local 10.0.0.1", q(file, qb, sizeof(qb)));
@@ -1622,8 +1628,8 @@ static void run_corpus(char **files, int n, int *rc, char **err)
 
 /*
  * tcpdump's and libpcap's test captures, many of them crafted to crash
- * parsers: each replays (exit 0, nothing on stderr) or is refused (exit 2,
- * one stderr line naming it). Never a crash, a sanitizer report or a hang.
+ * parsers: each replays (exit 0, nothing on stderr but warnings naming
+ * it) or is refused (exit 2, one stderr line naming it). Never a crash, a sanitizer report or a hang.
  */
 START_TEST(test_corpus)
 {
@@ -1657,7 +1663,7 @@ START_TEST(test_corpus)
 		int rc = rcs[i], good;
 
 		if (rc == 0)
-			good = el == 0;
+			good = only_warnings(err, nm.v[i]);
 		else
 			good = rc == 2 && el > 0 && strchr(err, '\n') == err + el - 1 && strstr(err, nm.v[i]);
 		ok0 += good && rc == 0;

@@ -14,9 +14,9 @@
  * retransmissions and ETIMEDOUT); SYN-ACK options mirroring the SYN; IPv6;
  * and two stacks talking to each other.
  *
- * The tests play the peer by hand, in the style of lwIP's unit tests:
- * struct peer remembers the peer's next sequence number and what it
- * acknowledges, and peer_send() builds one segment from it and feeds it in.
+ * The tests play the peer by hand, in the style of lwIP's unit tests,
+ * with the peer helpers of helpers.c (struct peer, peer_send(),
+ * open_conn(), expect_action()) that check_rst.c uses too.
  */
 #include <check.h>
 #include <errno.h>
@@ -27,116 +27,19 @@
 #include "helpers.h"
 #include "suites.h"
 
-#define SERVER "10.0.0.1:80"
-#define CLIENT "10.0.0.2:40000"
-#define CLIENT2 "10.0.0.2:40001"
+#define SERVER TS_SERVER
+#define CLIENT TS_CLIENT
+#define CLIENT2 TS_CLIENT2
 #define REMOTE_ADDR "10.0.0.9"
 #define REMOTE_PORT 80
 
 /* ---- helpers ------------------------------------------------------------ */
-
-/* The peer's half of one connection. */
-struct peer {
-	char ep[ADDR_STRLEN];    /* the peer's endpoint */
-	char local[ADDR_STRLEN]; /* the stack's endpoint */
-	uint32_t nxt;            /* the peer's next sequence number */
-	uint32_t ack;            /* what it acknowledges: the stack's next sequence number */
-	uint16_t win;            /* raw window field it sends */
-	uint8_t ts;              /* send a timestamps option */
-	uint32_t tsval, tsecr;
-};
-
-static void peer_init(struct peer *p, const char *ep, const char *local, uint32_t isn)
-{
-	memset(p, 0, sizeof(*p));
-	snprintf(p->ep, sizeof(p->ep), "%s", ep);
-	snprintf(p->local, sizeof(p->local), "%s", local);
-	p->nxt = isn;
-	p->win = 65535;
-}
-
-/* A segment from the peer with its current numbers; data may be NULL. */
-static struct segment peer_seg(const struct peer *p, uint8_t flags, const char *data)
-{
-	struct segment s = ts_seg(p->ep, p->local, flags, p->nxt, (flags & TH_ACK) ? p->ack : 0);
-
-	s.win = p->win;
-	if (p->ts) {
-		s.opt.has_ts = 1;
-		s.opt.tsval = p->tsval;
-		s.opt.tsecr = p->tsecr;
-	}
-	if (data) {
-		s.data = (const uint8_t *)data;
-		s.len = (uint32_t)strlen(data);
-	}
-	return s;
-}
-
-/* Feeds one segment from the peer and moves its sequence number on.
- * Returns the number of segments the stack sent in answer. */
-static int peer_send(struct tstack *t, struct peer *p, uint8_t flags, const char *data)
-{
-	struct segment s = peer_seg(p, flags, data);
-	int n = ts_in(t, &s);
-
-	p->nxt += seg_seqlen(&s);
-	return n;
-}
 
 /* A pure ACK from the stack with these numbers. */
 static void expect_ack(const struct segment *s, uint32_t seq, uint32_t ack, const char *what)
 {
 	ts_expect_seg(s, TH_ACK, seq, ack, what);
 	ck_assert_msg(s->len == 0, "%s: %u payload bytes on a pure ACK", what, s->len);
-}
-
-static void expect_action(const struct tstack *t, int action, const char *what)
-{
-	ck_assert_msg(t->in.action == action, "%s: action %s, expected %s", what,
-		      seg_action_name(t->in.action), seg_action_name(action));
-}
-
-/*
- * Plays the peer's side of a passive open against listener lfd: SYN with
- * options *opt (NULL: none), then the final ACK with window p->win.
- * Returns the accepted descriptor; p->ack is the stack's ISN + 1 after it.
- */
-static int peer_connect(struct tstack *t, struct peer *p, int lfd, const struct tcp_opts *opt)
-{
-	struct segment syn = peer_seg(p, TH_SYN, NULL);
-	const struct segment *sa;
-	struct ip_addr ra;
-	uint16_t rport;
-	int fd;
-
-	if (opt)
-		syn.opt = *opt;
-	ck_assert_msg(ts_in(t, &syn) == 1, "SYN from %s got no single answer", p->ep);
-	sa = ts_out(t, -1);
-	ck_assert_msg(sa->flags == (TH_SYN | TH_ACK), "answer to the SYN has flags %#x", sa->flags);
-	ck_assert_uint_eq(sa->ack, p->nxt + 1);
-	p->nxt++;
-	p->ack = sa->seq + 1;
-	if (opt && opt->has_ts) {
-		p->ts = 1;
-		p->tsval = opt->tsval + 1;
-		p->tsecr = sa->opt.tsval;
-	}
-	ck_assert_msg(peer_send(t, p, TH_ACK, NULL) == 0, "the final ACK was answered");
-	expect_action(t, ACT_QUEUED, "final ACK");
-	fd = sys_accept(t->st, lfd, &ra, &rport);
-	ck_assert_msg(fd >= 3, "accept() = %d", fd);
-	ck_assert_int_eq(sys_state(t->st, fd), TCP_ESTABLISHED);
-	return fd;
-}
-
-/* Connection ISN p->nxt from CLIENT to a fresh listener on SERVER; returns the accepted fd. */
-static int open_conn(struct tstack *t, struct peer *p, int *lfd, uint32_t isn)
-{
-	*lfd = ts_listen(t, SERVER, 8);
-	peer_init(p, CLIENT, SERVER, isn);
-	return peer_connect(t, p, *lfd, NULL);
 }
 
 /* What the stack holds in ehash for the peer's 4-tuple (NULL if nothing). */
@@ -215,7 +118,7 @@ START_TEST(test_passive_open_deliver)
 	ck_assert_msg(p.nxt == 1001, "peer seq after the handshake %u", p.nxt);
 
 	ck_assert_int_eq(peer_send(t, &p, TH_ACK | TH_PSH, "hello, world"), 1);
-	expect_action(t, ACT_DELIVER, "data");
+	expect_action(t, ACT_DELIVER, -1, "data");
 	ck_assert_int_eq(t->in.lookup.result, LOOKUP_ESTABLISHED);
 	ck_assert_uint_eq(t->in.sock.id, sys_sock_id(t->st, fd));
 	/* ACK with ack = seq + len, from our next sequence number. */
@@ -350,7 +253,7 @@ START_TEST(test_send_window_and_ack)
 	/* The peer ACKs the first segment only: 536 bytes freed, 536 more may go. */
 	p.ack = start + 536;
 	ck_assert_int_eq(peer_send(t, &p, TH_ACK, NULL), 1);
-	expect_action(t, ACT_ACK, "ACK of 536");
+	expect_action(t, ACT_ACK, -1, "ACK of 536");
 	ck_assert_uint_eq(sk->snd_una, start + 536);
 	ck_assert_uint_eq(sk_snd_len(sk), 1500 - 536);
 	ck_assert_uint_eq(ts_out(t, -1)->seq, start + 1000);
@@ -425,7 +328,7 @@ START_TEST(test_out_of_order_dropped)
 	s = peer_seg(&p, TH_ACK | TH_PSH, "later");
 	s.seq = p.nxt + 10;
 	ck_assert_int_eq(ts_in(t, &s), 1);
-	expect_action(t, ACT_SEND_ACK, "out-of-order segment");
+	expect_action(t, ACT_SEND_ACK, CNT_TCPOFODROP, "out-of-order segment");
 	ck_assert_int_eq(t->in.reason, CNT_TCPOFODROP);
 	expect_ack(ts_out(t, -1), p.ack, p.nxt, "duplicate ACK");
 	ck_assert_uint_eq(stack_counter(t->st, CNT_TCPOFODROP), 1);
@@ -455,7 +358,7 @@ START_TEST(test_overlap_trimmed)
 	s = peer_seg(&p, TH_ACK | TH_PSH, "fghijKLMNO");
 	s.seq = p.nxt - 5;
 	ck_assert_int_eq(ts_in(t, &s), 1);
-	expect_action(t, ACT_DELIVER, "overlapping segment");
+	expect_action(t, ACT_DELIVER, -1, "overlapping segment");
 	expect_ack(ts_out(t, -1), p.ack, 1001 + 15, "ACK after the overlap");
 	p.nxt += 5;
 	ck_assert_int_eq(sys_recv(t->st, fd, buf, sizeof(buf)), 15);
@@ -465,7 +368,7 @@ START_TEST(test_overlap_trimmed)
 	s = peer_seg(&p, TH_ACK | TH_PSH, "abcdefghij");
 	s.seq = 1001;
 	ck_assert_int_eq(ts_in(t, &s), 1);
-	expect_action(t, ACT_SEND_ACK, "duplicate segment");
+	expect_action(t, ACT_SEND_ACK, CNT_TCPOLDSEQ, "duplicate segment");
 	ck_assert_int_eq(t->in.reason, CNT_TCPOLDSEQ);
 	expect_ack(ts_out(t, -1), p.ack, 1016, "ACK of the duplicate");
 	ck_assert_int_eq(sys_recv(t->st, fd, buf, sizeof(buf)), -EAGAIN);
@@ -486,7 +389,7 @@ START_TEST(test_unacceptable_seq)
 	s = peer_seg(&p, TH_ACK | TH_PSH, "far");
 	s.seq = p.nxt + 70000;
 	ck_assert_int_eq(ts_in(t, &s), 1);
-	expect_action(t, ACT_SEND_ACK, "segment beyond the window");
+	expect_action(t, ACT_SEND_ACK, CNT_TCPINVALIDSEQ, "segment beyond the window");
 	ck_assert_int_eq(t->in.reason, CNT_TCPINVALIDSEQ);
 	expect_ack(ts_out(t, -1), p.ack, p.nxt, "ACK of an out-of-window segment");
 	ck_assert_uint_eq(stack_counter(t->st, CNT_TCPINVALIDSEQ), 1);
@@ -494,7 +397,7 @@ START_TEST(test_unacceptable_seq)
 	/* Entirely before rcv_nxt: old. */
 	s.seq = p.nxt - 100;
 	ck_assert_int_eq(ts_in(t, &s), 1);
-	expect_action(t, ACT_SEND_ACK, "old segment");
+	expect_action(t, ACT_SEND_ACK, CNT_TCPOLDSEQ, "old segment");
 	ck_assert_int_eq(t->in.reason, CNT_TCPOLDSEQ);
 	expect_ack(ts_out(t, -1), p.ack, p.nxt, "ACK of an old segment");
 	ck_assert_uint_eq(stack_counter(t->st, CNT_TCPOLDSEQ), 1);
@@ -519,7 +422,7 @@ START_TEST(test_syn_in_established_challenged)
 	/* In-window SYN: RFC 5961 4.2, challenge ACK, never a reset. */
 	s = peer_seg(&p, TH_SYN, NULL);
 	ck_assert_int_eq(ts_in(t, &s), 1);
-	expect_action(t, ACT_CHALLENGE_ACK, "SYN in ESTABLISHED");
+	expect_action(t, ACT_CHALLENGE_ACK, CNT_TCPCHALLENGEACK, "SYN in ESTABLISHED");
 	expect_ack(ts_out(t, -1), p.ack, p.nxt, "challenge ACK");
 	ck_assert_uint_eq(stack_counter(t->st, CNT_TCPCHALLENGEACK), 1);
 	ck_assert_int_eq(sys_state(t->st, fd), TCP_ESTABLISHED);
@@ -529,7 +432,7 @@ START_TEST(test_syn_in_established_challenged)
 	s = peer_seg(&p, TH_SYN, NULL);
 	s.seq = 1000;
 	ck_assert_int_eq(ts_in(t, &s), 1);
-	expect_action(t, ACT_CHALLENGE_ACK, "old SYN in ESTABLISHED");
+	expect_action(t, ACT_CHALLENGE_ACK, CNT_TCPCHALLENGEACK, "old SYN in ESTABLISHED");
 	expect_ack(ts_out(t, -1), p.ack, p.nxt, "challenge ACK to the old SYN");
 	ck_assert_uint_eq(stack_counter(t->st, CNT_TCPCHALLENGEACK), 2);
 	ck_assert_int_eq(sys_state(t->st, fd), TCP_ESTABLISHED);
@@ -550,7 +453,7 @@ START_TEST(test_ack_of_unsent_data)
 	s = peer_seg(&p, TH_ACK | TH_PSH, "xyz");
 	s.ack = p.ack + 500;
 	ck_assert_int_eq(ts_in(t, &s), 1);
-	expect_action(t, ACT_CHALLENGE_ACK, "ACK of unsent data");
+	expect_action(t, ACT_CHALLENGE_ACK, CNT_TCPINVALIDACK, "ACK of unsent data");
 	ck_assert_int_eq(t->in.reason, CNT_TCPINVALIDACK);
 	expect_ack(ts_out(t, -1), p.ack, p.nxt, "answer to an ACK of unsent data");
 	ck_assert_uint_eq(stack_counter(t->st, CNT_TCPINVALIDACK), 1);
@@ -574,7 +477,7 @@ START_TEST(test_passive_close)
 
 	fd = open_conn(t, &p, &lfd, 1000);
 	ck_assert_int_eq(peer_send(t, &p, TH_FIN | TH_ACK, NULL), 1);
-	expect_action(t, ACT_FIN, "peer's FIN");
+	expect_action(t, ACT_FIN, -1, "peer's FIN");
 	expect_ack(ts_out(t, -1), p.ack, 1002, "ACK of the FIN");
 	ck_assert_int_eq(sys_state(t->st, fd), TCP_CLOSE_WAIT);
 	/* End of stream, as often as asked. */
@@ -589,7 +492,7 @@ START_TEST(test_passive_close)
 	p.ack++;
 	frees = ts_count(t, EV_SOCK_FREE);
 	ck_assert_int_eq(peer_send(t, &p, TH_ACK, NULL), 0);
-	expect_action(t, ACT_ACK, "ACK of our FIN");
+	expect_action(t, ACT_ACK, -1, "ACK of our FIN");
 	ck_assert_int_eq(t->in.sock.state, TCP_CLOSED);
 	ck_assert_int_eq(ts_count(t, EV_SOCK_FREE), frees + 1);
 	ck_assert_ptr_null(peer_lookup(t, &p));
@@ -619,7 +522,7 @@ START_TEST(test_active_close)
 
 	t0 = stack_now(t->st);
 	ck_assert_int_eq(peer_send(t, &p, TH_FIN | TH_ACK, NULL), 1);
-	expect_action(t, ACT_FIN, "peer's FIN in FIN_WAIT2");
+	expect_action(t, ACT_FIN, -1, "peer's FIN in FIN_WAIT2");
 	expect_ack(ts_out(t, -1), p.ack, 1002, "ACK of the peer's FIN");
 	c = peer_lookup(t, &p);
 	ck_assert_ptr_nonnull(c);
@@ -686,7 +589,7 @@ START_TEST(test_simultaneous_close)
 	/* The peer's FIN crosses ours: it does not ACK our FIN yet. */
 	ck_assert_uint_eq(p.ack, fin);
 	ck_assert_int_eq(peer_send(t, &p, TH_FIN | TH_ACK, NULL), 1);
-	expect_action(t, ACT_FIN, "crossing FIN");
+	expect_action(t, ACT_FIN, -1, "crossing FIN");
 	expect_ack(ts_out(t, -1), fin + 1, 1002, "ACK of the crossing FIN");
 	expect_state(t, &p, TCP_CLOSING, "FIN in FIN_WAIT1");
 
@@ -730,7 +633,7 @@ START_TEST(test_timewait_fin_retransmitted)
 	s.seq = p.nxt - 1;
 	ck_assert_int_eq(ts_in(t, &s), 1);
 	ck_assert_int_eq(t->in.lookup.result, LOOKUP_TIMEWAIT);
-	expect_action(t, ACT_SEND_ACK, "FIN in TIME_WAIT");
+	expect_action(t, ACT_SEND_ACK, -1, "FIN in TIME_WAIT");
 	expect_ack(ts_out(t, -1), snd_nxt, p.nxt, "TIME_WAIT ACK");
 	/* ... and the 60 s start again. */
 	ts_advance(t, t0 + 60 * VT_SEC - 1);
@@ -750,7 +653,7 @@ START_TEST(test_timewait_bare_ack_silent)
 	into_time_wait(t, &p, &lfd);
 	ck_assert_int_eq(peer_send(t, &p, TH_ACK, NULL), 0);
 	ck_assert_int_eq(t->in.lookup.result, LOOKUP_TIMEWAIT);
-	expect_action(t, ACT_ACK, "bare ACK in TIME_WAIT");
+	expect_action(t, ACT_ACK, -1, "bare ACK in TIME_WAIT");
 	ck_assert_int_eq(peer_lookup(t, &p)->kind, SK_TW);
 	ts_free(t);
 }
@@ -771,7 +674,7 @@ START_TEST(test_timewait_syn_recycles)
 	s = ts_seg(CLIENT, SERVER, TH_SYN, isn, 0);
 	ck_assert_int_eq(ts_in(t, &s), 1);
 	ck_assert_int_eq(t->in.lookup.result, LOOKUP_TIMEWAIT);
-	expect_action(t, ACT_TW_RECYCLE, "SYN to a TIME_WAIT 4-tuple");
+	expect_action(t, ACT_TW_RECYCLE, -1, "SYN to a TIME_WAIT 4-tuple");
 	ts_expect_seg(ts_out(t, -1), TH_SYN | TH_ACK, snd_nxt + 65537, isn + 1, "SYN-ACK of the reuse");
 	stack_totals(t->st, &tot);
 	ck_assert_uint_eq(tot.timewait, 0);
@@ -780,7 +683,7 @@ START_TEST(test_timewait_syn_recycles)
 	/* The new connection completes as any other. */
 	s = ts_seg(CLIENT, SERVER, TH_ACK, isn + 1, snd_nxt + 65538);
 	ck_assert_int_eq(ts_in(t, &s), 0);
-	expect_action(t, ACT_QUEUED, "final ACK of the reuse");
+	expect_action(t, ACT_QUEUED, -1, "final ACK of the reuse");
 	fd = sys_accept(t->st, lfd, NULL, NULL);
 	ck_assert_int_ge(fd, 3);
 	ck_assert_int_eq(sys_state(t->st, fd), TCP_ESTABLISHED);
@@ -801,7 +704,7 @@ START_TEST(test_timewait_old_syn_acked)
 	/* An old SYN (below rcv_nxt) only gets the TIME_WAIT ACK. */
 	s = ts_seg(CLIENT, SERVER, TH_SYN, 1000, 0);
 	ck_assert_int_eq(ts_in(t, &s), 1);
-	expect_action(t, ACT_SEND_ACK, "old SYN in TIME_WAIT");
+	expect_action(t, ACT_SEND_ACK, -1, "old SYN in TIME_WAIT");
 	expect_ack(ts_out(t, -1), snd_nxt, p.nxt, "TIME_WAIT ACK to an old SYN");
 	ck_assert_int_eq(peer_lookup(t, &p)->kind, SK_TW);
 
@@ -809,7 +712,7 @@ START_TEST(test_timewait_old_syn_acked)
 	ck_assert_int_eq(sys_close(t->st, lfd), 0);
 	s = ts_seg(CLIENT, SERVER, TH_SYN, p.nxt + 100000, 0);
 	ck_assert_int_eq(ts_in(t, &s), 1);
-	expect_action(t, ACT_SEND_ACK, "newer SYN, no listener");
+	expect_action(t, ACT_SEND_ACK, -1, "newer SYN, no listener");
 	expect_ack(ts_out(t, -1), snd_nxt, p.nxt, "TIME_WAIT ACK without a listener");
 	ts_free(t);
 }
@@ -865,7 +768,7 @@ START_TEST(test_active_open)
 	s.opt.sack_ok = 1;
 	ck_assert_int_eq(ts_in(t, &s), 1);
 	p.nxt++;
-	expect_action(t, ACT_ESTABLISHED, "SYN-ACK");
+	expect_action(t, ACT_ESTABLISHED, -1, "SYN-ACK");
 	ck_assert_int_eq(t->in.lookup.result, LOOKUP_ESTABLISHED);
 	expect_ack(ts_out(t, -1), iss + 1, 7001, "ACK of the SYN-ACK");
 	ck_assert_msg(ts_out(t, -1)->opt.has_ts && ts_out(t, -1)->opt.tsecr == 555,

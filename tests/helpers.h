@@ -1,10 +1,13 @@
 /*
  * helpers.h - small tools every Check suite shares: a stack with a
- * recorder attached, a segment builder, and a drain-and-check teardown.
+ * recorder attached, a segment builder, a peer played by hand, and a
+ * drain-and-check teardown.
  *
- * Path in a test: ts_new() -> ts_seg()/ts_in() feed a segment ->
- * t->in (the EV_SEGMENT_IN it produced) and t->out[] (what was sent) ->
- * ts_free() checks the invariants and that nothing was left behind.
+ * Path in a test: ts_new() -> ts_seg()/ts_in() or peer_send() feed a
+ * segment -> t->in (the EV_SEGMENT_IN it produced) and t->out[] (what was
+ * sent) -> ts_free() checks the invariants and that nothing was left
+ * behind. The recorder holds TS_MAX_OUT segments and TS_MAX_EV events
+ * since ts_new() or ts_clear(); one more fails the test, naming the limit.
  */
 #ifndef TCPDEMUX_TEST_HELPERS_H
 #define TCPDEMUX_TEST_HELPERS_H
@@ -22,6 +25,11 @@
 /* Local addresses of every test stack. */
 #define TS_LOCAL4 "10.0.0.1"
 #define TS_LOCAL6 "2001:db8::1"
+
+/* The server port and the two clients most tests use (open_conn() takes the first two). */
+#define TS_SERVER "10.0.0.1:80"
+#define TS_CLIENT "10.0.0.2:40000"
+#define TS_CLIENT2 "10.0.0.2:40001"
 
 struct tstack {
 	struct stack *st;
@@ -47,9 +55,9 @@ struct tstack *ts_new(const struct stack_config *cfg);
 void ts_check(struct tstack *t);
 
 /*
- * Checks stack_check(), then closes every descriptor, runs the clock an
- * hour on so every timer ends, and asserts that no socket, request or
- * TIME_WAIT entry is left before freeing the stack.
+ * Checks stack_check(), then stops recording, closes every descriptor,
+ * runs the clock an hour on so every timer ends, and asserts that no
+ * socket, request or TIME_WAIT entry is left before freeing the stack.
  */
 void ts_free(struct tstack *t);
 
@@ -83,5 +91,44 @@ void ts_expect_seg(const struct segment *s, uint8_t flags, uint32_t seq, uint32_
 
 /* Number of recorded events of one type. */
 int ts_count(const struct tstack *t, int type);
+
+/* ---- playing the peer by hand (lwIP's test/unit/tcp style) ---------------- */
+
+/* The peer's half of one connection. */
+struct peer {
+	char ep[ADDR_STRLEN];    /* the peer's endpoint */
+	char local[ADDR_STRLEN]; /* the stack's endpoint */
+	uint32_t nxt;            /* the peer's next sequence number */
+	uint32_t ack;            /* what it acknowledges: the stack's next sequence number */
+	uint16_t win;            /* raw window field it sends (65535 after peer_init) */
+	uint8_t ts;              /* send a timestamps option ... */
+	uint32_t tsval, tsecr;   /* ... with these values */
+};
+
+/* A peer at ep talking to the stack's local endpoint, its first sequence number isn. */
+void peer_init(struct peer *p, const char *ep, const char *local, uint32_t isn);
+
+/* A segment from the peer with its current numbers (ack only with TH_ACK); data may be NULL. */
+struct segment peer_seg(const struct peer *p, uint8_t flags, const char *data);
+
+/* Feeds peer_seg() in and moves p->nxt past it. Returns the number of segments sent in answer. */
+int peer_send(struct tstack *t, struct peer *p, uint8_t flags, const char *data);
+
+/*
+ * Plays the peer's side of a passive open against listener lfd: SYN with
+ * options *opt (NULL: none), then the final ACK with window p->win, then
+ * accept(). Asserts each step; returns the accepted descriptor. After it
+ * p->nxt is the peer's ISN + 1 and p->ack the stack's.
+ */
+int peer_connect(struct tstack *t, struct peer *p, int lfd, const struct tcp_opts *opt);
+
+/* A fresh listener on TS_SERVER (*lfd, backlog 8) and a connection to it from TS_CLIENT with ISN isn. */
+int open_conn(struct tstack *t, struct peer *p, int *lfd, uint32_t isn);
+
+/*
+ * Asserts what the last inbound segment did: its action (enum seg_action)
+ * and the counter that explains it (enum counter, or -1 for none).
+ */
+void expect_action(const struct tstack *t, int action, int reason, const char *what);
 
 #endif

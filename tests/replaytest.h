@@ -496,6 +496,27 @@ static inline void run_refused(const struct run *r, const char *must1, const cha
 		      r->args, must2, r->err);
 }
 
+/*
+ * Whether every line of err is a warning naming file ("tcpdemux: FILE:
+ * warning: ..."): what a replay that exits 0 may print on stderr (one
+ * direction only, timestamps going back). An empty err qualifies.
+ */
+static inline int only_warnings(const char *err, const char *file)
+{
+	const char *p = err;
+
+	while (*p) {
+		const char *e = strchr(p, '\n');
+		size_t len = e ? (size_t)(e - p) : strlen(p);
+		const char *w = strstr(p, ": warning: "), *f = strstr(p, file);
+
+		if (!w || w >= p + len || !f || f >= p + len)
+			return 0;
+		p += len + (e != NULL);
+	}
+	return 1;
+}
+
 /* The summary: the last line, the only one of its type. */
 static inline const struct jobj *run_summary(const struct run *r)
 {

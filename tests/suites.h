@@ -16,11 +16,16 @@ Suite *rst_suite(void);
 Suite *timer_suite(void);
 Suite *socket_suite(void);
 Suite *golden_suite(void);
+Suite *demo_suite(void);
 Suite *fidelity_suite(void);
 Suite *scripts_suite(void);
 Suite *synth_suite(void);
 Suite *gdb_suite(void);
 Suite *replay_suite(void);
+Suite *realworld_suite(void);
+Suite *render_suite(void);
+Suite *live_suite(void);
+Suite *pcapng_suite(void);
 Suite *capture_suite(void);
 
 #endif

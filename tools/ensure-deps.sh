@@ -1,9 +1,14 @@
 #!/bin/sh
-# ensure-deps.sh [--fuzz] - make sure the build's packages are installed.
+# ensure-deps.sh [--fuzz | --test] - make sure the build's packages are installed.
 #
-# Checks for a C compiler, pkg-config, libpcap, zlib and Check (and with
-# --fuzz, clang with libFuzzer), and man (the installed manual page is
-# tested); installs the
+# Checks for a C compiler, pkg-config, libpcap, zlib and Check (with --fuzz,
+# clang with libFuzzer; with --test, what `make check` runs besides the
+# suites: tshark and its Lua, which read the --annotate pcapng, Chromium
+# with its WebDriver and Python's selenium, which open the --html page,
+# gdb, which runs docs/debugging.md, man, which reads the installed manual
+# page, and what the live-mode tests run: ip, curl, tcpdump, Debian's
+# /usr/bin/python3, setpriv);
+# installs the
 # missing Debian/Ubuntu packages with apt-get (directly as root, through
 # sudo otherwise). Where neither works it prints the exact command to run
 # and fails, so `make` stops with one clear message instead of a compiler
@@ -17,6 +22,20 @@ if [ "${1:-}" = "--fuzz" ]; then
 	ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-*.a >/dev/null 2>&1 ||
 		missing="$missing libclang-rt-dev"
 fi
+if [ "${1:-}" = "--test" ]; then
+	command -v gdb >/dev/null 2>&1 || missing="$missing gdb"
+	command -v man >/dev/null 2>&1 || missing="$missing man-db" # tests/check_usage.c
+	command -v tshark >/dev/null 2>&1 || missing="$missing tshark"
+	command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
+	command -v chromedriver >/dev/null 2>&1 || missing="$missing chromium-driver"
+	/usr/bin/python3 -c 'import selenium' >/dev/null 2>&1 || missing="$missing python3-selenium"
+	# tests/check_live.c
+	command -v ip >/dev/null 2>&1 || missing="$missing iproute2"
+	command -v curl >/dev/null 2>&1 || missing="$missing curl"
+	command -v tcpdump >/dev/null 2>&1 || missing="$missing tcpdump"
+	command -v setpriv >/dev/null 2>&1 || missing="$missing util-linux"
+	[ -x /usr/bin/python3 ] || missing="$missing python3"
+fi
 command -v cc >/dev/null 2>&1 || missing="$missing gcc"
 if command -v pkg-config >/dev/null 2>&1; then
 	pkg-config --exists libpcap 2>/dev/null || missing="$missing libpcap-dev"
@@ -25,7 +44,6 @@ if command -v pkg-config >/dev/null 2>&1; then
 else
 	missing="$missing pkg-config libpcap-dev zlib1g-dev check"
 fi
-command -v man >/dev/null 2>&1 || missing="$missing man-db"
 [ -z "$missing" ] && exit 0
 
 echo "tcpdemux: missing packages:$missing"

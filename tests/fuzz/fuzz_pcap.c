@@ -32,6 +32,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "emit.h"
 #include "render.h"
 #include "replay.h"
 
@@ -157,6 +158,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (b & 0x80)
 		o->write_path = "/dev/null";
 
+	/* As the command line starts a replay: the text then says where each ISN came from. */
+	emit_begin(r, RUN_REPLAY, o->file, NULL, NULL, o->cfg.hash_seed);
 	status = replay_run(o);
 	if (status < 0 || status > 2) {
 		fprintf(stderr, "fuzz_pcap: replay_run returned %d\n", status);

@@ -1,0 +1,79 @@
+/*
+ * emit.h - the drivers' side of the record stream: what a demo, script,
+ * replay or synth run tells its renderer.
+ *
+ * Path: a driver (or its stack observer) -> emit_*() -> one record
+ *       (record.h) -> renderer_ops.record().
+ *
+ * Each function builds the record from what the driver hands it and sends
+ * it; the ones that take the stack read it there and then (a snapshot,
+ * the counters), so no renderer ever needs it. Every function accepts a
+ * NULL renderer and then does nothing, so a driver with no trace (--quiet)
+ * calls them all the same.
+ */
+#ifndef TCPDEMUX_EMIT_H
+#define TCPDEMUX_EMIT_H
+
+#include "render.h"
+#include "stack.h"
+
+struct replay_stats;
+struct verify_report;
+
+/* The first record of a run (see struct rec_begin); summary and intro may be NULL. */
+void emit_begin(struct renderer *r, int kind, const char *name, const char *summary,
+		const char *intro, uint32_t hash_seed);
+
+/* emit_event()'s part for a renderer that follows the tables. */
+void emit_follow(struct renderer *r, struct stack *st, const struct event *ev);
+
+/*
+ * An event of the observed stack st, as its observer received it. When the
+ * renderer follows the tables (RENDER_WANT_TABLES), the first event of each
+ * stack operation is followed by a snapshot of st (asked = 0).
+ *
+ * Inline: a replay sends one per segment, and a call through another file
+ * for each cost the JSON replay about 5% of its time.
+ */
+static inline void emit_event(struct renderer *r, struct stack *st, const struct event *ev)
+{
+	struct record rec;
+
+	if (!r)
+		return;
+	rec.type = REC_EVENT;
+	rec.t = ev->t;
+	rec.event = ev;
+	render_record(r, &rec);
+	if (r->wants & RENDER_WANT_TABLES)
+		emit_follow(r, st, ev);
+}
+
+/*
+ * An application call on the observed stack st at time t (ret: its result,
+ * a negative errno for a failure; detail may be NULL). Followed by a
+ * snapshot when the renderer follows the tables.
+ */
+void emit_call(struct renderer *r, struct stack *st, vtime_t t, const char *who, const char *call,
+	       long ret, const char *detail);
+
+/* A line of narration (its record's time is 0: narration stands between moments). */
+void emit_say(struct renderer *r, const char *text);
+
+/* Something a replay inferred at time t from the capture (see struct rec_inferred). */
+void emit_inferred(struct renderer *r, vtime_t t, const char *what, const char *subject,
+		   const char *why);
+
+/* One settled --verify comparison. */
+void emit_verify(struct renderer *r, const struct verify_report *rep);
+
+/* The tables of st as they are now, for the run to show (asked = 1). */
+void emit_tables(struct renderer *r, struct stack *st);
+
+/* The last record: st's totals and counters, and what a replay read (rs; NULL otherwise). */
+void emit_summary(struct renderer *r, struct stack *st, const struct replay_stats *rs);
+
+/* The last record of a live run: st's totals and counters, and what the device carried (lv). */
+void emit_live_summary(struct renderer *r, struct stack *st, const struct rec_live *lv);
+
+#endif

@@ -1,0 +1,279 @@
+/*
+ * lookahead.c - see lookahead.h.
+ *
+ * Path: frame.c -> la_read() (decode, file in the index) -> the ring ->
+ *       la_head()/la_pop() to replay.c; la_find() for its look-ahead
+ *       decisions.
+ *
+ * The window is a ring of LA_MAX_FRAMES slots, each owning the buffer its
+ * frame was copied into (reused as the ring turns, so a steady replay
+ * allocates nothing). The index maps (kind, 4-tuple) to the first frame of
+ * that kind in the window. It never holds more than LA_MAX_FRAMES entries,
+ * so it is a fixed open-addressed table of ring positions (linear probing,
+ * twice the ring's size): entering and leaving the window costs no
+ * allocation, and the keys are read from the frames themselves.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lookahead.h"
+#include "stack.h"
+
+#define IDX_SIZE (2 * LA_MAX_FRAMES)
+
+struct slot {
+	struct la_frame f;  /* what the window shows of the frame */
+	uint8_t *buf;       /* the frame's bytes (f.fr.data points here) */
+	size_t cap;         /* bytes allocated at buf */
+	uint8_t *pad;       /* a snap-length-cut payload padded with zeros (frame_decode) */
+	size_t padcap;      /* bytes allocated at pad */
+	uint8_t indexed;    /* the index's frame for its key; ihash is then its hash */
+	uint32_t ihash;     /* the index hash of (kind, 4-tuple), when indexed */
+};
+
+struct lookahead {
+	struct frame_src *fs;    /* the capture, read with frame_next() (the caller's) */
+	const char *file;        /* its name, for messages */
+	unsigned seg_flags;      /* frame_decode()'s flags (SEG_VERIFY_CSUM) */
+	struct slot *ring;       /* LA_MAX_FRAMES slots */
+	uint32_t head;           /* ring position of the oldest frame */
+	uint32_t count;          /* frames in the window */
+	size_t bytes;            /* their captured bytes */
+	int eof;                 /* the file ended (or failed: read_err) */
+	int read_err;            /* ... on an error; err says what */
+	char err[768];           /* "FILE: reason" */
+	int64_t nread;           /* frames read (that passed the filter) */
+	uint64_t t0;             /* the file's first frame's time */
+	uint32_t idx[IDX_SIZE];  /* the index: ring position + 1, 0 empty */
+};
+
+struct lookahead *la_new(struct frame_src *fs, const char *file, unsigned seg_flags)
+{
+	struct lookahead *la = calloc(1, sizeof(*la));
+
+	if (!la)
+		return NULL;
+	la->ring = calloc(LA_MAX_FRAMES, sizeof(*la->ring));
+	if (!la->ring) {
+		free(la);
+		return NULL;
+	}
+	la->fs = fs;
+	la->file = file;
+	la->seg_flags = seg_flags;
+	return la;
+}
+
+void la_free(struct lookahead *la)
+{
+	uint32_t i;
+
+	if (!la)
+		return;
+	for (i = 0; i < LA_MAX_FRAMES; i++) {
+		free(la->ring[i].buf);
+		free(la->ring[i].pad);
+	}
+	free(la->ring);
+	free(la);
+}
+
+static struct slot *slot_at(struct lookahead *la, uint32_t i)
+{
+	return &la->ring[(la->head + i) % LA_MAX_FRAMES];
+}
+
+/* What the index files a frame under, decided once as it is read. */
+static int frame_kind(const struct la_frame *f)
+{
+	uint8_t fl = f->seg.flags;
+
+	if (f->status)
+		return LA_NONE;
+	if (fl & TH_RST)
+		return LA_RST;
+	if ((fl & (TH_SYN | TH_ACK)) == (TH_SYN | TH_ACK))
+		return LA_SYNACK;
+	if (fl & TH_SYN)
+		return LA_SYN;
+	return LA_NONE;
+}
+
+static uint32_t idx_hash(int kind, const struct ip_addr *a, uint16_t pa, const struct ip_addr *b,
+			 uint16_t pb)
+{
+	return stack_ehash((uint32_t)kind, a, pa, b, pb);
+}
+
+int la_is(const struct la_frame *f, int kind, const struct ip_addr *a, uint16_t pa,
+	  const struct ip_addr *b, uint16_t pb)
+{
+	return f->kind == kind && f->seg.sport == pa && f->seg.dport == pb &&
+	       addr_equal(&f->seg.src, a) && addr_equal(&f->seg.dst, b);
+}
+
+const struct la_frame *la_find(const struct lookahead *la, int kind, const struct ip_addr *a,
+			       uint16_t pa, const struct ip_addr *b, uint16_t pb)
+{
+	uint32_t i = idx_hash(kind, a, pa, b, pb) & (IDX_SIZE - 1);
+
+	for (; la->idx[i]; i = (i + 1) & (IDX_SIZE - 1)) {
+		const struct la_frame *f = &la->ring[la->idx[i] - 1].f;
+
+		if (la_is(f, kind, a, pa, b, pb))
+			return f;
+	}
+	return NULL;
+}
+
+/*
+ * Files s under its kind and 4-tuple, unless a frame already is there: the
+ * first is kept, as a retransmission carries the same numbers.
+ */
+static void idx_add(struct lookahead *la, struct slot *s)
+{
+	const struct segment *g = &s->f.seg;
+	uint32_t h = idx_hash(s->f.kind, &g->src, g->sport, &g->dst, g->dport), i;
+
+	for (i = h & (IDX_SIZE - 1); la->idx[i]; i = (i + 1) & (IDX_SIZE - 1))
+		if (la_is(&la->ring[la->idx[i] - 1].f, s->f.kind, &g->src, g->sport, &g->dst, g->dport))
+			return;
+	la->idx[i] = (uint32_t)(s - la->ring) + 1;
+	s->ihash = h;
+	s->indexed = 1;
+}
+
+/* Takes out s, an indexed frame, closing the gap (backward-shift deletion). */
+static void idx_remove(struct lookahead *la, const struct slot *s)
+{
+	uint32_t me = (uint32_t)(s - la->ring) + 1, i = s->ihash & (IDX_SIZE - 1), j;
+
+	while (la->idx[i] != me)
+		i = (i + 1) & (IDX_SIZE - 1);
+	for (j = i;;) {
+		uint32_t home;
+
+		la->idx[i] = 0;
+		for (;;) {
+			j = (j + 1) & (IDX_SIZE - 1);
+			if (!la->idx[j])
+				return;
+			home = la->ring[la->idx[j] - 1].ihash & (IDX_SIZE - 1);
+			/* An entry whose home lies cyclically in (i, j] must stay put. */
+			if (i <= j ? (i < home && home <= j) : (i < home || home <= j))
+				continue;
+			break;
+		}
+		la->idx[i] = la->idx[j];
+		i = j;
+	}
+}
+
+const struct la_frame *la_read(struct lookahead *la)
+{
+	struct slot *s;
+	struct frame fr;
+	int r;
+
+	if (la->eof || la->count >= LA_MAX_FRAMES)
+		return NULL; /* and keep the reason: the source may not say it twice */
+	r = frame_next(la->fs, &fr, la->err, sizeof(la->err));
+	if (r <= 0) {
+		la->eof = 1;
+		la->read_err = r < 0;
+		return NULL;
+	}
+	s = slot_at(la, la->count);
+	if (s->cap < fr.caplen) {
+		uint8_t *b = realloc(s->buf, fr.caplen);
+
+		if (!b) {
+			snprintf(la->err, sizeof(la->err), "%s: out of memory", la->file);
+			la->eof = la->read_err = 1;
+			return NULL;
+		}
+		s->buf = b;
+		s->cap = fr.caplen;
+	}
+	if (fr.caplen)
+		memcpy(s->buf, fr.data, fr.caplen);
+	s->f.fr = fr;
+	s->f.fr.data = s->buf;
+	s->f.n = fr.num; /* the file's numbering, as Wireshark shows it, filtered frames counted */
+	if (++la->nread == 1)
+		la->t0 = frame_first_ts(la->fs); /* virtual time 0: the file's first frame */
+	s->f.status = frame_decode(fr.linktype, &s->f.fr, &s->f.seg, la->seg_flags, &s->pad,
+				   &s->padcap, &s->f.cut);
+	la->count++;
+	la->bytes += fr.caplen;
+	s->f.kind = (uint8_t)frame_kind(&s->f);
+	s->indexed = 0;
+	if (s->f.kind)
+		idx_add(la, s);
+	return &s->f;
+}
+
+int la_full(const struct lookahead *la)
+{
+	const struct slot *first, *last;
+
+	if (la->eof || la->count >= LA_MAX_FRAMES || la->bytes >= LA_MAX_BYTES)
+		return 1;
+	if (!la->count)
+		return 0;
+	first = &la->ring[la->head % LA_MAX_FRAMES];
+	last = &la->ring[(la->head + la->count - 1) % LA_MAX_FRAMES];
+	return last->f.fr.ts > first->f.fr.ts + LA_HORIZON;
+}
+
+struct la_frame *la_head(struct lookahead *la)
+{
+	return la->count ? &slot_at(la, 0)->f : NULL;
+}
+
+const struct la_frame *la_at(const struct lookahead *la, uint32_t i)
+{
+	return &la->ring[(la->head + i) % LA_MAX_FRAMES].f;
+}
+
+uint32_t la_count(const struct lookahead *la)
+{
+	return la->count;
+}
+
+void la_pop(struct lookahead *la)
+{
+	struct slot *s = slot_at(la, 0);
+
+	if (!la->count)
+		return;
+	if (s->indexed)
+		idx_remove(la, s);
+	la->bytes -= s->f.fr.caplen;
+	la->count--;
+	/* Empty: start over at slot 0, whose buffers are still warm. */
+	la->head = la->count ? (la->head + 1) % LA_MAX_FRAMES : 0;
+}
+
+uint64_t la_t0(const struct lookahead *la)
+{
+	return la->t0;
+}
+
+int64_t la_nread(const struct lookahead *la)
+{
+	return la->nread;
+}
+
+int la_eof(const struct lookahead *la)
+{
+	return la->eof;
+}
+
+int la_error(const struct lookahead *la, const char **msg)
+{
+	if (msg)
+		*msg = la->err;
+	return la->read_err;
+}

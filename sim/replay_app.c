@@ -1,0 +1,303 @@
+/*
+ * replay_app.c - see replay_app.h.
+ *
+ * Path: replay.c -> here -> socket.h calls on the stack -> events (to the
+ *       driver's observer) -> renderer. Announcements of what was
+ *       inferred go straight to the renderer; nothing here calls back into
+ *       the driver.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "emit.h"
+#include "replay_app.h"
+#include "socket.h"
+
+void replay_app_init(struct replay_app *app, struct stack *st, struct renderer *r)
+{
+	memset(app, 0, sizeof(*app));
+	app->st = st;
+	app->r = r;
+}
+
+void replay_app_free(struct replay_app *app)
+{
+	free(app->conn);
+	app->conn = NULL;
+	app->nconn = 0;
+}
+
+int replay_listen_socket(struct stack *st, const struct ip_addr *a, uint16_t port, int backlog,
+			 int reuseport)
+{
+	int fd = sys_socket(st, a->family), r;
+
+	if (fd < 0)
+		return fd;
+	sys_setsockopt(st, fd, SOCKOPT_REUSEADDR, 1);
+	if (reuseport)
+		sys_setsockopt(st, fd, SOCKOPT_REUSEPORT, 1);
+	r = sys_bind(st, fd, a, port);
+	if (r == 0)
+		r = sys_listen(st, fd, backlog);
+	if (r < 0) {
+		sys_close(st, fd);
+		return r;
+	}
+	return fd;
+}
+
+int replay_app_listen(struct replay_app *app, const struct ip_addr *a, uint16_t port, int backlog,
+		      int reuseport, vtime_t t, const char *why)
+{
+	char b[ADDR_STRLEN];
+	int fd;
+
+	if (app->nlis >= REPLAY_MAX_LISTEN)
+		return -ENOSPC;
+	fd = replay_listen_socket(app->st, a, port, backlog, reuseport);
+	if (fd < 0)
+		return fd;
+	app->lis[app->nlis].addr = *a;
+	app->lis[app->nlis].port = port;
+	app->lis[app->nlis].fd = fd;
+	app->nlis++;
+	if (app->r)
+		emit_inferred(app->r, t, "listener", endpoint_format(a, port, b, sizeof(b)), why);
+	return 0;
+}
+
+int replay_app_is_listener(const struct replay_app *app, const struct ip_addr *a, uint16_t port)
+{
+	int i;
+
+	for (i = 0; i < app->nlis; i++)
+		if (app->lis[i].port == port &&
+		    (addr_equal(&app->lis[i].addr, a) ||
+		     (addr_is_any(&app->lis[i].addr) && app->lis[i].addr.family == a->family)))
+			return 1;
+	return 0;
+}
+
+static int conn_fd(const struct replay_app *app, const struct app_conn *c)
+{
+	return (int)(c - app->conn);
+}
+
+static struct app_conn *conn_get(struct replay_app *app, const struct ip_addr *la, uint16_t lp,
+				 const struct ip_addr *ra, uint16_t rp)
+{
+	int fd = sys_lookup(app->st, la, lp, ra, rp);
+
+	return fd >= 0 && fd < app->nconn ? &app->conn[fd] : NULL;
+}
+
+/* The application now holds fd. Returns its entry, or NULL (out of memory: fd closed). */
+static struct app_conn *conn_add(struct replay_app *app, int fd)
+{
+	if (fd >= app->nconn) {
+		int n = app->nconn ? app->nconn : 64;
+		struct app_conn *c;
+
+		while (n <= fd)
+			n *= 2;
+		c = realloc(app->conn, (size_t)n * sizeof(*c));
+		if (!c) {
+			sys_close(app->st, fd);
+			return NULL;
+		}
+		app->conn = c;
+		app->nconn = n;
+	}
+	memset(&app->conn[fd], 0, sizeof(app->conn[fd]));
+	return &app->conn[fd];
+}
+
+/* The connection is over for the stack: the application closes its descriptor. */
+static void conn_check_done(struct replay_app *app, const struct app_conn *c)
+{
+	if (sys_state(app->st, conn_fd(app, c)) == TCP_CLOSED)
+		sys_close(app->st, conn_fd(app, c));
+}
+
+/*
+ * A child reaches an accept queue only as a passive open (child_enqueue
+ * counts PassiveOpens), so while that counter stands still and the last
+ * call left nothing behind there is nothing to accept: most segments
+ * complete no handshake, and they cost no accept() call.
+ */
+int replay_app_accept_all(struct replay_app *app)
+{
+	uint64_t opens = stack_counter(app->st, CNT_PASSIVEOPENS);
+	int i, n = 0;
+
+	if (opens == app->opens_seen && !app->accept_left)
+		return 0;
+	app->opens_seen = opens;
+	app->accept_left = 0;
+	for (i = 0; i < app->nlis; i++) {
+		int fd;
+
+		while ((fd = sys_accept(app->st, app->lis[i].fd, NULL, NULL)) >= 0)
+			n += conn_add(app, fd) != NULL;
+		if (fd != -EAGAIN)
+			app->accept_left = 1; /* out of descriptors or sockets: try again later */
+	}
+	return n;
+}
+
+/* Reads whatever arrives, so the receive window stays open. */
+static void drain(struct replay_app *app, const struct app_conn *c)
+{
+	ssize_t n;
+
+	do {
+		n = sys_recv(app->st, conn_fd(app, c), app->rbuf, sizeof(app->rbuf));
+	} while (n > 0);
+	conn_check_done(app, c);
+}
+
+int replay_app_drain_fd(struct replay_app *app, int fd)
+{
+	if (fd < 0 || fd >= app->nconn)
+		return 0;
+	drain(app, &app->conn[fd]);
+	return 1;
+}
+
+void replay_app_drain(struct replay_app *app, const struct ip_addr *la, uint16_t lp,
+		      const struct ip_addr *ra, uint16_t rp)
+{
+	struct app_conn *c = conn_get(app, la, lp, ra, rp);
+
+	if (c)
+		drain(app, c);
+}
+
+static struct app_conn *pick_up(struct replay_app *app, const struct ip_addr *la, uint16_t lp,
+				const struct ip_addr *ra, uint16_t rp, uint32_t snd_nxt,
+				uint32_t rcv_nxt, uint16_t win, int ts, vtime_t t)
+{
+	char a[ADDR_STRLEN], b[ADDR_STRLEN], subj[2 * ADDR_STRLEN + 8];
+	int fd;
+
+	/* Window scaling was agreed in a handshake we did not see: assume Linux's 7. */
+	fd = sys_adopt(app->st, la, lp, ra, rp, snd_nxt, rcv_nxt, (uint32_t)win << 7, ts);
+	if (fd < 0)
+		return NULL;
+	app->picked_up++;
+	if (app->r) {
+		snprintf(subj, sizeof(subj), "%s <- %s", endpoint_format(la, lp, a, sizeof(a)),
+			 endpoint_format(ra, rp, b, sizeof(b)));
+		emit_inferred(app->r, t, "established", subj,
+			      "no handshake in the capture: taken as already ESTABLISHED");
+	}
+	return conn_add(app, fd);
+}
+
+int replay_app_pick_up(struct replay_app *app, const struct ip_addr *la, uint16_t lp,
+		       const struct ip_addr *ra, uint16_t rp, uint32_t snd_nxt, uint32_t rcv_nxt,
+		       uint16_t win, int ts, vtime_t t)
+{
+	return pick_up(app, la, lp, ra, rp, snd_nxt, rcv_nxt, win, ts, t) ? 0 : -ENOMEM;
+}
+
+int replay_app_connect_isn(struct replay_app *app, uint32_t *isn)
+{
+	if (!app->have_connect_isn)
+		return 0;
+	*isn = app->connect_isn;
+	app->have_connect_isn = 0;
+	return 1;
+}
+
+/* The recorded host opened a connection: connect() from its address and port, with its ISN. */
+static void app_connect(struct replay_app *app, const struct segment *seg)
+{
+	struct app_conn *c;
+	int fd;
+
+	if (stack_find(app->st, &seg->src, seg->sport, &seg->dst, seg->dport, NULL))
+		return;
+	fd = sys_socket(app->st, seg->src.family);
+	if (fd < 0)
+		return;
+	sys_setsockopt(app->st, fd, SOCKOPT_REUSEADDR, 1);
+	if (sys_bind(app->st, fd, &seg->src, seg->sport) < 0) {
+		sys_close(app->st, fd);
+		return;
+	}
+	app->connect_isn = seg->seq;
+	app->have_connect_isn = 1;
+	if (sys_connect(app->st, fd, &seg->dst, seg->dport) != -EINPROGRESS) {
+		app->have_connect_isn = 0;
+		sys_close(app->st, fd);
+		return;
+	}
+	c = conn_add(app, fd);
+	if (c) {
+		c->seq = seg->seq + 1;
+		c->have_seq = 1;
+	}
+}
+
+/* seg's payload beyond what the application already wrote is new: send() it. */
+static void app_send(struct replay_app *app, struct app_conn *c, const struct segment *seg)
+{
+	uint32_t end = seg->seq + seg->len;
+
+	if (!c->have_seq) {
+		c->seq = seg->seq;
+		c->have_seq = 1;
+	}
+	/* The rest is the recorded host retransmitting. */
+	if (seq_after(end, c->seq)) {
+		uint32_t off = seq_after(c->seq, seg->seq) ? c->seq - seg->seq : 0;
+
+		/* Data and FIN in one segment: queue the data so the FIN joins it. */
+		if (seg->flags & TH_FIN)
+			sys_send_more(app->st, conn_fd(app, c), seg->data + off, seg->len - off);
+		else
+			sys_send(app->st, conn_fd(app, c), seg->data + off, seg->len - off);
+		c->seq = end;
+	}
+}
+
+void replay_app_outbound(struct replay_app *app, const struct segment *seg, vtime_t t)
+{
+	struct app_conn *c;
+
+	if ((seg->flags & (TH_SYN | TH_ACK)) == TH_SYN) {
+		app_connect(app, seg);
+		return;
+	}
+	if (seg->flags & TH_SYN)
+		return; /* a SYN-ACK: the stack answers SYNs itself */
+	c = conn_get(app, &seg->src, seg->sport, &seg->dst, seg->dport);
+	if (!c) {
+		if (seg->flags & TH_RST)
+			return;
+		if (stack_find(app->st, &seg->src, seg->sport, &seg->dst, seg->dport, NULL))
+			return; /* the stack's, but not (yet) the application's: not accepted */
+		if (!(seg->flags & TH_ACK))
+			return;
+		c = pick_up(app, &seg->src, seg->sport, &seg->dst, seg->dport, seg->seq, seg->ack,
+			    seg->win, seg->opt.has_ts, t);
+		if (!c)
+			return;
+	}
+	if (seg->flags & TH_RST) {
+		/* The application aborted (close() with SO_LINGER 0). */
+		sys_abort(app->st, conn_fd(app, c));
+		return;
+	}
+	if (seg->len)
+		app_send(app, c, seg);
+	if ((seg->flags & TH_FIN) && !c->fin_done) {
+		sys_shutdown(app->st, conn_fd(app, c), SHUTDOWN_WR);
+		c->fin_done = 1;
+	}
+	conn_check_done(app, c);
+}
