@@ -241,6 +241,8 @@ static void replay_record(const struct replay_stats *rs, struct rec_replay *out)
 	out->picked_up = rs->picked_up;
 	out->isn_recorded = rs->isn_recorded;
 	out->isn_own = rs->isn_own;
+	out->isn_rebased = rs->isn_rebased;
+	out->capture = rs->capture;
 	/* Reason 0 is "no error". */
 	for (i = 1; i < SKIP_COUNT && out->nskipped < REC_MAX_SKIPS; i++) {
 		struct rec_skip *k = &out->skipped[out->nskipped];

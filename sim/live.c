@@ -447,7 +447,8 @@ int live_run(const struct live_opts *o)
 	open_connections(l);
 	rc = live_loop(l, &waitmask);
 	if (rc < 0)
-		fprintf(stderr, "tcpdemux: %s: %s\n", o->dev, strerror(-rc));
+		fprintf(stderr, "tcpdemux: %s: the device failed or was removed (%s); stopped\n", o->dev,
+			strerror(-rc));
 	stack_advance(l->st, live_now(l)); /* the summary's time: when it stopped */
 	print_live_summary(l);
 	fflush(stdout);

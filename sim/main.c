@@ -19,6 +19,7 @@
 #include "demo.h"
 #include "emit.h"
 #include "live.h"
+#include "capture_point.h"
 #include "replay.h"
 #include "script.h"
 #include "synth.h"
@@ -187,6 +188,12 @@ static const char usage_replay[] =
 	"  --verify              compare the stack's segments with the ones the\n"
 	"                        recorded host sent; exit 1 unless every control\n"
 	"                        segment (SYN, FIN, RST) agrees (docs/linux-fidelity.md)\n"
+	"  --capture-point auto|server|client\n"
+	"                        where the capture was taken: on the server (no\n"
+	"                        delay), on the client (each connection's inbound\n"
+	"                        segments delayed by its SYN->SYN-ACK time, to when\n"
+	"                        the server got them), or auto (default: decided per\n"
+	"                        connection from its handshake; docs/replay.md)\n"
 	"  --format text|json    output format (default text); json is JSON Lines\n"
 	"  --hash-seed N         fix the hash seed (default: random per run)\n"
 	"  --buckets N           ehash buckets, a power of two, fixed (default: 65536,\n"
@@ -335,7 +342,7 @@ enum {
 	OPT_FORMAT = 256, OPT_SEED, OPT_BUCKETS, OPT_COLOR, OPT_NO_COLOR, OPT_STEP, OPT_MAX_SOCKETS,
 	OPT_VERBOSE,
 	OPT_LOCAL, OPT_LISTEN, OPT_VERIFY_CSUM, OPT_TABLES, OPT_QUIET, OPT_WRITE,
-	OPT_SYSCTL, OPT_ACCEPT, OPT_VERIFY,
+	OPT_SYSCTL, OPT_ACCEPT, OPT_VERIFY, OPT_CAPTURE_POINT,
 	OPT_CLIENTS, OPT_SYN_FLOOD, OPT_HASH_FLOOD, OPT_RATE, OPT_DATA, OPT_CONCURRENT, OPT_GEN_SEED,
 	OPT_TUN, OPT_ADDR, OPT_PEER, OPT_APP, OPT_CONNECT, OPT_DURATION,
 	OPT_PACKETDRILL, /* + the index in script_optdefs: keep it last */
@@ -368,6 +375,7 @@ static const struct option replay_longopts[] = {
 	{ "sysctl", required_argument, NULL, OPT_SYSCTL },
 	{ "accept", required_argument, NULL, OPT_ACCEPT },
 	{ "verify", no_argument, NULL, OPT_VERIFY },
+	{ "capture-point", required_argument, NULL, OPT_CAPTURE_POINT },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -820,6 +828,7 @@ static int replay_opt(void *ctx, int opt, const char *arg)
 	case OPT_ACCEPT: {
 		uint32_t ms;
 
+		o->accept_given = 1;
 		if (strcmp(arg, "immediate") == 0) {
 			o->accept_mode = ACCEPT_IMMEDIATE;
 		} else if (strcmp(arg, "never") == 0) {
@@ -836,6 +845,18 @@ static int replay_opt(void *ctx, int opt, const char *arg)
 	}
 	case OPT_VERIFY:
 		o->verify = 1;
+		return 0;
+	case OPT_CAPTURE_POINT:
+		if (strcmp(arg, "auto") == 0) {
+			o->capture_point = CAPTURE_AUTO;
+		} else if (strcmp(arg, "server") == 0) {
+			o->capture_point = CAPTURE_SERVER;
+		} else if (strcmp(arg, "client") == 0) {
+			o->capture_point = CAPTURE_CLIENT;
+		} else {
+			fprintf(stderr, "tcpdemux: --capture-point takes auto, server or client, not '%s'\n", arg);
+			return -1;
+		}
 		return 0;
 	case 'r':
 		if (cli->read_file) {

@@ -112,6 +112,17 @@ struct rec_skip {
 
 #define REC_MAX_SKIPS 32
 
+/* Where a replay's capture was taken (capture_point.h), for the summary. */
+struct rec_capture {
+	const char *mode;        /* --capture-point: "auto", "server" or "client" */
+	const char *side;        /* overall: "server", "client", "between", "same_host" or "unknown" */
+	const char *side_words;  /* the same for people: "server side", "client side", "in between", ... */
+	uint64_t handshakes[5];  /* measured handshakes by side: unknown, server, client, between, same_host */
+	vtime_t syn_synack;      /* median SYN -> SYN-ACK at the capture point (0: none measured) */
+	vtime_t synack_ack;      /* median SYN-ACK -> ACK; VT_NEVER: most came later than 3x the SYN -> SYN-ACK */
+	uint64_t delayed;        /* connections whose inbound segments were delayed to the server's time */
+};
+
 /* What a replay read: the summary's account of the capture. */
 struct rec_replay {
 	const char *file;       /* the capture's path as given ("-": standard input) */
@@ -129,6 +140,8 @@ struct rec_replay {
 	uint64_t picked_up;     /* connections already open when the capture started */
 	uint64_t isn_recorded;  /* ISNs taken from recorded SYN-ACKs */
 	uint64_t isn_own;       /* ISNs the stack chose (no SYN-ACK in the capture) */
+	uint64_t isn_rebased;   /* of those, re-based to a recorded SYN-ACK's ISN read later */
+	struct rec_capture capture; /* where the capture was taken */
 	struct rec_skip skipped[REC_MAX_SKIPS]; /* reasons with a count, in frame.h's order */
 	int nskipped;           /* entries in skipped */
 };

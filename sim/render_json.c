@@ -693,6 +693,44 @@ static void json_skips(struct json_renderer *j, const struct rec_skip *skipped, 
 	}
 }
 
+/* Appends ,"name":milliseconds (%.3f), or null for VT_NEVER (longer than the window showed). */
+static void jb_ms(struct json_renderer *j, const char *name, vtime_t v)
+{
+	char buf[48];
+
+	if (v == VT_NEVER)
+		snprintf(buf, sizeof(buf), ",\"%s\":null", name);
+	else
+		snprintf(buf, sizeof(buf), ",\"%s\":%.3f", name, (double)v / VT_MSEC);
+	jb_cstr(j, buf);
+}
+
+/* Appends ,"capture_point":{...}: where the capture was taken. */
+static void json_capture(struct json_renderer *j, const struct rec_capture *c)
+{
+	static const char *const keys[5] = { "unknown", "server", "client", "between", "same_host" };
+	int i;
+
+	jb_lit(j, ",\"capture_point\":{\"mode\":");
+	jb_jstr(j, c->mode ? c->mode : "auto");
+	jb_lit(j, ",\"side\":");
+	jb_jstr(j, c->side ? c->side : "unknown");
+	jb_lit(j, ",\"handshakes\":{");
+	for (i = 1; i < 5; i++) {
+		if (i > 1)
+			jb_char(j, ',');
+		jb_char(j, '"');
+		jb_cstr(j, keys[i]);
+		jb_lit(j, "\":");
+		jb_u64(j, c->handshakes[i]);
+	}
+	jb_char(j, '}');
+	jb_ms(j, "syn_synack_ms", c->syn_synack);
+	jb_ms(j, "synack_ack_ms", c->synack_ack);
+	jb_count(j, "delayed", c->delayed);
+	jb_char(j, '}');
+}
+
 /* Appends the summary's "replay":{...}, member: what the capture held and what was skipped. */
 static void json_replay_stats(struct json_renderer *j, const struct rec_replay *rs)
 {
@@ -723,7 +761,10 @@ static void json_replay_stats(struct json_renderer *j, const struct rec_replay *
 	jb_lit(j, ",\"isn\":{\"recorded\":");
 	jb_u64(j, rs->isn_recorded);
 	jb_count(j, "own", rs->isn_own);
-	jb_lit(j, "},\"skipped\":{");
+	jb_count(j, "rebased", rs->isn_rebased);
+	jb_char(j, '}');
+	json_capture(j, &rs->capture);
+	jb_lit(j, ",\"skipped\":{");
 	json_skips(j, rs->skipped, rs->nskipped, 0);
 	jb_lit(j, "},\"first_skipped\":{");
 	json_skips(j, rs->skipped, rs->nskipped, 1);

@@ -398,6 +398,27 @@ static void text_verify_totals(FILE *f, const struct rec_verify_totals *vs)
 			(unsigned long long)vs->option_diffs);
 }
 
+/* The summary's capture-point line: where, from how many handshakes, what was done. */
+static void text_capture(FILE *f, const struct rec_capture *c)
+{
+	uint64_t n = c->handshakes[1] + c->handshakes[2] + c->handshakes[3] + c->handshakes[4];
+	char a[48], b[48];
+
+	if (!n) {
+		fprintf(f, "capture point: unknown (no complete handshake); --capture-point %s\n", c->mode);
+		return;
+	}
+	fprintf(f, "capture point: %s; SYN->SYN-ACK %s, SYN-ACK->ACK %s (medians of %llu handshake%s: %llu server side, %llu client side, %llu in between, %llu same host); ",
+		c->side_words, render_ms(c->syn_synack, a, sizeof(a)), render_ms(c->synack_ack, b, sizeof(b)), (unsigned long long)n,
+		n == 1 ? "" : "s", (unsigned long long)c->handshakes[1], (unsigned long long)c->handshakes[2],
+		(unsigned long long)c->handshakes[3], (unsigned long long)c->handshakes[4]);
+	if (c->delayed)
+		fprintf(f, "%llu connection%s inbound segments delayed to the server's time (--capture-point %s)\n",
+			(unsigned long long)c->delayed, c->delayed == 1 ? "'s" : "s'", c->mode);
+	else
+		fprintf(f, "nothing delayed (--capture-point %s)\n", c->mode);
+}
+
 static void text_replay_stats(FILE *f, const struct rec_replay *rs)
 {
 	int i;
@@ -416,6 +437,10 @@ static void text_replay_stats(FILE *f, const struct rec_replay *rs)
 	fprintf(f, "%s\n", rs->nskipped ? "" : " none");
 	fprintf(f, "ISNs: %llu taken from recorded SYN-ACKs, %llu chosen by the stack (no SYN-ACK in the capture)\n",
 		(unsigned long long)rs->isn_recorded, (unsigned long long)rs->isn_own);
+	if (rs->isn_rebased)
+		fprintf(f, "%llu of the stack's ISNs were re-based to the recorded SYN-ACK's, read after the stack had answered\n",
+			(unsigned long long)rs->isn_rebased);
+	text_capture(f, &rs->capture);
 	if (rs->picked_up)
 		fprintf(f, "%llu connections were already open when the capture started (picked up as ESTABLISHED)\n",
 			(unsigned long long)rs->picked_up);

@@ -9,6 +9,7 @@
 
 #include "addr.h"
 #include "frame.h"
+#include "record.h"
 #include "render.h"
 #include "stack.h"
 #include "verify.h"
@@ -33,6 +34,8 @@ struct replay_stats {
 	uint64_t header_cut;        /* replayed with options (or the window) missing (snap length) */
 	uint64_t picked_up;         /* connections already open when the capture started */
 	uint64_t isn_recorded, isn_own;
+	uint64_t isn_rebased;       /* own ISNs replaced by a recorded SYN-ACK's that came later */
+	struct rec_capture capture; /* where the capture was taken (record.h) */
 	const struct verify_stats *verify; /* --verify, else NULL */
 };
 
@@ -64,7 +67,9 @@ struct replay_opts {
 	const char *write_path;      /* --write OUT.pcap */
 	int accept_mode;             /* enum accept_mode */
 	vtime_t accept_every;
+	int accept_given;            /* --accept was given (else the capture may tell) */
 	int verify;                  /* compare with the recorded host's segments */
+	int capture_point;           /* enum capture_mode (capture_point.h): --capture-point */
 };
 
 /*

@@ -341,36 +341,46 @@ static int run_connect(struct call_ctx *cx, const struct stmt *s, long *ret)
 
 /* ---- options and flags ---------------------------------------------------------------------- */
 
-/*
- * Socket options. "ignored" ones are accepted and have no effect in the
- * stack (a buffer size the stack does not bound by).
- */
-enum { SO_KIND_REUSEADDR = 1, SO_KIND_REUSEPORT, SO_KIND_LINGER, SO_KIND_ERROR, SO_KIND_IGNORED };
+/* What an option does: a stack option, or something the script layer keeps itself. */
+enum sockopt_kind {
+	SO_KIND_STACK = 1,  /* sys_setsockopt / sys_getsockopt with stack_opt */
+	SO_KIND_LINGER,     /* {onoff=1, linger=0}: close() aborts */
+	SO_KIND_ERROR,      /* SO_ERROR: [0] or [ENAME] */
+	SO_KIND_INQ,        /* TCP_INQ: recvmsg() adds a TCP_CM_INQ cmsg */
+	SO_KIND_ZEROCOPY,   /* SO_ZEROCOPY: MSG_ZEROCOPY sends without copying - the same bytes here */
+};
 
 struct sockopt_def {
-	const char *level, *name;
+	int tcp_level;      /* SOL_TCP / IPPROTO_TCP; else SOL_SOCKET */
+	const char *name;
 	uint8_t kind;
 	uint8_t can_set, can_get;
+	int stack_opt;      /* enum sockopt */
 };
 
 static const struct sockopt_def sockopts[] = {
-	{ "SOL_SOCKET", "SO_REUSEADDR", SO_KIND_REUSEADDR, 1, 0 },
-	{ "SOL_SOCKET", "SO_REUSEPORT", SO_KIND_REUSEPORT, 1, 0 },
-	{ "SOL_SOCKET", "SO_LINGER", SO_KIND_LINGER, 1, 0 },
-	{ "SOL_SOCKET", "SO_ERROR", SO_KIND_ERROR, 0, 1 },
-	{ "SOL_SOCKET", "SO_SNDBUF", SO_KIND_IGNORED, 1, 0 },
-	{ "SOL_SOCKET", "SO_RCVBUF", SO_KIND_IGNORED, 1, 0 },
-	{ "SOL_SOCKET", "SO_KEEPALIVE", SO_KIND_IGNORED, 1, 0 },
-	{ "SOL_TCP", "TCP_NODELAY", SO_KIND_IGNORED, 1, 0 },
-	{ "IPPROTO_TCP", "TCP_NODELAY", SO_KIND_IGNORED, 1, 0 },
+	{ 0, "SO_REUSEADDR", SO_KIND_STACK, 1, 1, SOCKOPT_REUSEADDR },
+	{ 0, "SO_REUSEPORT", SO_KIND_STACK, 1, 1, SOCKOPT_REUSEPORT },
+	{ 0, "SO_SNDBUF", SO_KIND_STACK, 1, 1, SOCKOPT_SNDBUF },
+	{ 0, "SO_RCVBUF", SO_KIND_STACK, 1, 1, SOCKOPT_RCVBUF },
+	{ 0, "SO_LINGER", SO_KIND_LINGER, 1, 0, 0 },
+	{ 0, "SO_ERROR", SO_KIND_ERROR, 0, 1, 0 },
+	{ 0, "SO_ZEROCOPY", SO_KIND_ZEROCOPY, 1, 1, 0 },
+	{ 1, "TCP_MAXSEG", SO_KIND_STACK, 1, 1, SOCKOPT_MAXSEG },
+	{ 1, "TCP_NODELAY", SO_KIND_STACK, 1, 1, SOCKOPT_NODELAY },
+	{ 1, "TCP_CORK", SO_KIND_STACK, 1, 1, SOCKOPT_CORK },
+	{ 1, "TCP_INQ", SO_KIND_INQ, 1, 1, 0 },
 };
 
 static const struct sockopt_def *sockopt_find(const struct stmt *s, int setting)
 {
+	int tcp = arg_is_word(s, 1, "SOL_TCP") || arg_is_word(s, 1, "IPPROTO_TCP");
 	size_t i;
 
+	if (!tcp && !arg_is_word(s, 1, "SOL_SOCKET"))
+		return NULL;
 	for (i = 0; i < sizeof(sockopts) / sizeof(sockopts[0]); i++)
-		if (arg_is_word(s, 1, sockopts[i].level) && arg_is_word(s, 2, sockopts[i].name) &&
+		if (sockopts[i].tcp_level == tcp && arg_is_word(s, 2, sockopts[i].name) &&
 		    (setting ? sockopts[i].can_set : sockopts[i].can_get))
 			return &sockopts[i];
 	return NULL;
@@ -378,10 +388,22 @@ static const struct sockopt_def *sockopt_find(const struct stmt *s, int setting)
 
 static int check_sockopt(const struct stmt *s, char *buf, size_t len, int setting)
 {
+	const struct sockopt_def *d;
+	int64_t v;
+
 	if (check_fd_arg(s, 0, buf, len) < 0)
 		return -1;
-	if (!sockopt_find(s, setting))
+	d = sockopt_find(s, setting);
+	if (!d)
 		return check_why(buf, len, "%s(%s, %s)", s->name, arg_name(s, 1), arg_name(s, 2));
+	/* The value: [N] (SO_LINGER a struct, SO_ERROR [0] or [ENAME], "..." when not checked) */
+	if (d->kind != SO_KIND_LINGER && d->kind != SO_KIND_ERROR && s->args[3]->kind != SX_ELLIPSIS &&
+	    sexpr_int(s->args[3], &v) < 0) {
+		char t[96];
+
+		sexpr_format(s->args[3], t, sizeof(t));
+		return check_why(buf, len, "%s(%s) with the value %s ([N] is)", s->name, d->name, t);
+	}
 	return 0;
 }
 
@@ -400,26 +422,31 @@ static int run_setsockopt(struct call_ctx *cx, const struct stmt *s, long *ret)
 	const struct sockopt_def *d = sockopt_find(s, 1);
 	int fd = live_fd(cx, s);
 	struct script_fd *f = script_fd_of(cx, s);
+	int valid = sys_state(cx->st, fd) >= 0;
 
 	switch (d->kind) {
-	case SO_KIND_REUSEADDR:
-		*ret = sys_setsockopt(cx->st, fd, SOCKOPT_REUSEADDR, (int)arg_int(s, 3, 0));
-		break;
-	case SO_KIND_REUSEPORT:
-		*ret = sys_setsockopt(cx->st, fd, SOCKOPT_REUSEPORT, (int)arg_int(s, 3, 0));
+	case SO_KIND_STACK:
+		*ret = sys_setsockopt(cx->st, fd, d->stack_opt, (int)arg_int(s, 3, 0));
 		break;
 	case SO_KIND_LINGER: {
 		char t[128];
 
 		/* {onoff=1, linger=0}: close() aborts with a RST */
 		sexpr_format(s->args[3], t, sizeof(t));
-		*ret = sys_state(cx->st, fd) < 0 ? -EBADF : 0;
-		if (*ret == 0 && f)
+		*ret = valid ? 0 : -EBADF;
+		if (valid && f)
 			f->linger0 = strstr(t, "linger=0") != NULL && strstr(t, "onoff=1") != NULL;
 		break;
 	}
-	default:
-		*ret = sys_state(cx->st, fd) < 0 ? -EBADF : 0;
+	case SO_KIND_INQ:
+		*ret = valid ? 0 : -EBADF;
+		if (valid && f)
+			f->inq = arg_int(s, 3, 0) != 0;
+		break;
+	default: /* SO_ZEROCOPY */
+		*ret = valid ? 0 : -EBADF;
+		if (valid && f)
+			f->zerocopy = arg_int(s, 3, 0) != 0;
 		break;
 	}
 	return 0;
@@ -427,25 +454,43 @@ static int run_setsockopt(struct call_ctx *cx, const struct stmt *s, long *ret)
 
 static int run_getsockopt(struct call_ctx *cx, const struct stmt *s, long *ret)
 {
-	int fd = live_fd(cx, s);
-	int err;
+	const struct sockopt_def *d = sockopt_find(s, 0);
+	int fd = live_fd(cx, s), val = 0, err;
+	struct script_fd *f = script_fd_of(cx, s);
 	int64_t want = 0;
-	const struct sexpr *w = s->nargs > 3 ? s->args[3] : NULL;
+	const struct sexpr *w = s->args[3];
 
 	if (sys_state(cx->st, fd) < 0) {
 		*ret = -EBADF;
 		return 0;
 	}
-	err = sys_error(cx->st, fd);
-	if (w && w->kind == SX_LIST && w->nitems == 1 && w->items[0]->kind == SX_WORD &&
-	    errno_value(w->items[0]->text))
-		want = errno_value(w->items[0]->text);
-	else if (w && w->kind != SX_ELLIPSIS && sexpr_int(w, &want) < 0)
-		return why(cx, "getsockopt(SO_ERROR) expects [0] or [ENAME]");
 	*ret = 0;
-	if (w && w->kind != SX_ELLIPSIS && -err != want)
-		return why(cx, "SO_ERROR was [%s], not [%s]", err ? errno_name(err) : "0",
-			   want ? errno_name(-want) : "0");
+	switch (d->kind) {
+	case SO_KIND_ERROR:
+		err = sys_error(cx->st, fd);
+		if (w->kind == SX_LIST && w->nitems == 1 && w->items[0]->kind == SX_WORD &&
+		    errno_value(w->items[0]->text))
+			want = errno_value(w->items[0]->text);
+		else if (w->kind != SX_ELLIPSIS && sexpr_int(w, &want) < 0)
+			return why(cx, "getsockopt(SO_ERROR) expects [0] or [ENAME]");
+		if (w->kind != SX_ELLIPSIS && -err != want)
+			return why(cx, "SO_ERROR was [%s], not [%s]", err ? errno_name(err) : "0",
+				   want ? errno_name(-want) : "0");
+		return 0;
+	case SO_KIND_STACK:
+		*ret = sys_getsockopt(cx->st, fd, d->stack_opt, &val);
+		if (*ret < 0)
+			return 0;
+		break;
+	case SO_KIND_INQ:
+		val = f && f->inq;
+		break;
+	default:
+		val = f && f->zerocopy;
+		break;
+	}
+	if (w->kind != SX_ELLIPSIS && sexpr_int(w, &want) == 0 && want != val)
+		return why(cx, "%s was [%d], not [%lld]", d->name, val, (long long)want);
 	return 0;
 }
 
@@ -476,33 +521,271 @@ static int run_fcntl(struct call_ctx *cx, const struct stmt *s, long *ret)
 	return 0;
 }
 
-/* ---- data ----------------------------------------------------------------------------------- */
-
-static int check_io(const struct stmt *s, char *buf, size_t len)
+static int check_ioctl(const struct stmt *s, char *buf, size_t len)
 {
-	int64_t n;
+	int64_t v;
 
 	if (check_fd_arg(s, 0, buf, len) < 0)
 		return -1;
-	if (s->nargs < 3 || sexpr_int(s->args[2], &n) < 0 || n < 0 || n > (int64_t)IO_MAX)
-		return check_why(buf, len, "%s() of a byte count from 0 to %u", s->name, IO_MAX);
+	if (!arg_is_word(s, 1, "SIOCINQ") && !arg_is_word(s, 1, "FIONREAD") && !arg_is_word(s, 1, "SIOCOUTQ") &&
+	    !arg_is_word(s, 1, "TIOCOUTQ") && !arg_is_word(s, 1, "SIOCOUTQNSD"))
+		return check_why(buf, len, "ioctl(%s) (SIOCINQ, FIONREAD, SIOCOUTQ and SIOCOUTQNSD are)",
+				 arg_name(s, 1));
+	if (s->args[2]->kind != SX_ELLIPSIS && sexpr_int(s->args[2], &v) < 0)
+		return check_why(buf, len, "ioctl(%s) with a value other than [N]", arg_name(s, 1));
 	return 0;
 }
 
-static int run_write(struct call_ctx *cx, const struct stmt *s, long *ret)
+/* ioctl(fd, SIOCINQ, [N]): the bytes to read, compared with N. */
+static int run_ioctl(struct call_ctx *cx, const struct stmt *s, long *ret)
 {
-	size_t n = (size_t)arg_int(s, 2, 0);
+	int fd = live_fd(cx, s);
+	int64_t want;
+	int n;
 
+	if (arg_is_word(s, 1, "SIOCINQ") || arg_is_word(s, 1, "FIONREAD"))
+		n = sys_inq(cx->st, fd);
+	else if (arg_is_word(s, 1, "SIOCOUTQNSD"))
+		n = sys_outq_unsent(cx->st, fd);
+	else
+		n = sys_outq(cx->st, fd);
+	if (n < 0) {
+		*ret = n;
+		return 0;
+	}
+	*ret = 0;
+	if (s->args[2]->kind != SX_ELLIPSIS && sexpr_int(s->args[2], &want) == 0 && want != n)
+		return why(cx, "%s was [%d], not [%lld]", arg_name(s, 1), n, (long long)want);
+	return 0;
+}
+
+/* ---- data ----------------------------------------------------------------------------------- */
+
+/* Where a call's buffer, length and flags are, by its name. */
+struct io_shape {
+	const char *name;
+	int8_t buf, len, flags;  /* argument indexes; -1: none */
+	int8_t msg;              /* the msghdr argument of sendmsg/recvmsg, else -1 */
+	uint8_t sending;
+};
+
+static const struct io_shape io_shapes[] = {
+	{ "write", 1, 2, -1, -1, 1 }, { "send", 1, 2, 3, -1, 1 }, { "sendto", 1, 2, 3, -1, 1 },
+	{ "sendmsg", -1, -1, 2, 1, 1 }, { "read", 1, 2, -1, -1, 0 }, { "recv", 1, 2, 3, -1, 0 },
+	{ "recvfrom", 1, 2, 3, -1, 0 }, { "recvmsg", -1, -1, 2, 1, 0 },
+};
+
+static const struct io_shape *io_shape_of(const struct stmt *s)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(io_shapes) / sizeof(io_shapes[0]); i++)
+		if (strcmp(io_shapes[i].name, s->name) == 0)
+			return &io_shapes[i];
+	return NULL;
+}
+
+/* The field name=... of a struct expression ({msg_flags=0, ...}), or NULL. msg_iov(1)=[...] counts as msg_iov. */
+static const struct sexpr *field_of(const struct sexpr *e, const char *name)
+{
+	int i;
+
+	if (e->kind != SX_STRUCT)
+		return NULL;
+	for (i = 0; i < e->nitems; i++) {
+		const struct sexpr *it = e->items[i];
+		const struct sexpr *k;
+
+		if (it->kind != SX_ASSIGN)
+			continue;
+		k = it->lhs;
+		if ((k->kind == SX_WORD || k->kind == SX_FUNC) && strcmp(k->text, name) == 0)
+			return it->rhs;
+	}
+	return NULL;
+}
+
+static int is_null(const struct sexpr *e)
+{
+	return (e->kind == SX_WORD && strcmp(e->text, "NULL") == 0) || (e->kind == SX_INT && e->num == 0);
+}
+
+/* An iovec list [{..., 10}, {NULL, 0}]: the total, and whether a base is NULL with a length. */
+static int iov_total(const struct sexpr *iov, int64_t *total, int *bad_base)
+{
+	int i;
+
+	*total = 0;
+	*bad_base = 0;
+	if (!iov || iov->kind != SX_LIST)
+		return -1;
+	for (i = 0; i < iov->nitems; i++) {
+		const struct sexpr *v = iov->items[i];
+		int64_t n;
+
+		if (v->kind != SX_STRUCT || v->nitems != 2 || sexpr_int(v->items[1], &n) < 0 || n < 0)
+			return -1;
+		if (is_null(v->items[0]) && n > 0)
+			*bad_base = 1;
+		else if (v->items[0]->kind != SX_ELLIPSIS && !is_null(v->items[0]))
+			return -1;
+		*total += n;
+	}
+	return 0;
+}
+
+/* The cmsgs a recvmsg() line expects: only {cmsg_level=SOL_TCP, cmsg_type=TCP_CM_INQ, cmsg_data=N}. */
+static int check_cmsgs(const struct sexpr *ctl, char *buf, size_t len)
+{
+	int i;
+
+	if (!ctl)
+		return 0;
+	if (ctl->kind != SX_LIST)
+		return check_why(buf, len, "msg_control other than a list of cmsgs");
+	for (i = 0; i < ctl->nitems; i++) {
+		const struct sexpr *c = ctl->items[i], *lv = field_of(c, "cmsg_level"), *ty = field_of(c, "cmsg_type");
+		const struct sexpr *data = field_of(c, "cmsg_data");
+		int64_t n;
+
+		if (!lv || !ty || !data || lv->kind != SX_WORD || strcmp(lv->text, "SOL_TCP") != 0 ||
+		    ty->kind != SX_WORD || strcmp(ty->text, "TCP_CM_INQ") != 0 || sexpr_int(data, &n) < 0) {
+			char t[120];
+
+			sexpr_format(c, t, sizeof(t));
+			return check_why(buf, len, "the cmsg %s (TCP_CM_INQ is)", t);
+		}
+	}
+	return 0;
+}
+
+/* MSG_* flags a data call models. */
+#define IO_FLAGS_SEND (0x40 | 0x4000 | 0x8000 | 0x4000000) /* DONTWAIT, NOSIGNAL, MORE, ZEROCOPY */
+#define IO_FLAGS_RECV (0x40 | 0x100 | 0x2)                   /* DONTWAIT, WAITALL, PEEK */
+
+static int check_io(const struct stmt *s, char *buf, size_t len)
+{
+	const struct io_shape *io = io_shape_of(s);
+	int64_t n, flags = 0;
+
+	if (check_fd_arg(s, 0, buf, len) < 0)
+		return -1;
+	if (io->flags >= 0 && sexpr_int(s->args[io->flags], &flags) < 0)
+		return check_why(buf, len, "%s() with flags %s", s->name, arg_name(s, io->flags));
+	if (flags & ~(int64_t)(io->sending ? IO_FLAGS_SEND : IO_FLAGS_RECV)) {
+		char t[96];
+
+		sexpr_format(s->args[io->flags], t, sizeof(t));
+		return check_why(buf, len, "%s() with the flags %s (%s are)", s->name, t,
+				 io->sending ? "MSG_DONTWAIT, MSG_NOSIGNAL, MSG_MORE and MSG_ZEROCOPY"
+					     : "MSG_DONTWAIT, MSG_WAITALL and MSG_PEEK");
+	}
+	if (io->msg >= 0) {
+		const struct sexpr *m = s->args[io->msg], *fl;
+		int bad;
+
+		if (m->kind != SX_STRUCT || iov_total(field_of(m, "msg_iov"), &n, &bad) < 0)
+			return check_why(buf, len, "%s() with a msghdr other than {msg_name(...)=..., "
+					 "msg_iov(N)=[{..., LEN}, ...], msg_flags=F[, msg_control=[...]]}", s->name);
+		fl = field_of(m, "msg_flags");
+		if (fl && (sexpr_int(fl, &flags) < 0 || flags != 0))
+			return check_why(buf, len, "%s() with msg_flags other than 0", s->name);
+		if (io->sending && field_of(m, "msg_control"))
+			return check_why(buf, len, "sendmsg() with a msg_control");
+		if (check_cmsgs(field_of(m, "msg_control"), buf, len) < 0)
+			return -1;
+	} else {
+		const struct sexpr *b = s->args[io->buf];
+
+		if (b->kind != SX_ELLIPSIS && !is_null(b))
+			return check_why(buf, len, "%s() with the buffer %s (... or NULL are)", s->name,
+					 arg_name(s, io->buf));
+		if (sexpr_int(s->args[io->len], &n) < 0)
+			return check_why(buf, len, "%s() of a byte count", s->name);
+	}
+	if (n < 0 || n > (int64_t)IO_MAX)
+		return check_why(buf, len, "%s() of more than %u bytes", s->name, IO_MAX);
+	return 0;
+}
+
+/* The byte count, whether the buffer is NULL, and the MSG_* flags of a data call. */
+static void io_args(const struct stmt *s, size_t *n, int *null_buf, int64_t *flags)
+{
+	const struct io_shape *io = io_shape_of(s);
+	int64_t total = 0;
+
+	*flags = io->flags >= 0 ? arg_int(s, io->flags, 0) : 0;
+	if (io->msg >= 0) {
+		iov_total(field_of(s->args[io->msg], "msg_iov"), &total, null_buf);
+		*n = (size_t)total;
+	} else {
+		*null_buf = is_null(s->args[io->buf]);
+		*n = (size_t)arg_int(s, io->len, 0);
+	}
+}
+
+static int run_send(struct call_ctx *cx, const struct stmt *s, long *ret)
+{
+	int fd = live_fd(cx, s), null_buf;
+	int64_t flags;
+	size_t n;
+
+	io_args(s, &n, &null_buf, &flags);
+	if (null_buf && n) {
+		/* The copy from user space fails after the state checks: EFAULT where a write could go. */
+		*ret = sys_send(cx->st, fd, io_buf, 0);
+		if (*ret == 0)
+			*ret = -EFAULT;
+		return 0;
+	}
 	memset(io_buf, SCRIPT_DATA, n);
-	*ret = sys_send(cx->st, live_fd(cx, s), io_buf, n);
+	*ret = flags & 0x8000 ? sys_send_more(cx->st, fd, io_buf, n) : sys_send(cx->st, fd, io_buf, n);
 	return 0;
 }
 
-static int run_read(struct call_ctx *cx, const struct stmt *s, long *ret)
+/* recvmsg()'s TCP_CM_INQ: tcp_inq_hint() - bytes left to read, 1 at the end of the stream. */
+static int check_inq_cmsg(struct call_ctx *cx, const struct stmt *s, int fd)
 {
-	size_t n = (size_t)arg_int(s, 2, 0);
+	const struct sexpr *ctl = field_of(s->args[1], "msg_control");
+	struct script_fd *f = script_fd_of(cx, s);
+	int inq = sys_inq_hint(cx->st, fd), i;
+	if (!ctl || ctl->nitems == 0) {
+		if (f && f->inq)
+			return why(cx, "recvmsg() returned a TCP_CM_INQ cmsg with %d (TCP_INQ is on), the line expects none",
+				   inq);
+		return 0;
+	}
+	if (!f || !f->inq)
+		return why(cx, "recvmsg() returned no cmsg (TCP_INQ is off), the line expects TCP_CM_INQ");
+	for (i = 0; i < ctl->nitems; i++) {
+		int64_t want = 0;
 
-	*ret = sys_recv(cx->st, live_fd(cx, s), io_buf, n);
+		sexpr_int(field_of(ctl->items[i], "cmsg_data"), &want);
+		if (want != inq)
+			return why(cx, "TCP_CM_INQ was %d, not %lld", inq, (long long)want);
+	}
+	return 0;
+}
+
+static int run_recv(struct call_ctx *cx, const struct stmt *s, long *ret)
+{
+	int fd = live_fd(cx, s), null_buf;
+	int64_t flags;
+	size_t n;
+
+	io_args(s, &n, &null_buf, &flags);
+	if (null_buf && n && sys_inq(cx->st, fd) > 0) {
+		*ret = -EFAULT; /* data to copy, nowhere to copy it */
+		return 0;
+	}
+	if (flags & 0x100 && (size_t)(sys_inq(cx->st, fd) > 0 ? sys_inq(cx->st, fd) : 0) < n &&
+	    sys_state(cx->st, fd) == TCP_ESTABLISHED) {
+		*ret = -EAGAIN; /* MSG_WAITALL: not all of it yet */
+		return 0;
+	}
+	*ret = flags & 0x2 ? sys_recv_peek(cx->st, fd, io_buf, n) : sys_recv(cx->st, fd, io_buf, n);
+	if (*ret >= 0 && strcmp(s->name, "recvmsg") == 0)
+		return check_inq_cmsg(cx, s, fd);
 	return 0;
 }
 
@@ -537,6 +820,16 @@ static int check_fd_only(const struct stmt *s, char *buf, size_t len)
 	return check_fd_arg(s, 0, buf, len);
 }
 
+int call_nonblocking(const struct call_ctx *cx, const struct stmt *s)
+{
+	const struct io_shape *io = io_shape_of(s);
+	int64_t n = s->args[0]->kind == SX_INT ? s->args[0]->num : -1;
+
+	if (n < 0 || n >= SCRIPT_MAX_FDS || cx->fds[n].nonblock)
+		return 1;
+	return io && io->flags >= 0 && (arg_int(s, io->flags, 0) & 0x40); /* MSG_DONTWAIT */
+}
+
 /* ---- the table ------------------------------------------------------------------------------ */
 
 static const struct script_call calls[] = {
@@ -545,14 +838,19 @@ static const struct script_call calls[] = {
 	{ "setsockopt", run_setsockopt, check_setsockopt, 5, 5, 0, 0 },
 	{ "getsockopt", run_getsockopt, check_getsockopt, 5, 5, 0, 0 },
 	{ "fcntl", run_fcntl, check_fcntl, 2, 3, 0, 0 },
+	{ "ioctl", run_ioctl, check_ioctl, 3, 3, 0, 0 },
 	{ "bind", run_bind, check_bind, 3, 3, 0, 0 },
 	{ "listen", run_listen, check_fd_only, 2, 2, 0, 0 },
 	{ "accept", run_accept, check_fd_only, 3, 3, 1, 1 },
 	{ "connect", run_connect, check_connect, 3, 3, 1, 0 },
-	{ "write", run_write, check_io, 3, 3, 0, 0 },
-	{ "send", run_write, check_io, 4, 4, 0, 0 },
-	{ "read", run_read, check_io, 3, 3, 1, 0 },
-	{ "recv", run_read, check_io, 4, 4, 1, 0 },
+	{ "write", run_send, check_io, 3, 3, 0, 0 },
+	{ "send", run_send, check_io, 4, 4, 0, 0 },
+	{ "sendto", run_send, check_io, 6, 6, 0, 0 },
+	{ "sendmsg", run_send, check_io, 3, 3, 0, 0 },
+	{ "read", run_recv, check_io, 3, 3, 1, 0 },
+	{ "recv", run_recv, check_io, 4, 4, 1, 0 },
+	{ "recvfrom", run_recv, check_io, 6, 6, 1, 0 },
+	{ "recvmsg", run_recv, check_io, 3, 3, 1, 0 },
 	{ "shutdown", run_shutdown, check_shutdown, 2, 2, 0, 0 },
 	{ "close", run_close, check_fd_only, 1, 1, 0, 0 },
 };

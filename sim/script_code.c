@@ -64,7 +64,8 @@ static const struct {
 	/* only what the stack computes: a field it would report as a made-up 0 is refused */
 	F(tcpi_state), F(tcpi_ca_state), F(tcpi_retransmits), F(tcpi_backoff), F(tcpi_options),
 	F(tcpi_snd_wscale), F(tcpi_rcv_wscale), F(tcpi_rto), F(tcpi_snd_mss), F(tcpi_rcv_mss),
-	F(tcpi_unacked), F(tcpi_pmtu), F(tcpi_rtt), F(tcpi_rttvar), F(tcpi_advmss), F(tcpi_rcv_space),
+	F(tcpi_unacked), F(tcpi_pmtu), F(tcpi_rtt), F(tcpi_rttvar), F(tcpi_snd_ssthresh), F(tcpi_snd_cwnd),
+	F(tcpi_advmss), F(tcpi_rcv_space),
 	F(tcpi_notsent_bytes),
 };
 

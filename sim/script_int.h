@@ -188,6 +188,8 @@ struct script_fd {
 	uint8_t nonblock;        /* fcntl(O_NONBLOCK) */
 	uint8_t linger0;         /* SO_LINGER {onoff=1, linger=0}: close() aborts */
 	uint8_t epoll;           /* an epoll instance, not a socket */
+	uint8_t inq;             /* TCP_INQ: recvmsg() reports TCP_CM_INQ */
+	uint8_t zerocopy;        /* SO_ZEROCOPY */
 };
 
 /* The state calls read and change; the runner owns it. */
@@ -232,6 +234,9 @@ void script_call_names(char *buf, size_t len);
 
 void call_ctx_init(struct call_ctx *cx, struct stack *st, const struct script_opts *o);
 void call_ctx_free(struct call_ctx *cx);
+
+/* Does this call return EAGAIN rather than wait (O_NONBLOCK, MSG_DONTWAIT)? */
+int call_nonblocking(const struct call_ctx *cx, const struct stmt *s);
 
 /* The stack's descriptor behind a script descriptor expression, or -1. */
 int call_live_fd(const struct call_ctx *cx, const struct sexpr *e);

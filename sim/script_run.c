@@ -721,9 +721,7 @@ static int run_call(struct srun *r, const struct stmt *s, vtime_t at, vtime_t hi
 	}
 	/* A blocking call that cannot finish yet waits, unless the line expects exactly that. */
 	if ((ret == -EAGAIN || ret == -EINPROGRESS) && s->call->blocking && !(s->ret == -1 && s->err == -ret)) {
-		int64_t n = s->args[0]->kind == SX_INT ? s->args[0]->num : -1;
-
-		if (n >= 0 && n < SCRIPT_MAX_FDS && !r->cx.fds[n].nonblock) {
+		if (!call_nonblocking(&r->cx, s)) {
 			r->pend.active = 1;
 			r->pend.s = s;
 			r->pend.deadline = hi;
@@ -1043,6 +1041,7 @@ void script_opts_init(struct script_opts *o)
 {
 	memset(o, 0, sizeof(*o));
 	stack_config_init(&o->cfg);
+	o->cfg.model_cwnd = 1; /* a script shows Linux's sending, IW10 and slow start included */
 	o->tolerance = 4 * VT_MSEC;
 	o->tolerance_percent = 12.5;
 }

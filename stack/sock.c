@@ -55,7 +55,15 @@ struct sock *sock_alloc(struct stack *st, int family, uint32_t id)
 	sk->fd = -1;
 	sk->c.state = TCP_CLOSED;
 	sk->rto = TIMEOUT_INIT;
+	tcp_cwnd_init(st, sk);
 	return sk;
+}
+
+struct sock_ext *sock_ext_get(struct sock *sk)
+{
+	if (!sk->ext)
+		sk->ext = calloc(1, sizeof(*sk->ext));
+	return sk->ext;
 }
 
 struct request_sock *reqsk_alloc(struct stack *st)

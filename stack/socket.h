@@ -20,10 +20,15 @@
 
 #include "stack.h"
 
-/* setsockopt() options (SOL_SOCKET level in a real system). */
+/* setsockopt() / getsockopt() options (SOL_SOCKET and SOL_TCP levels in a real system). */
 enum sockopt {
 	SOCKOPT_REUSEADDR = 1,
 	SOCKOPT_REUSEPORT = 2,
+	SOCKOPT_MAXSEG,      /* TCP_MAXSEG: caps the MSS announced and used */
+	SOCKOPT_NODELAY,     /* TCP_NODELAY */
+	SOCKOPT_CORK,        /* TCP_CORK: hold segments smaller than the MSS; 0 sends them */
+	SOCKOPT_SNDBUF,      /* SO_SNDBUF: doubled, capped by net.core.wmem_max, as Linux stores it */
+	SOCKOPT_RCVBUF,      /* SO_RCVBUF: the same with net.core.rmem_max */
 };
 
 /* shutdown() directions, numbered as SHUT_RD/SHUT_WR/SHUT_RDWR. */
@@ -34,8 +39,15 @@ enum sockopt {
 /* Returns a new descriptor, -EAFNOSUPPORT, -EMFILE, -ENOBUFS (socket limit) or -ENOMEM. */
 int sys_socket(struct stack *st, int family);
 
-/* Returns 0, -EBADF, -ENOPROTOOPT (unknown option). */
+/* Returns 0, -EBADF, -EINVAL (TCP_MAXSEG outside 88..32767), -ENOPROTOOPT (unknown option), -ENOMEM. */
 int sys_setsockopt(struct stack *st, int fd, int opt, int value);
+
+/*
+ * Reads an option as getsockopt() reports it (TCP_MAXSEG: the MSS in use,
+ * or TCP_MAXSEG's value before a connection, or 536; SO_SNDBUF: the
+ * buffer's size). Returns 0 with *value set, -EBADF or -ENOPROTOOPT.
+ */
+int sys_getsockopt(struct stack *st, int fd, int opt, int *value);
 
 /*
  * Binds fd to addr:port (port 0 picks an ephemeral port). Returns 0,
@@ -89,6 +101,9 @@ ssize_t sys_send_more(struct stack *st, int fd, const void *buf, size_t len);
  * read), -EAGAIN (nothing yet), -ENOTCONN, -ECONNRESET, -EBADF.
  */
 ssize_t sys_recv(struct stack *st, int fd, void *buf, size_t len);
+
+/* recv() with MSG_PEEK: the same, but the bytes stay queued. */
+ssize_t sys_recv_peek(struct stack *st, int fd, void *buf, size_t len);
 
 /* Returns 0, -EBADF, -ENOTCONN, -EINVAL (bad how). */
 int sys_shutdown(struct stack *st, int fd, int how);
@@ -149,6 +164,16 @@ int sys_inq(struct stack *st, int fd);
 
 /* ioctl(SIOCOUTQ): bytes sent but not acknowledged, plus those not sent. Same returns. */
 int sys_outq(struct stack *st, int fd);
+
+/* ioctl(SIOCOUTQNSD): bytes not sent yet. Same returns. */
+int sys_outq_unsent(struct stack *st, int fd);
+
+/*
+ * recvmsg()'s TCP_CM_INQ (tcp_inq_hint()): the bytes left to read, and 1
+ * when none are but the peer's FIN is in, so the reader goes on to see
+ * the end. Returns the count or -EBADF.
+ */
+int sys_inq_hint(struct stack *st, int fd);
 
 /* Current TCP state of fd's socket, or -EBADF. */
 int sys_state(struct stack *st, int fd);

@@ -718,6 +718,37 @@ START_TEST(live_timers_fire_on_time)
 }
 END_TEST
 
+/* tools/live-demo.sh, as a lecturer runs it: real clients answered, the summary, nothing left behind. */
+START_TEST(live_demo_script)
+{
+	char script[512], *out, cmd[600];
+	char t[] = "timeout", secs[] = "60", c1[] = "--clients", c2[] = "2", g1[] = "--gap", g2[] = "0.1", dd[] = "--",
+	     nc[] = "--no-color";
+	int rc;
+
+	if (!live_possible())
+		return;
+	fmt(script, sizeof(script), "%s/live-demo.sh", prog_env("TOOLS", "tools"));
+	{
+		char *argv[] = { t, secs, script, c1, c2, g1, g2, dd, nc, NULL };
+
+		setenv("TCPDEMUX", prog_tcpdemux(), 1); /* the binary under test, not one on the PATH */
+		rc = prog_runv(argv, &out, NULL);
+	}
+	ck_assert_msg(rc == 0, "live-demo.sh exited %d:\n%s", rc, out);
+	ck_assert_msg(strstr(out, "== client 1: curl http://10.9.0.1/") && strstr(out, "== client 2: Python http.client"),
+		      "the clients did not run:\n%s", out);
+	ck_assert_msg(strstr(out, "200 OK: tcpdemux: connection 10.9.0.2:"), "Python's client got no answer:\n%s", out);
+	ck_assert_msg(strstr(out, "-> new request") && strstr(out, "handshake complete") && strstr(out, "accept on 10.9.0.1:80"),
+		      "the trace does not show the handshakes and accepts:\n%s", out);
+	ck_assert_msg(strstr(out, "application http: 2 accepted, 2 closed") && strstr(out, "counters: PassiveOpens=2"),
+		      "the summary:\n%s", out);
+	free(out);
+	fmt(cmd, sizeof(cmd), "ip netns list | grep -q tcpdemux-demo-");
+	ck_assert_msg(sh_quiet(cmd) != 0, "live-demo.sh left its namespace behind");
+}
+END_TEST
+
 /* Runs tcpdemux live ARGS in e's namespace (as user, if not NULL); exit 2, one line naming want, nothing left. */
 static void refused(const struct live_env *e, const char *as_user, const char *args, const char *want)
 {
@@ -776,6 +807,7 @@ Suite *live_suite(void)
 	tcase_add_test(tc, live_max_sockets);
 	tcase_add_test(tc, live_connect_to_the_kernel);
 	tcase_add_test(tc, live_timers_fire_on_time);
+	tcase_add_test(tc, live_demo_script);
 	tcase_add_test(tc, live_bad_environment);
 	suite_add_tcase(s, tc);
 	return s;
