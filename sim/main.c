@@ -665,7 +665,7 @@ static int parse_endpoint_why(const char *text, struct ip_addr *addr, uint16_t *
 			      size_t errlen)
 {
 	char host[ADDR_STRLEN + 2];
-	const char *colon;
+	const char *colon, *whole = text;
 	uint32_t v;
 	size_t hl;
 
@@ -701,7 +701,7 @@ static int parse_endpoint_why(const char *text, struct ip_addr *addr, uint16_t *
 		hl = colon ? (size_t)(colon - text) : strlen(text);
 	}
 	if (!colon) {
-		snprintf(err, errlen, "'%s' has no :PORT", text[-1] == '[' ? text - 1 : text);
+		snprintf(err, errlen, "'%s' has no :PORT", whole);
 		return -1;
 	}
 	if (hl == 0 || hl >= sizeof(host)) {
