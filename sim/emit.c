@@ -221,10 +221,25 @@ void emit_verify(struct renderer *r, const struct verify_report *rep)
 
 /* ---- the summary --------------------------------------------------------------------------- */
 
+int emit_skip_list(struct rec_skip *out, int max, const uint64_t *counts, const int64_t *first, int nreasons,
+		   const char *(*name)(int reason))
+{
+	int i, n = 0;
+
+	/* Reason 0 is "no error". */
+	for (i = 1; i < nreasons && n < max; i++) {
+		if (!counts[i])
+			continue;
+		out[n].reason = name(i);
+		out[n].count = counts[i];
+		out[n].first_frame = first[i];
+		n++;
+	}
+	return n;
+}
+
 static void replay_record(const struct replay_stats *rs, struct rec_replay *out)
 {
-	int i;
-
 	memset(out, 0, sizeof(*out));
 	out->file = rs->file;
 	out->linktype = rs->linktype;
@@ -238,22 +253,14 @@ static void replay_record(const struct replay_stats *rs, struct rec_replay *out)
 	out->ignored = rs->ignored;
 	out->payload_cut = rs->payload_cut;
 	out->header_cut = rs->header_cut;
+	out->tso_length_0 = rs->tso_length_0;
 	out->picked_up = rs->picked_up;
 	out->isn_recorded = rs->isn_recorded;
 	out->isn_own = rs->isn_own;
 	out->isn_rebased = rs->isn_rebased;
 	out->capture = rs->capture;
-	/* Reason 0 is "no error". */
-	for (i = 1; i < SKIP_COUNT && out->nskipped < REC_MAX_SKIPS; i++) {
-		struct rec_skip *k = &out->skipped[out->nskipped];
-
-		if (!rs->skipped[i])
-			continue;
-		k->reason = frame_skip_name(i);
-		k->count = rs->skipped[i];
-		k->first_frame = rs->first_skipped[i];
-		out->nskipped++;
-	}
+	out->nskipped = emit_skip_list(out->skipped, REC_MAX_SKIPS, rs->skipped, rs->first_skipped, SKIP_COUNT,
+				       frame_skip_name);
 }
 
 static void verify_totals_record(const struct verify_stats *vs, struct rec_verify_totals *out)

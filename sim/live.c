@@ -288,7 +288,6 @@ static void print_live_summary(struct live *l)
 	const struct server_app_stats *as = server_app_stats(l->app);
 	struct renderer *r = l->o->summary_r;
 	struct rec_live lv;
-	int i;
 
 	memset(&lv, 0, sizeof(lv));
 	lv.device = l->o->dev;
@@ -297,14 +296,8 @@ static void print_live_summary(struct live *l)
 	lv.tcp_in = l->tcp_in;
 	lv.packets_written = l->packets_out;
 	lv.write_errors = l->write_errors;
-	for (i = 1; i < LSKIP_COUNT && lv.nskipped < REC_MAX_SKIPS; i++) {
-		if (!l->skipped[i])
-			continue;
-		lv.skipped[lv.nskipped].reason = live_skip_name(i);
-		lv.skipped[lv.nskipped].count = l->skipped[i];
-		lv.skipped[lv.nskipped].first_frame = l->first_skipped[i];
-		lv.nskipped++;
-	}
+	lv.nskipped = emit_skip_list(lv.skipped, REC_MAX_SKIPS, l->skipped, l->first_skipped, LSKIP_COUNT,
+				     live_skip_name);
 	lv.accepted = as->accepted;
 	lv.closed = as->closed;
 	lv.bytes_in = as->bytes_in;

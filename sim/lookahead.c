@@ -190,6 +190,8 @@ const struct la_frame *la_read(struct lookahead *la)
 		la->t0 = frame_first_ts(la->fs); /* virtual time 0: the file's first frame */
 	s->f.status = frame_decode(fr.linktype, &s->f.fr, &s->f.seg, la->seg_flags, &s->pad,
 				   &s->padcap, &s->f.cut);
+	/* Offloaded frames are larger than any link's MTU: only those are looked at. */
+	s->f.tso = !s->f.status && fr.caplen > 1514 && frame_ip_length_zero(fr.linktype, &s->f.fr);
 	la->count++;
 	la->bytes += fr.caplen;
 	s->f.kind = (uint8_t)frame_kind(&s->f);

@@ -44,6 +44,7 @@ struct la_frame {
 	struct segment seg;  /* its TCP segment, when status is 0 */
 	int status;          /* 0, or the skip reason (frame_skip_name) */
 	int cut;             /* SEG_CUT_* bits: what the snap length cut (replayed with what was captured) */
+	uint8_t tso;         /* an IPv4 total length of 0 (offload), taken from the frame */
 	int64_t n;           /* frame number in the file, 1-based */
 	uint8_t kind;        /* enum la_kind, decided as it was read */
 };

@@ -137,6 +137,7 @@ struct rec_replay {
 	uint64_t ignored;       /* TCP segments neither to nor from a local address */
 	uint64_t payload_cut;   /* replayed with payload bytes missing (the snap length) */
 	uint64_t header_cut;    /* replayed with options or the window missing (the snap length) */
+	uint64_t tso_length_0;  /* IPv4 frames of total length 0 (segmentation offload), read as captured */
 	uint64_t picked_up;     /* connections already open when the capture started */
 	uint64_t isn_recorded;  /* ISNs taken from recorded SYN-ACKs */
 	uint64_t isn_own;       /* ISNs the stack chose (no SYN-ACK in the capture) */

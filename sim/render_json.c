@@ -757,6 +757,7 @@ static void json_replay_stats(struct json_renderer *j, const struct rec_replay *
 	jb_count(j, "ignored", rs->ignored);
 	jb_count(j, "payload_cut", rs->payload_cut);
 	jb_count(j, "header_cut", rs->header_cut);
+	jb_count(j, "tso_length_0", rs->tso_length_0);
 	jb_count(j, "picked_up", rs->picked_up);
 	jb_lit(j, ",\"isn\":{\"recorded\":");
 	jb_u64(j, rs->isn_recorded);

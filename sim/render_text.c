@@ -444,6 +444,9 @@ static void text_replay_stats(FILE *f, const struct rec_replay *rs)
 	if (rs->picked_up)
 		fprintf(f, "%llu connections were already open when the capture started (picked up as ESTABLISHED)\n",
 			(unsigned long long)rs->picked_up);
+	if (rs->tso_length_0)
+		fprintf(f, "%llu IPv4 frames had total length 0 (segmentation offload: captured before the card split them); read as captured\n",
+			(unsigned long long)rs->tso_length_0);
 	if (rs->payload_cut)
 		fprintf(f, "%llu segments had payload cut by the snap length (replayed with zeros in its place)\n",
 			(unsigned long long)rs->payload_cut);

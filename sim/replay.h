@@ -32,6 +32,7 @@ struct replay_stats {
 	int64_t first_skipped[SKIP_COUNT]; /* frame number of the first skipped for each reason */
 	uint64_t payload_cut;       /* replayed with payload bytes missing (snap length) */
 	uint64_t header_cut;        /* replayed with options (or the window) missing (snap length) */
+	uint64_t tso_length_0;      /* IPv4 total length 0 (segmentation offload), read as captured */
 	uint64_t picked_up;         /* connections already open when the capture started */
 	uint64_t isn_recorded, isn_own;
 	uint64_t isn_rebased;       /* own ISNs replaced by a recorded SYN-ACK's that came later */

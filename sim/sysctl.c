@@ -48,6 +48,7 @@ static const struct knob knobs[] = {
 	{ "net.ipv4.tcp_wmem", K(tcp_wmem), 1, 0x7fffffff, "send buffer min, default, max", 3, 0 },
 	{ "net.core.rmem_max", K(rmem_max), 0, 0x7fffffff, "largest SO_RCVBUF; counts for the window scale", 0, 1 },
 	{ "net.core.wmem_max", K(wmem_max), 0, 0x7fffffff, "largest SO_SNDBUF", 0, 1 },
+	{ "net.ipv4.tcp_ecn", K(tcp_ecn), 0, 2, "ECN: 1 asks for it in our SYNs and accepts it, 2 only accepts it", 0, 0 },
 };
 
 /*
@@ -62,7 +63,7 @@ static const char *const linux_only[] = {
 	"net.ipv4.tcp_allowed_congestion_control", "net.ipv4.tcp_app_win", "net.ipv4.tcp_autocorking",
 	"net.ipv4.tcp_available_congestion_control", "net.ipv4.tcp_base_mss", "net.ipv4.tcp_comp_sack_delay_ns",
 	"net.ipv4.tcp_comp_sack_nr", "net.ipv4.tcp_comp_sack_slack_ns", "net.ipv4.tcp_congestion_control",
-	"net.ipv4.tcp_dsack", "net.ipv4.tcp_early_demux", "net.ipv4.tcp_early_retrans", "net.ipv4.tcp_ecn",
+	"net.ipv4.tcp_dsack", "net.ipv4.tcp_early_demux", "net.ipv4.tcp_early_retrans",
 	"net.ipv4.tcp_ecn_fallback", "net.ipv4.tcp_ecn_option", "net.ipv4.tcp_ecn_option_beacon",
 	"net.ipv4.tcp_fack", "net.ipv4.tcp_fastopen", "net.ipv4.tcp_fastopen_blackhole_timeout_sec",
 	"net.ipv4.tcp_fastopen_key", "net.ipv4.tcp_frto", "net.ipv4.tcp_fwmark_accept",

@@ -225,6 +225,7 @@ struct request_sock {
 	uint8_t wscale_ok : 1, sack_ok : 1, tstamp_ok : 1;
 	uint8_t acked : 1;       /* final ACK seen but dropped on overflow */
 	uint8_t cookie : 1;      /* stands for a SYN cookie: never hashed */
+	uint8_t ecn_ok : 1;      /* an ECN-setup SYN accepted: the SYN-ACK carries ECE (RFC 3168 6.1.1) */
 };
 
 struct tw_sock {

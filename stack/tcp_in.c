@@ -136,6 +136,8 @@ static void req_take_options(struct stack *st, struct request_sock *req, const s
 	req->tstamp_ok = syn->opt.has_ts && st->cfg.tcp_timestamps;
 	req->ts_recent = syn->opt.has_ts ? syn->opt.tsval : 0;
 	req->wscale_ok = syn->opt.has_wscale && st->cfg.tcp_window_scaling;
+	/* tcp_ecn_create_request(): an ECN-setup SYN (ECE and CWR) is accepted unless tcp_ecn=0. */
+	req->ecn_ok = (syn->flags & (TH_ECE | TH_CWR)) == (TH_ECE | TH_CWR) && st->cfg.tcp_ecn;
 	req->snd_wscale = req->wscale_ok ? syn_wscale(syn) : 0;
 	req->rcv_wscale = req->wscale_ok ? tcp_rcv_wscale(st, tcp_rcvbuf(st, l)) : 0;
 	req->irs = syn->seq;

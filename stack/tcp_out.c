@@ -200,6 +200,9 @@ void tcp_send_synack(struct stack *st, struct request_sock *req)
 	s.seq = req->iss;
 	s.ack = req->irs + 1;
 	s.flags = TH_SYN | TH_ACK;
+	/* tcp_ecn_make_synack(): an ECN-setup SYN-ACK sets ECE only (RFC 3168 6.1.1). */
+	if (req->ecn_ok)
+		s.flags |= TH_ECE;
 	/* The window of a SYN or SYN-ACK is never scaled (RFC 7323 2.2). */
 	uint16_t mss = tcp_adv_mss(st, req->listener, fam);
 
@@ -312,6 +315,9 @@ void tcp_send_syn(struct stack *st, struct sock *sk)
 	s.seq = sk->iss;
 	s.ack = synack ? sk->rcv_nxt : 0;
 	s.flags = synack ? TH_SYN | TH_ACK : TH_SYN;
+	/* tcp_ecn_send_syn(): only tcp_ecn=1 asks for ECN in our own SYNs. */
+	if (!synack && st->cfg.tcp_ecn == 1)
+		s.flags |= TH_ECE | TH_CWR;
 	/*
 	 * tcp_connect_init(): a SYN's window counts whole segments of the
 	 * announced MSS (no timestamp has been agreed yet).
