@@ -27,6 +27,8 @@ Suite *render_suite(void);
 Suite *terminal_suite(void);
 Suite *live_suite(void);
 Suite *pcapng_suite(void);
+Suite *capture_suite(void);
+Suite *usage_suite(void);
 Suite *view_suite(void);
 
 #endif
