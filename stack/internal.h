@@ -61,6 +61,35 @@ void timer_cancel(struct stack *st, struct timer *t);
 static inline int timer_armed(const struct timer *t) { return t->idx != 0; }
 void timer_heap_free(struct timer_heap *th);
 
+/* ---- the object pool (pool.c) ---------------------------------------- */
+
+/* Bytes per chunk of slots; chunks are aligned to it (pool.c finds a slot's chunk by masking). */
+#define POOL_CHUNK 65536u
+
+struct pool_chunk;
+
+/*
+ * One size of slot for sockets, requests and TIME_WAIT entries, so that
+ * memory freed by one kind serves the next (pool.c says why).
+ */
+struct obj_pool {
+	size_t slot;                /* bytes per slot: the largest object, 8-aligned */
+	uint32_t per_chunk;         /* slots per chunk */
+	uint32_t chunks;            /* chunks allocated, the spare included */
+	uint64_t live;              /* slots handed out and not freed */
+	struct pool_chunk *partial; /* chunks with a free slot, most recently freed-into first */
+	struct pool_chunk *all;     /* every chunk but the spare */
+	struct pool_chunk *spare;   /* one empty chunk kept back, or NULL */
+};
+
+void pool_init(struct obj_pool *p, size_t slot);
+/* A zeroed slot, or NULL when memory runs out (the pool unchanged). */
+void *pool_alloc(struct obj_pool *p);
+/* Gives obj (from pool_alloc, or NULL) back. */
+void pool_free(struct obj_pool *p, void *obj);
+/* Frees every chunk; the objects in them must be dead. */
+void pool_destroy(struct obj_pool *p);
+
 /* ---- sockets --------------------------------------------------------- */
 
 enum sk_kind { SK_FULL = 1, SK_REQUEST, SK_TW };
@@ -282,10 +311,13 @@ void syn_queue_unlink(struct sock *listener, struct request_sock *req);
 
 /* ---- sockets (sock.c) ------------------------------------------------ */
 
-/* Allocators: id 0 takes a fresh id; a connection changing form keeps its id. */
+/* Allocators (from st->socks): id 0 takes a fresh id; a connection changing form keeps its id. */
+size_t sock_slot_size(void);
 struct sock *sock_alloc(struct stack *st, int family, uint32_t id);
 struct request_sock *reqsk_alloc(struct stack *st);
 struct tw_sock *twsk_alloc(struct stack *st, uint32_t id);
+/* Gives a dead object's memory back (its byte queues and listen state too). */
+void sock_release(struct stack *st, struct sock_common *c);
 /* Frees a request that became a child socket: no event, the id lives on. */
 void reqsk_retire(struct stack *st, struct request_sock *req);
 void sock_set_state(struct stack *st, struct sock *sk, int state);
@@ -391,6 +423,7 @@ struct stack {
 	struct ehash ehash;
 	struct listen_table lt;
 	struct timer_heap timers;
+	struct obj_pool socks;         /* sockets, requests and TIME_WAIT entries (pool.c) */
 	struct sock **fds;
 	int nfds;
 	int fd_hint;                   /* no free descriptor below this one */

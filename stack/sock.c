@@ -45,9 +45,21 @@ static void emit_sock(struct stack *st, uint8_t type, const struct sock_common *
 	stack_emit(st, &ev);
 }
 
+/* The pool's slot: the largest of the three kinds (stack_new sizes the pool with it). */
+size_t sock_slot_size(void)
+{
+	size_t n = sizeof(struct sock);
+
+	if (sizeof(struct request_sock) > n)
+		n = sizeof(struct request_sock);
+	if (sizeof(struct tw_sock) > n)
+		n = sizeof(struct tw_sock);
+	return n;
+}
+
 struct sock *sock_alloc(struct stack *st, int family, uint32_t id)
 {
-	struct sock *sk = calloc(1, sizeof(*sk));
+	struct sock *sk = pool_alloc(&st->socks);
 
 	if (!sk)
 		return NULL;
@@ -60,7 +72,7 @@ struct sock *sock_alloc(struct stack *st, int family, uint32_t id)
 
 struct request_sock *reqsk_alloc(struct stack *st)
 {
-	struct request_sock *req = calloc(1, sizeof(*req));
+	struct request_sock *req = pool_alloc(&st->socks);
 
 	if (!req)
 		return NULL;
@@ -71,7 +83,7 @@ struct request_sock *reqsk_alloc(struct stack *st)
 
 struct tw_sock *twsk_alloc(struct stack *st, uint32_t id)
 {
-	struct tw_sock *tw = calloc(1, sizeof(*tw));
+	struct tw_sock *tw = pool_alloc(&st->socks);
 
 	if (!tw)
 		return NULL;
@@ -143,6 +155,17 @@ void sock_destroy(struct stack *st, struct sock_common *c)
 	st->nsocks--;
 	c->next = st->grave;
 	st->grave = c;
+}
+
+void sock_release(struct stack *st, struct sock_common *c)
+{
+	if (c->kind == SK_FULL) {
+		struct sock *sk = sk_full(c);
+
+		sock_queues_free(sk);
+		free(sk_listen(sk));
+	}
+	pool_free(&st->socks, c);
 }
 
 void reqsk_retire(struct stack *st, struct request_sock *req)

@@ -48,7 +48,7 @@ static int new_socket(struct stack *st, int family, struct sock **out)
 	fd = fd_install(st, sk);
 	if (fd < 0) {
 		st->nsocks--;
-		free(sk);
+		sock_release(st, &sk->c);
 		return fd;
 	}
 	*out = sk;

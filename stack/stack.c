@@ -108,6 +108,7 @@ struct stack *stack_new(const struct stack_config *cfg)
 	if (!st)
 		return NULL;
 	st->cfg = *cfg;
+	pool_init(&st->socks, sock_slot_size());
 	if (ehash_init(&st->ehash, cfg->ehash_buckets) < 0) {
 		free(st);
 		return NULL;
@@ -120,28 +121,13 @@ struct stack *stack_new(const struct stack_config *cfg)
 	return st;
 }
 
-static void free_one(struct sock_common *c)
-{
-	if (c->kind == SK_FULL) {
-		struct sock *sk = sk_full(c);
-
-		sock_queues_free(sk);
-		free(sk_listen(sk));
-		free(sk);
-	} else if (c->kind == SK_REQUEST) {
-		free(sk_req(c));
-	} else {
-		free(sk_tw(c));
-	}
-}
-
 static void free_grave(struct stack *st)
 {
 	while (st->grave) {
 		struct sock_common *c = st->grave;
 
 		st->grave = c->next;
-		free_one(c);
+		sock_release(st, c);
 	}
 }
 
@@ -169,6 +155,7 @@ void stack_free(struct stack *st)
 	}
 	st->npend = 0;
 	free_grave(st);
+	pool_destroy(&st->socks);
 	ehash_destroy(&st->ehash);
 	timer_heap_free(&st->timers);
 	free(st->fds);
