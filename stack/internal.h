@@ -83,7 +83,7 @@ struct obj_pool {
 };
 
 void pool_init(struct obj_pool *p, size_t slot);
-/* A zeroed slot, or NULL when memory runs out (the pool unchanged). */
+/* A slot (not zeroed), or NULL when memory runs out (the pool unchanged). */
 void *pool_alloc(struct obj_pool *p);
 /* Gives obj (from pool_alloc, or NULL) back. */
 void pool_free(struct obj_pool *p, void *obj);
@@ -132,6 +132,8 @@ struct bytebuf {
  * A connection's byte queues, allocated when the first byte is queued and
  * freed when both are empty again: most sockets of a busy server are idle
  * at any moment, and 48 bytes in each would be a fifth of its size.
+ * Taken from the socket pool, the first BUF_SMALL bytes of each queue
+ * from the buffer pool (sock.c).
  */
 struct sock_bufs {
 	struct bytebuf snd;      /* from snd_una: unacked, then unsent bytes */
@@ -336,11 +338,13 @@ void sock_adopt_init(struct stack *st, struct sock *sk, const struct ip_addr *la
 int fd_install(struct stack *st, struct sock *sk);
 struct sock *fd_lookup(struct stack *st, int fd);
 void fd_release(struct stack *st, struct sock *sk);
+/* A byte queue's first bytes come from st->bufs, slots of this size (sock.c). */
+#define BUF_SMALL 1024u
 /* Appends to sk's send (rcv 0) or receive (rcv 1) queue. Returns 0 or -ENOMEM (queue unchanged). */
-int sock_queue_append(struct sock *sk, int rcv, const uint8_t *p, uint32_t n);
+int sock_queue_append(struct stack *st, struct sock *sk, int rcv, const uint8_t *p, uint32_t n);
 /* Drops n bytes from the front of a queue; frees the queues once both are empty. */
-void sock_queue_consume(struct sock *sk, int rcv, uint32_t n);
-void sock_queues_free(struct sock *sk);
+void sock_queue_consume(struct stack *st, struct sock *sk, int rcv, uint32_t n);
+void sock_queues_free(struct stack *st, struct sock *sk);
 
 /* ---- events (stack.c) ------------------------------------------------ */
 
@@ -423,7 +427,8 @@ struct stack {
 	struct ehash ehash;
 	struct listen_table lt;
 	struct timer_heap timers;
-	struct obj_pool socks;         /* sockets, requests and TIME_WAIT entries (pool.c) */
+	struct obj_pool socks;         /* sockets, requests, TIME_WAIT entries and byte-queue heads (pool.c) */
+	struct obj_pool bufs;          /* the first BUF_SMALL bytes of byte queues (sock.c) */
 	struct sock **fds;
 	int nfds;
 	int fd_hint;                   /* no free descriptor below this one */

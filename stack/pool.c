@@ -168,7 +168,6 @@ void *pool_alloc(struct obj_pool *p)
 	if (++c->used == p->per_chunk)
 		partial_unlink(p, c);
 	p->live++;
-	memset(obj, 0, p->slot);
 	return obj;
 }
 

@@ -310,7 +310,7 @@ static ssize_t send_common(struct stack *st, int fd, const void *buf, size_t len
 	}
 	if (len > 0x7fffffff)
 		len = 0x7fffffff;
-	if (sock_queue_append(sk, 0, buf, (uint32_t)len) < 0)
+	if (sock_queue_append(st, sk, 0, buf, (uint32_t)len) < 0)
 		return -ENOMEM;
 	if (!more)
 		tcp_push(st, sk);
@@ -339,7 +339,7 @@ ssize_t sys_recv(struct stack *st, int fd, void *buf, size_t len)
 
 		n = rcv->len < len ? rcv->len : (uint32_t)len;
 		memcpy(buf, rcv->p + rcv->off, n);
-		sock_queue_consume(sk, 1, n);
+		sock_queue_consume(st, sk, 1, n);
 		return (ssize_t)n;
 	}
 	if (sk->err) {

@@ -109,6 +109,7 @@ struct stack *stack_new(const struct stack_config *cfg)
 		return NULL;
 	st->cfg = *cfg;
 	pool_init(&st->socks, sock_slot_size());
+	pool_init(&st->bufs, BUF_SMALL);
 	if (ehash_init(&st->ehash, cfg->ehash_buckets) < 0) {
 		free(st);
 		return NULL;
@@ -156,6 +157,7 @@ void stack_free(struct stack *st)
 	st->npend = 0;
 	free_grave(st);
 	pool_destroy(&st->socks);
+	pool_destroy(&st->bufs);
 	ehash_destroy(&st->ehash);
 	timer_heap_free(&st->timers);
 	free(st->fds);
