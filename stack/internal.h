@@ -31,35 +31,60 @@ enum timer_kind {
 
 /*
  * 8 bytes, because one sits in every socket, request and TIME_WAIT entry:
- * the deadline lives only in the heap's entry (struct timer_ent), and the
- * kind shares a word with the heap slot, which leaves room for 2^28 - 1
- * armed timers (far more sockets than memory could hold).
+ * the deadline lives only in the queue's entry (struct timer_ent), and the
+ * kind and the queue share a word with the slot, which leaves room for
+ * 2^24 - 1 armed timers in the heap and 2^23 in each FIFO (a FIFO that
+ * would outgrow that sends further timers to the heap).
  */
-#define TIMER_IDX_MAX ((1u << 28) - 1)
+#define TIMER_IDX_MAX ((1u << 24) - 1)
+/* FIFOs: one per (kind, duration) met, TIME_WAIT and the request levels fit. */
+#define TIMER_FIFOS 15
 
 struct timer {
-	uint32_t seq;      /* arming order: equal times fire first-armed first */
-	uint32_t idx : 28; /* heap slot + 1; 0 when not armed */
-	uint32_t kind : 4; /* enum timer_kind */
+	uint32_t seq;       /* arming order: equal times fire first-armed first */
+	uint32_t pos : 24;  /* slot + 1 in the heap or the FIFO's ring; 0 when not armed */
+	uint32_t queue : 4; /* 0: the heap; q: FIFO q - 1 */
+	uint32_t kind : 4;  /* enum timer_kind */
 };
 
 struct timer_ent {
 	vtime_t when;     /* the timer's deadline: see timer.c */
-	struct timer *t;
+	struct timer *t;  /* NULL: cancelled (FIFOs only: the entry waits to be skipped) */
+};
+
+/*
+ * Timers of one kind that always run for the same duration: armed at the
+ * current time plus dur, and the clock never goes back, so they come due
+ * in the order they were armed, and a ring in arming order is sorted.
+ */
+struct timer_fifo {
+	vtime_t dur;            /* each entry's deadline is its arming time + dur */
+	uint8_t kind;           /* enum timer_kind of its timers; 0 while the FIFO is unused */
+	struct timer_ent *ring; /* cap entries, oldest at head */
+	uint32_t cap;           /* a power of two (or 0) */
+	uint32_t head;          /* ring index of the oldest entry (never a cancelled one) */
+	uint32_t n;             /* entries from head on, cancelled ones included */
+	uint32_t live;          /* entries not cancelled */
 };
 
 struct timer_heap {
-	struct timer_ent *h;
+	struct timer_ent *h;    /* the binary min-heap of the other timers */
 	uint32_t n, cap;
-	uint32_t seq;
+	uint32_t seq;           /* the next arming's seq */
+	uint32_t armed;         /* timers armed, heap and FIFOs together */
+	uint32_t fifo_busy;     /* bit q: fifo[q] holds an entry */
+	vtime_t next;           /* the earliest deadline of all, VT_NEVER when none is armed */
+	struct timer_fifo fifo[TIMER_FIFOS];
 };
 
 /* Arms (or re-arms) t to fire at when. Returns 0 or -ENOMEM (t unchanged; also
- * when TIMER_IDX_MAX timers are armed). */
+ * when TIMER_IDX_MAX timers are in the heap). */
 int timer_arm(struct stack *st, struct timer *t, uint8_t kind, vtime_t when);
 void timer_cancel(struct stack *st, struct timer *t);
-static inline int timer_armed(const struct timer *t) { return t->idx != 0; }
+static inline int timer_armed(const struct timer *t) { return t->pos != 0; }
 void timer_heap_free(struct timer_heap *th);
+/* NULL when the timers' structures are consistent, else what is wrong (stack_check). */
+const char *timer_check(const struct timer_heap *th);
 
 /* ---- the object pool (pool.c) ---------------------------------------- */
 

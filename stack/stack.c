@@ -109,6 +109,7 @@ struct stack *stack_new(const struct stack_config *cfg)
 		return NULL;
 	st->cfg = *cfg;
 	pool_init(&st->socks, sock_slot_size());
+	st->timers.next = VT_NEVER;
 	pool_init(&st->bufs, BUF_SMALL);
 	if (ehash_init(&st->ehash, cfg->ehash_buckets) < 0) {
 		free(st);
@@ -538,6 +539,11 @@ int stack_check(const struct stack *st, char *why, size_t len)
 		qreqs += q;
 	}
 	CHECK(qreqs == reqs, "%u requests in ehash, %u in SYN queues", reqs, qreqs);
+	{
+		const char *tw = timer_check(&st->timers);
+
+		CHECK(!tw, "timers: %s", tw);
+	}
 	for (i = 0; i < (uint32_t)st->nfds; i++) {
 		int bit = (int)(st->fd_used[i / 64] >> (i % 64) & 1);
 
