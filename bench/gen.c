@@ -10,6 +10,9 @@
  *                               once), then response + close for all
  *   gen million-idle OUT [N]    the same without request and response
  *                               (handshake, then close): no payload buffers
+ *   gen interleaved OUT [N [K]] N handshakes (default 200,000), K under way at
+ *                               once (2,000), a frame every microsecond: each
+ *                               SYN-ACK more than K frames after its SYN
  *   gen synflood N OUT [RATE]   N SYNs from random sources to 10.0.0.1:80,
  *                               each answered by a SYN-ACK; RATE SYNs per
  *                               second (default 1,000,000)
@@ -392,6 +395,50 @@ static void gen_conns(const char *path, uint32_t nconn, int split, int idle)
 	free(ev);
 }
 
+/*
+ * interleaved: n handshakes (SYN, SYN-ACK, ACK; the connections stay
+ * open), k of them under way at once, one frame every microsecond.
+ * Connection i sends its SYN at 3i us; its SYN-ACK follows 1.5k frames
+ * later and its ACK 1.5k after that, so the SYN-ACK of a SYN is always
+ * more than k frames behind it: a look-ahead bounded in frames must not
+ * change the result.
+ */
+static void gen_interleaved(const char *path, uint32_t n, uint32_t k)
+{
+	uint64_t d = 3ull * k / 2;
+	size_t nev = (size_t)n * 3, e = 0;
+	struct ev *ev = malloc((nev ? nev : 1) * sizeof(*ev));
+	struct out o;
+	uint32_t i;
+
+	if (!ev) {
+		fprintf(stderr, "gen: out of memory\n");
+		exit(1);
+	}
+	for (i = 0; i < n; i++) {
+		uint64_t start = 3ull * i * US;
+		int j;
+
+		for (j = 0; j < 3; j++) {
+			ev[e].ts = start + (uint64_t)j * (d * US + US);
+			ev[e].conn = i;
+			ev[e].k = (uint32_t)j;
+			e++;
+		}
+	}
+	qsort(ev, nev, sizeof(*ev), ev_cmp);
+	out_open(&o, path);
+	for (e = 0; e < nev; e++) {
+		struct conn c;
+
+		conn_params(ev[e].conn, &c);
+		conn_frame(&o, &c, ev[e].conn, (int)ev[e].k, T_START + ev[e].ts,
+			   T_START + 3ull * ev[e].conn * US, 0, 0);
+	}
+	out_close(&o, path);
+	free(ev);
+}
+
 /* ---- SYN flood --------------------------------------------------------------- */
 
 static void gen_synflood(const char *path, uint64_t n, uint64_t rate)
@@ -472,6 +519,7 @@ static int usage(void)
 {
 	fprintf(stderr,
 		"usage: gen standard OUT | gen million OUT [N] | gen million-idle OUT [N]\n"
+		"       gen interleaved OUT [N [K]]\n"
 		"       gen synflood N OUT [RATE] | gen slice N IN OUT | gen empty OUT\n"
 		"(OUT may be - for standard output)\n");
 	return 2;
@@ -491,7 +539,14 @@ int main(int argc, char **argv)
 			return usage();
 		gen_conns(argv[2], (uint32_t)n, 1, argv[1][7] != '\0');
 	}
-	else if ((argc == 4 || argc == 5) && strcmp(argv[1], "synflood") == 0) {
+	else if (argc >= 3 && argc <= 5 && strcmp(argv[1], "interleaved") == 0) {
+		uint64_t n = argc >= 4 ? strtoull(argv[3], NULL, 10) : 200000;
+		uint64_t k = argc == 5 ? strtoull(argv[4], NULL, 10) : 2000;
+
+		if (!n || n > 10000000 || !k || k > 1000000)
+			return usage();
+		gen_interleaved(argv[2], (uint32_t)n, (uint32_t)k);
+	} else if ((argc == 4 || argc == 5) && strcmp(argv[1], "synflood") == 0) {
 		uint64_t n = strtoull(argv[2], NULL, 10);
 		uint64_t rate = argc == 5 ? strtoull(argv[4], NULL, 10) : 1000000;
 

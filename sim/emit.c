@@ -221,10 +221,25 @@ void emit_verify(struct renderer *r, const struct verify_report *rep)
 
 /* ---- the summary --------------------------------------------------------------------------- */
 
+int emit_skip_list(struct rec_skip *out, int max, const uint64_t *counts, const int64_t *first, int nreasons,
+		   const char *(*name)(int reason))
+{
+	int i, n = 0;
+
+	/* Reason 0 is "no error". */
+	for (i = 1; i < nreasons && n < max; i++) {
+		if (!counts[i])
+			continue;
+		out[n].reason = name(i);
+		out[n].count = counts[i];
+		out[n].first_frame = first[i];
+		n++;
+	}
+	return n;
+}
+
 static void replay_record(const struct replay_stats *rs, struct rec_replay *out)
 {
-	int i;
-
 	memset(out, 0, sizeof(*out));
 	out->file = rs->file;
 	out->linktype = rs->linktype;
@@ -234,20 +249,14 @@ static void replay_record(const struct replay_stats *rs, struct rec_replay *out)
 	out->outbound = rs->outbound;
 	out->ignored = rs->ignored;
 	out->payload_cut = rs->payload_cut;
+	out->tso_length_0 = rs->tso_length_0;
 	out->picked_up = rs->picked_up;
 	out->isn_recorded = rs->isn_recorded;
 	out->isn_own = rs->isn_own;
-	/* Reason 0 is "no error". */
-	for (i = 1; i < SKIP_COUNT && out->nskipped < REC_MAX_SKIPS; i++) {
-		struct rec_skip *k = &out->skipped[out->nskipped];
-
-		if (!rs->skipped[i])
-			continue;
-		k->reason = frame_skip_name(i);
-		k->count = rs->skipped[i];
-		k->first_frame = rs->first_skipped[i];
-		out->nskipped++;
-	}
+	out->isn_rebased = rs->isn_rebased;
+	out->capture = rs->capture;
+	out->nskipped = emit_skip_list(out->skipped, REC_MAX_SKIPS, rs->skipped, rs->first_skipped, SKIP_COUNT,
+				       frame_skip_name);
 }
 
 static void verify_totals_record(const struct verify_stats *vs, struct rec_verify_totals *out)
@@ -271,31 +280,43 @@ static void verify_totals_record(const struct verify_stats *vs, struct rec_verif
 	out->option_diffs = vs->option_diffs;
 }
 
-void emit_summary(struct renderer *r, struct stack *st, const struct replay_stats *rs)
+/* Sends the summary record of st with the blocks given (each may be NULL). */
+static void summary_send(struct renderer *r, struct stack *st, const struct rec_replay *rr,
+			 const struct rec_verify_totals *vt, const struct rec_live *lv)
 {
 	struct rec_summary sum;
-	struct rec_replay rr;
-	struct rec_verify_totals vt;
 	struct record rec = { .type = REC_SUMMARY, .t = 0, .summary = &sum };
 	uint64_t counters[CNT_COUNT];
 	int c;
 
-	if (!r)
-		return;
 	rec.t = stack_now(st);
 	for (c = 0; c < CNT_COUNT; c++)
 		counters[c] = stack_counter(st, c);
 	sum.counters = counters;
 	stack_totals(st, &sum.sockets);
-	sum.replay = NULL;
-	sum.verify = NULL;
+	sum.replay = rr;
+	sum.verify = vt;
+	sum.live = lv;
+	render_record(r, &rec);
+}
+
+void emit_summary(struct renderer *r, struct stack *st, const struct replay_stats *rs)
+{
+	struct rec_replay rr;
+	struct rec_verify_totals vt;
+
+	if (!r)
+		return;
 	if (rs) {
 		replay_record(rs, &rr);
-		sum.replay = &rr;
-		if (rs->verify) {
+		if (rs->verify)
 			verify_totals_record(rs->verify, &vt);
-			sum.verify = &vt;
-		}
 	}
-	render_record(r, &rec);
+	summary_send(r, st, rs ? &rr : NULL, rs && rs->verify ? &vt : NULL, NULL);
+}
+
+void emit_live_summary(struct renderer *r, struct stack *st, const struct rec_live *lv)
+{
+	if (r)
+		summary_send(r, st, NULL, NULL, lv);
 }

@@ -73,4 +73,15 @@ void emit_tables(struct renderer *r, struct stack *st);
 /* The last record: st's totals and counters, and what a replay read (rs; NULL otherwise). */
 void emit_summary(struct renderer *r, struct stack *st, const struct replay_stats *rs);
 
+/*
+ * Fills out[0..max) with the skip reasons 1..nreasons-1 whose count is not
+ * zero, in order: name(reason), counts[reason], first[reason] (the first
+ * frame or packet skipped for it). Returns how many were filled.
+ */
+int emit_skip_list(struct rec_skip *out, int max, const uint64_t *counts, const int64_t *first, int nreasons,
+		   const char *(*name)(int reason));
+
+/* The last record of a live run: st's totals and counters, and what the device carried (lv). */
+void emit_live_summary(struct renderer *r, struct stack *st, const struct rec_live *lv);
+
 #endif

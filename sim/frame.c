@@ -310,3 +310,11 @@ int frame_decode(int linktype, const struct frame *fr, struct segment *seg, unsi
 	*payload_cut = 1;
 	return 0;
 }
+
+int frame_ip_length_zero(int linktype, const struct frame *fr)
+{
+	long off = ip_offset(linktype, fr->data, fr->caplen);
+	const uint8_t *ip = fr->data + off;
+
+	return off >= 0 && fr->caplen >= (size_t)off + 4 && (ip[0] >> 4) == 4 && ip[2] == 0 && ip[3] == 0;
+}

@@ -66,4 +66,10 @@ const char *frame_precision(const struct frame_src *fs);
 int frame_decode(int linktype, const struct frame *fr, struct segment *seg, unsigned flags,
 		 uint8_t **pad, size_t *padcap, int *payload_cut);
 
+/*
+ * Whether fr (decoded without error) is an IPv4 packet whose total length
+ * field is 0, read as captured (segmentation offload: see segment.c).
+ */
+int frame_ip_length_zero(int linktype, const struct frame *fr);
+
 #endif

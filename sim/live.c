@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "emit.h"
+#include "record.h"
 #include "server_app.h"
 #include "live.h"
 #include "pcap_out.h"
@@ -67,7 +68,8 @@ struct live {
 	int64_t packets_in;               /* packets read from the device */
 	uint64_t tcp_in;                  /* of which given to the stack */
 	uint64_t packets_out, write_errors;
-	uint64_t skipped[LSKIP_COUNT];
+	uint64_t skipped[LSKIP_COUNT];    /* packets not fed to the stack, by reason */
+	int64_t first_skipped[LSKIP_COUNT]; /* the first such packet's number */
 	uint8_t rbuf[SEG_WIRE_MAX];
 	uint8_t wbuf[SEG_WIRE_MAX];
 };
@@ -175,16 +177,15 @@ static void live_packet(struct live *l, const uint8_t *pkt, size_t len, vtime_t 
 	if (l->dump)
 		pcap_out_write_raw(l->dump, pkt, len, l->wall0 + t);
 	rc = seg_parse_ip(pkt, len, &seg, SEG_VERIFY_CSUM);
-	if (rc < 0) {
-		l->skipped[rc == -SEG_E_NOT_TCP ? LSKIP_NOT_TCP : -rc]++;
-		return;
-	}
-	if (!from_our_subnets(l, &seg.src)) {
-		l->skipped[LSKIP_FOREIGN]++;
-		return;
-	}
-	if (!stack_has_addr(l->st, &seg.dst)) {
-		l->skipped[LSKIP_NOT_OURS]++;
+	if (rc < 0)
+		rc = rc == -SEG_E_NOT_TCP ? LSKIP_NOT_TCP : -rc;
+	else if (!from_our_subnets(l, &seg.src))
+		rc = LSKIP_FOREIGN;
+	else if (!stack_has_addr(l->st, &seg.dst))
+		rc = LSKIP_NOT_OURS;
+	if (rc) {
+		if (!l->skipped[rc]++)
+			l->first_skipped[rc] = l->packets_in;
 		return;
 	}
 	l->tcp_in++;
@@ -281,42 +282,31 @@ static void open_connections(struct live *l)
 	}
 }
 
-static void print_live_summary(struct live *l, vtime_t now)
+/* The summary: what crossed the device, what the application did, the stack's totals. */
+static void print_live_summary(struct live *l)
 {
 	const struct server_app_stats *as = server_app_stats(l->app);
 	struct renderer *r = l->o->summary_r;
-	char line[1024], t[32];
-	size_t n;
-	int i;
+	struct rec_live lv;
 
-	if (!r)
-		return;
-	render_time(now, t, sizeof(t));
-	n = (size_t)snprintf(line, sizeof(line),
-			     "live on %s for %s s: %lld packets read, %llu TCP segments to the stack, %llu written (%llu write errors); skipped:",
-			     l->o->dev, t, (long long)l->packets_in, (unsigned long long)l->tcp_in,
-			     (unsigned long long)l->packets_out, (unsigned long long)l->write_errors);
-	{
-		int any = 0;
-
-		for (i = 1; i < LSKIP_COUNT && n < sizeof(line); i++)
-			if (l->skipped[i]) {
-				n += (size_t)snprintf(line + n, sizeof(line) - n, "%s %s=%llu", any++ ? "," : "",
-						      live_skip_name(i), (unsigned long long)l->skipped[i]);
-			}
-		if (!any && n < sizeof(line))
-			n += (size_t)snprintf(line + n, sizeof(line) - n, " none");
-	}
-	emit_say(r, line);
-	snprintf(line, sizeof(line),
-		 "application %s: %llu accepted, %llu closed, %llu bytes read, %llu bytes sent, %llu HTTP responses, %llu errors",
-		 server_app_name(l->o->app), (unsigned long long)as->accepted, (unsigned long long)as->closed,
-		 (unsigned long long)as->bytes_in, (unsigned long long)as->bytes_out,
-		 (unsigned long long)as->responses, (unsigned long long)as->errors);
-	emit_say(r, line);
+	memset(&lv, 0, sizeof(lv));
+	lv.device = l->o->dev;
+	lv.app = server_app_name(l->o->app);
+	lv.packets_read = (uint64_t)l->packets_in;
+	lv.tcp_in = l->tcp_in;
+	lv.packets_written = l->packets_out;
+	lv.write_errors = l->write_errors;
+	lv.nskipped = emit_skip_list(lv.skipped, REC_MAX_SKIPS, l->skipped, l->first_skipped, LSKIP_COUNT,
+				     live_skip_name);
+	lv.accepted = as->accepted;
+	lv.closed = as->closed;
+	lv.bytes_in = as->bytes_in;
+	lv.bytes_out = as->bytes_out;
+	lv.responses = as->responses;
+	lv.app_errors = as->errors;
 	if (l->o->tables == 2)
 		emit_tables(r, l->st);
-	emit_summary(r, l->st, NULL);
+	emit_live_summary(r, l->st, &lv);
 }
 
 /* The loop: sleep until the device has packets or something is due; stop on a signal. */
@@ -450,8 +440,10 @@ int live_run(const struct live_opts *o)
 	open_connections(l);
 	rc = live_loop(l, &waitmask);
 	if (rc < 0)
-		fprintf(stderr, "tcpdemux: %s: %s\n", o->dev, strerror(-rc));
-	print_live_summary(l, live_now(l));
+		fprintf(stderr, "tcpdemux: %s: the device failed or was removed (%s); stopped\n", o->dev,
+			strerror(-rc));
+	stack_advance(l->st, live_now(l)); /* the summary's time: when it stopped */
+	print_live_summary(l);
 	fflush(stdout);
 	live_free(l);
 	sigprocmask(SIG_SETMASK, &old, NULL);

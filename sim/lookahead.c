@@ -20,34 +20,8 @@
 #include "lookahead.h"
 #include "stack.h"
 
-#define IDX_SIZE (2 * LA_MAX_FRAMES)
 
-struct slot {
-	struct la_frame f;  /* what the window shows of the frame */
-	uint8_t *buf;       /* the frame's bytes (f.fr.data points here) */
-	size_t cap;         /* bytes allocated at buf */
-	uint8_t *pad;       /* a snap-length-cut payload padded with zeros (frame_decode) */
-	size_t padcap;      /* bytes allocated at pad */
-	uint8_t indexed;    /* the index's frame for its key; ihash is then its hash */
-	uint32_t ihash;     /* the index hash of (kind, 4-tuple), when indexed */
-};
 
-struct lookahead {
-	struct frame_src *fs;    /* the capture, read with frame_next() (the caller's) */
-	const char *file;        /* its name, for messages */
-	int linktype;            /* frame_decode()'s link type */
-	unsigned seg_flags;      /* frame_decode()'s flags (SEG_VERIFY_CSUM) */
-	struct slot *ring;       /* LA_MAX_FRAMES slots */
-	uint32_t head;           /* ring position of the oldest frame */
-	uint32_t count;          /* frames in the window */
-	size_t bytes;            /* their captured bytes */
-	int eof;                 /* the file ended (or failed: read_err) */
-	int read_err;            /* ... on an error; err says what */
-	char err[768];           /* "FILE: reason" */
-	int64_t nread;           /* frames read from the file */
-	uint64_t t0;             /* the first frame's time */
-	uint32_t idx[IDX_SIZE];  /* the index: ring position + 1, 0 empty */
-};
 
 struct lookahead *la_new(struct frame_src *fs, const char *file, int linktype, unsigned seg_flags)
 {
@@ -81,7 +55,7 @@ void la_free(struct lookahead *la)
 	free(la);
 }
 
-static struct slot *slot_at(struct lookahead *la, uint32_t i)
+static struct la_slot *slot_at(struct lookahead *la, uint32_t i)
 {
 	return &la->ring[(la->head + i) % LA_MAX_FRAMES];
 }
@@ -118,9 +92,9 @@ int la_is(const struct la_frame *f, int kind, const struct ip_addr *a, uint16_t 
 const struct la_frame *la_find(const struct lookahead *la, int kind, const struct ip_addr *a,
 			       uint16_t pa, const struct ip_addr *b, uint16_t pb)
 {
-	uint32_t i = idx_hash(kind, a, pa, b, pb) & (IDX_SIZE - 1);
+	uint32_t i = idx_hash(kind, a, pa, b, pb) & (LA_IDX_SIZE - 1);
 
-	for (; la->idx[i]; i = (i + 1) & (IDX_SIZE - 1)) {
+	for (; la->idx[i]; i = (i + 1) & (LA_IDX_SIZE - 1)) {
 		const struct la_frame *f = &la->ring[la->idx[i] - 1].f;
 
 		if (la_is(f, kind, a, pa, b, pb))
@@ -130,38 +104,48 @@ const struct la_frame *la_find(const struct lookahead *la, int kind, const struc
 }
 
 /*
- * Files s under its kind and 4-tuple, unless a frame already is there: the
- * first is kept, as a retransmission carries the same numbers.
+ * Files s under its kind and 4-tuple. When a frame already is there (a
+ * retransmission carries the same numbers), the first stays the index's
+ * and s joins the end of its chain (la_next_same).
  */
-static void idx_add(struct lookahead *la, struct slot *s)
+static void idx_add(struct lookahead *la, struct la_slot *s)
 {
 	const struct segment *g = &s->f.seg;
 	uint32_t h = idx_hash(s->f.kind, &g->src, g->sport, &g->dst, g->dport), i;
+	uint32_t me = (uint32_t)(s - la->ring) + 1;
 
-	for (i = h & (IDX_SIZE - 1); la->idx[i]; i = (i + 1) & (IDX_SIZE - 1))
-		if (la_is(&la->ring[la->idx[i] - 1].f, s->f.kind, &g->src, g->sport, &g->dst, g->dport))
-			return;
-	la->idx[i] = (uint32_t)(s - la->ring) + 1;
 	s->ihash = h;
+	s->next_same = 0;
+	for (i = h & (LA_IDX_SIZE - 1); la->idx[i]; i = (i + 1) & (LA_IDX_SIZE - 1)) {
+		struct la_slot *first = &la->ring[la->idx[i] - 1];
+
+		if (la_is(&first->f, s->f.kind, &g->src, g->sport, &g->dst, g->dport)) {
+			la->ring[first->last_same - 1].next_same = me;
+			first->last_same = me;
+			return;
+		}
+	}
+	la->idx[i] = me;
+	s->last_same = me;
 	s->indexed = 1;
 }
 
 /* Takes out s, an indexed frame, closing the gap (backward-shift deletion). */
-static void idx_remove(struct lookahead *la, const struct slot *s)
+static void idx_remove(struct lookahead *la, const struct la_slot *s)
 {
-	uint32_t me = (uint32_t)(s - la->ring) + 1, i = s->ihash & (IDX_SIZE - 1), j;
+	uint32_t me = (uint32_t)(s - la->ring) + 1, i = s->ihash & (LA_IDX_SIZE - 1), j;
 
 	while (la->idx[i] != me)
-		i = (i + 1) & (IDX_SIZE - 1);
+		i = (i + 1) & (LA_IDX_SIZE - 1);
 	for (j = i;;) {
 		uint32_t home;
 
 		la->idx[i] = 0;
 		for (;;) {
-			j = (j + 1) & (IDX_SIZE - 1);
+			j = (j + 1) & (LA_IDX_SIZE - 1);
 			if (!la->idx[j])
 				return;
-			home = la->ring[la->idx[j] - 1].ihash & (IDX_SIZE - 1);
+			home = la->ring[la->idx[j] - 1].ihash & (LA_IDX_SIZE - 1);
 			/* An entry whose home lies cyclically in (i, j] must stay put. */
 			if (i <= j ? (i < home && home <= j) : (i < home || home <= j))
 				continue;
@@ -174,7 +158,7 @@ static void idx_remove(struct lookahead *la, const struct slot *s)
 
 const struct la_frame *la_read(struct lookahead *la)
 {
-	struct slot *s;
+	struct la_slot *s;
 	struct frame fr;
 	int r;
 
@@ -207,6 +191,8 @@ const struct la_frame *la_read(struct lookahead *la)
 		la->t0 = fr.ts; /* virtual time 0 */
 	s->f.status = frame_decode(la->linktype, &s->f.fr, &s->f.seg, la->seg_flags, &s->pad,
 				   &s->padcap, &s->f.cut);
+	/* Offloaded frames are larger than any link's MTU: only those are looked at. */
+	s->f.tso = !s->f.status && fr.caplen > 1514 && frame_ip_length_zero(la->linktype, &s->f.fr);
 	la->count++;
 	la->bytes += fr.caplen;
 	s->f.kind = (uint8_t)frame_kind(&s->f);
@@ -216,52 +202,36 @@ const struct la_frame *la_read(struct lookahead *la)
 	return &s->f;
 }
 
-int la_full(const struct lookahead *la)
-{
-	const struct slot *first, *last;
 
-	if (la->eof || la->count >= LA_MAX_FRAMES || la->bytes >= LA_MAX_BYTES)
-		return 1;
-	if (!la->count)
-		return 0;
-	first = &la->ring[la->head % LA_MAX_FRAMES];
-	last = &la->ring[(la->head + la->count - 1) % LA_MAX_FRAMES];
-	return last->f.fr.ts > first->f.fr.ts + LA_HORIZON;
-}
 
-struct la_frame *la_head(struct lookahead *la)
-{
-	return la->count ? &slot_at(la, 0)->f : NULL;
-}
 
-const struct la_frame *la_at(const struct lookahead *la, uint32_t i)
-{
-	return &la->ring[(la->head + i) % LA_MAX_FRAMES].f;
-}
-
-uint32_t la_count(const struct lookahead *la)
-{
-	return la->count;
-}
 
 void la_pop(struct lookahead *la)
 {
-	struct slot *s = slot_at(la, 0);
+	struct la_slot *s = slot_at(la, 0);
 
 	if (!la->count)
 		return;
-	if (s->indexed)
+	if (s->indexed && s->next_same) {
+		/* The next frame of its chain becomes the index's, in the same place. */
+		struct la_slot *next = &la->ring[s->next_same - 1];
+		uint32_t i = s->ihash & (LA_IDX_SIZE - 1), me = (uint32_t)(s - la->ring) + 1;
+
+		while (la->idx[i] != me)
+			i = (i + 1) & (LA_IDX_SIZE - 1);
+		la->idx[i] = s->next_same;
+		next->indexed = 1;
+		next->last_same = s->last_same;
+	} else if (s->indexed) {
 		idx_remove(la, s);
+	}
 	la->bytes -= s->f.fr.caplen;
 	la->count--;
 	/* Empty: start over at slot 0, whose buffers are still warm. */
 	la->head = la->count ? (la->head + 1) % LA_MAX_FRAMES : 0;
 }
 
-uint64_t la_t0(const struct lookahead *la)
-{
-	return la->t0;
-}
+
 
 int64_t la_nread(const struct lookahead *la)
 {

@@ -44,6 +44,7 @@ struct la_frame {
 	struct segment seg;  /* its TCP segment, when status is 0 */
 	int status;          /* 0, or the skip reason (frame_skip_name) */
 	int cut;             /* the snap length cut its payload: replayed with zeros */
+	uint8_t tso;         /* an IPv4 total length of 0 (offload), taken from the frame */
 	int64_t n;           /* frame number in the file, 1-based */
 	uint8_t kind;        /* enum la_kind, decided as it was read */
 };
@@ -65,20 +66,8 @@ void la_free(struct lookahead *la);
  */
 const struct la_frame *la_read(struct lookahead *la);
 
-/*
- * The window may grow no further: the file ended, or it holds LA_MAX_FRAMES
- * frames, LA_MAX_BYTES bytes, or a frame more than LA_HORIZON after the
- * oldest.
- */
-int la_full(const struct lookahead *la);
 
-/* The oldest frame in the window (the one to replay next), or NULL if it is empty. */
-struct la_frame *la_head(struct lookahead *la);
 
-/* The window's frame i (0 = the head), for i < la_count(). */
-const struct la_frame *la_at(const struct lookahead *la, uint32_t i);
-/* Frames in the window. */
-uint32_t la_count(const struct lookahead *la);
 
 /* Removes the head frame from the window (and from the index). */
 void la_pop(struct lookahead *la);
@@ -91,16 +80,100 @@ void la_pop(struct lookahead *la);
 const struct la_frame *la_find(const struct lookahead *la, int kind, const struct ip_addr *a,
 			       uint16_t pa, const struct ip_addr *b, uint16_t pb);
 
+
 /* Is f of this kind, from a:pa to b:pb? (What la_find looks for, on one frame.) */
 int la_is(const struct la_frame *f, int kind, const struct ip_addr *a, uint16_t pa,
 	  const struct ip_addr *b, uint16_t pb);
 
-/* The time of the file's first frame (virtual time 0), once one was read. */
-uint64_t la_t0(const struct lookahead *la);
 /* Frames read from the file so far. */
 int64_t la_nread(const struct lookahead *la);
 /* The file ended; 1 with "FILE: reason" in *msg if it ended on an error. */
 int la_eof(const struct lookahead *la);
 int la_error(const struct lookahead *la, const char **msg);
+
+/*
+ * The window itself. Its fields are here only so that the accessors
+ * below, called for every frame, can be inlined; nothing else reads them.
+ */
+struct la_slot {
+	struct la_frame f;  /* what the window shows of the frame */
+	uint8_t *buf;       /* the frame's bytes (f.fr.data points here) */
+	size_t cap;         /* bytes allocated at buf */
+	uint8_t *pad;       /* a snap-length-cut payload padded with zeros (frame_decode) */
+	size_t padcap;      /* bytes allocated at pad */
+	uint8_t indexed;    /* the index's frame for its key; ihash is then its hash */
+	uint32_t ihash;     /* the index hash of (kind, 4-tuple), when indexed or chained */
+	uint32_t next_same; /* ring position + 1 of the next frame with the same key, 0 none */
+	uint32_t last_same; /* on the indexed frame: ring position + 1 of its key's last frame */
+};
+
+#define LA_IDX_SIZE (2 * LA_MAX_FRAMES)
+
+struct lookahead {
+	struct frame_src *fs;    /* the capture, read with frame_next() (the caller's) */
+	const char *file;        /* its name, for messages */
+	int linktype;            /* frame_decode()'s link type */
+	unsigned seg_flags;      /* frame_decode()'s flags (SEG_VERIFY_CSUM) */
+	struct la_slot *ring;       /* LA_MAX_FRAMES slots */
+	uint32_t head;           /* ring position of the oldest frame */
+	uint32_t count;          /* frames in the window */
+	size_t bytes;            /* their captured bytes */
+	int eof;                 /* the file ended (or failed: read_err) */
+	int read_err;            /* ... on an error; err says what */
+	char err[768];           /* "FILE: reason" */
+	int64_t nread;           /* frames read from the file */
+	uint64_t t0;             /* the first frame's time */
+	uint32_t idx[LA_IDX_SIZE];  /* the index: ring position + 1, 0 empty */
+};
+
+/*
+ * The window may grow no further: the file ended, or it holds LA_MAX_FRAMES
+ * frames, LA_MAX_BYTES bytes, or a frame more than LA_HORIZON after the
+ * oldest.
+ */
+static inline int la_full(const struct lookahead *la)
+{
+	if (la->eof || la->count >= LA_MAX_FRAMES || la->bytes >= LA_MAX_BYTES)
+		return 1;
+	return la->count &&
+	       la->ring[(la->head + la->count - 1) % LA_MAX_FRAMES].f.fr.ts >
+		       la->ring[la->head].f.fr.ts + LA_HORIZON;
+}
+
+/* The oldest frame in the window (the one to replay next), or NULL if it is empty. */
+static inline struct la_frame *la_head(struct lookahead *la)
+{
+	return la->count ? &la->ring[la->head].f : NULL;
+}
+
+/* The window's frame i (0 = the head), for i < la_count(). */
+static inline const struct la_frame *la_at(const struct lookahead *la, uint32_t i)
+{
+	return &la->ring[(la->head + i) % LA_MAX_FRAMES].f;
+}
+
+/* Frames in the window. */
+static inline uint32_t la_count(const struct lookahead *la)
+{
+	return la->count;
+}
+
+/*
+ * The next frame in the window with f's kind and 4-tuple (a SYN sent
+ * again, a second SYN-ACK), or NULL. f must be a frame the window holds,
+ * of a kind other than LA_NONE.
+ */
+static inline const struct la_frame *la_next_same(const struct lookahead *la, const struct la_frame *f)
+{
+	const struct la_slot *s = (const struct la_slot *)(const void *)f;
+
+	return s->next_same ? &la->ring[s->next_same - 1].f : NULL;
+}
+
+/* The time of the file's first frame (virtual time 0), once one was read. */
+static inline uint64_t la_t0(const struct lookahead *la)
+{
+	return la->t0;
+}
 
 #endif

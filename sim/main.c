@@ -19,6 +19,7 @@
 #include "demo.h"
 #include "emit.h"
 #include "live.h"
+#include "capture_point.h"
 #include "replay.h"
 #include "script.h"
 #include "synth.h"
@@ -63,17 +64,14 @@ static const char usage_script[] =
 	"\n"
 	"options:\n"
 	"  --sysctl NAME=VALUE   set a kernel knob before the script runs (repeatable)\n"
-	"  --local_ip ADDR       the stack's address (default 192.168.0.1)\n"
-	"  --remote_ip ADDR      the remote's address (default 192.0.2.1)\n"
-	"  --ip_version ipv4|ipv6\n"
-	"                        with ipv6 the defaults are fd3d:fa7b:d17d::1 and\n"
-	"                        fd3d:fa7b:d17d:1::1\n"
-	"  --tolerance_usecs N   how far a segment's time may stray (default 4000)\n"
 	"  --quiet               print nothing but errors\n"
+	"  --verbose             also list the knobs a script's profile sets that the\n"
+	"                        stack does not model\n"
 	"  --format text|json    the trace's format (default text)\n"
 	"  --hash-seed N, --buckets N, --color, --no-color, --step\n"
 	"                        as for demo\n"
-	"  -h, --help            show this help\n";
+	"  -h, --help            show this help\n"
+	"packetdrill's options (also as header lines of a script; '-' or '_'):\n";
 
 static const char usage_synth[] =
 	"usage: tcpdemux synth (--clients N | --syn-flood N | --hash-flood N) [options]\n"
@@ -183,6 +181,12 @@ static const char usage_replay[] =
 	"  --verify              compare the stack's segments with the ones the\n"
 	"                        recorded host sent; exit 1 unless every control\n"
 	"                        segment (SYN, FIN, RST) agrees (docs/linux-fidelity.md)\n"
+	"  --capture-point auto|server|client\n"
+	"                        where the capture was taken: on the server (no\n"
+	"                        delay), on the client (each connection's inbound\n"
+	"                        segments delayed by its SYN->SYN-ACK time, to when\n"
+	"                        the server got them), or auto (default: decided per\n"
+	"                        connection from its handshake; docs/replay.md)\n"
 	"  --format text|json    output format (default text); json is JSON Lines\n"
 	"  --hash-seed N         fix the hash seed (default: random per run)\n"
 	"  --buckets N           ehash buckets, a power of two, fixed (default: 65536,\n"
@@ -220,11 +224,18 @@ static const char usage_demo[] =
 /* A command's --help text; replay's ends with the --sysctl knobs. */
 static void print_usage(const char *usage)
 {
+	size_t i;
+
 	fputs(usage, stdout);
 	if (usage == usage_replay) {
 		puts("\nknobs for --sysctl:");
 		sysctl_list(stdout);
 	}
+	if (usage == usage_script)
+		for (i = 0; script_optdefs[i].name; i++)
+			printf("  --%s%-*s %s\n", script_optdefs[i].name,
+			       (int)(20 - strlen(script_optdefs[i].name)), script_optdefs[i].has_value ? "=N" : "",
+			       script_optdefs[i].help);
 }
 
 struct run_opts {
@@ -270,10 +281,10 @@ enum {
 	OPT_FORMAT = 256, OPT_SEED, OPT_BUCKETS, OPT_COLOR, OPT_NO_COLOR, OPT_STEP, OPT_MAX_SOCKETS,
 	OPT_VERBOSE,
 	OPT_LOCAL, OPT_LISTEN, OPT_VERIFY_CSUM, OPT_TABLES, OPT_QUIET, OPT_WRITE,
-	OPT_SYSCTL, OPT_ACCEPT, OPT_VERIFY,
-	OPT_LOCAL_IP, OPT_REMOTE_IP, OPT_IP_VERSION, OPT_TOLERANCE,
+	OPT_SYSCTL, OPT_ACCEPT, OPT_VERIFY, OPT_CAPTURE_POINT,
 	OPT_CLIENTS, OPT_SYN_FLOOD, OPT_HASH_FLOOD, OPT_RATE, OPT_DATA, OPT_CONCURRENT, OPT_GEN_SEED,
 	OPT_TUN, OPT_ADDR, OPT_PEER, OPT_APP, OPT_CONNECT, OPT_DURATION,
+	OPT_PACKETDRILL, /* + the index in script_optdefs: keep it last */
 };
 
 /* Options every command that runs the stack takes. */
@@ -303,17 +314,14 @@ static const struct option replay_longopts[] = {
 	{ "sysctl", required_argument, NULL, OPT_SYSCTL },
 	{ "accept", required_argument, NULL, OPT_ACCEPT },
 	{ "verify", no_argument, NULL, OPT_VERIFY },
+	{ "capture-point", required_argument, NULL, OPT_CAPTURE_POINT },
 	{ NULL, 0, NULL, 0 },
 };
 
-static const struct option script_longopts[] = {
+/* script's own options, then packetdrill's in both spellings (script_longopts_init()). */
+static struct option script_longopts[48] = {
 	{ "sysctl", required_argument, NULL, OPT_SYSCTL },
-	{ "local_ip", required_argument, NULL, OPT_LOCAL_IP },
-	{ "remote_ip", required_argument, NULL, OPT_REMOTE_IP },
-	{ "ip_version", required_argument, NULL, OPT_IP_VERSION },
-	{ "tolerance_usecs", required_argument, NULL, OPT_TOLERANCE },
 	{ "quiet", no_argument, NULL, OPT_QUIET },
-	{ NULL, 0, NULL, 0 },
 };
 
 static const struct option synth_longopts[] = {
@@ -633,6 +641,7 @@ static int replay_opt(void *ctx, int opt, const char *arg)
 	case OPT_ACCEPT: {
 		uint32_t ms;
 
+		o->accept_given = 1;
 		if (strcmp(arg, "immediate") == 0) {
 			o->accept_mode = ACCEPT_IMMEDIATE;
 		} else if (strcmp(arg, "never") == 0) {
@@ -649,6 +658,18 @@ static int replay_opt(void *ctx, int opt, const char *arg)
 	}
 	case OPT_VERIFY:
 		o->verify = 1;
+		return 0;
+	case OPT_CAPTURE_POINT:
+		if (strcmp(arg, "auto") == 0) {
+			o->capture_point = CAPTURE_AUTO;
+		} else if (strcmp(arg, "server") == 0) {
+			o->capture_point = CAPTURE_SERVER;
+		} else if (strcmp(arg, "client") == 0) {
+			o->capture_point = CAPTURE_CLIENT;
+		} else {
+			fprintf(stderr, "tcpdemux: --capture-point takes auto, server or client, not '%s'\n", arg);
+			return -1;
+		}
 		return 0;
 	default:
 		return -1;
@@ -697,63 +718,55 @@ static int cmd_replay(int argc, char **argv)
 
 struct script_cli {
 	struct script_opts o;
-	int quiet, local_set, remote_set;
+	int quiet;
 };
+
+/* Fills script_longopts past its own entries with packetdrill's options, '_' and '-' spellings. */
+static void script_longopts_init(void)
+{
+	static char dashed[24][32];
+	size_t n = 0, i, j;
+
+	while (script_longopts[n].name)
+		n++;
+	for (i = 0; script_optdefs[i].name && i < sizeof(dashed) / sizeof(dashed[0]) &&
+		    n + 3 < sizeof(script_longopts) / sizeof(script_longopts[0]); i++) {
+		int has = script_optdefs[i].has_value ? required_argument : no_argument;
+
+		script_longopts[n++] = (struct option){ script_optdefs[i].name, has, NULL, OPT_PACKETDRILL + (int)i };
+		snprintf(dashed[i], sizeof(dashed[i]), "%s", script_optdefs[i].name);
+		for (j = 0; dashed[i][j]; j++)
+			if (dashed[i][j] == '_')
+				dashed[i][j] = '-';
+		if (strcmp(dashed[i], script_optdefs[i].name) != 0)
+			script_longopts[n++] = (struct option){ dashed[i], has, NULL, OPT_PACKETDRILL + (int)i };
+	}
+	memset(&script_longopts[n], 0, sizeof(script_longopts[n]));
+}
 
 static int script_opt(void *ctx, int opt, const char *arg)
 {
 	struct script_cli *cli = ctx;
-	struct ip_addr a;
-	uint32_t us;
+	char err[256];
 
 	switch (opt) {
-	case OPT_SYSCTL: {
-		char err[256];
-
+	case OPT_SYSCTL:
 		if (sysctl_apply(&cli->o.cfg, arg, err, sizeof(err)) < 0) {
 			fprintf(stderr, "tcpdemux: %s\n", err);
 			return -1;
 		}
 		return 0;
-	}
-	case OPT_LOCAL_IP:
-	case OPT_REMOTE_IP:
-		if (addr_parse(arg, &a) < 0) {
-			fprintf(stderr, "tcpdemux: --%s needs an address, not '%s'\n",
-				opt == OPT_LOCAL_IP ? "local_ip" : "remote_ip", arg);
-			return -1;
-		}
-		if (opt == OPT_LOCAL_IP) {
-			cli->o.local_ip = arg;
-			cli->local_set = 1;
-		} else {
-			cli->o.remote_ip = arg;
-			cli->remote_set = 1;
-		}
-		return 0;
-	case OPT_IP_VERSION:
-		if (strcmp(arg, "ipv4") == 0) {
-			cli->o.ipv6 = 0;
-		} else if (strcmp(arg, "ipv6") == 0) {
-			cli->o.ipv6 = 1;
-		} else {
-			fprintf(stderr, "tcpdemux: --ip_version takes ipv4 or ipv6, not '%s'\n", arg);
-			return -1;
-		}
-		return 0;
-	case OPT_TOLERANCE:
-		if (parse_u32(arg, &us) < 0 || us > 10000000) {
-			fprintf(stderr, "tcpdemux: --tolerance_usecs needs microseconds from 0 to 10000000, not '%s'\n",
-				arg);
-			return -1;
-		}
-		cli->o.tolerance = (vtime_t)us * VT_USEC;
-		return 0;
 	case OPT_QUIET:
 		cli->quiet = 1;
 		return 0;
 	default:
-		return -1;
+		if (opt < OPT_PACKETDRILL)
+			return -1;
+		if (script_option(&cli->o, script_optdefs[opt - OPT_PACKETDRILL].name, arg, err, sizeof(err)) < 0) {
+			fprintf(stderr, "tcpdemux: %s\n", err);
+			return -1;
+		}
+		return 0;
 	}
 }
 
@@ -765,8 +778,8 @@ static int cmd_script(int argc, char **argv)
 	int st;
 
 	memset(&cli, 0, sizeof(cli));
-	stack_config_init(&cli.o.cfg);
-	cli.o.tolerance = 4 * VT_MSEC;
+	script_opts_init(&cli.o);
+	script_longopts_init();
 	st = parse_run_opts(argc, argv, &ro, usage_script, script_longopts, script_opt, &cli);
 	if (st)
 		return st > 0 ? 0 : EXIT_USAGE;
@@ -777,10 +790,7 @@ static int cmd_script(int argc, char **argv)
 	cli.o.file = argv[optind];
 	if (step_and_quiet(&ro, cli.quiet))
 		return EXIT_USAGE;
-	if (!cli.local_set)
-		cli.o.local_ip = cli.o.ipv6 ? "fd3d:fa7b:d17d::1" : "192.168.0.1";
-	if (!cli.remote_set)
-		cli.o.remote_ip = cli.o.ipv6 ? "fd3d:fa7b:d17d:1::1" : "192.0.2.1";
+	cli.o.verbose = ro.verbose;
 	run_opts_config(&ro, &cli.o.cfg);
 	if (!cli.quiet) {
 		r = make_renderer(&ro);

@@ -112,6 +112,17 @@ struct rec_skip {
 
 #define REC_MAX_SKIPS 32
 
+/* Where a replay's capture was taken (capture_point.h), for the summary. */
+struct rec_capture {
+	const char *mode;        /* --capture-point: "auto", "server" or "client" */
+	const char *side;        /* overall: "server", "client", "between", "same_host" or "unknown" */
+	const char *side_words;  /* the same for people: "server side", "client side", "in between", ... */
+	uint64_t handshakes[5];  /* measured handshakes by side: unknown, server, client, between, same_host */
+	vtime_t syn_synack;      /* median SYN -> SYN-ACK at the capture point (0: none measured) */
+	vtime_t synack_ack;      /* median SYN-ACK -> ACK; VT_NEVER: most came later than 3x the SYN -> SYN-ACK */
+	uint64_t delayed;        /* connections whose inbound segments were delayed to the server's time */
+};
+
 /* What a replay read: the summary's account of the capture. */
 struct rec_replay {
 	const char *file;       /* the capture's path as given ("-": standard input) */
@@ -122,11 +133,32 @@ struct rec_replay {
 	uint64_t outbound;      /* TCP segments from a local address (the application's part) */
 	uint64_t ignored;       /* TCP segments neither to nor from a local address */
 	uint64_t payload_cut;   /* replayed with payload bytes missing (the snap length) */
+	uint64_t tso_length_0;  /* IPv4 frames of total length 0 (segmentation offload), read as captured */
 	uint64_t picked_up;     /* connections already open when the capture started */
 	uint64_t isn_recorded;  /* ISNs taken from recorded SYN-ACKs */
 	uint64_t isn_own;       /* ISNs the stack chose (no SYN-ACK in the capture) */
+	uint64_t isn_rebased;   /* of those, re-based to a recorded SYN-ACK's ISN read later */
+	struct rec_capture capture; /* where the capture was taken */
 	struct rec_skip skipped[REC_MAX_SKIPS]; /* reasons with a count, in frame.h's order */
 	int nskipped;           /* entries in skipped */
+};
+
+/* What a live run saw on its TUN device, and what its application did: the summary's account. */
+struct rec_live {
+	const char *device;         /* the TUN device's name */
+	const char *app;            /* the application: "echo", "http", "discard" or "never" */
+	uint64_t packets_read;      /* packets the kernel sent into the device */
+	uint64_t tcp_in;            /* of which TCP segments fed to the stack */
+	uint64_t packets_written;   /* segments the stack sent, written to the device */
+	uint64_t write_errors;      /* segments the device refused */
+	struct rec_skip skipped[REC_MAX_SKIPS]; /* why packets read were not fed in, with a count */
+	int nskipped;               /* entries in skipped */
+	uint64_t accepted;          /* descriptors accept() returned to the application */
+	uint64_t closed;            /* descriptors the application closed */
+	uint64_t bytes_in;          /* bytes the application read */
+	uint64_t bytes_out;         /* bytes the application sent */
+	uint64_t responses;         /* HTTP responses (--app http) */
+	uint64_t app_errors;        /* recv()/send() errors the application met (a reset connection) */
 };
 
 /* --verify's totals for one kind of segment. */
@@ -154,6 +186,7 @@ struct rec_summary {
 	struct stack_totals sockets;            /* sockets alive at the end, by kind */
 	const struct rec_replay *replay;        /* what a replay read, else NULL */
 	const struct rec_verify_totals *verify; /* --verify's totals, else NULL */
+	const struct rec_live *live;            /* what a live run saw, else NULL */
 };
 
 struct record {

@@ -16,6 +16,15 @@ void render_time(vtime_t t, char *buf, size_t len)
 		 (unsigned long long)(t % VT_SEC / VT_USEC));
 }
 
+const char *render_ms(vtime_t v, char *buf, size_t len)
+{
+	if (v == VT_NEVER)
+		snprintf(buf, len, "more than 3x that");
+	else
+		snprintf(buf, len, "%.*f ms", v >= 10 * VT_MSEC ? 1 : 3, (double)v / VT_MSEC);
+	return buf;
+}
+
 /* ---- keeping a snapshot ------------------------------------------------------------------- */
 
 int render_tables_copy(struct rec_tables_copy *dst, const struct rec_tables *src)

@@ -79,6 +79,13 @@ static inline void render_record(struct renderer *r, const struct record *rec)
 void render_time(vtime_t t, char *buf, size_t len);
 
 /*
+ * A gap in milliseconds for people: "81.0 ms" from 10 ms up, "0.073 ms"
+ * below; VT_NEVER (longer than a look-ahead showed) as "more than 3x that".
+ * Returns buf.
+ */
+const char *render_ms(vtime_t v, char *buf, size_t len);
+
+/*
  * A copy of a snapshot that outlives the record carrying it, for a
  * renderer that shows the tables later (--step's 't'). Returns 0, or
  * -ENOMEM with *dst left as it was. render_tables_free() releases a copy

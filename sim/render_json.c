@@ -668,21 +668,59 @@ static void json_verify_totals(struct json_renderer *j, const struct rec_verify_
  * Appends a "reason":N member, comma-separated, for each skip reason that
  * occurred: N is the count, or with first_frame the first such frame.
  */
-static void json_skips(struct json_renderer *j, const struct rec_replay *rs, int first_frame)
+static void json_skips(struct json_renderer *j, const struct rec_skip *skipped, int n, int first_frame)
 {
 	int i;
 
-	for (i = 0; i < rs->nskipped; i++) {
+	for (i = 0; i < n; i++) {
 		if (i)
 			jb_char(j, ',');
 		jb_char(j, '"');
-		jb_cstr(j, rs->skipped[i].reason);
+		jb_cstr(j, skipped[i].reason);
 		jb_lit(j, "\":");
 		if (first_frame)
-			jb_i64(j, rs->skipped[i].first_frame);
+			jb_i64(j, skipped[i].first_frame);
 		else
-			jb_u64(j, rs->skipped[i].count);
+			jb_u64(j, skipped[i].count);
 	}
+}
+
+/* Appends ,"name":milliseconds (%.3f), or null for VT_NEVER (longer than the window showed). */
+static void jb_ms(struct json_renderer *j, const char *name, vtime_t v)
+{
+	char buf[48];
+
+	if (v == VT_NEVER)
+		snprintf(buf, sizeof(buf), ",\"%s\":null", name);
+	else
+		snprintf(buf, sizeof(buf), ",\"%s\":%.3f", name, (double)v / VT_MSEC);
+	jb_cstr(j, buf);
+}
+
+/* Appends ,"capture_point":{...}: where the capture was taken. */
+static void json_capture(struct json_renderer *j, const struct rec_capture *c)
+{
+	static const char *const keys[5] = { "unknown", "server", "client", "between", "same_host" };
+	int i;
+
+	jb_lit(j, ",\"capture_point\":{\"mode\":");
+	jb_jstr(j, c->mode ? c->mode : "auto");
+	jb_lit(j, ",\"side\":");
+	jb_jstr(j, c->side ? c->side : "unknown");
+	jb_lit(j, ",\"handshakes\":{");
+	for (i = 1; i < 5; i++) {
+		if (i > 1)
+			jb_char(j, ',');
+		jb_char(j, '"');
+		jb_cstr(j, keys[i]);
+		jb_lit(j, "\":");
+		jb_u64(j, c->handshakes[i]);
+	}
+	jb_char(j, '}');
+	jb_ms(j, "syn_synack_ms", c->syn_synack);
+	jb_ms(j, "synack_ack_ms", c->synack_ack);
+	jb_count(j, "delayed", c->delayed);
+	jb_char(j, '}');
 }
 
 /* Appends the summary's "replay":{...}, member: what the capture held and what was skipped. */
@@ -699,15 +737,44 @@ static void json_replay_stats(struct json_renderer *j, const struct rec_replay *
 	jb_count(j, "outbound", rs->outbound);
 	jb_count(j, "ignored", rs->ignored);
 	jb_count(j, "payload_cut", rs->payload_cut);
+	jb_count(j, "tso_length_0", rs->tso_length_0);
 	jb_count(j, "picked_up", rs->picked_up);
 	jb_lit(j, ",\"isn\":{\"recorded\":");
 	jb_u64(j, rs->isn_recorded);
 	jb_count(j, "own", rs->isn_own);
-	jb_lit(j, "},\"skipped\":{");
-	json_skips(j, rs, 0);
+	jb_count(j, "rebased", rs->isn_rebased);
+	jb_char(j, '}');
+	json_capture(j, &rs->capture);
+	jb_lit(j, ",\"skipped\":{");
+	json_skips(j, rs->skipped, rs->nskipped, 0);
 	jb_lit(j, "},\"first_skipped\":{");
-	json_skips(j, rs, 1);
+	json_skips(j, rs->skipped, rs->nskipped, 1);
 	jb_lit(j, "}},");
+}
+
+/* Appends the summary's "live":{...}, member: what crossed the device and what the application did. */
+static void json_live_stats(struct json_renderer *j, const struct rec_live *lv)
+{
+	jb_lit(j, "\"live\":{\"device\":");
+	jb_jstr(j, lv->device);
+	jb_lit(j, ",\"app\":");
+	jb_jstr(j, lv->app);
+	jb_count(j, "packets_read", lv->packets_read);
+	jb_count(j, "tcp_in", lv->tcp_in);
+	jb_count(j, "packets_written", lv->packets_written);
+	jb_count(j, "write_errors", lv->write_errors);
+	jb_lit(j, ",\"skipped\":{");
+	json_skips(j, lv->skipped, lv->nskipped, 0);
+	jb_lit(j, "},\"first_skipped\":{");
+	json_skips(j, lv->skipped, lv->nskipped, 1);
+	jb_lit(j, "}");
+	jb_count(j, "accepted", lv->accepted);
+	jb_count(j, "closed", lv->closed);
+	jb_count(j, "bytes_in", lv->bytes_in);
+	jb_count(j, "bytes_out", lv->bytes_out);
+	jb_count(j, "responses", lv->responses);
+	jb_count(j, "app_errors", lv->app_errors);
+	jb_lit(j, "},");
 }
 
 /* REC_SUMMARY: the closing "summary" line; the replay and verify members only when present. */
@@ -725,6 +792,8 @@ static void json_summary(struct json_renderer *j, vtime_t t, const struct rec_su
 		json_replay_stats(j, sum->replay);
 	if (sum->verify)
 		json_verify_totals(j, sum->verify);
+	if (sum->live)
+		json_live_stats(j, sum->live);
 	jb_lit(j, "\"sockets\":{\"listen\":");
 	jb_uint(j, tot->listeners);
 	jb_count(j, "established", tot->established);

@@ -393,6 +393,27 @@ static void text_verify_totals(FILE *f, const struct rec_verify_totals *vs)
 			(unsigned long long)vs->option_diffs);
 }
 
+/* The summary's capture-point line: where, from how many handshakes, what was done. */
+static void text_capture(FILE *f, const struct rec_capture *c)
+{
+	uint64_t n = c->handshakes[1] + c->handshakes[2] + c->handshakes[3] + c->handshakes[4];
+	char a[48], b[48];
+
+	if (!n) {
+		fprintf(f, "capture point: unknown (no complete handshake); --capture-point %s\n", c->mode);
+		return;
+	}
+	fprintf(f, "capture point: %s; SYN->SYN-ACK %s, SYN-ACK->ACK %s (medians of %llu handshake%s: %llu server side, %llu client side, %llu in between, %llu same host); ",
+		c->side_words, render_ms(c->syn_synack, a, sizeof(a)), render_ms(c->synack_ack, b, sizeof(b)), (unsigned long long)n,
+		n == 1 ? "" : "s", (unsigned long long)c->handshakes[1], (unsigned long long)c->handshakes[2],
+		(unsigned long long)c->handshakes[3], (unsigned long long)c->handshakes[4]);
+	if (c->delayed)
+		fprintf(f, "%llu connection%s inbound segments delayed to the server's time (--capture-point %s)\n",
+			(unsigned long long)c->delayed, c->delayed == 1 ? "'s" : "s'", c->mode);
+	else
+		fprintf(f, "nothing delayed (--capture-point %s)\n", c->mode);
+}
+
 static void text_replay_stats(FILE *f, const struct rec_replay *rs)
 {
 	int i;
@@ -409,15 +430,42 @@ static void text_replay_stats(FILE *f, const struct rec_replay *rs)
 	fprintf(f, "%s\n", rs->nskipped ? "" : " none");
 	fprintf(f, "ISNs: %llu taken from recorded SYN-ACKs, %llu chosen by the stack (no SYN-ACK in the capture)\n",
 		(unsigned long long)rs->isn_recorded, (unsigned long long)rs->isn_own);
+	if (rs->isn_rebased)
+		fprintf(f, "%llu of the stack's ISNs were re-based to the recorded SYN-ACK's, read after the stack had answered\n",
+			(unsigned long long)rs->isn_rebased);
+	text_capture(f, &rs->capture);
 	if (rs->picked_up)
 		fprintf(f, "%llu connections were already open when the capture started (picked up as ESTABLISHED)\n",
 			(unsigned long long)rs->picked_up);
+	if (rs->tso_length_0)
+		fprintf(f, "%llu IPv4 frames had total length 0 (segmentation offload: captured before the card split them); read as captured\n",
+			(unsigned long long)rs->tso_length_0);
 	if (rs->payload_cut)
 		fprintf(f, "%llu segments had payload cut by the snap length (replayed with zeros in its place)\n",
 			(unsigned long long)rs->payload_cut);
 }
 
-static void text_summary(struct text_renderer *r, const struct rec_summary *sum)
+static void text_live_stats(FILE *f, vtime_t t, const struct rec_live *lv)
+{
+	char ts[32];
+	int i;
+
+	render_time(t, ts, sizeof(ts));
+	fprintf(f, "live on %s for %s s: %llu packets read, %llu TCP segments to the stack, %llu written, %llu write errors\n",
+		lv->device, ts, (unsigned long long)lv->packets_read, (unsigned long long)lv->tcp_in,
+		(unsigned long long)lv->packets_written, (unsigned long long)lv->write_errors);
+	fputs("skipped:", f);
+	for (i = 0; i < lv->nskipped; i++)
+		fprintf(f, "%s %s=%llu (first: packet %lld)", i ? "," : "", lv->skipped[i].reason,
+			(unsigned long long)lv->skipped[i].count, (long long)lv->skipped[i].first_frame);
+	fprintf(f, "%s\n", lv->nskipped ? "" : " none");
+	fprintf(f, "application %s: %llu accepted, %llu closed, %llu bytes read, %llu bytes sent, %llu HTTP responses, %llu errors\n",
+		lv->app, (unsigned long long)lv->accepted, (unsigned long long)lv->closed,
+		(unsigned long long)lv->bytes_in, (unsigned long long)lv->bytes_out,
+		(unsigned long long)lv->responses, (unsigned long long)lv->app_errors);
+}
+
+static void text_summary(struct text_renderer *r, vtime_t t, const struct rec_summary *sum)
 {
 	FILE *f = r->out;
 	const struct stack_totals *tot = &sum->sockets;
@@ -427,6 +475,8 @@ static void text_summary(struct text_renderer *r, const struct rec_summary *sum)
 		text_replay_stats(f, sum->replay);
 	if (sum->verify)
 		text_verify_totals(f, sum->verify);
+	if (sum->live)
+		text_live_stats(f, t, sum->live);
 	fprintf(f, "%ssummary%s: %llu segments in, %llu out; sockets: %u listening, %u established, "
 		   "%u requests, %u TIME_WAIT, %u other\n",
 		C(r, BOLD), C(r, RESET), (unsigned long long)sum->counters[CNT_INSEGS],
@@ -480,7 +530,7 @@ static void text_record(struct renderer *rr, const struct record *rec)
 		text_tables(r, rec->tables);
 		break;
 	case REC_SUMMARY:
-		text_summary(r, rec->summary);
+		text_summary(r, rec->t, rec->summary);
 		break;
 	default:
 		break;

@@ -31,6 +31,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "capture_point.h"
+#include "delay_line.h"
 #include "emit.h"
 #include "frame.h"
 #include "lookahead.h"
@@ -48,6 +50,9 @@ struct rp {
 	struct lookahead *la;         /* frames read ahead, and their index */
 	struct replay_app app;        /* the recorded host's application */
 	struct replay_cookies cookies; /* SYN cookies the recorded kernel issued */
+	struct capture_point cp;      /* where the capture was taken, per connection */
+	struct delay_line held;       /* inbound segments held back to the server's time */
+	uint64_t opens_measured;      /* PassiveOpens when a completed handshake was last measured */
 	struct verify *v;             /* --verify, else NULL */
 	struct pcap_out *dump;        /* --write, else NULL */
 	int auto_local;               /* local addresses inferred (no --local) */
@@ -269,9 +274,9 @@ static int isn_hook(void *ctx, const struct segment *syn, int kind, uint32_t *is
 
 /* ---- one frame ------------------------------------------------------------------------ */
 
-static void replay_inbound(struct rp *p, const struct la_frame *f, vtime_t t)
+/* An inbound segment (frame n) reaches the stack at time t. */
+static void replay_inbound(struct rp *p, const struct segment *seg, int64_t n, vtime_t t)
 {
-	const struct segment *seg = &f->seg;
 	int fd, accepted = 0;
 
 	if ((seg->flags & (TH_SYN | TH_RST | TH_ACK)) == TH_ACK &&
@@ -288,7 +293,12 @@ static void replay_inbound(struct rp *p, const struct la_frame *f, vtime_t t)
 			replay_app_pick_up(&p->app, &seg->dst, seg->dport, &seg->src, seg->sport, seg->ack,
 					   seg->seq, seg->win, seg->opt.has_ts, t);
 	}
-	fd = stack_input(p->st, seg, f->n);
+	fd = stack_input(p->st, seg, n);
+	if (stack_counter(p->st, CNT_PASSIVEOPENS) != p->opens_measured) {
+		/* A handshake completed: where it was captured, if that waited for its ACK. */
+		p->opens_measured = stack_counter(p->st, CNT_PASSIVEOPENS);
+		capture_point_completed(&p->cp, &seg->dst, seg->dport, &seg->src, seg->sport, t);
+	}
 	if (p->o->tables == 1)
 		emit_tables(p->r, p->st);
 	if (p->o->accept_mode == ACCEPT_IMMEDIATE)
@@ -298,11 +308,93 @@ static void replay_inbound(struct rp *p, const struct la_frame *f, vtime_t t)
 		replay_app_drain(&p->app, &seg->dst, seg->dport, &seg->src, seg->sport);
 }
 
+/*
+ * A recorded SYN-ACK at its replay: the stack answered the SYN already.
+ * When the window did not hold this SYN-ACK then (it came later than the
+ * window reaches), the stack chose its own ISN; the recorded one is
+ * adopted now, however late: the request is re-based (nothing of it can
+ * be acknowledged yet), or, if the stack answered with a cookie and kept
+ * nothing, the recorded ISN is remembered as the cookie its ACK returns.
+ */
+static void adopt_late_isn(struct rp *p, const struct la_frame *f, vtime_t t)
+{
+	const struct segment *sa = &f->seg;
+	char subj[2 * ADDR_STRLEN + 8], a[ADDR_STRLEN], b[ADDR_STRLEN], why[160];
+	struct segment syn;
+	int r = stack_rebase_request(p->st, &sa->src, sa->sport, &sa->dst, sa->dport, sa->seq);
+
+	if (r == -ENOENT && stack_counter(p->st, CNT_SYNCOOKIESSENT) &&
+	    !stack_find(p->st, &sa->src, sa->sport, &sa->dst, sa->dport, NULL)) {
+		/* The client's SYN as the cookie memory files it (its 4-tuple and MSS). */
+		memset(&syn, 0, sizeof(syn));
+		syn.src = sa->dst;
+		syn.sport = sa->dport;
+		syn.dst = sa->src;
+		syn.dport = sa->sport;
+		syn.opt = sa->opt;
+		replay_cookie_remember(&p->cookies, &syn, sa->seq, t);
+		return;
+	}
+	if (r != 1)
+		return;
+	p->stats.isn_rebased++;
+	if (!p->r)
+		return;
+	snprintf(subj, sizeof(subj), "%s <- %s", endpoint_format(&sa->src, sa->sport, a, sizeof(a)),
+		 endpoint_format(&sa->dst, sa->dport, b, sizeof(b)));
+	snprintf(why, sizeof(why), "the recorded SYN-ACK (frame %lld) came after the stack's own: its request re-based to ISN %u",
+		 (long long)f->n, sa->seq);
+	emit_inferred(p->r, t, "isn", subj, why);
+}
+
+/*
+ * The recorded host's segment acknowledges what it had received: every
+ * inbound segment of the connection still held back that starts before
+ * its ack reaches the stack now, before the application's call that the
+ * segment stands for (a response follows its request, a FIN the peer's).
+ * Delays measured in the handshake are estimates; this keeps cause before
+ * effect when the path got faster.
+ */
+static void release_acked(struct rp *p, const struct segment *out, vtime_t t)
+{
+	struct held_seg h;
+
+	while (p->held.n && delay_line_take_acked(&p->held, out, &h) == 0) {
+		replay_inbound(p, &h.seg, h.n, t);
+		free(h.data);
+	}
+}
+
+/*
+ * Which call a recorded FIN stands for. After close() (not shutdown()),
+ * Linux answers data that still arrives with a RST of its own (no ACK
+ * flag, seq = the data's ACK: tcp_rcv_state_process, TCPAbortOnData);
+ * such a RST ahead in the window, at the sequence number after the FIN,
+ * says the application closed, and the RST is the kernel's answer, not an
+ * abort.
+ */
+static int fin_call(struct rp *p, const struct segment *seg)
+{
+	const struct la_frame *rst;
+
+	if (!(seg->flags & TH_FIN))
+		return APP_FIN_SHUTDOWN;
+	for (rst = la_find(p->la, LA_RST, &seg->src, seg->sport, &seg->dst, seg->dport); rst;
+	     rst = la_next_same(p->la, rst))
+		if (!(rst->seg.flags & TH_ACK) && rst->seg.seq == seg->seq + seg->len + 1)
+			return APP_FIN_CLOSE;
+	return APP_FIN_SHUTDOWN;
+}
+
 static void replay_outbound(struct rp *p, const struct la_frame *f, vtime_t t)
 {
+	release_acked(p, &f->seg, t);
 	if (p->v)
 		verify_expected(p->v, &f->seg, t);
-	replay_app_outbound(&p->app, &f->seg, t);
+	/* Only a stack that chose an ISN of its own, or a cookie, can have one to re-base. */
+	if ((f->seg.flags & (TH_SYN | TH_ACK)) == (TH_SYN | TH_ACK) && p->stats.isn_own)
+		adopt_late_isn(p, f, t);
+	replay_app_outbound(&p->app, &f->seg, t, fin_call(p, &f->seg));
 }
 
 /* Which way a segment goes: 1 to a local address, -1 from one, 0 neither. */
@@ -337,13 +429,124 @@ static void accept_ticks(struct rp *p, vtime_t t)
 	p->next_accept += every * ((t - p->next_accept) / every + 1);
 }
 
+/* The clock moves to t: accept() ticks, timers, settled comparisons, forgotten cookies. */
+static void clock_to(struct rp *p, vtime_t t)
+{
+	if (p->o->accept_mode == ACCEPT_EVERY)
+		accept_ticks(p, t);
+	stack_advance(p->st, t);
+	if (p->v)
+		verify_tick(p->v, t);
+	replay_cookie_sweep(&p->cookies, t);
+}
+
+/* Feeds the stack every held inbound segment due by upto, in due order. */
+static void release_held(struct rp *p, vtime_t upto)
+{
+	struct held_seg h;
+
+	while (delay_line_due(&p->held) <= upto && delay_line_pop(&p->held, &h) == 0) {
+		clock_to(p, h.due);
+		replay_inbound(p, &h.seg, h.n, h.due);
+		free(h.data);
+	}
+}
+
+/*
+ * The recorded SYN-ACK answering the inbound SYN f, from the window, or
+ * NULL: none yet, or f was sent again before it was answered (its
+ * retransmission is the one answered).
+ */
+static const struct la_frame *synack_of(struct rp *p, const struct la_frame *f)
+{
+	const struct segment *syn = &f->seg;
+	const struct la_frame *sa = la_find(p->la, LA_SYNACK, &syn->dst, syn->dport, &syn->src, syn->sport);
+	const struct la_frame *again = la_next_same(p->la, f);
+
+	while (sa && (sa->n < f->n || sa->seg.ack != syn->seq + 1))
+		sa = la_next_same(p->la, sa);
+	if (!sa || (again && again->n < sa->n && again->seg.seq == syn->seq))
+		return NULL;
+	return sa;
+}
+
+/*
+ * The client's ACK of the SYN-ACK sa (answering syn) in the window, read
+ * ahead as far as 3x SYN -> SYN-ACK after sa: *sa_ack gets the gap, or
+ * VT_NEVER when it came later (server side, whatever came after) or not at all.
+ */
+static void find_final_ack(struct rp *p, const struct segment *syn, const struct la_frame *sa, vtime_t syn_sa,
+			   vtime_t *sa_ack)
+{
+	uint64_t bound = sa->fr.ts + 3 * syn_sa;
+	uint32_t i;
+
+	*sa_ack = VT_NEVER;
+	/* Frame numbers are consecutive in the window: the SYN-ACK's place follows from its number. */
+	for (i = (uint32_t)(sa->n - la_head(p->la)->n) + 1;; i++) {
+		const struct la_frame *g;
+
+		if (i >= la_count(p->la) && (la_full(p->la) || !read_one(p)))
+			return;
+		g = la_at(p->la, i);
+		if (g->fr.ts > bound)
+			return;
+		if (!g->status && (g->seg.flags & (TH_SYN | TH_RST | TH_ACK)) == TH_ACK &&
+		    g->seg.ack == sa->seg.seq + 1 && g->seg.sport == syn->sport && g->seg.dport == syn->dport &&
+		    addr_equal(&g->seg.src, &syn->src) && addr_equal(&g->seg.dst, &syn->dst)) {
+			*sa_ack = g->fr.ts - sa->fr.ts;
+			return;
+		}
+	}
+}
+
+/*
+ * An inbound SYN at the head of the window: its handshake tells where the
+ * capture was taken for this connection, and how much its inbound
+ * segments are delayed from now on.
+ */
+static void measure_handshake(struct rp *p, const struct la_frame *f, vtime_t t)
+{
+	const struct segment *syn = &f->seg;
+	char subj[2 * ADDR_STRLEN + 8], a[ADDR_STRLEN], b[ADDR_STRLEN], why[256], g1[32], g2[32], g3[32];
+	const struct la_frame *sa = synack_of(p, f);
+	vtime_t syn_sa, sa_ack, delay;
+	int side;
+
+	if (!sa)
+		return;
+	syn_sa = sa->fr.ts > f->fr.ts ? sa->fr.ts - f->fr.ts : 0;
+	if (capture_point_needs_ack(&p->cp, syn_sa))
+		find_final_ack(p, syn, sa, syn_sa, &sa_ack);
+	else
+		sa_ack = VT_NEVER;
+	if (sa_ack == VT_NEVER) {
+		/* Undelayed: measured when (if) the stack completes the handshake. */
+		capture_point_pending(&p->cp, &syn->dst, syn->dport, &syn->src, syn->sport, vt_of(p, sa->fr.ts),
+				      syn_sa);
+		return;
+	}
+	delay = capture_point_handshake(&p->cp, &syn->dst, syn->dport, &syn->src, syn->sport, syn_sa, sa_ack,
+					&side, t);
+	if (!delay || !p->r)
+		return;
+	snprintf(subj, sizeof(subj), "%s <- %s", endpoint_format(&syn->dst, syn->dport, a, sizeof(a)),
+		 endpoint_format(&syn->src, syn->sport, b, sizeof(b)));
+	snprintf(why, sizeof(why),
+		 "%s (SYN->SYN-ACK %s, SYN-ACK->ACK %s at the capture point): its inbound segments reach the stack %s after the capture saw them",
+		 capture_side_name(side), render_ms(syn_sa, g1, sizeof(g1)), render_ms(sa_ack, g2, sizeof(g2)),
+		 render_ms(delay, g3, sizeof(g3)));
+	emit_inferred(p->r, t, "delay", subj, why);
+}
+
 /*
  * Replays the window's head frame f: the clock moves to its time (timers
- * fire), then the segment goes to the stack or to the application.
+ * fire), then the segment goes to the stack (now, or held back while its
+ * connection is delayed) or to the application.
  */
 static void replay_frame(struct rp *p, const struct la_frame *f)
 {
-	vtime_t t = vt_of(p, f->fr.ts);
+	vtime_t t = vt_of(p, f->fr.ts), delay;
 	int dir;
 
 	if (t < p->last_t) {
@@ -355,13 +558,7 @@ static void replay_frame(struct rp *p, const struct la_frame *f)
 		t = p->last_t;
 	}
 	p->last_t = t;
-
-	if (p->o->accept_mode == ACCEPT_EVERY)
-		accept_ticks(p, t);
-	stack_advance(p->st, t);
-	if (p->v)
-		verify_tick(p->v, t);
-	replay_cookie_sweep(&p->cookies, t);
+	clock_to(p, t);
 	if (f->status) {
 		if (!p->stats.skipped[f->status]++)
 			p->stats.first_skipped[f->status] = f->n;
@@ -369,11 +566,16 @@ static void replay_frame(struct rp *p, const struct la_frame *f)
 	}
 	if (f->cut)
 		p->stats.payload_cut++;
+	p->stats.tso_length_0 += f->tso;
 	dir = direction(p, &f->seg);
 	if (dir > 0) {
 		if (!p->stats.inbound++)
 			p->first_in = f->n;
-		replay_inbound(p, f, t);
+		if ((f->seg.flags & (TH_SYN | TH_ACK)) == TH_SYN)
+			measure_handshake(p, f, t);
+		delay = capture_point_delay(&p->cp, &f->seg, t);
+		if (!delay || delay_line_push(&p->held, &f->seg, f->n, t, t + delay) < 0)
+			replay_inbound(p, &f->seg, f->n, t);
 	} else if (dir < 0) {
 		if (!p->stats.outbound++)
 			p->first_out = f->n;
@@ -435,12 +637,31 @@ static void rp_free(struct rp *p)
 {
 	pcap_out_close(p->dump);
 	la_free(p->la);
+	delay_line_free(&p->held);
+	capture_point_free(&p->cp);
 	replay_app_free(&p->app);
 	replay_cookie_free(&p->cookies);
 	verify_free(p->v);
 	stack_free(p->st);
 	frame_close(p->fs);
 	free(p);
+}
+
+/* The summary's account of where the capture was taken. */
+static void capture_summary(struct rp *p)
+{
+	static const char *const modes[] = { "auto", "server", "client" };
+	struct rec_capture *c = &p->stats.capture;
+	int side = capture_point_overall(&p->cp), i;
+
+	c->mode = modes[p->o->capture_point >= 0 && p->o->capture_point <= 2 ? p->o->capture_point : 0];
+	c->side = capture_side_key(side);
+	c->side_words = capture_side_name(side);
+	for (i = 0; i < SIDE_COUNT && i < 5; i++)
+		c->handshakes[i] = p->cp.sides[i];
+	c->syn_synack = cp_hist_median(&p->cp.syn_synack);
+	c->synack_ack = cp_hist_median(&p->cp.synack_ack);
+	c->delayed = p->cp.delayed;
 }
 
 /* The --local and --listen options: addresses and listeners before the first frame. */
@@ -497,7 +718,9 @@ int replay_run(const struct replay_opts *o)
 	if (p->st)
 		replay_app_init(&p->app, p->st, p->r);
 	p->la = la_new(p->fs, o->file, frame_linktype(p->fs), o->verify_checksums ? SEG_VERIFY_CSUM : 0);
+	delay_line_init(&p->held);
 	if (!p->st || !p->la || replay_cookie_init(&p->cookies) < 0 ||
+	    capture_point_init(&p->cp, o->capture_point) < 0 ||
 	    (o->verify && !(p->v = verify_new(verify_report, p)))) {
 		fprintf(stderr, "tcpdemux: out of memory\n");
 		rp_free(p);
@@ -527,9 +750,12 @@ int replay_run(const struct replay_opts *o)
 		if (!f) {
 			read_one(p);
 			f = la_head(p->la);
-			if (!f)
-				break;
 		}
+		/* Held inbound segments due before this frame reach the stack first. */
+		if (p->held.n)
+			release_held(p, f ? vt_of(p, f->fr.ts) : VT_NEVER);
+		if (!f)
+			break;
 		look_ahead(p, f);
 		replay_frame(p, f);
 		/* Here the frame has had all its effects: a front end that annotates
@@ -538,6 +764,7 @@ int replay_run(const struct replay_opts *o)
 	}
 	p->stats.frames = (uint64_t)la_nread(p->la);
 	p->stats.picked_up = p->app.picked_up;
+	capture_summary(p);
 	if (p->v) {
 		verify_finish(p->v);
 		p->stats.verify = verify_stats(p->v);

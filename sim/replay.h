@@ -9,6 +9,7 @@
 
 #include "addr.h"
 #include "frame.h"
+#include "record.h"
 #include "render.h"
 #include "stack.h"
 #include "verify.h"
@@ -27,8 +28,11 @@ struct replay_stats {
 	uint64_t skipped[SKIP_COUNT];
 	int64_t first_skipped[SKIP_COUNT]; /* frame number of the first skipped for each reason */
 	uint64_t payload_cut;       /* replayed with payload bytes missing (snap length) */
+	uint64_t tso_length_0;      /* IPv4 total length 0 (segmentation offload), read as captured */
 	uint64_t picked_up;         /* connections already open when the capture started */
 	uint64_t isn_recorded, isn_own;
+	uint64_t isn_rebased;       /* own ISNs replaced by a recorded SYN-ACK's that came later */
+	struct rec_capture capture; /* where the capture was taken (record.h) */
 	const struct verify_stats *verify; /* --verify, else NULL */
 };
 
@@ -59,7 +63,9 @@ struct replay_opts {
 	const char *write_path;      /* --write OUT.pcap */
 	int accept_mode;             /* enum accept_mode */
 	vtime_t accept_every;
+	int accept_given;            /* --accept was given (else the capture may tell) */
 	int verify;                  /* compare with the recorded host's segments */
+	int capture_point;           /* enum capture_mode (capture_point.h): --capture-point */
 };
 
 /*

@@ -265,7 +265,7 @@ static void app_send(struct replay_app *app, struct app_conn *c, const struct se
 	}
 }
 
-void replay_app_outbound(struct replay_app *app, const struct segment *seg, vtime_t t)
+void replay_app_outbound(struct replay_app *app, const struct segment *seg, vtime_t t, int fin)
 {
 	struct app_conn *c;
 
@@ -296,6 +296,11 @@ void replay_app_outbound(struct replay_app *app, const struct segment *seg, vtim
 	if (seg->len)
 		app_send(app, c, seg);
 	if ((seg->flags & TH_FIN) && !c->fin_done) {
+		if (fin == APP_FIN_CLOSE) {
+			/* The socket is the kernel's alone now (orphaned): nothing more to do here. */
+			sys_close(app->st, conn_fd(app, c));
+			return;
+		}
 		sys_shutdown(app->st, conn_fd(app, c), SHUTDOWN_WR);
 		c->fin_done = 1;
 	}

@@ -102,11 +102,18 @@ int replay_app_pick_up(struct replay_app *app, const struct ip_addr *la, uint16_
 		       const struct ip_addr *ra, uint16_t rp, uint32_t snd_nxt, uint32_t rcv_nxt,
 		       uint16_t win, int ts, vtime_t t);
 
+/* How the application ended its side, when a recorded FIN says it did. */
+enum app_fin {
+	APP_FIN_SHUTDOWN = 0, /* shutdown(SHUT_WR): it may still read */
+	APP_FIN_CLOSE,        /* close(): data arriving after it is answered by the kernel's RST */
+};
+
 /*
  * The recorded host sent seg at t: the application's call behind it, made
- * on the stack's socket for that connection.
+ * on the stack's socket for that connection. fin (enum app_fin) says which
+ * call a FIN stands for; the driver knows from what followed it.
  */
-void replay_app_outbound(struct replay_app *app, const struct segment *seg, vtime_t t);
+void replay_app_outbound(struct replay_app *app, const struct segment *seg, vtime_t t, int fin);
 
 /*
  * The stack's ISN hook for an active open (ISN_CONNECT): 1 and *isn set

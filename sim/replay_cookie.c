@@ -74,10 +74,8 @@ static int cookie_expired(void *ctx, struct tentry *e)
 	return c->last_sweep - (vtime_t)e->frame > COOKIE_KEEP;
 }
 
-void replay_cookie_sweep(struct replay_cookies *c, vtime_t now)
+void replay_cookie_sweep_now(struct replay_cookies *c, vtime_t now)
 {
-	if (now - c->last_sweep < 10 * VT_SEC)
-		return;
 	c->last_sweep = now;
 	tmap_sweep(&c->map, cookie_expired, c);
 }

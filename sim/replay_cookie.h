@@ -48,7 +48,14 @@ int replay_cookie_check(void *ctx, const struct segment *ack, uint16_t *mss);
 /* Did the kernel issue a cookie to the sender of seg (still remembered)? */
 int replay_cookie_known(struct replay_cookies *c, const struct segment *seg);
 
-/* Forgets cookies too old to be accepted (at most every 10 s of virtual time). */
-void replay_cookie_sweep(struct replay_cookies *c, vtime_t now);
+/* Forgets cookies too old to be accepted, now. */
+void replay_cookie_sweep_now(struct replay_cookies *c, vtime_t now);
+
+/* The same at most every 10 s of virtual time (called for every frame). */
+static inline void replay_cookie_sweep(struct replay_cookies *c, vtime_t now)
+{
+	if (now - c->last_sweep >= 10 * VT_SEC)
+		replay_cookie_sweep_now(c, now);
+}
 
 #endif

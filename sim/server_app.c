@@ -16,6 +16,14 @@
 #include "server_app.h"
 #include "socket.h"
 
+/*
+ * echo stops reading while this much of what it sent is unacknowledged, as
+ * a blocking send() stops a real echo server once its send buffer is full
+ * (Linux's tcp_wmem allows 4 MiB): a client that sends without reading is
+ * then held by its own window closing, not by the stack's memory growing.
+ */
+#define ECHO_MAX_OUTQ (4 * 1024 * 1024)
+
 /* What one connection of the application holds. */
 struct server_conn {
 	uint8_t held;     /* the application holds this descriptor */
@@ -233,8 +241,17 @@ static void serve(struct server_app *a, int fd)
 
 	if (c->client && !c->sent)
 		client_request(a, fd, c);
-	while ((n = sys_recv(a->st, fd, a->buf, sizeof(a->buf))) > 0) {
+	for (;;) {
+		if (a->kind == SERVER_APP_ECHO && !c->client && sys_outq(a->st, fd) >= ECHO_MAX_OUTQ) {
+			n = -EAGAIN; /* the next ACK (news) brings it back */
+			break;
+		}
+		n = sys_recv(a->st, fd, a->buf, sizeof(a->buf));
+		if (n <= 0)
+			break;
 		a->stats.bytes_in += (uint64_t)n;
+		if (c->client)
+			continue; /* the server's answer: read, counted, dropped */
 		if (a->kind == SERVER_APP_ECHO) {
 			ssize_t w = sys_send(a->st, fd, a->buf, (size_t)n);
 
@@ -244,8 +261,6 @@ static void serve(struct server_app *a, int fd)
 				break;
 			}
 			a->stats.bytes_out += (uint64_t)w;
-		} else if (c->client) {
-			continue; /* the server's answer: read, counted, dropped */
 		} else if (a->kind == SERVER_APP_HTTP && !answered && http_request_done(c, a->buf, (size_t)n)) {
 			answered = 1;
 		}

@@ -17,6 +17,13 @@
  */
 int sysctl_apply(struct stack_config *cfg, const char *assignment, char *err, size_t errlen);
 
+/*
+ * The same for a script's profile (defaults.sh): returns 0 (applied), 1
+ * (a Linux knob the stack does not model: cfg unchanged, nothing in err),
+ * or -1 with a message in err.
+ */
+int sysctl_profile_apply(struct stack_config *cfg, const char *assignment, char *err, size_t errlen);
+
 /* Writes the list of known names with their defaults, one per line. */
 void sysctl_list(FILE *out);
 

@@ -182,13 +182,14 @@ struct listen_state {
 };
 
 /*
- * 200 bytes, so that with malloc's header, its ehash bucket and its
+ * 216 bytes, so that with malloc's header, its ehash bucket and its
  * descriptor slot a connection costs under 256 bytes (bench/sizes and the
  * 1M-connection replay in `make bench` show it). Hence the one-bit flags,
  * the round-trip estimators in 32-bit microseconds (as Linux's srtt_us and
- * mdev_us), the timestamp offset recomputed from the addresses rather than
- * stored, one pointer for the listen state or the accepting listener, and
- * the byte queues behind a pointer.
+ * mdev_us), the congestion window in 16-bit segment counts, the timestamp
+ * offset recomputed from the addresses rather than stored, one pointer for
+ * the listen state or the accepting listener, and the byte queues and the
+ * options an application set behind a pointer each.
  */
 struct sock {
 	struct sock_common c;
@@ -206,10 +207,16 @@ struct sock {
 	uint8_t wscale_ok : 1, sack_ok : 1, tstamp_ok : 1;
 	uint8_t rtt_on : 1;     /* rtt_seq is being timed */
 	uint8_t queued : 1;     /* in an accept queue: parent, not ls, is set */
+	uint8_t shut_rd : 1;    /* shutdown(SHUT_RD): read() returns 0 once the queue is empty */
 	uint8_t retries;
 	uint8_t snd_wscale, rcv_wscale;
 	uint16_t mss;           /* payload bytes per segment we send */
 	uint16_t adv_mss;       /* MSS we announced */
+	/* congestion control (cfg.model_cwnd), in segments, as Linux counts its packets */
+	uint16_t cwnd;          /* snd_cwnd */
+	uint16_t ssthresh;      /* snd_ssthresh; CWND_INFINITE: none yet */
+	uint16_t cwnd_cnt;      /* snd_cwnd_cnt: segments acked toward the next +1 in avoidance */
+	uint16_t peak_out;      /* most segments in flight since cwnd last changed */
 	uint32_t fin_seq;
 	uint32_t iss, irs;
 	uint32_t snd_una, snd_nxt, snd_wnd, snd_wl1, snd_wl2;
@@ -225,7 +232,25 @@ struct sock {
 	};
 	struct sock *acc_next;
 	struct sock_bufs *bufs;  /* NULL while both queues are empty */
+	struct sock_ext *ext;    /* NULL until an option is set (sock_ext_get) */
 };
+
+/*
+ * What few sockets need, kept apart so that the others do not pay for it:
+ * the options an application set. Allocated by the first setsockopt() that
+ * needs it; an accepted socket takes a copy of its listener's, as a Linux
+ * child inherits the listener's options.
+ */
+struct sock_ext {
+	uint16_t user_mss;       /* TCP_MAXSEG (rx_opt.user_mss): caps the MSS both ways; 0: none */
+	uint8_t nodelay : 1;     /* TCP_NODELAY */
+	uint8_t cork : 1;        /* TCP_CORK: hold sub-MSS segments until uncorked */
+	uint8_t rcvbuf_lock : 1, sndbuf_lock : 1; /* SO_RCVBUF / SO_SNDBUF set (SOCK_*BUF_LOCK) */
+	uint32_t rcvbuf, sndbuf; /* sk_rcvbuf, sk_sndbuf when locked */
+};
+
+/* sk's options block, allocated on first use. NULL when memory runs out. */
+struct sock_ext *sock_ext_get(struct sock *sk);
 
 /* The listen state, or NULL: not a listener. */
 static inline struct listen_state *sk_listen(const struct sock *sk)
@@ -256,6 +281,7 @@ struct request_sock {
 	uint8_t wscale_ok : 1, sack_ok : 1, tstamp_ok : 1;
 	uint8_t acked : 1;       /* final ACK seen but dropped on overflow */
 	uint8_t cookie : 1;      /* stands for a SYN cookie: never hashed */
+	uint8_t ecn_ok : 1;      /* an ECN-setup SYN accepted: the SYN-ACK carries ECE (RFC 3168 6.1.1) */
 };
 
 struct tw_sock {
@@ -386,13 +412,19 @@ void stack_assert_invariants(struct stack *st);
 
 /* ---- TCP (tcp_in.c, tcp_out.c) --------------------------------------- */
 
+/* TCP_INIT_CWND (RFC 6928) and TCP_INFINITE_SSTHRESH, in 16 bits */
+#define TCP_INIT_CWND 10
+#define CWND_INFINITE 0xffff
+/* TCP_MSS_DEFAULT: the MSS before a connection has one (RFC 9293 3.7.1) */
+#define TCP_MSS_DEFAULT 536
+/* SOCK_MIN_SNDBUF / SOCK_MIN_RCVBUF on 64-bit Linux: 2 * (2048 + sizeof(struct sk_buff)) and half */
+#define SOCK_MIN_SNDBUF 4608u
+#define SOCK_MIN_RCVBUF 2304u
+/* RFC 7323: the timestamps option costs 12 bytes of every segment (10 + 2 NOPs). */
+#define TCP_TS_COST 12
 /* TCP_TIMEOUT_INIT (RFC 6298 2.1) and TCP_RTO_MAX */
 #define TIMEOUT_INIT VT_SEC
 #define RTO_MAX (120 * VT_SEC)
-/* Linux's receive window scale with the default tcp_rmem[2] of 6 MiB. */
-#define OUR_WSCALE 7
-/* tcp_rmem[1], the default receive buffer */
-#define RCVBUF_MAX 131072u
 
 /* Returns the descriptor of the full socket the segment reached, or -1. */
 int tcp_input(struct stack *st, const struct segment *seg, int64_t frame);
@@ -404,8 +436,18 @@ uint32_t tcp_isn(const struct stack *st, const struct ip_addr *laddr, uint16_t l
 uint32_t tcp_ts_offset(const struct stack *st, const struct sock_common *c);
 uint32_t tcp_ts_now(const struct stack *st, uint32_t off);
 uint16_t tcp_our_mss(const struct stack *st, int family);
+/* The MSS a socket announces: ours, capped by its TCP_MAXSEG. */
+uint16_t tcp_adv_mss(const struct stack *st, const struct sock *sk, int family);
+/* The receive buffer of sk (NULL: a socket without options): SO_RCVBUF or tcp_rmem[1]. */
+uint32_t tcp_rcvbuf(const struct stack *st, const struct sock *sk);
+/*
+ * tcp_select_initial_window(): the window a SYN or SYN-ACK offers for a
+ * receive buffer rcvbuf and segments of mss bytes, and the window scale to
+ * announce (0 without window scaling).
+ */
+uint32_t tcp_initial_window(const struct stack *st, uint32_t rcvbuf, uint16_t mss);
+uint8_t tcp_rcv_wscale(const struct stack *st, uint32_t rcvbuf);
 uint16_t tcp_send_mss(uint16_t peer, uint16_t ours, int tstamp);
-uint32_t tcp_initial_window(uint16_t mss, int tstamp);
 
 void tcp_send_reset(struct stack *st, const struct segment *in);
 void tcp_send_synack(struct stack *st, struct request_sock *req);
@@ -417,11 +459,19 @@ void tcp_send_rst_sk(struct stack *st, struct sock *sk);
 void tcp_push(struct stack *st, struct sock *sk);
 void tcp_send_probe(struct stack *st, struct sock *sk);
 void tcp_retransmit(struct stack *st, struct sock *sk);
-uint16_t tcp_window_field(const struct sock *sk);
-/* Bytes the receive queue can still take (RCVBUF_MAX less what waits to be read). */
-uint32_t tcp_rcv_space(const struct sock *sk);
+uint16_t tcp_window_field(const struct stack *st, const struct sock *sk);
+/* Bytes the receive queue can still take (the receive buffer less what waits to be read). */
+uint32_t tcp_rcv_space(const struct stack *st, const struct sock *sk);
 void tcp_rearm_rtx(struct stack *st, struct sock *sk);
 void tcp_rtt_sample(struct sock *sk, vtime_t r);
+/* Segments in flight: sent and not acknowledged (tcp_packets_in_flight without SACK). */
+uint32_t tcp_packets_out(const struct sock *sk);
+/* The congestion window of a new connection: IW10, no ssthresh (or unlimited without cfg.model_cwnd). */
+void tcp_cwnd_init(const struct stack *st, struct sock *sk);
+/* An ACK acknowledged acked segments: slow start or congestion avoidance (tcp_cong_avoid). */
+void tcp_cwnd_acked(struct sock *sk, uint32_t acked);
+/* The retransmission timer fired: tcp_enter_loss() - ssthresh from the flight, cwnd 1. */
+void tcp_cwnd_loss(struct sock *sk);
 vtime_t tcp_rto_backoff(vtime_t rto);
 /* Returns the TIME_WAIT entry now holding the 4-tuple, or NULL (memory ran out: just closed). */
 struct tw_sock *tcp_time_wait(struct stack *st, struct sock *sk);

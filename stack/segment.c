@@ -296,6 +296,13 @@ static int parse_ip4(const uint8_t *pkt, size_t caplen, struct segment *seg,
 	 * ip_rcv_core() trims with pskb_trim_rcsum().
 	 */
 	totlen = get16(pkt + 2);
+	/*
+	 * 0 on a frame captured before segmentation offload (TSO/GSO): the
+	 * card fills in each segment's length after the capture point. The
+	 * captured bytes are then the packet (Wireshark reads it so too).
+	 */
+	if (totlen == 0)
+		totlen = caplen;
 	if (totlen > caplen || totlen < ihl)
 		return -SEG_E_IP_TOTLEN;
 	/* RFC 791 section 3.1: the sum over the header, options included, is 0. */

@@ -69,7 +69,15 @@ struct sock *sock_alloc(struct stack *st, int family, uint32_t id)
 	sk->fd = -1;
 	sk->c.state = TCP_CLOSED;
 	sk->rto = TIMEOUT_INIT;
+	tcp_cwnd_init(st, sk);
 	return sk;
+}
+
+struct sock_ext *sock_ext_get(struct sock *sk)
+{
+	if (!sk->ext)
+		sk->ext = calloc(1, sizeof(*sk->ext));
+	return sk->ext;
 }
 
 struct request_sock *reqsk_alloc(struct stack *st)
@@ -168,6 +176,7 @@ void sock_release(struct stack *st, struct sock_common *c)
 
 		sock_queues_free(st, sk);
 		free(sk_listen(sk));
+		free(sk->ext);
 	}
 	pool_free(&st->socks, c);
 }

@@ -67,6 +67,7 @@ int sys_socket(struct stack *st, int family)
 int sys_setsockopt(struct stack *st, int fd, int opt, int value)
 {
 	struct sock *sk = fd_lookup(st, fd);
+	struct sock_ext *x;
 
 	if (!sk)
 		return -EBADF;
@@ -76,6 +77,90 @@ int sys_setsockopt(struct stack *st, int fd, int opt, int value)
 		return 0;
 	case SOCKOPT_REUSEPORT:
 		sk->reuseport = value != 0;
+		return 0;
+	case SOCKOPT_MAXSEG:
+	case SOCKOPT_NODELAY:
+	case SOCKOPT_CORK:
+	case SOCKOPT_SNDBUF:
+	case SOCKOPT_RCVBUF:
+		break;
+	default:
+		return -ENOPROTOOPT;
+	}
+	/* do_tcp_setsockopt(): TCP_MIN_MSS .. MAX_TCP_WINDOW, or 0 for none */
+	if (opt == SOCKOPT_MAXSEG && value && (value < 88 || value > 32767))
+		return -EINVAL;
+	x = sock_ext_get(sk);
+	if (!x)
+		return -ENOMEM;
+	switch (opt) {
+	case SOCKOPT_MAXSEG:
+		x->user_mss = (uint16_t)value;
+		break;
+	case SOCKOPT_NODELAY:
+		x->nodelay = value != 0;
+		/* __tcp_sock_set_nodelay(): what waits goes out now */
+		if (value)
+			tcp_push(st, sk);
+		break;
+	case SOCKOPT_CORK:
+		x->cork = value != 0;
+		if (!value)
+			tcp_push(st, sk); /* __tcp_sock_set_cork(): uncorking sends what was held */
+		break;
+	default: {
+		/* sock_setsockopt(): min(val, *mem_max) * 2, at least SOCK_MIN_*BUF */
+		uint32_t cap = opt == SOCKOPT_SNDBUF ? st->cfg.wmem_max : st->cfg.rmem_max;
+		uint32_t v = value < 0 ? 0 : (uint32_t)value > cap ? cap : (uint32_t)value;
+		uint32_t floor = opt == SOCKOPT_SNDBUF ? SOCK_MIN_SNDBUF : SOCK_MIN_RCVBUF;
+
+		v = v * 2 < floor ? floor : v * 2;
+		if (opt == SOCKOPT_SNDBUF) {
+			x->sndbuf = v;
+			x->sndbuf_lock = 1;
+		} else {
+			x->rcvbuf = v;
+			x->rcvbuf_lock = 1;
+		}
+		break;
+	}
+	}
+	return done(st, 0);
+}
+
+int sys_getsockopt(struct stack *st, int fd, int opt, int *value)
+{
+	struct sock *sk = fd_lookup(st, fd);
+	const struct sock_ext *x;
+
+	if (!sk)
+		return -EBADF;
+	x = sk->ext;
+	switch (opt) {
+	case SOCKOPT_REUSEADDR:
+		*value = sk->reuseaddr;
+		return 0;
+	case SOCKOPT_REUSEPORT:
+		*value = sk->reuseport;
+		return 0;
+	case SOCKOPT_MAXSEG:
+		/* do_tcp_getsockopt(): mss_cache, or the user's value before a connection */
+		if (x && x->user_mss && (sk->c.state == TCP_CLOSED || sk->c.state == TCP_LISTEN))
+			*value = x->user_mss;
+		else
+			*value = sk->mss ? sk->mss : TCP_MSS_DEFAULT;
+		return 0;
+	case SOCKOPT_NODELAY:
+		*value = x ? x->nodelay : 0;
+		return 0;
+	case SOCKOPT_CORK:
+		*value = x ? x->cork : 0;
+		return 0;
+	case SOCKOPT_SNDBUF:
+		*value = (int)(x && x->sndbuf_lock ? x->sndbuf : st->cfg.tcp_wmem[1]);
+		return 0;
+	case SOCKOPT_RCVBUF:
+		*value = (int)tcp_rcvbuf(st, sk);
 		return 0;
 	default:
 		return -ENOPROTOOPT;
@@ -256,8 +341,8 @@ int sys_connect(struct stack *st, int fd, const struct ip_addr *addr, uint16_t p
 		sk->c.rport = 0;
 		return -EADDRNOTAVAIL;
 	}
-	sk->adv_mss = tcp_our_mss(st, addr->family);
-	sk->rcv_wscale = st->cfg.tcp_window_scaling ? OUR_WSCALE : 0;
+	sk->adv_mss = tcp_adv_mss(st, sk, addr->family);
+	sk->rcv_wscale = tcp_rcv_wscale(st, tcp_rcvbuf(st, sk));
 	{
 		struct segment syn;
 
@@ -327,7 +412,7 @@ ssize_t sys_send_more(struct stack *st, int fd, const void *buf, size_t len)
 	return send_common(st, fd, buf, len, 1);
 }
 
-ssize_t sys_recv(struct stack *st, int fd, void *buf, size_t len)
+static ssize_t recv_common(struct stack *st, int fd, void *buf, size_t len, int peek)
 {
 	struct sock *sk = fd_lookup(st, fd);
 	uint32_t n;
@@ -338,8 +423,10 @@ ssize_t sys_recv(struct stack *st, int fd, void *buf, size_t len)
 		const struct bytebuf *rcv = &sk->bufs->rcv;
 
 		n = rcv->len < len ? rcv->len : (uint32_t)len;
-		memcpy(buf, rcv->p + rcv->off, n);
-		sock_queue_consume(st, sk, 1, n);
+		if (n)
+			memcpy(buf, rcv->p + rcv->off, n);
+		if (!peek)
+			sock_queue_consume(st, sk, 1, n);
 		return (ssize_t)n;
 	}
 	if (sk->err) {
@@ -348,13 +435,23 @@ ssize_t sys_recv(struct stack *st, int fd, void *buf, size_t len)
 		sk->err = 0;
 		return e;
 	}
-	if (sk->rcv_fin)
-		return 0;
+	if (sk->rcv_fin || sk->shut_rd)
+		return 0; /* the peer's FIN read, or shutdown(SHUT_RD): end of stream */
 	if (sk->c.state == TCP_LISTEN || (sk->c.state == TCP_CLOSED && !sk->irs))
 		return -ENOTCONN;
 	if (sk->c.state == TCP_CLOSED)
 		return 0;
 	return -EAGAIN;
+}
+
+ssize_t sys_recv(struct stack *st, int fd, void *buf, size_t len)
+{
+	return recv_common(st, fd, buf, len, 0);
+}
+
+ssize_t sys_recv_peek(struct stack *st, int fd, void *buf, size_t len)
+{
+	return recv_common(st, fd, buf, len, 1);
 }
 
 /* Queues our FIN and moves the state on (tcp_close_state()). */
@@ -383,13 +480,24 @@ int sys_shutdown(struct stack *st, int fd, int how)
 	if (how < SHUTDOWN_RD || how > SHUTDOWN_RDWR)
 		return -EINVAL;
 	switch (sk->c.state) {
-	case TCP_CLOSED:
 	case TCP_LISTEN:
+		/* inet_shutdown(): SHUT_WR on a listener changes nothing */
+		if (how == SHUTDOWN_WR)
+			return 0;
+		return -ENOTCONN;
+	case TCP_CLOSED:
 	case TCP_SYN_SENT:
 		return -ENOTCONN;
 	default:
 		break;
 	}
+	/*
+	 * SHUT_RD: read() returns 0 once the queue is empty. Linux still
+	 * acknowledges and queues what arrives after it, and read() returns
+	 * that (tcp_shutdown() acts on SEND_SHUTDOWN only).
+	 */
+	if (how != SHUTDOWN_WR)
+		sk->shut_rd = 1;
 	if (how != SHUTDOWN_RD)
 		send_fin(st, sk);
 	return done(st, 0);
@@ -479,18 +587,19 @@ void sock_adopt_init(struct stack *st, struct sock *sk, const struct ip_addr *la
 	sk->c.rport = rport;
 	sk->bound = 1;
 	sk->reuseaddr = 1;
-	sk->adv_mss = tcp_our_mss(st, laddr->family);
+	sk->adv_mss = tcp_adv_mss(st, sk, laddr->family);
 	sk->mss = tcp_send_mss(sk->adv_mss, sk->adv_mss, ts);
 	sk->wscale_ok = 1;
 	sk->snd_wscale = 7; /* the peer's: Linux's usual, as ours */
-	sk->rcv_wscale = OUR_WSCALE;
+	sk->rcv_wscale = tcp_rcv_wscale(st, tcp_rcvbuf(st, sk));
 	sk->tstamp_ok = ts != 0;
 	sk->iss = snd_nxt - 1;
 	sk->irs = rcv_nxt - 1;
 	sk->snd_una = sk->snd_nxt = snd_nxt;
 	sk->rcv_nxt = rcv_nxt;
 	sk->snd_wnd = snd_wnd;
-	sk->rcv_wnd = tcp_initial_window(sk->adv_mss, sk->tstamp_ok) << 4;
+	sk->cwnd = CWND_INFINITE; /* picked up mid-stream: its window is not known, so nothing limits it */
+	sk->rcv_wnd = tcp_initial_window(st, tcp_rcvbuf(st, sk), sk->adv_mss - (sk->tstamp_ok ? TCP_TS_COST : 0)) << 4;
 	bind_add(st, &sk->bind, lport);
 	ehash_insert(st, &sk->c);
 }
@@ -575,4 +684,96 @@ int sys_lookup(struct stack *st, const struct ip_addr *laddr, uint16_t lport,
 	if (!c || c->kind != SK_FULL || sk_full(c)->fd < 0)
 		return -ENOENT;
 	return sk_full(c)->fd;
+}
+
+/* Linux's TCP_* state numbers, as tcp_info and /proc/net/tcp report them. */
+static uint64_t linux_state(int state)
+{
+	static const uint8_t map[TCP_STATE_COUNT] = {
+		[TCP_CLOSED] = 7, [TCP_LISTEN] = 10, [TCP_SYN_SENT] = 2, [TCP_SYN_RECV] = 3,
+		[TCP_ESTABLISHED] = 1, [TCP_FIN_WAIT1] = 4, [TCP_FIN_WAIT2] = 5, [TCP_CLOSE_WAIT] = 8,
+		[TCP_CLOSING] = 11, [TCP_LAST_ACK] = 9, [TCP_TIME_WAIT] = 6,
+	};
+
+	return state >= 0 && state < TCP_STATE_COUNT ? map[state] : 0;
+}
+
+int sys_tcp_info(struct stack *st, int fd, struct tcp_info_view *ti)
+{
+	struct sock *sk = fd_lookup(st, fd);
+	uint32_t flight;
+
+	if (!sk)
+		return -EBADF;
+	memset(ti, 0, sizeof(*ti));
+	ti->tcpi_state = linux_state(sk->c.state);
+	/* tcp_get_info(): an RTO under way is TCP_CA_Loss */
+	ti->tcpi_ca_state = sk->retries && sk->snd_una != sk->snd_nxt ? 4 : 0;
+	ti->tcpi_retransmits = sk->retries;
+	ti->tcpi_backoff = sk->retries;
+	ti->tcpi_options = (sk->tstamp_ok ? 1u : 0) | (sk->sack_ok ? 2u : 0) | (sk->wscale_ok ? 4u : 0);
+	ti->tcpi_snd_wscale = sk->wscale_ok ? sk->snd_wscale : 0;
+	ti->tcpi_rcv_wscale = sk->wscale_ok ? sk->rcv_wscale : 0;
+	ti->tcpi_rto = sk->rto / VT_USEC;
+	ti->tcpi_snd_mss = sk->mss;
+	ti->tcpi_rcv_mss = sk->mss < sk->adv_mss ? sk->mss : sk->adv_mss;
+	flight = sk->snd_nxt - sk->snd_una;
+	ti->tcpi_unacked = sk->mss && flight ? (flight + sk->mss - 1) / sk->mss : 0;
+	ti->tcpi_snd_cwnd = sk->cwnd;
+	ti->tcpi_snd_ssthresh = sk->ssthresh == CWND_INFINITE ? 0x7fffffff : sk->ssthresh; /* TCP_INFINITE_SSTHRESH */
+	ti->tcpi_rtt = sk->srtt_us;
+	ti->tcpi_rttvar = sk->rttvar_us;
+	ti->tcpi_advmss = sk->adv_mss;
+	ti->tcpi_pmtu = st->cfg.mtu;
+	ti->tcpi_rcv_space = sk->rcv_wnd;
+	ti->tcpi_notsent_bytes = sk_snd_len(sk) > flight ? sk_snd_len(sk) - flight : 0;
+	return 0;
+}
+
+int sys_inq(struct stack *st, int fd)
+{
+	struct sock *sk = fd_lookup(st, fd);
+
+	if (!sk)
+		return -EBADF;
+	if (sk->c.state == TCP_LISTEN)
+		return -EINVAL;
+	return (int)sk_rcv_len(sk);
+}
+
+int sys_outq_unsent(struct stack *st, int fd)
+{
+	struct sock *sk = fd_lookup(st, fd);
+	uint32_t sent;
+
+	if (!sk)
+		return -EBADF;
+	if (sk->c.state == TCP_LISTEN)
+		return -EINVAL;
+	sent = sk->snd_nxt - sk->snd_una - (sk->fin_sent ? 1u : 0u);
+	if (sk->snd_una == sk->iss)
+		sent = 0; /* only our SYN is out */
+	return sk_snd_len(sk) > sent ? (int)(sk_snd_len(sk) - sent) : 0;
+}
+
+int sys_inq_hint(struct stack *st, int fd)
+{
+	struct sock *sk = fd_lookup(st, fd);
+
+	if (!sk)
+		return -EBADF;
+	if (!sk_rcv_len(sk) && sk->rcv_fin)
+		return 1;
+	return (int)sk_rcv_len(sk);
+}
+
+int sys_outq(struct stack *st, int fd)
+{
+	struct sock *sk = fd_lookup(st, fd);
+
+	if (!sk)
+		return -EBADF;
+	if (sk->c.state == TCP_LISTEN)
+		return -EINVAL;
+	return (int)sk_snd_len(sk);
 }

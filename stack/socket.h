@@ -20,10 +20,15 @@
 
 #include "stack.h"
 
-/* setsockopt() options (SOL_SOCKET level in a real system). */
+/* setsockopt() / getsockopt() options (SOL_SOCKET and SOL_TCP levels in a real system). */
 enum sockopt {
 	SOCKOPT_REUSEADDR = 1,
 	SOCKOPT_REUSEPORT = 2,
+	SOCKOPT_MAXSEG,      /* TCP_MAXSEG: caps the MSS announced and used */
+	SOCKOPT_NODELAY,     /* TCP_NODELAY */
+	SOCKOPT_CORK,        /* TCP_CORK: hold segments smaller than the MSS; 0 sends them */
+	SOCKOPT_SNDBUF,      /* SO_SNDBUF: doubled, capped by net.core.wmem_max, as Linux stores it */
+	SOCKOPT_RCVBUF,      /* SO_RCVBUF: the same with net.core.rmem_max */
 };
 
 /* shutdown() directions, numbered as SHUT_RD/SHUT_WR/SHUT_RDWR. */
@@ -34,8 +39,15 @@ enum sockopt {
 /* Returns a new descriptor, -EAFNOSUPPORT, -EMFILE, -ENOBUFS (socket limit) or -ENOMEM. */
 int sys_socket(struct stack *st, int family);
 
-/* Returns 0, -EBADF, -ENOPROTOOPT (unknown option). */
+/* Returns 0, -EBADF, -EINVAL (TCP_MAXSEG outside 88..32767), -ENOPROTOOPT (unknown option), -ENOMEM. */
 int sys_setsockopt(struct stack *st, int fd, int opt, int value);
+
+/*
+ * Reads an option as getsockopt() reports it (TCP_MAXSEG: the MSS in use,
+ * or TCP_MAXSEG's value before a connection, or 536; SO_SNDBUF: the
+ * buffer's size). Returns 0 with *value set, -EBADF or -ENOPROTOOPT.
+ */
+int sys_getsockopt(struct stack *st, int fd, int opt, int *value);
 
 /*
  * Binds fd to addr:port (port 0 picks an ephemeral port). Returns 0,
@@ -90,6 +102,9 @@ ssize_t sys_send_more(struct stack *st, int fd, const void *buf, size_t len);
  */
 ssize_t sys_recv(struct stack *st, int fd, void *buf, size_t len);
 
+/* recv() with MSG_PEEK: the same, but the bytes stay queued. */
+ssize_t sys_recv_peek(struct stack *st, int fd, void *buf, size_t len);
+
 /* Returns 0, -EBADF, -ENOTCONN, -EINVAL (bad how). */
 int sys_shutdown(struct stack *st, int fd, int how);
 
@@ -123,6 +138,42 @@ int sys_adopt(struct stack *st, const struct ip_addr *laddr, uint16_t lport,
 /* Fills the local / remote endpoint. Returns 0, -EBADF, -ENOTCONN. */
 int sys_getsockname(struct stack *st, int fd, struct ip_addr *addr, uint16_t *port);
 int sys_getpeername(struct stack *st, int fd, struct ip_addr *addr, uint16_t *port);
+
+/*
+ * What getsockopt(TCP_INFO) would report, in struct tcp_info's field
+ * names (every field 64-bit here, whatever its width in Linux): a script's
+ * %{ assert tcpi_... }% blocks read it. Times in microseconds; state in
+ * Linux's numbering (TCP_ESTABLISHED 1 ... TCP_CLOSING 11).
+ */
+struct tcp_info_view {
+	uint64_t tcpi_state, tcpi_ca_state, tcpi_retransmits, tcpi_probes, tcpi_backoff, tcpi_options;
+	uint64_t tcpi_snd_wscale, tcpi_rcv_wscale, tcpi_rto, tcpi_snd_mss, tcpi_rcv_mss;
+	uint64_t tcpi_unacked, tcpi_sacked, tcpi_lost, tcpi_retrans;
+	uint64_t tcpi_last_data_sent, tcpi_last_data_recv, tcpi_last_ack_recv; /* milliseconds ago */
+	uint64_t tcpi_pmtu, tcpi_rcv_ssthresh, tcpi_rtt, tcpi_rttvar, tcpi_snd_ssthresh, tcpi_snd_cwnd;
+	uint64_t tcpi_advmss, tcpi_reordering, tcpi_rcv_space, tcpi_total_retrans;
+	uint64_t tcpi_bytes_acked, tcpi_bytes_received, tcpi_segs_out, tcpi_segs_in, tcpi_notsent_bytes;
+	uint64_t tcpi_data_segs_in, tcpi_data_segs_out, tcpi_delivered, tcpi_bytes_sent, tcpi_bytes_retrans;
+};
+
+/* Fills *ti for fd's socket. Returns 0 or -EBADF. */
+int sys_tcp_info(struct stack *st, int fd, struct tcp_info_view *ti);
+
+/* ioctl(SIOCINQ): bytes ready to read. Returns the count, -EINVAL (a listener) or -EBADF. */
+int sys_inq(struct stack *st, int fd);
+
+/* ioctl(SIOCOUTQ): bytes sent but not acknowledged, plus those not sent. Same returns. */
+int sys_outq(struct stack *st, int fd);
+
+/* ioctl(SIOCOUTQNSD): bytes not sent yet. Same returns. */
+int sys_outq_unsent(struct stack *st, int fd);
+
+/*
+ * recvmsg()'s TCP_CM_INQ (tcp_inq_hint()): the bytes left to read, and 1
+ * when none are but the peer's FIN is in, so the reader goes on to see
+ * the end. Returns the count or -EBADF.
+ */
+int sys_inq_hint(struct stack *st, int fd);
 
 /* Current TCP state of fd's socket, or -EBADF. */
 int sys_state(struct stack *st, int fd);

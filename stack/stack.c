@@ -77,6 +77,15 @@ void stack_config_init(struct stack_config *cfg)
 	cfg->tcp_timestamps = 1;
 	cfg->tcp_sack = 1;
 	cfg->tcp_window_scaling = 1;
+	cfg->tcp_ecn = 2;
+	cfg->tcp_rmem[0] = 4096;
+	cfg->tcp_rmem[1] = 131072;
+	cfg->tcp_rmem[2] = 6291456;
+	cfg->tcp_wmem[0] = 4096;
+	cfg->tcp_wmem[1] = 16384;
+	cfg->tcp_wmem[2] = 4194304;
+	cfg->rmem_max = 212992;
+	cfg->wmem_max = 212992;
 	cfg->max_sockets = 1u << 22;
 	cfg->mtu = 1500;
 }
@@ -434,6 +443,24 @@ int stack_find(struct stack *st, const struct ip_addr *laddr, uint16_t lport,
 		return 0;
 	if (out)
 		sock_view_of(st, c, out);
+	return 1;
+}
+
+int stack_rebase_request(struct stack *st, const struct ip_addr *laddr, uint16_t lport,
+			 const struct ip_addr *raddr, uint16_t rport, uint32_t isn)
+{
+	struct lookup_info li;
+	struct sock_common *c = ehash_lookup(st, laddr, lport, raddr, rport, &li);
+	struct request_sock *req;
+
+	if (!c || c->kind != SK_REQUEST)
+		return -ENOENT;
+	req = sk_req(c);
+	if (req->acked)
+		return -EBUSY;
+	if (req->iss == isn)
+		return 0;
+	req->iss = isn;
 	return 1;
 }
 

@@ -69,6 +69,19 @@ struct stack_config {
 	int tcp_timestamps;          /* net.ipv4.tcp_timestamps (1) */
 	int tcp_sack;                /* net.ipv4.tcp_sack (1) */
 	int tcp_window_scaling;      /* net.ipv4.tcp_window_scaling (1) */
+	int tcp_ecn;                 /* net.ipv4.tcp_ecn (2): 0 off, 1 ask and answer, 2 answer only */
+	uint32_t tcp_rmem[3];        /* net.ipv4.tcp_rmem: min, default, max receive buffer (4096 131072 6291456) */
+	uint32_t tcp_wmem[3];        /* net.ipv4.tcp_wmem: min, default, max send buffer (4096 16384 4194304) */
+	uint32_t rmem_max;           /* net.core.rmem_max: SO_RCVBUF's cap (212992) */
+	uint32_t wmem_max;           /* net.core.wmem_max: SO_SNDBUF's cap (212992) */
+	/*
+	 * 1: sending is limited by a congestion window as Linux limits it
+	 * (IW10, slow start, Reno-shaped avoidance, one segment after an
+	 * RTO). 0 (what stack_config_init() sets): only the peer's window
+	 * counts, because a replay reproduces what happened and does not
+	 * model the path. Scripts turn it on.
+	 */
+	int model_cwnd;
 	uint32_t max_sockets;        /* refuse new connections past this many */
 	uint16_t mtu;                /* link MTU used to derive the MSS we announce */
 };
@@ -311,6 +324,18 @@ typedef void (*sock_walk_fn)(void *ctx, const struct sock_view *s);
  */
 int stack_find(struct stack *st, const struct ip_addr *laddr, uint16_t lport,
 	       const struct ip_addr *raddr, uint16_t rport, struct sock_view *out);
+
+/*
+ * The request (SYN_RECV) for this 4-tuple takes isn as its ISN, as if it
+ * had been chosen when the SYN arrived: a replay that learns the recorded
+ * host's ISN only after the stack answered re-bases the request, while
+ * nothing it sent can have been acknowledged (a request's final ACK has
+ * not been accepted). Its later SYN-ACKs carry isn; no event is emitted.
+ * Returns 1 (re-based), 0 (its ISN already was isn), -ENOENT (no request
+ * for the 4-tuple) or -EBUSY (its final ACK was already seen).
+ */
+int stack_rebase_request(struct stack *st, const struct ip_addr *laddr, uint16_t lport,
+			 const struct ip_addr *raddr, uint16_t rport, uint32_t isn);
 
 /* Listeners in listen() order. */
 void stack_walk_listeners(struct stack *st, listener_walk_fn fn, void *ctx);

@@ -125,15 +125,21 @@ static uint8_t syn_wscale(const struct segment *syn)
 	return syn->opt.wscale > TCP_MAX_WSCALE ? TCP_MAX_WSCALE : syn->opt.wscale;
 }
 
-static void req_take_options(struct stack *st, struct request_sock *req, const struct segment *syn)
+static void req_take_options(struct stack *st, struct request_sock *req, const struct sock *l,
+			     const struct segment *syn)
 {
 	req->mss = syn_peer_mss(syn);
+	/* tcp_parse_options(): the listener's TCP_MAXSEG caps the MSS we send with */
+	if (l->ext && l->ext->user_mss && l->ext->user_mss < req->mss)
+		req->mss = l->ext->user_mss;
 	req->sack_ok = syn->opt.sack_ok && st->cfg.tcp_sack;
 	req->tstamp_ok = syn->opt.has_ts && st->cfg.tcp_timestamps;
 	req->ts_recent = syn->opt.has_ts ? syn->opt.tsval : 0;
 	req->wscale_ok = syn->opt.has_wscale && st->cfg.tcp_window_scaling;
+	/* tcp_ecn_create_request(): an ECN-setup SYN (ECE and CWR) is accepted unless tcp_ecn=0. */
+	req->ecn_ok = (syn->flags & (TH_ECE | TH_CWR)) == (TH_ECE | TH_CWR) && st->cfg.tcp_ecn;
 	req->snd_wscale = req->wscale_ok ? syn_wscale(syn) : 0;
-	req->rcv_wscale = req->wscale_ok ? OUR_WSCALE : 0;
+	req->rcv_wscale = req->wscale_ok ? tcp_rcv_wscale(st, tcp_rcvbuf(st, l)) : 0;
 	req->irs = syn->seq;
 	req->c.laddr = syn->dst;
 	req->c.raddr = syn->src;
@@ -173,10 +179,17 @@ static struct sock *syn_recv_child(struct stack *st, struct sock *l, const struc
 	sk->sack_ok = req->sack_ok;
 	sk->tstamp_ok = req->tstamp_ok;
 	sk->ts_recent = ack->opt.has_ts ? ack->opt.tsval : req->ts_recent;
-	ours = tcp_our_mss(st, sk->c.laddr.family);
+	if (l->ext) {
+		/* a child inherits the listener's options (sk_clone_lock) */
+		struct sock_ext *x = sock_ext_get(sk);
+
+		if (x)
+			*x = *l->ext;
+	}
+	ours = tcp_adv_mss(st, l, sk->c.laddr.family);
 	sk->adv_mss = ours;
 	sk->mss = tcp_send_mss(req->mss, ours, sk->tstamp_ok);
-	sk->rcv_wnd = tcp_initial_window(ours, sk->tstamp_ok);
+	sk->rcv_wnd = tcp_initial_window(st, tcp_rcvbuf(st, l), ours - (sk->tstamp_ok ? TCP_TS_COST : 0));
 	/* RFC 7323 2.2: the window of a non-SYN segment is scaled. */
 	sk->snd_wnd = (uint32_t)ack->win << sk->snd_wscale;
 	sk->snd_wl1 = ack->seq;
@@ -241,7 +254,8 @@ static void syn_recv(struct stack *st, struct in_ctx *x, struct sock *l, uint32_
 		struct request_sock tmp;
 
 		memset(&tmp, 0, sizeof(tmp));
-		req_take_options(st, &tmp, seg);
+		req_take_options(st, &tmp, l, seg);
+		tmp.listener = l; /* for its TCP_MAXSEG and buffer: the SYN-ACK reads them */
 		tmp.cookie = 1;
 		tmp.iss = cookie_isn(st, seg, &x->cookie_mss);
 		if (st->isn_fn && st->isn_fn(st->isn_ctx, seg, ISN_COOKIE, &tmp.iss))
@@ -268,7 +282,7 @@ static void syn_recv(struct stack *st, struct in_ctx *x, struct sock *l, uint32_
 		drop(st, x, CNT_LISTENDROPS);
 		return;
 	}
-	req_take_options(st, req, seg);
+	req_take_options(st, req, l, seg);
 	if (isn) {
 		req->iss = isn;
 	} else if (st->isn_fn && st->isn_fn(st->isn_ctx, seg, ISN_REQUEST, &req->iss)) {
@@ -331,7 +345,7 @@ static int cookie_ack(struct stack *st, struct in_ctx *x, struct sock *l)
 		cookie_ts_decode(seg->opt.tsecr, &wscale_ok, &tmp.snd_wscale, &sack_ok);
 		tmp.wscale_ok = wscale_ok;
 		tmp.sack_ok = sack_ok;
-		tmp.rcv_wscale = tmp.wscale_ok ? OUR_WSCALE : 0;
+		tmp.rcv_wscale = tmp.wscale_ok ? tcp_rcv_wscale(st, tcp_rcvbuf(st, l)) : 0;
 		tmp.ts_recent = seg->opt.tsval;
 	}
 	if (accept_queue_full(l->ls)) {
@@ -419,7 +433,8 @@ static void tcp_check_req(struct stack *st, struct in_ctx *x, struct request_soc
 	const struct segment *seg = x->seg;
 	struct sock *l = req->listener;
 	uint8_t flg = seg->flags & (TH_RST | TH_SYN | TH_ACK);
-	uint32_t wnd = tcp_initial_window(tcp_our_mss(st, req->c.laddr.family), req->tstamp_ok);
+	uint32_t wnd = tcp_initial_window(st, tcp_rcvbuf(st, l),
+					  tcp_adv_mss(st, l, req->c.laddr.family) - (req->tstamp_ok ? TCP_TS_COST : 0));
 	struct sock *sk;
 
 	x->listener = l;
@@ -582,7 +597,7 @@ struct tw_sock *tcp_time_wait(struct stack *st, struct sock *sk)
 	tw->rcv_nxt = sk->rcv_nxt;
 	tw->ts_recent = sk->ts_recent;
 	tw->tstamp_ok = sk->tstamp_ok;
-	tw->win = tcp_window_field(sk);
+	tw->win = tcp_window_field(st, sk);
 	tw->reuseaddr = sk->reuseaddr;
 	tw->reuseport = sk->reuseport;
 	ehash_replace(st, &sk->c, &tw->c);
@@ -662,7 +677,7 @@ static void tcp_syn_sent_rcv(struct stack *st, struct in_ctx *x, struct sock *sk
 	sk->tstamp_ok = seg->opt.has_ts && st->cfg.tcp_timestamps;
 	sk->ts_recent = seg->opt.has_ts ? seg->opt.tsval : 0;
 	sk->mss = tcp_send_mss(syn_peer_mss(seg), sk->adv_mss, sk->tstamp_ok);
-	sk->rcv_wnd = tcp_initial_window(sk->adv_mss, sk->tstamp_ok);
+	sk->rcv_wnd = tcp_initial_window(st, tcp_rcvbuf(st, sk), sk->adv_mss - (sk->tstamp_ok ? TCP_TS_COST : 0));
 	if (seg->flags & TH_ACK) {
 		sk->snd_una = seg->ack;
 		sk->snd_wnd = seg->win; /* a SYN-ACK's window is not scaled */
@@ -715,7 +730,7 @@ static void rcv_data(struct stack *st, struct in_ctx *x, struct sock *sk)
 		return;
 	}
 	n = seg->len - skip;
-	space = tcp_rcv_space(sk);
+	space = tcp_rcv_space(st, sk);
 	if (n > space) {
 		stack_count(st, CNT_TCPRCVQDROP);
 		n = space;
@@ -804,7 +819,7 @@ static void tcp_rcv_state(struct stack *st, struct in_ctx *x, struct sock *sk)
 	if (sk->tstamp_ok && seg->opt.has_ts && !seq_after(seg->seq, sk->rcv_nxt))
 		sk->ts_recent = seg->opt.tsval;
 	if (seq_after(seg->ack, sk->snd_una)) {
-		uint32_t acked = seg->ack - sk->snd_una;
+		uint32_t acked = seg->ack - sk->snd_una, out = tcp_packets_out(sk);
 
 		if (sk->fin_sent && !seq_before(seg->ack, sk->fin_seq + 1)) {
 			fin_acked = 1;
@@ -813,6 +828,8 @@ static void tcp_rcv_state(struct stack *st, struct in_ctx *x, struct sock *sk)
 		sock_queue_consume(st, sk, 0, acked);
 		sk->snd_una = seg->ack;
 		sk->retries = 0;
+		if (out > tcp_packets_out(sk))
+			tcp_cwnd_acked(sk, out - tcp_packets_out(sk));
 		if (sk->rtt_on && seq_after(seg->ack, sk->rtt_seq)) {
 			tcp_rtt_sample(sk, st->now - sk->rtt_start);
 			sk->rtt_on = 0;
@@ -1058,6 +1075,8 @@ static void rtx_timer(struct stack *st, struct sock *sk)
 	}
 	sk->retries++;
 	timer_event(st, &sk->c, ACT_RETRANSMIT, sk->retries);
+	if (sk->c.state != TCP_SYN_SENT && sk->c.state != TCP_SYN_RECV)
+		tcp_cwnd_loss(sk);
 	tcp_retransmit(st, sk);
 	/*
 	 * Linux 6.x retries an unanswered SYN at a steady 1 s for the first

@@ -15,8 +15,6 @@
 #include "hash.h"
 #include "internal.h"
 
-/* RFC 7323: the timestamps option costs 12 bytes of every segment (10 + 2 NOPs). */
-#define TS_OPT_COST 12
 /* TCP_RTO_MIN */
 #define RTO_MIN (200 * VT_MSEC)
 
@@ -66,17 +64,72 @@ uint16_t tcp_send_mss(uint16_t peer, uint16_t ours, int tstamp)
 	uint32_t m = peer < ours ? peer : ours;
 
 	if (tstamp)
-		m = m > TS_OPT_COST ? m - TS_OPT_COST : 0;
+		m = m > TCP_TS_COST ? m - TCP_TS_COST : 0;
 	return (uint16_t)(m < 48 ? 48 : m);
 }
 
-uint32_t tcp_initial_window(uint16_t mss, int tstamp)
+uint16_t tcp_adv_mss(const struct stack *st, const struct sock *sk, int family)
 {
-	uint32_t eff = mss - (tstamp ? TS_OPT_COST : 0);
+	uint16_t ours = tcp_our_mss(st, family);
 
-	if (eff == 0 || eff > 65535)
-		return 65535;
-	return (65535 / eff) * eff;
+	/* tcp_mss_clamp(): TCP_MAXSEG lowers what we announce, never raises it */
+	if (sk && sk->ext && sk->ext->user_mss && sk->ext->user_mss < ours)
+		return sk->ext->user_mss;
+	return ours;
+}
+
+uint32_t tcp_rcvbuf(const struct stack *st, const struct sock *sk)
+{
+	if (sk && sk->ext && sk->ext->rcvbuf_lock)
+		return sk->ext->rcvbuf;
+	return st->cfg.tcp_rmem[1];
+}
+
+/*
+ * tcp_full_space(): the part of a receive buffer the window may offer.
+ * Linux 6.x starts every socket at scaling_ratio 50 % (the rest is kept
+ * for the overhead of the buffers that hold the bytes).
+ */
+static uint32_t full_space(uint32_t rcvbuf)
+{
+	return rcvbuf / 2;
+}
+
+/*
+ * tcp_select_initial_window() with no window clamp set: the space rounded
+ * down to whole segments, at most 65535 (a SYN's window is never scaled,
+ * RFC 7323 2.2).
+ */
+uint32_t tcp_initial_window(const struct stack *st, uint32_t rcvbuf, uint16_t mss)
+{
+	uint32_t space = full_space(rcvbuf);
+
+	(void)st;
+	if (mss && space > mss)
+		space = space / mss * mss;
+	return space > 65535 ? 65535 : space;
+}
+
+/*
+ * The scale is chosen for the largest window the socket may ever offer:
+ * the larger of its buffer, tcp_rmem[2] and net.core.rmem_max, so with the
+ * default tcp_rmem[2] of 6 MiB it is 7, and with packetdrill's 15 MiB 8.
+ */
+uint8_t tcp_rcv_wscale(const struct stack *st, uint32_t rcvbuf)
+{
+	uint32_t space = full_space(rcvbuf);
+	int log = 0;
+
+	if (!st->cfg.tcp_window_scaling)
+		return 0;
+	if (space < st->cfg.tcp_rmem[2])
+		space = st->cfg.tcp_rmem[2];
+	if (space < st->cfg.rmem_max)
+		space = st->cfg.rmem_max;
+	while (space >> (log + 1))
+		log++;
+	log -= 15;
+	return (uint8_t)(log < 0 ? 0 : log > TCP_MAX_WSCALE ? TCP_MAX_WSCALE : log);
 }
 
 static void out_init(struct segment *s, const struct sock_common *c)
@@ -125,7 +178,7 @@ static void synack_opts(struct stack *st, struct tcp_opts *o, const struct sock_
 {
 	memset(o, 0, sizeof(*o));
 	o->has_mss = 1;
-	o->mss = tcp_our_mss(st, c->laddr.family);
+	o->mss = tcp_our_mss(st, c->laddr.family); /* a socket's TCP_MAXSEG: the caller sets it */
 	o->sack_ok = (uint8_t)sack;
 	if (ts) {
 		o->has_ts = 1;
@@ -147,10 +200,18 @@ void tcp_send_synack(struct stack *st, struct request_sock *req)
 	s.seq = req->iss;
 	s.ack = req->irs + 1;
 	s.flags = TH_SYN | TH_ACK;
+	/* tcp_ecn_make_synack(): an ECN-setup SYN-ACK sets ECE only (RFC 3168 6.1.1). */
+	if (req->ecn_ok)
+		s.flags |= TH_ECE;
 	/* The window of a SYN or SYN-ACK is never scaled (RFC 7323 2.2). */
-	s.win = (uint16_t)tcp_initial_window(tcp_our_mss(st, fam), req->tstamp_ok);
+	uint16_t mss = tcp_adv_mss(st, req->listener, fam);
+
+	/* tcp_openreq_init_rwin(): segments of the MSS less the timestamps we will send */
+	s.win = (uint16_t)tcp_initial_window(st, tcp_rcvbuf(st, req->listener),
+					     mss - (req->tstamp_ok ? TCP_TS_COST : 0));
 	synack_opts(st, &s.opt, &req->c, req->sack_ok, req->tstamp_ok, req->ts_recent,
 		    req->wscale_ok, req->rcv_wscale);
+	s.opt.mss = mss;
 	if (req->cookie && req->tstamp_ok)
 		s.opt.tsval = cookie_ts_encode(s.opt.tsval, req->wscale_ok, req->snd_wscale, req->sack_ok);
 	stack_emit_out(st, &s);
@@ -182,7 +243,9 @@ static void send_ctl(struct stack *st, const struct sock_common *c, uint32_t seq
 /* tcp_check_req's out-of-window answer: an ACK from the request's state. */
 void tcp_send_ack_req(struct stack *st, struct request_sock *req)
 {
-	uint32_t wnd = tcp_initial_window(tcp_our_mss(st, req->c.laddr.family), req->tstamp_ok);
+	uint32_t wnd = tcp_initial_window(st, tcp_rcvbuf(st, req->listener),
+					  tcp_adv_mss(st, req->listener, req->c.laddr.family) -
+						  (req->tstamp_ok ? TCP_TS_COST : 0));
 
 	send_ctl(st, &req->c, req->iss + 1, req->irs + 1, TH_ACK,
 		 (uint16_t)(wnd >> (req->wscale_ok ? req->rcv_wscale : 0)), req->tstamp_ok, req->ts_recent);
@@ -196,14 +259,16 @@ void tcp_send_ack_tw(struct stack *st, struct tw_sock *tw)
 
 /* ---- full sockets ------------------------------------------------------ */
 
-uint32_t tcp_rcv_space(const struct sock *sk)
+uint32_t tcp_rcv_space(const struct stack *st, const struct sock *sk)
 {
-	return sk_rcv_len(sk) >= RCVBUF_MAX ? 0 : RCVBUF_MAX - sk_rcv_len(sk);
+	uint32_t buf = tcp_rcvbuf(st, sk);
+
+	return sk_rcv_len(sk) >= buf ? 0 : buf - sk_rcv_len(sk);
 }
 
-uint16_t tcp_window_field(const struct sock *sk)
+uint16_t tcp_window_field(const struct stack *st, const struct sock *sk)
 {
-	uint32_t space = tcp_rcv_space(sk);
+	uint32_t space = tcp_rcv_space(st, sk);
 	uint32_t wnd = space < sk->rcv_wnd ? space : sk->rcv_wnd;
 
 	if (sk->wscale_ok)
@@ -222,14 +287,21 @@ static void sk_opts(struct stack *st, const struct sock *sk, struct segment *s)
 
 void tcp_send_ack(struct stack *st, struct sock *sk)
 {
-	send_ctl(st, &sk->c, sk->snd_nxt, sk->rcv_nxt, TH_ACK, tcp_window_field(sk), sk->tstamp_ok,
+	send_ctl(st, &sk->c, sk->snd_nxt, sk->rcv_nxt, TH_ACK, tcp_window_field(st, sk), sk->tstamp_ok,
 		 sk->ts_recent);
 }
 
-/* tcp_send_active_reset(): abort a connection from our side (window 0, no options). */
+/*
+ * tcp_send_active_reset(): abort a connection from our side. It goes out
+ * through tcp_transmit_skb() like any segment of the connection: with the
+ * window and, when agreed, the timestamp option (packetdrill's
+ * ts_recent/reset_tsval checks its TS value); tcp_v4_send_reset()'s
+ * answers to strays are the ones with window 0 and no options.
+ */
 void tcp_send_rst_sk(struct stack *st, struct sock *sk)
 {
-	send_ctl(st, &sk->c, sk->snd_nxt, sk->rcv_nxt, TH_RST | TH_ACK, 0, 0, 0);
+	send_ctl(st, &sk->c, sk->snd_nxt, sk->rcv_nxt, TH_RST | TH_ACK, tcp_window_field(st, sk), sk->tstamp_ok,
+		 sk->ts_recent);
 }
 
 /* SYN of an active open, or SYN-ACK of a simultaneous open (both from a full socket). */
@@ -243,13 +315,20 @@ void tcp_send_syn(struct stack *st, struct sock *sk)
 	s.seq = sk->iss;
 	s.ack = synack ? sk->rcv_nxt : 0;
 	s.flags = synack ? TH_SYN | TH_ACK : TH_SYN;
-	s.win = (uint16_t)tcp_initial_window(sk->adv_mss, st->cfg.tcp_timestamps);
+	/* tcp_ecn_send_syn(): only tcp_ecn=1 asks for ECN in our own SYNs. */
+	if (!synack && st->cfg.tcp_ecn == 1)
+		s.flags |= TH_ECE | TH_CWR;
+	/*
+	 * tcp_connect_init(): a SYN's window counts whole segments of the
+	 * announced MSS (no timestamp has been agreed yet).
+	 */
+	s.win = (uint16_t)tcp_initial_window(st, tcp_rcvbuf(st, sk), sk->adv_mss);
 	if (synack)
 		synack_opts(st, &s.opt, &sk->c, sk->sack_ok, sk->tstamp_ok, sk->ts_recent, sk->wscale_ok,
 			    sk->rcv_wscale);
 	else
 		synack_opts(st, &s.opt, &sk->c, st->cfg.tcp_sack, st->cfg.tcp_timestamps, 0,
-			    st->cfg.tcp_window_scaling, OUR_WSCALE);
+			    st->cfg.tcp_window_scaling, sk->rcv_wscale);
 	s.opt.mss = sk->adv_mss;
 	stack_emit_out(st, &s);
 }
@@ -263,7 +342,7 @@ static void send_data(struct stack *st, struct sock *sk, uint32_t seq, uint32_t 
 	s.seq = seq;
 	s.ack = sk->rcv_nxt;
 	s.flags = TH_ACK | (n ? TH_PSH : 0) | (fin ? TH_FIN : 0);
-	s.win = tcp_window_field(sk);
+	s.win = tcp_window_field(st, sk);
 	s.data = n ? sk->bufs->snd.p + sk->bufs->snd.off + off : NULL;
 	s.len = n;
 	sk_opts(st, sk, &s);
@@ -271,11 +350,76 @@ static void send_data(struct stack *st, struct sock *sk, uint32_t seq, uint32_t 
 }
 
 
+uint32_t tcp_packets_out(const struct sock *sk)
+{
+	uint32_t flight = sk->snd_nxt - sk->snd_una;
+
+	if (sk->snd_una == sk->iss) /* our SYN is in flight */
+		return 1;
+	return sk->mss ? (flight + sk->mss - 1) / sk->mss : 0;
+}
+
+void tcp_cwnd_init(const struct stack *st, struct sock *sk)
+{
+	sk->cwnd = st->cfg.model_cwnd ? TCP_INIT_CWND : CWND_INFINITE;
+	sk->ssthresh = CWND_INFINITE;
+	sk->cwnd_cnt = 0;
+	sk->peak_out = 0;
+}
+
+void tcp_cwnd_acked(struct sock *sk, uint32_t acked)
+{
+	uint32_t cwnd = sk->cwnd;
+
+	if (cwnd == CWND_INFINITE && sk->ssthresh == CWND_INFINITE)
+		return; /* not modelled */
+	/*
+	 * tcp_is_cwnd_limited(): the window grows only while it is what
+	 * holds the sender back - in slow start, while it is under twice the
+	 * most segments in flight lately.
+	 */
+	if (cwnd >= 2u * sk->peak_out)
+		return;
+	if (cwnd < sk->ssthresh) {
+		/* tcp_slow_start(): one segment per segment acknowledged, up to ssthresh */
+		cwnd += acked;
+		if (cwnd > sk->ssthresh)
+			cwnd = sk->ssthresh;
+	} else {
+		/* tcp_cong_avoid_ai(): one segment per window of acknowledgements */
+		sk->cwnd_cnt = (uint16_t)(sk->cwnd_cnt + acked);
+		if (sk->cwnd_cnt >= cwnd) {
+			sk->cwnd_cnt = (uint16_t)(sk->cwnd_cnt - cwnd);
+			cwnd++;
+		}
+	}
+	if (cwnd >= CWND_INFINITE)
+		cwnd = CWND_INFINITE - 1;
+	if (cwnd != sk->cwnd) {
+		sk->cwnd = (uint16_t)cwnd;
+		sk->peak_out = (uint16_t)tcp_packets_out(sk);
+	}
+}
+
+void tcp_cwnd_loss(struct sock *sk)
+{
+	uint32_t half;
+
+	if (sk->cwnd == CWND_INFINITE && sk->ssthresh == CWND_INFINITE)
+		return;
+	/* CUBIC's ssthresh: 0.7 of the window (beta 717/1024), at least 2 */
+	half = (uint32_t)sk->cwnd * 717 / 1024;
+	sk->ssthresh = (uint16_t)(half < 2 ? 2 : half);
+	sk->cwnd = 1;
+	sk->cwnd_cnt = 0;
+	sk->peak_out = 0;
+}
+
 /*
- * Sends what the peer's window allows: whole segments of sk->mss, the FIN
- * riding on the last one when close() or shutdown() asked for it (as
- * tcp_send_fin() sets FIN on a not-yet-sent tail). There is no congestion
- * window: a replay reproduces what happened, it does not model the path.
+ * Sends what the peer's window and the congestion window allow: whole
+ * segments of sk->mss, the FIN riding on the last one when close() or
+ * shutdown() asked for it (as tcp_send_fin() sets FIN on a not-yet-sent
+ * tail). TCP_CORK holds back a last segment smaller than the MSS.
  */
 void tcp_push(struct stack *st, struct sock *sk)
 {
@@ -307,6 +451,11 @@ void tcp_push(struct stack *st, struct sock *sk)
 		fin = sk->fin_queued && n == left;
 		if (n == 0 && !fin)
 			break;
+		if (n && tcp_packets_out(sk) >= sk->cwnd)
+			break; /* tcp_cwnd_test(): the congestion window is full */
+		/* TCP_CORK: a segment smaller than the MSS waits for more (a FIN sends it) */
+		if (n && n < sk->mss && n == left && !sk->fin_queued && sk->ext && sk->ext->cork)
+			break;
 		send_data(st, sk, sk->snd_nxt, off, n, fin);
 		if (!sk->rtt_on) {
 			sk->rtt_on = 1;
@@ -319,6 +468,8 @@ void tcp_push(struct stack *st, struct sock *sk)
 			sk->snd_nxt++;
 			sk->fin_sent = 1;
 		}
+		if (tcp_packets_out(sk) > sk->peak_out)
+			sk->peak_out = (uint16_t)tcp_packets_out(sk);
 		sent = 1;
 	}
 	if (sent && !timer_armed(&sk->timer))
@@ -336,7 +487,7 @@ void tcp_push(struct stack *st, struct sock *sk)
 /* tcp_xmit_probe_skb(): an ACK one below snd_una, which the peer must answer with its window. */
 void tcp_send_probe(struct stack *st, struct sock *sk)
 {
-	send_ctl(st, &sk->c, sk->snd_una - 1, sk->rcv_nxt, TH_ACK, tcp_window_field(sk), sk->tstamp_ok,
+	send_ctl(st, &sk->c, sk->snd_una - 1, sk->rcv_nxt, TH_ACK, tcp_window_field(st, sk), sk->tstamp_ok,
 		 sk->ts_recent);
 }
 

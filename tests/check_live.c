@@ -30,12 +30,13 @@
 #include <unistd.h>
 
 #include "replaytest.h"
+#include "segment.h"
 #include "suites.h"
 
 #define LIVE_TIMEOUT 90 /* seconds per test case */
 
 /* Every test's namespace name, known to the parent's teardown. */
-static const char *const live_tests[] = { "echo", "never", "http", "env" };
+static const char *const live_tests[] = { "echo", "never", "http", "limit", "connect", "timers", "env" };
 static pid_t live_parent;
 
 static void live_ns_name(const char *test, char *ns, size_t nslen)
@@ -116,8 +117,8 @@ static int live_possible(void)
 		why = "not root";
 	else if (access("/dev/net/tun", R_OK | W_OK) != 0)
 		why = "no /dev/net/tun";
-	else if (sh_quiet("command -v ip && command -v curl && command -v tcpdump && command -v timeout") != 0)
-		why = "ip, curl, tcpdump or timeout missing (tools/ensure-deps.sh --live installs them)";
+	else if (sh_quiet("command -v ip && command -v curl && command -v tcpdump && command -v timeout && chrt -f 1 true") != 0)
+		why = "ip, curl, tcpdump, timeout or chrt missing, or no real-time priority (tools/ensure-deps.sh --test installs them)";
 	else if (access("/usr/bin/python3", X_OK) != 0)
 		why = "no /usr/bin/python3";
 	if (!why)
@@ -159,18 +160,11 @@ struct bg {
 	char out[PATH_MAX], err[PATH_MAX];
 };
 
-/* Starts "ip netns exec NS argv..." with stdout and stderr to files in the env's folder. */
-static void bg_start(struct bg *b, const struct live_env *e, const char *name, char *const argv[])
+/* Appends "ip netns exec NS argv..." to full[n..] (64 entries in all, NULL-terminated). */
+static void ns_argv(char **full, int n, const struct live_env *e, char *const argv[])
 {
-	char *full[64];
-	int i, n = 0;
+	int i;
 
-	char fn[64];
-
-	fmt(fn, sizeof(fn), "%s.out", name);
-	env_file(e, fn, b->out, sizeof(b->out));
-	fmt(fn, sizeof(fn), "%s.err", name);
-	env_file(e, fn, b->err, sizeof(b->err));
 	full[n++] = (char *)"ip";
 	full[n++] = (char *)"netns";
 	full[n++] = (char *)"exec";
@@ -178,6 +172,18 @@ static void bg_start(struct bg *b, const struct live_env *e, const char *name, c
 	for (i = 0; argv[i] && n < 63; i++)
 		full[n++] = argv[i];
 	full[n] = NULL;
+}
+
+/* Starts "ip netns exec NS argv..." with stdout and stderr to files in the env's folder. */
+static void bg_start(struct bg *b, const struct live_env *e, const char *name, char *const argv[])
+{
+	char *full[64], fn[64];
+
+	fmt(fn, sizeof(fn), "%s.out", name);
+	env_file(e, fn, b->out, sizeof(b->out));
+	fmt(fn, sizeof(fn), "%s.err", name);
+	env_file(e, fn, b->err, sizeof(b->err));
+	ns_argv(full, 0, e, argv);
 	fflush(NULL);
 	b->pid = fork();
 	ck_assert_msg(b->pid >= 0, "fork: %s", strerror(errno));
@@ -252,18 +258,11 @@ static int bg_stop(struct bg *b, int sig, double secs)
 static int env_run(const struct live_env *e, int secs, char *const argv[], char **out)
 {
 	char *full[64], t[16];
-	int i, n = 0;
 
-	snprintf(t, sizeof(t), "%d", secs);
-	full[n++] = (char *)"timeout";
-	full[n++] = t;
-	full[n++] = (char *)"ip";
-	full[n++] = (char *)"netns";
-	full[n++] = (char *)"exec";
-	full[n++] = (char *)e->ns;
-	for (i = 0; argv[i] && n < 63; i++)
-		full[n++] = argv[i];
-	full[n] = NULL;
+	fmt(t, sizeof(t), "%d", secs);
+	full[0] = (char *)"timeout";
+	full[1] = t;
+	ns_argv(full, 2, e, argv);
 	return prog_runv(full, out, NULL);
 }
 
@@ -294,8 +293,16 @@ static void live_start(struct bg *b, const struct live_env *e, const char *args)
 	char sh[] = "/bin/sh", c[] = "-c";
 	char *argv[] = { sh, c, cmd, NULL };
 
-	/* exec: the shell becomes tcpdemux, so the signal reaches it. */
-	snprintf(cmd, sizeof(cmd), "exec %s live --format json --duration 60 %s", prog_tcpdemux(), args);
+	/*
+	 * exec: the shell becomes tcpdemux (chrt execs it in turn), so the signal
+	 * reaches it. chrt: on a loaded machine a normal process may wait tens of
+	 * milliseconds for a CPU, and its answers then reach the device that much
+	 * later than the segments they answer, which a capture shows and --verify
+	 * (50 ms) counts. Real-time priority gives the stack what the kernel's own
+	 * TCP has: it runs as soon as a packet arrives. It sleeps in ppoll()
+	 * otherwise, and --duration bounds it.
+	 */
+	snprintf(cmd, sizeof(cmd), "exec chrt -f 20 %s live --format json --duration 60 %s", prog_tcpdemux(), args);
 	bg_start(b, e, "live", argv);
 	ck_assert_msg(bg_wait_text(b, b->err, "tcpdemux: ready", 10), "tcpdemux live did not get ready: %s",
 		      prog_read_file(b->err, NULL));
@@ -326,7 +333,7 @@ START_TEST(live_echo_50_clients)
 	struct live_env e;
 	struct bg live, td;
 	struct jlines l;
-	char *out, *trace, cap[PATH_MAX], clients[512], args[PATH_MAX + 128], qcap[PATH_MAX + 8];
+	char *out, *trace, cap[PATH_MAX], wr[PATH_MAX], clients[512], args[PATH_MAX + 128], qcap[PATH_MAX + 8];
 	char py[] = "/usr/bin/python3";
 	int i, accepts = 0, in = 0, out_segs = 0, rsts = 0, queued = 0, rc;
 	const struct jobj *summary = NULL;
@@ -334,7 +341,10 @@ START_TEST(live_echo_50_clients)
 	if (!live_possible())
 		return;
 	env_make(&e, "echo");
-	live_start(&live, &e, "--app echo --listen 10.9.0.1:80,backlog=128 --hash-seed 1");
+	env_file(&e, "write.pcap", wr, sizeof(wr));
+	fmt(args, sizeof(args), "--app echo --listen 10.9.0.1:80,backlog=128 --hash-seed 1 --write %s",
+	    q(wr, qcap, sizeof(qcap)));
+	live_start(&live, &e, args);
 	env_file(&e, "tun.pcap", cap, sizeof(cap));
 	{
 		char *targv[] = { (char *)"tcpdump", (char *)"-i", (char *)"tcpdemux0", (char *)"-n", (char *)"-U",
@@ -391,6 +401,18 @@ START_TEST(live_echo_50_clients)
 	ck_assert_msg(jnum_in(summary, "counters", "OutSegs", "summary") == out_segs,
 		      "OutSegs is not the %d segments out", out_segs);
 	ck_assert_msg(jnum(summary, "segments_in", "summary") == in, "segments_in is not %d", in);
+	/* What crossed the device agrees with the stack's counters, and the application echoed every byte. */
+	ck_assert_msg(jnum_in(summary, "live", "tcp_in", "summary") == in, "live.tcp_in is not the %d segments in", in);
+	ck_assert_msg(jnum_in(summary, "live", "packets_written", "summary") == out_segs,
+		      "live.packets_written is not the %d segments out", out_segs);
+	ck_assert_msg(jnum_in(summary, "live", "write_errors", "summary") == 0, "write errors");
+	ck_assert_msg(jnum_in(summary, "live", "accepted", "summary") == 50 &&
+			      jnum_in(summary, "live", "closed", "summary") == 50,
+		      "the application did not accept and close 50");
+	ck_assert_msg(jnum_in(summary, "live", "bytes_in", "summary") == 50 * 3000 &&
+			      jnum_in(summary, "live", "bytes_out", "summary") == 50 * 3000,
+		      "the application did not read and send 50 x 3000 bytes");
+	ck_assert_msg(jnum_in(summary, "live", "app_errors", "summary") == 0, "the application met errors");
 	/* Every connection was closed by both sides: no socket but the listener is left. */
 	ck_assert_msg(jnum_in(summary, "sockets", "established", "summary") == 0 &&
 			      jnum_in(summary, "sockets", "request", "summary") == 0,
@@ -407,6 +429,12 @@ START_TEST(live_echo_50_clients)
 	ck_assert_msg(strstr(out, "control  100 sent by the kernel: 100 matched, 0 missing, 0 differ; 0 extra"),
 		      "the capture's control segments:\n%s", out);
 	free(out);
+	/* --write recorded the same exchange from inside: it replays the same way. */
+	fmt(args, sizeof(args), "replay %s --listen 10.9.0.1:80,backlog=128 --verify --quiet", q(wr, qcap, sizeof(qcap)));
+	rc = prog_run(args, &out);
+	ck_assert_msg(rc == 0 && strstr(out, "control  100 sent by the kernel: 100 matched, 0 missing, 0 differ; 0 extra"),
+		      "replay --verify of --write's file (%d):\n%s", rc, out);
+	free(out);
 	live_cleanup(e.ns);
 }
 END_TEST
@@ -419,7 +447,7 @@ static int is_syn_from(const struct jobj *o, double sport)
 }
 
 /*
- * --app never, backlog 2, six kernel clients 0.1 s apart: backlog+1 = 3
+ * --app never, backlog 2 (8 capped by net.core.somaxconn=2), six kernel clients 0.1 s apart: backlog+1 = 3
  * connections queue, the other three SYNs meet a full accept queue and are
  * dropped; the kernel clients retransmit them about 1 s later
  * (docs/linux-fidelity.md, behaviours 5 and 13), into the same full queue.
@@ -436,7 +464,8 @@ START_TEST(live_never_fills_the_queue)
 	if (!live_possible())
 		return;
 	env_make(&e, "never");
-	live_start(&live, &e, "--app never --listen 10.9.0.1:80,backlog=2");
+	/* The backlog asked for is 8; somaxconn caps it at 2, as listen() does: --sysctl applies live. */
+	live_start(&live, &e, "--app never --listen 10.9.0.1:80,backlog=8 --sysctl net.core.somaxconn=2");
 	fmt(clients, sizeof(clients), "%s/live-clients.py", prog_env("TOOLS", "tools"));
 	{
 		char *cargv[] = { py, clients, (char *)"hold", (char *)"6", (char *)"--gap", (char *)"0.1",
@@ -464,6 +493,8 @@ START_TEST(live_never_fills_the_queue)
 			continue;
 		/* A SYN dropped at the full queue: if it is its client's first, find the retransmission. */
 		ck_assert_msg(jnum_in(o, "queues", "accept", l.line[i]) == 3, "SYN dropped with the queue not full: %s",
+			      l.line[i]);
+		ck_assert_msg(jnum_in(o, "queues", "backlog", l.line[i]) == 2, "the backlog is not somaxconn's 2: %s",
 			      l.line[i]);
 		sport = jnum(o, "sport", l.line[i]);
 		seq = jnum(o, "seq", l.line[i]);
@@ -535,6 +566,239 @@ START_TEST(live_http_curl)
 }
 END_TEST
 
+/*
+ * --max-sockets applies live: the listener and the first connection (in
+ * TIME_WAIT once the http application has closed it) are two sockets, so
+ * with --max-sockets 2 the next SYN is dropped at the limit and curl times out.
+ */
+START_TEST(live_max_sockets)
+{
+	struct live_env e;
+	struct bg live;
+	char *out, *trace;
+	char *cargv[] = { (char *)"curl", (char *)"-sS", (char *)"-m", (char *)"1", (char *)"http://10.9.0.1/", NULL };
+	int rc;
+
+	if (!live_possible())
+		return;
+	env_make(&e, "limit");
+	live_start(&live, &e, "--app http --max-sockets 2");
+	rc = env_run(&e, 20, cargv, &out);
+	ck_assert_msg(rc == 0 && strstr(out, "tcpdemux: connection 10.9.0.2:"), "the first curl (%d):\n%s", rc, out);
+	free(out);
+	rc = env_run(&e, 20, cargv, &out);
+	ck_assert_msg(rc == 28, "the second curl was not left waiting at the socket limit (exit %d):\n%s", rc, out);
+	free(out);
+	trace = live_stop(&live, &e, "tcpdemux0");
+	ck_assert_msg(strstr(trace, "\"reason\":\"SocketLimit\"") && !strstr(trace, "\"SocketLimit\":0}"),
+		      "no SYN dropped at the socket limit: %s", strrchr(trace, '{'));
+	free(trace);
+	live_cleanup(e.ns);
+}
+END_TEST
+
+/*
+ * --connect: the stack's own active open to a server of the kernel's (Python's
+ * http.server on the kernel's address): the handshake from the client side,
+ * the request sent, the answer read, both sides closed.
+ */
+START_TEST(live_connect_to_the_kernel)
+{
+	struct live_env e;
+	struct bg live, srv;
+	struct jlines l;
+	char *trace;
+	char py[] = "/usr/bin/python3";
+	int i, established = 0;
+	const struct jobj *summary = NULL;
+
+	if (!live_possible())
+		return;
+	env_make(&e, "connect");
+	{
+		/* On the wildcard address: the kernel's 10.9.0.2 exists only once the device does. */
+		char *sargv[] = { py, (char *)"-u", (char *)"-m", (char *)"http.server", (char *)"8080", (char *)"--bind",
+				  (char *)"0.0.0.0", (char *)"--directory", tmpdir, NULL };
+
+		bg_start(&srv, &e, "server", sargv);
+		ck_assert_msg(bg_wait_text(&srv, srv.out, "Serving HTTP", 10), "http.server did not start: %s",
+			      prog_read_file(srv.err, NULL));
+	}
+	live_start(&live, &e, "--connect 10.9.0.2:8080");
+	usleep(1500000);
+	trace = live_stop(&live, &e, "tcpdemux0");
+	bg_stop(&srv, SIGTERM, 5);
+	jl_split(&l, trace, 1, "live --connect");
+	for (i = 0; i < l.n; i++) {
+		if (j_is(&l.obj[i], "type", "summary"))
+			summary = &l.obj[i];
+		if (j_is(&l.obj[i], "type", "segment") && j_is(&l.obj[i], "action", "established"))
+			established++;
+	}
+	ck_assert_msg(established == 1, "%d active opens completed, not 1:\n%s", established, trace);
+	ck_assert_msg(summary != NULL, "no summary");
+	ck_assert_msg(jnum_in(summary, "counters", "ActiveOpens", "summary") == 1, "ActiveOpens is not 1");
+	ck_assert_msg(jnum_in(summary, "counters", "OutRsts", "summary") == 0, "the stack sent a RST");
+	ck_assert_msg(jnum_in(summary, "live", "bytes_in", "summary") > 100, "no answer was read");
+	ck_assert_msg(jnum_in(summary, "live", "closed", "summary") == 1 &&
+			      jnum_in(summary, "live", "app_errors", "summary") == 0,
+		      "the connection did not close cleanly");
+	jl_free(&l);
+	free(trace);
+	live_cleanup(e.ns);
+}
+END_TEST
+
+/*
+ * The stack's own timers on the real clock. Two --connect to a kernel
+ * server that listens with backlog 0 and never accepts: the kernel answers
+ * both SYNs, queues the first connection and drops the second's final ACK
+ * (its accept queue is full), so the stack's request on the second is never
+ * acknowledged and its retransmission timer fires: 200 ms (the minimum RTO)
+ * after the first transmission, then doubling. Each must fire on time.
+ */
+START_TEST(live_timers_fire_on_time)
+{
+	struct live_env e;
+	struct bg live, srv;
+	struct jlines l;
+	char *trace, prog[] = "import socket, time\n"
+			     "s = socket.socket()\n"
+			     "s.bind(('0.0.0.0', 8081))\n"
+			     "s.listen(0)\n"
+			     "print('listening', flush=True)\n"
+			     "time.sleep(20)\n";
+	char py[] = "/usr/bin/python3", c[] = "-c";
+	double last_sent = -1, gap_want = 0.2, sent[16], caught[16];
+	int i, fired = 0, nsent = 0, ncaught = 0;
+	double sport = -1;
+	char cap[PATH_MAX];
+	struct bg td;
+	struct pkts *pk;
+
+	if (!live_possible())
+		return;
+	env_make(&e, "timers");
+	{
+		char *sargv[] = { py, c, prog, NULL };
+
+		bg_start(&srv, &e, "server", sargv);
+		ck_assert_msg(bg_wait_text(&srv, srv.out, "listening", 10), "the server did not start: %s",
+			      prog_read_file(srv.err, NULL));
+	}
+	live_start(&live, &e, "--connect 10.9.0.2:8081 --connect 10.9.0.2:8081");
+	/* The device's own view of when each segment left: the trace gives the timers' deadlines. */
+	env_file(&e, "tun.pcap", cap, sizeof(cap));
+	{
+		char *targv[] = { (char *)"tcpdump", (char *)"-i", (char *)"tcpdemux0", (char *)"-n", (char *)"-U",
+				  (char *)"--immediate-mode", (char *)"-w", cap, (char *)"tcp", NULL };
+
+		bg_start(&td, &e, "tcpdump", targv);
+		ck_assert_msg(bg_wait_text(&td, td.err, "listening on", 10), "tcpdump did not start: %s",
+			      prog_read_file(td.err, NULL));
+	}
+	usleep(3300000);
+	ck_assert_msg(bg_stop(&td, SIGINT, 10) == 0, "tcpdump did not stop cleanly");
+	trace = live_stop(&live, &e, "tcpdemux0");
+	bg_stop(&srv, SIGKILL, 5);
+	jl_split(&l, trace, 1, "live --connect, backlog 0");
+	/* The request of the second connection (sport of the SYN sent second): its transmissions and timers. */
+	{
+		int syns = 0;
+
+		for (i = 0; i < l.n && sport < 0; i++)
+			if (j_is(&l.obj[i], "type", "segment") && j_is(&l.obj[i], "dir", "out") &&
+			    j_is(&l.obj[i], "flags", "S") && ++syns == 2)
+				sport = jnum(&l.obj[i], "sport", l.line[i]);
+		ck_assert_msg(sport >= 0, "no second SYN:\n%s", trace);
+		for (i = 0; i < l.n; i++) {
+			const struct jobj *o = &l.obj[i];
+			double t;
+
+			if (!j_is(o, "type", "segment") || !j_is(o, "dir", "out") || jnum(o, "sport", l.line[i]) != sport ||
+			    !j_is(o, "flags", "PA"))
+				continue;
+			t = jnum(o, "t", l.line[i]);
+			if (last_sent >= 0) {
+				/* The timer line comes just before the segment it sent. */
+				ck_assert_msg(i > 0 && j_is(&l.obj[i - 1], "type", "timer") &&
+						      j_is(&l.obj[i - 1], "action", "retransmit"),
+					      "a retransmission without its timer: %s", l.line[i]);
+				ck_assert_msg(t - last_sent > gap_want - 0.005 && t - last_sent < gap_want + 0.030,
+					      "retransmission %d came %.4f s after the last, not %.3f s: %s", fired + 1,
+					      t - last_sent, gap_want, l.line[i]);
+				gap_want *= 2;
+				fired++;
+			}
+			last_sent = t;
+			if (nsent < 16)
+				sent[nsent++] = t;
+		}
+	}
+	/* 0.2, 0.6, 1.4 and 3.0 s after the first transmission. */
+	ck_assert_msg(fired == 4, "%d retransmissions within 3.3 s, not 4:\n%s", fired, trace);
+	/*
+	 * On the real clock: the capture's gaps between the same transmissions
+	 * (the last ones: tcpdump starts after the first) are the trace's, to
+	 * within 10 ms. A loop that woke late would show here, not in the trace.
+	 */
+	pk = pkts_read(cap);
+	for (i = 0; i < pk->n && ncaught < 16; i++) {
+		struct segment seg;
+
+		if (seg_parse_ip(pk->p[i].data, pk->p[i].caplen, &seg, 0) == 0 && seg.sport == (uint16_t)sport &&
+		    seg.len == 39 && (seg.flags & TH_PSH))
+			caught[ncaught++] = (double)pk->p[i].sec + (double)pk->p[i].usec / 1e6;
+	}
+	ck_assert_msg(ncaught >= 3 && ncaught <= nsent, "%d of the %d transmissions in the capture", ncaught, nsent);
+	for (i = 1; i < ncaught; i++) {
+		double real = caught[i] - caught[i - 1], want = sent[nsent - ncaught + i] - sent[nsent - ncaught + i - 1];
+
+		ck_assert_msg(real > want - 0.010 && real < want + 0.010,
+			      "on the wire the retransmissions were %.4f s apart, in the trace %.4f s", real, want);
+	}
+	pkts_free(pk);
+	jl_free(&l);
+	free(trace);
+	live_cleanup(e.ns);
+}
+END_TEST
+
+/* tools/live-demo.sh, as a lecturer runs it: real clients answered, the summary, nothing left behind. */
+START_TEST(live_demo_script)
+{
+	char script[512], *out, cmd[600], ns[64];
+	char t[] = "timeout", secs[] = "60", c1[] = "--clients", c2[] = "2", g1[] = "--gap", g2[] = "0.1", dd[] = "--",
+	     nc[] = "--no-color";
+	int rc;
+
+	if (!live_possible())
+		return;
+	fmt(script, sizeof(script), "%s/live-demo.sh", prog_env("TOOLS", "tools"));
+	{
+		char *argv[] = { t, secs, script, c1, c2, g1, g2, dd, nc, NULL };
+
+		setenv("TCPDEMUX", prog_tcpdemux(), 1); /* the binary under test, not one on the PATH */
+		rc = prog_runv(argv, &out, NULL);
+	}
+	ck_assert_msg(rc == 0, "live-demo.sh exited %d:\n%s", rc, out);
+	ck_assert_msg(strstr(out, "== client 1: curl http://10.9.0.1/") && strstr(out, "== client 2: Python http.client"),
+		      "the clients did not run:\n%s", out);
+	ck_assert_msg(strstr(out, "200 OK: tcpdemux: connection 10.9.0.2:"), "Python's client got no answer:\n%s", out);
+	ck_assert_msg(strstr(out, "-> new request") && strstr(out, "handshake complete") && strstr(out, "accept on 10.9.0.1:80"),
+		      "the trace does not show the handshakes and accepts:\n%s", out);
+	ck_assert_msg(strstr(out, "application http: 2 accepted, 2 closed") && strstr(out, "counters: PassiveOpens=2"),
+		      "the summary:\n%s", out);
+	/* Its own namespace, by name: other runs of the script may have theirs at the same time. */
+	ck_assert_msg(sscanf(strstr(out, "== network namespace ") ? strstr(out, "== network namespace ") : "",
+			     "== network namespace %63[a-z0-9-]", ns) == 1,
+		      "live-demo.sh did not name its namespace:\n%s", out);
+	free(out);
+	fmt(cmd, sizeof(cmd), "ip netns list | grep -qw %s", ns);
+	ck_assert_msg(sh_quiet(cmd) != 0, "live-demo.sh left its namespace %s behind", ns);
+}
+END_TEST
+
 /* Runs tcpdemux live ARGS in e's namespace (as user, if not NULL); exit 2, one line naming want, nothing left. */
 static void refused(const struct live_env *e, const char *as_user, const char *args, const char *want)
 {
@@ -590,6 +854,10 @@ Suite *live_suite(void)
 	tcase_add_test(tc, live_echo_50_clients);
 	tcase_add_test(tc, live_never_fills_the_queue);
 	tcase_add_test(tc, live_http_curl);
+	tcase_add_test(tc, live_max_sockets);
+	tcase_add_test(tc, live_connect_to_the_kernel);
+	tcase_add_test(tc, live_timers_fire_on_time);
+	tcase_add_test(tc, live_demo_script);
 	tcase_add_test(tc, live_bad_environment);
 	suite_add_tcase(s, tc);
 	return s;

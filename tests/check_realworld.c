@@ -12,6 +12,8 @@
  *              the file (one direction only, timestamps going back);
  *   servers    the listeners inferred from SYN-ACKs are the facts'
  *              servers (the hosts that answered a SYN with a SYN-ACK);
+ *   capture    the capture point the summary reports is the facts'
+ *              vantage (client side, server side, in between, one host);
  *   handshakes PassiveOpens, the handshakes the stack completed, equals
  *              the facts' completed handshakes.
  *
@@ -237,35 +239,41 @@ static void check_servers(const struct run *r, const struct facts *fa, const cha
 			      "%s: a listener was inferred at %s, which answered no SYN in the facts", file, ours[i]);
 }
 
+/*
+ * The capture point of the summary is the facts' vantage: both classify
+ * the median SYN -> SYN-ACK against the median SYN-ACK -> ACK, 3x apart
+ * (FACTS.md's "client" / "server" / "middle"; both under 20 us: one host).
+ */
+static void check_capture_point(const struct run *r, const struct facts *fa, const char *file)
+{
+	static const struct {
+		const char *facts, *ours;
+	} map[] = {
+		{ "client", "client" }, { "server", "server" }, { "middle", "between" },
+		{ "both~0", "same_host" }, { "-", "unknown" },
+	};
+	struct jobj rs, cp;
+	char side[32];
+	size_t i;
+
+	run_replay_stats(r, &rs);
+	j_sub(&rs, "capture_point", &cp, file);
+	ck_assert_msg(j_str(&cp, "side", side, sizeof(side)) != NULL, "%s: no capture_point.side", file);
+	for (i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (strcmp(map[i].facts, fa->side) == 0) {
+			ck_assert_msg(strcmp(side, map[i].ours) == 0, "%s: capture point %s; the facts say %s", file, side,
+				      fa->side);
+			return;
+		}
+	ck_abort_msg("%s: the facts' vantage \"%s\" is not one this test knows", file, fa->side);
+}
+
 static long long counter(const struct run *r, const char *name)
 {
 	struct jobj c;
 
 	j_sub(run_summary(r), "counters", &c, r->args);
 	return j_get(&c, name) ? j_int(&c, name, r->args) : 0;
-}
-
-/*
- * Checks that do not hold yet, each with the work that will make it hold:
- * printed as notes, removed as that work lands.
- */
-static const struct {
-	const char *file, *check, *until;
-} known_gaps[] = {
-	{ "zk_echo-connections.pcap", "handshakes",
-	  "listener drops: the SYNs the recorded listener ignored are not yet dropped by the stack" },
-};
-
-static int known_gap(const char *file, const char *check)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof(known_gaps) / sizeof(known_gaps[0]); i++)
-		if (strcmp(known_gaps[i].file, file) == 0 && strcmp(known_gaps[i].check, check) == 0) {
-			printf("realworld %s: %s not checked yet (%s)\n", file, check, known_gaps[i].until);
-			return 1;
-		}
-	return 0;
 }
 
 START_TEST(test_realworld_replays)
@@ -291,7 +299,8 @@ START_TEST(test_realworld_replays)
 		run_json(&r, "replay %s --format json", q(path, qp, sizeof(qp)));
 		check_exit(&r, path, whole);
 		check_servers(&r, fa, names[i]);
-		ck_assert_msg(known_gap(names[i], "handshakes") || counter(&r, "PassiveOpens") == fa->handshakes,
+		check_capture_point(&r, fa, names[i]);
+		ck_assert_msg(counter(&r, "PassiveOpens") == fa->handshakes,
 			      "%s: the stack completed %lld handshakes; the capture holds %lld", names[i],
 			      counter(&r, "PassiveOpens"), fa->handshakes);
 		run_free(&r);

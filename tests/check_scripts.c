@@ -77,11 +77,22 @@ START_TEST(test_syntax_errors)
 		{ "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\nbogus line\n", ":2: expected a time" },
 		{ "0 < Q 0:0(0) win 1\n", ":1: expected TCP flags" },
 		{ "0 < S 0:5(2) win 1\n", ":1: expected END - START equal to LENGTH" },
-		{ "0 < . 1:1(0) win 1\n", ":1: expected 'ack N'" },
+		{ "0 < . 1:1(0) win 99999999\n", ":1: expected a window from 0 to 65535, got '99999999'" },
+		{ "0 foo(3) = 0\n", ":1: not modelled: the call foo() (socket, " },
+		{ "0 `rm -rf /tmp/x`\n", ":1: not modelled: the shell command 'rm'" },
+		{ "0 getsockopt(3, SOL_SOCKET, SO_PEERCRED, [0], [4]) = 0\n",
+		  ":1: not modelled: getsockopt(SOL_SOCKET, SO_PEERCRED)" },
+		{ "0 < S 0:0(0) win 1 <mss 1460,FO abcd>\n", ":1: not modelled: the TCP option 'FO'" },
+		{ "--wire_server\n0 close(3) = 0\n", ":1: packetdrill's option --wire_server is not modelled" },
+		{ "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n%{ import os }%\n",
+		  ":2: not modelled: the Python statement 'import os'" },
+		{ "%{ assert tcpi_rwnd_limited == 0 }%\n", ":1: not modelled: the tcp_info field tcpi_rwnd_limited" },
+		{ "`sysctl -q net.ipv4.tcp_syncookies=7`\n", ":1: --sysctl net.ipv4.tcp_syncookies: value must be" },
+		{ "`./no-such-profile.sh`\n", ":1: the command './no-such-profile.sh'" },
+		{ "0 close(3) = 0\n--tolerance_usecs=5\n", ":2: expected option lines before the first statement" },
 		{ "0 < S 0:0(0) win 1 <mss 1460,bogus>\n", ":1: expected a TCP option" },
 		{ "0 accept(3, ..., ...) = -1 ENOTANERROR\n", ":1: expected an errno name" },
 		{ "0 accept(3, ..., ...)\n", ":1: expected '= RESULT'" },
-		{ "0 `rm -rf /tmp/x`\n", ":1: expected `sysctl -q NAME=VALUE`" },
 		{ "+0.5...0.1 accept(3, ..., ...) = 4\n", ":1: expected the end of the time range" },
 		{ "/* never closed\n0 close(3) = 0\n", ": expected '*/'" },
 		{ "0 @nowhere < S 0:0(0) win 1\n", ":1: expected @ADDR:PORT" },
@@ -111,20 +122,28 @@ START_TEST(test_failed_expectations)
 		/* The SYN-ACK acks 1, not 2. */
 		{ "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 bind(3, ..., ...) = 0\n+0 listen(3, 1) = 0\n"
 		  "+0 < S 0:0(0) win 65535 <mss 1460>\n+0 > S. 0:0(0) ack 2 <mss 1460>\n",
-		  ":5: the stack sent S. 0:0(0) ack 1 win 64240 <mss 1460>, which differs from the line" },
-		/* Nothing listens: the RST comes although the script expects nothing and calls accept. */
-		{ "0 < S 0:0(0) win 65535\n+0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n",
+		  ":5: expected S. 0:0(0) ack 2 <mss 1460>, actual S. 0:0(0) ack 1 win 64240 <mss 1460> at 0.000000 s: its ack number differs" },
+		/* Nothing listens: the RST comes although the script expects nothing and sends again. */
+		{ "0 < S 0:0(0) win 65535\n+0 < . 1:1(0) ack 1 win 65535\n",
 		  ":2: before this line the stack sent an unexpected segment: R. 0:0(0) ack 1 win 0" },
-		/* A wrong result. */
-		{ "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 4\n", ":1: the call returned 3" },
+		/* A wrong result (listen() binds an unbound socket itself). */
+		{ "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 listen(3, 1) = -1 EINVAL\n",
+		  ":2: expected listen(3, 1) = -1 EINVAL, actual 0" },
+		/* A descriptor is any number the stack returns (packetdrill maps them); an error is not one. */
+		{ "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 7\n+0 close(3) = 0\n",
+		  ":2: expected close(3) = 0, actual -1 EBADF" },
 		/* An expected segment that never comes. */
 		{ "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 bind(3, ..., ...) = 0\n+0 listen(3, 1) = 0\n"
 		  "+1 > S. 0:0(0) ack 1 <...>\n",
-		  ":4: the stack sent nothing by 1.004000 s" },
+		  ":4: expected S. 0:0(0) ack 1 <...> by 1.125000 s (4 ms or 12.5 % of the wait), actual: the stack sent nothing" },
 		/* Options differ. */
 		{ "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 bind(3, ..., ...) = 0\n+0 listen(3, 1) = 0\n"
 		  "+0 < S 0:0(0) win 65535 <mss 1460,sackOK,nop,wscale 7>\n+0 > S. 0:0(0) ack 1 <mss 1460>\n",
-		  ":5: the stack sent S. 0:0(0) ack 1 win 64240 <mss 1460,nop,nop,sackOK,nop,wscale 7>: its options differ" },
+		  ":5: expected S. 0:0(0) ack 1 <mss 1460>, actual S. 0:0(0) ack 1 win 64240 "
+		  "<mss 1460,nop,nop,sackOK,nop,wscale 7> at 0.000000 s: its options differ" },
+		/* A tcp_info assertion that does not hold says what the field was. */
+		{ "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 %{ assert tcpi_state == TCP_LISTEN }%\n",
+		  ":2: expected assert tcpi_state == TCP_LISTEN, actual: tcpi_state is 7" },
 		/* A blocking accept that nothing completes. */
 		{ "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 bind(3, ..., ...) = 0\n+0 listen(3, 1) = 0\n"
 		  "+0...0.1 accept(3, ..., ...) = 4\n",
@@ -196,10 +215,26 @@ START_TEST(test_sysctl_knobs)
 	ck_assert_msg(strstr(err, ":1: --sysctl: 'net.ipv4.no_such_knob' is not a knob") != NULL, "%s", err);
 	free(out);
 	free(err);
+	/* A Linux knob the stack does not model: ignored in a profile, refused on the command line. */
+	ck_assert_int_eq(prog_run_split("script /dev/null --sysctl net.ipv4.tcp_frto=2", &out, &err), 2);
+	ck_assert_msg(strstr(err, "'net.ipv4.tcp_frto' is a Linux knob the stack does not model") != NULL, "%s", err);
+	free(out);
+	free(err);
 	ck_assert_int_eq(run_text("`sysctl -q net.ipv4.tcp_syncookies=7`\n", &out, &err), 2);
 	ck_assert_msg(strstr(err, "from 0 to 2") != NULL, "%s", err);
 	free(out);
 	free(err);
+	/* --verbose lists what a profile set that the stack does not model. */
+	{
+		char cmd[600], q[512], path[512];
+
+		snprintf(path, sizeof(path), "%s/scripts/front-end.pkt", prog_testdir());
+		snprintf(cmd, sizeof(cmd), "script %s --quiet --verbose", prog_quote(path, q, sizeof(q)));
+		ck_assert_int_eq(prog_run_split(cmd, &out, &err), 0);
+		ck_assert_msg(strstr(err, "front-end.pkt:6: not modelled, ignored: net.ipv4.tcp_frto=2") != NULL, "%s", err);
+		free(out);
+		free(err);
+	}
 	/* A knob given on the command line is in force from the start. */
 	ck_assert_int_eq(prog_run_split("script /dev/null --sysctl net.ipv4.tcp_syncookies=3", &out, &err), 2);
 	free(out);

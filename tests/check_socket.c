@@ -770,6 +770,28 @@ START_TEST(test_input_fd_and_lookup)
 }
 END_TEST
 
+/* sys_outq(): what is queued and not yet acknowledged, sent or not (SIOCOUTQ). */
+START_TEST(test_outq)
+{
+	struct tstack *t = ts_new(NULL);
+	struct peer p;
+	int lfd, fd;
+
+	fd = open_conn(t, &p, &lfd, 1000);
+	ck_assert_int_eq(sys_outq(t->st, fd), 0);
+	ck_assert_int_eq(sys_send(t->st, fd, "abcdef", 6), 6);
+	ck_assert_msg(sys_outq(t->st, fd) == 6, "6 bytes sent, unacknowledged: outq %d", sys_outq(t->st, fd));
+	ck_assert_int_eq(sys_send_more(t->st, fd, "gh", 2), 2);
+	ck_assert_msg(sys_outq(t->st, fd) == 8, "and 2 queued unsent: outq %d", sys_outq(t->st, fd));
+	p.ack += 6;
+	peer_send(t, &p, TH_ACK, NULL);
+	ck_assert_msg(sys_outq(t->st, fd) == 2, "6 acknowledged: outq %d", sys_outq(t->st, fd));
+	ck_assert_int_eq(sys_outq(t->st, lfd), -EINVAL);
+	ck_assert_int_eq(sys_outq(t->st, 999), -EBADF);
+	ts_free(t);
+}
+END_TEST
+
 Suite *socket_suite(void)
 {
 	Suite *s = suite_create("socket");
@@ -816,6 +838,7 @@ Suite *socket_suite(void)
 	tcase_add_test(tc, test_setsockopt);
 	tcase_add_test(tc, test_state_error_id);
 	tcase_add_test(tc, test_input_fd_and_lookup);
+	tcase_add_test(tc, test_outq);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1,12 +1,12 @@
 #!/bin/sh
-# ensure-deps.sh [--fuzz | --live | --test] - make sure the build's packages are installed.
+# ensure-deps.sh [--fuzz | --test] - make sure the build's packages are installed.
 #
 # Checks for a C compiler, pkg-config, libpcap and Check (with --fuzz,
-# clang with libFuzzer; with --live, what the live-mode tests run: ip,
-# curl, tcpdump, Debian's /usr/bin/python3, setpriv; with --test, what
-# `make check` runs besides the suites: tshark and its Lua, which read the
-# --annotate pcapng, Chromium with its WebDriver and Python's selenium,
-# which open the --html page, and gdb, which runs docs/debugging.md);
+# clang with libFuzzer; with --test, what `make check` runs besides the
+# suites: tshark and its Lua, which read the --annotate pcapng, Chromium
+# with its WebDriver and Python's selenium, which open the --html page,
+# gdb, which runs docs/debugging.md, and what the live-mode tests run: ip,
+# curl, tcpdump, Debian's /usr/bin/python3, setpriv);
 # installs the
 # missing Debian/Ubuntu packages with apt-get (directly as root, through
 # sudo otherwise). Where neither works it prints the exact command to run
@@ -27,8 +27,7 @@ if [ "${1:-}" = "--test" ]; then
 	command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
 	command -v chromedriver >/dev/null 2>&1 || missing="$missing chromium-driver"
 	/usr/bin/python3 -c 'import selenium' >/dev/null 2>&1 || missing="$missing python3-selenium"
-fi
-if [ "${1:-}" = "--live" ]; then
+	# tests/check_live.c
 	command -v ip >/dev/null 2>&1 || missing="$missing iproute2"
 	command -v curl >/dev/null 2>&1 || missing="$missing curl"
 	command -v tcpdump >/dev/null 2>&1 || missing="$missing tcpdump"

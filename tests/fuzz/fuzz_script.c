@@ -28,8 +28,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memcpy(text, data, size);
 	text[size] = '\0';
-	memset(&o, 0, sizeof(o));
-	stack_config_init(&o.cfg);
+	script_opts_init(&o);
 	o.cfg.hash_seed = 1;
 	o.cfg.ehash_buckets = 64;
 	o.cfg.max_sockets = 256;
@@ -37,7 +36,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	o.text = text;
 	o.local_ip = "192.168.0.1";
 	o.remote_ip = "192.0.2.1";
-	o.tolerance = 4 * VT_MSEC;
 	script_run(&o);
 	free(text);
 	return 0;

@@ -1,0 +1,64 @@
+/*
+ * delay_line.h - inbound segments held back until the recorded host would
+ * have received them (capture_point.h says by how much).
+ *
+ * Path: replay.c: an inbound frame whose connection is delayed ->
+ *       delay_line_push() (a copy: the window moves on) ... the driver,
+ *       before each frame it replays, takes every held segment due by then
+ *       (delay_line_due(), delay_line_pop()) and feeds it to the stack.
+ *
+ * A min-heap on (due time, frame number): segments of one connection are
+ * delayed alike, so they leave in the order they came.
+ */
+#ifndef TCPDEMUX_DELAY_LINE_H
+#define TCPDEMUX_DELAY_LINE_H
+
+#include <stdint.h>
+
+#include "segment.h"
+#include "stack.h"
+
+/* One held segment. */
+struct held_seg {
+	vtime_t due;            /* when it is fed to the stack */
+	vtime_t t;              /* when the capture saw it */
+	int64_t n;              /* its frame number */
+	struct segment seg;     /* the segment; seg.data points into data */
+	uint8_t *data;          /* a copy of its payload (malloc'd; NULL without one) */
+};
+
+struct delay_line {
+	struct held_seg *h;     /* the heap */
+	uint32_t n;             /* segments held */
+	uint32_t cap;           /* entries allocated at h */
+};
+
+void delay_line_init(struct delay_line *d);
+/* Frees every held segment. */
+void delay_line_free(struct delay_line *d);
+
+/* Holds a copy of seg (frame n, seen at t) until due. Returns 0 or -ENOMEM (nothing held). */
+int delay_line_push(struct delay_line *d, const struct segment *seg, int64_t n, vtime_t t, vtime_t due);
+
+/* The earliest due time held, or VT_NEVER when the line is empty. */
+static inline vtime_t delay_line_due(const struct delay_line *d)
+{
+	return d->n ? d->h[0].due : VT_NEVER;
+}
+
+/*
+ * Takes out the earliest held segment into *out; the caller frees
+ * out->data after using it. Returns 0, or -ENOENT when empty.
+ */
+int delay_line_pop(struct delay_line *d, struct held_seg *out);
+
+/*
+ * Takes out, into *out, the earliest held segment that the recorded host's
+ * segment ack shows it had already received: one of the same connection
+ * (sent to ack's sender by its receiver) that starts before ack's
+ * acknowledgement number. The host acknowledged it, so it reached the
+ * host before ack left, whatever its delay said. Returns 0, or -ENOENT.
+ */
+int delay_line_take_acked(struct delay_line *d, const struct segment *ack, struct held_seg *out);
+
+#endif
