@@ -169,7 +169,8 @@ fuzz:
 	@sh tools/ensure-deps.sh --fuzz
 	FUZZ_SECONDS=$(FUZZ_SECONDS) bash tests/fuzz/run.sh
 
-# Every demo, a replay and a script under valgrind: no leak, no invalid access.
+# Every demo, a replay, a script and a live run (tests/live-valgrind.sh, root) under valgrind:
+# no leak, no invalid access.
 check-valgrind: $(BUILD)/tcpdemux
 	@command -v valgrind >/dev/null || { echo "valgrind is not installed: apt-get install valgrind"; exit 1; }
 	@set -e; for d in $$($(BUILD)/tcpdemux demo | awk 'NR > 1 { print $$1 }'); do \
@@ -182,6 +183,7 @@ check-valgrind: $(BUILD)/tcpdemux
 	@valgrind -q --leak-check=full --errors-for-leak-kinds=all --error-exitcode=9 \
 		$(BUILD)/tcpdemux script tests/scripts/time-wait-reuse.pkt --quiet
 	@echo "valgrind: script clean"
+	@bash tests/live-valgrind.sh $(BUILD)/tcpdemux
 
 # google/packetdrill's Linux suite, run unchanged from a checkout of it:
 #   make conformance PACKETDRILL=/tmp/packetdrill   (docs/scripts.md)

@@ -68,7 +68,8 @@ static const char usage_script[] =
 	"  --verbose             also list the knobs a script's profile sets that the\n"
 	"                        stack does not model\n"
 	"  --format text|json    the trace's format (default text)\n"
-	"  --hash-seed N, --buckets N, --color, --no-color, --step\n"
+	"  --hash-seed N, --buckets N, --color, --no-color, --step, --slides,\n"
+	"  --pace SECONDS, --options\n"
 	"                        as for demo\n"
 	"  -h, --help            show this help\n"
 	"packetdrill's options (also as header lines of a script; '-' or '_'):\n";
@@ -99,7 +100,8 @@ static const char usage_synth[] =
 	"                        --hash-seed is given): the same seed, the same run\n"
 	"  --write OUT.pcap      record what the server saw and sent, for replay\n"
 	"  --tables[=end], --quiet, --format text|json, --hash-seed N, --buckets N,\n"
-	"  --color, --no-color, --step   as for replay\n"
+	"  --color, --no-color, --step, --slides, --pace SECONDS, --options\n"
+	"                        as for replay\n"
 	"  -h, --help            show this help\n";
 
 static const char usage_live[] =
@@ -194,7 +196,8 @@ static const char usage_replay[] =
 	"                        entries per bucket, up to 16777216)\n"
 	"  --color, --no-color   force colour on or off (default: on for a terminal)\n"
 	"  --max-sockets N       at most N sockets at once, as for demo\n"
-	"  --step                one segment at a time, as for demo\n"
+	"  --step, --slides, --pace SECONDS, --options\n"
+	"                        one step at a time, as for demo\n"
 	"  -h, --help            show this help\n";
 
 static const char usage_demo[] =
@@ -216,9 +219,16 @@ static const char usage_demo[] =
 	"  --max-sockets N      at most N sockets, requests and TIME_WAIT entries at\n"
 	"                       once (default 4194304); past it new connections are\n"
 	"                       refused and counted (SocketLimit)\n"
-	"  --step               one segment at a time: after each, what changed, then\n"
-	"                       wait for a key (Enter next, c continue, t tables,\n"
-	"                       g N go to segment N, q quit); needs a terminal\n"
+	"  --step               one step at a time (each segment, timer and call, in\n"
+	"                       the order they happened): after each, what changed,\n"
+	"                       then wait for a key (Enter next, c continue, t tables,\n"
+	"                       g N run on to segment N, q quit); needs a terminal\n"
+	"  --slides             one screen per step, for a projector: cleared first,\n"
+	"                       fitted to the terminal's size, the lookup path drawn,\n"
+	"                       ss-style tables with the changed rows marked; keys\n"
+	"                       Enter or Space next, b back, g N segment N, q quit\n"
+	"  --pace SECONDS       with --slides: the next screen after SECONDS by itself\n"
+	"  --options            with --slides: show TS values and TCP options too\n"
 	"  -h, --help           show this help\n";
 
 /* A command's --help text; replay's ends with the --sysctl knobs. */
@@ -243,6 +253,9 @@ struct run_opts {
 	uint32_t max_sockets;
 	int verbose;
 	int step;
+	int slides;       /* --slides */
+	int options;      /* --options (with --slides) */
+	double pace;      /* --pace SECONDS (with --slides), 0 none */
 	int json;
 	int color;
 	int seed_set;
@@ -265,10 +278,19 @@ static int parse_u32(const char *s, uint32_t *out)
 	return 0;
 }
 
+/*
+ * A seed nobody chose; TCPDEMUX_HASH_SEED names it instead (--slides runs
+ * the program again with it to go back: the same seed, the same run).
+ */
 static uint32_t random_seed(void)
 {
 	uint32_t seed = 0;
-	FILE *f = fopen("/dev/urandom", "rb");
+	const char *env = getenv("TCPDEMUX_HASH_SEED");
+	FILE *f;
+
+	if (env && parse_u32(env, &seed) == 0)
+		return seed;
+	f = fopen("/dev/urandom", "rb");
 
 	if (!f || fread(&seed, sizeof(seed), 1, f) != 1)
 		seed = (uint32_t)time(NULL) ^ ((uint32_t)getpid() << 16);
@@ -279,7 +301,7 @@ static uint32_t random_seed(void)
 
 enum {
 	OPT_FORMAT = 256, OPT_SEED, OPT_BUCKETS, OPT_COLOR, OPT_NO_COLOR, OPT_STEP, OPT_MAX_SOCKETS,
-	OPT_VERBOSE,
+	OPT_VERBOSE, OPT_SLIDES, OPT_PACE, OPT_OPTIONS,
 	OPT_LOCAL, OPT_LISTEN, OPT_VERIFY_CSUM, OPT_TABLES, OPT_QUIET, OPT_WRITE,
 	OPT_SYSCTL, OPT_ACCEPT, OPT_VERIFY, OPT_CAPTURE_POINT,
 	OPT_CLIENTS, OPT_SYN_FLOOD, OPT_HASH_FLOOD, OPT_RATE, OPT_DATA, OPT_CONCURRENT, OPT_GEN_SEED,
@@ -295,6 +317,9 @@ static const struct option common_longopts[] = {
 	{ "color", no_argument, NULL, OPT_COLOR },
 	{ "no-color", no_argument, NULL, OPT_NO_COLOR },
 	{ "step", no_argument, NULL, OPT_STEP },
+	{ "slides", no_argument, NULL, OPT_SLIDES },
+	{ "pace", required_argument, NULL, OPT_PACE },
+	{ "options", no_argument, NULL, OPT_OPTIONS },
 	{ "max-sockets", required_argument, NULL, OPT_MAX_SOCKETS },
 	{ "verbose", no_argument, NULL, OPT_VERBOSE },
 	{ "help", no_argument, NULL, 'h' },
@@ -416,6 +441,23 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o, const char 
 		case OPT_STEP:
 			o->step = 1;
 			break;
+		case OPT_SLIDES:
+			o->slides = 1;
+			break;
+		case OPT_OPTIONS:
+			o->options = 1;
+			break;
+		case OPT_PACE: {
+			char *end;
+
+			o->pace = strtod(optarg, &end);
+			if (end == optarg || *end || !(o->pace > 0) || o->pace > 3600) {
+				fprintf(stderr, "tcpdemux: --pace needs seconds between 0 and 3600 (e.g. 5 or 2.5), not '%s'\n",
+					optarg);
+				return -1;
+			}
+			break;
+		}
 		case OPT_VERBOSE:
 			o->verbose = 1;
 			break;
@@ -454,8 +496,17 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o, const char 
 	/* The seed keys the hash an attacker must not know; said only when asked. */
 	if (o->verbose)
 		fprintf(stderr, "tcpdemux: hash seed %u (--hash-seed %u repeats this run)\n", o->seed, o->seed);
-	if (o->step && o->json) {
-		fprintf(stderr, "tcpdemux: --step shows the text trace; it does not go with --format json\n");
+	if ((o->step || o->slides) && o->json) {
+		fprintf(stderr, "tcpdemux: %s shows the text trace; it does not go with --format json\n",
+			o->step ? "--step" : "--slides");
+		return -1;
+	}
+	if (o->step && o->slides) {
+		fprintf(stderr, "tcpdemux: --step and --slides are two ways to step through a run: choose one\n");
+		return -1;
+	}
+	if ((o->pace > 0 || o->options) && !o->slides) {
+		fprintf(stderr, "tcpdemux: %s goes with --slides\n", o->pace > 0 ? "--pace" : "--options");
 		return -1;
 	}
 	if (o->color < 0)
@@ -473,22 +524,32 @@ static void run_opts_config(const struct run_opts *ro, struct stack_config *cfg)
 		cfg->max_sockets = ro->max_sockets;
 }
 
-/* --step pauses on output that --quiet suppresses. Returns 1 (message printed) when both are given. */
+/* --step and --slides pause on output that --quiet suppresses. Returns 1 (message printed) when both are given. */
 static int step_and_quiet(const struct run_opts *ro, int quiet)
 {
-	if (!quiet || !ro->step)
+	if (!quiet || !(ro->step || ro->slides))
 		return 0;
-	fprintf(stderr, "tcpdemux: --step and --quiet contradict each other\n");
+	fprintf(stderr, "tcpdemux: %s and --quiet contradict each other\n", ro->step ? "--step" : "--slides");
 	return 1;
 }
+
+/*
+ * The command line as given, for --slides to run again (cmd_demo() moves
+ * argv's entries); NULL-terminated, or main_argc 0 when it was too long
+ * to keep (then --slides cannot go back).
+ */
+static char *main_argv[256];
+static int main_argc;
 
 static struct renderer *make_renderer(const struct run_opts *ro)
 {
 	struct renderer *r;
 	char err[160];
 
-	if (ro->step) {
-		r = render_step_new(ro->color, err, sizeof(err));
+	if (ro->step || ro->slides) {
+		struct slides_opts so = { ro->color, ro->options, ro->pace, main_argc ? main_argv : NULL };
+
+		r = ro->step ? render_step_new(ro->color, err, sizeof(err)) : render_slides_new(&so, err, sizeof(err));
 		if (!r)
 			fprintf(stderr, "tcpdemux: %s\n", err);
 		return r;
@@ -1060,8 +1121,9 @@ static int cmd_live(int argc, char **argv)
 		fprintf(stderr, "tcpdemux: live: unexpected argument '%s'\n", argv[optind]);
 		st = -1;
 	}
-	if (st == 0 && ro.step) {
-		fprintf(stderr, "tcpdemux: --step does not go with live: real clients do not wait for a key\n");
+	if (st == 0 && (ro.step || ro.slides)) {
+		fprintf(stderr, "tcpdemux: %s does not go with live: real clients do not wait for a key\n",
+			ro.step ? "--step" : "--slides");
 		st = -1;
 	}
 	if (st == 0 && o->app == SERVER_APP_NEVER && cli->accept_set && cli->rc.o.accept_mode != ACCEPT_NEVER) {
@@ -1115,6 +1177,10 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	cmd = argv[1];
+	if (argc < (int)(sizeof(main_argv) / sizeof(main_argv[0]))) {
+		memcpy(main_argv, argv, (size_t)argc * sizeof(*main_argv));
+		main_argc = argc;
+	}
 	if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0) {
 		fputs(usage_main, stdout);
 		return 0;

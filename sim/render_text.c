@@ -87,8 +87,6 @@ static void path_line(struct text_renderer *r, const struct event *ev)
 {
 	FILE *f = r->out;
 	const struct listener_view *l = &ev->listener;
-	const struct sock_view *s = &ev->sock;
-	const char *why = reason_str(ev);
 	char le[ADDR_STRLEN];
 
 	fprintf(f, "%17s ehash[0x%x] ", "", ev->lookup.bucket);
@@ -100,7 +98,7 @@ static void path_line(struct text_renderer *r, const struct event *ev)
 			ev->lookup.result == LOOKUP_REQUEST    ? "request"
 			: ev->lookup.result == LOOKUP_TIMEWAIT ? "TIME_WAIT"
 							       : "sock",
-			s->id, ev->lookup.walked);
+			ev->lookup.entry, ev->lookup.walked);
 		break;
 	default:
 		fprintf(f, "miss (walked %u)", ev->lookup.walked);
@@ -116,6 +114,20 @@ static void path_line(struct text_renderer *r, const struct event *ev)
 		break;
 	}
 	fputs(" -> ", f);
+	render_outcome(f, ev, r->replay, r->color);
+	fputc('\n', f);
+}
+
+void render_outcome(FILE *f, const struct event *ev, int replay, int color)
+{
+	/* the C() macro's view of the options */
+	const struct {
+		int color, replay;
+	} opts = { color, replay }, *r = &opts;
+	const struct listener_view *l = &ev->listener;
+	const struct sock_view *s = &ev->sock;
+	const char *why = reason_str(ev);
+
 	switch (ev->action) {
 	case ACT_SYN_ACK:
 	case ACT_TW_RECYCLE:
@@ -207,7 +219,6 @@ static void path_line(struct text_renderer *r, const struct event *ev)
 		fputs(seg_action_name(ev->action), f);
 		break;
 	}
-	fputc('\n', f);
 }
 
 static void text_event(struct text_renderer *r, const struct event *ev)

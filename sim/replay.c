@@ -69,6 +69,9 @@ struct rp {
 	struct replay_stats stats;    /* what the summary reports */
 };
 
+/* How far after an inbound FIN a recorded FIN that crossed it is looked for. */
+#define FIN_CROSS (1 * VT_MSEC)
+
 static vtime_t vt_of(const struct rp *p, uint64_t ts)
 {
 	uint64_t t0 = la_t0(p->la);
@@ -441,11 +444,51 @@ static void clock_to(struct rp *p, vtime_t t)
 }
 
 /* Feeds the stack every held inbound segment due by upto, in due order. */
+/*
+ * The mirror of release_acked(): an inbound segment with data or a FIN is
+ * due at t, but the host's first segment of the connection captured at or
+ * after t does not acknowledge it, so the host sent that segment before
+ * this one reached it (crossing FINs; a path slower than the handshake
+ * said). Returns the capture time of that segment, to hold this one until
+ * just after it, or 0 to deliver it now. Looks at most until bound, and at
+ * most max frames ahead.
+ */
+static vtime_t not_yet_acked(struct rp *p, const struct segment *in, vtime_t t, vtime_t bound, uint32_t max)
+{
+	uint32_t i;
+
+	if (!in->len && !(in->flags & TH_FIN))
+		return 0;
+	for (i = 0; i < max; i++) {
+		const struct la_frame *g;
+		vtime_t tg;
+
+		if (i >= la_count(p->la) && (la_full(p->la) || !read_one(p)))
+			return 0;
+		g = la_at(p->la, i);
+		tg = vt_of(p, g->fr.ts);
+		if (tg > bound)
+			return 0;
+		if (g->status || tg < t || g->seg.sport != in->dport || g->seg.dport != in->sport ||
+		    !addr_equal(&g->seg.src, &in->dst) || !addr_equal(&g->seg.dst, &in->src))
+			continue;
+		/* The host's first segment from then on: does it know of this one? */
+		return (g->seg.flags & TH_ACK) && !seq_after(g->seg.ack, in->seq) ? tg : 0;
+	}
+	return 0;
+}
+
 static void release_held(struct rp *p, vtime_t upto)
 {
 	struct held_seg h;
+	vtime_t later;
 
 	while (delay_line_due(&p->held) <= upto && delay_line_pop(&p->held, &h) == 0) {
+		if ((later = not_yet_acked(p, &h.seg, h.due, h.due + (h.due - h.t), UINT32_MAX)) != 0 &&
+		    delay_line_push(&p->held, &h.seg, h.n, h.t, later + 1) == 0) {
+			free(h.data);
+			continue;
+		}
 		clock_to(p, h.due);
 		replay_inbound(p, &h.seg, h.n, h.due);
 		free(h.data);
@@ -546,7 +589,7 @@ static void measure_handshake(struct rp *p, const struct la_frame *f, vtime_t t)
  */
 static void replay_frame(struct rp *p, const struct la_frame *f)
 {
-	vtime_t t = vt_of(p, f->fr.ts), delay;
+	vtime_t t = vt_of(p, f->fr.ts), delay, crossed;
 	int dir;
 
 	if (t < p->last_t) {
@@ -574,6 +617,9 @@ static void replay_frame(struct rp *p, const struct la_frame *f)
 		if ((f->seg.flags & (TH_SYN | TH_ACK)) == TH_SYN)
 			measure_handshake(p, f, t);
 		delay = capture_point_delay(&p->cp, &f->seg, t);
+		/* A FIN the host's next segment (a few frames on) does not acknowledge crossed it. */
+		if (!delay && (f->seg.flags & TH_FIN) && (crossed = not_yet_acked(p, &f->seg, t, t + FIN_CROSS, 8)) != 0)
+			delay = crossed - t + 1;
 		if (!delay || delay_line_push(&p->held, &f->seg, f->n, t, t + delay) < 0)
 			replay_inbound(p, &f->seg, f->n, t);
 	} else if (dir < 0) {

@@ -208,6 +208,12 @@ struct sock {
 	uint8_t rtt_on : 1;     /* rtt_seq is being timed */
 	uint8_t queued : 1;     /* in an accept queue: parent, not ls, is set */
 	uint8_t shut_rd : 1;    /* shutdown(SHUT_RD): read() returns 0 once the queue is empty */
+	/*
+	 * Its connection went on as a TIME_WAIT entry with the same id
+	 * (tcp_time_wait): from then on this socket closes and is freed
+	 * without telling the observer, for whom #id is the TIME_WAIT entry.
+	 */
+	uint8_t timewait : 1;
 	uint8_t retries;
 	uint8_t snd_wscale, rcv_wscale;
 	uint16_t mss;           /* payload bytes per segment we send */
@@ -247,6 +253,8 @@ struct sock_ext {
 	uint8_t cork : 1;        /* TCP_CORK: hold sub-MSS segments until uncorked */
 	uint8_t rcvbuf_lock : 1, sndbuf_lock : 1; /* SO_RCVBUF / SO_SNDBUF set (SOCK_*BUF_LOCK) */
 	uint32_t rcvbuf, sndbuf; /* sk_rcvbuf, sk_sndbuf when locked */
+	uint8_t notsent_lowat_set : 1;
+	uint32_t notsent_lowat;  /* TCP_NOTSENT_LOWAT (when set; else the sysctl) */
 };
 
 /* sk's options block, allocated on first use. NULL when memory runs out. */

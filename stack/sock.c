@@ -116,7 +116,8 @@ void sock_set_state(struct stack *st, struct sock *sk, int state)
 	if (state == TCP_CLOSED && (old == TCP_ESTABLISHED || old == TCP_CLOSE_WAIT))
 		stack_count(st, CNT_ESTABRESETS);
 	sk->c.state = (uint8_t)state;
-	emit_sock(st, EV_SOCK_STATE, &sk->c, old, sk->err);
+	if (!sk->timewait)
+		emit_sock(st, EV_SOCK_STATE, &sk->c, old, sk->err);
 }
 
 /*
@@ -163,7 +164,9 @@ void sock_destroy(struct stack *st, struct sock_common *c)
 		break;
 	}
 	}
-	emit_sock(st, EV_SOCK_FREE, c, c->state, 0);
+	/* A socket whose connection lives on in TIME_WAIT goes quietly: #id is still there. */
+	if (c->kind != SK_FULL || !sk_full(c)->timewait)
+		emit_sock(st, EV_SOCK_FREE, c, c->state, 0);
 	st->nsocks--;
 	c->next = st->grave;
 	st->grave = c;
@@ -197,7 +200,14 @@ void sock_view_of(const struct stack *st, const struct sock_common *c, struct so
 {
 	memset(v, 0, sizeof(*v));
 	v->id = c->id;
-	v->fd = c->kind == SK_FULL ? container_of(c, const struct sock, c)->fd : -1;
+	v->fd = -1;
+	if (c->kind == SK_FULL) {
+		const struct sock *sk = container_of(c, const struct sock, c);
+
+		v->fd = sk->fd;
+		v->recv_q = sk_rcv_len(sk);
+		v->send_q = sk_snd_len(sk);
+	}
 	v->state = c->state;
 	v->laddr = c->laddr;
 	v->raddr = c->raddr;

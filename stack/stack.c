@@ -85,6 +85,7 @@ void stack_config_init(struct stack_config *cfg)
 	cfg->tcp_wmem[1] = 16384;
 	cfg->tcp_wmem[2] = 4194304;
 	cfg->rmem_max = 212992;
+	cfg->tcp_notsent_lowat = UINT32_MAX;
 	cfg->wmem_max = 212992;
 	cfg->max_sockets = 1u << 22;
 	cfg->mtu = 1500;
