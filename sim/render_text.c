@@ -74,6 +74,11 @@ static void seg_line(struct text_renderer *r, const struct event *ev)
 		fprintf(r->out, " len %u", s->len);
 	if (opts[0])
 		fprintf(r->out, " <%s>", opts);
+	if (s->cut) {
+		char cut[24];
+
+		fprintf(r->out, " [snaplen cut: %s]", seg_cut_str(s->cut, cut));
+	}
 	fputc('\n', r->out);
 }
 
@@ -429,11 +434,13 @@ static void text_replay_stats(FILE *f, const struct rec_replay *rs)
 {
 	int i;
 
-	fprintf(f, "replayed %s (%s, %s timestamps): %llu frames; %llu TCP segments in, %llu out, "
-		   "%llu not to or from a local address\n",
-		rs->file, rs->linktype, rs->precision,
-		(unsigned long long)rs->frames, (unsigned long long)rs->inbound,
-		(unsigned long long)rs->outbound, (unsigned long long)rs->ignored);
+	fprintf(f, "replayed %s (%s%s%s, %s timestamps): %llu frames", rs->file,
+		rs->compression ? rs->compression : "", rs->compression ? "-compressed, " : "", rs->linktype,
+		rs->precision, (unsigned long long)rs->frames);
+	if (rs->filter)
+		fprintf(f, ", %llu dropped by the filter '%s'", (unsigned long long)rs->filtered, rs->filter);
+	fprintf(f, "; %llu TCP segments in, %llu out, %llu not to or from a local address\n",
+		(unsigned long long)rs->inbound, (unsigned long long)rs->outbound, (unsigned long long)rs->ignored);
 	fputs("skipped:", f);
 	for (i = 0; i < rs->nskipped; i++)
 		fprintf(f, "%s %s=%llu (first: frame %lld)", i ? "," : "", rs->skipped[i].reason,
@@ -454,6 +461,9 @@ static void text_replay_stats(FILE *f, const struct rec_replay *rs)
 	if (rs->payload_cut)
 		fprintf(f, "%llu segments had payload cut by the snap length (replayed with zeros in its place)\n",
 			(unsigned long long)rs->payload_cut);
+	if (rs->header_cut)
+		fprintf(f, "%llu segments had options or the window cut by the snap length (replayed with what was captured)\n",
+			(unsigned long long)rs->header_cut);
 }
 
 static void text_live_stats(FILE *f, vtime_t t, const struct rec_live *lv)
