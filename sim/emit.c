@@ -275,11 +275,15 @@ static void replay_record(const struct replay_stats *rs, struct rec_replay *out)
 	out->file = rs->file;
 	out->linktype = rs->linktype;
 	out->precision = rs->precision;
+	out->compression = rs->compression;
+	out->filter = rs->filter;
 	out->frames = rs->frames;
+	out->filtered = rs->filtered;
 	out->inbound = rs->inbound;
 	out->outbound = rs->outbound;
 	out->ignored = rs->ignored;
 	out->payload_cut = rs->payload_cut;
+	out->header_cut = rs->header_cut;
 	out->tso_length_0 = rs->tso_length_0;
 	out->duplicates = rs->duplicates;
 	out->picked_up = rs->picked_up;

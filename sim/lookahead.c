@@ -23,7 +23,7 @@
 
 
 
-struct lookahead *la_new(struct frame_src *fs, const char *file, int linktype, unsigned seg_flags)
+struct lookahead *la_new(struct frame_src *fs, const char *file, unsigned seg_flags)
 {
 	struct lookahead *la = calloc(1, sizeof(*la));
 
@@ -36,7 +36,6 @@ struct lookahead *la_new(struct frame_src *fs, const char *file, int linktype, u
 	}
 	la->fs = fs;
 	la->file = file;
-	la->linktype = linktype;
 	la->seg_flags = seg_flags;
 	return la;
 }
@@ -192,13 +191,13 @@ const struct la_frame *la_read(struct lookahead *la)
 		memcpy(s->buf, fr.data, fr.caplen);
 	s->f.fr = fr;
 	s->f.fr.data = s->buf;
-	s->f.n = ++la->nread;
-	if (s->f.n == 1)
-		la->t0 = fr.ts; /* virtual time 0 */
-	s->f.status = frame_decode(la->linktype, &s->f.fr, &s->f.seg, la->seg_flags, &s->pad,
+	s->f.n = fr.num; /* the file's numbering, as Wireshark shows it, filtered frames counted */
+	if (++la->nread == 1)
+		la->t0 = frame_first_ts(la->fs); /* virtual time 0: the file's first frame */
+	s->f.status = frame_decode(fr.linktype, &s->f.fr, &s->f.seg, la->seg_flags, &s->pad,
 				   &s->padcap, &s->f.cut);
 	/* Offloaded frames are larger than any link's MTU: only those are looked at. */
-	s->f.tso = !s->f.status && fr.caplen > 1514 && frame_ip_length_zero(la->linktype, &s->f.fr);
+	s->f.tso = !s->f.status && fr.caplen > 1514 && frame_ip_length_zero(fr.linktype, &s->f.fr);
 	la->count++;
 	la->bytes += fr.caplen;
 	la->prev = s->buf;

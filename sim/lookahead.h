@@ -52,7 +52,7 @@ struct la_frame {
 	struct frame fr;     /* the raw frame: time, lengths, bytes (owned by the window) */
 	struct segment seg;  /* its TCP segment, when status is 0 */
 	int status;          /* 0, or the skip reason (frame_skip_name) */
-	int cut;             /* the snap length cut its payload: replayed with zeros */
+	int cut;             /* SEG_CUT_* bits: what the snap length cut (replayed with what was captured) */
 	uint8_t tso;         /* an IPv4 total length of 0 (offload), taken from the frame */
 	uint8_t dup;         /* a byte-for-byte copy of the frame before, within LA_DUP_GAP: the capture's duplicate */
 	int64_t n;           /* frame number in the file, 1-based */
@@ -63,10 +63,11 @@ struct lookahead;
 
 /*
  * A window over fs (which stays the caller's), the capture file named file
- * (for messages): frames are decoded with linktype and seg_flags
- * (frame_decode). Returns NULL when memory runs out.
+ * (for messages): frames are decoded with their own link type (a mixed
+ * pcapng has several) and seg_flags (frame_decode). Returns NULL when
+ * memory runs out.
  */
-struct lookahead *la_new(struct frame_src *fs, const char *file, int linktype, unsigned seg_flags);
+struct lookahead *la_new(struct frame_src *fs, const char *file, unsigned seg_flags);
 void la_free(struct lookahead *la);
 
 /*
@@ -96,7 +97,7 @@ int la_is(const struct la_frame *f, int kind, const struct ip_addr *a, uint16_t 
 	  const struct ip_addr *b, uint16_t pb);
 
 /* Frames read from the file so far. */
-int64_t la_nread(const struct lookahead *la);
+int64_t la_nread(const struct lookahead *la);  /* frames the window read (the filter's passed) */
 /* The file ended; 1 with "FILE: reason" in *msg if it ended on an error. */
 int la_eof(const struct lookahead *la);
 int la_error(const struct lookahead *la, const char **msg);
@@ -122,7 +123,6 @@ struct la_slot {
 struct lookahead {
 	struct frame_src *fs;    /* the capture, read with frame_next() (the caller's) */
 	const char *file;        /* its name, for messages */
-	int linktype;            /* frame_decode()'s link type */
 	unsigned seg_flags;      /* frame_decode()'s flags (SEG_VERIFY_CSUM) */
 	struct la_slot *ring;       /* LA_MAX_FRAMES slots */
 	uint32_t head;           /* ring position of the oldest frame */
@@ -131,8 +131,8 @@ struct lookahead {
 	int eof;                 /* the file ended (or failed: read_err) */
 	int read_err;            /* ... on an error; err says what */
 	char err[768];           /* "FILE: reason" */
-	int64_t nread;           /* frames read from the file */
-	uint64_t t0;             /* the first frame's time */
+	int64_t nread;           /* frames read (that passed the filter) */
+	uint64_t t0;             /* the file's first frame's time */
 	uint32_t idx[LA_IDX_SIZE];  /* the index: ring position + 1, 0 empty */
 	const uint8_t *prev;     /* the bytes of the frame read last (in a slot's buffer, valid until the next read) */
 	uint32_t prev_len;       /* its captured length */

@@ -144,11 +144,15 @@ struct rec_replay {
 	const char *file;       /* the capture's path as given ("-": standard input) */
 	const char *linktype;   /* libpcap's name for its link type ("EN10MB") */
 	const char *precision;  /* "microsecond", "nanosecond" or "per-interface" (pcapng) timestamps */
-	uint64_t frames;        /* frames read */
+	const char *compression; /* "gzip", or NULL */
+	const char *filter;     /* the filter expression (tcpdump's syntax), or NULL */
+	uint64_t frames;        /* frames read, the filtered ones included */
+	uint64_t filtered;      /* frames the filter dropped (never decoded) */
 	uint64_t inbound;       /* TCP segments to a local address, fed to the stack */
 	uint64_t outbound;      /* TCP segments from a local address (the application's part) */
 	uint64_t ignored;       /* TCP segments neither to nor from a local address */
 	uint64_t payload_cut;   /* replayed with payload bytes missing (the snap length) */
+	uint64_t header_cut;    /* replayed with options or the window missing (the snap length) */
 	uint64_t tso_length_0;  /* IPv4 frames of total length 0 (segmentation offload), read as captured */
 	uint64_t duplicates;    /* frames seen twice by the capture (identical within 10 ms): replayed once */
 	uint64_t picked_up;     /* connections already open when the capture started */

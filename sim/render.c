@@ -77,6 +77,45 @@ void render_tables_free(struct rec_tables_copy *c)
 	memset(c, 0, sizeof(*c));
 }
 
+/* ---- the text renderer into memory -------------------------------------------------------- */
+
+int render_mem_open(struct render_mem *m, int color)
+{
+	memset(m, 0, sizeof(*m));
+	m->f = open_memstream(&m->buf, &m->len);
+	m->text = m->f ? render_text_new(m->f, color) : NULL;
+	if (!m->text) {
+		if (m->f)
+			fclose(m->f);
+		free(m->buf);
+		memset(m, 0, sizeof(*m));
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void render_mem_sync(struct render_mem *m)
+{
+	fflush(m->f);
+}
+
+void render_mem_clear(struct render_mem *m)
+{
+	rewind(m->f);
+	fflush(m->f);
+	m->len = 0;
+}
+
+void render_mem_close(struct render_mem *m)
+{
+	if (m->text)
+		m->text->ops->destroy(m->text);
+	if (m->f)
+		fclose(m->f);
+	free(m->buf);
+	memset(m, 0, sizeof(*m));
+}
+
 /* ---- several renderers at once ------------------------------------------------------------ */
 
 #define TEE_MAX 8

@@ -61,6 +61,21 @@ struct renderer *render_json_new(FILE *out);
  */
 struct renderer *render_step_new(int color, char *err, size_t errlen);
 
+/* What --slides is given. */
+struct slides_opts {
+	int color;          /* ANSI highlights */
+	int options;        /* --options: segments with their TS values and option lists */
+	double pace;        /* --pace SECONDS: the next screen by itself after this long (0: wait for a key) */
+	char *const *argv;  /* the command line, run again to go back ('b'); NULL: no going back */
+};
+
+/*
+ * --slides: a screen per step, cleared first and fitted to the
+ * terminal's size, for a projector (render_slides.c). NULL with a message
+ * in err when there is no terminal to read keys from.
+ */
+struct renderer *render_slides_new(const struct slides_opts *o, char *err, size_t errlen);
+
 /*
  * Feeds every record to each of the n (at most 8) renderers in turn, and
  * destroys them with itself; its wants is the union of theirs, kept up
@@ -69,11 +84,37 @@ struct renderer *render_step_new(int color, char *err, size_t errlen);
  */
 struct renderer *render_tee_new(struct renderer *const *rs, int n);
 
+/*
+ * A text renderer writing into memory, for the front ends that lay the
+ * text out themselves (--step, --slides).
+ */
+struct render_mem {
+	struct renderer *text; /* the text renderer, writing to f */
+	FILE *f;               /* the memory stream */
+	char *buf;             /* what it wrote: len bytes, current after render_mem_sync() */
+	size_t len;
+};
+
+/* Returns 0, or -ENOMEM with nothing left open. */
+int render_mem_open(struct render_mem *m, int color);
+/* Brings buf and len up to date with what the text renderer wrote. */
+void render_mem_sync(struct render_mem *m);
+/* Empties the buffer (the renderer writes from its start again). */
+void render_mem_clear(struct render_mem *m);
+void render_mem_close(struct render_mem *m);
+
 /* Hands rec to r. */
 static inline void render_record(struct renderer *r, const struct record *rec)
 {
 	r->ops->record(r, rec);
 }
+
+/*
+ * What the stack did with an inbound segment, in the words of the text
+ * trace ("new request #2 (SYN_RECV), SYN queue 1/8 -> SYN-ACK"), to f;
+ * replay: say where a new request's ISN came from; color: ANSI highlights.
+ */
+void render_outcome(FILE *f, const struct event *ev, int replay, int color);
 
 /* "1.234567" seconds with microseconds. */
 void render_time(vtime_t t, char *buf, size_t len);

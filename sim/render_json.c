@@ -321,6 +321,14 @@ static void json_seg_fields(struct json_renderer *j, const struct segment *s)
 	jb_uint(j, s->len);
 	jb_lit(j, ",\"win\":");
 	jb_uint(j, s->win);
+	if (s->cut) {
+		char cut[24];
+
+		/* Only a capture's snap length cuts a segment: absent otherwise. */
+		jb_lit(j, ",\"cut\":\"");
+		jb_cstr(j, seg_cut_str(s->cut, cut));
+		jb_char(j, '"');
+	}
 }
 
 /* Appends a "segment" line; the lookup and what followed only for "in". */
@@ -788,11 +796,23 @@ static void json_replay_stats(struct json_renderer *j, const struct rec_replay *
 	jb_jstr(j, rs->linktype);
 	jb_lit(j, ",\"timestamps\":");
 	jb_jstr(j, rs->precision);
+	jb_lit(j, ",\"compression\":");
+	if (rs->compression)
+		jb_jstr(j, rs->compression);
+	else
+		jb_lit(j, "null");
+	jb_lit(j, ",\"filter\":");
+	if (rs->filter)
+		jb_jstr(j, rs->filter);
+	else
+		jb_lit(j, "null");
 	jb_count(j, "frames", rs->frames);
+	jb_count(j, "filtered", rs->filtered);
 	jb_count(j, "inbound", rs->inbound);
 	jb_count(j, "outbound", rs->outbound);
 	jb_count(j, "ignored", rs->ignored);
 	jb_count(j, "payload_cut", rs->payload_cut);
+	jb_count(j, "header_cut", rs->header_cut);
 	jb_count(j, "tso_length_0", rs->tso_length_0);
 	jb_count(j, "duplicates", rs->duplicates);
 	jb_count(j, "picked_up", rs->picked_up);

@@ -1,228 +1,134 @@
 /*
- * render_step.c - `--step`: one segment at a time, for a lecture or a
- * student at a terminal.
+ * render_step.c - `--step`: one step at a time, for a student at a
+ * terminal (or a lecture that scrolls; --slides is the projector's mode).
  *
- * Path: records -> this renderer -> the text renderer, writing into a
- * memory buffer -> wrapped to 80 columns -> the terminal; before each next
- * inbound segment (and before the summary) it prints what the last
- * segment changed and waits for a key read from /dev/tty. It follows the
- * tables through the stream's snapshots (RENDER_WANT_TABLES), which is
- * what 't' shows.
+ * Path: records -> stepper (steps.c: one step per segment, timer and
+ *       application call) -> the text renderer, writing the step's lines
+ *       into a memory buffer -> cut to the terminal's width -> stdout;
+ *       after each step, what it changed, then a key from /dev/tty.
  *
- * Keys: Enter next segment, c continue to the end, t all tables, g N go
- * to segment N, q quit. The terminal is put in non-canonical mode so a
- * single key acts, and restored on every way out (including Ctrl-C).
- * Changes are marked with '*' and words, so nothing depends on colour.
+ * A call is shown before the segments it caused (the stream brings them
+ * first). Keys: Enter or Space the next step, c continue to the end, t
+ * all tables, g N run on to segment N, q quit. Changes are marked with
+ * '*' and words, so nothing depends on colour.
  */
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <termios.h>
-#include <unistd.h>
 
 #include "render.h"
-
-#define WIDTH 80
-#define MAX_LISTENERS 64
-#define MAX_CHANGES 12
-
-struct lq {
-	uint32_t id, syn, acc;
-};
+#include "steps.h"
+#include "term.h"
 
 struct step_renderer {
 	struct renderer r;
 	int color;                /* ANSI highlights on */
-	struct renderer *inner;   /* the text renderer, writing to mem */
-	struct rec_tables_copy tables; /* the latest snapshot: the tables as they are now */
-	int have_tables;          /* tables holds one */
-	FILE *mem;
-	char *membuf;
-	size_t memlen;
-	FILE *tty;                /* keys come from here */
-	int pending;              /* a segment was shown and not yet paused after */
+	struct render_mem mem;    /* the text renderer's lines of the step, not shown yet */
+	long events_at;           /* offset in mem of the step's first event; -1 none yet */
+	long cause_at;            /* offset in mem of the call that caused those events; -1 none */
+	struct stepper steps;
+	struct term term;
 	int running;              /* 'c': no more pauses */
-	int64_t go_to;            /* 'g N': no pauses before segment N */
-	int64_t last_seg;
-	struct lq lq[MAX_LISTENERS];
-	int nlq;
-	char changes[MAX_CHANGES][2 * WIDTH];
-	int nchanges;
-	uint32_t max_id;          /* highest socket id seen: a higher one is new */
+	int64_t go_to;            /* 'g N': no pause before segment N's step; 0 none */
+	uint32_t shown;           /* steps shown */
+	int64_t last_segment;     /* the last segment shown, -1 none */
 };
 
-static struct termios saved;
-static int saved_ok;
-static int tty_fd = -1;
-
-static void restore_tty(void)
+static void put_line(void *ctx, const char *p, size_t n, int cont)
 {
-	if (saved_ok && tty_fd >= 0)
-		tcsetattr(tty_fd, TCSANOW, &saved);
+	(void)ctx;
+	printf("%s%.*s\n", cont ? "        " : "", (int)n, p);
 }
 
-static void on_signal(int sig)
+/* Writes bytes [from, to) of text, line by line, cut to the terminal's width. */
+static void put_text(struct step_renderer *s, const char *text, size_t from, size_t to)
 {
-	restore_tty();
-	signal(sig, SIG_DFL);
-	raise(sig);
-}
+	size_t start = from, i;
 
-/* Visible width of s up to n bytes, skipping ANSI escape sequences. */
-static size_t visible(const char *s, size_t n)
-{
-	size_t i, w = 0;
-
-	for (i = 0; i < n; i++) {
-		if (s[i] == '\033') {
-			while (i < n && s[i] != 'm')
-				i++;
-			continue;
-		}
-		w++;
-	}
-	return w;
-}
-
-/* Writes one line wrapped at WIDTH columns; continuations are indented. */
-static void put_wrapped(const char *line, size_t len)
-{
-	const char *indent = "";
-
-	while (visible(line, len) > WIDTH - strlen(indent)) {
-		size_t cut = 0, i, w = 0, last_space = 0;
-
-		for (i = 0; i < len; i++) {
-			if (line[i] == '\033') {
-				while (i < len && line[i] != 'm')
-					i++;
-				continue;
-			}
-			if (line[i] == ' ' && i > 0)
-				last_space = i;
-			if (++w > WIDTH - strlen(indent))
-				break;
-		}
-		cut = last_space > strlen(indent) + 8 ? last_space : i;
-		printf("%s%.*s\n", indent, (int)cut, line);
-		while (cut < len && line[cut] == ' ')
-			cut++;
-		line += cut;
-		len -= cut;
-		indent = "        ";
-	}
-	printf("%s%.*s\n", indent, (int)len, line);
-}
-
-/* Moves what the text renderer wrote so far to the terminal, wrapped. */
-static void drain(struct step_renderer *s)
-{
-	size_t start = 0, i;
-
-	fflush(s->mem);
-	for (i = 0; i < s->memlen; i++) {
-		if (s->membuf[i] == '\n') {
-			put_wrapped(s->membuf + start, i - start);
+	for (i = from; i < to; i++) {
+		if (text[i] == '\n') {
+			term_wrap(text + start, i - start, s->term.cols, 8, put_line, NULL);
 			start = i + 1;
 		}
 	}
-	if (start < s->memlen)
-		put_wrapped(s->membuf + start, s->memlen - start);
-	rewind(s->mem);
-	fflush(s->mem);
-	fflush(stdout);
+	if (start < to)
+		term_wrap(text + start, to - start, s->term.cols, 8, put_line, NULL);
 }
 
-/* The next free line for a change, or NULL when the list is full. */
-static char *change_slot(struct step_renderer *s)
+/*
+ * Shows what the text renderer wrote and empties the buffer; a call that
+ * caused the step's events goes before them (after the quiet calls that
+ * came before it).
+ */
+static void drain(struct step_renderer *s)
 {
-	return s->nchanges < MAX_CHANGES ? s->changes[s->nchanges++] : NULL;
-}
+	struct render_mem *m = &s->mem;
 
-static struct lq *lq_of(struct step_renderer *s, uint32_t id)
-{
-	int i;
-
-	for (i = 0; i < s->nlq; i++)
-		if (s->lq[i].id == id)
-			return &s->lq[i];
-	if (s->nlq == MAX_LISTENERS)
-		return NULL;
-	s->lq[s->nlq].id = id;
-	s->lq[s->nlq].syn = s->lq[s->nlq].acc = 0;
-	return &s->lq[s->nlq++];
-}
-
-static void note_listener(struct step_renderer *s, const struct listener_view *l)
-{
-	struct lq *q = lq_of(s, l->id);
-	char ep[ADDR_STRLEN], *c;
-
-	if (!q)
-		return;
-	endpoint_format(&l->addr, l->port, ep, sizeof(ep));
-	if (q->syn != l->syn_queue && (c = change_slot(s)))
-		snprintf(c, 2 * WIDTH, "* listener %s: SYN queue %u -> %u (backlog %d)", ep, q->syn,
-			 l->syn_queue, l->backlog);
-	if (q->acc != l->accept_queue && (c = change_slot(s)))
-		snprintf(c, 2 * WIDTH, "* listener %s: accept queue %u -> %u (backlog %d)", ep, q->acc,
-			 l->accept_queue, l->backlog);
-	q->syn = l->syn_queue;
-	q->acc = l->accept_queue;
-}
-
-static void prompt(struct step_renderer *s);
-
-static void show_changes(struct step_renderer *s)
-{
-	int i;
-
-	if (s->color)
-		printf("\033[7m");
-	printf("-- what changed: segment #%lld and the calls after it%s", (long long)s->last_seg, s->color ? "\033[0m" : "");
-	printf("\n");
-	if (!s->nchanges)
-		printf("  (no table changed)\n");
-	for (i = 0; i < s->nchanges; i++) {
-		char line[3 * WIDTH];
-
-		snprintf(line, sizeof(line), "  %s%s%s", s->color ? "\033[1m" : "", s->changes[i],
-			 s->color ? "\033[0m" : "");
-		put_wrapped(line, strlen(line));
+	render_mem_sync(m);
+	if (s->cause_at >= 0 && s->events_at >= 0 && s->events_at <= s->cause_at && (size_t)s->cause_at <= m->len) {
+		put_text(s, m->buf, 0, (size_t)s->events_at);
+		put_text(s, m->buf, (size_t)s->cause_at, m->len);
+		put_text(s, m->buf, (size_t)s->events_at, (size_t)s->cause_at);
+	} else {
+		put_text(s, m->buf, 0, m->len);
 	}
-	s->nchanges = 0;
-}
-
-/* Shows the last segment's changes and waits for a key, unless running on. */
-static void pause_here(struct step_renderer *s, int64_t next_seg)
-{
-	drain(s);
-	if (!s->pending)
-		return;
-	s->pending = 0;
-	show_changes(s);
-	/* next_seg < 0: not before a segment (narration, the summary) */
-	if (s->running || (s->go_to > 0 && (next_seg < 0 || next_seg < s->go_to)))
-		return;
-	s->go_to = 0;
-	prompt(s);
+	s->cause_at = -1;
+	s->events_at = -1;
+	render_mem_clear(m);
+	fflush(stdout);
 }
 
 /* 't': the latest snapshot, printed as the run prints the tables it shows. */
 static void show_tables(struct step_renderer *s)
 {
+	const struct rec_tables *now = stepper_tables(&s->steps);
 	struct rec_tables t;
 	struct record rec = { .type = REC_TABLES, .t = 0, .tables = &t };
 
-	if (!s->have_tables) {
+	if (!now) {
 		printf("(no tables yet)\n");
 		return;
 	}
-	t = s->tables.t;
+	t = *now;
 	t.asked = 1;
-	render_record(s->inner, &rec);
+	render_record(s->mem.text, &rec);
 	drain(s);
+}
+
+static void quit(struct step_renderer *s)
+{
+	term_restore();
+	if (s->last_segment >= 0)
+		printf("stopped after step %u (segment #%lld was the last shown)\n", s->shown,
+		       (long long)s->last_segment);
+	else
+		printf("stopped after step %u\n", s->shown);
+	exit(0);
+}
+
+/* 'g': reads the segment's number. Returns it, or 0 when none was typed. */
+static int64_t read_number(struct step_renderer *s)
+{
+	char num[16];
+	size_t n = 0;
+	int ch;
+
+	printf("go to segment: ");
+	fflush(stdout);
+	while ((ch = term_key(&s->term, -1)) > 0 && ch != '\n' && ch != '\r' && n + 1 < sizeof(num)) {
+		if (ch >= '0' && ch <= '9') {
+			num[n++] = (char)ch;
+			putchar(ch);
+			fflush(stdout);
+		} else if ((ch == 127 || ch == '\b') && n) {
+			n--;
+			fputs("\b \b", stdout);
+			fflush(stdout);
+		}
+	}
+	num[n] = '\0';
+	printf("\n");
+	return n ? atoll(num) : 0;
 }
 
 static void prompt(struct step_renderer *s)
@@ -230,114 +136,106 @@ static void prompt(struct step_renderer *s)
 	for (;;) {
 		int ch;
 
-		printf("[Enter] next  [c] continue  [t] tables  [g N] go to N  [q] quit > ");
+		printf("[Enter] next  [c] continue  [t] tables  [g N] segment N  [q] quit > ");
 		fflush(stdout);
-		ch = fgetc(s->tty);
+		ch = term_key(&s->term, -1);
 		printf("\n");
-		if (ch == EOF || ch == 'q') {
-			restore_tty();
-			printf("stopped after segment #%lld\n", (long long)s->last_seg);
-			exit(0);
-		}
+		if (ch < 0 || ch == 'q')
+			quit(s);
 		if (ch == '\n' || ch == '\r' || ch == ' ')
 			return;
 		if (ch == 'c') {
 			s->running = 1;
-			s->r.wants = 0; /* no more 't': snapshots would only cost time */
 			return;
 		}
 		if (ch == 't') {
 			show_tables(s);
-			continue;
-		}
-		if (ch == 'g') {
-			char num[16];
-			size_t n = 0;
+		} else if (ch == 'g') {
+			int64_t n = read_number(s);
 
-			printf("go to segment: ");
-			fflush(stdout);
-			while ((ch = fgetc(s->tty)) != EOF && ch != '\n' && ch != '\r' && n + 1 < sizeof(num)) {
-				if (ch >= '0' && ch <= '9') {
-					num[n++] = (char)ch;
-					putchar(ch);
-					fflush(stdout);
-				}
-			}
-			num[n] = '\0';
-			printf("\n");
-			if (n) {
-				s->go_to = atoll(num);
+			if (n > 0) {
+				s->go_to = n;
 				return;
 			}
-			continue;
 		}
 	}
 }
 
-/* REC_EVENT: notes what it changes (before the segment it belongs to is shown), then shows it. */
-static void step_event(struct step_renderer *s, const struct event *ev)
+/* step_ops.record: the text renderer writes the record's lines into the step's buffer. */
+static void on_record(void *ctx, struct step *st, const struct record *rec, int cause)
 {
-	char ep[ADDR_STRLEN], *c;
+	struct step_renderer *s = ctx;
 
-	if (ev->type == EV_SEGMENT_IN) {
-		pause_here(s, ev->frame);
-		s->pending = 1;
-		s->last_seg = ev->frame;
-		if (ev->has_sock && ev->sock.id > s->max_id && (c = change_slot(s)))
-			snprintf(c, 2 * WIDTH, "* %s #%u created: %s, in ehash bucket 0x%x",
-				 ev->sock.state == TCP_SYN_RECV ? "request" : "socket", ev->sock.id,
-				 tcp_state_name(ev->sock.state), ev->sock.bucket);
-		if (ev->has_listener)
-			note_listener(s, &ev->listener);
-	} else if (ev->type == EV_SOCK_STATE && ev->old_state != TCP_CLOSED && (c = change_slot(s))) {
-		snprintf(c, 2 * WIDTH, "* #%u: %s -> %s", ev->sock.id, tcp_state_name(ev->old_state),
-			 tcp_state_name(ev->sock.state));
-	} else if (ev->type == EV_SOCK_FREE && (c = change_slot(s))) {
-		snprintf(c, 2 * WIDTH, "* #%u freed (it was %s)", ev->sock.id,
-			 endpoint_format(&ev->sock.raddr, ev->sock.rport, ep, sizeof(ep)));
-	} else if (ev->type == EV_ACCEPT) {
-		note_listener(s, &ev->listener);
+	(void)st;
+	if (cause || (rec->type == REC_EVENT && s->events_at < 0)) {
+		render_mem_sync(&s->mem);
+		if (cause)
+			s->cause_at = (long)s->mem.len;
+		else
+			s->events_at = (long)s->mem.len;
 	}
-	if (ev->has_sock && ev->sock.id > s->max_id)
-		s->max_id = ev->sock.id;
+	render_record(s->mem.text, rec);
 }
+
+/* step_ops.close: the step's lines, what it changed, then a key (unless running on). */
+static void on_close(void *ctx, struct step *st)
+{
+	struct step_renderer *s = ctx;
+	int i;
+
+	drain(s);
+	printf("%s-- step %u, %s: what changed%s\n", s->color ? "\033[7m" : "", st->n, st->title,
+	       s->color ? "\033[0m" : "");
+	if (!st->nchanges)
+		printf("  (nothing in the tables or counters)\n");
+	for (i = 0; i < st->nchanges; i++) {
+		char line[STEP_LINE + 16];
+		int n = snprintf(line, sizeof(line), "  %s%s%s", s->color ? "\033[1m" : "", st->changes[i],
+				 s->color ? "\033[0m" : "");
+
+		put_text(s, line, 0, (size_t)n);
+	}
+	fflush(stdout);
+	s->shown = st->n;
+	if (st->kind == STEP_SEGMENT)
+		s->last_segment = st->segment;
+	if (s->running)
+		return;
+	if (s->go_to) {
+		if (st->kind != STEP_SEGMENT || st->segment != s->go_to)
+			return;
+		s->go_to = 0;
+	}
+	prompt(s);
+}
+
+/* step_ops.outside: the opening words, narration, tables shown between steps, the summary. */
+static void on_outside(void *ctx, const struct record *rec)
+{
+	struct step_renderer *s = ctx;
+
+	render_record(s->mem.text, rec);
+	drain(s);
+}
+
+static const struct step_ops step_cb = { on_record, on_close, on_outside };
 
 static void step_record(struct renderer *r, const struct record *rec)
 {
 	struct step_renderer *s = (struct step_renderer *)r;
 
-	switch (rec->type) {
-	case REC_EVENT:
-		step_event(s, rec->event);
-		break;
-	case REC_SAY:
-	case REC_SUMMARY:
-		/* narration and the summary come after the last segment's changes */
-		pause_here(s, -1);
-		break;
-	case REC_TABLES:
-		/* a failed copy keeps the older snapshot: 't' then shows that one */
-		if (render_tables_copy(&s->tables, rec->tables) == 0)
-			s->have_tables = 1;
-		break;
-	default:
-		break;
-	}
-	render_record(s->inner, rec);
-	drain(s);
+	stepper_record(&s->steps, rec);
 }
 
 static void step_destroy(struct renderer *r)
 {
 	struct step_renderer *s = (struct step_renderer *)r;
 
+	stepper_flush(&s->steps);
 	drain(s);
-	restore_tty();
-	s->inner->ops->destroy(s->inner);
-	render_tables_free(&s->tables);
-	fclose(s->mem);
-	free(s->membuf);
-	fclose(s->tty);
+	term_close(&s->term);
+	render_mem_close(&s->mem);
+	stepper_free(&s->steps);
 	free(s);
 }
 
@@ -345,48 +243,28 @@ static const struct renderer_ops step_ops = { step_record, step_destroy };
 
 struct renderer *render_step_new(int color, char *err, size_t errlen)
 {
-	struct step_renderer *s;
-	struct termios raw;
-	FILE *tty = fopen("/dev/tty", "r");
+	struct step_renderer *s = calloc(1, sizeof(*s));
 
-	if (!tty || !isatty(fileno(tty))) {
-		snprintf(err, errlen, "--step reads keys from a terminal, and this process has none (it cannot open /dev/tty)");
-		if (tty)
-			fclose(tty);
-		return NULL;
-	}
-	s = calloc(1, sizeof(*s));
 	if (!s) {
-		fclose(tty);
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	s->mem = open_memstream(&s->membuf, &s->memlen);
-	s->inner = s->mem ? render_text_new(s->mem, color) : NULL;
-	if (!s->inner) {
-		if (s->mem)
-			fclose(s->mem);
-		free(s->membuf);
+	if (term_open(&s->term, "--step", err, errlen) < 0) {
 		free(s);
-		fclose(tty);
+		return NULL;
+	}
+	if (render_mem_open(&s->mem, color) < 0) {
+		term_close(&s->term);
+		free(s);
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
 	s->r.ops = &step_ops;
 	s->r.wants = RENDER_WANT_TABLES;
 	s->color = color;
-	s->tty = tty;
-	tty_fd = fileno(tty);
-	if (tcgetattr(tty_fd, &saved) == 0) {
-		saved_ok = 1;
-		raw = saved;
-		raw.c_lflag &= (tcflag_t) ~(ICANON | ECHO);
-		raw.c_cc[VMIN] = 1;
-		raw.c_cc[VTIME] = 0;
-		tcsetattr(tty_fd, TCSANOW, &raw);
-		atexit(restore_tty);
-		signal(SIGINT, on_signal);
-		signal(SIGTERM, on_signal);
-	}
+	s->cause_at = -1;
+	s->events_at = -1;
+	s->last_segment = -1;
+	stepper_init(&s->steps, &step_cb, s);
 	return &s->r;
 }

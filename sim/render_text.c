@@ -74,6 +74,11 @@ static void seg_line(struct text_renderer *r, const struct event *ev)
 		fprintf(r->out, " len %u", s->len);
 	if (opts[0])
 		fprintf(r->out, " <%s>", opts);
+	if (s->cut) {
+		char cut[24];
+
+		fprintf(r->out, " [snaplen cut: %s]", seg_cut_str(s->cut, cut));
+	}
 	fputc('\n', r->out);
 }
 
@@ -87,8 +92,6 @@ static void path_line(struct text_renderer *r, const struct event *ev)
 {
 	FILE *f = r->out;
 	const struct listener_view *l = &ev->listener;
-	const struct sock_view *s = &ev->sock;
-	const char *why = reason_str(ev);
 	char le[ADDR_STRLEN];
 
 	fprintf(f, "%17s ehash[0x%x] ", "", ev->lookup.bucket);
@@ -100,7 +103,7 @@ static void path_line(struct text_renderer *r, const struct event *ev)
 			ev->lookup.result == LOOKUP_REQUEST    ? "request"
 			: ev->lookup.result == LOOKUP_TIMEWAIT ? "TIME_WAIT"
 							       : "sock",
-			s->id, ev->lookup.walked);
+			ev->lookup.entry, ev->lookup.walked);
 		break;
 	default:
 		fprintf(f, "miss (walked %u)", ev->lookup.walked);
@@ -116,6 +119,20 @@ static void path_line(struct text_renderer *r, const struct event *ev)
 		break;
 	}
 	fputs(" -> ", f);
+	render_outcome(f, ev, r->replay, r->color);
+	fputc('\n', f);
+}
+
+void render_outcome(FILE *f, const struct event *ev, int replay, int color)
+{
+	/* the C() macro's view of the options */
+	const struct {
+		int color, replay;
+	} opts = { color, replay }, *r = &opts;
+	const struct listener_view *l = &ev->listener;
+	const struct sock_view *s = &ev->sock;
+	const char *why = reason_str(ev);
+
 	switch (ev->action) {
 	case ACT_SYN_ACK:
 	case ACT_TW_RECYCLE:
@@ -207,7 +224,6 @@ static void path_line(struct text_renderer *r, const struct event *ev)
 		fputs(seg_action_name(ev->action), f);
 		break;
 	}
-	fputc('\n', f);
 }
 
 static void text_event(struct text_renderer *r, const struct event *ev)
@@ -467,11 +483,13 @@ static void text_replay_stats(FILE *f, const struct rec_replay *rs)
 {
 	int i;
 
-	fprintf(f, "replayed %s (%s, %s timestamps): %llu frames; %llu TCP segments in, %llu out, "
-		   "%llu not to or from a local address\n",
-		rs->file, rs->linktype, rs->precision,
-		(unsigned long long)rs->frames, (unsigned long long)rs->inbound,
-		(unsigned long long)rs->outbound, (unsigned long long)rs->ignored);
+	fprintf(f, "replayed %s (%s%s%s, %s timestamps): %llu frames", rs->file,
+		rs->compression ? rs->compression : "", rs->compression ? "-compressed, " : "", rs->linktype,
+		rs->precision, (unsigned long long)rs->frames);
+	if (rs->filter)
+		fprintf(f, ", %llu dropped by the filter '%s'", (unsigned long long)rs->filtered, rs->filter);
+	fprintf(f, "; %llu TCP segments in, %llu out, %llu not to or from a local address\n",
+		(unsigned long long)rs->inbound, (unsigned long long)rs->outbound, (unsigned long long)rs->ignored);
 	fputs("skipped:", f);
 	for (i = 0; i < rs->nskipped; i++)
 		fprintf(f, "%s %s=%llu (first: frame %lld)", i ? "," : "", rs->skipped[i].reason,
@@ -498,6 +516,9 @@ static void text_replay_stats(FILE *f, const struct rec_replay *rs)
 	if (rs->payload_cut)
 		fprintf(f, "%llu segments had payload cut by the snap length (replayed with zeros in its place)\n",
 			(unsigned long long)rs->payload_cut);
+	if (rs->header_cut)
+		fprintf(f, "%llu segments had options or the window cut by the snap length (replayed with what was captured)\n",
+			(unsigned long long)rs->header_cut);
 }
 
 static void text_live_stats(FILE *f, vtime_t t, const struct rec_live *lv)

@@ -724,8 +724,10 @@ static void replay_frame(struct rp *p, const struct la_frame *f)
 		p->stats.duplicates++;
 		return;
 	}
-	if (f->cut)
+	if (f->cut & SEG_CUT_PAYLOAD)
 		p->stats.payload_cut++;
+	if (f->cut & (SEG_CUT_OPTIONS | SEG_CUT_HEADER))
+		p->stats.header_cut++;
 	p->stats.tso_length_0 += f->tso;
 	dir = direction(p, &f->seg);
 	if (dir > 0) {
@@ -881,7 +883,7 @@ int replay_run(const struct replay_opts *o)
 	}
 	p->o = o;
 	p->r = o->r;
-	p->fs = frame_open(o->file, err, sizeof(err));
+	p->fs = frame_open(o->file, o->filter, err, sizeof(err));
 	if (!p->fs) {
 		fprintf(stderr, "tcpdemux: %s\n", err);
 		free(p);
@@ -890,7 +892,7 @@ int replay_run(const struct replay_opts *o)
 	p->st = stack_new(&o->cfg);
 	if (p->st)
 		replay_app_init(&p->app, p->st, p->r);
-	p->la = la_new(p->fs, o->file, frame_linktype(p->fs), o->verify_checksums ? SEG_VERIFY_CSUM : 0);
+	p->la = la_new(p->fs, o->file, o->verify_checksums ? SEG_VERIFY_CSUM : 0);
 	delay_line_init(&p->held);
 	if (!p->st || !p->la || replay_cookie_init(&p->cookies) < 0 ||
 	    capture_point_init(&p->cp, o->capture_point) < 0 ||
@@ -906,6 +908,8 @@ int replay_run(const struct replay_opts *o)
 	p->stats.file = o->file;
 	p->stats.linktype = frame_linktype_name(p->fs);
 	p->stats.precision = frame_precision(p->fs);
+	p->stats.compression = frame_compression(p->fs);
+	p->stats.filter = o->filter;
 	/* With nobody reading events (--quiet alone), the stack need not queue any. */
 	stack_set_observer(p->st, p->r || p->v || p->dump ? observe : NULL, p);
 	stack_set_isn_hook(p->st, isn_hook, p);
@@ -935,7 +939,7 @@ int replay_run(const struct replay_opts *o)
 		 * each input frame with them would take f->fr now. */
 		la_pop(p->la);
 	}
-	p->stats.frames = (uint64_t)la_nread(p->la);
+	frame_counts(p->fs, &p->stats.frames, &p->stats.filtered);
 	p->stats.picked_up = p->app.picked_up;
 	capture_summary(p);
 	infer_backlogs(p);

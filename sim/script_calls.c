@@ -159,7 +159,7 @@ static int check_fd_arg(const struct stmt *s, int i, char *buf, size_t len)
 
 int call_live_fd(const struct call_ctx *cx, const struct sexpr *e)
 {
-	if (e->kind != SX_INT || e->num < 0 || e->num >= SCRIPT_MAX_FDS)
+	if (e->kind != SX_INT || e->num < 0 || e->num >= SCRIPT_MAX_FDS || cx->fds[e->num].epoll)
 		return -1;
 	return cx->fds[e->num].live;
 }
@@ -370,6 +370,7 @@ static const struct sockopt_def sockopts[] = {
 	{ 1, "TCP_NODELAY", SO_KIND_STACK, 1, 1, SOCKOPT_NODELAY },
 	{ 1, "TCP_CORK", SO_KIND_STACK, 1, 1, SOCKOPT_CORK },
 	{ 1, "TCP_INQ", SO_KIND_INQ, 1, 1, 0 },
+	{ 1, "TCP_NOTSENT_LOWAT", SO_KIND_STACK, 1, 1, SOCKOPT_NOTSENT_LOWAT },
 };
 
 static const struct sockopt_def *sockopt_find(const struct stmt *s, int setting)
@@ -489,8 +490,9 @@ static int run_getsockopt(struct call_ctx *cx, const struct stmt *s, long *ret)
 		val = f && f->zerocopy;
 		break;
 	}
-	if (w->kind != SX_ELLIPSIS && sexpr_int(w, &want) == 0 && want != val)
-		return why(cx, "%s was [%d], not [%lld]", d->name, val, (long long)want);
+	/* compared as the 32 bits the option holds: [0xffffffff] is -1 */
+	if (w->kind != SX_ELLIPSIS && sexpr_int(w, &want) == 0 && (uint32_t)want != (uint32_t)val)
+		return why(cx, "%s was [%u], not [%llu]", d->name, (uint32_t)val, (unsigned long long)(uint32_t)want);
 	return 0;
 }
 
@@ -809,6 +811,11 @@ static int run_close(struct call_ctx *cx, const struct stmt *s, long *ret)
 	struct script_fd *f = script_fd_of(cx, s);
 	int fd = live_fd(cx, s);
 
+	if (f && f->epoll) {
+		epoll_close(cx, (int)s->args[0]->num);
+		*ret = 0;
+		return 0;
+	}
 	*ret = f && f->linger0 ? sys_abort(cx->st, fd) : sys_close(cx->st, fd);
 	if (*ret == 0 && f)
 		f->live = -1;
@@ -825,6 +832,8 @@ int call_nonblocking(const struct call_ctx *cx, const struct stmt *s)
 	const struct io_shape *io = io_shape_of(s);
 	int64_t n = s->args[0]->kind == SX_INT ? s->args[0]->num : -1;
 
+	if (s->call->blocking == 2) /* poll(..., timeout), epoll_wait(..., timeout) */
+		return arg_timeout(s, strcmp(s->name, "poll") == 0 ? 2 : 3) == 0;
 	if (n < 0 || n >= SCRIPT_MAX_FDS || cx->fds[n].nonblock)
 		return 1;
 	return io && io->flags >= 0 && (arg_int(s, io->flags, 0) & 0x40); /* MSG_DONTWAIT */
@@ -853,6 +862,11 @@ static const struct script_call calls[] = {
 	{ "recvmsg", run_recv, check_io, 3, 3, 1, 0 },
 	{ "shutdown", run_shutdown, check_shutdown, 2, 2, 0, 0 },
 	{ "close", run_close, check_fd_only, 1, 1, 0, 0 },
+	{ "poll", run_poll, check_poll, 3, 3, 2, 0 },
+	{ "epoll_create", run_epoll_create, NULL, 1, 1, 0, 1 },
+	{ "epoll_create1", run_epoll_create, NULL, 1, 1, 0, 1 },
+	{ "epoll_ctl", run_epoll_ctl, check_epoll_ctl, 4, 4, 0, 0 },
+	{ "epoll_wait", run_epoll_wait, check_epoll_wait, 4, 4, 2, 0 },
 };
 
 const struct script_call *script_call_find(const char *name)
@@ -890,5 +904,5 @@ void call_ctx_init(struct call_ctx *cx, struct stack *st, const struct script_op
 
 void call_ctx_free(struct call_ctx *cx)
 {
-	(void)cx;
+	poll_free(cx);
 }

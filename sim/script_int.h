@@ -205,7 +205,7 @@ struct call_ctx {
 	vtime_t wake_at;         /* set by a call that waits with a timeout (poll): retry then */
 	int connecting;          /* set by connect(): the live fd of a new active open, else -1 */
 	char why[SCRIPT_WHY];    /* a call's failure, when it returns -1 */
-	struct epoll_set *epolls; /* script_calls.c's epoll instances */
+	struct epoll_table *epolls; /* script_poll.c's epoll instances, NULL before the first */
 };
 
 struct script_call {
@@ -222,7 +222,7 @@ struct script_call {
 	 */
 	int (*check)(const struct stmt *s, char *why, size_t whylen);
 	uint8_t nargs_min, nargs_max;
-	uint8_t blocking;        /* on a blocking socket it waits until it can finish */
+	uint8_t blocking;        /* 1: on a blocking socket it waits until it can finish; 2: it waits for its timeout */
 	uint8_t fd_result;       /* returns a new descriptor (socket, accept, epoll_create) */
 };
 
@@ -235,7 +235,24 @@ void script_call_names(char *buf, size_t len);
 void call_ctx_init(struct call_ctx *cx, struct stack *st, const struct script_opts *o);
 void call_ctx_free(struct call_ctx *cx);
 
-/* Does this call return EAGAIN rather than wait (O_NONBLOCK, MSG_DONTWAIT)? */
+/* ---- poll() and epoll (script_poll.c) ----------------------------------------------------------- */
+
+int check_poll(const struct stmt *s, char *buf, size_t len);
+int run_poll(struct call_ctx *cx, const struct stmt *s, long *ret);
+int run_epoll_create(struct call_ctx *cx, const struct stmt *s, long *ret);
+int check_epoll_ctl(const struct stmt *s, char *buf, size_t len);
+int run_epoll_ctl(struct call_ctx *cx, const struct stmt *s, long *ret);
+int check_epoll_wait(const struct stmt *s, char *buf, size_t len);
+int run_epoll_wait(struct call_ctx *cx, const struct stmt *s, long *ret);
+/* close() of an epoll descriptor. */
+void epoll_close(struct call_ctx *cx, int script_fd);
+/* The stack woke the socket behind live_fd up (data, FIN, state): edge-triggered epoll reports it. */
+void poll_wakeup(struct call_ctx *cx, int live_fd);
+void poll_free(struct call_ctx *cx);
+/* Argument i as a number (a timeout, a size), 0 if it is none. */
+int64_t arg_timeout(const struct stmt *s, int i);
+
+/* Does this call return EAGAIN rather than wait (O_NONBLOCK, MSG_DONTWAIT, a timeout of 0)? */
 int call_nonblocking(const struct call_ctx *cx, const struct stmt *s);
 
 /* The stack's descriptor behind a script descriptor expression, or -1. */

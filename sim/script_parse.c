@@ -683,8 +683,6 @@ static int parse_call(struct pctx *px, const char *p, struct stmt *s)
 				 s->call->nargs_max, s->name);
 		return syntax(px, want, s->text);
 	}
-	if (s->range && !s->call->blocking)
-		return syntax(px, "a time range only on a '>' line or a call that can block", s->text);
 	if (s->call->check && s->call->check(s, why, sizeof(why)) < 0)
 		return unsupported(px, "%s", why);
 	return 0;

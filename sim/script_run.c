@@ -152,6 +152,14 @@ static void observe(void *ctx, const struct event *ev)
 		r->outq[r->nout].t = ev->t;
 		r->nout++;
 	}
+	/* What wakes a waiter up (sk_data_ready, sk_state_change): edge-triggered epoll sees it. */
+	if (ev->type == EV_SEGMENT_IN && ev->has_sock && ev->sock.fd >= 0 && ev->action != ACT_ACK &&
+	    ev->action != ACT_DROP)
+		poll_wakeup(&r->cx, ev->sock.fd);
+	if (ev->type == EV_SEGMENT_IN && ev->has_listener && ev->action == ACT_QUEUED)
+		poll_wakeup(&r->cx, ev->listener.fd);
+	if (ev->type == EV_SOCK_STATE && ev->sock.fd >= 0)
+		poll_wakeup(&r->cx, ev->sock.fd);
 	emit_event(r->o->r, r->st, ev);
 }
 
@@ -705,8 +713,21 @@ static int run_call(struct srun *r, const struct stmt *s, vtime_t at, vtime_t hi
 	char d[64];
 	int rc;
 
+	/*
+	 * packetdrill's calls run one at a time: the next waits for a
+	 * blocking one to return (await_idle_thread), though segments go
+	 * on arriving meanwhile.
+	 */
+	while (r->pend.active && stack_now(r->st) < r->pend.deadline) {
+		vtime_t next = next_wakeup(r);
+
+		stack_advance(r->st, next < r->pend.deadline ? next : r->pend.deadline);
+		if (retry_pending(r) < 0)
+			return -1;
+	}
 	if (r->pend.active)
-		return fail(r, s, "%s", "a blocking call is still pending (one at a time is modelled)");
+		return fail(r, r->pend.s, "the blocking call %s did not return by %.6f s, the end of its time range",
+			    r->pend.s->text, secs(r->pend.deadline));
 	if (advance_to(r, at) < 0)
 		return -1;
 	r->cx.connecting = -1;

@@ -48,7 +48,7 @@ static int new_socket(struct stack *st, int family, struct sock **out)
 	fd = fd_install(st, sk);
 	if (fd < 0) {
 		st->nsocks--;
-		free(sk);
+		sock_release(st, &sk->c);
 		return fd;
 	}
 	*out = sk;
@@ -83,6 +83,7 @@ int sys_setsockopt(struct stack *st, int fd, int opt, int value)
 	case SOCKOPT_CORK:
 	case SOCKOPT_SNDBUF:
 	case SOCKOPT_RCVBUF:
+	case SOCKOPT_NOTSENT_LOWAT:
 		break;
 	default:
 		return -ENOPROTOOPT;
@@ -107,6 +108,10 @@ int sys_setsockopt(struct stack *st, int fd, int opt, int value)
 		x->cork = value != 0;
 		if (!value)
 			tcp_push(st, sk); /* __tcp_sock_set_cork(): uncorking sends what was held */
+		break;
+	case SOCKOPT_NOTSENT_LOWAT:
+		x->notsent_lowat = (uint32_t)value;
+		x->notsent_lowat_set = 1;
 		break;
 	default: {
 		/* sock_setsockopt(): min(val, *mem_max) * 2, at least SOCK_MIN_*BUF */
@@ -161,6 +166,10 @@ int sys_getsockopt(struct stack *st, int fd, int opt, int *value)
 		return 0;
 	case SOCKOPT_RCVBUF:
 		*value = (int)tcp_rcvbuf(st, sk);
+		return 0;
+	case SOCKOPT_NOTSENT_LOWAT:
+		/* tp->notsent_lowat: the socket's own value, 0 while the sysctl applies */
+		*value = (int)(x && x->notsent_lowat_set ? x->notsent_lowat : 0);
 		return 0;
 	default:
 		return -ENOPROTOOPT;
@@ -395,7 +404,7 @@ static ssize_t send_common(struct stack *st, int fd, const void *buf, size_t len
 	}
 	if (len > 0x7fffffff)
 		len = 0x7fffffff;
-	if (sock_queue_append(sk, 0, buf, (uint32_t)len) < 0)
+	if (sock_queue_append(st, sk, 0, buf, (uint32_t)len) < 0)
 		return -ENOMEM;
 	if (!more)
 		tcp_push(st, sk);
@@ -426,7 +435,7 @@ static ssize_t recv_common(struct stack *st, int fd, void *buf, size_t len, int 
 		if (n)
 			memcpy(buf, rcv->p + rcv->off, n);
 		if (!peek)
-			sock_queue_consume(sk, 1, n);
+			sock_queue_consume(st, sk, 1, n);
 		return (ssize_t)n;
 	}
 	if (sk->err) {
@@ -728,6 +737,40 @@ int sys_tcp_info(struct stack *st, int fd, struct tcp_info_view *ti)
 	ti->tcpi_rcv_space = sk->rcv_wnd;
 	ti->tcpi_notsent_bytes = sk_snd_len(sk) > flight ? sk_snd_len(sk) - flight : 0;
 	return 0;
+}
+
+int sys_poll(struct stack *st, int fd)
+{
+	struct sock *sk = fd_lookup(st, fd);
+	int mask = 0, state, over, rcv_shut;
+	uint32_t sndbuf, queued, unsent, lowat;
+
+	if (!sk)
+		return -EBADF;
+	state = sk->c.state;
+	if (state == TCP_LISTEN)
+		return sk->ls->ack_backlog ? SKPOLL_IN | SKPOLL_RDNORM : 0;
+	/* a connection that existed and ended: tcp_done() shuts both ways */
+	over = state == TCP_CLOSED && (sk->irs || sk->err || sk->rcv_fin);
+	rcv_shut = sk->rcv_fin || sk->shut_rd || over;
+	if ((rcv_shut && sk->shut_wr) || state == TCP_CLOSED)
+		mask |= SKPOLL_HUP;
+	if (rcv_shut)
+		mask |= SKPOLL_IN | SKPOLL_RDNORM | SKPOLL_RDHUP;
+	if (state != TCP_SYN_SENT && state != TCP_SYN_RECV) {
+		if (sk_rcv_len(sk))
+			mask |= SKPOLL_IN | SKPOLL_RDNORM;
+		queued = sk_snd_len(sk);
+		unsent = (uint32_t)(sys_outq_unsent(st, fd) > 0 ? sys_outq_unsent(st, fd) : 0);
+		sndbuf = sk->ext && sk->ext->sndbuf_lock ? sk->ext->sndbuf : st->cfg.tcp_wmem[2];
+		lowat = sk->ext && sk->ext->notsent_lowat_set ? sk->ext->notsent_lowat : st->cfg.tcp_notsent_lowat;
+		/* sk_stream_is_writeable(): free space at least half what is queued */
+		if (sk->shut_wr || over || (sndbuf - (queued < sndbuf ? queued : sndbuf) >= queued / 2 && unsent < lowat))
+			mask |= SKPOLL_OUT | SKPOLL_WRNORM;
+	}
+	if (sk->err)
+		mask |= SKPOLL_ERR;
+	return mask;
 }
 
 int sys_inq(struct stack *st, int fd)

@@ -29,6 +29,8 @@ enum sockopt {
 	SOCKOPT_CORK,        /* TCP_CORK: hold segments smaller than the MSS; 0 sends them */
 	SOCKOPT_SNDBUF,      /* SO_SNDBUF: doubled, capped by net.core.wmem_max, as Linux stores it */
 	SOCKOPT_RCVBUF,      /* SO_RCVBUF: the same with net.core.rmem_max */
+	SOCKOPT_NOTSENT_LOWAT, /* TCP_NOTSENT_LOWAT: poll() says writable only under this many unsent
+				* bytes; reads 0 while net.ipv4.tcp_notsent_lowat applies */
 };
 
 /* shutdown() directions, numbered as SHUT_RD/SHUT_WR/SHUT_RDWR. */
@@ -174,6 +176,27 @@ int sys_outq_unsent(struct stack *st, int fd);
  * the end. Returns the count or -EBADF.
  */
 int sys_inq_hint(struct stack *st, int fd);
+
+/* poll() bits, Linux's values (tcp_poll() reports them). */
+#define SKPOLL_IN 0x1
+#define SKPOLL_OUT 0x4
+#define SKPOLL_ERR 0x8
+#define SKPOLL_HUP 0x10
+#define SKPOLL_RDNORM 0x40
+#define SKPOLL_WRNORM 0x100
+#define SKPOLL_RDHUP 0x2000
+
+/*
+ * tcp_poll(): what fd is ready for, as poll() and epoll report it. A
+ * listener is readable with a connection to accept; a connection readable
+ * with bytes queued or once the peer (or shutdown(SHUT_RD)) ended the
+ * stream, writable while the unsent bytes stay under TCP_NOTSENT_LOWAT
+ * and the send buffer has room (SO_SNDBUF when set; otherwise Linux grows
+ * the buffer to tcp_wmem[2]), HUP when both directions are shut or the
+ * connection is over (a fresh socket too), ERR with a pending error.
+ * Returns the mask, or -EBADF.
+ */
+int sys_poll(struct stack *st, int fd);
 
 /* Current TCP state of fd's socket, or -EBADF. */
 int sys_state(struct stack *st, int fd);

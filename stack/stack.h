@@ -73,6 +73,7 @@ struct stack_config {
 	uint32_t tcp_rmem[3];        /* net.ipv4.tcp_rmem: min, default, max receive buffer (4096 131072 6291456) */
 	uint32_t tcp_wmem[3];        /* net.ipv4.tcp_wmem: min, default, max send buffer (4096 16384 4194304) */
 	uint32_t rmem_max;           /* net.core.rmem_max: SO_RCVBUF's cap (212992) */
+	uint32_t tcp_notsent_lowat;  /* net.ipv4.tcp_notsent_lowat: poll() says writable under it (UINT32_MAX) */
 	uint32_t wmem_max;           /* net.core.wmem_max: SO_SNDBUF's cap (212992) */
 	/*
 	 * 1: sending is limited by a congestion window as Linux limits it
@@ -172,6 +173,7 @@ struct lookup_info {
 	uint8_t wildcard;  /* listener found by the wildcard (second) lookup */
 	uint8_t reuseport; /* listener chosen from a reuseport group of ... */
 	uint8_t group;     /* ... this many members (0 if none) */
+	uint32_t entry;    /* id of the ehash entry found (socket, request or TIME_WAIT); 0 on a miss */
 };
 
 /* A socket as events and snapshots show it: a copy, never a live pointer. */
@@ -182,6 +184,8 @@ struct sock_view {
 	struct ip_addr laddr, raddr;
 	uint16_t lport, rport;
 	uint32_t bucket;    /* ehash bucket, when hashed */
+	uint32_t recv_q;    /* bytes received, not yet read by the application (ss's Recv-Q) */
+	uint32_t send_q;    /* bytes written, not yet acknowledged by the peer (ss's Send-Q) */
 };
 
 struct listener_view {

@@ -604,7 +604,9 @@ struct tw_sock *tcp_time_wait(struct stack *st, struct sock *sk)
 	bind_remove(st, &sk->bind);
 	bind_add(st, &tw->bind, tw->c.lport);
 	timer_arm(st, &tw->timer, TIMER_TW, st->now + TIMEWAIT_LEN);
+	/* The observer sees #id enter TIME_WAIT, and nothing of sk after that. */
 	sock_set_state(st, sk, TCP_TIME_WAIT);
+	sk->timewait = 1;
 	tcp_done(st, sk, 0);
 	return tw;
 }
@@ -735,7 +737,7 @@ static void rcv_data(struct stack *st, struct in_ctx *x, struct sock *sk)
 		stack_count(st, CNT_TCPRCVQDROP);
 		n = space;
 	}
-	if (n && sock_queue_append(sk, 1, seg->data + skip, n) < 0)
+	if (n && sock_queue_append(st, sk, 1, seg->data + skip, n) < 0)
 		n = 0;
 	sk->rcv_nxt += n;
 	note(x, ACT_DELIVER, -1);
@@ -810,10 +812,13 @@ static void tcp_rcv_state(struct stack *st, struct in_ctx *x, struct sock *sk)
 		timer_cancel(st, &sk->timer);
 	}
 	if (seq_after(seg->ack, sk->snd_nxt)) {
-		/* tcp_ack(): ACK of data never sent */
-		stack_count(st, CNT_TCPINVALIDACK);
-		challenge_ack(st, x, sk);
-		x->reason = CNT_TCPINVALIDACK;
+		/*
+		 * tcp_ack(): an ACK of data never sent makes the whole segment
+		 * (its data and FIN too) be discarded without an answer
+		 * (SKB_DROP_REASON_TCP_ACK_UNSENT_DATA); RFC 9293 3.10.7.4 would
+		 * send an ACK, Linux does not (packetdrill's ts_recent/invalid_ack).
+		 */
+		drop(st, x, CNT_TCPINVALIDACK);
 		return;
 	}
 	if (sk->tstamp_ok && seg->opt.has_ts && !seq_after(seg->seq, sk->rcv_nxt))
@@ -825,7 +830,7 @@ static void tcp_rcv_state(struct stack *st, struct in_ctx *x, struct sock *sk)
 			fin_acked = 1;
 			acked--;
 		}
-		sock_queue_consume(sk, 0, acked);
+		sock_queue_consume(st, sk, 0, acked);
 		sk->snd_una = seg->ack;
 		sk->retries = 0;
 		if (out > tcp_packets_out(sk))
@@ -931,6 +936,7 @@ static void tcp_demux(struct stack *st, struct in_ctx *x)
 
 	c = ehash_lookup(st, &seg->dst, seg->dport, &seg->src, seg->sport, &x->lookup);
 	if (c) {
+		x->lookup.entry = c->id;
 		switch (c->kind) {
 		case SK_TW:
 			x->lookup.result = LOOKUP_TIMEWAIT;

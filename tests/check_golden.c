@@ -227,46 +227,7 @@ START_TEST(test_cli_help_and_list)
 END_TEST
 
 
-/*
- * --step in an 80x24 terminal: script(1) gives the program a pseudo
- * terminal, the keys come through it (Enter, t, then c to run to the end).
- * Every step shows what changed, and no line is wider than 80 columns.
- * Without a terminal, --step refuses with a message.
- */
-START_TEST(test_step_mode)
-{
-	char cmd[1024], line[4096];
-	FILE *p;
-	int changes = 0, wide = 0, prompts = 0, status;
-
-	if (system("command -v script > /dev/null 2>&1") != 0) {
-		fprintf(stderr, "note: script(1) is missing; the --step terminal test is skipped\n");
-		return;
-	}
-	snprintf(cmd, sizeof(cmd),
-		 "(sleep 0.3; printf '\\n'; sleep 0.2; printf 't'; sleep 0.2; printf 'c') | "
-		 "script -qfec \"stty cols 80 rows 24; %s demo backlog --step --hash-seed 1 --no-color\" /dev/null",
-		 prog_tcpdemux());
-	p = popen(cmd, "r");
-	ck_assert_msg(p != NULL, "cannot run script(1)");
-	while (fgets(line, sizeof(line), p)) {
-		size_t n = strcspn(line, "\r\n");
-
-		if (strstr(line, "-- what changed"))
-			changes++;
-		if (strstr(line, "[Enter] next  [c] continue"))
-			prompts++;
-		if (n > 80)
-			wide++;
-	}
-	status = pclose(p);
-	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the stepped demo failed: status %d", status);
-	ck_assert_msg(changes == 14, "%d 'what changed' blocks, expected one per segment (14)", changes);
-	ck_assert_msg(prompts >= 3, "%d prompts: the keys were not read from the terminal", prompts);
-	ck_assert_msg(wide == 0, "%d lines wider than 80 columns", wide);
-}
-END_TEST
-
+/* Without a terminal, --step refuses with a message (check_terminal.c drives it in one). */
 START_TEST(test_step_needs_terminal)
 {
 	char cmd[1024], buf[4096];
@@ -301,7 +262,6 @@ Suite *golden_suite(void)
 	tcase_add_test(tc, test_demo_text_and_buckets);
 	tcase_add_test(tc, test_cli_errors);
 	tcase_add_test(tc, test_cli_help_and_list);
-	tcase_add_test(tc, test_step_mode);
 	tcase_add_test(tc, test_step_needs_terminal);
 	suite_add_tcase(s, tc);
 	return s;

@@ -24,7 +24,10 @@ Suite *gdb_suite(void);
 Suite *replay_suite(void);
 Suite *realworld_suite(void);
 Suite *render_suite(void);
+Suite *terminal_suite(void);
 Suite *live_suite(void);
 Suite *pcapng_suite(void);
+Suite *capture_suite(void);
+Suite *usage_suite(void);
 
 #endif
