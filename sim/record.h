@@ -239,6 +239,7 @@ struct rec_frame {
 	int8_t dir;                /* 1: fed to the stack; -1: the recorded host's own (the application's part); 0: neither */
 	const char *skipped;       /* why it was not replayed (a frame_skip_name()), or NULL */
 	const struct segment *seg; /* its TCP segment as decoded, or NULL when skipped */
+	const char *not_fed;       /* why its segment was not given to the stack (a duplicate, a SYN the recorded listener dropped), or NULL */
 };
 
 struct record {

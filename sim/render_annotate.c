@@ -631,7 +631,10 @@ static void on_frame(struct annot *a, const struct rec_frame *f, vtime_t t)
 	k->side = SIDE_NONE;
 	k->frame_n = f->n;
 	a->last_frame_n = f->n;
-	if (f->dir > 0 && a->cur_in) {
+	if (f->not_fed) {
+		snprintf(k->comment, sizeof(k->comment), "%s: not fed to the stack: %s", f->dir > 0 ? "demux" : "skipped",
+			 f->not_fed);
+	} else if (f->dir > 0 && a->cur_in) {
 		snprintf(k->comment, sizeof(k->comment), "%s", a->in_comment);
 	} else if (f->dir > 0) {
 		/* Held back: its lookup comes when the stack gets it (with --capture-point). */

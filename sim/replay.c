@@ -698,9 +698,10 @@ static void infer_backlogs(struct rp *p)
  * Replays the window's head frame f: the clock moves to its time (timers
  * fire), then the segment goes to the stack (now, or held back while its
  * connection is delayed) or to the application.
- * Returns its direction (as direction(); 0 for a frame skipped).
+ * Returns its direction (as direction(); 0 for a frame skipped); for an
+ * inbound segment the stack was not given, *not_fed says why.
  */
-static int replay_frame(struct rp *p, const struct la_frame *f)
+static int replay_frame(struct rp *p, const struct la_frame *f, const char **not_fed)
 {
 	vtime_t t = vt_of(p, f->fr.ts), delay, crossed;
 	int dir;
@@ -723,7 +724,8 @@ static int replay_frame(struct rp *p, const struct la_frame *f)
 	if (f->dup) {
 		/* The capture saw one frame twice: the host sent it, and the stack got it, once. */
 		p->stats.duplicates++;
-		return;
+		*not_fed = "a duplicate: the capture saw this frame twice";
+		return 0;
 	}
 	if (f->cut & SEG_CUT_PAYLOAD)
 		p->stats.payload_cut++;
@@ -735,8 +737,10 @@ static int replay_frame(struct rp *p, const struct la_frame *f)
 		if (!p->stats.inbound++)
 			p->first_in = f->n;
 		if ((f->seg.flags & (TH_SYN | TH_ACK)) == TH_SYN) {
-			if (listener_dropped(p, f) && follow_drop(p, f, t))
-				return;
+			if (listener_dropped(p, f) && follow_drop(p, f, t)) {
+				*not_fed = "the recorded listener dropped this SYN (its queue was full): not given to the stack";
+				return 1;
+			}
 			measure_handshake(p, f, t);
 		}
 		delay = capture_point_delay(&p->cp, &f->seg, t);
@@ -756,11 +760,11 @@ static int replay_frame(struct rp *p, const struct la_frame *f)
 }
 
 /* The frame itself, byte for byte, for a front end that writes the capture back (--annotate). */
-static void emit_input_frame(struct rp *p, const struct la_frame *f, int dir)
+static void emit_input_frame(struct rp *p, const struct la_frame *f, int dir, const char *not_fed)
 {
 	struct rec_frame rf = { f->n, frame_linktype(p->fs), f->fr.ts, la_t0(p->la), f->fr.caplen, f->fr.wirelen,
 				f->fr.data, (int8_t)dir, f->status ? frame_skip_name(f->status) : NULL,
-				f->status ? NULL : &f->seg };
+				f->status ? NULL : &f->seg, not_fed };
 
 	emit_frame(p->r, &rf, p->last_t);
 }
@@ -885,9 +889,9 @@ int replay_run(const struct replay_opts *o)
 	struct renderer *out = o->r ? o->r : o->summary_r;
 	struct rp *p = calloc(1, sizeof(*p));
 	struct la_frame *f;
-	const char *msg;
+	const char *msg, *not_fed;
 	char err[768];
-	int status = 0;
+	int status = 0, dir;
 
 	if (!p) {
 		fprintf(stderr, "tcpdemux: out of memory\n");
@@ -946,7 +950,9 @@ int replay_run(const struct replay_opts *o)
 		if (!f)
 			break;
 		look_ahead(p, f);
-		emit_input_frame(p, f, replay_frame(p, f));
+		not_fed = NULL;
+		dir = replay_frame(p, f, &not_fed);
+		emit_input_frame(p, f, dir, not_fed);
 		la_pop(p->la);
 	}
 	frame_counts(p->fs, &p->stats.frames, &p->stats.filtered);
