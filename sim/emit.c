@@ -237,6 +237,17 @@ void emit_verify(struct renderer *r, const struct verify_report *rep)
 	render_record(r, &rec);
 }
 
+void emit_verdict(struct renderer *r, const struct verify_report *rep)
+{
+	struct rec_verify v;
+	struct record rec = { .type = REC_VERDICT, .t = rep->t, .verdict = &v };
+
+	if (!r)
+		return;
+	verify_record(rep, &v);
+	render_record(r, &rec);
+}
+
 void emit_verify_conn(struct renderer *r, vtime_t t, const struct verify_conn_report *rep)
 {
 	struct rec_verify first;

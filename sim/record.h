@@ -34,6 +34,7 @@ enum record_type {
 	REC_SUMMARY,   /* the end of the run: totals and counters */
 	REC_VERIFY_CONN, /* --verify: a connection that diverged, settled (its first divergence, what followed) */
 	REC_FRAME,     /* a replay's input frame, byte for byte, once it has had all its effects */
+	REC_VERDICT,   /* --verify: one comparison, matched or not, for renderers that want each (RENDER_WANT_VERDICTS) */
 };
 
 /* What kind of run a REC_BEGIN starts. */
@@ -256,6 +257,7 @@ struct record {
 		const struct rec_summary *summary;   /* REC_SUMMARY */
 		const struct rec_verify_conn *verify_conn; /* REC_VERIFY_CONN */
 		const struct rec_frame *frame;       /* REC_FRAME (rec.t: the virtual time it was replayed at) */
+		const struct rec_verify *verdict;    /* REC_VERDICT (cause not set; a data verdict covers a byte range) */
 	};
 };
 

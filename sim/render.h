@@ -39,6 +39,11 @@ struct renderer_ops {
  * tables as they are.
  */
 #define RENDER_WANT_TABLES 0x1u
+/*
+ * With --verify, a REC_VERDICT for every comparison, matched or not (the
+ * stream otherwise reports only each connection's first divergence).
+ */
+#define RENDER_WANT_VERDICTS 0x2u
 
 struct renderer {
 	const struct renderer_ops *ops;

@@ -59,6 +59,9 @@ struct apkt {
 	uint64_t ts;            /* nanoseconds since the epoch */
 	int side;               /* SIDE_KERNEL (the recorded host's), SIDE_OURS (the stack's) or SIDE_NONE */
 	int awaiting;           /* waits for its --verify verdict */
+	int said;               /* a verdict is in the comment: 1 a match, 2 a difference */
+	size_t said_at;         /* where in the comment it starts */
+	uint32_t covered;       /* data: payload bytes verdicts have covered */
 	int awaiting_in;        /* a replay's inbound frame whose segment the stack has not had yet (held back) */
 	int64_t frame_n;        /* a replayed frame: its number in the capture */
 	int64_t num;            /* its number in the file, once placed */
@@ -84,6 +87,7 @@ struct ltmpl {
 struct early {
 	int side;
 	struct vkey key;
+	int data, match;
 	char words[96];
 };
 
@@ -254,28 +258,53 @@ static void verdict_words(const struct rec_verify *v, int side, char *buf, size_
 	(void)side;
 }
 
-/* Appends a verdict's words to a waiting packet of side with key k; 1 if there was one. */
-static int settle_in(struct apkt *k, int side, const struct vkey *key, const char *words)
+/*
+ * Whether the verdict on key (a segment, or for data a range of bytes of
+ * one) is about packet k: the same segment, or bytes of k's payload.
+ */
+static int verdict_on(const struct apkt *k, const struct vkey *key, int data)
 {
-	for (; k; k = k->next)
-		if (k->awaiting && k->side == side && key_eq(&k->key, key)) {
+	if (!data)
+		return key_eq(&k->key, key);
+	return k->key.t == key->t && k->key.sport == key->sport && k->key.dport == key->dport && k->key.len &&
+	       key->seq - k->key.seq < k->key.len;
+}
+
+/*
+ * Appends a verdict's words to a waiting packet of side it is about; 1 if
+ * there was one. A data packet is settled when verdicts covered all its
+ * bytes; the first that was not a match is the one said.
+ */
+static int settle_in(struct apkt *k, int side, const struct vkey *key, int data, int match, const char *words)
+{
+	for (; k; k = k->next) {
+		if (!k->awaiting || k->side != side || !verdict_on(k, key, data))
+			continue;
+		if (!match || !k->said) {
+			if (k->said) /* a match said first: the difference replaces it */
+				k->comment[k->said_at] = '\0';
+			k->said_at = strlen(k->comment);
 			strncat(k->comment, words, sizeof(k->comment) - strlen(k->comment) - 1);
-			k->awaiting = 0;
-			return 1;
+			k->said = match ? 1 : 2;
 		}
+		k->covered += data ? key->len : k->key.len;
+		if (!data || k->covered >= k->key.len || k->said == 2)
+			k->awaiting = 0;
+		return 1;
+	}
 	return 0;
 }
 
-static int settle(struct annot *a, int side, const struct vkey *key, const char *words)
+static int settle(struct annot *a, int side, const struct vkey *key, int data, int match, const char *words)
 {
-	return settle_in(a->head, side, key, words) || settle_in(a->stage, side, key, words);
+	return settle_in(a->head, side, key, data, match, words) || settle_in(a->stage, side, key, data, match, words);
 }
 
 static void on_verify(struct annot *a, const struct rec_verify *v)
 {
 	const struct segment *segs[2] = { v->kernel, v->ours };
 	vtime_t ts[2] = { v->kernel_t, v->ours_t };
-	int side;
+	int side, data = strcmp(v->cls, "data") == 0;
 
 	for (side = SIDE_KERNEL; side <= SIDE_OURS; side++) {
 		struct vkey key;
@@ -285,12 +314,14 @@ static void on_verify(struct annot *a, const struct rec_verify *v)
 			continue;
 		key_of(&key, segs[side], ts[side]);
 		verdict_words(v, side, words, sizeof(words));
-		if (!settle(a, side, &key, words) && a->nearly < EARLY_MAX) {
+		if (!settle(a, side, &key, data, v->matched, words) && a->nearly < EARLY_MAX) {
 			/* Its packet is not there yet (the frame record is still to come). */
 			struct early *e = &a->early[a->nearly++];
 
 			e->side = side;
 			e->key = key;
+			e->data = data;
+			e->match = v->matched;
 			snprintf(e->words, sizeof(e->words), "%s", words);
 		}
 	}
@@ -306,14 +337,16 @@ static void await(struct annot *a, struct apkt *k, int side, const struct segmen
 	key_of(&k->key, s, t);
 	if (!a->verify)
 		return;
+	/* Pure ACKs without data are compared too; a segment the verifier does not compare never waits. */
 	k->awaiting = 1;
-	for (i = 0; i < a->nearly; i++)
-		if (a->early[i].side == side && key_eq(&a->early[i].key, &k->key)) {
-			strncat(k->comment, a->early[i].words, sizeof(k->comment) - strlen(k->comment) - 1);
-			k->awaiting = 0;
+	for (i = 0; i < a->nearly && k->awaiting;) {
+		struct early *e = &a->early[i];
+
+		if (e->side == side && settle_in(k, side, &e->key, e->data, e->match, e->words))
 			a->early[i] = a->early[--a->nearly];
-			return;
-		}
+		else
+			i++;
+	}
 }
 
 /* ---- link-layer headers for the stack's segments ---------------------------------------- */
@@ -676,8 +709,8 @@ static void annot_record(struct renderer *r, const struct record *rec)
 	case REC_CALL:
 		flush_app(a, rec->call->call);
 		break;
-	case REC_VERIFY:
-		on_verify(a, rec->verify);
+	case REC_VERDICT:
+		on_verify(a, rec->verdict);
 		break;
 	case REC_FRAME:
 		on_frame(a, rec->frame, rec->t);
@@ -729,6 +762,8 @@ struct renderer *render_annotate_new(const char *path, int verify, int *failed, 
 	}
 	a->r.ops = &annot_ops;
 	a->verify = verify;
+	if (verify)
+		a->r.wants = RENDER_WANT_VERDICTS; /* a verdict on every segment, not only each connection's first divergence */
 	a->failed = failed;
 	a->linktype = -1;
 	return &a->r;

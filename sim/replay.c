@@ -778,6 +778,14 @@ static void verify_report(void *ctx, const struct verify_report *rep)
 	emit_verify(p->r, rep);
 }
 
+/* Every comparison, for a front end that marks each segment (--annotate). */
+static void verdict_report(void *ctx, const struct verify_report *rep)
+{
+	struct rp *p = ctx;
+
+	emit_verdict(p->r, rep);
+}
+
 static void verify_conn_report(void *ctx, const struct verify_conn_report *rep)
 {
 	struct rp *p = ctx;
@@ -917,6 +925,8 @@ int replay_run(const struct replay_opts *o)
 		rp_free(p);
 		return 2;
 	}
+	if (p->v && p->r && (p->r->wants & RENDER_WANT_VERDICTS))
+		verify_set_verdict_hook(p->v, verdict_report, p);
 	if (o->write_path && !(p->dump = pcap_out_open(o->write_path))) {
 		rp_free(p);
 		return 2;
