@@ -158,6 +158,12 @@ struct sock {
 	 * without telling the observer, for whom #id is the TIME_WAIT entry.
 	 */
 	uint8_t timewait : 1;
+	/*
+	 * IPV6_V6ONLY (an IPv6 socket only). Without it a socket bound to [::]
+	 * also takes IPv4, as mapped addresses (::ffff:a.b.c.d), and its port
+	 * conflicts with IPv4 binds: Linux's default, net.ipv6.bindv6only=0.
+	 */
+	uint8_t v6only : 1;
 	uint8_t retries;
 	uint8_t snd_wscale, rcv_wscale;
 	uint16_t mss;           /* payload bytes per segment we send */

@@ -78,6 +78,7 @@ void stack_config_init(struct stack_config *cfg)
 	cfg->tcp_sack = 1;
 	cfg->tcp_window_scaling = 1;
 	cfg->tcp_ecn = 2;
+	cfg->bindv6only = 0;
 	cfg->tcp_rmem[0] = 4096;
 	cfg->tcp_rmem[1] = 131072;
 	cfg->tcp_rmem[2] = 6291456;

@@ -70,6 +70,7 @@ struct stack_config {
 	int tcp_sack;                /* net.ipv4.tcp_sack (1) */
 	int tcp_window_scaling;      /* net.ipv4.tcp_window_scaling (1) */
 	int tcp_ecn;                 /* net.ipv4.tcp_ecn (2): 0 off, 1 ask and answer, 2 answer only */
+	int bindv6only;              /* net.ipv6.bindv6only (0): a new IPv6 socket's IPV6_V6ONLY */
 	uint32_t tcp_rmem[3];        /* net.ipv4.tcp_rmem: min, default, max receive buffer (4096 131072 6291456) */
 	uint32_t tcp_wmem[3];        /* net.ipv4.tcp_wmem: min, default, max send buffer (4096 16384 4194304) */
 	uint32_t rmem_max;           /* net.core.rmem_max: SO_RCVBUF's cap (212992) */
