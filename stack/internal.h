@@ -123,6 +123,7 @@ struct listen_state {
 	vtime_t last_overflow;           /* SYN queue last overflowed (cookies) */
 	uint32_t limit_seen;             /* largest backlog+1 while entries were queued */
 	uint8_t overflowed;
+	struct listener_stats stats;     /* what it saw (stack_listener_stats) */
 };
 
 /*

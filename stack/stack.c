@@ -477,7 +477,7 @@ int stack_rebase_request(struct stack *st, const struct ip_addr *laddr, uint16_t
 	return 1;
 }
 
-static struct sock *listener_by_id(struct stack *st, uint32_t id)
+static struct sock *listener_by_id(const struct stack *st, uint32_t id)
 {
 	struct sock *l;
 
@@ -485,6 +485,16 @@ static struct sock *listener_by_id(struct stack *st, uint32_t id)
 		if (l->c.id == id)
 			return l;
 	return NULL;
+}
+
+int stack_listener_stats(const struct stack *st, uint32_t listener_id, struct listener_stats *out)
+{
+	const struct sock *l = listener_by_id(st, listener_id);
+
+	if (!l)
+		return -ENOENT;
+	*out = l->ls->stats;
+	return 0;
 }
 
 int stack_walk_syn_queue(struct stack *st, uint32_t listener_id, sock_walk_fn fn, void *ctx)

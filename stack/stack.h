@@ -189,6 +189,23 @@ struct sock_view {
 	uint32_t send_q;    /* bytes written, not yet acknowledged by the peer (ss's Send-Q) */
 };
 
+/*
+ * What one listener saw over its life (stack_listener_stats). The kernel
+ * keeps no such thing per socket (only the netns-wide counters); a replay
+ * of a server with several services wants to know which one overflowed.
+ */
+struct listener_stats {
+	uint64_t syns;             /* SYNs that reached it (a request's duplicates are the request's) */
+	uint64_t handshakes;       /* connections it queued for accept(): its share of PassiveOpens */
+	uint64_t cookies_sent;     /* SYNs answered with a SYN cookie */
+	uint64_t cookies_ok;       /* ACKs whose valid cookie made a connection */
+	uint64_t drops[CNT_COUNT]; /* segments it, or one of its requests, dropped or reset, by the counter naming why */
+	uint32_t peak_syn;         /* the SYN queue's greatest length */
+	uint32_t peak_accept;      /* the accept queue's greatest length */
+	vtime_t peak_syn_t;        /* when the SYN queue first reached peak_syn */
+	vtime_t peak_accept_t;     /* when the accept queue first reached peak_accept */
+};
+
 struct listener_view {
 	uint32_t id;
 	int fd;
@@ -341,6 +358,12 @@ int stack_find(struct stack *st, const struct ip_addr *laddr, uint16_t lport,
  */
 int stack_rebase_request(struct stack *st, const struct ip_addr *laddr, uint16_t lport,
 			 const struct ip_addr *raddr, uint16_t rport, uint32_t isn);
+
+/*
+ * The totals of the listener with id listener_id (a listener_view's id).
+ * Returns 0 with *out filled, or -ENOENT (no such listener now).
+ */
+int stack_listener_stats(const struct stack *st, uint32_t listener_id, struct listener_stats *out);
 
 /* Listeners in listen() order. */
 void stack_walk_listeners(struct stack *st, listener_walk_fn fn, void *ctx);

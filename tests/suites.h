@@ -30,5 +30,6 @@ Suite *pcapng_suite(void);
 Suite *capture_suite(void);
 Suite *usage_suite(void);
 Suite *warnings_suite(void);
+Suite *views_suite(void);
 
 #endif
