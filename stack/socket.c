@@ -50,7 +50,7 @@ static int new_socket(struct stack *st, int family, struct sock **out)
 	fd = fd_install(st, sk);
 	if (fd < 0) {
 		st->nsocks--;
-		free(sk);
+		sock_release(st, &sk->c);
 		return fd;
 	}
 	*out = sk;
@@ -423,7 +423,7 @@ static ssize_t send_common(struct stack *st, int fd, const void *buf, size_t len
 	}
 	if (len > 0x7fffffff)
 		len = 0x7fffffff;
-	if (sock_queue_append(sk, 0, buf, (uint32_t)len) < 0)
+	if (sock_queue_append(st, sk, 0, buf, (uint32_t)len) < 0)
 		return -ENOMEM;
 	if (!more)
 		tcp_push(st, sk);
@@ -454,7 +454,7 @@ static ssize_t recv_common(struct stack *st, int fd, void *buf, size_t len, int 
 		if (n)
 			memcpy(buf, rcv->p + rcv->off, n);
 		if (!peek)
-			sock_queue_consume(sk, 1, n);
+			sock_queue_consume(st, sk, 1, n);
 		return (ssize_t)n;
 	}
 	if (sk->err) {

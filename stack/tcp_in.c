@@ -741,7 +741,7 @@ static void rcv_data(struct stack *st, struct in_ctx *x, struct sock *sk)
 		stack_count(st, CNT_TCPRCVQDROP);
 		n = space;
 	}
-	if (n && sock_queue_append(sk, 1, seg->data + skip, n) < 0)
+	if (n && sock_queue_append(st, sk, 1, seg->data + skip, n) < 0)
 		n = 0;
 	sk->rcv_nxt += n;
 	note(x, ACT_DELIVER, -1);
@@ -834,7 +834,7 @@ static void tcp_rcv_state(struct stack *st, struct in_ctx *x, struct sock *sk)
 			fin_acked = 1;
 			acked--;
 		}
-		sock_queue_consume(sk, 0, acked);
+		sock_queue_consume(st, sk, 0, acked);
 		sk->snd_una = seg->ack;
 		sk->retries = 0;
 		if (out > tcp_packets_out(sk))

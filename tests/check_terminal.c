@@ -391,8 +391,17 @@ END_TEST
 
 START_TEST(test_slides_refusals)
 {
+	/* options that contradict each other: exit 2 and one line naming them */
+	static const char *const usage[][2] = {
+		{ "demo backlog --slides --format json", "--slides shows the text trace" },
+		{ "demo backlog --pace 3", "--pace goes with --slides" },
+		{ "demo backlog --options", "--options goes with --slides" },
+		{ "demo backlog --slides --pace -1", "--pace needs seconds" },
+		{ "demo backlog --slides --step", "choose one" },
+		{ "replay x.pcap --slides --quiet", "--slides and --quiet contradict" },
+	};
 	char cmd[512], buf[1024], *out, *err;
-	size_t n;
+	size_t n, k;
 	FILE *p;
 
 	snprintf(cmd, sizeof(cmd), "setsid -w %s demo backlog --slides < /dev/null 2>&1", prog_tcpdemux());
@@ -402,26 +411,12 @@ START_TEST(test_slides_refusals)
 	buf[n] = '\0';
 	ck_assert_msg(WEXITSTATUS(pclose(p)) == 2, "--slides without a terminal: %s", buf);
 	ck_assert_msg(strstr(buf, "--slides reads keys from a terminal") != NULL, "%s", buf);
-	ck_assert_int_eq(prog_run_split("demo backlog --slides --format json", &out, &err), 2);
-	ck_assert_msg(strstr(err, "--slides shows the text trace") != NULL, "%s", err);
-	free(out);
-	free(err);
-	ck_assert_int_eq(prog_run_split("demo backlog --pace 3", &out, &err), 2);
-	ck_assert_msg(strstr(err, "--pace goes with --slides") != NULL, "%s", err);
-	free(out);
-	free(err);
-	ck_assert_int_eq(prog_run_split("demo backlog --slides --pace -1", &out, &err), 2);
-	ck_assert_msg(strstr(err, "--pace needs seconds") != NULL, "%s", err);
-	free(out);
-	free(err);
-	ck_assert_int_eq(prog_run_split("demo backlog --slides --step", &out, &err), 2);
-	ck_assert_msg(strstr(err, "choose one") != NULL, "%s", err);
-	free(out);
-	free(err);
-	ck_assert_int_eq(prog_run_split("replay x.pcap --slides --quiet", &out, &err), 2);
-	ck_assert_msg(strstr(err, "--slides and --quiet contradict") != NULL, "%s", err);
-	free(out);
-	free(err);
+	for (k = 0; k < sizeof(usage) / sizeof(usage[0]); k++) {
+		ck_assert_int_eq(prog_run_split(usage[k][0], &out, &err), 2);
+		ck_assert_msg(strstr(err, usage[k][1]) != NULL, "%s: %s", usage[k][0], err);
+		free(out);
+		free(err);
+	}
 }
 END_TEST
 
