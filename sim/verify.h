@@ -109,6 +109,15 @@ struct verify;
 
 /* A comparison that reports first divergences to fn and diverged connections to conn_fn. */
 struct verify *verify_new(verify_report_fn fn, verify_conn_fn conn_fn, void *ctx);
+
+/*
+ * Also tells fn (with ctx) every settled comparison, matched or not, each
+ * segment (a data segment: each range of its bytes compared) once, as it
+ * is settled: for a front end that marks every segment (--annotate).
+ * fields as for a report (key fields that differ, or the window and
+ * options of a match); cause is not set.
+ */
+void verify_set_verdict_hook(struct verify *v, verify_report_fn fn, void *ctx);
 void verify_free(struct verify *v);
 
 void verify_expected(struct verify *v, const struct segment *seg, vtime_t t);
@@ -130,8 +139,10 @@ const struct verify_stats *verify_stats(const struct verify *v);
 double verify_agreement(const struct verify_class_stats *c);
 
 /*
- * Why the comparison cannot pass although nothing differs: no control
- * segment was compared at all. NULL when something was.
+ * Why the comparison cannot pass whatever the agreement says: nothing the
+ * recorded host sent is in the capture (one_direction: the replay saw
+ * only inbound segments), or no control segment was compared at all.
+ * NULL when the agreement stands.
  */
 const char *verify_nothing_compared(const struct verify *v, int one_direction);
 

@@ -30,6 +30,7 @@ Suite *pcapng_suite(void);
 Suite *capture_suite(void);
 Suite *usage_suite(void);
 Suite *warnings_suite(void);
-Suite *views_suite(void);
+Suite *ss_nstat_suite(void);
+Suite *view_suite(void);
 
 #endif

@@ -1,5 +1,5 @@
 /*
- * check_views.c - the views engineers already read (issue 15, item 6):
+ * check_ss_nstat.c - the views engineers already read (issue 15, item 6):
  *
  *   ss       --tables in ss -tan's columns: State, Recv-Q, Send-Q, Local
  *            Address:Port, Peer Address:Port; a listener's Recv-Q is its
@@ -311,9 +311,9 @@ START_TEST(test_nstat_format)
 }
 END_TEST
 
-Suite *views_suite(void)
+Suite *ss_nstat_suite(void)
 {
-	Suite *s = suite_create("views");
+	Suite *s = suite_create("ss_nstat");
 	TCase *tc = tcase_create("views");
 
 	tcase_add_unchecked_fixture(tc, tmp_setup, tmp_teardown);
