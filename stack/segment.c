@@ -341,9 +341,12 @@ static int parse_ip4(const uint8_t *pkt, size_t caplen, size_t cap, struct segme
 	 * 0 on a frame captured before segmentation offload (TSO/GSO): the
 	 * card fills in each segment's length after the capture point. The
 	 * captured bytes are then the packet (Wireshark reads it so too).
+	 * Only up to what the field can express: a larger packet (BIG TCP's
+	 * GSO packets past 64 KiB) has no IPv4 length a segment could be
+	 * rebuilt with, so it is refused with the others below.
 	 */
 	if (totlen == 0)
-		totlen = caplen;
+		totlen = caplen <= 0xffff ? caplen : 0;
 	if (totlen > caplen || totlen < ihl)
 		return -SEG_E_IP_TOTLEN;
 	/* RFC 791 section 3.1: the sum over the header, options included, is 0. */

@@ -950,6 +950,30 @@ START_TEST(test_err_ip_totlen)
 }
 END_TEST
 
+/*
+ * IPv4 total length 0 is a frame captured before TSO/GSO: the captured
+ * bytes are the packet. Past 65535 bytes no IPv4 length could describe it,
+ * so it is refused like any other impossible length.
+ */
+START_TEST(test_ip4_totlen_zero_tso)
+{
+	struct segment s = mk_seg(ADDR_V4, 0, 19), got;
+	uint8_t buf[BUFSZ], *big;
+	size_t n = build(&s, buf, sizeof(buf));
+
+	wr16(buf + 2, 0);
+	fix_ip4_csum(buf);
+	ck_assert_int_eq(parse_exact(buf, n, 0, &got, NULL), 0);
+	ck_assert_msg(got.len == 19, "TSO frame: payload %u bytes, want the captured 19", got.len);
+
+	big = calloc(1, 70000);
+	ck_assert_ptr_nonnull(big);
+	memcpy(big, buf, n);
+	EXPECT_ERR(big, 70000, 0, SEG_E_IP_TOTLEN);
+	free(big);
+}
+END_TEST
+
 START_TEST(test_err_ip4_fragment)
 {
 	struct segment s = mk_seg(ADDR_V4, 0, 8);
@@ -1434,6 +1458,7 @@ Suite *segment_suite(void)
 	tcase_add_test(tc, test_err_bad_version);
 	tcase_add_test(tc, test_err_ip4_hdrlen);
 	tcase_add_test(tc, test_err_ip_totlen);
+	tcase_add_test(tc, test_ip4_totlen_zero_tso);
 	tcase_add_test(tc, test_err_ip4_fragment);
 	tcase_add_test(tc, test_err_not_tcp);
 	tcase_add_test(tc, test_err_ip6_fragment_header);
