@@ -841,6 +841,10 @@ static int cmd_script(int argc, char **argv)
 	memset(&cli, 0, sizeof(cli));
 	script_opts_init(&cli.o);
 	script_longopts_init();
+	/* packetdrill's -D NAME=VALUE is --define NAME=VALUE */
+	for (st = 1; st + 1 < argc; st++)
+		if (strcmp(argv[st], "-D") == 0)
+			argv[st] = (char *)"--define";
 	st = parse_run_opts(argc, argv, &ro, usage_script, script_longopts, script_opt, &cli);
 	if (st)
 		return st > 0 ? 0 : EXIT_USAGE;
