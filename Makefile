@@ -45,8 +45,8 @@ CORPUS ?= ../shared/corpus
 # Captures published by others, with facts measured by tshark (tests/check_realworld.c).
 REALWORLD ?= ../shared/realworld
 # Evaluated when a recipe runs, i.e. after the package check below.
-PKG_CFLAGS = $(shell pkg-config --cflags libpcap check 2>/dev/null)
-PCAP_LIBS  = $(shell pkg-config --libs libpcap 2>/dev/null)
+PKG_CFLAGS = $(shell pkg-config --cflags libpcap zlib check 2>/dev/null)
+PCAP_LIBS  = $(shell pkg-config --libs libpcap zlib 2>/dev/null)
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
 
 CFLAGS_ALL  = $(BASE_CFLAGS) $(MODE_CFLAGS) $(PKG_CFLAGS) -Istack -Isim -Itests $(CFLAGS)
@@ -74,7 +74,7 @@ ifneq ($(MODE),gdb)
 $(shell mkdir -p $(BUILD) && (echo $(MODE) | cmp -s - $(MODE_STAMP) || echo $(MODE) > $(MODE_STAMP)))
 endif
 
-.PHONY: all demo check debug check-sanitize check-valgrind clean deps golden gdb-demo gdb-binary fuzz bench \
+.PHONY: all demo check debug check-sanitize check-valgrind clean deps golden gdb-demo gdb-binary fuzz bench install uninstall \
         conformance
 
 FUZZ_SECONDS ?= 60
@@ -140,7 +140,8 @@ $(TEST_DEPS_STAMP): | $(DEPS_STAMP)
 
 # The golden tests run build/tcpdemux, so it is built in the same mode.
 check: $(BUILD)/tcpdemux $(BUILD)/check_all-$(MODE) gdb-binary $(TEST_DEPS_STAMP)
-	TCPDEMUX=$(BUILD)/tcpdemux TCPDEMUX_GDB=$(BUILD)/tcpdemux-gdb TESTDIR=tests TRACES=traces CORPUS=$(CORPUS) REALWORLD=$(REALWORLD) $(BUILD)/check_all-$(MODE)
+	TCPDEMUX=$(BUILD)/tcpdemux TCPDEMUX_GDB=$(BUILD)/tcpdemux-gdb TESTDIR=tests TRACES=traces CORPUS=$(CORPUS) REALWORLD=$(REALWORLD) \
+		MODE=$(MODE) $(BUILD)/check_all-$(MODE)
 
 # Regenerates the golden files after a deliberate change of output: review the diff.
 golden: $(BUILD)/tcpdemux
@@ -189,6 +190,31 @@ check-valgrind: $(BUILD)/tcpdemux
 #   make conformance PACKETDRILL=/tmp/packetdrill   (docs/scripts.md)
 conformance: $(BUILD)/tcpdemux
 	@bash tools/conformance.sh $(BUILD)/tcpdemux $(PACKETDRILL)
+
+# make install [PREFIX=/usr/local] [DESTDIR=...]: the program, its manual
+# page, the gdb and Wireshark helpers and the documentation; the paths
+# are those tcpdemux(1) names. make uninstall removes exactly these.
+PREFIX  ?= /usr/local
+BINDIR  := $(PREFIX)/bin
+MAN1DIR := $(PREFIX)/share/man/man1
+DATADIR := $(PREFIX)/share/tcpdemux
+DOCDIR  := $(PREFIX)/share/doc/tcpdemux
+INSTALL ?= install
+WIRESHARK_HELPERS := $(wildcard tools/wireshark/*.lua)
+DOCS := README.md $(filter-out docs/tcpdemux.1,$(wildcard docs/*.md))
+
+install: $(BUILD)/tcpdemux
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MAN1DIR) $(DESTDIR)$(DATADIR)/gdb $(DESTDIR)$(DOCDIR)
+	$(INSTALL) -m 755 $(BUILD)/tcpdemux $(DESTDIR)$(BINDIR)/tcpdemux
+	$(INSTALL) -m 644 docs/tcpdemux.1 $(DESTDIR)$(MAN1DIR)/tcpdemux.1
+	$(INSTALL) -m 644 tools/gdb/*.py tools/gdb/*.gdb $(DESTDIR)$(DATADIR)/gdb/
+	$(if $(WIRESHARK_HELPERS),$(INSTALL) -d $(DESTDIR)$(DATADIR)/wireshark && \
+		$(INSTALL) -m 644 $(WIRESHARK_HELPERS) $(DESTDIR)$(DATADIR)/wireshark/)
+	$(INSTALL) -m 644 $(DOCS) $(DESTDIR)$(DOCDIR)/
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/tcpdemux $(DESTDIR)$(MAN1DIR)/tcpdemux.1
+	rm -rf $(DESTDIR)$(DATADIR) $(DESTDIR)$(DOCDIR)
 
 clean:
 	rm -rf $(BUILD)

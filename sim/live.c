@@ -53,25 +53,26 @@ enum live_skip {
 };
 
 struct live {
-	const struct live_opts *o;
-	struct renderer *r;
-	struct stack *st;
-	struct server_app *app;
-	struct pcap_out *dump;
+	const struct live_opts *o;        /* the command line's settings */
+	struct renderer *r;               /* the trace, or NULL (--quiet) */
+	struct stack *st;                 /* the miniature stack behind the device */
+	struct server_app *app;           /* the application on its accepted sockets */
+	struct pcap_out *dump;            /* --write's file, or NULL */
 	int tun;                          /* the device's descriptor */
 	int lfd[REPLAY_MAX_LISTEN];       /* listening descriptors */
-	int nlfd;
+	int nlfd;                         /* entries in lfd */
 	struct timespec t0;               /* CLOCK_MONOTONIC at virtual time 0 */
 	uint64_t wall0;                   /* CLOCK_REALTIME at virtual time 0, ns (--write's timestamps) */
 	vtime_t next_accept;              /* --accept every=MS: the next tick */
 	uint64_t opens_seen;              /* PassiveOpens at the last accept round */
 	int64_t packets_in;               /* packets read from the device */
 	uint64_t tcp_in;                  /* of which given to the stack */
-	uint64_t packets_out, write_errors;
+	uint64_t packets_out;             /* segments the stack sent, written to the device */
+	uint64_t write_errors;            /* segments the device refused (or seg_build could not build) */
 	uint64_t skipped[LSKIP_COUNT];    /* packets not fed to the stack, by reason */
 	int64_t first_skipped[LSKIP_COUNT]; /* the first such packet's number */
-	uint8_t rbuf[SEG_WIRE_MAX];
-	uint8_t wbuf[SEG_WIRE_MAX];
+	uint8_t rbuf[SEG_WIRE_MAX];       /* the packet being read */
+	uint8_t wbuf[SEG_WIRE_MAX];       /* the segment being written */
 };
 
 static volatile sig_atomic_t live_signal;

@@ -22,12 +22,21 @@
 #include "segment.h"
 
 /*
- * The window's limits (la_full): two seconds of capture, 2048 frames
- * (enough for a SYN-ACK behind a burst, small enough to stay in cache),
- * 32 MiB of frame bytes.
+ * The window's limits (la_full): four seconds of capture, 65536 frames,
+ * 32 MiB of frame bytes; and for most decisions (la_full_soft) two
+ * seconds and 2048 frames, enough for a SYN-ACK behind a burst and small
+ * enough to stay in cache. Only a SYN's answer is looked for as deep as
+ * the hard limit: a SYN sent again (1 s, then 2 s later) must be in sight
+ * of the one before to tell a listener's drop, and a second holds tens of
+ * thousands of frames on a busy capture. The window is read only as deep
+ * as a decision needs, so it mostly stays a few frames deep.
  */
-#define LA_HORIZON (2 * 1000000000ull)
-#define LA_MAX_FRAMES 2048u
+#define LA_HORIZON (4 * 1000000000ull)
+#define LA_SOFT_HORIZON (2 * 1000000000ull)
+#define LA_MAX_FRAMES 65536u
+#define LA_SOFT_FRAMES 2048u
+/* A frame identical to the one before within this is a duplicate the capture made (10 ms, as FACTS.md counts them). */
+#define LA_DUP_GAP (10 * 1000000ull)
 #define LA_MAX_BYTES (32u << 20)
 
 /* What the index files a frame under (la_frame.kind). */
@@ -43,8 +52,9 @@ struct la_frame {
 	struct frame fr;     /* the raw frame: time, lengths, bytes (owned by the window) */
 	struct segment seg;  /* its TCP segment, when status is 0 */
 	int status;          /* 0, or the skip reason (frame_skip_name) */
-	int cut;             /* the snap length cut its payload: replayed with zeros */
+	int cut;             /* SEG_CUT_* bits: what the snap length cut (replayed with what was captured) */
 	uint8_t tso;         /* an IPv4 total length of 0 (offload), taken from the frame */
+	uint8_t dup;         /* a byte-for-byte copy of the frame before, within LA_DUP_GAP: the capture's duplicate */
 	int64_t n;           /* frame number in the file, 1-based */
 	uint8_t kind;        /* enum la_kind, decided as it was read */
 };
@@ -53,10 +63,11 @@ struct lookahead;
 
 /*
  * A window over fs (which stays the caller's), the capture file named file
- * (for messages): frames are decoded with linktype and seg_flags
- * (frame_decode). Returns NULL when memory runs out.
+ * (for messages): frames are decoded with their own link type (a mixed
+ * pcapng has several) and seg_flags (frame_decode). Returns NULL when
+ * memory runs out.
  */
-struct lookahead *la_new(struct frame_src *fs, const char *file, int linktype, unsigned seg_flags);
+struct lookahead *la_new(struct frame_src *fs, const char *file, unsigned seg_flags);
 void la_free(struct lookahead *la);
 
 /*
@@ -86,7 +97,7 @@ int la_is(const struct la_frame *f, int kind, const struct ip_addr *a, uint16_t 
 	  const struct ip_addr *b, uint16_t pb);
 
 /* Frames read from the file so far. */
-int64_t la_nread(const struct lookahead *la);
+int64_t la_nread(const struct lookahead *la);  /* frames the window read (the filter's passed) */
 /* The file ended; 1 with "FILE: reason" in *msg if it ended on an error. */
 int la_eof(const struct lookahead *la);
 int la_error(const struct lookahead *la, const char **msg);
@@ -112,7 +123,6 @@ struct la_slot {
 struct lookahead {
 	struct frame_src *fs;    /* the capture, read with frame_next() (the caller's) */
 	const char *file;        /* its name, for messages */
-	int linktype;            /* frame_decode()'s link type */
 	unsigned seg_flags;      /* frame_decode()'s flags (SEG_VERIFY_CSUM) */
 	struct la_slot *ring;       /* LA_MAX_FRAMES slots */
 	uint32_t head;           /* ring position of the oldest frame */
@@ -121,9 +131,12 @@ struct lookahead {
 	int eof;                 /* the file ended (or failed: read_err) */
 	int read_err;            /* ... on an error; err says what */
 	char err[768];           /* "FILE: reason" */
-	int64_t nread;           /* frames read from the file */
-	uint64_t t0;             /* the first frame's time */
+	int64_t nread;           /* frames read (that passed the filter) */
+	uint64_t t0;             /* the file's first frame's time */
 	uint32_t idx[LA_IDX_SIZE];  /* the index: ring position + 1, 0 empty */
+	const uint8_t *prev;     /* the bytes of the frame read last (in a slot's buffer, valid until the next read) */
+	uint32_t prev_len;       /* its captured length */
+	uint64_t prev_ts;        /* its time */
 };
 
 /*
@@ -131,13 +144,23 @@ struct lookahead {
  * frames, LA_MAX_BYTES bytes, or a frame more than LA_HORIZON after the
  * oldest.
  */
+/* The window spans more than horizon (its newest frame that far after its oldest). */
+static inline int la_spans(const struct lookahead *la, uint64_t horizon)
+{
+	return la->count &&
+	       la->ring[(la->head + la->count - 1) % LA_MAX_FRAMES].f.fr.ts > la->ring[la->head].f.fr.ts + horizon;
+}
+
 static inline int la_full(const struct lookahead *la)
 {
-	if (la->eof || la->count >= LA_MAX_FRAMES || la->bytes >= LA_MAX_BYTES)
-		return 1;
-	return la->count &&
-	       la->ring[(la->head + la->count - 1) % LA_MAX_FRAMES].f.fr.ts >
-		       la->ring[la->head].f.fr.ts + LA_HORIZON;
+	return la->eof || la->count >= LA_MAX_FRAMES || la->bytes >= LA_MAX_BYTES || la_spans(la, LA_HORIZON);
+}
+
+/* The window holds LA_SOFT_FRAMES frames or two seconds, or la_full(). */
+static inline int la_full_soft(const struct lookahead *la)
+{
+	return la->eof || la->count >= LA_SOFT_FRAMES || la->bytes >= LA_MAX_BYTES ||
+	       la_spans(la, LA_SOFT_HORIZON);
 }
 
 /* The oldest frame in the window (the one to replay next), or NULL if it is empty. */

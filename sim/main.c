@@ -44,7 +44,8 @@ static const char usage_main[] =
 	"  script FILE   run a packetdrill-syntax scenario against the stack\n"
 	"  synth         generate traffic: clients, a SYN flood or a hash flood\n"
 	"  live          real clients through a TUN device, on the real clock (root)\n"
-	"  help [CMD]    show help for a command\n"
+	"  help [TOPIC]  show help on a command, or on formats, filters, sysctl,\n"
+	"                exit (the exit statuses)\n"
 	"\n"
 	"options:\n"
 	"  -h, --help    show this help\n"
@@ -152,16 +153,22 @@ static const char usage_live[] =
 	"is left configured.\n";
 
 static const char usage_replay[] =
-	"usage: tcpdemux replay FILE [options]\n"
+	"usage: tcpdemux replay FILE [EXPRESSION] [options]\n"
+	"       tcpdemux replay -r FILE [options] [EXPRESSION]\n"
 	"\n"
-	"Replays a capture made on a server (tcpdump, Wireshark: pcap or pcapng;\n"
-	"FILE - reads standard input) through the stack. Segments to the local host\n"
-	"are fed in at their recorded times; the local host's own segments become\n"
-	"the application's calls (send, shutdown, connect). For every inbound\n"
-	"segment it shows the table searched, the socket found and what the stack\n"
-	"did. docs/replay.md describes the model.\n"
+	"Replays a capture made on a server (tcpdump, Wireshark: pcap or pcapng,\n"
+	"gzip-compressed or not; FILE - reads standard input) through the stack.\n"
+	"Segments to the local host are fed in at their recorded times; the local\n"
+	"host's own segments become the application's calls (send, shutdown,\n"
+	"connect). For every inbound segment it shows the table searched, the\n"
+	"socket found and what the stack did. docs/replay.md describes the model.\n"
+	"\n"
+	"EXPRESSION is a tcpdump filter (pcap-filter(7)), e.g. 'tcp port 80': the\n"
+	"frames it does not match are counted and not replayed. Its words may be\n"
+	"given as one argument or several, as to tcpdump.\n"
 	"\n"
 	"options:\n"
+	"  -r FILE               the capture, as tcpdump -r takes it\n"
 	"  --local ADDR          an address of the recorded host (repeatable); default:\n"
 	"                        the hosts that answer SYNs with SYN-ACK or RST\n"
 	"  --listen ADDR:PORT[,backlog=N][,reuseport=N]\n"
@@ -230,6 +237,60 @@ static const char usage_demo[] =
 	"  --pace SECONDS       with --slides: the next screen after SECONDS by itself\n"
 	"  --options            with --slides: show TS values and TCP options too\n"
 	"  -h, --help           show this help\n";
+
+static const char help_formats[] =
+	"Capture formats that tcpdemux replay reads\n"
+	"\n"
+	"Files: pcap (microsecond or nanosecond timestamps, either byte order) and\n"
+	"pcapng, each of them plain or gzip-compressed (FILE.pcap.gz: no need to\n"
+	"unpack it). FILE - reads standard input, compressed or not.\n"
+	"\n"
+	"Link types:\n"
+	"  EN10MB            Ethernet, with 802.1Q/802.1ad VLAN tags, MPLS label stacks\n"
+	"                    and PPPoE session frames inside\n"
+	"  LINUX_SLL, LINUX_SLL2\n"
+	"                    Linux cooked capture (tcpdump -i any)\n"
+	"  RAW, IPV4, IPV6   raw IP\n"
+	"  NULL, LOOP        BSD loopback\n"
+	"  PPP, PPP_SERIAL, PPP_PPPD, PPP_WITH_DIR, PPP_ETHER, C_HDLC\n"
+	"                    PPP (HDLC framing or not), PPPoE without Ethernet, Cisco HDLC\n"
+	"  IEEE802_11, IEEE802_11_RADIO, PPI\n"
+	"                    802.11 data frames with LLC/SNAP, bare or behind radiotap or\n"
+	"                    PPI; encrypted frames are counted as wlan_protected\n"
+	"\n"
+	"A pcapng with interfaces of several link types (dumpcap -i eth0 -i any) is\n"
+	"read one link type at a time and merged back in file order; this needs a\n"
+	"file, not standard input, and every interface described before the first\n"
+	"packet. Otherwise split it by interface with Wireshark's tools:\n"
+	"  tshark -r FILE -Y 'frame.interface_id == N' -w - | editcap -F pcap -T ENCAP - ifN.pcap\n"
+	"(ENCAP: ether, linux-sll, linux-sll2, rawip, ...; editcap -T lists them).\n"
+	"\n"
+	"A frame cut by the snap length is replayed as far as it was captured: the\n"
+	"ports, numbers and flags must be there; missing options, window or payload\n"
+	"are marked in the trace ([snaplen cut: ...]) and counted. docs/replay.md\n"
+	"has the details.\n";
+
+static const char help_filters[] =
+	"Filters: tcpdemux replay FILE EXPRESSION, tcpdemux replay -r FILE EXPRESSION\n"
+	"\n"
+	"EXPRESSION is a tcpdump filter (pcap-filter(7)), compiled by libpcap for the\n"
+	"file's link type: only the frames it matches are replayed; the others are\n"
+	"counted ('dropped by the filter', JSON \"filtered\") and never decoded. Its\n"
+	"words may be one argument or several, as with tcpdump:\n"
+	"  tcpdemux replay server.pcap 'tcp port 443'\n"
+	"  tcpdemux replay -r server.pcap.gz tcp port 80 and host 10.0.0.7\n"
+	"Frame numbers stay the file's (Wireshark's), and time 0 is the file's first\n"
+	"frame, filtered or not. A filter that hides the server's SYN-ACKs hides what\n"
+	"tells which host is local: name it with --local. A bad expression gets\n"
+	"libpcap's reason and exit status 2.\n";
+
+static const char help_exit[] =
+	"Exit statuses of tcpdemux\n"
+	"  0  success\n"
+	"  1  a check failed: replay --verify found a control segment (SYN, FIN, RST)\n"
+	"     the stack sent differently from the recorded kernel; a script's\n"
+	"     expectation did not hold\n"
+	"  2  bad input, unsupported input or usage: one line on stderr says which\n";
 
 /* A command's --help text; replay's ends with the --sysctl knobs. */
 static void print_usage(const char *usage)
@@ -382,16 +443,62 @@ static const struct option live_longopts[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
+/*
+ * Says what is wrong with the option getopt_long() refused (c is ':' for
+ * a missing value, '?' otherwise; optopt a short option's letter, a long
+ * option's code, or 0 for a long name it does not know): one line naming
+ * the option as written, without its value.
+ */
+static void bad_option(int c, const char *arg, const struct option *all)
+{
+	char name[64], list[256] = "";
+	size_t nl;
+	int i, n = 0;
+
+	snprintf(name, sizeof(name), "%s", arg);
+	if (strncmp(name, "--", 2) == 0)
+		name[strcspn(name, "=")] = '\0';
+	if (c == ':') {
+		if (optopt > 0 && optopt < 128)
+			fprintf(stderr, "tcpdemux: option '-%c' needs a value (see --help)\n", optopt);
+		else
+			fprintf(stderr, "tcpdemux: option '%s' needs a value (see --help)\n", name);
+		return;
+	}
+	if (optopt > 0 && optopt < 128) {
+		fprintf(stderr, "tcpdemux: option '-%c' is not known here (see --help)\n", optopt);
+		return;
+	}
+	if (optopt >= 256) {
+		fprintf(stderr, "tcpdemux: option '%s' takes no value, not '%s' (see --help)\n", name,
+			strchr(arg, '=') ? strchr(arg, '=') + 1 : "");
+		return;
+	}
+	/* getopt_long() takes unambiguous abbreviations: a name two options begin with is refused. */
+	nl = strlen(name + 2);
+	for (i = 0; nl && all[i].name; i++)
+		if (strncmp(all[i].name, name + 2, nl) == 0 && strlen(list) + strlen(all[i].name) + 5 < sizeof(list)) {
+			strcat(list, n++ ? ", --" : "--");
+			strcat(list, all[i].name);
+		}
+	if (n > 1)
+		fprintf(stderr, "tcpdemux: option '%s' is ambiguous: %s (see --help)\n", name, list);
+	else
+		fprintf(stderr, "tcpdemux: option '%s' is not known here (see --help)\n", name);
+}
+
 /* A command's own option: returns 0 when taken, -1 (message printed) when bad. */
 typedef int (*extra_opt_fn)(void *ctx, int opt, const char *arg);
 
 /*
  * Parses the options shared by commands that run the stack, handing the
- * others to extra. Returns 0, 1 (help shown) or -1 (message printed).
+ * others (and the short options in shortopts, besides -h) to extra.
+ * Returns 0, 1 (help shown) or -1 (message printed).
  */
 static int parse_run_opts(int argc, char **argv, struct run_opts *o, const char *usage,
-			  const struct option *longopts, extra_opt_fn extra, void *ctx)
+			  const char *shortopts, const struct option *longopts, extra_opt_fn extra, void *ctx)
 {
+	char optstring[16];
 	struct option all[64];
 	size_t nc = sizeof(common_longopts) / sizeof(common_longopts[0]), n = 0;
 	int c;
@@ -408,7 +515,9 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o, const char 
 	o->buckets = 65536;
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", all, NULL)) != -1) {
+	/* A leading ':' makes a missing value ':' and tells it from an unknown option ('?'). */
+	snprintf(optstring, sizeof(optstring), ":h%s", shortopts ? shortopts : "");
+	while ((c = getopt_long(argc, argv, optstring, all, NULL)) != -1) {
 		switch (c) {
 		case OPT_FORMAT:
 			if (strcmp(optarg, "json") == 0) {
@@ -475,15 +584,7 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o, const char 
 			return 1;
 		case '?':
 		case ':':
-			/* optopt holds a short option's letter, or a long option's code. */
-			if (optopt > 0 && optopt < 128)
-				fprintf(stderr, "tcpdemux: option '-%c' is not known here (see --help)\n", optopt);
-			else if (optopt >= 256)
-				fprintf(stderr, "tcpdemux: option '%s' needs a value, or takes none (see --help)\n",
-					argv[optind - 1]);
-			else
-				fprintf(stderr, "tcpdemux: option '%s' is not known here (see --help)\n",
-					argv[optind - 1]);
+			bad_option(c, argv[optind - 1], all);
 			return -1;
 		default:
 			if (!extra || extra(ctx, c, optarg) < 0)
@@ -576,7 +677,7 @@ static int cmd_demo(int argc, char **argv)
 		argc--;
 		argv++;
 	}
-	r = parse_run_opts(argc, argv, &ro, usage_demo, demo_longopts, NULL, NULL);
+	r = parse_run_opts(argc, argv, &ro, usage_demo, NULL, demo_longopts, NULL, NULL);
 	if (r)
 		return r > 0 ? 0 : EXIT_USAGE;
 	if (!name && optind < argc)
@@ -617,28 +718,109 @@ static int cmd_demo(int argc, char **argv)
 	return 0;
 }
 
-/* "ADDR:PORT[,backlog=N][,reuseport=N]" */
-static int parse_listen(const char *arg, struct replay_listen *l)
+/*
+ * "ADDR:PORT" ("[v6addr]:PORT"). Returns 0, or -1 with what is wrong in
+ * err, naming the bad part ("port 99999 is not from 1 to 65535").
+ */
+static int parse_endpoint_why(const char *text, struct ip_addr *addr, uint16_t *port, char *err,
+			      size_t errlen)
+{
+	char host[ADDR_STRLEN + 2];
+	const char *colon, *whole = text;
+	uint32_t v;
+	size_t hl;
+
+	if (text[0] == '[') {
+		const char *close = strchr(text, ']');
+
+		if (!close) {
+			snprintf(err, errlen, "'%s' has no closing ']'", text);
+			return -1;
+		}
+		colon = close[1] == ':' ? close + 1 : NULL;
+		hl = (size_t)(close - text - 1);
+		text++;
+	} else {
+		colon = strrchr(text, ':');
+		if (colon && strchr(text, ':') != colon) {
+			/* Several colons: an IPv6 address, whose own colons hide the port's. */
+			struct ip_addr a6;
+
+			hl = (size_t)(colon - text);
+			if (hl < sizeof(host)) {
+				memcpy(host, text, hl);
+				host[hl] = '\0';
+			}
+			/* "::1:80": the last group taken for the port only if what is left is an address. */
+			if (colon[1] && strspn(colon + 1, "0123456789") == strlen(colon + 1) && hl < sizeof(host) &&
+			    addr_parse(host, &a6) == 0)
+				snprintf(err, errlen, "an IPv6 address goes in brackets, as in [%s]:%s", host, colon + 1);
+			else
+				snprintf(err, errlen, "an IPv6 address goes in brackets, as in [%s]:PORT", text);
+			return -1;
+		}
+		hl = colon ? (size_t)(colon - text) : strlen(text);
+	}
+	if (!colon) {
+		snprintf(err, errlen, "'%s' has no :PORT", whole);
+		return -1;
+	}
+	if (hl == 0 || hl >= sizeof(host)) {
+		snprintf(err, errlen, "no address before ':%s'", colon + 1);
+		return -1;
+	}
+	memcpy(host, text, hl);
+	host[hl] = '\0';
+	if (addr_parse(host, addr) < 0) {
+		snprintf(err, errlen, "'%s' is not an IPv4 or IPv6 address", host);
+		return -1;
+	}
+	if (parse_u32(colon + 1, &v) < 0 || v == 0 || v > 65535) {
+		snprintf(err, errlen, "port '%s' is not a number from 1 to 65535", colon + 1);
+		return -1;
+	}
+	*port = (uint16_t)v;
+	return 0;
+}
+
+/* "ADDR:PORT[,backlog=N][,reuseport=N]". Returns 0, or -1 with the bad part named in err. */
+static int parse_listen(const char *arg, struct replay_listen *l, char *err, size_t errlen)
 {
 	char buf[256], *opt, *save = NULL;
 	uint32_t v;
 
-	if (strlen(arg) >= sizeof(buf))
+	if (strlen(arg) >= sizeof(buf)) {
+		snprintf(err, errlen, "too long");
 		return -1;
+	}
 	strcpy(buf, arg);
 	opt = strtok_r(buf, ",", &save);
-	if (!opt || endpoint_parse(opt, &l->addr, &l->port) < 0 || l->port == 0)
+	if (!opt) {
+		snprintf(err, errlen, "no ADDR:PORT");
+		return -1;
+	}
+	if (parse_endpoint_why(opt, &l->addr, &l->port, err, errlen) < 0)
 		return -1;
 	l->backlog = -1;
 	l->reuseport = 0;
 	while ((opt = strtok_r(NULL, ",", &save)) != NULL) {
-		if (strncmp(opt, "backlog=", 8) == 0 && parse_u32(opt + 8, &v) == 0 && v <= 0x7fffffff)
+		if (strncmp(opt, "backlog=", 8) == 0) {
+			if (parse_u32(opt + 8, &v) < 0 || v > 0x7fffffff) {
+				snprintf(err, errlen, "backlog '%s' is not a number from 0 to 2147483647", opt + 8);
+				return -1;
+			}
 			l->backlog = (int)v;
-		else if (strncmp(opt, "reuseport=", 10) == 0 && parse_u32(opt + 10, &v) == 0 && v >= 1 &&
-			 v <= 64)
+		} else if (strncmp(opt, "reuseport=", 10) == 0) {
+			if (parse_u32(opt + 10, &v) < 0 || v < 1 || v > 64) {
+				snprintf(err, errlen, "reuseport '%s' is not a number of listeners from 1 to 64",
+					 opt + 10);
+				return -1;
+			}
 			l->reuseport = (int)v;
-		else
+		} else {
+			snprintf(err, errlen, "'%s' is not a setting it takes", opt);
 			return -1;
+		}
 	}
 	return 0;
 }
@@ -646,6 +828,7 @@ static int parse_listen(const char *arg, struct replay_listen *l)
 struct replay_cli {
 	struct replay_opts o;
 	int quiet;
+	const char *read_file; /* -r FILE */
 };
 
 static int replay_opt(void *ctx, int opt, const char *arg)
@@ -661,16 +844,20 @@ static int replay_opt(void *ctx, int opt, const char *arg)
 		}
 		o->nlocal++;
 		return 0;
-	case OPT_LISTEN:
-		if (o->nlisten >= REPLAY_MAX_LISTEN ||
-		    parse_listen(arg, &o->listen[o->nlisten]) < 0) {
-			fprintf(stderr,
-				"tcpdemux: --listen needs ADDR:PORT[,backlog=N][,reuseport=N] ([v6addr]:port for IPv6; reuseport 1-64), not '%s'\n",
-				arg);
+	case OPT_LISTEN: {
+		char why[160];
+
+		if (o->nlisten >= REPLAY_MAX_LISTEN) {
+			fprintf(stderr, "tcpdemux: --listen %s: at most %d --listen options\n", arg, REPLAY_MAX_LISTEN);
+			return -1;
+		}
+		if (parse_listen(arg, &o->listen[o->nlisten], why, sizeof(why)) < 0) {
+			fprintf(stderr, "tcpdemux: --listen %s: %s (ADDR:PORT[,backlog=N][,reuseport=N])\n", arg, why);
 			return -1;
 		}
 		o->nlisten++;
 		return 0;
+	}
 	case OPT_VERIFY_CSUM:
 		o->verify_checksums = 1;
 		return 0;
@@ -732,9 +919,46 @@ static int replay_opt(void *ctx, int opt, const char *arg)
 			return -1;
 		}
 		return 0;
+	case 'r':
+		if (cli->read_file) {
+			fprintf(stderr, "tcpdemux: -r names the capture once, not '%s' and '%s'\n", cli->read_file,
+				arg);
+			return -1;
+		}
+		cli->read_file = arg;
+		return 0;
 	default:
 		return -1;
 	}
+}
+
+/*
+ * The words of a tcpdump expression, joined by spaces as tcpdump joins
+ * them. Returns a string to free, NULL for no words, or NULL with *oom set.
+ */
+static char *join_words(char **w, int n, int *oom)
+{
+	size_t len = 1;
+	char *s;
+	int i;
+
+	*oom = 0;
+	if (n <= 0)
+		return NULL;
+	for (i = 0; i < n; i++)
+		len += strlen(w[i]) + 1;
+	s = malloc(len);
+	if (!s) {
+		*oom = 1;
+		return NULL;
+	}
+	s[0] = '\0';
+	for (i = 0; i < n; i++) {
+		if (i)
+			strcat(s, " ");
+		strcat(s, w[i]);
+	}
+	return s;
 }
 
 static int cmd_replay(int argc, char **argv)
@@ -743,37 +967,48 @@ static int cmd_replay(int argc, char **argv)
 	struct replay_cli cli;
 	struct replay_opts *o = &cli.o;
 	struct renderer *r;
-	int st;
+	char *filter;
+	int st, oom;
 
 	memset(&cli, 0, sizeof(cli));
 	stack_config_init(&o->cfg);
-	st = parse_run_opts(argc, argv, &ro, usage_replay, replay_longopts, replay_opt, &cli);
+	st = parse_run_opts(argc, argv, &ro, usage_replay, "r:", replay_longopts, replay_opt, &cli);
 	if (st)
 		return st > 0 ? 0 : EXIT_USAGE;
-	if (optind >= argc) {
+	if (cli.read_file) {
+		o->file = cli.read_file;
+	} else if (optind < argc) {
+		o->file = argv[optind++];
+	} else {
 		fprintf(stderr, "tcpdemux: replay needs a capture file (see tcpdemux replay --help)\n");
 		return EXIT_USAGE;
 	}
-	if (optind + 1 < argc) {
-		fprintf(stderr, "tcpdemux: replay: unexpected argument '%s'\n", argv[optind + 1]);
+	filter = join_words(argv + optind, argc - optind, &oom);
+	if (oom) {
+		fprintf(stderr, "tcpdemux: out of memory\n");
 		return EXIT_USAGE;
 	}
-	o->file = argv[optind];
-	if (step_and_quiet(&ro, cli.quiet))
+	o->filter = filter;
+	if (step_and_quiet(&ro, cli.quiet)) {
+		free(filter);
 		return EXIT_USAGE;
+	}
 	if (cli.quiet)
 		o->tables = 0;
 	run_opts_config(&ro, &o->cfg);
 	/* A capture's size is unknown: the table grows unless --buckets fixes it. */
 	o->cfg.ehash_grow = !ro.buckets_given;
 	r = make_renderer(&ro);
-	if (!r)
+	if (!r) {
+		free(filter);
 		return EXIT_USAGE;
+	}
 	o->r = cli.quiet ? NULL : r;
 	o->summary_r = r;
 	emit_begin(r, RUN_REPLAY, o->file, NULL, NULL, ro.seed);
 	st = replay_run(o);
 	r->ops->destroy(r);
+	free(filter);
 	return st;
 }
 
@@ -820,6 +1055,12 @@ static int script_opt(void *ctx, int opt, const char *arg)
 	case OPT_QUIET:
 		cli->quiet = 1;
 		return 0;
+	case 'D':
+		if (script_option(&cli->o, "define", arg, err, sizeof(err)) < 0) {
+			fprintf(stderr, "tcpdemux: %s\n", err);
+			return -1;
+		}
+		return 0;
 	default:
 		if (opt < OPT_PACKETDRILL)
 			return -1;
@@ -841,11 +1082,8 @@ static int cmd_script(int argc, char **argv)
 	memset(&cli, 0, sizeof(cli));
 	script_opts_init(&cli.o);
 	script_longopts_init();
-	/* packetdrill's -D NAME=VALUE is --define NAME=VALUE */
-	for (st = 1; st + 1 < argc; st++)
-		if (strcmp(argv[st], "-D") == 0)
-			argv[st] = (char *)"--define";
-	st = parse_run_opts(argc, argv, &ro, usage_script, script_longopts, script_opt, &cli);
+	/* -D NAME=VALUE: packetdrill's short spelling of --define */
+	st = parse_run_opts(argc, argv, &ro, usage_script, "D:", script_longopts, script_opt, &cli);
 	if (st)
 		return st > 0 ? 0 : EXIT_USAGE;
 	if (optind + 1 != argc) {
@@ -890,7 +1128,8 @@ static int synth_opt(void *ctx, int opt, const char *arg)
 			return -1;
 		}
 		if (parse_u32(arg, &v) < 0 || v == 0 || (opt == OPT_HASH_FLOOD && v > 1000000)) {
-			fprintf(stderr, "tcpdemux: a count from 1 to %s is needed, not '%s'\n",
+			fprintf(stderr, "tcpdemux: --%s needs a count from 1 to %s, not '%s'\n",
+				opt == OPT_CLIENTS ? "clients" : opt == OPT_SYN_FLOOD ? "syn-flood" : "hash-flood",
 				opt == OPT_HASH_FLOOD ? "1000000" : "4294967295", arg);
 			return -1;
 		}
@@ -948,7 +1187,7 @@ static int cmd_synth(int argc, char **argv)
 	stack_config_init(&cli.rc.o.cfg);
 	o->data = 100;
 	o->concurrent = 100;
-	st = parse_run_opts(argc, argv, &ro, usage_synth, synth_longopts, synth_opt, &cli);
+	st = parse_run_opts(argc, argv, &ro, usage_synth, NULL, synth_longopts, synth_opt, &cli);
 	if (st)
 		return st > 0 ? 0 : EXIT_USAGE;
 	if (optind < argc) {
@@ -1120,7 +1359,7 @@ static int cmd_live(int argc, char **argv)
 	stack_config_init(&cli->rc.o.cfg);
 	o->dev = "tcpdemux0";
 	o->app = SERVER_APP_ECHO;
-	st = parse_run_opts(argc, argv, &ro, usage_live, live_longopts, live_opt, cli);
+	st = parse_run_opts(argc, argv, &ro, usage_live, NULL, live_longopts, live_opt, cli);
 	if (st == 0 && optind < argc) {
 		fprintf(stderr, "tcpdemux: live: unexpected argument '%s'\n", argv[optind]);
 		st = -1;
@@ -1172,6 +1411,53 @@ static int cmd_live(int argc, char **argv)
 	return st;
 }
 
+/* What `tcpdemux help TOPIC` knows. */
+static const struct help_topic {
+	const char *name;
+	const char *text;
+} help_topics[] = {
+	{ "demo", usage_demo },
+	{ "replay", usage_replay },
+	{ "script", usage_script },
+	{ "synth", usage_synth },
+	{ "live", usage_live },
+	{ "formats", help_formats },
+	{ "filters", help_filters },
+	{ "sysctl", NULL },
+	{ "exit", help_exit },
+};
+
+/* tcpdemux help [TOPIC]: 0, or 2 with the topics named for one it does not know. */
+static int cmd_help(int argc, char **argv)
+{
+	size_t i, n = sizeof(help_topics) / sizeof(help_topics[0]);
+
+	if (argc < 2) {
+		fputs(usage_main, stdout);
+		return 0;
+	}
+	if (argc > 2) {
+		fprintf(stderr, "tcpdemux: help takes one topic, not '%s' and '%s'\n", argv[1], argv[2]);
+		return EXIT_USAGE;
+	}
+	for (i = 0; i < n; i++) {
+		if (strcmp(argv[1], help_topics[i].name) != 0)
+			continue;
+		if (!help_topics[i].text) {
+			puts("Kernel knobs that --sysctl NAME=VALUE sets (replay, script, synth, live):");
+			sysctl_list(stdout);
+		} else {
+			print_usage(help_topics[i].text);
+		}
+		return 0;
+	}
+	fprintf(stderr, "tcpdemux: no help on '%s' (topics:", argv[1]);
+	for (i = 0; i < n; i++)
+		fprintf(stderr, " %s", help_topics[i].name);
+	fputs(")\n", stderr);
+	return EXIT_USAGE;
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd;
@@ -1193,20 +1479,12 @@ int main(int argc, char **argv)
 		printf("tcpdemux %s\n", TCPDEMUX_VERSION);
 		return 0;
 	}
-	if (strcmp(cmd, "help") == 0) {
-		if (argc > 2 && strcmp(argv[2], "demo") == 0)
-			fputs(usage_demo, stdout);
-		else if (argc > 2 && strcmp(argv[2], "script") == 0)
-			fputs(usage_script, stdout);
-		else if (argc > 2 && strcmp(argv[2], "synth") == 0)
-			fputs(usage_synth, stdout);
-		else if (argc > 2 && strcmp(argv[2], "live") == 0)
-			fputs(usage_live, stdout);
-		else if (argc > 2 && strcmp(argv[2], "replay") == 0)
-			print_usage(usage_replay);
-		else
-			fputs(usage_main, stdout);
-		return 0;
+	if (strcmp(cmd, "help") == 0)
+		return cmd_help(argc - 1, argv + 1);
+	if (cmd[0] == '-') {
+		fprintf(stderr, "tcpdemux: unknown option '%s' (options go after the command: see tcpdemux --help)\n",
+			cmd);
+		return EXIT_USAGE;
 	}
 	if (strcmp(cmd, "demo") == 0)
 		return cmd_demo(argc - 1, argv + 1);

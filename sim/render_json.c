@@ -321,6 +321,14 @@ static void json_seg_fields(struct json_renderer *j, const struct segment *s)
 	jb_uint(j, s->len);
 	jb_lit(j, ",\"win\":");
 	jb_uint(j, s->win);
+	if (s->cut) {
+		char cut[24];
+
+		/* Only a capture's snap length cuts a segment: absent otherwise. */
+		jb_lit(j, ",\"cut\":\"");
+		jb_cstr(j, seg_cut_str(s->cut, cut));
+		jb_char(j, '"');
+	}
 }
 
 /* Appends a "segment" line; the lookup and what followed only for "in". */
@@ -593,8 +601,17 @@ static void json_vseg(struct json_renderer *j, const struct segment *s, vtime_t 
 	jb_char(j, '}');
 }
 
-/* REC_VERIFY: a "verify" line; result, class and field names are fixed identifiers, written bare. */
-static void json_verify(struct json_renderer *j, vtime_t t, const struct rec_verify *rep)
+/* Appends a ,"name":count member; the name is written bare, as the format always has. */
+static void jb_count(struct json_renderer *j, const char *name, uint64_t v)
+{
+	jb_lit(j, ",\"");
+	jb_cstr(j, name);
+	jb_lit(j, "\":");
+	jb_u64(j, v);
+}
+
+/* A verify object (no newline); result, class and field names are fixed identifiers, written bare. */
+static void json_verify_obj(struct json_renderer *j, vtime_t t, const struct rec_verify *rep)
 {
 	int i;
 
@@ -616,7 +633,40 @@ static void json_verify(struct json_renderer *j, vtime_t t, const struct rec_ver
 		jb_cstr(j, rep->fields[i]);
 		jb_char(j, '"');
 	}
-	jb_lit(j, "]}\n");
+	jb_lit(j, "],\"bytes\":");
+	jb_u64(j, rep->bytes);
+	jb_lit(j, ",\"cause\":");
+	if (rep->cause)
+		jb_jstr(j, rep->cause);
+	else
+		jb_lit(j, "null");
+	jb_char(j, '}');
+}
+
+/* REC_VERIFY: a "verify" line, a connection's first divergence. */
+static void json_verify(struct json_renderer *j, vtime_t t, const struct rec_verify *rep)
+{
+	json_verify_obj(j, t, rep);
+	jb_char(j, '\n');
+	jb_flush(j);
+}
+
+/* REC_VERIFY_CONN: a "verify_connection" line, a diverged connection settled. */
+static void json_verify_conn(struct json_renderer *j, vtime_t t, const struct rec_verify_conn *c)
+{
+	jb_lit(j, "{\"type\":\"verify_connection\",\"t\":");
+	jb_time(j, t);
+	jb_lit(j, ",\"local\":");
+	jb_endpoint(j, c->local, c->lport);
+	jb_lit(j, ",\"remote\":");
+	jb_endpoint(j, c->remote, c->rport);
+	jb_lit(j, ",\"first\":");
+	json_verify_obj(j, c->first_t, c->first);
+	jb_count(j, "followed", c->followed);
+	jb_count(j, "compared", c->compared);
+	jb_lit(j, ",\"cause\":");
+	jb_jstr(j, c->cause);
+	jb_lit(j, "}\n");
 	jb_flush(j);
 }
 
@@ -629,19 +679,11 @@ static void jb_ratio(struct json_renderer *j, double v)
 	jb_cstr(j, buf);
 }
 
-/* Appends a ,"name":count member; the name is written bare, as the format always has. */
-static void jb_count(struct json_renderer *j, const char *name, uint64_t v)
-{
-	jb_lit(j, ",\"");
-	jb_cstr(j, name);
-	jb_lit(j, "\":");
-	jb_u64(j, v);
-}
 
 /* Appends the summary's "verify":{...}, member with the totals of each class. */
 static void json_verify_totals(struct json_renderer *j, const struct rec_verify_totals *vs)
 {
-	int c;
+	int c, n;
 
 	jb_lit(j, "\"verify\":{\"agreement\":");
 	jb_ratio(j, vs->agreement);
@@ -656,11 +698,33 @@ static void json_verify_totals(struct json_renderer *j, const struct rec_verify_
 		jb_count(j, "missing", k->missing);
 		jb_count(j, "extra", k->extra);
 		jb_count(j, "differs", k->differs);
+		jb_count(j, "late", k->late);
 		jb_lit(j, ",\"agreement\":");
 		jb_ratio(j, k->agreement);
 		jb_char(j, '}');
 	}
 	jb_count(j, "option_diffs", vs->option_diffs);
+	jb_count(j, "uncounted", vs->uncounted);
+	jb_lit(j, ",\"connections\":{\"compared\":");
+	jb_u64(j, vs->connections);
+	jb_count(j, "diverged", vs->diverged);
+	jb_lit(j, "},\"causes\":[");
+	for (c = 0, n = 0; c < vs->ncauses; c++) {
+		if (!vs->cause_conns[c])
+			continue;
+		if (n++)
+			jb_char(j, ',');
+		jb_lit(j, "{\"cause\":");
+		jb_jstr(j, vs->cause_names[c]);
+		jb_count(j, "connections", vs->cause_conns[c]);
+		jb_count(j, "differences", vs->cause_segs[c]);
+		jb_char(j, '}');
+	}
+	jb_lit(j, "],\"nothing_compared\":");
+	if (vs->nothing)
+		jb_jstr(j, vs->nothing);
+	else
+		jb_lit(j, "null");
 	jb_lit(j, "},");
 }
 
@@ -732,13 +796,27 @@ static void json_replay_stats(struct json_renderer *j, const struct rec_replay *
 	jb_jstr(j, rs->linktype);
 	jb_lit(j, ",\"timestamps\":");
 	jb_jstr(j, rs->precision);
+	jb_lit(j, ",\"compression\":");
+	if (rs->compression)
+		jb_jstr(j, rs->compression);
+	else
+		jb_lit(j, "null");
+	jb_lit(j, ",\"filter\":");
+	if (rs->filter)
+		jb_jstr(j, rs->filter);
+	else
+		jb_lit(j, "null");
 	jb_count(j, "frames", rs->frames);
+	jb_count(j, "filtered", rs->filtered);
 	jb_count(j, "inbound", rs->inbound);
 	jb_count(j, "outbound", rs->outbound);
 	jb_count(j, "ignored", rs->ignored);
 	jb_count(j, "payload_cut", rs->payload_cut);
+	jb_count(j, "header_cut", rs->header_cut);
 	jb_count(j, "tso_length_0", rs->tso_length_0);
+	jb_count(j, "duplicates", rs->duplicates);
 	jb_count(j, "picked_up", rs->picked_up);
+	jb_count(j, "listener_drops", rs->listener_drops);
 	jb_lit(j, ",\"isn\":{\"recorded\":");
 	jb_u64(j, rs->isn_recorded);
 	jb_count(j, "own", rs->isn_own);
@@ -834,6 +912,9 @@ static void json_record(struct renderer *r, const struct record *rec)
 		break;
 	case REC_VERIFY:
 		json_verify(j, rec->t, rec->verify);
+		break;
+	case REC_VERIFY_CONN:
+		json_verify_conn(j, rec->t, rec->verify_conn);
 		break;
 	case REC_TABLES:
 		json_tables(j, rec->t, rec->tables);

@@ -445,8 +445,11 @@ static void title_line(struct slides *s, const char *where)
 	static const char *const cmd[] = { "", "demo", "replay", "script", "synth", "live" };
 	char line[512];
 
+	/* a file's name without its directories: the title has 80 columns for everything */
+	const char *name = s->name && s->kind != RUN_DEMO && strrchr(s->name, '/') ? strrchr(s->name, '/') + 1 : s->name;
+
 	snprintf(line, sizeof(line), "tcpdemux %s%s%s  %s", s->kind <= RUN_LIVE ? cmd[s->kind] : "",
-		 s->name ? " " : "", s->name ? s->name : "", where);
+		 name ? " " : "", name ? name : "", where);
 	if ((int)strlen(line) > s->term.cols)
 		line[s->term.cols] = '\0';
 	printf("\033[2J\033[H%s%-*s%s\n", C(s, REV), s->term.cols, line, C(s, OFF));
@@ -555,10 +558,11 @@ static void show_step(struct slides *s, const struct step *st)
 	gap_rows = room > 0 && room--;
 	gap_say = k[P_SAY] && room > 0 && room--;
 	render_time(st->t, t, sizeof(t));
+	/* the time before the title: a long title is what the width cuts */
 	if (st->kind == STEP_SEGMENT)
-		snprintf(where, sizeof(where), "step %u  segment #%lld  %s s", st->n, (long long)st->segment, t);
+		snprintf(where, sizeof(where), "step %u  %s s  segment #%lld", st->n, t, (long long)st->segment);
 	else
-		snprintf(where, sizeof(where), "step %u  %s  %s s", st->n, st->title, t);
+		snprintf(where, sizeof(where), "step %u  %s s  %s", st->n, t, st->title);
 	title_line(s, where);
 	put_block(s, &say, k[P_SAY], "lines");
 	if (gap_say)

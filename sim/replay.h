@@ -22,18 +22,25 @@ struct replay_stats {
 	const char *file;
 	const char *linktype;
 	const char *precision;      /* "microsecond", "nanosecond", "per-interface" */
-	uint64_t frames;            /* frames read */
+	const char *compression;    /* "gzip", or NULL */
+	const char *filter;         /* the filter expression, or NULL */
+	uint64_t frames;            /* frames read, the filtered ones included */
+	uint64_t filtered;          /* frames the filter dropped (never decoded) */
 	uint64_t inbound, outbound; /* TCP segments to / from a local address */
 	uint64_t ignored;           /* TCP segments neither to nor from a local address */
 	uint64_t skipped[SKIP_COUNT];
 	int64_t first_skipped[SKIP_COUNT]; /* frame number of the first skipped for each reason */
 	uint64_t payload_cut;       /* replayed with payload bytes missing (snap length) */
+	uint64_t header_cut;        /* replayed with options (or the window) missing (snap length) */
 	uint64_t tso_length_0;      /* IPv4 total length 0 (segmentation offload), read as captured */
+	uint64_t duplicates;        /* frames the capture holds twice (identical, within 10 ms): replayed once */
 	uint64_t picked_up;         /* connections already open when the capture started */
 	uint64_t isn_recorded, isn_own;
 	uint64_t isn_rebased;       /* own ISNs replaced by a recorded SYN-ACK's that came later */
+	uint64_t listener_drops;    /* SYNs the recorded listener dropped, not given to the stack */
 	struct rec_capture capture; /* where the capture was taken (record.h) */
 	const struct verify_stats *verify; /* --verify, else NULL */
+	const char *verify_nothing; /* --verify compared nothing: why (the exit status is 1), else NULL */
 };
 
 struct replay_listen {
@@ -51,6 +58,7 @@ enum accept_mode {
 
 struct replay_opts {
 	const char *file;
+	const char *filter;          /* a tcpdump expression (libpcap), or NULL */
 	struct stack_config cfg;
 	struct renderer *r;          /* NULL: summary only (--quiet) */
 	struct renderer *summary_r;  /* where the summary goes */

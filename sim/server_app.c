@@ -34,16 +34,16 @@ struct server_conn {
 };
 
 struct server_app {
-	struct stack *st;
-	int kind;              /* enum server_app_kind */
-	const int *lfd;        /* listening descriptors (the driver's) */
-	int nlfd;
-	struct server_conn *conn; /* indexed by descriptor */
-	int nconn;
-	int *news;             /* descriptors with news, each once */
-	int nnews;
-	struct server_app_stats stats;
-	uint8_t buf[65536];
+	struct stack *st;              /* the stack whose sockets it uses */
+	int kind;                      /* enum server_app_kind */
+	const int *lfd;                /* listening descriptors (the driver's) */
+	int nlfd;                      /* entries in lfd */
+	struct server_conn *conn;      /* indexed by descriptor */
+	int nconn;                     /* entries allocated in conn (and news) */
+	int *news;                     /* descriptors with news, each once */
+	int nnews;                     /* entries in news */
+	struct server_app_stats stats; /* what it did, for the summary */
+	uint8_t buf[65536];            /* where recv() reads to */
 };
 
 static const char *const server_app_names[] = { "echo", "http", "discard", "never" };

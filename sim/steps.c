@@ -322,9 +322,15 @@ static void on_event(struct stepper *sp, const struct record *rec)
 	} else if (!s->kind) {
 		s->kind = STEP_APP;
 	}
-	/* a replayed or generated application has no call records: its accept() names the step */
+	/* a replayed or generated application has no call records: its accept() or listen() names the step */
 	if (ev->type == EV_ACCEPT && s->kind == STEP_APP && !s->title[0])
 		snprintf(s->title, sizeof(s->title), "the application: accept() = %d (#%u)", ev->sock.fd, ev->sock.id);
+	if (ev->type == EV_SOCK_STATE && ev->sock.state == TCP_LISTEN && s->kind == STEP_APP && !s->title[0]) {
+		char ep[ADDR_STRLEN];
+
+		snprintf(s->title, sizeof(s->title), "the application: listen() on %s",
+			 endpoint_format(&ev->sock.laddr, ev->sock.lport, ep, sizeof(ep)));
+	}
 	sp->ops->record(sp->ctx, s, rec, 0);
 }
 

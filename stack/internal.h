@@ -31,35 +31,89 @@ enum timer_kind {
 
 /*
  * 8 bytes, because one sits in every socket, request and TIME_WAIT entry:
- * the deadline lives only in the heap's entry (struct timer_ent), and the
- * kind shares a word with the heap slot, which leaves room for 2^28 - 1
- * armed timers (far more sockets than memory could hold).
+ * the deadline lives only in the queue's entry (struct timer_ent), and the
+ * kind and the queue share a word with the slot, which leaves room for
+ * 2^24 - 1 armed timers in the heap and 2^23 in each FIFO (a FIFO that
+ * would outgrow that sends further timers to the heap).
  */
-#define TIMER_IDX_MAX ((1u << 28) - 1)
+#define TIMER_IDX_MAX ((1u << 24) - 1)
+/* FIFOs: one per (kind, duration) met, TIME_WAIT and the request levels fit. */
+#define TIMER_FIFOS 15
 
 struct timer {
-	uint32_t seq;      /* arming order: equal times fire first-armed first */
-	uint32_t idx : 28; /* heap slot + 1; 0 when not armed */
-	uint32_t kind : 4; /* enum timer_kind */
+	uint32_t seq;       /* arming order: equal times fire first-armed first */
+	uint32_t pos : 24;  /* slot + 1 in the heap or the FIFO's ring; 0 when not armed */
+	uint32_t queue : 4; /* 0: the heap; q: FIFO q - 1 */
+	uint32_t kind : 4;  /* enum timer_kind */
 };
 
 struct timer_ent {
 	vtime_t when;     /* the timer's deadline: see timer.c */
-	struct timer *t;
+	struct timer *t;  /* NULL: cancelled (FIFOs only: the entry waits to be skipped) */
+};
+
+/*
+ * Timers of one kind that always run for the same duration: armed at the
+ * current time plus dur, and the clock never goes back, so they come due
+ * in the order they were armed, and a ring in arming order is sorted.
+ */
+struct timer_fifo {
+	vtime_t dur;            /* each entry's deadline is its arming time + dur */
+	uint8_t kind;           /* enum timer_kind of its timers; 0 while the FIFO is unused */
+	struct timer_ent *ring; /* cap entries, oldest at head */
+	uint32_t cap;           /* a power of two (or 0) */
+	uint32_t head;          /* ring index of the oldest entry (never a cancelled one) */
+	uint32_t n;             /* entries from head on, cancelled ones included */
+	uint32_t live;          /* entries not cancelled */
 };
 
 struct timer_heap {
-	struct timer_ent *h;
+	struct timer_ent *h;    /* the binary min-heap of the other timers */
 	uint32_t n, cap;
-	uint32_t seq;
+	uint32_t seq;           /* the next arming's seq */
+	uint32_t armed;         /* timers armed, heap and FIFOs together */
+	uint32_t fifo_busy;     /* bit q: fifo[q] holds an entry */
+	vtime_t next;           /* the earliest deadline of all, VT_NEVER when none is armed */
+	struct timer_fifo fifo[TIMER_FIFOS];
 };
 
 /* Arms (or re-arms) t to fire at when. Returns 0 or -ENOMEM (t unchanged; also
- * when TIMER_IDX_MAX timers are armed). */
+ * when TIMER_IDX_MAX timers are in the heap). */
 int timer_arm(struct stack *st, struct timer *t, uint8_t kind, vtime_t when);
 void timer_cancel(struct stack *st, struct timer *t);
-static inline int timer_armed(const struct timer *t) { return t->idx != 0; }
+static inline int timer_armed(const struct timer *t) { return t->pos != 0; }
 void timer_heap_free(struct timer_heap *th);
+/* NULL when the timers' structures are consistent, else what is wrong (stack_check). */
+const char *timer_check(const struct timer_heap *th);
+
+/* ---- the object pool (pool.c) ---------------------------------------- */
+
+/* Bytes per chunk of slots; chunks are aligned to it (pool.c finds a slot's chunk by masking). */
+#define POOL_CHUNK 65536u
+
+struct pool_chunk;
+
+/*
+ * One size of slot for sockets, requests and TIME_WAIT entries, so that
+ * memory freed by one kind serves the next (pool.c says why).
+ */
+struct obj_pool {
+	size_t slot;                /* bytes per slot: the largest object, 8-aligned */
+	uint32_t per_chunk;         /* slots per chunk */
+	uint32_t chunks;            /* chunks allocated, the spare included */
+	uint64_t live;              /* slots handed out and not freed */
+	struct pool_chunk *partial; /* chunks with a free slot, most recently freed-into first */
+	struct pool_chunk *all;     /* every chunk but the spare */
+	struct pool_chunk *spare;   /* one empty chunk kept back, or NULL */
+};
+
+void pool_init(struct obj_pool *p, size_t slot);
+/* A slot (not zeroed), or NULL when memory runs out (the pool unchanged). */
+void *pool_alloc(struct obj_pool *p);
+/* Gives obj (from pool_alloc, or NULL) back. */
+void pool_free(struct obj_pool *p, void *obj);
+/* Frees every chunk; the objects in them must be dead. */
+void pool_destroy(struct obj_pool *p);
 
 /* ---- sockets --------------------------------------------------------- */
 
@@ -103,6 +157,8 @@ struct bytebuf {
  * A connection's byte queues, allocated when the first byte is queued and
  * freed when both are empty again: most sockets of a busy server are idle
  * at any moment, and 48 bytes in each would be a fifth of its size.
+ * Taken from the socket pool, the first BUF_SMALL bytes of each queue
+ * from the buffer pool (sock.c).
  */
 struct sock_bufs {
 	struct bytebuf snd;      /* from snd_una: unacked, then unsent bytes */
@@ -329,10 +385,13 @@ void syn_queue_unlink(struct sock *listener, struct request_sock *req);
 
 /* ---- sockets (sock.c) ------------------------------------------------ */
 
-/* Allocators: id 0 takes a fresh id; a connection changing form keeps its id. */
+/* Allocators (from st->socks): id 0 takes a fresh id; a connection changing form keeps its id. */
+size_t sock_slot_size(void);
 struct sock *sock_alloc(struct stack *st, int family, uint32_t id);
 struct request_sock *reqsk_alloc(struct stack *st);
 struct tw_sock *twsk_alloc(struct stack *st, uint32_t id);
+/* Gives a dead object's memory back (its byte queues and listen state too). */
+void sock_release(struct stack *st, struct sock_common *c);
 /* Frees a request that became a child socket: no event, the id lives on. */
 void reqsk_retire(struct stack *st, struct request_sock *req);
 void sock_set_state(struct stack *st, struct sock *sk, int state);
@@ -351,11 +410,13 @@ void sock_adopt_init(struct stack *st, struct sock *sk, const struct ip_addr *la
 int fd_install(struct stack *st, struct sock *sk);
 struct sock *fd_lookup(struct stack *st, int fd);
 void fd_release(struct stack *st, struct sock *sk);
+/* A byte queue's first bytes come from st->bufs, slots of this size (sock.c). */
+#define BUF_SMALL 1024u
 /* Appends to sk's send (rcv 0) or receive (rcv 1) queue. Returns 0 or -ENOMEM (queue unchanged). */
-int sock_queue_append(struct sock *sk, int rcv, const uint8_t *p, uint32_t n);
+int sock_queue_append(struct stack *st, struct sock *sk, int rcv, const uint8_t *p, uint32_t n);
 /* Drops n bytes from the front of a queue; frees the queues once both are empty. */
-void sock_queue_consume(struct sock *sk, int rcv, uint32_t n);
-void sock_queues_free(struct sock *sk);
+void sock_queue_consume(struct stack *st, struct sock *sk, int rcv, uint32_t n);
+void sock_queues_free(struct stack *st, struct sock *sk);
 
 /* ---- events (stack.c) ------------------------------------------------ */
 
@@ -503,6 +564,8 @@ struct stack {
 	struct ehash ehash;
 	struct listen_table lt;
 	struct timer_heap timers;
+	struct obj_pool socks;         /* sockets, requests, TIME_WAIT entries and byte-queue heads (pool.c) */
+	struct obj_pool bufs;          /* the first BUF_SMALL bytes of byte queues (sock.c) */
 	struct sock **fds;
 	int nfds;
 	int fd_hint;                   /* no free descriptor below this one */

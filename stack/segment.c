@@ -120,7 +120,14 @@ uint16_t tcp_checksum(const struct ip_addr *src, const struct ip_addr *dst,
 	return csum_fold(sum);
 }
 
-int tcp_opts_parse(const uint8_t *p, size_t len, struct tcp_opts *opt)
+/*
+ * The walk behind tcp_opts_parse(). With cut set, the area was cut short
+ * by the capture's snap length: an option running past its end is the
+ * cut, not a fault, and the walk stops there keeping what came before it.
+ * Returns 0, -SEG_E_TCP_OPTION, or (with cut) 1 when options may have
+ * been lost: the walk reached the end of the area without an EOL.
+ */
+static int opts_walk(const uint8_t *p, size_t len, struct tcp_opts *opt, int cut)
 {
 	size_t i = 0;
 
@@ -130,7 +137,7 @@ int tcp_opts_parse(const uint8_t *p, size_t len, struct tcp_opts *opt)
 		uint8_t olen;
 
 		if (kind == TCPOPT_EOL)
-			break;
+			return 0; /* the rest is padding: nothing a cut could take */
 		if (kind == TCPOPT_NOP) {
 			i++;
 			continue;
@@ -142,10 +149,12 @@ int tcp_opts_parse(const uint8_t *p, size_t len, struct tcp_opts *opt)
 		 * reason so captures with broken options can be counted.
 		 */
 		if (len - i < 2)
-			return -SEG_E_TCP_OPTION;
+			return cut ? 1 : -SEG_E_TCP_OPTION;
 		olen = p[i + 1];
-		if (olen < 2 || olen > len - i)
+		if (olen < 2)
 			return -SEG_E_TCP_OPTION;
+		if (olen > len - i)
+			return cut ? 1 : -SEG_E_TCP_OPTION;
 
 		/*
 		 * A known kind with an unexpected length is skipped rather than
@@ -203,7 +212,12 @@ int tcp_opts_parse(const uint8_t *p, size_t len, struct tcp_opts *opt)
 		}
 		i += olen;
 	}
-	return 0;
+	return cut;
+}
+
+int tcp_opts_parse(const uint8_t *p, size_t len, struct tcp_opts *opt)
+{
+	return opts_walk(p, len, opt, 0);
 }
 
 size_t tcp_opts_write(const struct tcp_opts *opt, uint8_t *p)
@@ -275,20 +289,37 @@ size_t tcp_opts_write(const struct tcp_opts *opt, uint8_t *p)
 }
 
 /*
- * Parses the TCP header in [tcp, tcp + len), len being what the IP layer
- * declared (never more than was captured). The order of checks follows
- * Linux's tcp_v4_rcv()/tcp_v6_rcv(): header size, data offset, checksum,
- * and only then the options, so a corrupted option area on a segment with
- * a bad checksum is counted as a checksum failure.
+ * A header the snap length cut before the parser could find the TCP flags
+ * (internal: seg_parse_ip_cut() returns it as SEG_CUT_SKIP).
  */
-static int parse_tcp(const uint8_t *tcp, size_t len, struct segment *seg,
+#define CUT 1
+
+/*
+ * Parses the TCP header in [tcp, tcp + len), len being what the IP layer
+ * declared (never more than the buffer holds), of which the first cap
+ * bytes were captured (cap == len unless the snap length cut the packet;
+ * the bytes past cap are zeros). The order of checks follows Linux's
+ * tcp_v4_rcv()/tcp_v6_rcv(): header size, data offset, checksum, and only
+ * then the options, so a corrupted option area on a segment with a bad
+ * checksum is counted as a checksum failure.
+ *
+ * A cut segment is decoded as far as it was captured, as tcpdump does:
+ * ports, numbers and flags are needed (the first 14 bytes: a cut before
+ * them is CUT); a window or urgent pointer not captured reads as 0
+ * (SEG_CUT_HEADER), options are those wholly captured (SEG_CUT_OPTIONS
+ * when some may be missing), the payload keeps its declared length
+ * (SEG_CUT_PAYLOAD).
+ */
+static int parse_tcp(const uint8_t *tcp, size_t len, size_t cap, struct segment *seg,
 		     unsigned flags)
 {
-	size_t doff;
+	size_t doff, ocap;
 	int rc;
 
 	if (len < TCP_HDR_MIN)
 		return -SEG_E_TCP_TRUNCATED;
+	if (cap < 14)
+		return CUT;
 	doff = (size_t)(tcp[12] >> 4) * 4;
 	if (doff < TCP_HDR_MIN || doff > len)
 		return -SEG_E_TCP_OFFSET;
@@ -301,19 +332,27 @@ static int parse_tcp(const uint8_t *tcp, size_t len, struct segment *seg,
 	seg->seq = get32(tcp + 4);
 	seg->ack = get32(tcp + 8);
 	seg->flags = tcp[13];
-	seg->win = get16(tcp + 14);
-	seg->urp = get16(tcp + 18);
+	/* A field not wholly captured reads as 0, not half of it. */
+	seg->win = cap >= 16 ? get16(tcp + 14) : 0;
+	seg->urp = cap >= TCP_HDR_MIN ? get16(tcp + 18) : 0;
+	if (cap < TCP_HDR_MIN)
+		seg->cut |= SEG_CUT_HEADER;
 
-	rc = tcp_opts_parse(tcp + TCP_HDR_MIN, doff - TCP_HDR_MIN, &seg->opt);
+	ocap = cap < doff ? (cap > TCP_HDR_MIN ? cap - TCP_HDR_MIN : 0) : doff - TCP_HDR_MIN;
+	rc = opts_walk(tcp + TCP_HDR_MIN, ocap, &seg->opt, ocap < doff - TCP_HDR_MIN);
 	if (rc < 0)
 		return rc;
+	if (rc > 0)
+		seg->cut |= SEG_CUT_OPTIONS;
 
 	seg->data = tcp + doff;
 	seg->len = (uint32_t)(len - doff);
+	if (cap < len && seg->len)
+		seg->cut |= SEG_CUT_PAYLOAD;
 	return 0;
 }
 
-static int parse_ip4(const uint8_t *pkt, size_t caplen, struct segment *seg,
+static int parse_ip4(const uint8_t *pkt, size_t caplen, size_t cap, struct segment *seg,
 		     unsigned flags)
 {
 	size_t ihl, totlen;
@@ -322,6 +361,8 @@ static int parse_ip4(const uint8_t *pkt, size_t caplen, struct segment *seg,
 	ihl = (size_t)(pkt[0] & 0x0f) * 4;
 	if (ihl < IP4_HDR_MIN || ihl > caplen)
 		return -SEG_E_IP_HDRLEN;
+	if (ihl > cap)
+		return CUT; /* options cut: where TCP starts is known, its bytes are not */
 	/*
 	 * Trust the declared total length, not the capture: anything after
 	 * it is link-layer padding (Ethernet pads to 46 bytes), as Linux's
@@ -353,17 +394,17 @@ static int parse_ip4(const uint8_t *pkt, size_t caplen, struct segment *seg,
 	seg->src = addr_v4(get32(pkt + 12));
 	seg->dst = addr_v4(get32(pkt + 16));
 	seg->ttl = pkt[8];
-	return parse_tcp(pkt + ihl, totlen - ihl, seg, flags);
+	return parse_tcp(pkt + ihl, totlen - ihl, cap < totlen ? cap - ihl : totlen - ihl, seg, flags);
 }
 
-static int parse_ip6(const uint8_t *pkt, size_t caplen, struct segment *seg,
+static int parse_ip6(const uint8_t *pkt, size_t caplen, size_t cap, struct segment *seg,
 		     unsigned flags)
 {
 	size_t plen, end, off;
 	uint8_t nh;
 
-	if (caplen < IP6_HDR_LEN)
-		return -SEG_E_TRUNCATED;
+	if (cap < IP6_HDR_LEN)
+		return caplen < IP6_HDR_LEN ? -SEG_E_TRUNCATED : CUT;
 	/*
 	 * Payload length 0 announces a jumbogram (RFC 2675), whose real size
 	 * sits in a hop-by-hop option; pcap snap lengths never hold one, so it
@@ -411,6 +452,8 @@ static int parse_ip6(const uint8_t *pkt, size_t caplen, struct segment *seg,
 		}
 		if (end - off < 2)
 			return -SEG_E_IP6_EXTHDR;
+		if (cap < off + 2)
+			return CUT;
 		hlen = ((size_t)pkt[off + 1] + 1) * 8;
 		if (hlen > end - off)
 			return -SEG_E_IP6_EXTHDR;
@@ -422,22 +465,43 @@ static int parse_ip6(const uint8_t *pkt, size_t caplen, struct segment *seg,
 	 * even with a routing header (segments left is 0), so the pseudo-
 	 * header of RFC 8200 section 8.1 can use it as is.
 	 */
-	return parse_tcp(pkt + off, end - off, seg, flags);
+	return parse_tcp(pkt + off, end - off, cap < end ? (cap > off ? cap - off : 0) : end - off, seg, flags);
 }
 
-int seg_parse_ip(const uint8_t *pkt, size_t caplen, struct segment *seg, unsigned flags)
+/* Both parsers: caplen bytes readable, of which the first cap were captured. */
+static int parse_ip(const uint8_t *pkt, size_t caplen, size_t cap, struct segment *seg, unsigned flags)
 {
 	memset(seg, 0, sizeof(*seg));
 	if (caplen < IP4_HDR_MIN)
 		return -SEG_E_TRUNCATED;
+	if (cap < 1)
+		return CUT;
 	switch (pkt[0] >> 4) {
 	case 4:
-		return parse_ip4(pkt, caplen, seg, flags);
+		if (cap < IP4_HDR_MIN)
+			return CUT;
+		return parse_ip4(pkt, caplen, cap, seg, flags);
 	case 6:
-		return parse_ip6(pkt, caplen, seg, flags);
+		return parse_ip6(pkt, caplen, cap, seg, flags);
 	default:
 		return -SEG_E_IP_VERSION;
 	}
+}
+
+int seg_parse_ip(const uint8_t *pkt, size_t caplen, struct segment *seg, unsigned flags)
+{
+	/* Nothing is cut when all was captured: parse_ip() never says CUT here. */
+	return parse_ip(pkt, caplen, caplen, seg, flags);
+}
+
+int seg_parse_ip_cut(const uint8_t *pkt, size_t len, size_t cap, struct segment *seg)
+{
+	int r;
+
+	if (cap > len)
+		cap = len;
+	r = parse_ip(pkt, len, cap, seg, 0);
+	return r == CUT ? SEG_CUT_SKIP : r;
 }
 
 size_t seg_build(const struct segment *seg, uint8_t *buf, size_t cap)
@@ -545,5 +609,22 @@ char *seg_flags_str(uint8_t flags, char *buf)
 		if (flags & (1u << i))
 			buf[n++] = letters[i];
 	buf[n] = '\0';
+	return buf;
+}
+
+char *seg_cut_str(uint8_t cut, char *buf)
+{
+	static const char *const names[] = { "payload", "options", "header" };
+	size_t i, n = 0;
+
+	buf[0] = '\0';
+	/* Header order, as a reader meets them: header, options, payload. */
+	for (i = 3; i-- > 0;)
+		if (cut & (1u << i)) {
+			if (n)
+				buf[n++] = ',';
+			strcpy(buf + n, names[i]);
+			n += strlen(names[i]);
+		}
 	return buf;
 }

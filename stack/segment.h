@@ -70,7 +70,13 @@ struct segment {
 	struct tcp_opts opt;
 	const uint8_t *data; /* payload, borrowed from the caller's buffer */
 	uint32_t len;        /* payload length */
+	uint8_t cut;         /* SEG_CUT_*: what the capture's snap length took away (0: nothing) */
 };
+
+/* struct segment's cut bits (seg_parse_ip_cut) */
+#define SEG_CUT_PAYLOAD 0x1 /* payload bytes missing: zeros in their place, the length is the IP header's */
+#define SEG_CUT_OPTIONS 0x2 /* options may be missing: those wholly captured were read */
+#define SEG_CUT_HEADER 0x4  /* the window and urgent pointer were not captured: read as 0 */
 
 /*
  * Why a frame was refused. SEG_OK is 0; functions return the negated value.
@@ -111,6 +117,21 @@ enum seg_error {
 int seg_parse_ip(const uint8_t *pkt, size_t caplen, struct segment *seg, unsigned flags);
 
 /*
+ * Parses a packet the capture's snap length cut: pkt holds len bytes (the
+ * IP packet's length on the wire, at most SEG_WIRE_MAX), of which only the
+ * first cap were captured and the rest are zeros. The segment is decoded
+ * as far as it was captured, as tcpdump does: addresses, ports, sequence
+ * numbers and flags must be there; what is missing past them is recorded
+ * in seg->cut (see above). Checksums cannot be checked and are not.
+ * Returns 0, a negative seg_error for a packet that is bad whatever was
+ * cut (not TCP, a fragment, lengths that contradict each other), or
+ * SEG_CUT_SKIP when the cut fell before the TCP flags (or inside the IP
+ * headers): nothing of the segment can be used.
+ */
+#define SEG_CUT_SKIP 1
+int seg_parse_ip_cut(const uint8_t *pkt, size_t len, size_t cap, struct segment *seg);
+
+/*
  * Parses a TCP options area of len bytes into *opt (zeroed first).
  * Unknown options are skipped by their length byte; EOL ends the walk.
  * Returns 0 or -SEG_E_TCP_OPTION for a length of 0 or 1 or one running
@@ -147,6 +168,9 @@ const char *seg_error_name(int err);
 
 /* Writes the set flags as letters from "FSRPAUEC" into buf (>= 9 bytes). */
 char *seg_flags_str(uint8_t flags, char *buf);
+
+/* Writes the SEG_CUT_* bits as "header,options,payload" (those set) into buf (>= 24 bytes). */
+char *seg_cut_str(uint8_t cut, char *buf);
 
 /* RFC 7323 section 2.3: a shift above 14 would let the window pass 2^30. */
 #define TCP_MAX_WSCALE 14

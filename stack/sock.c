@@ -45,12 +45,26 @@ static void emit_sock(struct stack *st, uint8_t type, const struct sock_common *
 	stack_emit(st, &ev);
 }
 
+/* The pool's slot: the largest of the three kinds (stack_new sizes the pool with it). */
+size_t sock_slot_size(void)
+{
+	size_t n = sizeof(struct sock);
+
+	if (sizeof(struct request_sock) > n)
+		n = sizeof(struct request_sock);
+	if (sizeof(struct tw_sock) > n)
+		n = sizeof(struct tw_sock);
+	_Static_assert(sizeof(struct sock_bufs) <= sizeof(struct sock), "byte-queue heads share the socket pool");
+	return n;
+}
+
 struct sock *sock_alloc(struct stack *st, int family, uint32_t id)
 {
-	struct sock *sk = calloc(1, sizeof(*sk));
+	struct sock *sk = pool_alloc(&st->socks);
 
 	if (!sk)
 		return NULL;
+	memset(sk, 0, sizeof(*sk));
 	common_init(st, &sk->c, SK_FULL, family, id);
 	sk->fd = -1;
 	sk->c.state = TCP_CLOSED;
@@ -68,10 +82,11 @@ struct sock_ext *sock_ext_get(struct sock *sk)
 
 struct request_sock *reqsk_alloc(struct stack *st)
 {
-	struct request_sock *req = calloc(1, sizeof(*req));
+	struct request_sock *req = pool_alloc(&st->socks);
 
 	if (!req)
 		return NULL;
+	memset(req, 0, sizeof(*req));
 	common_init(st, &req->c, SK_REQUEST, ADDR_V4, 0);
 	req->c.state = TCP_SYN_RECV;
 	return req;
@@ -79,10 +94,11 @@ struct request_sock *reqsk_alloc(struct stack *st)
 
 struct tw_sock *twsk_alloc(struct stack *st, uint32_t id)
 {
-	struct tw_sock *tw = calloc(1, sizeof(*tw));
+	struct tw_sock *tw = pool_alloc(&st->socks);
 
 	if (!tw)
 		return NULL;
+	memset(tw, 0, sizeof(*tw));
 	common_init(st, &tw->c, SK_TW, ADDR_V4, id);
 	tw->c.state = TCP_TIME_WAIT;
 	return tw;
@@ -154,6 +170,18 @@ void sock_destroy(struct stack *st, struct sock_common *c)
 	st->nsocks--;
 	c->next = st->grave;
 	st->grave = c;
+}
+
+void sock_release(struct stack *st, struct sock_common *c)
+{
+	if (c->kind == SK_FULL) {
+		struct sock *sk = sk_full(c);
+
+		sock_queues_free(st, sk);
+		free(sk_listen(sk));
+		free(sk->ext);
+	}
+	pool_free(&st->socks, c);
 }
 
 void reqsk_retire(struct stack *st, struct request_sock *req)
@@ -313,10 +341,23 @@ void fd_release(struct stack *st, struct sock *sk)
 
 /* ---- byte buffers ----------------------------------------------------- */
 
-static void bytebuf_free(struct bytebuf *b);
+/*
+ * Most queues never hold more than a request or a response: their first
+ * BUF_SMALL bytes come from the stack's buffer pool (st->bufs, no malloc
+ * per connection), and only a queue that outgrows them moves to malloc.
+ * A queue's capacity says where its bytes live: BUF_SMALL is the pool's.
+ */
+static void bytebuf_free(struct stack *st, struct bytebuf *b)
+{
+	if (b->cap == BUF_SMALL)
+		pool_free(&st->bufs, b->p);
+	else
+		free(b->p);
+	memset(b, 0, sizeof(*b));
+}
 
 /* Returns 0 or -ENOMEM (buffer unchanged). */
-static int bytebuf_append(struct bytebuf *b, const uint8_t *p, uint32_t n)
+static int bytebuf_append(struct stack *st, struct bytebuf *b, const uint8_t *p, uint32_t n)
 {
 	if (n == 0)
 		return 0;
@@ -325,15 +366,28 @@ static int bytebuf_append(struct bytebuf *b, const uint8_t *p, uint32_t n)
 			memmove(b->p, b->p + b->off, b->len);
 			b->off = 0;
 		}
-		if (b->len + n > b->cap) {
-			uint32_t cap = b->cap ? b->cap : 1024;
+		if (!b->cap && n <= BUF_SMALL) {
+			b->p = pool_alloc(&st->bufs);
+			if (!b->p)
+				return -ENOMEM;
+			b->cap = BUF_SMALL;
+		} else if (b->len + n > b->cap) {
+			uint32_t cap = 2 * BUF_SMALL;
 			uint8_t *q;
 
 			while (cap < b->len + n)
 				cap *= 2;
-			q = realloc(b->p, cap);
-			if (!q)
-				return -ENOMEM;
+			if (b->cap == BUF_SMALL) {
+				q = malloc(cap);
+				if (!q)
+					return -ENOMEM;
+				memcpy(q, b->p, b->len);
+				pool_free(&st->bufs, b->p);
+			} else {
+				q = realloc(b->p, cap);
+				if (!q)
+					return -ENOMEM;
+			}
 			b->p = q;
 			b->cap = cap;
 		}
@@ -343,52 +397,51 @@ static int bytebuf_append(struct bytebuf *b, const uint8_t *p, uint32_t n)
 	return 0;
 }
 
-static void bytebuf_consume(struct bytebuf *b, uint32_t n)
+static void bytebuf_consume(struct stack *st, struct bytebuf *b, uint32_t n)
 {
 	if (n >= b->len) {
 		/* Drained: give the memory back, so a million idle connections cost no buffers. */
-		bytebuf_free(b);
+		bytebuf_free(st, b);
 		return;
 	}
 	b->off += n;
 	b->len -= n;
 }
 
-static void bytebuf_free(struct bytebuf *b)
-{
-	free(b->p);
-	memset(b, 0, sizeof(*b));
-}
-
-int sock_queue_append(struct sock *sk, int rcv, const uint8_t *p, uint32_t n)
+int sock_queue_append(struct stack *st, struct sock *sk, int rcv, const uint8_t *p, uint32_t n)
 {
 	int r;
 
 	if (n == 0)
 		return 0;
-	if (!sk->bufs && !(sk->bufs = calloc(1, sizeof(*sk->bufs))))
-		return -ENOMEM;
-	r = bytebuf_append(rcv ? &sk->bufs->rcv : &sk->bufs->snd, p, n);
+	if (!sk->bufs) {
+		/* From the socket pool: its slot is larger, and the queues are short-lived. */
+		sk->bufs = pool_alloc(&st->socks);
+		if (!sk->bufs)
+			return -ENOMEM;
+		memset(sk->bufs, 0, sizeof(*sk->bufs));
+	}
+	r = bytebuf_append(st, rcv ? &sk->bufs->rcv : &sk->bufs->snd, p, n);
 	if (r < 0 && !sk->bufs->snd.len && !sk->bufs->rcv.len)
-		sock_queues_free(sk);
+		sock_queues_free(st, sk);
 	return r;
 }
 
-void sock_queue_consume(struct sock *sk, int rcv, uint32_t n)
+void sock_queue_consume(struct stack *st, struct sock *sk, int rcv, uint32_t n)
 {
 	if (!sk->bufs)
 		return;
-	bytebuf_consume(rcv ? &sk->bufs->rcv : &sk->bufs->snd, n);
+	bytebuf_consume(st, rcv ? &sk->bufs->rcv : &sk->bufs->snd, n);
 	if (!sk->bufs->snd.len && !sk->bufs->rcv.len)
-		sock_queues_free(sk);
+		sock_queues_free(st, sk);
 }
 
-void sock_queues_free(struct sock *sk)
+void sock_queues_free(struct stack *st, struct sock *sk)
 {
 	if (!sk->bufs)
 		return;
-	bytebuf_free(&sk->bufs->snd);
-	bytebuf_free(&sk->bufs->rcv);
-	free(sk->bufs);
+	bytebuf_free(st, &sk->bufs->snd);
+	bytebuf_free(st, &sk->bufs->rcv);
+	pool_free(&st->socks, sk->bufs);
 	sk->bufs = NULL;
 }

@@ -48,7 +48,7 @@ static int new_socket(struct stack *st, int family, struct sock **out)
 	fd = fd_install(st, sk);
 	if (fd < 0) {
 		st->nsocks--;
-		free(sk);
+		sock_release(st, &sk->c);
 		return fd;
 	}
 	*out = sk;
@@ -454,7 +454,7 @@ static ssize_t send_syn_data(struct stack *st, struct sock *sk, const void *buf,
 		m = x->user_mss;
 	n = len < (size_t)(m > TCP_OPTION_SPACE ? m - TCP_OPTION_SPACE : 0) ? len : (size_t)(m - TCP_OPTION_SPACE);
 	/* A non-blocking call takes only what the SYN carries; a blocking one all of it. */
-	if (sock_queue_append(sk, 0, buf, (uint32_t)(nonblock ? n : len)) < 0)
+	if (sock_queue_append(st, sk, 0, buf, (uint32_t)(nonblock ? n : len)) < 0)
 		return -ENOMEM;
 	x->syn_data = (uint32_t)n;
 	x->defer_connect = 0;
@@ -490,7 +490,7 @@ ssize_t sys_send_fastopen(struct stack *st, int fd, const struct ip_addr *addr, 
 			/* no cookie: the SYN asked for one; a blocking call sends after the handshake */
 			if (nonblock)
 				return -EINPROGRESS;
-			if (sock_queue_append(sk, 0, buf, (uint32_t)len) < 0)
+			if (sock_queue_append(st, sk, 0, buf, (uint32_t)len) < 0)
 				return -ENOMEM;
 			return (ssize_t)len;
 		}
@@ -544,7 +544,7 @@ static ssize_t send_common(struct stack *st, int fd, const void *buf, size_t len
 	}
 	if (len > 0x7fffffff)
 		len = 0x7fffffff;
-	if (sock_queue_append(sk, 0, buf, (uint32_t)len) < 0)
+	if (sock_queue_append(st, sk, 0, buf, (uint32_t)len) < 0)
 		return -ENOMEM;
 	if (!more)
 		tcp_push(st, sk);
@@ -575,7 +575,7 @@ static ssize_t recv_common(struct stack *st, int fd, void *buf, size_t len, int 
 		if (n)
 			memcpy(buf, rcv->p + rcv->off, n);
 		if (!peek)
-			sock_queue_consume(sk, 1, n);
+			sock_queue_consume(st, sk, 1, n);
 		return (ssize_t)n;
 	}
 	if (sk->err) {

@@ -119,6 +119,9 @@ struct stack *stack_new(const struct stack_config *cfg)
 	if (!st)
 		return NULL;
 	st->cfg = *cfg;
+	pool_init(&st->socks, sock_slot_size());
+	st->timers.next = VT_NEVER;
+	pool_init(&st->bufs, BUF_SMALL);
 	if (ehash_init(&st->ehash, cfg->ehash_buckets) < 0) {
 		free(st);
 		return NULL;
@@ -139,29 +142,13 @@ struct stack *stack_new(const struct stack_config *cfg)
 	return st;
 }
 
-static void free_one(struct sock_common *c)
-{
-	if (c->kind == SK_FULL) {
-		struct sock *sk = sk_full(c);
-
-		sock_queues_free(sk);
-		free(sk_listen(sk));
-		free(sk->ext);
-		free(sk);
-	} else if (c->kind == SK_REQUEST) {
-		free(sk_req(c));
-	} else {
-		free(sk_tw(c));
-	}
-}
-
 static void free_grave(struct stack *st)
 {
 	while (st->grave) {
 		struct sock_common *c = st->grave;
 
 		st->grave = c->next;
-		free_one(c);
+		sock_release(st, c);
 	}
 }
 
@@ -189,6 +176,8 @@ void stack_free(struct stack *st)
 	}
 	st->npend = 0;
 	free_grave(st);
+	pool_destroy(&st->socks);
+	pool_destroy(&st->bufs);
 	ehash_destroy(&st->ehash);
 	timer_heap_free(&st->timers);
 	free(st->fds);
@@ -587,6 +576,11 @@ int stack_check(const struct stack *st, char *why, size_t len)
 		qreqs += q;
 	}
 	CHECK(qreqs == reqs, "%u requests in ehash, %u in SYN queues", reqs, qreqs);
+	{
+		const char *tw = timer_check(&st->timers);
+
+		CHECK(!tw, "timers: %s", tw);
+	}
 	for (i = 0; i < (uint32_t)st->nfds; i++) {
 		int bit = (int)(st->fd_used[i / 64] >> (i % 64) & 1);
 

@@ -246,7 +246,7 @@ static void tfo_child(struct stack *st, struct in_ctx *x, struct sock *l, uint32
 	sk->snd_una = sk->iss;
 	sk->snd_nxt = sk->iss + 1;
 	sk->fastopen = 1;
-	if (seg->len && sock_queue_append(sk, 1, seg->data, seg->len) == 0) {
+	if (seg->len && sock_queue_append(st, sk, 1, seg->data, seg->len) == 0) {
 		sk->rcv_nxt += seg->len;
 		sk->syn_data_acked = 1; /* tcp_fastopen_add_skb() */
 	}
@@ -776,7 +776,7 @@ static void tcp_syn_sent_rcv(struct stack *st, struct in_ctx *x, struct sock *sk
 			 * as it was sent, with the ACK on it instead of a bare ACK.
 			 */
 			if (data_acked)
-				sock_queue_consume(sk, 0, data_acked);
+				sock_queue_consume(st, sk, 0, data_acked);
 			sk->ext->syn_data = 0;
 			if (data_acked >= syn_data) {
 				sk->syn_data_acked = 1;
@@ -833,7 +833,7 @@ static void rcv_data(struct stack *st, struct in_ctx *x, struct sock *sk)
 		stack_count(st, CNT_TCPRCVQDROP);
 		n = space;
 	}
-	if (n && sock_queue_append(sk, 1, seg->data + skip, n) < 0)
+	if (n && sock_queue_append(st, sk, 1, seg->data + skip, n) < 0)
 		n = 0;
 	sk->rcv_nxt += n;
 	note(x, ACT_DELIVER, -1);
@@ -907,7 +907,7 @@ static void tcp_rcv_state(struct stack *st, struct in_ctx *x, struct sock *sk)
 		/* A Fast Open child may have sent data before this ACK: the SYN-ACK is one of what it acks. */
 		data_acked = seg->ack - sk->snd_una - 1;
 		if (data_acked)
-			sock_queue_consume(sk, 0, data_acked);
+			sock_queue_consume(st, sk, 0, data_acked);
 		tfo_child_done(sk);
 		sk->fastopen = 0;
 		sock_set_state(st, sk, TCP_ESTABLISHED);
@@ -935,7 +935,7 @@ static void tcp_rcv_state(struct stack *st, struct in_ctx *x, struct sock *sk)
 			fin_acked = 1;
 			acked--;
 		}
-		sock_queue_consume(sk, 0, acked);
+		sock_queue_consume(st, sk, 0, acked);
 		sk->snd_una = seg->ack;
 		sk->retries = 0;
 		if (out > tcp_packets_out(sk))

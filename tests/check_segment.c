@@ -1190,6 +1190,111 @@ START_TEST(test_truncation_every_caplen)
 END_TEST
 
 /*
+ * seg_parse_ip_cut() on pkt (full bytes, Linux's SYN-ACK options: MSS at
+ * TCP bytes 20-23, SACK-permitted 24-25, timestamps 26-35, NOP, window
+ * scale 37-39) captured to every length: a cut before the TCP flags is
+ * SEG_CUT_SKIP; past them the numbers and flags are whole, the window is
+ * read when captured, an option exactly when all its bytes were, the
+ * payload keeps its length, and seg->cut says what is missing.
+ */
+static void cut_every(const uint8_t *pkt, size_t full, size_t tcpoff)
+{
+	struct segment whole;
+	uint8_t *copy = malloc(full);
+	size_t cap;
+
+	ck_assert_ptr_nonnull(copy);
+	ck_assert_int_eq(parse_exact(pkt, full, SEG_VERIFY_CSUM, &whole, NULL), 0);
+	for (cap = 0; cap <= full; cap++) {
+		struct segment g;
+		uint8_t want = 0;
+		int r;
+
+		memcpy(copy, pkt, cap);
+		memset(copy + cap, 0, full - cap);
+		r = seg_parse_ip_cut(copy, full, cap, &g);
+		if (cap < tcpoff + 14) {
+			ck_assert_msg(r == SEG_CUT_SKIP, "cap %zu of %zu: %d, want SEG_CUT_SKIP", cap, full, r);
+			continue;
+		}
+		ck_assert_msg(r == 0, "cap %zu of %zu: %d (%s)", cap, full, r, seg_error_name(r));
+		ck_assert(g.sport == whole.sport && g.dport == whole.dport && g.seq == whole.seq &&
+			  g.ack == whole.ack && g.flags == whole.flags && addr_equal(&g.src, &whole.src));
+		ck_assert_uint_eq(g.len, whole.len);
+		ck_assert_uint_eq(g.win, cap >= tcpoff + 16 ? whole.win : 0);
+		ck_assert_int_eq(g.opt.has_mss, cap >= tcpoff + 24);
+		ck_assert_int_eq(g.opt.sack_ok, cap >= tcpoff + 26);
+		ck_assert_int_eq(g.opt.has_ts, cap >= tcpoff + 36);
+		ck_assert_int_eq(g.opt.has_wscale, cap >= tcpoff + 40);
+		if (g.opt.has_ts)
+			ck_assert(g.opt.tsval == whole.opt.tsval && g.opt.tsecr == whole.opt.tsecr);
+		if (cap < tcpoff + 20)
+			want |= SEG_CUT_HEADER;
+		if (cap < tcpoff + 40)
+			want |= SEG_CUT_OPTIONS;
+		if (cap < full && whole.len)
+			want |= SEG_CUT_PAYLOAD;
+		ck_assert_msg(g.cut == want, "cap %zu of %zu: cut %#x, want %#x", cap, full, g.cut, want);
+		ck_assert(g.data == copy + tcpoff + 40);
+	}
+	free(copy);
+}
+
+START_TEST(test_cut_every_caplen)
+{
+	struct segment s4 = mk_seg(ADDR_V4, 1, PAYLOAD_LEN);
+	struct segment s6 = mk_seg(ADDR_V6, 1, PAYLOAD_LEN);
+	uint8_t buf[BUFSZ];
+	size_t n;
+
+	n = build(&s4, buf, sizeof(buf));
+	cut_every(buf, n, 20);
+	n = build(&s6, buf, sizeof(buf));
+	cut_every(buf, n, 40);
+	/* Through a hop-by-hop header: its first two bytes must be captured to find TCP. */
+	n = insert_ext6(buf, n, 0, HBH8, sizeof(HBH8));
+	cut_every(buf, n, 48);
+}
+END_TEST
+
+/* A cut packet that is bad whatever was cut keeps its reason: UDP, a fragment, an IP length past the wire's. */
+START_TEST(test_cut_keeps_reasons)
+{
+	struct segment s4 = mk_seg(ADDR_V4, 1, PAYLOAD_LEN), g;
+	uint8_t buf[BUFSZ], copy[BUFSZ];
+	size_t n = build(&s4, buf, sizeof(buf));
+
+	memcpy(copy, buf, n);
+	copy[9] = 17; /* UDP */
+	ck_assert_int_eq(seg_parse_ip_cut(copy, n, 28, &g), -SEG_E_NOT_TCP);
+	memcpy(copy, buf, n);
+	copy[6] = 0x20; /* MF: a first fragment */
+	ck_assert_int_eq(seg_parse_ip_cut(copy, n, 40, &g), -SEG_E_FRAGMENT);
+	memcpy(copy, buf, n);
+	ck_assert_int_eq(seg_parse_ip_cut(copy, n - 1, 40, &g), -SEG_E_IP_TOTLEN);
+	/* Cut inside IPv4 options: where TCP starts is known, its bytes are not. */
+	memcpy(copy, buf, n);
+	copy[0] = 0x46;
+	ck_assert_int_eq(seg_parse_ip_cut(copy, n, 22, &g), SEG_CUT_SKIP);
+	/* Nothing cut: the same as seg_parse_ip(), and nothing marked. */
+	ck_assert_int_eq(seg_parse_ip_cut(buf, n, n, &g), 0);
+	ck_assert_uint_eq(g.cut, 0);
+}
+END_TEST
+
+/* The cut bits by name, in header order. */
+START_TEST(test_cut_str)
+{
+	char b[24];
+
+	ck_assert_str_eq(seg_cut_str(0, b), "");
+	ck_assert_str_eq(seg_cut_str(SEG_CUT_PAYLOAD, b), "payload");
+	ck_assert_str_eq(seg_cut_str(SEG_CUT_OPTIONS | SEG_CUT_PAYLOAD, b), "options,payload");
+	ck_assert_str_eq(seg_cut_str(SEG_CUT_HEADER | SEG_CUT_OPTIONS | SEG_CUT_PAYLOAD, b), "header,options,payload");
+}
+END_TEST
+
+/*
  * Random byte corruption and random capture lengths: whatever the parser
  * makes of it, it must not read outside the buffer (ASan watches), must
  * return a named reason, and an accepted payload must lie inside pkt.
@@ -1342,6 +1447,12 @@ Suite *segment_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_truncation_every_caplen);
 	tcase_add_test(tc, test_random_corruption);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("snaplen");
+	tcase_add_test(tc, test_cut_every_caplen);
+	tcase_add_test(tc, test_cut_keeps_reasons);
+	tcase_add_test(tc, test_cut_str);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("names");

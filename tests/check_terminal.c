@@ -95,7 +95,7 @@ static void split_screens(const char *out, struct screens *sc)
 			sc->steps++;
 			if (k != sc->steps)
 				sc->steps_in_order = 0;
-			if (seg && seg < end && seg < title + 40 && sc->nseg < 512)
+			if (seg && seg < end && seg < title + 50 && sc->nseg < 512)
 				sc->segments[sc->nseg++] = atoi(seg + 11);
 		}
 		p = next;
@@ -207,17 +207,17 @@ START_TEST(test_slides_back_and_go)
 	split_screens(out, &sc);
 	check_fits(&sc, "time-wait, b and g", 24, 80);
 	screen_title(out, 3, t, sizeof(t));
-	ck_assert_msg(strstr(t, "step 3  segment #2") != NULL, "screen 4: %s", t);
+	ck_assert_msg(strstr(t, "step 3  0.100000 s  segment #2") != NULL, "screen 4: %s", t);
 	/* b: the program ran again from the start, to step 2 */
 	screen_title(out, 4, t, sizeof(t));
-	ck_assert_msg(strstr(t, "step 2  segment #1") != NULL, "after b: %s", t);
+	ck_assert_msg(strstr(t, "step 2  0.100000 s  segment #1") != NULL, "after b: %s", t);
 	/* ...with the same (random) hash seed: the same bucket on both screens of segment #1 */
 	{
 		const char *s1 = strstr(out, "bucket 0x"), *s2;
 
 		ck_assert(s1 != NULL);
 		snprintf(first, sizeof(first), "%.*s", (int)strcspn(s1, " \r\n,"), s1);
-		s2 = strstr(strstr(out, "step 2  segment #1") + 1, "step 2  segment #1");
+		s2 = strstr(strstr(out, "step 2  0.100000 s  segment #1") + 1, "step 2  0.100000 s  segment #1");
 		ck_assert(s2 != NULL);
 		s2 = strstr(s2, "ehash bucket 0x");
 		ck_assert(s2 != NULL);
@@ -229,7 +229,7 @@ START_TEST(test_slides_back_and_go)
 	ck_assert_msg(strstr(t, "segment #6") != NULL, "after g 6: %s", t);
 	/* the screen a skip ends on has the step's own lines */
 	{
-		const char *g6 = strstr(out, "step 9  segment #6"), *end = g6 ? strstr(g6, "\033[2J") : NULL;
+		const char *g6 = strstr(out, "step 9  1.800000 s  segment #6"), *end = g6 ? strstr(g6, "\033[2J") : NULL;
 		const char *in = g6 ? strstr(g6, "#6 in") : NULL, *diag = g6 ? strstr(g6, "lookup:") : NULL;
 
 		ck_assert_msg(in && diag && (!end || (in < end && diag < end)), "the screen after g 6 lacks its segment");
@@ -362,6 +362,23 @@ START_TEST(test_step_go_to_and_hash_flood)
 		      strstr(out, "stopped") ? strstr(out, "stopped") : "no 'stopped' line");
 	free(out);
 
+	/* t: the tables as they are, then the same prompt again */
+	rc = pty_run("demo time-wait --step --hash-seed 1 --no-color", 24, 80, STEP_PROMPT,
+		     (const char *const[]){ "\n", "t", "q" }, 3, 30, &out);
+	ck_assert_msg(rc == 0, "t: exit %d", rc);
+	p = strstr(out, "-- step 2, segment #1");
+	ck_assert(p != NULL);
+	p = strstr(p, STEP_PROMPT);
+	ck_assert(p != NULL);
+	{
+		const char *tables = strstr(p, "listen table"), *again = strstr(p + 1, STEP_PROMPT);
+
+		ck_assert_msg(tables && again && tables < again, "t printed no tables");
+		ck_assert_msg(strstr(tables, "SYN_RECV") && strstr(tables, "SYN_RECV") < again,
+			      "t's tables are not the ones after segment #1");
+	}
+	free(out);
+
 	rc = pty_run("demo hash-flood --step --hash-seed 1 --no-color", 24, 80, STEP_PROMPT, (const char *const[]){ "c" }, 1,
 		     30, &out);
 	ck_assert_msg(rc == 0, "hash-flood: exit %d", rc);
@@ -373,8 +390,17 @@ END_TEST
 
 START_TEST(test_slides_refusals)
 {
+	/* options that contradict each other: exit 2 and one line naming them */
+	static const char *const usage[][2] = {
+		{ "demo backlog --slides --format json", "--slides shows the text trace" },
+		{ "demo backlog --pace 3", "--pace goes with --slides" },
+		{ "demo backlog --options", "--options goes with --slides" },
+		{ "demo backlog --slides --pace -1", "--pace needs seconds" },
+		{ "demo backlog --slides --step", "choose one" },
+		{ "replay x.pcap --slides --quiet", "--slides and --quiet contradict" },
+	};
 	char cmd[512], buf[1024], *out, *err;
-	size_t n;
+	size_t n, k;
 	FILE *p;
 
 	snprintf(cmd, sizeof(cmd), "setsid -w %s demo backlog --slides < /dev/null 2>&1", prog_tcpdemux());
@@ -384,26 +410,12 @@ START_TEST(test_slides_refusals)
 	buf[n] = '\0';
 	ck_assert_msg(WEXITSTATUS(pclose(p)) == 2, "--slides without a terminal: %s", buf);
 	ck_assert_msg(strstr(buf, "--slides reads keys from a terminal") != NULL, "%s", buf);
-	ck_assert_int_eq(prog_run_split("demo backlog --slides --format json", &out, &err), 2);
-	ck_assert_msg(strstr(err, "--slides shows the text trace") != NULL, "%s", err);
-	free(out);
-	free(err);
-	ck_assert_int_eq(prog_run_split("demo backlog --pace 3", &out, &err), 2);
-	ck_assert_msg(strstr(err, "--pace goes with --slides") != NULL, "%s", err);
-	free(out);
-	free(err);
-	ck_assert_int_eq(prog_run_split("demo backlog --slides --pace -1", &out, &err), 2);
-	ck_assert_msg(strstr(err, "--pace needs seconds") != NULL, "%s", err);
-	free(out);
-	free(err);
-	ck_assert_int_eq(prog_run_split("demo backlog --slides --step", &out, &err), 2);
-	ck_assert_msg(strstr(err, "choose one") != NULL, "%s", err);
-	free(out);
-	free(err);
-	ck_assert_int_eq(prog_run_split("replay x.pcap --slides --quiet", &out, &err), 2);
-	ck_assert_msg(strstr(err, "--slides and --quiet contradict") != NULL, "%s", err);
-	free(out);
-	free(err);
+	for (k = 0; k < sizeof(usage) / sizeof(usage[0]); k++) {
+		ck_assert_int_eq(prog_run_split(usage[k][0], &out, &err), 2);
+		ck_assert_msg(strstr(err, usage[k][1]) != NULL, "%s: %s", usage[k][0], err);
+		free(out);
+		free(err);
+	}
 }
 END_TEST
 
@@ -442,6 +454,95 @@ START_TEST(test_slides_replay_script_synth)
 }
 END_TEST
 
+/*
+ * The screens docs/lecture-guide.md shows are the program's: its first
+ * --slides screen (backlog's segment #7) and its --step block (backlog's
+ * first accept()), line for line (the screen's lines without the spaces
+ * that pad them).
+ */
+START_TEST(test_lecture_guide_screens)
+{
+	static const char *const go7[] = { "g7\n", "q" };
+	char path[512], *page, *out, *shown, *want, *p, *e, *rest, head[256];
+	const char *step;
+	size_t n;
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/../docs/lecture-guide.md", prog_testdir());
+	page = prog_read_file(path, NULL);
+	ck_assert_msg(page != NULL, "cannot read %s", path);
+
+	/* the guide's slide: the code block that opens with the title line */
+	want = strstr(page, "```\ntcpdemux demo backlog  step 8  0.400000 s  segment #7");
+	ck_assert_msg(want != NULL, "the guide shows no backlog segment #7 screen");
+	want += 4;
+	e = strstr(want, "\n```");
+	ck_assert(e != NULL);
+	*e = '\0';
+	rest = e + 1;
+	rc = pty_run("demo backlog --slides --hash-seed 1 --no-color", 24, 80, SLIDES_PROMPT, go7, 2, 30, &out);
+	ck_assert_int_eq(rc, 0);
+	p = strstr(out, "tcpdemux demo backlog  step 8  0.400000 s  segment #7");
+	ck_assert(p != NULL);
+	e = strstr(p, "\033[2J");
+	n = e ? (size_t)(e - p) : strlen(p);
+	shown = calloc(1, n + 1);
+	ck_assert(shown != NULL);
+	{
+		/* the screen as lines: no \r, no padding at the ends */
+		size_t i, k = 0, line_start = 0;
+
+		for (i = 0; i < n; i++) {
+			if (p[i] == '\r')
+				continue;
+			if (p[i] == '\n') {
+				while (k > line_start && shown[k - 1] == ' ')
+					k--;
+				shown[k++] = '\n';
+				line_start = k;
+				continue;
+			}
+			shown[k++] = p[i];
+		}
+		while (k > 0 && (shown[k - 1] == ' ' || shown[k - 1] == '\n'))
+			k--; /* and the line quitting ends with */
+		shown[k] = '\0';
+	}
+	ck_assert_msg(strcmp(shown, want) == 0, "the guide's screen:\n%s\n\nthe program's:\n%s", want, shown);
+	free(shown);
+	free(out);
+
+	/* the guide's --step block */
+	want = strstr(rest, "```\n-- step 12, ");
+	ck_assert_msg(want != NULL, "the guide shows no --step block");
+	want += 4;
+	e = strstr(want, "\n```");
+	ck_assert(e != NULL);
+	*e = '\0';
+	rc = pty_run("demo backlog --step --hash-seed 1 --no-color", 24, 80, STEP_PROMPT, enters, NENTERS, 30, &out);
+	ck_assert_int_eq(rc, 0);
+	step = step_block(out, 12, head, sizeof(head));
+	ck_assert(step != NULL);
+	{
+		char *got = strdup(step), *r, *w;
+
+		ck_assert(got != NULL);
+		for (r = w = got; *r; r++)
+			if (*r != '\r')
+				*w++ = *r;
+		*w = '\0';
+		/* up to the prompt, which the guide shows without the key typed after it */
+		w = strstr(got, STEP_PROMPT);
+		ck_assert(w != NULL);
+		w[strlen(STEP_PROMPT) - 1] = '\0';
+		ck_assert_msg(strcmp(got, want) == 0, "the guide's --step block:\n%s\n\nthe program's:\n%s", want, got);
+		free(got);
+	}
+	free(out);
+	free(page);
+}
+END_TEST
+
 Suite *terminal_suite(void)
 {
 	Suite *s = suite_create("terminal");
@@ -455,6 +556,7 @@ Suite *terminal_suite(void)
 	tcase_add_test(tc, test_slides_refusals);
 	tcase_add_test(tc, test_step_time_wait_and_backlog);
 	tcase_add_test(tc, test_step_go_to_and_hash_flood);
+	tcase_add_test(tc, test_lecture_guide_screens);
 	suite_add_tcase(s, tc);
 	return s;
 }

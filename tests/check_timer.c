@@ -430,7 +430,7 @@ START_TEST(test_next_timer_tracks_cancel)
 	ts_advance(t, 400 * VT_MSEC);
 	ck_assert_int_eq(syn(t, "10.0.0.2:1002", 200), 1);
 	ck_assert_uint_eq(stack_next_timer(t->st), 1 * VT_SEC);
-	ck_assert_uint_eq(t->st->timers.n, 2);
+	ck_assert_uint_eq(t->st->timers.armed, 2);
 	/* A completes: its timer goes, B's is the earliest now */
 	{
 		struct segment s = ts_seg("10.0.0.2:1001", LOCAL, TH_ACK, 101, iss_a + 1);
@@ -439,7 +439,7 @@ START_TEST(test_next_timer_tracks_cancel)
 		ck_assert_int_eq(t->in.action, ACT_QUEUED);
 	}
 	ck_assert_uint_eq(stack_next_timer(t->st), 1400 * VT_MSEC);
-	ck_assert_uint_eq(t->st->timers.n, 1);
+	ck_assert_uint_eq(t->st->timers.armed, 1);
 	/* B is reset: no timer left */
 	{
 		struct segment s = ts_seg("10.0.0.2:1002", LOCAL, TH_RST, 201, 0);

@@ -27,5 +27,7 @@ Suite *render_suite(void);
 Suite *terminal_suite(void);
 Suite *live_suite(void);
 Suite *pcapng_suite(void);
+Suite *capture_suite(void);
+Suite *usage_suite(void);
 
 #endif

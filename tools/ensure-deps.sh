@@ -1,12 +1,13 @@
 #!/bin/sh
 # ensure-deps.sh [--fuzz | --test] - make sure the build's packages are installed.
 #
-# Checks for a C compiler, pkg-config, libpcap and Check (with --fuzz,
+# Checks for a C compiler, pkg-config, libpcap, zlib and Check (with --fuzz,
 # clang with libFuzzer; with --test, what `make check` runs besides the
 # suites: tshark and its Lua, which read the --annotate pcapng, Chromium
 # with its WebDriver and Python's selenium, which open the --html page,
-# gdb, which runs docs/debugging.md, and what the live-mode tests run: ip,
-# curl, tcpdump, Debian's /usr/bin/python3, setpriv);
+# gdb, which runs docs/debugging.md, man, which reads the installed manual
+# page, and what the live-mode tests run: ip, curl, tcpdump, Debian's
+# /usr/bin/python3, setpriv);
 # installs the
 # missing Debian/Ubuntu packages with apt-get (directly as root, through
 # sudo otherwise). Where neither works it prints the exact command to run
@@ -23,6 +24,7 @@ if [ "${1:-}" = "--fuzz" ]; then
 fi
 if [ "${1:-}" = "--test" ]; then
 	command -v gdb >/dev/null 2>&1 || missing="$missing gdb"
+	command -v man >/dev/null 2>&1 || missing="$missing man-db" # tests/check_usage.c
 	command -v tshark >/dev/null 2>&1 || missing="$missing tshark"
 	command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
 	command -v chromedriver >/dev/null 2>&1 || missing="$missing chromium-driver"
@@ -37,9 +39,10 @@ fi
 command -v cc >/dev/null 2>&1 || missing="$missing gcc"
 if command -v pkg-config >/dev/null 2>&1; then
 	pkg-config --exists libpcap 2>/dev/null || missing="$missing libpcap-dev"
+	pkg-config --exists zlib 2>/dev/null || missing="$missing zlib1g-dev"
 	pkg-config --exists check 2>/dev/null || missing="$missing check"
 else
-	missing="$missing pkg-config libpcap-dev check"
+	missing="$missing pkg-config libpcap-dev zlib1g-dev check"
 fi
 [ -z "$missing" ] && exit 0
 

@@ -1,8 +1,8 @@
 /*
  * fuzz_segment.c - libFuzzer harness for the frame -> segment path.
  *
- * Input: byte 0 picks the link type (low 3 bits) and how much longer than
- * the captured bytes the frame was on the wire (high 5 bits); the rest is
+ * Input: byte 0 picks the link type (low 4 bits) and how much longer than
+ * the captured bytes the frame was on the wire (high 4 bits); the rest is
  * one captured frame.
  *
  * Each input is decoded with frame_decode() four ways: wirelen == caplen
@@ -22,8 +22,8 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static const int linktypes[8] = {
-	1,   /* EN10MB */
+static const int linktypes[16] = {
+	1,   /* EN10MB (VLAN, MPLS, PPPoE inside) */
 	113, /* LINUX_SLL */
 	276, /* LINUX_SLL2 */
 	101, /* RAW */
@@ -31,14 +31,20 @@ static const int linktypes[8] = {
 	229, /* IPV6 */
 	0,   /* NULL */
 	108, /* LOOP */
+	9,   /* PPP */
+	50,  /* PPP_SERIAL (or Cisco HDLC) */
+	51,  /* PPP_ETHER */
+	104, /* C_HDLC */
+	105, /* IEEE802_11 */
+	127, /* IEEE802_11_RADIOTAP */
+	192, /* PPI */
+	204, /* PPP_WITH_DIR */
 };
 
 /* How many bytes the wire had beyond the captured ones. */
-static const uint32_t extras[32] = {
-	1,     2,     3,     4,      7,      8,      20,         40,
-	60,    100,   500,   1000,   1460,   1500,   4000,       9000,
-	16384, 32768, 65000, 65515,  65535,  65536,  65575,      65576,
-	70000, 1u << 17, 262144, 1u << 20, 1u << 24, 0x7fffffffu, 0xffff0000u, 0xffffffffu,
+static const uint32_t extras[16] = {
+	1,     4,     20,    40,    100,      1460,     9000,      65000,
+	65515, 65535, 65536, 65575, 1u << 17, 1u << 24, 0x7fffffffu, 0xffffffffu,
 };
 
 static uint8_t wire[SEG_WIRE_MAX];
@@ -128,8 +134,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 1)
 		return 0;
-	lt = linktypes[data[0] & 7];
-	extra = extras[data[0] >> 3];
+	lt = linktypes[data[0] & 15];
+	extra = extras[data[0] >> 4];
 
 	memset(&fr, 0, sizeof(fr));
 	fr.ts = 1;
@@ -140,8 +146,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* wirelen == caplen, no checksum check */
 	r_plain = frame_decode(lt, &fr, &plain, 0, &pad, &padcap, &cut);
 	check_status("plain", r_plain);
-	if (cut)
-		FAIL("plain: payload_cut set with wirelen == caplen");
+	if (cut || (r_plain == 0 && plain.cut))
+		FAIL("plain: cut set with wirelen == caplen");
 	if (r_plain == 0)
 		round_trip("plain", &plain);
 
@@ -149,7 +155,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	r_csum = frame_decode(lt, &fr, &csum, SEG_VERIFY_CSUM, &pad, &padcap, &cut);
 	check_status("csum", r_csum);
 	if (cut)
-		FAIL("csum: payload_cut set with wirelen == caplen");
+		FAIL("csum: cut set with wirelen == caplen");
 	if (r_csum == 0) {
 		if (r_plain != 0)
 			FAIL("csum: decodes with SEG_VERIFY_CSUM (status 0) but not without (%s)",
@@ -169,12 +175,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			     r_pad, cut);
 		seg_compare("padded vs plain", &padded, &plain, 0);
 	} else if (r_pad == 0) {
-		if (!cut)
-			FAIL("padded: decoded only with padding but payload_cut not set");
+		/* Nothing may be marked cut when only options padding after an EOL was lost. */
+		if (cut != padded.cut || (cut & ~(SEG_CUT_PAYLOAD | SEG_CUT_OPTIONS | SEG_CUT_HEADER)))
+			FAIL("padded: cut %#x, the segment says %#x", cut, padded.cut);
+		if ((cut & SEG_CUT_PAYLOAD) && padded.len == 0)
+			FAIL("padded: payload marked cut on a segment without payload");
 		if (!pad || padded.data < pad || padded.data + padded.len > pad + padcap)
 			FAIL("padded: payload outside the pad buffer");
 	} else if (cut) {
-		FAIL("padded: payload_cut set on a refused frame");
+		FAIL("padded: cut set on a refused frame");
 	}
 	if (r_pad == 0)
 		round_trip("padded", &padded);
@@ -182,7 +191,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	r_pad_csum = frame_decode(lt, &fr, &padded_csum, SEG_VERIFY_CSUM, &pad, &padcap, &cut);
 	check_status("padded+csum", r_pad_csum);
 	if (cut)
-		FAIL("padded+csum: payload_cut set although checksums were to be verified");
+		FAIL("padded+csum: cut set although checksums were to be verified");
 	if (r_pad_csum == 0) {
 		if (r_csum != 0)
 			FAIL("padded+csum: decodes with wirelen > caplen but not with wirelen == caplen");

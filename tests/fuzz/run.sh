@@ -61,7 +61,7 @@ if ! pkg-config --exists libpcap 2>/dev/null; then
 	echo "run.sh: libpcap (pkg-config libpcap) not found: run 'make deps' first" >&2
 	exit 2
 fi
-read -r -a pcap_libs <<<"$(pkg-config --libs libpcap)"
+read -r -a pcap_libs <<<"$(pkg-config --libs libpcap zlib)"
 sanitizers=fuzzer,address,undefined
 cflags=(-g -O1 "-fsanitize=$sanitizers" -fno-sanitize-recover=all -std=c11
 	-D_DEFAULT_SOURCE -Istack -Isim)
