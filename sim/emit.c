@@ -31,6 +31,14 @@ void emit_begin(struct renderer *r, int kind, const char *name, const char *summ
 		render_record(r, &rec);
 }
 
+void emit_frame(struct renderer *r, const struct rec_frame *f, vtime_t t)
+{
+	struct record rec = { .type = REC_FRAME, .t = t, .frame = f };
+
+	if (r)
+		render_record(r, &rec);
+}
+
 /* ---- snapshots ----------------------------------------------------------------------------- */
 
 /* A growing array of sockets, filled by a stack walk. */
@@ -222,6 +230,17 @@ void emit_verify(struct renderer *r, const struct verify_report *rep)
 {
 	struct rec_verify v;
 	struct record rec = { .type = REC_VERIFY, .t = rep->t, .verify = &v };
+
+	if (!r)
+		return;
+	verify_record(rep, &v);
+	render_record(r, &rec);
+}
+
+void emit_verdict(struct renderer *r, const struct verify_report *rep)
+{
+	struct rec_verify v;
+	struct record rec = { .type = REC_VERDICT, .t = rep->t, .verdict = &v };
 
 	if (!r)
 		return;

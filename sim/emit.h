@@ -74,6 +74,12 @@ void emit_verify_conn(struct renderer *r, vtime_t t, const struct verify_conn_re
 /* The tables of st as they are now, for the run to show (asked = 1). */
 void emit_tables(struct renderer *r, struct stack *st);
 
+/* One --verify comparison, matched or not (REC_VERDICT), for a renderer that wants each. */
+void emit_verdict(struct renderer *r, const struct verify_report *rep);
+
+/* A replay's input frame f, replayed at virtual time t, after the records of what it caused. */
+void emit_frame(struct renderer *r, const struct rec_frame *f, vtime_t t);
+
 /* The last record: st's totals and counters, and what a replay read (rs; NULL otherwise). */
 void emit_summary(struct renderer *r, struct stack *st, const struct replay_stats *rs);
 

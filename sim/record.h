@@ -33,6 +33,8 @@ enum record_type {
 	REC_TABLES,    /* a snapshot of the listen table, the ehash and the counters */
 	REC_SUMMARY,   /* the end of the run: totals and counters */
 	REC_VERIFY_CONN, /* --verify: a connection that diverged, settled (its first divergence, what followed) */
+	REC_FRAME,     /* a replay's input frame, byte for byte, once it has had all its effects */
+	REC_VERDICT,   /* --verify: one comparison, matched or not, for renderers that want each (RENDER_WANT_VERDICTS) */
 };
 
 /* What kind of run a REC_BEGIN starts. */
@@ -220,6 +222,27 @@ struct rec_summary {
 	const struct rec_live *live;            /* what a live run saw, else NULL */
 };
 
+/*
+ * One frame of a replayed capture as it was recorded, sent after the
+ * records of what it caused (the timers due before it, its lookup and the
+ * stack's answers, or the application's calls it stands for), so that a
+ * front end writing the capture back (--annotate) has the frame and all
+ * that is to be said about it at once.
+ */
+struct rec_frame {
+	int64_t n;                 /* its number in the capture, 1-based */
+	int linktype;              /* the capture's link type (libpcap's DLT_ value) */
+	uint64_t ts;               /* its timestamp as recorded, nanoseconds since the epoch */
+	uint64_t origin;           /* the recorded timestamp of virtual time 0: an event at t happened at origin + t */
+	uint32_t caplen;           /* bytes captured: the length of data */
+	uint32_t wirelen;          /* bytes on the wire */
+	const uint8_t *data;       /* the caplen bytes, as captured (link-layer header included) */
+	int8_t dir;                /* 1: fed to the stack; -1: the recorded host's own (the application's part); 0: neither */
+	const char *skipped;       /* why it was not replayed (a frame_skip_name()), or NULL */
+	const struct segment *seg; /* its TCP segment as decoded, or NULL when skipped */
+	const char *not_fed;       /* why its segment was not given to the stack (a duplicate, a SYN the recorded listener dropped), or NULL */
+};
+
 struct record {
 	uint8_t type; /* enum record_type: says which member of the union is set */
 	vtime_t t;    /* virtual time of what it records (an event's own ev->t) */
@@ -233,6 +256,8 @@ struct record {
 		const struct rec_tables *tables;     /* REC_TABLES */
 		const struct rec_summary *summary;   /* REC_SUMMARY */
 		const struct rec_verify_conn *verify_conn; /* REC_VERIFY_CONN */
+		const struct rec_frame *frame;       /* REC_FRAME (rec.t: the virtual time it was replayed at) */
+		const struct rec_verify *verdict;    /* REC_VERDICT (cause not set; a data verdict covers a byte range) */
 	};
 };
 

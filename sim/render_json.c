@@ -38,6 +38,7 @@ struct jb_v4text {
 struct json_renderer {
 	struct renderer r;
 	FILE *out;   /* where the lines go (not owned) */
+	int embedded; /* inside an HTML page: '<' escaped in strings, and "sock" lines (render_json_embedded_new) */
 	int first;   /* first element of the array being written */
 	struct jb_v4text v4[2]; /* the last two IPv4 addresses written, most recent first */
 	char *p;     /* next free byte of line[]; == line between calls */
@@ -200,12 +201,12 @@ static void jb_jstr(struct json_renderer *j, const char *s)
 
 	jb_char(j, '"');
 	for (c = run; *c; c++) {
-		if (*c >= 0x20 && *c != '"' && *c != '\\')
+		if (*c >= 0x20 && *c != '"' && *c != '\\' && (*c != '<' || !j->embedded))
 			continue;
 		jb_mem(j, run, (size_t)(c - run));
 		jb_room(j, 6);
 		*j->p++ = '\\';
-		if (*c < 0x20) {
+		if (*c < 0x20 || *c == '<') {
 			memcpy(j->p, "u00", 3);
 			j->p[3] = hex[*c >> 4];
 			j->p[4] = hex[*c & 0xf];
@@ -421,6 +422,38 @@ static void json_segment(struct json_renderer *j, const struct event *ev)
 }
 
 /* REC_EVENT: one line per segment, accept or timer; other events write nothing. */
+/*
+ * A "sock" line (only inside an HTML page, docs/json.md): a socket changed
+ * state or was freed, for a reason the segment lines may not show (the
+ * application's close(), a timer).
+ */
+static void json_sock(struct json_renderer *j, const struct event *ev)
+{
+	jb_lit(j, "{\"type\":\"sock\",\"t\":");
+	jb_time(j, ev->t);
+	jb_lit(j, ",\"id\":");
+	jb_uint(j, ev->sock.id);
+	if (ev->type == EV_SOCK_FREE)
+		jb_lit(j, ",\"event\":\"free\",\"state\":\"");
+	else
+		jb_lit(j, ",\"event\":\"state\",\"state\":\"");
+	jb_cstr(j, tcp_state_name(ev->sock.state));
+	jb_lit(j, "\",\"old\":\"");
+	jb_cstr(j, tcp_state_name(ev->old_state));
+	jb_lit(j, "\",\"local\":");
+	jb_endpoint(j, &ev->sock.laddr, ev->sock.lport);
+	jb_lit(j, ",\"remote\":");
+	jb_endpoint(j, &ev->sock.raddr, ev->sock.rport);
+	jb_lit(j, ",\"bucket\":");
+	jb_uint(j, ev->sock.bucket);
+	jb_lit(j, ",\"fd\":");
+	if (ev->sock.fd >= 0)
+		jb_i64(j, ev->sock.fd);
+	else
+		jb_lit(j, "null");
+	jb_lit(j, "}\n");
+}
+
 static void json_event(struct json_renderer *j, const struct event *ev)
 {
 	switch (ev->type) {
@@ -460,8 +493,13 @@ static void json_event(struct json_renderer *j, const struct event *ev)
 		jb_uint(j, ev->retries);
 		jb_lit(j, "}\n");
 		break;
+	case EV_SOCK_STATE:
+	case EV_SOCK_FREE:
+		/* Implied by segment lines and tables, except for a page that follows the tables by itself. */
+		if (j->embedded)
+			json_sock(j, ev);
+		break;
 	default:
-		/* Socket life-cycle events are implied by segment lines and tables. */
 		break;
 	}
 	jb_flush(j);
@@ -580,6 +618,46 @@ static void json_inferred(struct json_renderer *j, vtime_t t, const struct rec_i
 	jb_jstr(j, in->subject);
 	jb_lit(j, ",\"why\":");
 	jb_jstr(j, in->why);
+	jb_lit(j, "}\n");
+	jb_flush(j);
+}
+
+/*
+ * Inside a page only (docs/json.md): the run's start, with a demo's words
+ * of what to watch for, and each line of narration, which the JSON output
+ * leaves to the text trace.
+ */
+static void json_begin(struct json_renderer *j, const struct rec_begin *b)
+{
+	static const char *const kinds[] = { "", "demo", "replay", "script", "synth", "live" };
+
+	jb_lit(j, "{\"type\":\"begin\",\"kind\":\"");
+	jb_cstr(j, b->kind < sizeof(kinds) / sizeof(kinds[0]) ? kinds[b->kind] : "run");
+	jb_lit(j, "\",\"name\":");
+	if (b->name)
+		jb_jstr(j, b->name);
+	else
+		jb_lit(j, "null");
+	jb_lit(j, ",\"summary\":");
+	if (b->summary)
+		jb_jstr(j, b->summary);
+	else
+		jb_lit(j, "null");
+	jb_lit(j, ",\"intro\":");
+	if (b->intro)
+		jb_jstr(j, b->intro);
+	else
+		jb_lit(j, "null");
+	jb_lit(j, ",\"hash_seed\":");
+	jb_uint(j, b->hash_seed);
+	jb_lit(j, "}\n");
+	jb_flush(j);
+}
+
+static void json_say(struct json_renderer *j, const char *text)
+{
+	jb_lit(j, "{\"type\":\"say\",\"text\":");
+	jb_jstr(j, text);
 	jb_lit(j, "}\n");
 	jb_flush(j);
 }
@@ -893,7 +971,7 @@ static void json_summary(struct json_renderer *j, vtime_t t, const struct rec_su
 
 /*
  * renderer_ops.record: a line per record that has one. REC_BEGIN and
- * REC_SAY write nothing (the intro and narration are for people), nor
+ * REC_SAY write nothing outside a page (the intro and narration are for people), nor
  * does a snapshot the run did not ask to show.
  */
 static void json_record(struct renderer *r, const struct record *rec)
@@ -909,6 +987,14 @@ static void json_record(struct renderer *r, const struct record *rec)
 		break;
 	case REC_INFERRED:
 		json_inferred(j, rec->t, rec->inferred);
+		break;
+	case REC_BEGIN:
+		if (j->embedded)
+			json_begin(j, rec->begin);
+		break;
+	case REC_SAY:
+		if (j->embedded)
+			json_say(j, rec->say);
 		break;
 	case REC_VERIFY:
 		json_verify(j, rec->t, rec->verify);
@@ -946,4 +1032,13 @@ struct renderer *render_json_new(FILE *out)
 	j->out = out;
 	j->p = j->line;
 	return &j->r;
+}
+
+struct renderer *render_json_embedded_new(FILE *out)
+{
+	struct renderer *r = render_json_new(out);
+
+	if (r)
+		((struct json_renderer *)r)->embedded = 1;
+	return r;
 }

@@ -698,8 +698,10 @@ static void infer_backlogs(struct rp *p)
  * Replays the window's head frame f: the clock moves to its time (timers
  * fire), then the segment goes to the stack (now, or held back while its
  * connection is delayed) or to the application.
+ * Returns its direction (as direction(); 0 for a frame skipped); for an
+ * inbound segment the stack was not given, *not_fed says why.
  */
-static void replay_frame(struct rp *p, const struct la_frame *f)
+static int replay_frame(struct rp *p, const struct la_frame *f, const char **not_fed)
 {
 	vtime_t t = vt_of(p, f->fr.ts), delay, crossed;
 	int dir;
@@ -717,12 +719,13 @@ static void replay_frame(struct rp *p, const struct la_frame *f)
 	if (f->status) {
 		if (!p->stats.skipped[f->status]++)
 			p->stats.first_skipped[f->status] = f->n;
-		return;
+		return 0;
 	}
 	if (f->dup) {
 		/* The capture saw one frame twice: the host sent it, and the stack got it, once. */
 		p->stats.duplicates++;
-		return;
+		*not_fed = "a duplicate: the capture saw this frame twice";
+		return 0;
 	}
 	if (f->cut & SEG_CUT_PAYLOAD)
 		p->stats.payload_cut++;
@@ -734,8 +737,10 @@ static void replay_frame(struct rp *p, const struct la_frame *f)
 		if (!p->stats.inbound++)
 			p->first_in = f->n;
 		if ((f->seg.flags & (TH_SYN | TH_ACK)) == TH_SYN) {
-			if (listener_dropped(p, f) && follow_drop(p, f, t))
-				return;
+			if (listener_dropped(p, f) && follow_drop(p, f, t)) {
+				*not_fed = "the recorded listener dropped this SYN (its queue was full): not given to the stack";
+				return 1;
+			}
 			measure_handshake(p, f, t);
 		}
 		delay = capture_point_delay(&p->cp, &f->seg, t);
@@ -751,6 +756,17 @@ static void replay_frame(struct rp *p, const struct la_frame *f)
 	} else {
 		p->stats.ignored++;
 	}
+	return dir;
+}
+
+/* The frame itself, byte for byte, for a front end that writes the capture back (--annotate). */
+static void emit_input_frame(struct rp *p, const struct la_frame *f, int dir, const char *not_fed)
+{
+	struct rec_frame rf = { f->n, frame_linktype(p->fs), f->fr.ts, la_t0(p->la), f->fr.caplen, f->fr.wirelen,
+				f->fr.data, (int8_t)dir, f->status ? frame_skip_name(f->status) : NULL,
+				f->status ? NULL : &f->seg, not_fed };
+
+	emit_frame(p->r, &rf, p->last_t);
 }
 
 /* ---- output -------------------------------------------------------------------------- */
@@ -760,6 +776,14 @@ static void verify_report(void *ctx, const struct verify_report *rep)
 	struct rp *p = ctx;
 
 	emit_verify(p->r, rep);
+}
+
+/* Every comparison, for a front end that marks each segment (--annotate). */
+static void verdict_report(void *ctx, const struct verify_report *rep)
+{
+	struct rp *p = ctx;
+
+	emit_verdict(p->r, rep);
 }
 
 static void verify_conn_report(void *ctx, const struct verify_conn_report *rep)
@@ -873,9 +897,9 @@ int replay_run(const struct replay_opts *o)
 	struct renderer *out = o->r ? o->r : o->summary_r;
 	struct rp *p = calloc(1, sizeof(*p));
 	struct la_frame *f;
-	const char *msg;
+	const char *msg, *not_fed;
 	char err[768];
-	int status = 0;
+	int status = 0, dir;
 
 	if (!p) {
 		fprintf(stderr, "tcpdemux: out of memory\n");
@@ -901,6 +925,8 @@ int replay_run(const struct replay_opts *o)
 		rp_free(p);
 		return 2;
 	}
+	if (p->v && p->r && (p->r->wants & RENDER_WANT_VERDICTS))
+		verify_set_verdict_hook(p->v, verdict_report, p);
 	if (o->write_path && !(p->dump = pcap_out_open(o->write_path))) {
 		rp_free(p);
 		return 2;
@@ -934,9 +960,9 @@ int replay_run(const struct replay_opts *o)
 		if (!f)
 			break;
 		look_ahead(p, f);
-		replay_frame(p, f);
-		/* Here the frame has had all its effects: a front end that annotates
-		 * each input frame with them would take f->fr now. */
+		not_fed = NULL;
+		dir = replay_frame(p, f, &not_fed);
+		emit_input_frame(p, f, dir, not_fed);
 		la_pop(p->la);
 	}
 	frame_counts(p->fs, &p->stats.frames, &p->stats.filtered);

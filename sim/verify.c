@@ -88,8 +88,16 @@ struct verify {
 	verify_report_fn fn;
 	verify_conn_fn conn_fn;
 	void *ctx;
+	verify_report_fn verdict_fn; /* every comparison (verify_set_verdict_hook), or NULL */
+	void *verdict_ctx;
 	vtime_t last_sweep;
 };
+
+void verify_set_verdict_hook(struct verify *v, verify_report_fn fn, void *ctx)
+{
+	v->verdict_fn = fn;
+	v->verdict_ctx = ctx;
+}
 
 const char *verify_class_name(int cls)
 {
@@ -395,6 +403,21 @@ static void report(struct verify *v, struct vconn *c, int result, int cls, const
 
 	if (!c->compared++)
 		v->st.connections++;
+	if (v->verdict_fn) {
+		memset(&r, 0, sizeof(r));
+		r.t = now;
+		r.result = (uint8_t)result;
+		r.cls = (uint8_t)cls;
+		r.kernel = kern;
+		r.kernel_t = kt;
+		r.ours = ours;
+		r.ours_t = ot;
+		if (kern && ours && result == VR_MATCHED && cls != VC_DATA)
+			option_diffs(kern, ours, &r);
+		else if (kern && ours && result == VR_DIFFERS)
+			key_diffs(kern, ours, &r);
+		v->verdict_fn(v->verdict_ctx, &r);
+	}
 	switch (result) {
 	case VR_MATCHED:
 		s->expected += n;

@@ -109,6 +109,15 @@ struct verify;
 
 /* A comparison that reports first divergences to fn and diverged connections to conn_fn. */
 struct verify *verify_new(verify_report_fn fn, verify_conn_fn conn_fn, void *ctx);
+
+/*
+ * Also tells fn (with ctx) every settled comparison, matched or not, each
+ * segment (a data segment: each range of its bytes compared) once, as it
+ * is settled: for a front end that marks every segment (--annotate).
+ * fields as for a report (key fields that differ, or the window and
+ * options of a match); cause is not set.
+ */
+void verify_set_verdict_hook(struct verify *v, verify_report_fn fn, void *ctx);
 void verify_free(struct verify *v);
 
 void verify_expected(struct verify *v, const struct segment *seg, vtime_t t);
