@@ -697,6 +697,31 @@ static struct renderer *with_views(struct run_opts *ro, struct renderer *trace, 
 	return r;
 }
 
+static struct renderer *make_renderer(const struct run_opts *ro);
+
+/*
+ * The renderers of a run whose --quiet keeps only the summary (replay,
+ * synth, live): *trace gets the run's records (NULL: nobody needs them),
+ * *summary the summary and is the one to destroy. The views see every
+ * record, with --quiet too. Returns 0, or -1 (message printed).
+ */
+static int quiet_renderers(struct run_opts *ro, int quiet, int verify, struct renderer **trace,
+			   struct renderer **summary)
+{
+	struct renderer *r = make_renderer(ro);
+
+	if (!r)
+		return -1;
+	*trace = quiet ? NULL : r;
+	if (render_views_wanted(&ro->views)) {
+		r = *trace = with_views(ro, r, quiet, verify);
+		if (!r)
+			return -1;
+	}
+	*summary = r;
+	return 0;
+}
+
 static struct renderer *make_renderer(const struct run_opts *ro)
 {
 	struct renderer *r;
@@ -1057,21 +1082,11 @@ static int cmd_replay(int argc, char **argv)
 	run_opts_config(&ro, &o->cfg);
 	/* A capture's size is unknown: the table grows unless --buckets fixes it. */
 	o->cfg.ehash_grow = !ro.buckets_given;
-	r = make_renderer(&ro);
-	if (!r) {
+	if (quiet_renderers(&ro, cli.quiet, o->verify, &o->r, &o->summary_r) < 0) {
 		free(filter);
 		return EXIT_USAGE;
 	}
-	o->r = cli.quiet ? NULL : r;
-	if (render_views_wanted(&ro.views)) {
-		/* The views see every record even with --quiet; the trace then only the summary. */
-		r = o->r = with_views(&ro, r, cli.quiet, o->verify);
-		if (!r) {
-			free(filter);
-			return EXIT_USAGE;
-		}
-	}
-	o->summary_r = r;
+	r = o->summary_r;
 	emit_begin(r, RUN_REPLAY, o->file, NULL, NULL, ro.seed);
 	st = replay_run(o);
 	r->ops->destroy(r);
@@ -1283,16 +1298,9 @@ static int cmd_synth(int argc, char **argv)
 		o->seed = ro.seed_set ? ro.seed : ro.seed ^ 0x6a09e667u;
 	run_opts_config(&ro, &o->cfg);
 	o->cfg.hash_seed = ro.seed_set ? ro.seed : cli.seed_set ? o->seed * 0x9e3779b1u : ro.seed;
-	r = make_renderer(&ro);
-	if (!r)
+	if (quiet_renderers(&ro, cli.rc.quiet, 0, &o->r, &o->summary_r) < 0)
 		return EXIT_USAGE;
-	o->r = cli.rc.quiet ? NULL : r;
-	if (render_views_wanted(&ro.views)) {
-		r = o->r = with_views(&ro, r, cli.rc.quiet, 0);
-		if (!r)
-			return EXIT_USAGE;
-	}
-	o->summary_r = r;
+	r = o->summary_r;
 	emit_begin(r, RUN_SYNTH, NULL, NULL, NULL, o->cfg.hash_seed);
 	st = synth_run(o);
 	r->ops->destroy(r);
@@ -1471,17 +1479,11 @@ static int cmd_live(int argc, char **argv)
 	o->write_path = cli->rc.o.write_path;
 	o->tables = cli->rc.quiet ? 0 : cli->rc.o.tables;
 	run_opts_config(&ro, &o->cfg);
-	r = make_renderer(&ro);
-	if (!r) {
+	if (quiet_renderers(&ro, cli->rc.quiet, 0, &o->r, &o->summary_r) < 0) {
 		free(cli);
 		return EXIT_USAGE;
 	}
-	o->r = cli->rc.quiet ? NULL : r;
-	if (render_views_wanted(&ro.views) && !(r = o->r = with_views(&ro, r, cli->rc.quiet, 0))) {
-		free(cli);
-		return EXIT_USAGE;
-	}
-	o->summary_r = r;
+	r = o->summary_r;
 	emit_begin(r, RUN_LIVE, o->dev, NULL, NULL, ro.seed);
 	st = live_run(o);
 	r->ops->destroy(r);

@@ -421,7 +421,7 @@ END_TEST
 
 START_TEST(test_slides_replay_script_synth)
 {
-	char args[512], *out, q[512];
+	char args[1024], *out, q[512]; /* room for the quoted path and the rest */
 	struct screens sc;
 	int rc;
 
