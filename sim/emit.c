@@ -226,10 +226,11 @@ static void verify_record(const struct verify_report *rep, struct rec_verify *v)
 		v->bytes = rep->kernel ? rep->kernel->len : rep->ours ? rep->ours->len : 0;
 }
 
-void emit_verify(struct renderer *r, const struct verify_report *rep)
+/* A REC_VERIFY or REC_VERDICT (both carry a struct rec_verify) of rep. */
+static void emit_comparison(struct renderer *r, int type, const struct verify_report *rep)
 {
 	struct rec_verify v;
-	struct record rec = { .type = REC_VERIFY, .t = rep->t, .verify = &v };
+	struct record rec = { .type = (uint8_t)type, .t = rep->t, .verify = &v };
 
 	if (!r)
 		return;
@@ -237,15 +238,14 @@ void emit_verify(struct renderer *r, const struct verify_report *rep)
 	render_record(r, &rec);
 }
 
+void emit_verify(struct renderer *r, const struct verify_report *rep)
+{
+	emit_comparison(r, REC_VERIFY, rep);
+}
+
 void emit_verdict(struct renderer *r, const struct verify_report *rep)
 {
-	struct rec_verify v;
-	struct record rec = { .type = REC_VERDICT, .t = rep->t, .verdict = &v };
-
-	if (!r)
-		return;
-	verify_record(rep, &v);
-	render_record(r, &rec);
+	emit_comparison(r, REC_VERDICT, rep);
 }
 
 void emit_verify_conn(struct renderer *r, vtime_t t, const struct verify_conn_report *rep)
