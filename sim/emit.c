@@ -349,11 +349,42 @@ static void verify_totals_record(const struct verify_stats *vs, const char *noth
 }
 
 /* Sends the summary record of st with the blocks given (each may be NULL). */
+/* The listeners of a summary, gathered by stack_walk_listeners(). */
+struct listener_ends {
+	const struct stack *st;
+	struct rec_listener_end *v;
+	uint32_t n, cap;
+	int oom;
+};
+
+static void listener_end(void *ctx, const struct listener_view *l)
+{
+	struct listener_ends *e = ctx;
+
+	if (e->oom)
+		return;
+	if (e->n == e->cap) {
+		uint32_t cap = e->cap ? e->cap * 2 : 8;
+		struct rec_listener_end *v = realloc(e->v, cap * sizeof(*v));
+
+		if (!v) {
+			e->oom = 1;
+			return;
+		}
+		e->v = v;
+		e->cap = cap;
+	}
+	e->v[e->n].l = *l;
+	if (stack_listener_stats(e->st, l->id, &e->v[e->n].stats) == 0)
+		e->n++;
+}
+
 static void summary_send(struct renderer *r, struct stack *st, const struct rec_replay *rr,
 			 const struct rec_verify_totals *vt, const struct rec_live *lv)
 {
 	struct rec_summary sum;
 	struct record rec = { .type = REC_SUMMARY, .t = 0, .summary = &sum };
+	struct listener_ends ends = { st, NULL, 0, 0, 0 };
 	uint64_t counters[CNT_COUNT];
 	int c;
 
@@ -362,10 +393,14 @@ static void summary_send(struct renderer *r, struct stack *st, const struct rec_
 		counters[c] = stack_counter(st, c);
 	sum.counters = counters;
 	stack_totals(st, &sum.sockets);
+	stack_walk_listeners(st, listener_end, &ends);
+	sum.listeners = ends.oom ? NULL : ends.v;
+	sum.nlisteners = ends.oom ? 0 : ends.n;
 	sum.replay = rr;
 	sum.verify = vt;
 	sum.live = lv;
 	render_record(r, &rec);
+	free(ends.v);
 }
 
 void emit_summary(struct renderer *r, struct stack *st, const struct replay_stats *rs)

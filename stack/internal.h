@@ -180,6 +180,7 @@ struct listen_state {
 	uint32_t limit_seen;             /* largest backlog+1 while entries were queued */
 	uint32_t fastopen_qlen;          /* Fast Open children still in SYN_RECV (fastopenq.qlen) */
 	uint8_t overflowed;
+	struct listener_stats stats;     /* what it saw (stack_listener_stats) */
 };
 
 /*
@@ -217,6 +218,12 @@ struct sock {
 	 * without telling the observer, for whom #id is the TIME_WAIT entry.
 	 */
 	uint8_t timewait : 1;
+	/*
+	 * IPV6_V6ONLY (an IPv6 socket only). Without it a socket bound to [::]
+	 * also takes IPv4, as mapped addresses (::ffff:a.b.c.d), and its port
+	 * conflicts with IPv4 binds: Linux's default, net.ipv6.bindv6only=0.
+	 */
+	uint8_t v6only : 1;
 	uint8_t retries;
 	uint8_t snd_wscale, rcv_wscale;
 	uint8_t tfo_counted : 1; /* counts in its listener's Fast Open queue (until accepted or established) */

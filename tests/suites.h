@@ -29,6 +29,8 @@ Suite *live_suite(void);
 Suite *pcapng_suite(void);
 Suite *capture_suite(void);
 Suite *usage_suite(void);
+Suite *warnings_suite(void);
+Suite *ss_nstat_suite(void);
 Suite *view_suite(void);
 
 #endif
