@@ -27,6 +27,7 @@ int main(void)
 	srunner_add_suite(sr, gdb_suite());
 	srunner_add_suite(sr, replay_suite());
 	srunner_add_suite(sr, realworld_suite());
+	srunner_add_suite(sr, replay_rules_suite());
 	srunner_add_suite(sr, render_suite());
 	srunner_add_suite(sr, terminal_suite());
 	srunner_add_suite(sr, live_suite());

@@ -23,6 +23,7 @@ Suite *synth_suite(void);
 Suite *gdb_suite(void);
 Suite *replay_suite(void);
 Suite *realworld_suite(void);
+Suite *replay_rules_suite(void);
 Suite *render_suite(void);
 Suite *terminal_suite(void);
 Suite *live_suite(void);
