@@ -182,6 +182,10 @@ check-valgrind: $(BUILD)/tcpdemux
 		$(BUILD)/tcpdemux replay traces/kernel/syn-burst.pcap $$(cat traces/kernel/syn-burst.args) --verify --quiet > /dev/null
 	@echo "valgrind: replay --verify clean"
 	@valgrind -q --leak-check=full --errors-for-leak-kinds=all --error-exitcode=9 \
+		$(BUILD)/tcpdemux replay traces/kernel/syn-burst.pcap $$(cat traces/kernel/syn-burst.args) --verify --quiet \
+		--annotate $(BUILD)/valgrind.pcapng --html $(BUILD)/valgrind.html --plot $(BUILD)/valgrind.svg > /dev/null
+	@echo "valgrind: replay --annotate --html --plot clean"
+	@valgrind -q --leak-check=full --errors-for-leak-kinds=all --error-exitcode=9 \
 		$(BUILD)/tcpdemux script tests/scripts/time-wait-reuse.pkt --quiet
 	@echo "valgrind: script clean"
 	@bash tests/live-valgrind.sh $(BUILD)/tcpdemux

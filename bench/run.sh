@@ -37,6 +37,7 @@ FLOOD_RATE=${FLOOD_RATE:-1000000}
 FLOOD_BIG=${FLOOD_BIG:-10000000}
 MILLION_N=1000000
 FLOOD_SMALL=1000000
+INTER_N=200000
 LOOKUP_ARGS=
 if [ "${BENCH_QUICK:-0}" = 1 ]; then
 	REPS=1
@@ -44,6 +45,7 @@ if [ "${BENCH_QUICK:-0}" = 1 ]; then
 	SCALED_N=20000
 	FLOOD_SMALL=100000
 	FLOOD_BIG=1000000
+	INTER_N=20000
 	LOOKUP_ARGS=--quick
 fi
 SEED=1
@@ -270,6 +272,40 @@ for n in million idle million_s idle_s requests flood_s flood_b; do
 done
 cat "$MEM" >&2
 
+# ---- 2b. the look-ahead under load, and instructions ------------------------------------
+
+# interleaved: 200,000 handshakes, 2,000 under way at once, a frame every
+# microsecond, each SYN-ACK more than 2,000 frames behind its SYN. No limit
+# of the replay's look-ahead may change a result: all end ESTABLISHED and
+# none is taken for a connection older than the capture.
+LOOK="$TMP/look.md"
+say "bench: interleaved handshakes ($INTER_N, $((INTER_N / 100)) at once)"
+replay_mem inter 0 "interleaved - $INTER_N $((INTER_N / 100))"
+EST=$(sed -n 's/.*summary:.* \([0-9]*\) established.*/\1/p' "$TMP/inter.out")
+PICKED=$(sed -n 's/^\([0-9]*\) connections were already open.*/\1/p' "$TMP/inter.out")
+PICKED=${PICKED:-0}
+{
+	echo "| run | result | target | verdict |"
+	echo "| --- | --- | --- | --- |"
+	echo "| \`gen interleaved\`: $INTER_N handshakes, $((INTER_N / 100)) under way at once, $(calc %.1f "$(col 1 "$TMP/inter")") s | ${EST:-?} ESTABLISHED, $PICKED taken as already open | $INTER_N ESTABLISHED, 0 already open | $(verdict "${EST:-0} == $INTER_N && $PICKED == 0") |"
+} >"$LOOK"
+grep -E 'summary|ISNs|re-based|counters' "$TMP/inter.out" >>"$TMP/look_summary"
+# Instructions (callgrind): the wall clock of a shared machine is noisy; the
+# instruction counts of the same runs are not. On the 50,000-frame slice.
+if command -v valgrind >/dev/null 2>&1; then
+	say "bench: instruction counts (callgrind, $SLICE)"
+	irefs() { valgrind --tool=callgrind --callgrind-out-file=/dev/null "$@" 2>&1 >/dev/null | sed -n 's/.*Collected : \([0-9]*\).*/\1/p'; }
+	I_FLOOR=$(irefs $B/floor "$SLICE")
+	I_QUIET=$(irefs $TD replay "$SLICE" --quiet --hash-seed $SEED)
+	if [ -n "$I_FLOOR" ] && [ -n "$I_QUIET" ]; then
+		R_I=$(calc %.2f "$I_QUIET / $I_FLOOR")
+		echo "| \`tcpdemux replay --quiet\` on \`$SLICE\`, instructions (callgrind) | $I_QUIET against the floor's $I_FLOOR: ${R_I}x | <= 3.5x floor | $(verdict "$R_I <= 3.5") |" >>"$LOOK"
+	fi
+else
+	echo "| instructions (callgrind) | valgrind not installed: skipped | <= 3.5x floor | not measured |" >>"$LOOK"
+fi
+cat "$LOOK" >&2
+
 # ---- 3. tables and sizes ----------------------------------------------------------------
 
 say "bench: table microbenchmarks (bench/lookup.c)"
@@ -318,6 +354,14 @@ REPORT="$TMP/report.md"
 	cat "$TMP/mem_summaries" 2>/dev/null
 	echo '```'
 	echo
+	echo "### Look-ahead and instructions"
+	echo
+	cat "$LOOK"
+	echo
+	echo '```'
+	cat "$TMP/look_summary" 2>/dev/null
+	echo '```'
+	echo
 	echo "### Tables (\`build/bench/lookup\`)"
 	echo
 	echo '```'
@@ -342,6 +386,8 @@ REPORT="$TMP/report.md"
 	echo "editcap -r $STD $SLICE 1-50000 && tshark -r $SLICE -q -z conv,tcp"
 	echo "build/bench/gen million - | build/bench/timeit - build/tcpdemux replay - --quiet --buckets $BM"
 	echo "build/bench/gen synflood $FLOOD_BIG - $FLOOD_RATE | build/bench/timeit - build/tcpdemux replay - --quiet --listen 10.0.0.1:80,backlog=128"
+	echo "build/bench/gen interleaved - $INTER_N $((INTER_N / 100)) | build/tcpdemux replay - --quiet"
+	echo "valgrind --tool=callgrind build/tcpdemux replay $SLICE --quiet --hash-seed $SEED"
 	echo "build/bench/lookup"
 	echo '```'
 	echo "<!-- END run.sh -->"

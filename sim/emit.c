@@ -31,6 +31,14 @@ void emit_begin(struct renderer *r, int kind, const char *name, const char *summ
 		render_record(r, &rec);
 }
 
+void emit_frame(struct renderer *r, const struct rec_frame *f, vtime_t t)
+{
+	struct record rec = { .type = REC_FRAME, .t = t, .frame = f };
+
+	if (r)
+		render_record(r, &rec);
+}
+
 /* ---- snapshots ----------------------------------------------------------------------------- */
 
 /* A growing array of sockets, filled by a stack walk. */
@@ -200,6 +208,24 @@ void emit_inferred(struct renderer *r, vtime_t t, const char *what, const char *
 		render_record(r, &rec);
 }
 
+/* rep as the record carries it. */
+static void verify_record(const struct verify_report *rep, struct rec_verify *v)
+{
+	memset(v, 0, sizeof(*v));
+	v->matched = rep->result == VR_MATCHED;
+	v->result = verify_result_name(rep->result);
+	v->cls = verify_class_name(rep->cls);
+	v->kernel = rep->kernel;
+	v->kernel_t = rep->kernel_t;
+	v->ours = rep->ours;
+	v->ours_t = rep->ours_t;
+	v->fields = rep->fields;
+	v->nfields = rep->nfields;
+	v->cause = rep->cause;
+	if (rep->cls == VC_DATA)
+		v->bytes = rep->kernel ? rep->kernel->len : rep->ours ? rep->ours->len : 0;
+}
+
 void emit_verify(struct renderer *r, const struct verify_report *rep)
 {
 	struct rec_verify v;
@@ -207,15 +233,39 @@ void emit_verify(struct renderer *r, const struct verify_report *rep)
 
 	if (!r)
 		return;
-	v.matched = rep->result == VR_MATCHED;
-	v.result = verify_result_name(rep->result);
-	v.cls = verify_class_name(rep->cls);
-	v.kernel = rep->kernel;
-	v.kernel_t = rep->kernel_t;
-	v.ours = rep->ours;
-	v.ours_t = rep->ours_t;
-	v.fields = rep->fields;
-	v.nfields = rep->nfields;
+	verify_record(rep, &v);
+	render_record(r, &rec);
+}
+
+void emit_verdict(struct renderer *r, const struct verify_report *rep)
+{
+	struct rec_verify v;
+	struct record rec = { .type = REC_VERDICT, .t = rep->t, .verdict = &v };
+
+	if (!r)
+		return;
+	verify_record(rep, &v);
+	render_record(r, &rec);
+}
+
+void emit_verify_conn(struct renderer *r, vtime_t t, const struct verify_conn_report *rep)
+{
+	struct rec_verify first;
+	struct rec_verify_conn c;
+	struct record rec = { .type = REC_VERIFY_CONN, .t = t, .verify_conn = &c };
+
+	if (!r)
+		return;
+	verify_record(rep->first, &first);
+	c.local = &rep->local;
+	c.lport = rep->lport;
+	c.remote = &rep->remote;
+	c.rport = rep->rport;
+	c.first = &first;
+	c.first_t = rep->first->t;
+	c.followed = rep->followed;
+	c.compared = rep->compared;
+	c.cause = rep->cause;
 	render_record(r, &rec);
 }
 
@@ -254,17 +304,20 @@ static void replay_record(const struct replay_stats *rs, struct rec_replay *out)
 	out->payload_cut = rs->payload_cut;
 	out->header_cut = rs->header_cut;
 	out->tso_length_0 = rs->tso_length_0;
+	out->duplicates = rs->duplicates;
 	out->picked_up = rs->picked_up;
 	out->isn_recorded = rs->isn_recorded;
 	out->isn_own = rs->isn_own;
 	out->isn_rebased = rs->isn_rebased;
+	out->listener_drops = rs->listener_drops;
 	out->capture = rs->capture;
 	out->nskipped = emit_skip_list(out->skipped, REC_MAX_SKIPS, rs->skipped, rs->first_skipped, SKIP_COUNT,
 				       frame_skip_name);
 }
 
-static void verify_totals_record(const struct verify_stats *vs, struct rec_verify_totals *out)
+static void verify_totals_record(const struct verify_stats *vs, const char *nothing, struct rec_verify_totals *out)
 {
+	static const char *names[CAUSE_COUNT];
 	int c;
 
 	memset(out, 0, sizeof(*out));
@@ -279,9 +332,20 @@ static void verify_totals_record(const struct verify_stats *vs, struct rec_verif
 		o->missing = k->missing;
 		o->differs = k->differs;
 		o->extra = k->extra;
+		o->late = k->late;
 		o->agreement = verify_agreement(k);
 	}
 	out->option_diffs = vs->option_diffs;
+	out->uncounted = vs->uncounted;
+	out->connections = vs->connections;
+	out->diverged = vs->diverged;
+	for (c = 0; c < CAUSE_COUNT; c++)
+		names[c] = verify_cause_name(c);
+	out->cause_names = names;
+	out->cause_conns = vs->cause_conns;
+	out->cause_segs = vs->cause_segs;
+	out->ncauses = CAUSE_COUNT;
+	out->nothing = nothing;
 }
 
 /* Sends the summary record of st with the blocks given (each may be NULL). */
@@ -314,7 +378,7 @@ void emit_summary(struct renderer *r, struct stack *st, const struct replay_stat
 	if (rs) {
 		replay_record(rs, &rr);
 		if (rs->verify)
-			verify_totals_record(rs->verify, &vt);
+			verify_totals_record(rs->verify, rs->verify_nothing, &vt);
 	}
 	summary_send(r, st, rs ? &rr : NULL, rs && rs->verify ? &vt : NULL, NULL);
 }

@@ -64,11 +64,21 @@ void emit_say(struct renderer *r, const char *text);
 void emit_inferred(struct renderer *r, vtime_t t, const char *what, const char *subject,
 		   const char *why);
 
-/* One settled --verify comparison. */
+/* One settled --verify comparison (the first divergence of its connection). */
 void emit_verify(struct renderer *r, const struct verify_report *rep);
+
+/* A connection --verify found diverging, settled at time t. */
+struct verify_conn_report;
+void emit_verify_conn(struct renderer *r, vtime_t t, const struct verify_conn_report *rep);
 
 /* The tables of st as they are now, for the run to show (asked = 1). */
 void emit_tables(struct renderer *r, struct stack *st);
+
+/* One --verify comparison, matched or not (REC_VERDICT), for a renderer that wants each. */
+void emit_verdict(struct renderer *r, const struct verify_report *rep);
+
+/* A replay's input frame f, replayed at virtual time t, after the records of what it caused. */
+void emit_frame(struct renderer *r, const struct rec_frame *f, vtime_t t);
 
 /* The last record: st's totals and counters, and what a replay read (rs; NULL otherwise). */
 void emit_summary(struct renderer *r, struct stack *st, const struct replay_stats *rs);

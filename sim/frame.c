@@ -601,7 +601,7 @@ static long from_radiotap(const uint8_t *p, size_t n)
 }
 
 /* Where the IP header starts, or a skip reason (as a negative number). */
-static long ip_offset(int dlt, const uint8_t *p, size_t n)
+long frame_ip_offset(int dlt, const uint8_t *p, size_t n)
 {
 	uint32_t fam;
 
@@ -669,7 +669,7 @@ int frame_decode(int linktype, const struct frame *fr, struct segment *seg, unsi
 		 uint8_t **pad, size_t *padcap, int *cut)
 {
 	int snapped = fr->wirelen > fr->caplen;
-	long off = ip_offset(linktype, fr->data, fr->caplen);
+	long off = frame_ip_offset(linktype, fr->data, fr->caplen);
 	const uint8_t *ip;
 	size_t iplen, want;
 	int r;
@@ -716,7 +716,7 @@ int frame_decode(int linktype, const struct frame *fr, struct segment *seg, unsi
 
 int frame_ip_length_zero(int linktype, const struct frame *fr)
 {
-	long off = ip_offset(linktype, fr->data, fr->caplen);
+	long off = frame_ip_offset(linktype, fr->data, fr->caplen);
 	const uint8_t *ip = fr->data + off;
 
 	return off >= 0 && fr->caplen >= (size_t)off + 4 && (ip[0] >> 4) == 4 && ip[2] == 0 && ip[3] == 0;

@@ -77,6 +77,13 @@ const char *frame_precision(const struct frame_src *fs);
 const char *frame_compression(const struct frame_src *fs);
 
 /*
+ * Where the IP header starts in the n bytes at p of a frame of link type
+ * dlt (the link-layer header's length, VLAN tags included), or a skip
+ * reason as a negative number (SKIP_LINK_TRUNCATED, SKIP_NOT_IP).
+ */
+long frame_ip_offset(int dlt, const uint8_t *p, size_t n);
+
+/*
  * Decodes the frame's link layer and IP/TCP headers into *seg. A frame
  * the snap length cut after the TCP flags is still decoded, as far as it
  * was captured (seg_parse_ip_cut): the packet is copied into *pad (grown

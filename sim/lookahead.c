@@ -54,6 +54,9 @@ void la_free(struct lookahead *la)
 	free(la);
 }
 
+/* A window this shallow, past the soft limit in the ring, is compacted to its start. */
+#define COMPACT_MAX 16
+
 static struct la_slot *slot_at(struct lookahead *la, uint32_t i)
 {
 	return &la->ring[(la->head + i) % LA_MAX_FRAMES];
@@ -170,6 +173,9 @@ const struct la_frame *la_read(struct lookahead *la)
 		return NULL;
 	}
 	s = slot_at(la, la->count);
+	/* Compared before the copy: the slot may own the last frame's buffer. */
+	s->f.dup = la->prev && fr.caplen == la->prev_len && fr.ts - la->prev_ts <= LA_DUP_GAP && fr.ts >= la->prev_ts &&
+		   memcmp(fr.data, la->prev, fr.caplen) == 0;
 	if (s->cap < fr.caplen) {
 		uint8_t *b = realloc(s->buf, fr.caplen);
 
@@ -194,7 +200,11 @@ const struct la_frame *la_read(struct lookahead *la)
 	s->f.tso = !s->f.status && fr.caplen > 1514 && frame_ip_length_zero(fr.linktype, &s->f.fr);
 	la->count++;
 	la->bytes += fr.caplen;
-	s->f.kind = (uint8_t)frame_kind(&s->f);
+	la->prev = s->buf;
+	la->prev_len = fr.caplen;
+	la->prev_ts = fr.ts;
+	/* A duplicate is filed under nothing: it stands for no second SYN or answer. */
+	s->f.kind = s->f.dup ? LA_NONE : (uint8_t)frame_kind(&s->f);
 	s->indexed = 0;
 	if (s->f.kind)
 		idx_add(la, s);
@@ -204,6 +214,41 @@ const struct la_frame *la_read(struct lookahead *la)
 
 
 
+
+/*
+ * A shallow window far into the ring moves back to its first slots, so
+ * that a replay that once read deep (a SYN waiting seconds for its
+ * answer) goes back to the same few warm slots and buffers, instead of
+ * walking every slot of the ring and giving each a buffer. Between
+ * frames, no caller holds a frame of the window: its frames may move.
+ */
+static void compact(struct lookahead *la)
+{
+	uint32_t i;
+
+	for (i = 0; i < la->count; i++) {
+		struct la_slot *s = &la->ring[la->head + i];
+
+		/* A chain's first frame holds its key's entry; the rest have none. */
+		if (s->indexed)
+			idx_remove(la, s);
+	}
+	for (i = 0; i < la->count; i++) {
+		struct la_slot tmp = la->ring[i];
+
+		/* Swapped, not copied: each slot keeps owning one pair of buffers. */
+		la->ring[i] = la->ring[la->head + i];
+		la->ring[la->head + i] = tmp;
+	}
+	la->head = 0;
+	for (i = 0; i < la->count; i++) {
+		struct la_slot *s = &la->ring[i];
+
+		s->indexed = 0;
+		if (s->f.kind)
+			idx_add(la, s);
+	}
+}
 
 void la_pop(struct lookahead *la)
 {
@@ -228,6 +273,8 @@ void la_pop(struct lookahead *la)
 	la->count--;
 	/* Empty: start over at slot 0, whose buffers are still warm. */
 	la->head = la->count ? (la->head + 1) % LA_MAX_FRAMES : 0;
+	if (la->head >= LA_SOFT_FRAMES && la->count <= COMPACT_MAX && la->head + la->count <= LA_MAX_FRAMES)
+		compact(la);
 }
 
 

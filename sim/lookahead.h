@@ -22,12 +22,21 @@
 #include "segment.h"
 
 /*
- * The window's limits (la_full): two seconds of capture, 2048 frames
- * (enough for a SYN-ACK behind a burst, small enough to stay in cache),
- * 32 MiB of frame bytes.
+ * The window's limits (la_full): four seconds of capture, 65536 frames,
+ * 32 MiB of frame bytes; and for most decisions (la_full_soft) two
+ * seconds and 2048 frames, enough for a SYN-ACK behind a burst and small
+ * enough to stay in cache. Only a SYN's answer is looked for as deep as
+ * the hard limit: a SYN sent again (1 s, then 2 s later) must be in sight
+ * of the one before to tell a listener's drop, and a second holds tens of
+ * thousands of frames on a busy capture. The window is read only as deep
+ * as a decision needs, so it mostly stays a few frames deep.
  */
-#define LA_HORIZON (2 * 1000000000ull)
-#define LA_MAX_FRAMES 2048u
+#define LA_HORIZON (4 * 1000000000ull)
+#define LA_SOFT_HORIZON (2 * 1000000000ull)
+#define LA_MAX_FRAMES 65536u
+#define LA_SOFT_FRAMES 2048u
+/* A frame identical to the one before within this is a duplicate the capture made (10 ms, as FACTS.md counts them). */
+#define LA_DUP_GAP (10 * 1000000ull)
 #define LA_MAX_BYTES (32u << 20)
 
 /* What the index files a frame under (la_frame.kind). */
@@ -45,6 +54,7 @@ struct la_frame {
 	int status;          /* 0, or the skip reason (frame_skip_name) */
 	int cut;             /* SEG_CUT_* bits: what the snap length cut (replayed with what was captured) */
 	uint8_t tso;         /* an IPv4 total length of 0 (offload), taken from the frame */
+	uint8_t dup;         /* a byte-for-byte copy of the frame before, within LA_DUP_GAP: the capture's duplicate */
 	int64_t n;           /* frame number in the file, 1-based */
 	uint8_t kind;        /* enum la_kind, decided as it was read */
 };
@@ -124,6 +134,9 @@ struct lookahead {
 	int64_t nread;           /* frames read (that passed the filter) */
 	uint64_t t0;             /* the file's first frame's time */
 	uint32_t idx[LA_IDX_SIZE];  /* the index: ring position + 1, 0 empty */
+	const uint8_t *prev;     /* the bytes of the frame read last (in a slot's buffer, valid until the next read) */
+	uint32_t prev_len;       /* its captured length */
+	uint64_t prev_ts;        /* its time */
 };
 
 /*
@@ -131,13 +144,23 @@ struct lookahead {
  * frames, LA_MAX_BYTES bytes, or a frame more than LA_HORIZON after the
  * oldest.
  */
+/* The window spans more than horizon (its newest frame that far after its oldest). */
+static inline int la_spans(const struct lookahead *la, uint64_t horizon)
+{
+	return la->count &&
+	       la->ring[(la->head + la->count - 1) % LA_MAX_FRAMES].f.fr.ts > la->ring[la->head].f.fr.ts + horizon;
+}
+
 static inline int la_full(const struct lookahead *la)
 {
-	if (la->eof || la->count >= LA_MAX_FRAMES || la->bytes >= LA_MAX_BYTES)
-		return 1;
-	return la->count &&
-	       la->ring[(la->head + la->count - 1) % LA_MAX_FRAMES].f.fr.ts >
-		       la->ring[la->head].f.fr.ts + LA_HORIZON;
+	return la->eof || la->count >= LA_MAX_FRAMES || la->bytes >= LA_MAX_BYTES || la_spans(la, LA_HORIZON);
+}
+
+/* The window holds LA_SOFT_FRAMES frames or two seconds, or la_full(). */
+static inline int la_full_soft(const struct lookahead *la)
+{
+	return la->eof || la->count >= LA_SOFT_FRAMES || la->bytes >= LA_MAX_BYTES ||
+	       la_spans(la, LA_SOFT_HORIZON);
 }
 
 /* The oldest frame in the window (the one to replay next), or NULL if it is empty. */

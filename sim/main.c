@@ -70,7 +70,8 @@ static const char usage_script[] =
 	"                        stack does not model\n"
 	"  --format text|json    the trace's format (default text)\n"
 	"  --hash-seed N, --buckets N, --color, --no-color, --step, --slides,\n"
-	"  --pace SECONDS, --options\n"
+	"  --pace SECONDS, --options, --annotate OUT.pcapng, --html OUT.html,\n"
+	"  --plot OUT.svg\n"
 	"                        as for demo\n"
 	"  -h, --help            show this help\n"
 	"packetdrill's options (also as header lines of a script; '-' or '_'):\n";
@@ -101,7 +102,8 @@ static const char usage_synth[] =
 	"                        --hash-seed is given): the same seed, the same run\n"
 	"  --write OUT.pcap      record what the server saw and sent, for replay\n"
 	"  --tables[=end], --quiet, --format text|json, --hash-seed N, --buckets N,\n"
-	"  --color, --no-color, --step, --slides, --pace SECONDS, --options\n"
+	"  --color, --no-color, --step, --slides, --pace SECONDS, --options,\n"
+	"  --annotate OUT.pcapng, --html OUT.html, --plot OUT.svg\n"
 	"                        as for replay\n"
 	"  -h, --help            show this help\n";
 
@@ -144,7 +146,8 @@ static const char usage_live[] =
 	"  --write OUT.pcap      record every packet that crosses the device, both ways\n"
 	"  --sysctl NAME=VALUE   a kernel knob, as for replay (repeatable)\n"
 	"  --tables[=end], --quiet, --format text|json, --hash-seed N, --buckets N,\n"
-	"  --max-sockets N, --color, --no-color   as for replay\n"
+	"  --max-sockets N, --color, --no-color, --annotate OUT.pcapng, --html OUT.html,\n"
+	"  --plot OUT.svg        as for replay (written when the run stops)\n"
 	"  -h, --help            show this help\n"
 	"\n"
 	"Exit status: 0 stopped by a signal or --duration; 2 bad usage, or the\n"
@@ -205,6 +208,12 @@ static const char usage_replay[] =
 	"  --max-sockets N       at most N sockets at once, as for demo\n"
 	"  --step, --slides, --pace SECONDS, --options\n"
 	"                        one step at a time, as for demo\n"
+	"  --annotate OUT.pcapng the capture again for Wireshark: every frame as\n"
+	"                        recorded and every segment the stack sent, each\n"
+	"                        with a comment on how it was demultiplexed (with\n"
+	"                        --verify, whether the kernel agreed)\n"
+	"  --html OUT.html, --plot OUT.svg   the page and the queue plot, as for demo\n"
+	"                        (both also with --quiet)\n"
 	"  -h, --help            show this help\n";
 
 static const char usage_demo[] =
@@ -236,6 +245,15 @@ static const char usage_demo[] =
 	"                       Enter or Space next, b back, g N segment N, q quit\n"
 	"  --pace SECONDS       with --slides: the next screen after SECONDS by itself\n"
 	"  --options            with --slides: show TS values and TCP options too\n"
+	"  --annotate OUT.pcapng  also write the run for Wireshark: every segment,\n"
+	"                       each with a comment saying how it was demultiplexed\n"
+	"                       (docs/wireshark.md)\n"
+	"  --html OUT.html      also write one self-contained page: a ladder of the\n"
+	"                       segments, each one's lookup path, the tables at every\n"
+	"                       step, the queues over time (OUT.html#step=N opens at\n"
+	"                       segment N)\n"
+	"  --plot OUT.svg       also write each listener's SYN and accept queue depth\n"
+	"                       over time as an SVG picture\n"
 	"  -h, --help           show this help\n";
 
 static const char help_formats[] =
@@ -322,7 +340,11 @@ struct run_opts {
 	int seed_set;
 	uint32_t seed;
 	uint32_t buckets;
+	struct view_opts views; /* --annotate, --html, --plot */
 };
+
+/* "tcpdemux demo two-clients --hash-seed 1 ...": the page's title (main() fills it). */
+static char command_line[1024];
 
 static int parse_u32(const char *s, uint32_t *out)
 {
@@ -362,7 +384,7 @@ static uint32_t random_seed(void)
 
 enum {
 	OPT_FORMAT = 256, OPT_SEED, OPT_BUCKETS, OPT_COLOR, OPT_NO_COLOR, OPT_STEP, OPT_MAX_SOCKETS,
-	OPT_VERBOSE, OPT_SLIDES, OPT_PACE, OPT_OPTIONS,
+	OPT_VERBOSE, OPT_SLIDES, OPT_PACE, OPT_OPTIONS, OPT_ANNOTATE, OPT_HTML, OPT_PLOT,
 	OPT_LOCAL, OPT_LISTEN, OPT_VERIFY_CSUM, OPT_TABLES, OPT_QUIET, OPT_WRITE,
 	OPT_SYSCTL, OPT_ACCEPT, OPT_VERIFY, OPT_CAPTURE_POINT,
 	OPT_CLIENTS, OPT_SYN_FLOOD, OPT_HASH_FLOOD, OPT_RATE, OPT_DATA, OPT_CONCURRENT, OPT_GEN_SEED,
@@ -383,6 +405,9 @@ static const struct option common_longopts[] = {
 	{ "options", no_argument, NULL, OPT_OPTIONS },
 	{ "max-sockets", required_argument, NULL, OPT_MAX_SOCKETS },
 	{ "verbose", no_argument, NULL, OPT_VERBOSE },
+	{ "annotate", required_argument, NULL, OPT_ANNOTATE },
+	{ "html", required_argument, NULL, OPT_HTML },
+	{ "plot", required_argument, NULL, OPT_PLOT },
 	{ "help", no_argument, NULL, 'h' },
 };
 
@@ -579,6 +604,15 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o, const char 
 		case OPT_NO_COLOR:
 			o->color = 0;
 			break;
+		case OPT_ANNOTATE:
+			o->views.annotate = optarg;
+			break;
+		case OPT_HTML:
+			o->views.html = optarg;
+			break;
+		case OPT_PLOT:
+			o->views.plot = optarg;
+			break;
 		case 'h':
 			print_usage(usage);
 			return 1;
@@ -641,6 +675,27 @@ static int step_and_quiet(const struct run_opts *ro, int quiet)
  */
 static char *main_argv[256];
 static int main_argc;
+
+/*
+ * trace with the views the options ask for beside it (render_with_views):
+ * trace itself when none is asked for, NULL (message printed, trace
+ * destroyed) when a view's file cannot be made. verify: the run compares
+ * with a recorded host (the annotations wait for its verdicts).
+ */
+static struct renderer *with_views(struct run_opts *ro, struct renderer *trace, int quiet, int verify)
+{
+	char err[600];
+	struct renderer *r;
+
+	if (!render_views_wanted(&ro->views))
+		return trace;
+	ro->views.verify = verify;
+	ro->views.command = command_line;
+	r = render_with_views(trace, quiet, &ro->views, err, sizeof(err));
+	if (!r)
+		fprintf(stderr, "tcpdemux: %s\n", err);
+	return r;
+}
 
 static struct renderer *make_renderer(const struct run_opts *ro)
 {
@@ -705,12 +760,16 @@ static int cmd_demo(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	d.r = make_renderer(&ro);
+	if (d.r)
+		d.r = with_views(&ro, d.r, 0, 0);
 	if (!d.r)
 		return EXIT_USAGE;
 	emit_begin(d.r, RUN_DEMO, demo->name, demo->summary, demo->watch, ro.seed);
 	r = demo_run(demo, &d);
 	fflush(stdout);
 	d.r->ops->destroy(d.r);
+	if (ro.views.failed)
+		return EXIT_USAGE;
 	if (r < 0) {
 		fprintf(stderr, "tcpdemux: demo %s failed: %s\n", demo->name, strerror(-r));
 		return EXIT_USAGE;
@@ -1004,12 +1063,20 @@ static int cmd_replay(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	o->r = cli.quiet ? NULL : r;
+	if (render_views_wanted(&ro.views)) {
+		/* The views see every record even with --quiet; the trace then only the summary. */
+		r = o->r = with_views(&ro, r, cli.quiet, o->verify);
+		if (!r) {
+			free(filter);
+			return EXIT_USAGE;
+		}
+	}
 	o->summary_r = r;
 	emit_begin(r, RUN_REPLAY, o->file, NULL, NULL, ro.seed);
 	st = replay_run(o);
 	r->ops->destroy(r);
 	free(filter);
-	return st;
+	return ro.views.failed ? EXIT_USAGE : st;
 }
 
 struct script_cli {
@@ -1093,12 +1160,14 @@ static int cmd_script(int argc, char **argv)
 		if (!r)
 			return EXIT_USAGE;
 	}
+	if (render_views_wanted(&ro.views) && !(r = with_views(&ro, r, cli.quiet, 0)))
+		return EXIT_USAGE;
 	cli.o.r = r;
 	emit_begin(r, RUN_SCRIPT, cli.o.file, NULL, NULL, ro.seed);
 	st = script_run(&cli.o);
 	if (r)
 		r->ops->destroy(r);
-	return st;
+	return ro.views.failed ? EXIT_USAGE : st;
 }
 
 struct synth_cli {
@@ -1211,11 +1280,16 @@ static int cmd_synth(int argc, char **argv)
 	if (!r)
 		return EXIT_USAGE;
 	o->r = cli.rc.quiet ? NULL : r;
+	if (render_views_wanted(&ro.views)) {
+		r = o->r = with_views(&ro, r, cli.rc.quiet, 0);
+		if (!r)
+			return EXIT_USAGE;
+	}
 	o->summary_r = r;
 	emit_begin(r, RUN_SYNTH, NULL, NULL, NULL, o->cfg.hash_seed);
 	st = synth_run(o);
 	r->ops->destroy(r);
-	return st;
+	return ro.views.failed ? EXIT_USAGE : st;
 }
 
 struct live_cli {
@@ -1396,12 +1470,16 @@ static int cmd_live(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	o->r = cli->rc.quiet ? NULL : r;
+	if (render_views_wanted(&ro.views) && !(r = o->r = with_views(&ro, r, cli->rc.quiet, 0))) {
+		free(cli);
+		return EXIT_USAGE;
+	}
 	o->summary_r = r;
 	emit_begin(r, RUN_LIVE, o->dev, NULL, NULL, ro.seed);
 	st = live_run(o);
 	r->ops->destroy(r);
 	free(cli);
-	return st;
+	return ro.views.failed ? EXIT_USAGE : st;
 }
 
 /* What `tcpdemux help TOPIC` knows. */
@@ -1454,6 +1532,13 @@ static int cmd_help(int argc, char **argv)
 int main(int argc, char **argv)
 {
 	const char *cmd;
+	size_t n = 0;
+	int i;
+
+	/* The page's title: the command as typed, without the program's path. */
+	for (i = 0; i < argc && n + 1 < sizeof(command_line); i++)
+		n += (size_t)snprintf(command_line + n, sizeof(command_line) - n, "%s%s", i ? " " : "",
+				      i ? argv[i] : "tcpdemux");
 
 	if (argc < 2) {
 		fputs(usage_main, stderr);

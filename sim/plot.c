@@ -16,8 +16,8 @@
 #define LEFT 78
 #define RIGHT 24
 #define TITLE_H 34
-#define PANEL_H 168
-#define PANEL_TOP 30    /* the panel's heading, above its plot area */
+#define PANEL_H 180
+#define PANEL_TOP 44    /* the panel's heading and its marks, above its plot area */
 #define PLOT_H 108      /* the plot area of a panel */
 #define AXIS_H 30       /* time labels under the last panel */
 
@@ -236,33 +236,49 @@ static double x_of(const struct scale *s, double t)
 	return LEFT + (W - LEFT - RIGHT) * (s->t1 > 0 ? t / s->t1 : 0);
 }
 
-/* One queue's step line: flat between samples, up to each column's peak and back to its last depth. */
+/*
+ * One queue's depth: a step line through each column's last depth, and
+ * where columns are narrower than a few pixels (a long run), its deepest
+ * in each column as a pale area behind the line, so a queue that filled
+ * and emptied between two pixels still shows how deep it went. Where
+ * columns are wide, the line itself rises to each column's peak.
+ */
 static void queue_path(FILE *f, const struct plot *p, const struct plistener *e, const struct scale *s,
 		       double top, int acc, const char *cls)
 {
 	double cw = (double)p->width / VT_SEC, bottom = top + PLOT_H;
-	int started = 0;
-	uint32_t c, last = 0;
+	int dense = (W - LEFT - RIGHT) * cw / s->t1 < 3, pass;
+	uint32_t c;
 
-	for (c = 0; c < p->ncol_used && c < PLOT_COLUMNS; c++) {
-		const struct pcol *col = &e->col[c];
-		uint32_t mx = acc ? col->acc_max : col->syn_max, ls = acc ? col->acc_last : col->syn_last;
-		double x = x_of(s, c * cw);
+	for (pass = dense ? 0 : 1; pass < 2; pass++) {
+		int started = 0;
 
-		if (!col->has)
-			continue;
-		if (!started) {
-			fprintf(f, "<path class=\"%s\" d=\"M%.1f,%.1f", cls, x, bottom);
-			started = 1;
-		} else {
-			fprintf(f, " H%.1f", x);
+		for (c = 0; c < p->ncol_used && c < PLOT_COLUMNS; c++) {
+			const struct pcol *col = &e->col[c];
+			uint32_t mx = acc ? col->acc_max : col->syn_max, ls = acc ? col->acc_last : col->syn_last;
+			double x = x_of(s, c * cw);
+
+			if (!col->has)
+				continue;
+			if (!started) {
+				fprintf(f, "<path class=\"%s%s\" d=\"M%.1f,%.1f", cls, pass ? "" : "-area", x, bottom);
+				started = 1;
+			} else {
+				fprintf(f, " H%.1f", x);
+			}
+			if (pass == 0) /* the peak, as wide as its column, then the column's last depth */
+				fprintf(f, " V%.1f H%.1f V%.1f", bottom - PLOT_H * mx / s->ymax, x_of(s, (c + 1) * cw),
+					bottom - PLOT_H * ls / s->ymax);
+			else if (dense)
+				fprintf(f, " V%.1f", bottom - PLOT_H * ls / s->ymax);
+			else
+				fprintf(f, " V%.1f V%.1f", bottom - PLOT_H * mx / s->ymax, bottom - PLOT_H * ls / s->ymax);
 		}
-		fprintf(f, " V%.1f V%.1f", bottom - PLOT_H * mx / s->ymax, bottom - PLOT_H * ls / s->ymax);
-		last = ls;
+		if (started && pass)
+			fprintf(f, " H%.1f\"/>\n", x_of(s, s->t1));
+		else if (started)
+			fprintf(f, " H%.1f V%.1f z\"/>\n", x_of(s, s->t1), bottom);
 	}
-	if (started)
-		fprintf(f, " H%.1f\"/>\n", x_of(s, s->t1));
-	(void)last;
 }
 
 /* Crosses (drops) and triangles (cookies) along the top of a panel, one per column that has some. */
@@ -273,7 +289,7 @@ static void marks(FILE *f, const struct plot *p, const struct plistener *e, cons
 
 	for (c = 0; c < p->ncol_used && c < PLOT_COLUMNS; c++) {
 		const struct pcol *col = &e->col[c];
-		double x = x_of(s, c * cw), y = top - 8;
+		double x = x_of(s, c * cw), y = top - 9;
 
 		if (col->marks[PLOT_DROP])
 			fprintf(f, "<path class=\"pq-drop\" d=\"M%.1f,%.1f l10,10 m0,-10 l-10,10\"><title>%u dropped at %.6f s</title></path>\n",
@@ -288,6 +304,7 @@ static const char svg_style[] =
 	"<style>\n"
 	".pq-bg{fill:#fff}.pq-area{fill:#f3f5f8;stroke:#c9cfd8}\n"
 	".pq-syn{fill:none;stroke:#c77700;stroke-width:2.5}.pq-acc{fill:none;stroke:#1f7a36;stroke-width:2.5}\n"
+	".pq-syn-area{fill:#c77700;fill-opacity:.22}.pq-acc-area{fill:#1f7a36;fill-opacity:.22}\n"
 	".pq-backlog{stroke:#5a6270;stroke-width:1.5;stroke-dasharray:7 5}\n"
 	".pq-drop{stroke:#c22a2a;stroke-width:2.5;fill:none}.pq-cookie{fill:#e08a00}\n"
 	".pq-text{font:15px 'DejaVu Sans',Arial,sans-serif;fill:#16191d}\n"
@@ -338,12 +355,13 @@ static void panel(FILE *f, const struct plot *p, const struct plistener *e, cons
 	fprintf(f, "<rect class=\"pq-area\" x=\"%d\" y=\"%.0f\" width=\"%d\" height=\"%d\"/>\n", LEFT, top,
 		W - LEFT - RIGHT, PLOT_H);
 	fprintf(f, "<text class=\"pq-dim\" x=\"%d\" y=\"%.0f\" text-anchor=\"end\">0</text>", LEFT - 8, top + PLOT_H + 5);
-	fprintf(f, "<text class=\"pq-dim\" x=\"%d\" y=\"%.0f\" text-anchor=\"end\">%.0f</text>\n", LEFT - 8, top + 5, s.ymax);
+	if (!backlog_shown || PLOT_H * (s.ymax - e->backlog) / s.ymax > 14)
+		fprintf(f, "<text class=\"pq-dim\" x=\"%d\" y=\"%.0f\" text-anchor=\"end\">%.0f</text>\n", LEFT - 8, top + 5, s.ymax);
 	if (backlog_shown) {
 		double by = top + PLOT_H - PLOT_H * e->backlog / s.ymax;
 
 		fprintf(f, "<path class=\"pq-backlog\" d=\"M%d,%.1f H%d\"/>", LEFT, by, W - RIGHT);
-		if (by > top + 12 && by < top + PLOT_H - 12)
+		if (by < top + PLOT_H - 12)
 			fprintf(f, "<text class=\"pq-dim\" x=\"%d\" y=\"%.0f\" text-anchor=\"end\">%d</text>", LEFT - 8, by + 5,
 				e->backlog);
 		fputc('\n', f);
@@ -356,7 +374,7 @@ static void panel(FILE *f, const struct plot *p, const struct plistener *e, cons
 int plot_write_svg(const struct plot *p, FILE *out, const char *title, int standalone)
 {
 	int shown = p->n < PLOT_MAX_LISTENERS ? p->n : PLOT_MAX_LISTENERS, i;
-	double top = title ? TITLE_H : 8, h, step, v, bottom;
+	double top = title ? TITLE_H : 14, h, step, v, bottom;
 	struct scale s;
 	char lbl[32];
 
@@ -377,8 +395,8 @@ int plot_write_svg(const struct plot *p, FILE *out, const char *title, int stand
 		fprintf(out, "<text class=\"pq-head\" x=\"%d\" y=\"22\">", 12);
 		xml_text(out, title);
 		fputs("</text>\n", out);
-		legend(out, 22);
 	}
+	legend(out, title ? 22 : 20);
 	if (!p->n)
 		fprintf(out, "<text class=\"pq-dim\" x=\"%d\" y=\"%.0f\">no listener reported its queues in this run</text>\n",
 			LEFT, top + 40);
@@ -390,10 +408,11 @@ int plot_write_svg(const struct plot *p, FILE *out, const char *title, int stand
 		double x = x_of(&s, v);
 
 		tick_label(v, step, lbl, sizeof(lbl));
+		if (v == 0)
+			snprintf(lbl, sizeof(lbl), "0 s"); /* the unit, once */
 		fprintf(out, "<path class=\"pq-tick\" d=\"M%.1f,%.0f V%.0f\"/><text class=\"pq-dim\" x=\"%.1f\" y=\"%.0f\" text-anchor=\"middle\">%s</text>\n",
 			x, top + PANEL_TOP, bottom + 4, x, bottom + 22, lbl);
 	}
-	fprintf(out, "<text class=\"pq-dim\" x=\"%d\" y=\"%.0f\" text-anchor=\"end\">s</text>\n", W - 4, bottom + 22);
 	if (p->n > shown)
 		fprintf(out, "<text class=\"pq-dim\" x=\"%d\" y=\"%.0f\">and %d more listeners, not drawn</text>\n", LEFT,
 			h - 8, p->n - shown);

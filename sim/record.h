@@ -32,6 +32,9 @@ enum record_type {
 	REC_VERIFY,    /* one settled --verify comparison of a segment */
 	REC_TABLES,    /* a snapshot of the listen table, the ehash and the counters */
 	REC_SUMMARY,   /* the end of the run: totals and counters */
+	REC_VERIFY_CONN, /* --verify: a connection that diverged, settled (its first divergence, what followed) */
+	REC_FRAME,     /* a replay's input frame, byte for byte, once it has had all its effects */
+	REC_VERDICT,   /* --verify: one comparison, matched or not, for renderers that want each (RENDER_WANT_VERDICTS) */
 };
 
 /* What kind of run a REC_BEGIN starts. */
@@ -76,6 +79,21 @@ struct rec_verify {
 	 * "win", "mss", "wscale", "sackOK", "TS" noted on a match. */
 	const char *const *fields;
 	int nfields;                  /* entries in fields */
+	const char *cause;            /* what explains it, as far as known now ("timing", "not Linux", ...), or NULL */
+	uint32_t bytes;               /* data: the bytes compared (kernel's or ours: len of the range) */
+};
+
+/* A connection --verify found diverging, once it is settled (idle, or at the end). */
+struct rec_verify_conn {
+	const struct ip_addr *local;  /* the recorded host's end */
+	uint16_t lport;
+	const struct ip_addr *remote; /* the peer's */
+	uint16_t rport;
+	const struct rec_verify *first; /* its first divergence */
+	vtime_t first_t;              /* when that was settled */
+	uint64_t followed;            /* differences after it */
+	uint64_t compared;            /* comparisons on the connection, matched or not */
+	const char *cause;            /* what explains the first divergence best */
 };
 
 /* A listener in a snapshot, with the members of its two queues. */
@@ -138,10 +156,12 @@ struct rec_replay {
 	uint64_t payload_cut;   /* replayed with payload bytes missing (the snap length) */
 	uint64_t header_cut;    /* replayed with options or the window missing (the snap length) */
 	uint64_t tso_length_0;  /* IPv4 frames of total length 0 (segmentation offload), read as captured */
+	uint64_t duplicates;    /* frames seen twice by the capture (identical within 10 ms): replayed once */
 	uint64_t picked_up;     /* connections already open when the capture started */
 	uint64_t isn_recorded;  /* ISNs taken from recorded SYN-ACKs */
 	uint64_t isn_own;       /* ISNs the stack chose (no SYN-ACK in the capture) */
 	uint64_t isn_rebased;   /* of those, re-based to a recorded SYN-ACK's ISN read later */
+	uint64_t listener_drops; /* SYNs the recorded listener dropped (not answered before sent again), not replayed */
 	struct rec_capture capture; /* where the capture was taken */
 	struct rec_skip skipped[REC_MAX_SKIPS]; /* reasons with a count, in frame.h's order */
 	int nskipped;           /* entries in skipped */
@@ -165,13 +185,14 @@ struct rec_live {
 	uint64_t app_errors;        /* recv()/send() errors the application met (a reset connection) */
 };
 
-/* --verify's totals for one kind of segment. */
+/* --verify's totals for one kind of segment (control and ack count segments, data bytes). */
 struct rec_verify_class {
 	const char *name;   /* "control", "ack" or "data" */
 	uint64_t expected;  /* segments the kernel sent */
 	uint64_t matched;   /* ... the stack sent too */
 	uint64_t missing;   /* ... the stack did not send */
 	uint64_t differs;   /* ... the stack answered with other numbers */
+	uint64_t late;      /* ... the stack sent too, but late or early */
 	uint64_t extra;     /* segments the stack sent and the kernel did not */
 	double agreement;   /* matched / (expected + extra); 1.0 with nothing to compare */
 };
@@ -183,6 +204,14 @@ struct rec_verify_totals {
 	struct rec_verify_class cls[REC_VERIFY_CLASSES]; /* control, ack, data */
 	int ncls;                                       /* entries in cls */
 	uint64_t option_diffs;                          /* matched pairs differing in window or options */
+	uint64_t uncounted;                             /* kernel segments answering what predates the capture */
+	uint64_t connections;                           /* connections with anything compared */
+	uint64_t diverged;                              /* of them, with a difference */
+	const char *const *cause_names;                 /* ncauses names of causes ("timing", ...) */
+	const uint64_t *cause_conns;                    /* diverged connections by the cause of their first divergence */
+	const uint64_t *cause_segs;                     /* differences on them */
+	int ncauses;                                    /* entries in the three arrays */
+	const char *nothing;                            /* why nothing could be compared (exit 1), or NULL */
 };
 
 struct rec_summary {
@@ -191,6 +220,27 @@ struct rec_summary {
 	const struct rec_replay *replay;        /* what a replay read, else NULL */
 	const struct rec_verify_totals *verify; /* --verify's totals, else NULL */
 	const struct rec_live *live;            /* what a live run saw, else NULL */
+};
+
+/*
+ * One frame of a replayed capture as it was recorded, sent after the
+ * records of what it caused (the timers due before it, its lookup and the
+ * stack's answers, or the application's calls it stands for), so that a
+ * front end writing the capture back (--annotate) has the frame and all
+ * that is to be said about it at once.
+ */
+struct rec_frame {
+	int64_t n;                 /* its number in the capture, 1-based */
+	int linktype;              /* the capture's link type (libpcap's DLT_ value) */
+	uint64_t ts;               /* its timestamp as recorded, nanoseconds since the epoch */
+	uint64_t origin;           /* the recorded timestamp of virtual time 0: an event at t happened at origin + t */
+	uint32_t caplen;           /* bytes captured: the length of data */
+	uint32_t wirelen;          /* bytes on the wire */
+	const uint8_t *data;       /* the caplen bytes, as captured (link-layer header included) */
+	int8_t dir;                /* 1: fed to the stack; -1: the recorded host's own (the application's part); 0: neither */
+	const char *skipped;       /* why it was not replayed (a frame_skip_name()), or NULL */
+	const struct segment *seg; /* its TCP segment as decoded, or NULL when skipped */
+	const char *not_fed;       /* why its segment was not given to the stack (a duplicate, a SYN the recorded listener dropped), or NULL */
 };
 
 struct record {
@@ -205,6 +255,9 @@ struct record {
 		const struct rec_verify *verify;     /* REC_VERIFY */
 		const struct rec_tables *tables;     /* REC_TABLES */
 		const struct rec_summary *summary;   /* REC_SUMMARY */
+		const struct rec_verify_conn *verify_conn; /* REC_VERIFY_CONN */
+		const struct rec_frame *frame;       /* REC_FRAME (rec.t: the virtual time it was replayed at) */
+		const struct rec_verify *verdict;    /* REC_VERDICT (cause not set; a data verdict covers a byte range) */
 	};
 };
 

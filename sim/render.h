@@ -39,6 +39,11 @@ struct renderer_ops {
  * tables as they are.
  */
 #define RENDER_WANT_TABLES 0x1u
+/*
+ * With --verify, a REC_VERDICT for every comparison, matched or not (the
+ * stream otherwise reports only each connection's first divergence).
+ */
+#define RENDER_WANT_VERDICTS 0x2u
 
 struct renderer {
 	const struct renderer_ops *ops;
@@ -53,6 +58,14 @@ struct renderer *render_text_new(FILE *out, int color);
 
 /* JSON Lines (docs/json.md) to out (not closed by destroy). NULL: out of memory. */
 struct renderer *render_json_new(FILE *out);
+
+/*
+ * JSON Lines to put inside an HTML <script> element (render_html.c): '<'
+ * is written \u003c in strings, so no "</script>" can end it, and socket
+ * life-cycle events get "sock" lines (docs/json.md), so a page can follow
+ * the tables without a snapshot per step. NULL: out of memory.
+ */
+struct renderer *render_json_embedded_new(FILE *out);
 
 /*
  * --step: wraps a text renderer, pausing after each inbound segment for a
@@ -102,6 +115,56 @@ void render_mem_sync(struct render_mem *m);
 /* Empties the buffer (the renderer writes from its start again). */
 void render_mem_clear(struct render_mem *m);
 void render_mem_close(struct render_mem *m);
+
+/*
+ * The views a run can write beside its trace. Each opens its file when
+ * made (NULL, "PATH: reason" in err, when it cannot) and writes it out
+ * when destroyed; a write that fails then says so on stderr and sets
+ * *failed (which may be NULL), so the command can exit 2.
+ *
+ * --annotate: the run as pcapng, each frame with a comment on what the
+ * stack made of it (render_annotate.c); verify: the run compares with the
+ * recorded host, so the comments wait for the verdicts.
+ */
+struct renderer *render_annotate_new(const char *path, int verify, int *failed, char *err, size_t errlen);
+
+/* --html: one self-contained page (render_html.c); command: its title (NULL: from REC_BEGIN). */
+struct renderer *render_html_new(const char *path, const char *command, int *failed, char *err,
+				 size_t errlen);
+
+/* --plot: each listener's queue depth over time, as an SVG file (render_plot.c). */
+struct renderer *render_plot_new(const char *path, int *failed, char *err, size_t errlen);
+
+struct plot;
+/* Feeds one record's queue depths, drops and cookies to a plot (plot.h); the other records are ignored. */
+void render_plot_feed(struct plot *p, const struct record *rec);
+
+/* "tcpdemux demo two-clients", "tcpdemux replay FILE": a run's name from its REC_BEGIN. */
+void render_run_title(const struct rec_begin *b, char *buf, size_t len);
+
+/* What --annotate, --html and --plot asked for (render_view.c). */
+struct view_opts {
+	const char *annotate; /* OUT.pcapng, or NULL */
+	const char *html;     /* OUT.html, or NULL */
+	const char *plot;     /* OUT.svg, or NULL */
+	const char *command;  /* the command line: the page's title */
+	int verify;           /* the run compares with a recorded host (replay --verify) */
+	int failed;           /* set by a view that could not be written */
+};
+
+/* Whether any view was asked for. */
+int render_views_wanted(const struct view_opts *v);
+
+/*
+ * The renderer a run writes to when views are asked for: trace (text,
+ * JSON or --step; NULL for none) and the views, fed the same records.
+ * With quiet, the trace is given only the summary (REC_BEGIN and
+ * REC_SUMMARY), as --quiet prints. Returns trace itself when no view is
+ * asked for; NULL with "reason" in err when a view's file cannot be made
+ * (trace is then destroyed).
+ */
+struct renderer *render_with_views(struct renderer *trace, int quiet, struct view_opts *v, char *err,
+				   size_t errlen);
 
 /* Hands rec to r. */
 static inline void render_record(struct renderer *r, const struct record *rec)

@@ -38,6 +38,7 @@ struct jb_v4text {
 struct json_renderer {
 	struct renderer r;
 	FILE *out;   /* where the lines go (not owned) */
+	int embedded; /* inside an HTML page: '<' escaped in strings, and "sock" lines (render_json_embedded_new) */
 	int first;   /* first element of the array being written */
 	struct jb_v4text v4[2]; /* the last two IPv4 addresses written, most recent first */
 	char *p;     /* next free byte of line[]; == line between calls */
@@ -200,12 +201,12 @@ static void jb_jstr(struct json_renderer *j, const char *s)
 
 	jb_char(j, '"');
 	for (c = run; *c; c++) {
-		if (*c >= 0x20 && *c != '"' && *c != '\\')
+		if (*c >= 0x20 && *c != '"' && *c != '\\' && (*c != '<' || !j->embedded))
 			continue;
 		jb_mem(j, run, (size_t)(c - run));
 		jb_room(j, 6);
 		*j->p++ = '\\';
-		if (*c < 0x20) {
+		if (*c < 0x20 || *c == '<') {
 			memcpy(j->p, "u00", 3);
 			j->p[3] = hex[*c >> 4];
 			j->p[4] = hex[*c & 0xf];
@@ -421,6 +422,38 @@ static void json_segment(struct json_renderer *j, const struct event *ev)
 }
 
 /* REC_EVENT: one line per segment, accept or timer; other events write nothing. */
+/*
+ * A "sock" line (only inside an HTML page, docs/json.md): a socket changed
+ * state or was freed, for a reason the segment lines may not show (the
+ * application's close(), a timer).
+ */
+static void json_sock(struct json_renderer *j, const struct event *ev)
+{
+	jb_lit(j, "{\"type\":\"sock\",\"t\":");
+	jb_time(j, ev->t);
+	jb_lit(j, ",\"id\":");
+	jb_uint(j, ev->sock.id);
+	if (ev->type == EV_SOCK_FREE)
+		jb_lit(j, ",\"event\":\"free\",\"state\":\"");
+	else
+		jb_lit(j, ",\"event\":\"state\",\"state\":\"");
+	jb_cstr(j, tcp_state_name(ev->sock.state));
+	jb_lit(j, "\",\"old\":\"");
+	jb_cstr(j, tcp_state_name(ev->old_state));
+	jb_lit(j, "\",\"local\":");
+	jb_endpoint(j, &ev->sock.laddr, ev->sock.lport);
+	jb_lit(j, ",\"remote\":");
+	jb_endpoint(j, &ev->sock.raddr, ev->sock.rport);
+	jb_lit(j, ",\"bucket\":");
+	jb_uint(j, ev->sock.bucket);
+	jb_lit(j, ",\"fd\":");
+	if (ev->sock.fd >= 0)
+		jb_i64(j, ev->sock.fd);
+	else
+		jb_lit(j, "null");
+	jb_lit(j, "}\n");
+}
+
 static void json_event(struct json_renderer *j, const struct event *ev)
 {
 	switch (ev->type) {
@@ -460,8 +493,13 @@ static void json_event(struct json_renderer *j, const struct event *ev)
 		jb_uint(j, ev->retries);
 		jb_lit(j, "}\n");
 		break;
+	case EV_SOCK_STATE:
+	case EV_SOCK_FREE:
+		/* Implied by segment lines and tables, except for a page that follows the tables by itself. */
+		if (j->embedded)
+			json_sock(j, ev);
+		break;
 	default:
-		/* Socket life-cycle events are implied by segment lines and tables. */
 		break;
 	}
 	jb_flush(j);
@@ -584,6 +622,46 @@ static void json_inferred(struct json_renderer *j, vtime_t t, const struct rec_i
 	jb_flush(j);
 }
 
+/*
+ * Inside a page only (docs/json.md): the run's start, with a demo's words
+ * of what to watch for, and each line of narration, which the JSON output
+ * leaves to the text trace.
+ */
+static void json_begin(struct json_renderer *j, const struct rec_begin *b)
+{
+	static const char *const kinds[] = { "", "demo", "replay", "script", "synth", "live" };
+
+	jb_lit(j, "{\"type\":\"begin\",\"kind\":\"");
+	jb_cstr(j, b->kind < sizeof(kinds) / sizeof(kinds[0]) ? kinds[b->kind] : "run");
+	jb_lit(j, "\",\"name\":");
+	if (b->name)
+		jb_jstr(j, b->name);
+	else
+		jb_lit(j, "null");
+	jb_lit(j, ",\"summary\":");
+	if (b->summary)
+		jb_jstr(j, b->summary);
+	else
+		jb_lit(j, "null");
+	jb_lit(j, ",\"intro\":");
+	if (b->intro)
+		jb_jstr(j, b->intro);
+	else
+		jb_lit(j, "null");
+	jb_lit(j, ",\"hash_seed\":");
+	jb_uint(j, b->hash_seed);
+	jb_lit(j, "}\n");
+	jb_flush(j);
+}
+
+static void json_say(struct json_renderer *j, const char *text)
+{
+	jb_lit(j, "{\"type\":\"say\",\"text\":");
+	jb_jstr(j, text);
+	jb_lit(j, "}\n");
+	jb_flush(j);
+}
+
 /* Appends one side of a --verify comparison: the segment object, or null when that side sent none. */
 static void json_vseg(struct json_renderer *j, const struct segment *s, vtime_t t)
 {
@@ -601,8 +679,17 @@ static void json_vseg(struct json_renderer *j, const struct segment *s, vtime_t 
 	jb_char(j, '}');
 }
 
-/* REC_VERIFY: a "verify" line; result, class and field names are fixed identifiers, written bare. */
-static void json_verify(struct json_renderer *j, vtime_t t, const struct rec_verify *rep)
+/* Appends a ,"name":count member; the name is written bare, as the format always has. */
+static void jb_count(struct json_renderer *j, const char *name, uint64_t v)
+{
+	jb_lit(j, ",\"");
+	jb_cstr(j, name);
+	jb_lit(j, "\":");
+	jb_u64(j, v);
+}
+
+/* A verify object (no newline); result, class and field names are fixed identifiers, written bare. */
+static void json_verify_obj(struct json_renderer *j, vtime_t t, const struct rec_verify *rep)
 {
 	int i;
 
@@ -624,7 +711,40 @@ static void json_verify(struct json_renderer *j, vtime_t t, const struct rec_ver
 		jb_cstr(j, rep->fields[i]);
 		jb_char(j, '"');
 	}
-	jb_lit(j, "]}\n");
+	jb_lit(j, "],\"bytes\":");
+	jb_u64(j, rep->bytes);
+	jb_lit(j, ",\"cause\":");
+	if (rep->cause)
+		jb_jstr(j, rep->cause);
+	else
+		jb_lit(j, "null");
+	jb_char(j, '}');
+}
+
+/* REC_VERIFY: a "verify" line, a connection's first divergence. */
+static void json_verify(struct json_renderer *j, vtime_t t, const struct rec_verify *rep)
+{
+	json_verify_obj(j, t, rep);
+	jb_char(j, '\n');
+	jb_flush(j);
+}
+
+/* REC_VERIFY_CONN: a "verify_connection" line, a diverged connection settled. */
+static void json_verify_conn(struct json_renderer *j, vtime_t t, const struct rec_verify_conn *c)
+{
+	jb_lit(j, "{\"type\":\"verify_connection\",\"t\":");
+	jb_time(j, t);
+	jb_lit(j, ",\"local\":");
+	jb_endpoint(j, c->local, c->lport);
+	jb_lit(j, ",\"remote\":");
+	jb_endpoint(j, c->remote, c->rport);
+	jb_lit(j, ",\"first\":");
+	json_verify_obj(j, c->first_t, c->first);
+	jb_count(j, "followed", c->followed);
+	jb_count(j, "compared", c->compared);
+	jb_lit(j, ",\"cause\":");
+	jb_jstr(j, c->cause);
+	jb_lit(j, "}\n");
 	jb_flush(j);
 }
 
@@ -637,19 +757,11 @@ static void jb_ratio(struct json_renderer *j, double v)
 	jb_cstr(j, buf);
 }
 
-/* Appends a ,"name":count member; the name is written bare, as the format always has. */
-static void jb_count(struct json_renderer *j, const char *name, uint64_t v)
-{
-	jb_lit(j, ",\"");
-	jb_cstr(j, name);
-	jb_lit(j, "\":");
-	jb_u64(j, v);
-}
 
 /* Appends the summary's "verify":{...}, member with the totals of each class. */
 static void json_verify_totals(struct json_renderer *j, const struct rec_verify_totals *vs)
 {
-	int c;
+	int c, n;
 
 	jb_lit(j, "\"verify\":{\"agreement\":");
 	jb_ratio(j, vs->agreement);
@@ -664,11 +776,33 @@ static void json_verify_totals(struct json_renderer *j, const struct rec_verify_
 		jb_count(j, "missing", k->missing);
 		jb_count(j, "extra", k->extra);
 		jb_count(j, "differs", k->differs);
+		jb_count(j, "late", k->late);
 		jb_lit(j, ",\"agreement\":");
 		jb_ratio(j, k->agreement);
 		jb_char(j, '}');
 	}
 	jb_count(j, "option_diffs", vs->option_diffs);
+	jb_count(j, "uncounted", vs->uncounted);
+	jb_lit(j, ",\"connections\":{\"compared\":");
+	jb_u64(j, vs->connections);
+	jb_count(j, "diverged", vs->diverged);
+	jb_lit(j, "},\"causes\":[");
+	for (c = 0, n = 0; c < vs->ncauses; c++) {
+		if (!vs->cause_conns[c])
+			continue;
+		if (n++)
+			jb_char(j, ',');
+		jb_lit(j, "{\"cause\":");
+		jb_jstr(j, vs->cause_names[c]);
+		jb_count(j, "connections", vs->cause_conns[c]);
+		jb_count(j, "differences", vs->cause_segs[c]);
+		jb_char(j, '}');
+	}
+	jb_lit(j, "],\"nothing_compared\":");
+	if (vs->nothing)
+		jb_jstr(j, vs->nothing);
+	else
+		jb_lit(j, "null");
 	jb_lit(j, "},");
 }
 
@@ -758,7 +892,9 @@ static void json_replay_stats(struct json_renderer *j, const struct rec_replay *
 	jb_count(j, "payload_cut", rs->payload_cut);
 	jb_count(j, "header_cut", rs->header_cut);
 	jb_count(j, "tso_length_0", rs->tso_length_0);
+	jb_count(j, "duplicates", rs->duplicates);
 	jb_count(j, "picked_up", rs->picked_up);
+	jb_count(j, "listener_drops", rs->listener_drops);
 	jb_lit(j, ",\"isn\":{\"recorded\":");
 	jb_u64(j, rs->isn_recorded);
 	jb_count(j, "own", rs->isn_own);
@@ -835,7 +971,7 @@ static void json_summary(struct json_renderer *j, vtime_t t, const struct rec_su
 
 /*
  * renderer_ops.record: a line per record that has one. REC_BEGIN and
- * REC_SAY write nothing (the intro and narration are for people), nor
+ * REC_SAY write nothing outside a page (the intro and narration are for people), nor
  * does a snapshot the run did not ask to show.
  */
 static void json_record(struct renderer *r, const struct record *rec)
@@ -852,8 +988,19 @@ static void json_record(struct renderer *r, const struct record *rec)
 	case REC_INFERRED:
 		json_inferred(j, rec->t, rec->inferred);
 		break;
+	case REC_BEGIN:
+		if (j->embedded)
+			json_begin(j, rec->begin);
+		break;
+	case REC_SAY:
+		if (j->embedded)
+			json_say(j, rec->say);
+		break;
 	case REC_VERIFY:
 		json_verify(j, rec->t, rec->verify);
+		break;
+	case REC_VERIFY_CONN:
+		json_verify_conn(j, rec->t, rec->verify_conn);
 		break;
 	case REC_TABLES:
 		json_tables(j, rec->t, rec->tables);
@@ -885,4 +1032,13 @@ struct renderer *render_json_new(FILE *out)
 	j->out = out;
 	j->p = j->line;
 	return &j->r;
+}
+
+struct renderer *render_json_embedded_new(FILE *out)
+{
+	struct renderer *r = render_json_new(out);
+
+	if (r)
+		((struct json_renderer *)r)->embedded = 1;
+	return r;
 }

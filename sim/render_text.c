@@ -361,15 +361,12 @@ static void vseg_str(const struct segment *s, char *buf, size_t len)
 		 s->ack, s->len);
 }
 
-/* Mismatches only: a matched segment is the normal case and says nothing new. */
-static void text_verify(struct text_renderer *r, vtime_t when, const struct rec_verify *rep)
+/* What one comparison found, after "verify ...: " (no newline). */
+static void text_verify_what(FILE *f, const struct rec_verify *rep)
 {
-	char t[32], k[160], o[160], kt[32], ot[32], fields[64] = "";
+	char k[160], o[160], kt[32], ot[32], fields[64] = "", by[32];
 	int i;
 
-	if (rep->matched)
-		return;
-	render_time(when, t, sizeof(t));
 	if (rep->kernel) {
 		vseg_str(rep->kernel, k, sizeof(k));
 		render_time(rep->kernel_t, kt, sizeof(kt));
@@ -382,31 +379,83 @@ static void text_verify(struct text_renderer *r, vtime_t when, const struct rec_
 		strncat(fields, i ? ", " : "", sizeof(fields) - strlen(fields) - 1);
 		strncat(fields, rep->fields[i], sizeof(fields) - strlen(fields) - 1);
 	}
-	fprintf(r->out, "%10s       %sverify%s %s %s: ", t, C(r, RED), C(r, RESET), rep->result, rep->cls);
 	if (!rep->ours)
-		fprintf(r->out, "the kernel sent %s at %s; the stack did not\n", k, kt);
+		fprintf(f, "%s %s: the kernel sent %s at %s; the stack did not", rep->result, rep->cls, k, kt);
 	else if (!rep->kernel)
-		fprintf(r->out, "the stack sent %s at %s; the kernel did not\n", o, ot);
+		fprintf(f, "%s %s: the stack sent %s at %s; the kernel did not", rep->result, rep->cls, o, ot);
+	else if (!rep->nfields)
+		fprintf(f, "%s %s by %s: kernel %s at %s, stack at %s", rep->result, rep->cls,
+			render_ms(rep->ours_t > rep->kernel_t ? rep->ours_t - rep->kernel_t : rep->kernel_t - rep->ours_t,
+				  by, sizeof(by)),
+			k, kt, ot);
 	else
-		fprintf(r->out, "%s differ: kernel %s at %s, stack %s at %s\n", fields, k, kt, o, ot);
+		fprintf(f, "%s %s: %s differ: kernel %s at %s, stack %s at %s", rep->result, rep->cls, fields, k, kt,
+			o, ot);
+}
+
+/* A connection's first divergence (matched segments, the normal case, are not shown). */
+static void text_verify(struct text_renderer *r, vtime_t when, const struct rec_verify *rep)
+{
+	char t[32];
+
+	if (rep->matched)
+		return;
+	render_time(when, t, sizeof(t));
+	fprintf(r->out, "%10s       %sverify%s first divergence: ", t, C(r, RED), C(r, RESET));
+	text_verify_what(r->out, rep);
+	fprintf(r->out, " (%s)\n", rep->cause ? rep->cause : "?");
+}
+
+/* A diverged connection, settled: its first divergence, and how much followed. */
+static void text_verify_conn(struct text_renderer *r, vtime_t when, const struct rec_verify_conn *c)
+{
+	char t[32], ft[32], a[ADDR_STRLEN], b[ADDR_STRLEN];
+
+	render_time(when, t, sizeof(t));
+	render_time(c->first_t, ft, sizeof(ft));
+	fprintf(r->out, "%10s       %sverify%s %s <- %s: diverged at %s (%s %s), %llu more difference%s followed of %llu compared; cause: %s\n",
+		t, C(r, RED), C(r, RESET), endpoint_format(c->local, c->lport, a, sizeof(a)),
+		endpoint_format(c->remote, c->rport, b, sizeof(b)), ft, c->first->result, c->first->cls,
+		(unsigned long long)c->followed, c->followed == 1 ? "" : "s", (unsigned long long)c->compared, c->cause);
 }
 
 static void text_verify_totals(FILE *f, const struct rec_verify_totals *vs)
 {
 	int c;
 
+	int n = 0;
+
 	fprintf(f, "verify: control agreement %.3f\n", vs->agreement);
+	if (vs->nothing)
+		fprintf(f, "verify: failed: %s\n", vs->nothing);
 	for (c = 0; c < vs->ncls; c++) {
 		const struct rec_verify_class *k = &vs->cls[c];
+		const char *unit = strcmp(k->name, "data") == 0 ? " bytes" : "";
 
-		fprintf(f, "  %-8s %llu sent by the kernel: %llu matched, %llu missing, %llu differ; %llu extra; agreement %.3f\n",
-			k->name, (unsigned long long)k->expected,
+		fprintf(f, "  %-8s %llu%s sent by the kernel: %llu matched, %llu missing, %llu differ; %llu extra; agreement %.3f",
+			k->name, (unsigned long long)k->expected, unit,
 			(unsigned long long)k->matched, (unsigned long long)k->missing,
 			(unsigned long long)k->differs, (unsigned long long)k->extra, k->agreement);
+		if (k->late)
+			fprintf(f, "; %llu%s late or early", (unsigned long long)k->late, unit);
+		fputc('\n', f);
 	}
 	if (vs->option_diffs)
 		fprintf(f, "  %llu matched segments differ in window or options (reported, not counted)\n",
 			(unsigned long long)vs->option_diffs);
+	if (vs->uncounted)
+		fprintf(f, "  %llu kernel segments answer what came before the capture (not compared)\n",
+			(unsigned long long)vs->uncounted);
+	fprintf(f, "  connections: %llu compared, %llu diverged", (unsigned long long)vs->connections,
+		(unsigned long long)vs->diverged);
+	for (c = 0; c < vs->ncauses; c++) {
+		if (!vs->cause_conns[c])
+			continue;
+		fprintf(f, "%s %s %llu (%llu difference%s)", n++ ? "," : "; causes:", vs->cause_names[c],
+			(unsigned long long)vs->cause_conns[c], (unsigned long long)vs->cause_segs[c],
+			vs->cause_segs[c] == 1 ? "" : "s");
+	}
+	fputc('\n', f);
 }
 
 /* The summary's capture-point line: where, from how many handshakes, what was done. */
@@ -452,9 +501,15 @@ static void text_replay_stats(FILE *f, const struct rec_replay *rs)
 		fprintf(f, "%llu of the stack's ISNs were re-based to the recorded SYN-ACK's, read after the stack had answered\n",
 			(unsigned long long)rs->isn_rebased);
 	text_capture(f, &rs->capture);
+	if (rs->listener_drops)
+		fprintf(f, "%llu SYNs were dropped by the recorded listener (sent again before any answer): not replayed\n",
+			(unsigned long long)rs->listener_drops);
 	if (rs->picked_up)
 		fprintf(f, "%llu connections were already open when the capture started (picked up as ESTABLISHED)\n",
 			(unsigned long long)rs->picked_up);
+	if (rs->duplicates)
+		fprintf(f, "%llu frames were in the capture twice (identical, within 10 ms): replayed once\n",
+			(unsigned long long)rs->duplicates);
 	if (rs->tso_length_0)
 		fprintf(f, "%llu IPv4 frames had total length 0 (segmentation offload: captured before the card split them); read as captured\n",
 			(unsigned long long)rs->tso_length_0);
@@ -546,6 +601,9 @@ static void text_record(struct renderer *rr, const struct record *rec)
 		break;
 	case REC_VERIFY:
 		text_verify(r, rec->t, rec->verify);
+		break;
+	case REC_VERIFY_CONN:
+		text_verify_conn(r, rec->t, rec->verify_conn);
 		break;
 	case REC_TABLES:
 		text_tables(r, rec->tables);

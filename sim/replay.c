@@ -66,9 +66,22 @@ struct rp {
 	int64_t back_first;           /* the first of them (frame number) */
 	vtime_t back_max;             /* the largest step back */
 	int64_t first_in, first_out;  /* first inbound and outbound frame (0: none) */
+	struct {
+		struct ip_addr addr;      /* a listener of the recorded host... */
+		uint16_t port;
+		uint64_t drops;           /* ...SYNs it dropped (not answered before they were sent again) */
+		uint64_t min_waiting;     /* the fewest connections that waited at one of those drops */
+	} drops[REPLAY_MAX_LISTEN];
+	int ndrops;                   /* listeners in drops[] */
 	struct replay_stats stats;    /* what the summary reports */
 };
 
+/*
+ * The shortest gap between a SYN and its retransmission (Linux waits 1 s,
+ * others 3 s; RFC 6298 allows no less than 1 s): anything closer is a
+ * duplicate the capture made (one frame seen twice).
+ */
+#define SYN_RTX_MIN (200 * VT_MSEC)
 /* How far after an inbound FIN a recorded FIN that crossed it is looked for. */
 #define FIN_CROSS (1 * VT_MSEC)
 
@@ -196,18 +209,18 @@ static const struct la_frame *read_one(struct rp *p)
 
 /*
  * Reads ahead until the window holds a frame of kind k1 or k2 (0: none)
- * from a:pa to b:pb, or is full. Returns the frame of kind k1 if the
+ * from a:pa to b:pb, or is full (deep: la_full(), else la_full_soft()). Returns the frame of kind k1 if the
  * window already held one, else the first of either kind, else NULL.
  */
 static const struct la_frame *wait_for(struct rp *p, int k1, int k2, const struct ip_addr *a,
-				       uint16_t pa, const struct ip_addr *b, uint16_t pb)
+				       uint16_t pa, const struct ip_addr *b, uint16_t pb, int deep)
 {
 	const struct la_frame *e = la_find(p->la, k1, a, pa, b, pb);
 
 	if (!e && k2)
 		e = la_find(p->la, k2, a, pa, b, pb);
 	/* Only a frame read now can change the answer: look at each one, not the index. */
-	while (!e && !la_full(p->la)) {
+	while (!e && !(deep ? la_full(p->la) : la_full_soft(p->la))) {
 		const struct la_frame *f = read_one(p);
 
 		if (!f)
@@ -236,17 +249,17 @@ static const struct la_frame *wait_for(struct rp *p, int k1, int k2, const struc
 static void look_ahead(struct rp *p, const struct la_frame *f)
 {
 	if (!p->started) {
-		while (!la_full(p->la))
+		while (!la_full_soft(p->la))
 			read_one(p);
 		p->started = 1;
 		if (p->auto_local && p->nlocal == 0)
 			infer_servers(p);
 	}
 	if (p->auto_local)
-		while (p->nlocal == 0 && !la_full(p->la))
+		while (p->nlocal == 0 && !la_full_soft(p->la))
 			read_one(p);
 	if (!f->status && (f->seg.flags & (TH_SYN | TH_ACK)) == TH_SYN)
-		wait_for(p, LA_SYNACK, LA_RST, &f->seg.dst, f->seg.dport, &f->seg.src, f->seg.sport);
+		wait_for(p, LA_SYNACK, LA_RST, &f->seg.dst, f->seg.dport, &f->seg.src, f->seg.sport, 1);
 }
 
 /* ---- the stack's questions ------------------------------------------------------------ */
@@ -289,13 +302,16 @@ static void replay_inbound(struct rp *p, const struct segment *seg, int64_t n, v
 		 * recorded host reset it, it really was a stray; otherwise the
 		 * connection predates the capture...
 		 */
-		const struct la_frame *rst = wait_for(p, LA_RST, 0, &seg->dst, seg->dport, &seg->src, seg->sport);
+		const struct la_frame *rst = wait_for(p, LA_RST, 0, &seg->dst, seg->dport, &seg->src, seg->sport, 0);
 
 		/* ...unless it answers a SYN cookie: the listener takes it. */
-		if ((!rst || rst->seg.seq != seg->ack) && !replay_cookie_known(&p->cookies, seg))
-			replay_app_pick_up(&p->app, &seg->dst, seg->dport, &seg->src, seg->sport, seg->ack,
-					   seg->seq, seg->win, seg->opt.has_ts, t);
+		if ((!rst || rst->seg.seq != seg->ack) && !replay_cookie_known(&p->cookies, seg) &&
+		    replay_app_pick_up(&p->app, &seg->dst, seg->dport, &seg->src, seg->sport, seg->ack, seg->seq,
+				       seg->win, seg->opt.has_ts, t) == 0 && p->v)
+			verify_note(p->v, &seg->dst, seg->dport, &seg->src, seg->sport, VN_PICKED_UP);
 	}
+	if (p->v)
+		verify_inbound(p->v, seg);
 	fd = stack_input(p->st, seg, n);
 	if (stack_counter(p->st, CNT_PASSIVEOPENS) != p->opens_measured) {
 		/* A handshake completed: where it was captured, if that waited for its ACK. */
@@ -391,13 +407,18 @@ static int fin_call(struct rp *p, const struct segment *seg)
 
 static void replay_outbound(struct rp *p, const struct la_frame *f, vtime_t t)
 {
+	uint64_t picked;
+
 	release_acked(p, &f->seg, t);
 	if (p->v)
 		verify_expected(p->v, &f->seg, t);
 	/* Only a stack that chose an ISN of its own, or a cookie, can have one to re-base. */
 	if ((f->seg.flags & (TH_SYN | TH_ACK)) == (TH_SYN | TH_ACK) && p->stats.isn_own)
 		adopt_late_isn(p, f, t);
+	picked = p->app.picked_up;
 	replay_app_outbound(&p->app, &f->seg, t, fin_call(p, &f->seg));
+	if (p->v && p->app.picked_up != picked)
+		verify_note(p->v, &f->seg.src, f->seg.sport, &f->seg.dst, f->seg.dport, VN_PICKED_UP);
 }
 
 /* Which way a segment goes: 1 to a local address, -1 from one, 0 neither. */
@@ -463,7 +484,7 @@ static vtime_t not_yet_acked(struct rp *p, const struct segment *in, vtime_t t, 
 		const struct la_frame *g;
 		vtime_t tg;
 
-		if (i >= la_count(p->la) && (la_full(p->la) || !read_one(p)))
+		if (i >= la_count(p->la) && (la_full_soft(p->la) || !read_one(p)))
 			return 0;
 		g = la_at(p->la, i);
 		tg = vt_of(p, g->fr.ts);
@@ -529,7 +550,7 @@ static void find_final_ack(struct rp *p, const struct segment *syn, const struct
 	for (i = (uint32_t)(sa->n - la_head(p->la)->n) + 1;; i++) {
 		const struct la_frame *g;
 
-		if (i >= la_count(p->la) && (la_full(p->la) || !read_one(p)))
+		if (i >= la_count(p->la) && (la_full_soft(p->la) || !read_one(p)))
 			return;
 		g = la_at(p->la, i);
 		if (g->fr.ts > bound)
@@ -571,6 +592,8 @@ static void measure_handshake(struct rp *p, const struct la_frame *f, vtime_t t)
 	}
 	delay = capture_point_handshake(&p->cp, &syn->dst, syn->dport, &syn->src, syn->sport, syn_sa, sa_ack,
 					&side, t);
+	if (delay && p->v)
+		verify_note(p->v, &syn->dst, syn->dport, &syn->src, syn->sport, VN_DELAYED);
 	if (!delay || !p->r)
 		return;
 	snprintf(subj, sizeof(subj), "%s <- %s", endpoint_format(&syn->dst, syn->dport, a, sizeof(a)),
@@ -583,11 +606,102 @@ static void measure_handshake(struct rp *p, const struct la_frame *f, vtime_t t)
 }
 
 /*
+ * Whether the recorded listener dropped the inbound SYN f: the client
+ * sent it again (same ISN, a retransmission timeout later: a copy within
+ * SYN_RTX_MIN is the capture's duplicate) before the host answered it with
+ * a SYN-ACK or a RST. Its accept queue was full (or its SYN queue,
+ * without cookies).
+ */
+static int listener_dropped(struct rp *p, const struct la_frame *f)
+{
+	const struct segment *syn = &f->seg;
+	const struct la_frame *again = la_next_same(p->la, f), *a;
+
+	while (again && again->fr.ts < f->fr.ts + SYN_RTX_MIN)
+		again = la_next_same(p->la, again);
+	if (!again || again->seg.seq != syn->seq || !replay_app_is_listener(&p->app, &syn->dst, syn->dport))
+		return 0;
+	for (a = la_find(p->la, LA_SYNACK, &syn->dst, syn->dport, &syn->src, syn->sport); a; a = la_next_same(p->la, a))
+		if (a->n > f->n && a->n < again->n)
+			return 0;
+	for (a = la_find(p->la, LA_RST, &syn->dst, syn->dport, &syn->src, syn->sport); a; a = la_next_same(p->la, a))
+		if (a->n > f->n && a->n < again->n)
+			return 0;
+	return 1;
+}
+
+/*
+ * The recorded listener dropped the SYN f: without --listen (which makes
+ * the stack's own backlog decide) the stack is not given it, as if it had
+ * been lost; the drop is counted, the connection noted for --verify, and
+ * the connections that may have filled the queue counted for the backlog
+ * the summary infers. Returns 1 when the SYN is not to be replayed.
+ */
+static int follow_drop(struct rp *p, const struct la_frame *f, vtime_t t)
+{
+	const struct segment *syn = &f->seg;
+	uint64_t waiting = replay_app_waiting(&p->app, &syn->dst, syn->dport);
+	char subj[2 * ADDR_STRLEN + 8], a[ADDR_STRLEN], b[ADDR_STRLEN], why[200];
+	int i;
+
+	if (!p->auto_listen)
+		return 0;
+	for (i = 0; i < p->ndrops; i++)
+		if (p->drops[i].port == syn->dport && addr_equal(&p->drops[i].addr, &syn->dst))
+			break;
+	if (i == p->ndrops) {
+		if (p->ndrops == REPLAY_MAX_LISTEN)
+			return 0;
+		p->ndrops++;
+		p->drops[i].addr = syn->dst;
+		p->drops[i].port = syn->dport;
+		p->drops[i].min_waiting = waiting;
+		snprintf(subj, sizeof(subj), "%s <- %s", endpoint_format(&syn->dst, syn->dport, a, sizeof(a)),
+			 endpoint_format(&syn->src, syn->sport, b, sizeof(b)));
+		snprintf(why, sizeof(why),
+			 "the recorded listener did not answer the SYN (frame %lld) before it was sent again: its queue was full; SYNs it dropped are not given to the stack",
+			 (long long)f->n);
+		emit_inferred(p->r, t, "drop", subj, why);
+	}
+	p->drops[i].drops++;
+	if (waiting < p->drops[i].min_waiting)
+		p->drops[i].min_waiting = waiting;
+	p->stats.listener_drops++;
+	if (p->v)
+		verify_note(p->v, &syn->dst, syn->dport, &syn->src, syn->sport, VN_LISTENER_DROP);
+	return 1;
+}
+
+/* The backlog that explains each listener's drops, said once at the end. */
+static void infer_backlogs(struct rp *p)
+{
+	char ep[ADDR_STRLEN], why[200];
+	int i;
+
+	for (i = 0; i < p->ndrops; i++) {
+		uint64_t w = p->drops[i].min_waiting;
+
+		endpoint_format(&p->drops[i].addr, p->drops[i].port, ep, sizeof(ep));
+		if (w)
+			snprintf(why, sizeof(why),
+				 "backlog about %llu (%llu SYNs dropped while as few as %llu connections waited to cause a segment); its application did not accept at once",
+				 (unsigned long long)(w - 1), (unsigned long long)p->drops[i].drops, (unsigned long long)w);
+		else
+			snprintf(why, sizeof(why),
+				 "%llu SYNs dropped while no connection visibly waited: not a full accept queue the capture shows (a SYN queue without cookies, or a drop before the listener)",
+				 (unsigned long long)p->drops[i].drops);
+		emit_inferred(p->r, stack_now(p->st), "listener", ep, why);
+	}
+}
+
+/*
  * Replays the window's head frame f: the clock moves to its time (timers
  * fire), then the segment goes to the stack (now, or held back while its
  * connection is delayed) or to the application.
+ * Returns its direction (as direction(); 0 for a frame skipped); for an
+ * inbound segment the stack was not given, *not_fed says why.
  */
-static void replay_frame(struct rp *p, const struct la_frame *f)
+static int replay_frame(struct rp *p, const struct la_frame *f, const char **not_fed)
 {
 	vtime_t t = vt_of(p, f->fr.ts), delay, crossed;
 	int dir;
@@ -605,7 +719,13 @@ static void replay_frame(struct rp *p, const struct la_frame *f)
 	if (f->status) {
 		if (!p->stats.skipped[f->status]++)
 			p->stats.first_skipped[f->status] = f->n;
-		return;
+		return 0;
+	}
+	if (f->dup) {
+		/* The capture saw one frame twice: the host sent it, and the stack got it, once. */
+		p->stats.duplicates++;
+		*not_fed = "a duplicate: the capture saw this frame twice";
+		return 0;
 	}
 	if (f->cut & SEG_CUT_PAYLOAD)
 		p->stats.payload_cut++;
@@ -616,8 +736,13 @@ static void replay_frame(struct rp *p, const struct la_frame *f)
 	if (dir > 0) {
 		if (!p->stats.inbound++)
 			p->first_in = f->n;
-		if ((f->seg.flags & (TH_SYN | TH_ACK)) == TH_SYN)
+		if ((f->seg.flags & (TH_SYN | TH_ACK)) == TH_SYN) {
+			if (listener_dropped(p, f) && follow_drop(p, f, t)) {
+				*not_fed = "the recorded listener dropped this SYN (its queue was full): not given to the stack";
+				return 1;
+			}
 			measure_handshake(p, f, t);
+		}
 		delay = capture_point_delay(&p->cp, &f->seg, t);
 		/* A FIN the host's next segment (a few frames on) does not acknowledge crossed it. */
 		if (!delay && (f->seg.flags & TH_FIN) && (crossed = not_yet_acked(p, &f->seg, t, t + FIN_CROSS, 8)) != 0)
@@ -631,6 +756,17 @@ static void replay_frame(struct rp *p, const struct la_frame *f)
 	} else {
 		p->stats.ignored++;
 	}
+	return dir;
+}
+
+/* The frame itself, byte for byte, for a front end that writes the capture back (--annotate). */
+static void emit_input_frame(struct rp *p, const struct la_frame *f, int dir, const char *not_fed)
+{
+	struct rec_frame rf = { f->n, frame_linktype(p->fs), f->fr.ts, la_t0(p->la), f->fr.caplen, f->fr.wirelen,
+				f->fr.data, (int8_t)dir, f->status ? frame_skip_name(f->status) : NULL,
+				f->status ? NULL : &f->seg, not_fed };
+
+	emit_frame(p->r, &rf, p->last_t);
 }
 
 /* ---- output -------------------------------------------------------------------------- */
@@ -640,6 +776,21 @@ static void verify_report(void *ctx, const struct verify_report *rep)
 	struct rp *p = ctx;
 
 	emit_verify(p->r, rep);
+}
+
+/* Every comparison, for a front end that marks each segment (--annotate). */
+static void verdict_report(void *ctx, const struct verify_report *rep)
+{
+	struct rp *p = ctx;
+
+	emit_verdict(p->r, rep);
+}
+
+static void verify_conn_report(void *ctx, const struct verify_conn_report *rep)
+{
+	struct rp *p = ctx;
+
+	emit_verify_conn(p->r, stack_now(p->st), rep);
 }
 
 static void observe(void *ctx, const struct event *ev)
@@ -746,9 +897,9 @@ int replay_run(const struct replay_opts *o)
 	struct renderer *out = o->r ? o->r : o->summary_r;
 	struct rp *p = calloc(1, sizeof(*p));
 	struct la_frame *f;
-	const char *msg;
+	const char *msg, *not_fed;
 	char err[768];
-	int status = 0;
+	int status = 0, dir;
 
 	if (!p) {
 		fprintf(stderr, "tcpdemux: out of memory\n");
@@ -769,11 +920,13 @@ int replay_run(const struct replay_opts *o)
 	delay_line_init(&p->held);
 	if (!p->st || !p->la || replay_cookie_init(&p->cookies) < 0 ||
 	    capture_point_init(&p->cp, o->capture_point) < 0 ||
-	    (o->verify && !(p->v = verify_new(verify_report, p)))) {
+	    (o->verify && !(p->v = verify_new(verify_report, verify_conn_report, p)))) {
 		fprintf(stderr, "tcpdemux: out of memory\n");
 		rp_free(p);
 		return 2;
 	}
+	if (p->v && p->r && (p->r->wants & RENDER_WANT_VERDICTS))
+		verify_set_verdict_hook(p->v, verdict_report, p);
 	if (o->write_path && !(p->dump = pcap_out_open(o->write_path))) {
 		rp_free(p);
 		return 2;
@@ -807,17 +960,19 @@ int replay_run(const struct replay_opts *o)
 		if (!f)
 			break;
 		look_ahead(p, f);
-		replay_frame(p, f);
-		/* Here the frame has had all its effects: a front end that annotates
-		 * each input frame with them would take f->fr now. */
+		not_fed = NULL;
+		dir = replay_frame(p, f, &not_fed);
+		emit_input_frame(p, f, dir, not_fed);
 		la_pop(p->la);
 	}
 	frame_counts(p->fs, &p->stats.frames, &p->stats.filtered);
 	p->stats.picked_up = p->app.picked_up;
 	capture_summary(p);
+	infer_backlogs(p);
 	if (p->v) {
 		verify_finish(p->v);
 		p->stats.verify = verify_stats(p->v);
+		p->stats.verify_nothing = verify_nothing_compared(p->v, p->stats.inbound && !p->stats.outbound);
 	}
 
 	if (o->tables == 2)
@@ -835,8 +990,12 @@ int replay_run(const struct replay_opts *o)
 	} else {
 		/* Warnings only for a capture replayed to its end: a refused one gets its one line. */
 		warn_capture(p);
-		if (p->v && verify_agreement(&verify_stats(p->v)->c[VC_CONTROL]) < 1.0)
+		if (p->stats.verify_nothing) {
+			fprintf(stderr, "tcpdemux: %s: --verify: %s\n", o->file, p->stats.verify_nothing);
 			status = 1;
+		} else if (p->v && verify_agreement(&verify_stats(p->v)->c[VC_CONTROL]) < 1.0) {
+			status = 1;
+		}
 	}
 	rp_free(p);
 	return status;

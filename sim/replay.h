@@ -33,11 +33,14 @@ struct replay_stats {
 	uint64_t payload_cut;       /* replayed with payload bytes missing (snap length) */
 	uint64_t header_cut;        /* replayed with options (or the window) missing (snap length) */
 	uint64_t tso_length_0;      /* IPv4 total length 0 (segmentation offload), read as captured */
+	uint64_t duplicates;        /* frames the capture holds twice (identical, within 10 ms): replayed once */
 	uint64_t picked_up;         /* connections already open when the capture started */
 	uint64_t isn_recorded, isn_own;
 	uint64_t isn_rebased;       /* own ISNs replaced by a recorded SYN-ACK's that came later */
+	uint64_t listener_drops;    /* SYNs the recorded listener dropped, not given to the stack */
 	struct rec_capture capture; /* where the capture was taken (record.h) */
 	const struct verify_stats *verify; /* --verify, else NULL */
+	const char *verify_nothing; /* --verify compared nothing: why (the exit status is 1), else NULL */
 };
 
 struct replay_listen {

@@ -140,10 +140,35 @@ int replay_app_accept_all(struct replay_app *app)
 	for (i = 0; i < app->nlis; i++) {
 		int fd;
 
-		while ((fd = sys_accept(app->st, app->lis[i].fd, NULL, NULL)) >= 0)
-			n += conn_add(app, fd) != NULL;
+		while ((fd = sys_accept(app->st, app->lis[i].fd, NULL, NULL)) >= 0) {
+			struct app_conn *c = conn_add(app, fd);
+
+			if (c) {
+				c->listener = (uint16_t)(i + 1);
+				n++;
+			}
+		}
 		if (fd != -EAGAIN)
 			app->accept_left = 1; /* out of descriptors or sockets: try again later */
+	}
+	return n;
+}
+
+uint64_t replay_app_waiting(const struct replay_app *app, const struct ip_addr *a, uint16_t port)
+{
+	uint64_t n = 0;
+	int fd;
+
+	for (fd = 0; fd < app->nconn; fd++) {
+		const struct app_conn *c = &app->conn[fd];
+		const struct app_listener *l;
+
+		if (!c->listener || c->have_seq || c->fin_done)
+			continue;
+		l = &app->lis[c->listener - 1];
+		if (l->port == port && (addr_equal(&l->addr, a) || addr_is_any(&l->addr)) &&
+		    sys_state(app->st, fd) == TCP_ESTABLISHED)
+			n++;
 	}
 	return n;
 }

@@ -35,6 +35,7 @@ struct app_conn {
 	uint32_t seq;      /* next byte the application writes, if have_seq */
 	uint8_t have_seq;  /* seq is known (from connect() or the first data sent) */
 	uint8_t fin_done;  /* shutdown(SHUT_WR) called */
+	uint16_t listener; /* 1 + the index in lis[] of the listener it was accepted from; 0: none */
 };
 
 /* A listening socket the application opened. */
@@ -73,6 +74,13 @@ int replay_app_listen(struct replay_app *app, const struct ip_addr *a, uint16_t 
 
 /* Does a listener of the application take a:port (exactly or by a wildcard of its family)? */
 int replay_app_is_listener(const struct replay_app *app, const struct ip_addr *a, uint16_t port);
+
+/*
+ * Connections accepted from the listener on a:port whose application has
+ * caused no segment yet (nothing sent, no FIN): as far as the capture
+ * shows, they may still have been waiting in the accept queue.
+ */
+uint64_t replay_app_waiting(const struct replay_app *app, const struct ip_addr *a, uint16_t port);
 
 /*
  * accept()s everything queued on every listener. Returns how many. While

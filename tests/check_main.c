@@ -33,6 +33,7 @@ int main(void)
 	srunner_add_suite(sr, pcapng_suite());
 	srunner_add_suite(sr, capture_suite());
 	srunner_add_suite(sr, usage_suite());
+	srunner_add_suite(sr, view_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

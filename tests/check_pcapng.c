@@ -127,23 +127,6 @@ START_TEST(test_libpcap_reads_it)
 }
 END_TEST
 
-/* Runs tshark with argv (NULL-terminated, after "tshark"); returns its stdout, asserting exit 0. */
-static char *tshark(const char *const *args)
-{
-	char *argv[32], *out, *err;
-	int n = 0, rc;
-
-	argv[n++] = (char *)"tshark";
-	while (*args && n < 31)
-		argv[n++] = (char *)*args++;
-	argv[n] = NULL;
-	rc = prog_runv(argv, &out, &err);
-	ck_assert_msg(rc == 0, "tshark exited %d (is it installed? tools/ensure-deps.sh installs it): %s%s", rc,
-		      out, err);
-	free(err);
-	return out;
-}
-
 START_TEST(test_tshark_reads_it)
 {
 	struct tpkt pk[3];
@@ -154,12 +137,12 @@ START_TEST(test_tshark_reads_it)
 	tmp_path(path, sizeof(path), "tshark.pcapng");
 	write_packets(path, pk);
 	{
-		const char *args[] = { "-r", path, "-T", "fields", "-E", "separator=|",
+		const char *args[] = { "tshark", "-r", path, "-T", "fields", "-E", "separator=|",
 				       "-e", "frame.number", "-e", "frame.interface_name",
 				       "-e", "frame.interface_description", "-e", "frame.time_epoch",
 				       "-e", "frame.cap_len", "-e", "frame.len", "-e", "ip.src",
 				       "-e", "tcp.srcport", "-e", "frame.comment", NULL };
-		out = tshark(args);
+		out = prog_tool(args);
 	}
 	line = strtok_r(out, "\n", &save);
 	for (i = 0; i < 3; i++, line = strtok_r(NULL, "\n", &save)) {
@@ -175,9 +158,9 @@ START_TEST(test_tshark_reads_it)
 	free(out);
 	{
 		/* The drop is found by its counter's name, as a reader would look for it. */
-		const char *args[] = { "-r", path, "-Y", "frame.comment contains \"ListenOverflows\"",
+		const char *args[] = { "tshark", "-r", path, "-Y", "frame.comment contains \"ListenOverflows\"",
 				       "-T", "fields", "-e", "frame.number", NULL };
-		out = tshark(args);
+		out = prog_tool(args);
 		ck_assert_str_eq(out, "3\n");
 		free(out);
 	}

@@ -213,6 +213,22 @@ static inline const char *prog_quote(const char *s, char *buf, size_t len)
 	return buf;
 }
 
+/*
+ * Runs a tool (argv[0] looked up in PATH: tshark, python3, ...) that the
+ * test needs and tools/ensure-deps.sh installs; asserts it exited 0 and
+ * returns its stdout (malloc'd). A missing tool fails the test, saying so.
+ */
+static inline char *prog_tool(const char *const argv[])
+{
+	char *out, *err;
+	int rc = prog_runv((char *const *)argv, &out, &err);
+
+	ck_assert_msg(rc == 0, "%s exited %d (not installed? tools/ensure-deps.sh --test installs it): %s%s", argv[0],
+		      rc, out, err);
+	free(err);
+	return out;
+}
+
 /* The whole file, NUL-terminated, in a malloc'd buffer; *len (if not NULL) gets its size. */
 static inline char *prog_read_file(const char *path, size_t *len)
 {

@@ -29,5 +29,6 @@ Suite *live_suite(void);
 Suite *pcapng_suite(void);
 Suite *capture_suite(void);
 Suite *usage_suite(void);
+Suite *view_suite(void);
 
 #endif

@@ -28,7 +28,7 @@
 
   var ROW_H = 30;          /* px: must match --row in page.css */
   var GUTTER = 170;        /* px: number and time, left of the lanes */
-  var MAX_LANES = 7;       /* peers drawn as their own lane; the rest share one */
+  var LANE_MIN_PX = 150;   /* the narrowest lane: more peers than fit share one lane */
   var MAX_TABLE_ROWS = 120; /* ehash entries drawn at once; the rest are counted */
 
   var run = null;          /* what buildRun() made */
@@ -251,6 +251,7 @@
     e.state = r.state;
     e.local = local;
     e.remote = remote;
+    if (r.state === 'TIME_WAIT' || r.state === 'SYN_RECV') e.fd = null; /* no descriptor holds these */
     if (r.lookup) {
       e.hash = r.lookup.hash;
       e.bucket = r.lookup.bucket;
@@ -292,20 +293,33 @@
   function applySock(m, r) {
     var old = m.entries.get(r.id);
 
-    if (r.event === 'free' || r.state === 'CLOSED') {
-      if (old) m.setEntry(r.id, null);
+    /* Listeners are in the listen table, not the ehash. */
+    if (r.state === 'LISTEN' || r.old === 'LISTEN') return;
+    if (r.event === 'free') {
+      /*
+       * Freed: a request that became a socket, or a socket that became a
+       * TIME_WAIT entry, leaves its successor (same id) in place; only the
+       * entry in the state that was freed goes.
+       */
+      if (old && old.state === r.state) m.setEntry(r.id, null);
+      return;
+    }
+    if (r.state === 'CLOSED') {
+      /* A socket going to TIME_WAIT closes, but its TIME_WAIT entry stays hashed. */
+      if (old && !(r.old === 'TIME_WAIT' && old.state === 'TIME_WAIT')) m.setEntry(r.id, null);
       return;
     }
     if (!old) {
       if (!r.local || !r.remote) return;
       m.setEntry(r.id, { id: r.id, state: r.state, local: r.local, remote: r.remote, hash: null,
-                         bucket: r.bucket === undefined ? null : r.bucket, fd: r.fd === undefined ? null : r.fd,
+                         bucket: r.bucket === undefined ? null : r.bucket,
+                         fd: r.fd === undefined || r.state === 'TIME_WAIT' ? null : r.fd,
                          listener: guessListener(m, r.local), born: ++m.born, queued: 0 });
       return;
     }
-    if (old.state !== r.state || (r.fd !== undefined && r.fd !== old.fd)) {
-      m.setEntry(r.id, copy(old, { state: r.state, fd: r.fd === undefined ? old.fd : r.fd }));
-    }
+    /* A TIME_WAIT entry is the kernel's, not the descriptor's (the socket that had one is gone). */
+    var fd = r.state === 'TIME_WAIT' ? null : r.fd === undefined ? old.fd : r.fd;
+    if (old.state !== r.state || fd !== old.fd) m.setEntry(r.id, copy(old, { state: r.state, fd: fd }));
   }
 
   /*
@@ -377,8 +391,13 @@
       case 'summary':
         summary = r;
         break;
-      case 'page':
+      case 'begin':
         meta = r;
+        break;
+      case 'say':
+        /* Narration stands between moments: at the time of the line before it. */
+        row = newRow('say', r);
+        row.t = rows[rows.length - 2].t;
         break;
       default:
         break; /* a type this page does not know (docs/json.md: ignore it) */
@@ -395,9 +414,18 @@
       row = rows[i];
       if (row.kind === 'timer' && connOfSock.has(row.sock)) row.conn = connOfSock.get(row.sock);
     }
-    /* Peers drawn left of the server, in order of appearance; past MAX_LANES, one shared lane. */
-    lanes = peers.slice(0, peers.length > MAX_LANES ? MAX_LANES - 1 : MAX_LANES).map(function (p) { return { name: p }; });
-    if (peers.length > MAX_LANES) lanes.push({ name: (peers.length - MAX_LANES + 1) + ' more peers', shared: true });
+    /*
+     * Peers drawn left of the server, one lane each in order of appearance,
+     * while they fit; more than that share one lane, and each arrow then
+     * names its peer's endpoint.
+     */
+    var fit = Math.max(1, Math.floor(($('ladder').clientWidth - GUTTER - 60) / LANE_MIN_PX) - 1);
+    if (peers.length <= fit) {
+      lanes = peers.map(function (p) { return { name: p }; });
+    } else {
+      lanes = [{ name: peers.length + ' peers', shared: true }];
+      peers.forEach(function (p) { laneOf.set(p, 0); });
+    }
     lanes.push({ name: Array.from(local).filter(function (a) { return !laneOf.has(a); }).join(' ') || 'server', server: true });
     return { rows: rows, lanes: lanes, laneOf: laneOf, stepRow: stepRow, inRows: inRows, summary: summary,
              model: m, meta: meta, last: rows.length - 1 };
@@ -467,6 +495,7 @@
     case 'timer': return 'timer #' + r.sock + ' ' + r.state + ': ' + r.action + (r.retries ? ' (retransmission ' + r.retries + ')' : '');
     case 'note': return 'inferred ' + r.what + ' ' + r.subject + ': ' + r.why;
     case 'verify': return 'verify ' + r.result + ' ' + r.class + (r.fields && r.fields.length ? ': ' + r.fields.join(', ') : '');
+    case 'say': return r.text.replace(/^== /, '');
     default: return row.kind;
     }
   }
@@ -481,8 +510,7 @@
 
   function laneOfRow(row) {
     var i = run.laneOf.get(row.peer);
-    if (i === undefined) return -1;
-    return i < run.lanes.length - 1 && !run.lanes[i].shared ? i : run.lanes.length - 2;
+    return i === undefined ? 0 : i;
   }
 
   function drawLanesHead() {
@@ -597,18 +625,27 @@
       p.appendChild(el('span', 'hop-arrow', '\u2192'));
       p.appendChild(hop('miss', '3 listener, wildcard', 'none on port ' + r.dport));
     }
-    p.appendChild(el('span', 'hop-arrow', '\u2192'));
-    p.appendChild(hop(isBad(r) ? 'miss' : 'hit', 'then', outcome(r)));
+  }
+
+  /* The narration that leads to row ri (a demo's "== ..." lines), or null. */
+  function narrationAt(ri) {
+    for (; ri >= 0; ri--) if (run.rows[ri].kind === 'say') return noteText(run.rows[ri]);
+    return null;
   }
 
   function drawDetail() {
-    var row = run.rows[cur], r = row.rec, d = $('detail'), head, what;
+    var row = run.rows[cur], r = row.rec, d = $('detail'), head, what, said = narrationAt(cur),
+        first = run.inRows.length ? run.inRows[0] : run.last + 1;
 
     d.textContent = '';
     $('path').textContent = '';
+    if (run.meta && run.meta.intro && cur < first) {
+      d.appendChild(el('div', 'intro', run.meta.intro));
+    }
+    if (said) d.appendChild(el('div', 'said', said));
     if (row.kind === 'in' || row.kind === 'out') {
-      head = (row.kind === 'in' ? (r.n !== null ? '#' + r.n + ' ' : '') + 'in  ' : 'out  ') +
-             ep(r.src, r.sport) + ' \u2192 ' + ep(r.dst, r.dport) + '  ' + flagWords(r.flags);
+      head = (row.kind === 'in' ? (r.n !== null ? '#' + r.n + ' ' : '') + 'in ' : 'out ') +
+             ep(r.src, r.sport) + ' \u2192 ' + ep(r.dst, r.dport) + ' ' + flagWords(r.flags);
       d.appendChild(el('div', 'head ' + row.kind, head));
       d.appendChild(el('div', 'why', 't ' + secs(r.t) + ' s   seq ' + r.seq + (r.flags.indexOf('A') >= 0 ? '  ack ' + r.ack : '') +
                        '  win ' + r.win + (r.len ? '  len ' + r.len : '')));
@@ -781,7 +818,10 @@
     drawCursor();
     drawPosition();
     if (updateHash) {
-      var row = run.rows[ri], h = ri === run.last ? '#step=last' : row.kind === 'in' && row.n !== null ? '#step=' + row.n : '#row=' + ri;
+      var row = run.rows[ri],
+          h = ri === run.last ? '#step=last'
+            : row.kind === 'in' && row.n !== null ? '#step=' + row.n
+            : ri === rowForStep('0') ? '#step=0' : '#row=' + ri;
       if (location.hash !== h) history.replaceState(null, '', h);
     }
     document.body.dataset.row = ri;

@@ -140,10 +140,10 @@ def main(argv):
                 rows = drv.execute_script("return document.body.dataset.rows")
                 row = drv.execute_script("return document.body.dataset.row")
                 print("== open %s\nms=%s rows=%s row=%s wall_ms=%d\n== end" % (frag, ms, rows, row, wall))
-            elif cmd == "tables":
-                print("== tables\n%s\n== end" % drv.find_element(By.ID, "tables").text)
-            elif cmd == "detail":
-                print("== detail\n%s\n== end" % drv.find_element(By.ID, "detail").text)
+            elif cmd in ("tables", "detail"):
+                # Read in one script: the page redraws its elements as it moves.
+                text = drv.execute_script("return document.getElementById(arguments[0]).innerText.trim()", cmd)
+                print("== %s\n%s\n== end" % (cmd, text))
             elif cmd == "hash":
                 print("== hash\n%s\n== end" % drv.execute_script("return location.hash"))
             elif cmd == "key":
@@ -157,8 +157,10 @@ def main(argv):
                 e.send_keys(text + Keys.ENTER)
                 print("== type %s\n%s\n== end" % (field, drv.execute_script("return location.hash")))
             elif cmd == "ladder":
-                rows = drv.find_elements(By.CSS_SELECTOR, "#ladder .row")
-                print("== ladder\n%s\n== end" % "\n".join(r.text.replace("\n", " ") for r in rows))
+                text = drv.execute_script(
+                    "return Array.from(document.querySelectorAll('#ladder .row'))"
+                    ".map(function (r) { return r.innerText.replace(/\\n/g, ' '); }).join('\\n')")
+                print("== ladder\n%s\n== end" % text)
             elif cmd == "shot":
                 path = args.pop(0)
                 drv.save_screenshot(path)

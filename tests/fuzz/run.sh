@@ -70,6 +70,11 @@ sim_src=()
 for f in sim/*.c; do
 	[ "$f" = sim/main.c ] || sim_src+=("$f")
 done
+# The --html page, built into the program as C strings (the Makefile's page_assets.c).
+mkdir -p "$out"
+"$CC" -O1 -o "$out/embed-page" tools/embed-page.c || exit 2
+"$out/embed-page" sim/page/page.html sim/page/page.css sim/page/page.js > "$out/page_assets.c" || exit 2
+sim_src+=("$out/page_assets.c")
 
 # ---- build -------------------------------------------------------------------
 # The stack and sim objects once, shared by every harness.

@@ -130,6 +130,7 @@ local function parse_demux(c)
 		end
 	end
 	r.reason = c:match("%((%u%a+)%)")
+	if not r.state and (r.result == "syn_ack" or r.result == "tw_recycle") then r.state = "SYN_RECV" end
 	return r
 end
 
