@@ -153,6 +153,7 @@ int ehash_init(struct ehash *eh, uint32_t buckets, int grow)
 	eh->mask = buckets - 1;
 	eh->bmask = chains - 1;
 	eh->count = 0;
+	eh->gen = 1; /* a probe with gen 0 never matches */
 	return 0;
 }
 
@@ -196,6 +197,7 @@ static void ehash_grow(struct ehash *eh)
 	}
 	free(eh->b);
 	eh->b = b;
+	eh->gen++;
 	if (eh->bmask == eh->mask)
 		eh->mask = n - 1;
 	eh->bmask = n - 1;
@@ -210,6 +212,7 @@ void ehash_insert_hashed(struct stack *st, struct sock_common *c, uint32_t hash)
 {
 	struct ehash *eh = &st->ehash;
 
+	eh->gen++;
 	c->hash = hash;
 	c->next = eh->b[c->hash & eh->bmask];
 	eh->b[c->hash & eh->bmask] = c;
@@ -236,6 +239,7 @@ void ehash_remove(struct stack *st, struct sock_common *c)
 
 	if (!c->hashed)
 		return;
+	st->ehash.gen++;
 	pp = ehash_slot_of(&st->ehash, c);
 	if (pp) {
 		*pp = c->next;
@@ -254,6 +258,7 @@ void ehash_replace(struct stack *st, struct sock_common *oldc, struct sock_commo
 {
 	struct sock_common **pp = ehash_slot_of(&st->ehash, oldc);
 
+	st->ehash.gen++;
 	newc->hash = oldc->hash;
 	if (!pp) {
 		ehash_insert(st, newc);
@@ -275,7 +280,14 @@ struct sock_common *ehash_lookup(struct stack *st, const struct ip_addr *laddr, 
 				 const struct ip_addr *raddr, uint16_t rport,
 				 struct lookup_info *info)
 {
-	uint32_t hash = ehash_hashfn(st, laddr, lport, raddr, rport);
+	return ehash_lookup_hashed(st, ehash_hashfn(st, laddr, lport, raddr, rport), laddr, lport, raddr,
+				   rport, info);
+}
+
+struct sock_common *ehash_lookup_hashed(struct stack *st, uint32_t hash, const struct ip_addr *laddr,
+					uint16_t lport, const struct ip_addr *raddr, uint16_t rport,
+					struct lookup_info *info)
+{
 	const struct ehash *eh = &st->ehash;
 	struct sock_common *c;
 
@@ -292,4 +304,61 @@ struct sock_common *ehash_lookup(struct stack *st, const struct ip_addr *laddr, 
 			return c;
 	}
 	return NULL;
+}
+
+/* ---- probes ------------------------------------------------------------------ */
+
+/*
+ * A probe is one lookup kept for the calls that follow it on the same
+ * 4-tuple: its hash never changes (the seed is fixed), and what the walk
+ * found stays true while ehash.gen, bumped by every insert, removal,
+ * replacement and resize, is the same.
+ */
+static struct sock_common *probe_lookup(struct stack *st, const struct ip_addr *laddr, uint16_t lport,
+					const struct ip_addr *raddr, uint16_t rport,
+					struct stack_probe *pr, struct lookup_info *info)
+{
+	struct sock_common *c;
+
+	if (pr->gen == st->ehash.gen) {
+		info->hash = pr->hash;
+		info->bucket = pr->hash & st->ehash.mask;
+		info->walked = pr->walked;
+		return pr->entry;
+	}
+	if (!pr->hashed) {
+		pr->hash = ehash_hashfn(st, laddr, lport, raddr, rport);
+		pr->hashed = 1;
+	}
+	c = ehash_lookup_hashed(st, pr->hash, laddr, lport, raddr, rport, info);
+	pr->walked = info->walked;
+	pr->entry = c;
+	pr->gen = st->ehash.gen;
+	return c;
+}
+
+struct sock_common *ehash_probe(struct stack *st, const struct ip_addr *laddr, uint16_t lport,
+				const struct ip_addr *raddr, uint16_t rport, struct stack_probe *pr,
+				struct lookup_info *info)
+{
+	return probe_lookup(st, laddr, lport, raddr, rport, pr, info);
+}
+
+int stack_probe(struct stack *st, const struct ip_addr *laddr, uint16_t lport, const struct ip_addr *raddr,
+		uint16_t rport, struct stack_probe *pr)
+{
+	struct lookup_info info;
+
+	return probe_lookup(st, laddr, lport, raddr, rport, pr, &info) != NULL;
+}
+
+int stack_probe_fd(struct stack *st, const struct ip_addr *laddr, uint16_t lport,
+		   const struct ip_addr *raddr, uint16_t rport, struct stack_probe *pr)
+{
+	struct lookup_info info;
+	struct sock_common *c = probe_lookup(st, laddr, lport, raddr, rport, pr, &info);
+
+	if (!c || c->kind != SK_FULL || sk_full(c)->fd < 0)
+		return -ENOENT;
+	return sk_full(c)->fd;
 }

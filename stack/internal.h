@@ -325,6 +325,7 @@ struct ehash {
 	uint32_t mask;           /* buckets - 1: what a lookup's bucket is the hash masked with */
 	uint32_t bmask;          /* chains - 1 (<= mask: fewer only while a growing table is small) */
 	uint32_t count;          /* entries */
+	uint64_t gen;            /* changes so far (from 1): a probe is current while it holds this */
 };
 
 typedef void (*ehash_walk_fn)(void *ctx, struct sock_common *c, uint32_t bucket);
@@ -349,6 +350,14 @@ void ehash_replace(struct stack *st, struct sock_common *oldc, struct sock_commo
 struct sock_common *ehash_lookup(struct stack *st, const struct ip_addr *laddr, uint16_t lport,
 				 const struct ip_addr *raddr, uint16_t rport,
 				 struct lookup_info *info);
+/* The same, with the 4-tuple's hash already known. */
+struct sock_common *ehash_lookup_hashed(struct stack *st, uint32_t hash, const struct ip_addr *laddr,
+					uint16_t lport, const struct ip_addr *raddr, uint16_t rport,
+					struct lookup_info *info);
+/* The same through a probe: its lookup reused while current, else made and kept in it. */
+struct sock_common *ehash_probe(struct stack *st, const struct ip_addr *laddr, uint16_t lport,
+				const struct ip_addr *raddr, uint16_t rport, struct stack_probe *pr,
+				struct lookup_info *info);
 
 /* ---- listen table and bind table (listen.c) -------------------------- */
 
@@ -447,8 +456,8 @@ void stack_assert_invariants(struct stack *st);
 #define TIMEOUT_INIT VT_SEC
 #define RTO_MAX (120 * VT_SEC)
 
-/* Returns the descriptor of the full socket the segment reached, or -1. */
-int tcp_input(struct stack *st, const struct segment *seg, int64_t frame);
+/* Returns the descriptor of the full socket the segment reached, or -1. pr may be NULL. */
+int tcp_input(struct stack *st, const struct segment *seg, int64_t frame, struct stack_probe *pr);
 void tcp_timer_fire(struct stack *st, struct timer *t);
 
 uint32_t tcp_isn(const struct stack *st, const struct ip_addr *laddr, uint16_t lport,

@@ -368,10 +368,15 @@ void stack_assert_invariants(struct stack *st)
 
 int stack_input(struct stack *st, const struct segment *seg, int64_t frame)
 {
+	return stack_input_probed(st, seg, frame, NULL);
+}
+
+int stack_input_probed(struct stack *st, const struct segment *seg, int64_t frame, struct stack_probe *pr)
+{
 	int fd;
 
 	st->frame = frame;
-	fd = tcp_input(st, seg, frame);
+	fd = tcp_input(st, seg, frame, pr);
 	stack_flush(st);
 	st->frame = -1;
 #ifdef TCPDEMUX_INVARIANTS
