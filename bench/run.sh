@@ -151,11 +151,15 @@ for r in $(seq 1 "$REPS"); do
 	run floor $B/floor "$STD"
 	run quiet $TD replay "$STD" --quiet --hash-seed $SEED
 	run json $TD replay "$STD" --format json --hash-seed $SEED
+	run annotate $TD replay "$STD" --quiet --hash-seed $SEED --annotate "$TMP/bench.pcapng"
+	run html $TD replay "$STD" --quiet --hash-seed $SEED --html "$TMP/bench.html"
 	[ $HAVE_TCPTRACE = 1 ] && run tcptrace tcptrace -n "$STD"
 	[ $HAVE_TSHARK = 1 ] && run tshark tshark -r "$SLICE" -q -z conv,tcp
 done
 # paired ratios, round by round
 paste -d' ' "$TMP/quiet" "$TMP/floor" | awk '{ print $1 / $6 }' >"$TMP/r_floor"
+paste -d' ' "$TMP/annotate" "$TMP/quiet" | awk '{ print $1 / $6 }' >"$TMP/r_annotate"
+paste -d' ' "$TMP/html" "$TMP/quiet" | awk '{ print $1 / $6 }' >"$TMP/r_html"
 [ $HAVE_TCPTRACE = 1 ] && paste -d' ' "$TMP/tcptrace" "$TMP/quiet" | awk '{ print $1 / $6 }' >"$TMP/r_tcptrace"
 [ $HAVE_TSHARK = 1 ] && paste -d' ' "$TMP/tshark" "$TMP/quiet" |
 	awk -v a="$STD_FRAMES" -v b="$SLICE_FRAMES" '{ print $1 * (a / b) / $6 }' >"$TMP/r_tshark"
@@ -182,6 +186,11 @@ SPEED="$TMP/speed.md"
 	echo "$(row floor 'floor: libpcap read loop (`bench/floor`)') 1.00x floor | - | - |"
 	echo "$(row quiet '`tcpdemux replay --quiet`') $(calc %.2f "$R_FLOOR")x floor | <= 2x floor | $(verdict "$R_FLOOR <= 2") |"
 	echo "$(row json '`tcpdemux replay --format json > /dev/null`') $(calc "%.2f" "$SEGS_PER_S / 1e6") M segments/s ($(calc %.1f "$T_JSON / $T_FLOOR")x floor) | >= 1 M segments/s | $(verdict "$SEGS_PER_S >= 1000000") |"
+	R=$(median <"$TMP/r_annotate")
+	echo "$(row annotate '`tcpdemux replay --quiet --annotate OUT.pcapng`') $(calc %.2f "$R")x replay --quiet, $(calc %.0f "$(wc -c <"$TMP/bench.pcapng") / $STD_FRAMES") bytes per frame | <= 4x replay --quiet | $(verdict "$R <= 4") |"
+	R=$(median <"$TMP/r_html")
+	B_PER_FRAME=$(calc %.0f "$(wc -c <"$TMP/bench.html") / $STD_FRAMES")
+	echo "$(row html '`tcpdemux replay --quiet --html OUT.html`') $(calc %.2f "$R")x replay --quiet, $B_PER_FRAME bytes per frame | <= 4x replay --quiet, <= 500 bytes per frame | $(verdict "$R <= 4 && $B_PER_FRAME <= 500") |"
 	if [ $HAVE_TCPTRACE = 1 ]; then
 		R=$(median <"$TMP/r_tcptrace")
 		echo "$(row tcptrace '`tcptrace -n`') replay --quiet $(calc %.1f "$R")x faster | >= 15x faster | $(verdict "$R >= 15") |"

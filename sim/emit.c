@@ -226,10 +226,11 @@ static void verify_record(const struct verify_report *rep, struct rec_verify *v)
 		v->bytes = rep->kernel ? rep->kernel->len : rep->ours ? rep->ours->len : 0;
 }
 
-void emit_verify(struct renderer *r, const struct verify_report *rep)
+/* A REC_VERIFY or REC_VERDICT (both carry a struct rec_verify) of rep. */
+static void emit_comparison(struct renderer *r, int type, const struct verify_report *rep)
 {
 	struct rec_verify v;
-	struct record rec = { .type = REC_VERIFY, .t = rep->t, .verify = &v };
+	struct record rec = { .type = (uint8_t)type, .t = rep->t, .verify = &v };
 
 	if (!r)
 		return;
@@ -237,15 +238,14 @@ void emit_verify(struct renderer *r, const struct verify_report *rep)
 	render_record(r, &rec);
 }
 
+void emit_verify(struct renderer *r, const struct verify_report *rep)
+{
+	emit_comparison(r, REC_VERIFY, rep);
+}
+
 void emit_verdict(struct renderer *r, const struct verify_report *rep)
 {
-	struct rec_verify v;
-	struct record rec = { .type = REC_VERDICT, .t = rep->t, .verdict = &v };
-
-	if (!r)
-		return;
-	verify_record(rep, &v);
-	render_record(r, &rec);
+	emit_comparison(r, REC_VERDICT, rep);
 }
 
 void emit_verify_conn(struct renderer *r, vtime_t t, const struct verify_conn_report *rep)
@@ -349,11 +349,42 @@ static void verify_totals_record(const struct verify_stats *vs, const char *noth
 }
 
 /* Sends the summary record of st with the blocks given (each may be NULL). */
+/* The listeners of a summary, gathered by stack_walk_listeners(). */
+struct listener_ends {
+	const struct stack *st;
+	struct rec_listener_end *v;
+	uint32_t n, cap;
+	int oom;
+};
+
+static void listener_end(void *ctx, const struct listener_view *l)
+{
+	struct listener_ends *e = ctx;
+
+	if (e->oom)
+		return;
+	if (e->n == e->cap) {
+		uint32_t cap = e->cap ? e->cap * 2 : 8;
+		struct rec_listener_end *v = realloc(e->v, cap * sizeof(*v));
+
+		if (!v) {
+			e->oom = 1;
+			return;
+		}
+		e->v = v;
+		e->cap = cap;
+	}
+	e->v[e->n].l = *l;
+	if (stack_listener_stats(e->st, l->id, &e->v[e->n].stats) == 0)
+		e->n++;
+}
+
 static void summary_send(struct renderer *r, struct stack *st, const struct rec_replay *rr,
 			 const struct rec_verify_totals *vt, const struct rec_live *lv)
 {
 	struct rec_summary sum;
 	struct record rec = { .type = REC_SUMMARY, .t = 0, .summary = &sum };
+	struct listener_ends ends = { st, NULL, 0, 0, 0 };
 	uint64_t counters[CNT_COUNT];
 	int c;
 
@@ -362,10 +393,14 @@ static void summary_send(struct renderer *r, struct stack *st, const struct rec_
 		counters[c] = stack_counter(st, c);
 	sum.counters = counters;
 	stack_totals(st, &sum.sockets);
+	stack_walk_listeners(st, listener_end, &ends);
+	sum.listeners = ends.oom ? NULL : ends.v;
+	sum.nlisteners = ends.oom ? 0 : ends.n;
 	sum.replay = rr;
 	sum.verify = vt;
 	sum.live = lv;
 	render_record(r, &rec);
+	free(ends.v);
 }
 
 void emit_summary(struct renderer *r, struct stack *st, const struct replay_stats *rs)

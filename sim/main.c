@@ -101,9 +101,9 @@ static const char usage_synth[] =
 	"  --seed N              fix the generator's choices (and the hash seed, unless\n"
 	"                        --hash-seed is given): the same seed, the same run\n"
 	"  --write OUT.pcap      record what the server saw and sent, for replay\n"
-	"  --tables[=end], --quiet, --format text|json, --hash-seed N, --buckets N,\n"
-	"  --color, --no-color, --step, --slides, --pace SECONDS, --options,\n"
-	"  --annotate OUT.pcapng, --html OUT.html, --plot OUT.svg\n"
+	"  --tables[=end], --quiet, --nstat, --format text|json, --hash-seed N,\n"
+	"  --buckets N, --color, --no-color, --step, --slides, --pace SECONDS,\n"
+	"  --options, --annotate OUT.pcapng, --html OUT.html, --plot OUT.svg\n"
 	"                        as for replay\n"
 	"  -h, --help            show this help\n";
 
@@ -145,9 +145,9 @@ static const char usage_live[] =
 	"                        stopped)\n"
 	"  --write OUT.pcap      record every packet that crosses the device, both ways\n"
 	"  --sysctl NAME=VALUE   a kernel knob, as for replay (repeatable)\n"
-	"  --tables[=end], --quiet, --format text|json, --hash-seed N, --buckets N,\n"
-	"  --max-sockets N, --color, --no-color, --annotate OUT.pcapng, --html OUT.html,\n"
-	"  --plot OUT.svg        as for replay (written when the run stops)\n"
+	"  --tables[=end], --quiet, --nstat, --format text|json, --hash-seed N,\n"
+	"  --buckets N, --max-sockets N, --color, --no-color, --annotate OUT.pcapng,\n"
+	"  --html OUT.html, --plot OUT.svg   as for replay (written when the run stops)\n"
 	"  -h, --help            show this help\n"
 	"\n"
 	"Exit status: 0 stopped by a signal or --duration; 2 bad usage, or the\n"
@@ -181,9 +181,12 @@ static const char usage_replay[] =
 	"                        SYN-ACKs, with backlog net.core.somaxconn\n"
 	"  --verify-checksums    drop segments with bad checksums, as a kernel would\n"
 	"                        (off by default: captures carry offload artefacts)\n"
-	"  --tables[=end]        print the tables after every inbound segment, or once\n"
-	"                        at the end\n"
+	"  --tables[=end]        print the tables (in ss -tan's columns) after every\n"
+	"                        inbound segment, or once at the end\n"
 	"  --quiet               print only the summary\n"
+	"  --nstat               end with the counters as nstat -az prints them, in\n"
+	"                        place of the summary (with --format json: an \"nstat\"\n"
+	"                        line before it), to diff against a server's\n"
 	"  --write OUT.pcap      write every segment the stack sent to a pcap file\n"
 	"  --sysctl NAME=VALUE   set a kernel knob (repeatable), e.g.\n"
 	"                        net.ipv4.tcp_syncookies=2; the list is below\n"
@@ -340,6 +343,7 @@ struct run_opts {
 	int seed_set;
 	uint32_t seed;
 	uint32_t buckets;
+	int nstat;        /* --nstat: the counters as nstat -az prints them, for the summary */
 	struct view_opts views; /* --annotate, --html, --plot */
 };
 
@@ -384,7 +388,7 @@ static uint32_t random_seed(void)
 
 enum {
 	OPT_FORMAT = 256, OPT_SEED, OPT_BUCKETS, OPT_COLOR, OPT_NO_COLOR, OPT_STEP, OPT_MAX_SOCKETS,
-	OPT_VERBOSE, OPT_SLIDES, OPT_PACE, OPT_OPTIONS, OPT_ANNOTATE, OPT_HTML, OPT_PLOT,
+	OPT_VERBOSE, OPT_SLIDES, OPT_PACE, OPT_OPTIONS, OPT_NSTAT, OPT_ANNOTATE, OPT_HTML, OPT_PLOT,
 	OPT_LOCAL, OPT_LISTEN, OPT_VERIFY_CSUM, OPT_TABLES, OPT_QUIET, OPT_WRITE,
 	OPT_SYSCTL, OPT_ACCEPT, OPT_VERIFY, OPT_CAPTURE_POINT,
 	OPT_CLIENTS, OPT_SYN_FLOOD, OPT_HASH_FLOOD, OPT_RATE, OPT_DATA, OPT_CONCURRENT, OPT_GEN_SEED,
@@ -405,6 +409,7 @@ static const struct option common_longopts[] = {
 	{ "options", no_argument, NULL, OPT_OPTIONS },
 	{ "max-sockets", required_argument, NULL, OPT_MAX_SOCKETS },
 	{ "verbose", no_argument, NULL, OPT_VERBOSE },
+	{ "nstat", no_argument, NULL, OPT_NSTAT },
 	{ "annotate", required_argument, NULL, OPT_ANNOTATE },
 	{ "html", required_argument, NULL, OPT_HTML },
 	{ "plot", required_argument, NULL, OPT_PLOT },
@@ -595,6 +600,9 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o, const char 
 		case OPT_VERBOSE:
 			o->verbose = 1;
 			break;
+		case OPT_NSTAT:
+			o->nstat = 1;
+			break;
 		case OPT_MAX_SOCKETS:
 			if (parse_u32(optarg, &o->max_sockets) < 0 || o->max_sockets == 0) {
 				fprintf(stderr, "tcpdemux: --max-sockets needs a positive count, not '%s'\n", optarg);
@@ -697,6 +705,31 @@ static struct renderer *with_views(struct run_opts *ro, struct renderer *trace, 
 	return r;
 }
 
+static struct renderer *make_renderer(const struct run_opts *ro);
+
+/*
+ * The renderers of a run whose --quiet keeps only the summary (replay,
+ * synth, live): *trace gets the run's records (NULL: nobody needs them),
+ * *summary the summary and is the one to destroy. The views see every
+ * record, with --quiet too. Returns 0, or -1 (message printed).
+ */
+static int quiet_renderers(struct run_opts *ro, int quiet, int verify, struct renderer **trace,
+			   struct renderer **summary)
+{
+	struct renderer *r = make_renderer(ro);
+
+	if (!r)
+		return -1;
+	*trace = quiet ? NULL : r;
+	if (render_views_wanted(&ro->views)) {
+		r = *trace = with_views(ro, r, quiet, verify);
+		if (!r)
+			return -1;
+	}
+	*summary = r;
+	return 0;
+}
+
 static struct renderer *make_renderer(const struct run_opts *ro)
 {
 	struct renderer *r;
@@ -711,6 +744,13 @@ static struct renderer *make_renderer(const struct run_opts *ro)
 		return r;
 	}
 	r = ro->json ? render_json_new(stdout) : render_text_new(stdout, ro->color);
+	if (r && ro->nstat) {
+		struct renderer *n = render_nstat_new(r, stdout, ro->json);
+
+		if (!n)
+			r->ops->destroy(r);
+		r = n;
+	}
 	if (!r)
 		fprintf(stderr, "tcpdemux: out of memory\n");
 	return r;
@@ -1057,21 +1097,11 @@ static int cmd_replay(int argc, char **argv)
 	run_opts_config(&ro, &o->cfg);
 	/* A capture's size is unknown: the table grows unless --buckets fixes it. */
 	o->cfg.ehash_grow = !ro.buckets_given;
-	r = make_renderer(&ro);
-	if (!r) {
+	if (quiet_renderers(&ro, cli.quiet, o->verify, &o->r, &o->summary_r) < 0) {
 		free(filter);
 		return EXIT_USAGE;
 	}
-	o->r = cli.quiet ? NULL : r;
-	if (render_views_wanted(&ro.views)) {
-		/* The views see every record even with --quiet; the trace then only the summary. */
-		r = o->r = with_views(&ro, r, cli.quiet, o->verify);
-		if (!r) {
-			free(filter);
-			return EXIT_USAGE;
-		}
-	}
-	o->summary_r = r;
+	r = o->summary_r;
 	emit_begin(r, RUN_REPLAY, o->file, NULL, NULL, ro.seed);
 	st = replay_run(o);
 	r->ops->destroy(r);
@@ -1276,16 +1306,9 @@ static int cmd_synth(int argc, char **argv)
 		o->seed = ro.seed_set ? ro.seed : ro.seed ^ 0x6a09e667u;
 	run_opts_config(&ro, &o->cfg);
 	o->cfg.hash_seed = ro.seed_set ? ro.seed : cli.seed_set ? o->seed * 0x9e3779b1u : ro.seed;
-	r = make_renderer(&ro);
-	if (!r)
+	if (quiet_renderers(&ro, cli.rc.quiet, 0, &o->r, &o->summary_r) < 0)
 		return EXIT_USAGE;
-	o->r = cli.rc.quiet ? NULL : r;
-	if (render_views_wanted(&ro.views)) {
-		r = o->r = with_views(&ro, r, cli.rc.quiet, 0);
-		if (!r)
-			return EXIT_USAGE;
-	}
-	o->summary_r = r;
+	r = o->summary_r;
 	emit_begin(r, RUN_SYNTH, NULL, NULL, NULL, o->cfg.hash_seed);
 	st = synth_run(o);
 	r->ops->destroy(r);
@@ -1464,17 +1487,11 @@ static int cmd_live(int argc, char **argv)
 	o->write_path = cli->rc.o.write_path;
 	o->tables = cli->rc.quiet ? 0 : cli->rc.o.tables;
 	run_opts_config(&ro, &o->cfg);
-	r = make_renderer(&ro);
-	if (!r) {
+	if (quiet_renderers(&ro, cli->rc.quiet, 0, &o->r, &o->summary_r) < 0) {
 		free(cli);
 		return EXIT_USAGE;
 	}
-	o->r = cli->rc.quiet ? NULL : r;
-	if (render_views_wanted(&ro.views) && !(r = o->r = with_views(&ro, r, cli->rc.quiet, 0))) {
-		free(cli);
-		return EXIT_USAGE;
-	}
-	o->summary_r = r;
+	r = o->summary_r;
 	emit_begin(r, RUN_LIVE, o->dev, NULL, NULL, ro.seed);
 	st = live_run(o);
 	r->ops->destroy(r);

@@ -212,8 +212,7 @@ static void tick_label(double v, double step, char *buf, size_t len)
 	snprintf(buf, len, "%.*f", dec, v);
 }
 
-/* Writes s with &, <, > and " escaped for XML. */
-static void xml_text(FILE *f, const char *s)
+void plot_escape(FILE *f, const char *s)
 {
 	for (; *s; s++) {
 		switch (*s) {
@@ -313,25 +312,28 @@ static const char svg_style[] =
 	".pq-tick{stroke:#c9cfd8}\n"
 	"</style>\n";
 
-/* The legend, right-aligned on the title line. */
+/* The legend, right-aligned on the title line: each entry's mark (drawn at x, y), its name and width. */
 static void legend(FILE *f, double y)
 {
+	static const struct {
+		const char *cls, *mark, *name;
+		double dx, dy, width;
+	} key[] = {
+		{ "pq-syn", "h28", "SYN queue", 0, -5, 130 },
+		{ "pq-acc", "h28", "accept queue", 0, -5, 150 },
+		{ "pq-backlog", "h28", "backlog", 0, -5, 110 },
+		{ "pq-drop", "l10,10 m0,-10 l-10,10", "dropped", 0, -14, 100 },
+		{ "pq-cookie", "l6,10 h-12 z", "cookie", 5, -13, 0 },
+	};
 	double x = W - RIGHT - 640;
+	size_t i;
 
-	fprintf(f, "<path class=\"pq-syn\" d=\"M%.0f,%.0f h28\"/><text class=\"pq-text\" x=\"%.0f\" y=\"%.0f\">SYN queue</text>\n",
-		x, y - 5, x + 34, y);
-	x += 130;
-	fprintf(f, "<path class=\"pq-acc\" d=\"M%.0f,%.0f h28\"/><text class=\"pq-text\" x=\"%.0f\" y=\"%.0f\">accept queue</text>\n",
-		x, y - 5, x + 34, y);
-	x += 150;
-	fprintf(f, "<path class=\"pq-backlog\" d=\"M%.0f,%.0f h28\"/><text class=\"pq-text\" x=\"%.0f\" y=\"%.0f\">backlog</text>\n",
-		x, y - 5, x + 34, y);
-	x += 110;
-	fprintf(f, "<path class=\"pq-drop\" d=\"M%.0f,%.0f l10,10 m0,-10 l-10,10\"/><text class=\"pq-text\" x=\"%.0f\" y=\"%.0f\">dropped</text>\n",
-		x, y - 14, x + 18, y);
-	x += 100;
-	fprintf(f, "<path class=\"pq-cookie\" d=\"M%.0f,%.0f l6,10 h-12 z\"/><text class=\"pq-text\" x=\"%.0f\" y=\"%.0f\">cookie</text>\n",
-		x + 5, y - 13, x + 16, y);
+	for (i = 0; i < sizeof(key) / sizeof(key[0]); i++) {
+		fprintf(f, "<path class=\"%s\" d=\"M%.0f,%.0f %s\"/><text class=\"pq-text\" x=\"%.0f\" y=\"%.0f\">%s</text>\n",
+			key[i].cls, x + key[i].dx, y + key[i].dy, key[i].mark, x + (key[i].mark[0] == 'h' ? 34 : 18), y,
+			key[i].name);
+		x += key[i].width;
+	}
 }
 
 /* One listener's panel: heading, plot area, backlog line, both queues, marks, depth labels. */
@@ -347,7 +349,7 @@ static void panel(FILE *f, const struct plot *p, const struct plistener *e, cons
 	if (backlog_shown && e->backlog + 1 > s.ymax)
 		s.ymax = e->backlog + 1;
 	fprintf(f, "<text class=\"pq-head\" x=\"%d\" y=\"%.0f\">", LEFT, y + 20);
-	xml_text(f, e->name);
+	plot_escape(f, e->name);
 	fprintf(f, "</text><text class=\"pq-dim\" x=\"%d\" y=\"%.0f\">backlog %d%s \u00b7 deepest: SYN queue %u, accept queue %u \u00b7 %llu dropped \u00b7 %llu cookies</text>\n",
 		LEFT + 16 + 10 * (int)strlen(e->name), y + 20, e->backlog, backlog_shown ? "" : " (off the scale)",
 		e->peak_syn, e->peak_acc, (unsigned long long)e->total[PLOT_DROP],
@@ -393,7 +395,7 @@ int plot_write_svg(const struct plot *p, FILE *out, const char *title, int stand
 	fprintf(out, "<rect class=\"pq-bg\" width=\"%d\" height=\"%.0f\"/>\n", W, h);
 	if (title) {
 		fprintf(out, "<text class=\"pq-head\" x=\"%d\" y=\"22\">", 12);
-		xml_text(out, title);
+		plot_escape(out, title);
 		fputs("</text>\n", out);
 	}
 	legend(out, title ? 22 : 20);

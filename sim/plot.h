@@ -58,6 +58,9 @@ int plot_mark(struct plot *p, const struct listener_view *l, vtime_t t, int kind
  */
 int plot_write_svg(const struct plot *p, FILE *out, const char *title, int standalone);
 
+/* Writes s with &, <, > and " escaped, as XML and HTML text and attribute values need. */
+void plot_escape(FILE *f, const char *s);
+
 /* Listeners with at least one sample. */
 int plot_listeners(const struct plot *p);
 

@@ -214,9 +214,17 @@ struct rec_verify_totals {
 	const char *nothing;                            /* why nothing could be compared (exit 1), or NULL */
 };
 
+/* A listener open at the end of a run, with what it saw over its life. */
+struct rec_listener_end {
+	struct listener_view l;      /* address, backlog, queue lengths at the end */
+	struct listener_stats stats; /* SYNs, handshakes, cookies, drops by reason, queue peaks (stack.h) */
+};
+
 struct rec_summary {
 	const uint64_t *counters;               /* CNT_COUNT values (counters.h): InSegs, OutSegs, ... */
 	struct stack_totals sockets;            /* sockets alive at the end, by kind */
+	const struct rec_listener_end *listeners; /* the listeners open at the end, in listen() order */
+	uint32_t nlisteners;                    /* entries in listeners (0 when memory ran out: said nowhere) */
 	const struct rec_replay *replay;        /* what a replay read, else NULL */
 	const struct rec_verify_totals *verify; /* --verify's totals, else NULL */
 	const struct rec_live *live;            /* what a live run saw, else NULL */

@@ -25,6 +25,22 @@ const char *render_ms(vtime_t v, char *buf, size_t len)
 	return buf;
 }
 
+const char *render_ss_state(int state)
+{
+	static const char *const names[TCP_STATE_COUNT] = {
+		"UNCONN", "LISTEN", "SYN-SENT", "SYN-RECV", "ESTAB", "FIN-WAIT-1",
+		"FIN-WAIT-2", "CLOSE-WAIT", "CLOSING", "LAST-ACK", "TIME-WAIT",
+	};
+
+	return state >= 0 && state < TCP_STATE_COUNT ? names[state] : "?";
+}
+
+char *render_ss_peer(const struct ip_addr *local, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s:*", local->family == ADDR_V6 ? "[::]" : "0.0.0.0");
+	return buf;
+}
+
 /* ---- keeping a snapshot ------------------------------------------------------------------- */
 
 int render_tables_copy(struct rec_tables_copy *dst, const struct rec_tables *src)

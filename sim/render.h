@@ -98,6 +98,18 @@ struct renderer *render_slides_new(const struct slides_opts *o, char *err, size_
 struct renderer *render_tee_new(struct renderer *const *rs, int n);
 
 /*
+ * --nstat: wraps inner (taken over: destroyed with the wrapper). Every
+ * record goes to inner but the summary, which becomes the counters as
+ * `nstat -az` prints them, on out: in place of the summary in text, as a
+ * {"type":"nstat",...} line before it with json. NULL when memory runs out
+ * (inner is then still the caller's).
+ */
+struct renderer *render_nstat_new(struct renderer *inner, FILE *out, int json);
+
+/* The name nstat prints for a counter ("TcpExtListenOverflows"), or NULL for one it has not. */
+const char *render_nstat_name(int counter);
+
+/*
  * A text renderer writing into memory, for the front ends that lay the
  * text out themselves (--step, --slides).
  */
@@ -181,6 +193,12 @@ void render_outcome(FILE *f, const struct event *ev, int replay, int color);
 
 /* "1.234567" seconds with microseconds. */
 void render_time(vtime_t t, char *buf, size_t len);
+
+/* ss's name for a TCP state: "ESTAB", "SYN-RECV", "TIME-WAIT", "LISTEN", ... */
+const char *render_ss_state(int state);
+
+/* A listener's "Peer Address:Port" as ss shows it: "0.0.0.0:*" or "[::]:*". */
+char *render_ss_peer(const struct ip_addr *local, char *buf, size_t len);
 
 /*
  * A gap in milliseconds for people: "81.0 ms" from 10 ms up, "0.073 ms"

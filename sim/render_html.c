@@ -36,20 +36,6 @@ struct html_renderer {
 	int started;             /* the page up to its events is written */
 };
 
-/* Writes s escaped for HTML text and attribute values. */
-static void html_text(FILE *f, const char *s)
-{
-	for (; *s; s++) {
-		switch (*s) {
-		case '&': fputs("&amp;", f); break;
-		case '<': fputs("&lt;", f); break;
-		case '>': fputs("&gt;", f); break;
-		case '"': fputs("&quot;", f); break;
-		default: fputc(*s, f); break;
-		}
-	}
-}
-
 /* The page up to where the events go: page_part[0], title, page_part[1], title, page_part[2]. */
 static void start_page(struct html_renderer *h, const char *title)
 {
@@ -57,9 +43,9 @@ static void start_page(struct html_renderer *h, const char *title)
 		return;
 	h->started = 1;
 	fputs(page_part[0], h->out);
-	html_text(h->out, title);
+	plot_escape(h->out, title);
 	fputs(page_part[1], h->out);
-	html_text(h->out, title);
+	plot_escape(h->out, title);
 	fputs(page_part[2], h->out);
 }
 

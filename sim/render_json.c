@@ -531,6 +531,15 @@ static void json_call(struct json_renderer *j, vtime_t t, const struct rec_call 
 	jb_flush(j);
 }
 
+/* Appends a ,"name":count member; the name is written bare, as the format always has. */
+static void jb_count(struct json_renderer *j, const char *name, uint64_t v)
+{
+	jb_lit(j, ",\"");
+	jb_cstr(j, name);
+	jb_lit(j, "\":");
+	jb_u64(j, v);
+}
+
 /* Appends the comma that separates array elements, except before the first. */
 static void jb_element(struct json_renderer *j)
 {
@@ -539,11 +548,10 @@ static void jb_element(struct json_renderer *j)
 	j->first = 0;
 }
 
-/* Appends one element of "listeners". */
-static void json_listener(struct json_renderer *j, const struct listener_view *l)
+/* Appends the members of one element of "listeners" (without its braces). */
+static void json_listener_fields(struct json_renderer *j, const struct listener_view *l)
 {
-	jb_element(j);
-	jb_lit(j, "{\"sock\":");
+	jb_lit(j, "\"sock\":");
 	jb_uint(j, l->id);
 	jb_lit(j, ",\"fd\":");
 	jb_i64(j, l->fd);
@@ -559,7 +567,68 @@ static void json_listener(struct json_renderer *j, const struct listener_view *l
 	jb_uint(j, l->accept_queue);
 	jb_lit(j, ",\"reuseport\":");
 	jb_bool(j, l->reuseport);
+}
+
+/* Appends one element of "listeners". */
+static void json_listener(struct json_renderer *j, const struct listener_view *l)
+{
+	jb_element(j);
+	jb_char(j, '{');
+	json_listener_fields(j, l);
 	jb_char(j, '}');
+}
+
+/* A queue's peak in the summary: {"len":N,"t":T}, t null when it never held anything. */
+static void json_peak(struct json_renderer *j, const char *name, uint32_t len, vtime_t t)
+{
+	jb_lit(j, ",\"");
+	jb_cstr(j, name);
+	jb_lit(j, "\":{\"len\":");
+	jb_uint(j, len);
+	jb_lit(j, ",\"t\":");
+	if (len)
+		jb_time(j, t);
+	else
+		jb_lit(j, "null");
+	jb_char(j, '}');
+}
+
+/* The summary's "listeners": each open at the end, with what it saw. */
+static void json_listener_ends(struct json_renderer *j, const struct rec_summary *sum)
+{
+	uint32_t i;
+	int c, n;
+
+	jb_lit(j, "\"listeners\":[");
+	j->first = 1;
+	for (i = 0; i < sum->nlisteners; i++) {
+		const struct listener_stats *s = &sum->listeners[i].stats;
+
+		jb_element(j);
+		jb_char(j, '{');
+		json_listener_fields(j, &sum->listeners[i].l);
+		jb_count(j, "syns", s->syns);
+		jb_count(j, "handshakes", s->handshakes);
+		jb_lit(j, ",\"cookies\":{\"sent\":");
+		jb_u64(j, s->cookies_sent);
+		jb_count(j, "validated", s->cookies_ok);
+		jb_lit(j, "},\"drops\":{");
+		for (c = n = 0; c < CNT_COUNT; c++) {
+			if (!s->drops[c])
+				continue;
+			if (n++)
+				jb_char(j, ',');
+			jb_char(j, '"');
+			jb_cstr(j, counter_name(c));
+			jb_lit(j, "\":");
+			jb_u64(j, s->drops[c]);
+		}
+		jb_char(j, '}');
+		json_peak(j, "peak_syn_queue", s->peak_syn, s->peak_syn_t);
+		json_peak(j, "peak_accept_queue", s->peak_accept, s->peak_accept_t);
+		jb_char(j, '}');
+	}
+	jb_lit(j, "],");
 }
 
 /* Appends one element of "ehash". */
@@ -581,6 +650,8 @@ static void json_ehash(struct json_renderer *j, const struct sock_view *s)
 		jb_i64(j, s->fd);
 	else
 		jb_lit(j, "null");
+	jb_count(j, "recv_q", s->recv_q);
+	jb_count(j, "send_q", s->send_q);
 	jb_char(j, '}');
 }
 
@@ -679,15 +750,6 @@ static void json_vseg(struct json_renderer *j, const struct segment *s, vtime_t 
 	jb_char(j, '}');
 }
 
-/* Appends a ,"name":count member; the name is written bare, as the format always has. */
-static void jb_count(struct json_renderer *j, const char *name, uint64_t v)
-{
-	jb_lit(j, ",\"");
-	jb_cstr(j, name);
-	jb_lit(j, "\":");
-	jb_u64(j, v);
-}
-
 /* A verify object (no newline); result, class and field names are fixed identifiers, written bare. */
 static void json_verify_obj(struct json_renderer *j, vtime_t t, const struct rec_verify *rep)
 {
@@ -756,7 +818,6 @@ static void jb_ratio(struct json_renderer *j, double v)
 	snprintf(buf, sizeof(buf), "%.6f", v);
 	jb_cstr(j, buf);
 }
-
 
 /* Appends the summary's "verify":{...}, member with the totals of each class. */
 static void json_verify_totals(struct json_renderer *j, const struct rec_verify_totals *vs)
@@ -950,6 +1011,7 @@ static void json_summary(struct json_renderer *j, vtime_t t, const struct rec_su
 		json_verify_totals(j, sum->verify);
 	if (sum->live)
 		json_live_stats(j, sum->live);
+	json_listener_ends(j, sum);
 	jb_lit(j, "\"sockets\":{\"listen\":");
 	jb_uint(j, tot->listeners);
 	jb_count(j, "established", tot->established);

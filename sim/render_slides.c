@@ -350,17 +350,6 @@ static void trace_move_back(struct block *b, int from, int to)
 
 /* ---- the tables as ss shows them ------------------------------------------------------- */
 
-/* ss's names for the states. */
-static const char *ss_state(int state)
-{
-	static const char *const names[TCP_STATE_COUNT] = {
-		"UNCONN", "LISTEN", "SYN-SENT", "SYN-RECV", "ESTAB", "FIN-WAIT-1",
-		"FIN-WAIT-2", "CLOSE-WAIT", "CLOSING", "LAST-ACK", "TIME-WAIT",
-	};
-
-	return state >= 0 && state < TCP_STATE_COUNT ? names[state] : "?";
-}
-
 /* An endpoint in at most w columns: cut in the middle with '~' when longer. */
 static void fit_ep(const char *ep, int w, char *out, size_t len)
 {
@@ -405,7 +394,7 @@ static void table_rows(struct slides *s, const struct step *st, struct row **row
 
 		endpoint_format(&l->addr, l->port, a, sizeof(a));
 		fit_ep(a, epw, la, sizeof(la));
-		snprintf(pa, sizeof(pa), "%s", l->addr.family == ADDR_V6 ? "[::]:*" : "0.0.0.0:*");
+		render_ss_peer(&l->addr, pa, sizeof(pa));
 		snprintf(extra, sizeof(extra), "#%u syn %u", l->id, l->syn_queue);
 		r->marked = step_marked(st, l->id);
 		snprintf(r->text, sizeof(r->text), "%-11s %-6u %-6d %-*s %-*s %s", "LISTEN", l->accept_queue,
@@ -418,7 +407,7 @@ static void table_rows(struct slides *s, const struct step *st, struct row **row
 		fit_ep(endpoint_format(&v->laddr, v->lport, a, sizeof(a)), epw, la, sizeof(la));
 		fit_ep(endpoint_format(&v->raddr, v->rport, b, sizeof(b)), epw, pa, sizeof(pa));
 		r->marked = step_marked(st, v->id);
-		snprintf(r->text, sizeof(r->text), "%-11s %-6u %-6u %-*s %-*s #%u", ss_state(v->state), v->recv_q,
+		snprintf(r->text, sizeof(r->text), "%-11s %-6u %-6u %-*s %-*s #%u", render_ss_state(v->state), v->recv_q,
 			 v->send_q, epw, la, epw, pa, v->id);
 	}
 	*nrows = n;

@@ -293,19 +293,28 @@ static void queue_items(FILE *f, const struct sock_view *q, uint32_t n)
 			endpoint_format(&q[i].raddr, q[i].rport, b, sizeof(b)));
 }
 
+/*
+ * The tables in ss -tan's columns (State, Recv-Q, Send-Q, Local
+ * Address:Port, Peer Address:Port), then what the lookup needs and ss
+ * does not show: the socket's number, its descriptor, and the listener's
+ * queue members or the entry's ehash bucket. A listener's Recv-Q is its
+ * accept queue and Send-Q its backlog, as ss shows them.
+ */
+#define SS_HEAD "    State      Recv-Q Send-Q Local Address:Port    Peer Address:Port     "
+
 static void text_listener_full(FILE *f, const struct rec_listener *rl)
 {
 	const struct listener_view *l = &rl->l;
-	char a[ADDR_STRLEN], fd[16];
+	char a[ADDR_STRLEN], p[ADDR_STRLEN], fd[16];
 
 	snprintf(fd, sizeof(fd), "%d", l->fd);
-	fprintf(f, "    #%-4u %-4s %-21s %7d%s  SYN queue %u [", l->id, l->fd >= 0 ? fd : "-",
-		endpoint_format(&l->addr, l->port, a, sizeof(a)), l->backlog,
-		l->reuseport ? " reuseport" : "", l->syn_queue);
+	fprintf(f, "    %-10s %-6u %-6d %-21s %-21s #%-4u %-4s SYN queue %u [", "LISTEN", l->accept_queue, l->backlog,
+		endpoint_format(&l->addr, l->port, a, sizeof(a)), render_ss_peer(&l->addr, p, sizeof(p)), l->id,
+		l->fd >= 0 ? fd : "-", l->syn_queue);
 	queue_items(f, rl->syn_q, rl->nsyn);
 	fprintf(f, "]  accept queue %u [", l->accept_queue);
 	queue_items(f, rl->accept_q, rl->naccept);
-	fputs("]\n", f);
+	fprintf(f, "]%s\n", l->reuseport ? "  reuseport" : "");
 }
 
 static void text_ehash(FILE *f, const struct sock_view *s)
@@ -313,9 +322,9 @@ static void text_ehash(FILE *f, const struct sock_view *s)
 	char a[ADDR_STRLEN], b[ADDR_STRLEN], fd[16];
 
 	snprintf(fd, sizeof(fd), "%d", s->fd);
-	fprintf(f, "    0x%-6x #%-4u %-4s %-21s %-21s %s\n", s->bucket, s->id, s->fd >= 0 ? fd : "-",
-		endpoint_format(&s->laddr, s->lport, a, sizeof(a)),
-		endpoint_format(&s->raddr, s->rport, b, sizeof(b)), tcp_state_name(s->state));
+	fprintf(f, "    %-10s %-6u %-6u %-21s %-21s #%-4u %-4s 0x%x\n", render_ss_state(s->state), s->recv_q, s->send_q,
+		endpoint_format(&s->laddr, s->lport, a, sizeof(a)), endpoint_format(&s->raddr, s->rport, b, sizeof(b)),
+		s->id, s->fd >= 0 ? fd : "-", s->bucket);
 }
 
 /* A snapshot the run shows; the ones only for renderers that follow the tables are not printed. */
@@ -326,16 +335,16 @@ static void text_tables(struct text_renderer *r, const struct rec_tables *t)
 
 	if (!t->asked)
 		return;
-	fprintf(f, "%s  listen table%s (listeners by local address:port)\n", C(r, DIM), C(r, RESET));
-	fprintf(f, "    %-5s %-4s %-21s %7s\n", "sock", "fd", "local", "backlog");
+	fprintf(f, "%s  listen table%s (listeners by local address:port; as ss -ltn: Recv-Q the accept queue, Send-Q the backlog)\n",
+		C(r, DIM), C(r, RESET));
+	fprintf(f, SS_HEAD "sock  fd   queues\n");
 	for (i = 0; i < t->nlisteners; i++)
 		text_listener_full(f, &t->listeners[i]);
 	if (!t->nlisteners)
 		fputs("    (none)\n", f);
-	fprintf(f, "%s  ehash%s (%u buckets, seed %u; keyed on the full 4-tuple)\n", C(r, DIM),
+	fprintf(f, "%s  ehash%s (%u buckets, seed %u; keyed on the full 4-tuple; as ss -tan)\n", C(r, DIM),
 		C(r, RESET), t->buckets, t->seed);
-	fprintf(f, "    %-8s %-5s %-4s %-21s %-21s %s\n", "bucket", "sock", "fd", "local", "remote",
-		"state");
+	fprintf(f, SS_HEAD "sock  fd   bucket\n");
 	for (i = 0; i < t->nehash; i++)
 		text_ehash(f, &t->ehash[i]);
 	if (!t->nehash)
@@ -541,6 +550,47 @@ static void text_live_stats(FILE *f, vtime_t t, const struct rec_live *lv)
 		(unsigned long long)lv->responses, (unsigned long long)lv->app_errors);
 }
 
+/*
+ * The summary's listeners: an ss -ltn row each, then what the listener
+ * saw over the run, so the service that overflowed can be told from the
+ * others (the counters are the whole stack's).
+ */
+static void text_listener_ends(struct text_renderer *r, const struct rec_summary *sum)
+{
+	FILE *f = r->out;
+	uint32_t i;
+	int c, n;
+
+	if (!sum->nlisteners)
+		return;
+	fprintf(f, "listeners at the end (as ss -ltn shows them), and what each saw:\n");
+	fprintf(f, "  State      Recv-Q Send-Q Local Address:Port    Peer Address:Port\n");
+	for (i = 0; i < sum->nlisteners; i++) {
+		const struct listener_view *l = &sum->listeners[i].l;
+		const struct listener_stats *s = &sum->listeners[i].stats;
+		char a[ADDR_STRLEN], p[ADDR_STRLEN], t1[32], t2[32];
+
+		render_time(s->peak_syn_t, t1, sizeof(t1));
+		render_time(s->peak_accept_t, t2, sizeof(t2));
+		fprintf(f, "  %-10s %-6u %-6d %-21s %s\n", "LISTEN", l->accept_queue, l->backlog,
+			endpoint_format(&l->addr, l->port, a, sizeof(a)), render_ss_peer(&l->addr, p, sizeof(p)));
+		fprintf(f, "    %llu SYNs, %llu handshakes, SYN cookies %llu sent / %llu validated; drops:",
+			(unsigned long long)s->syns, (unsigned long long)s->handshakes, (unsigned long long)s->cookies_sent,
+			(unsigned long long)s->cookies_ok);
+		for (c = n = 0; c < CNT_COUNT; c++)
+			if (s->drops[c])
+				fprintf(f, "%s %s=%llu", n++ ? "," : "", counter_name(c), (unsigned long long)s->drops[c]);
+		fprintf(f, "%s\n", n ? "" : " none");
+		fprintf(f, "    peak SYN queue %u", s->peak_syn);
+		if (s->peak_syn)
+			fprintf(f, " at %s s", t1);
+		fprintf(f, ", peak accept queue %u", s->peak_accept);
+		if (s->peak_accept)
+			fprintf(f, " at %s s", t2);
+		fputc('\n', f);
+	}
+}
+
 static void text_summary(struct text_renderer *r, vtime_t t, const struct rec_summary *sum)
 {
 	FILE *f = r->out;
@@ -566,7 +616,7 @@ static void text_summary(struct text_renderer *r, vtime_t t, const struct rec_su
 			fprintf(f, "%s %s=%llu", n++ % 6 == 0 && n > 1 ? "\n         " : "", counter_name(c),
 				(unsigned long long)v);
 	}
-	fputc('\n', f);
+	fputc('\n', f);	text_listener_ends(r, sum);
 }
 
 /* A demo opens with its name, what to watch for and the seed; other runs say nothing yet. */

@@ -973,7 +973,8 @@ int replay_run(const struct replay_opts *o)
 	if (p->v) {
 		verify_finish(p->v);
 		p->stats.verify = verify_stats(p->v);
-		p->stats.verify_nothing = verify_nothing_compared(p->v, p->stats.inbound && !p->stats.outbound);
+		p->stats.verify_nothing =
+			verify_nothing_compared(p->v, !p->stats.inbound != !p->stats.outbound);
 	}
 
 	if (o->tables == 2)

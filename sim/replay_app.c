@@ -69,14 +69,28 @@ int replay_app_listen(struct replay_app *app, const struct ip_addr *a, uint16_t 
 	return 0;
 }
 
+/* Does listener i take segments to a? Its own address, a wildcard of a's family, or [::] without IPV6_V6ONLY. */
+static int listener_covers(const struct replay_app *app, int i, const struct ip_addr *a)
+{
+	const struct ip_addr *l = &app->lis[i].addr;
+	int v6only = 1;
+
+	if (addr_equal(l, a))
+		return 1;
+	if (!addr_is_any(l))
+		return 0;
+	if (l->family == a->family)
+		return 1;
+	return l->family == ADDR_V6 && sys_getsockopt(app->st, app->lis[i].fd, SOCKOPT_V6ONLY, &v6only) == 0 &&
+	       !v6only;
+}
+
 int replay_app_is_listener(const struct replay_app *app, const struct ip_addr *a, uint16_t port)
 {
 	int i;
 
 	for (i = 0; i < app->nlis; i++)
-		if (app->lis[i].port == port &&
-		    (addr_equal(&app->lis[i].addr, a) ||
-		     (addr_is_any(&app->lis[i].addr) && app->lis[i].addr.family == a->family)))
+		if (app->lis[i].port == port && listener_covers(app, i, a))
 			return 1;
 	return 0;
 }

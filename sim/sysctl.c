@@ -51,6 +51,8 @@ static const struct knob knobs[] = {
 	{ "net.core.rmem_max", K(rmem_max), 0, 0x7fffffff, "largest SO_RCVBUF; counts for the window scale", 0, 1 },
 	{ "net.core.wmem_max", K(wmem_max), 0, 0x7fffffff, "largest SO_SNDBUF", 0, 1 },
 	{ "net.ipv4.tcp_ecn", K(tcp_ecn), 0, 2, "ECN: 1 asks for it in our SYNs and accepts it, 2 only accepts it", 0, 0 },
+	{ "net.ipv6.bindv6only", K(bindv6only), 0, 1,
+	  "1: a new IPv6 socket is IPV6_V6ONLY ([::] listeners take no IPv4)", 0, 0 },
 };
 
 /*

@@ -91,6 +91,7 @@ struct verify {
 	verify_report_fn verdict_fn; /* every comparison (verify_set_verdict_hook), or NULL */
 	void *verdict_ctx;
 	vtime_t last_sweep;
+	uint64_t kernel_total;       /* segments the kernel sent, in all */
 };
 
 void verify_set_verdict_hook(struct verify *v, verify_report_fn fn, void *ctx)
@@ -260,8 +261,8 @@ static struct vconn *conn_of(struct verify *v, const struct ip_addr *local, uint
 	return e->ptr;
 }
 
-/* The cause that best explains c's first divergence. */
-static int cause_of(const struct vconn *c)
+/* The cause that best explains c's first divergence (v: the whole comparison). */
+static int cause_of(const struct verify *v, const struct vconn *c)
 {
 	const struct verify_report *f = &c->first;
 
@@ -269,7 +270,8 @@ static int cause_of(const struct vconn *c)
 		return CAUSE_LISTENER_DROPS;
 	if (c->max_ttl > 64 || (c->max_ttl && c->max_ttl <= 32))
 		return CAUSE_NOT_LINUX;
-	if (!c->seen_in)
+	/* Nothing received on it, or nothing the host sent in the whole capture. */
+	if (!c->seen_in || !v->kernel_total)
 		return CAUSE_ONE_DIRECTION;
 	if (!c->kernel_segs)
 		return CAUSE_UNANSWERED;
@@ -292,7 +294,7 @@ static void conn_done(struct verify *v, struct vconn *c)
 
 	if (!c->diverged)
 		return;
-	cause = cause_of(c);
+	cause = cause_of(v, c);
 	c->first.cause = verify_cause_name(cause);
 	v->st.cause_conns[cause]++;
 	v->st.cause_segs[cause] += 1 + c->followed;
@@ -468,7 +470,7 @@ static void report(struct verify *v, struct vconn *c, int result, int cls, const
 	}
 	if (kern && ours && result == VR_DIFFERS)
 		key_diffs(kern, ours, &c->first);
-	c->first.cause = verify_cause_name(cause_of(c));
+	c->first.cause = verify_cause_name(cause_of(v, c));
 	if (v->fn)
 		v->fn(v->ctx, &c->first);
 }
@@ -608,6 +610,7 @@ static void add(struct verify *v, int side, const struct segment *seg, vtime_t t
 			return;
 		}
 		c->kernel_segs++;
+		v->kernel_total++;
 		if (seg->ttl > c->max_ttl)
 			c->max_ttl = seg->ttl;
 		if (seg->len > c->max_klen)
@@ -748,9 +751,10 @@ const char *verify_nothing_compared(const struct verify *v, int one_direction)
 {
 	const struct verify_class_stats *c = &v->st.c[VC_CONTROL];
 
+	/* The stack's answers to a capture of one direction have nothing to be compared with. */
+	if (one_direction || !v->kernel_total)
+		return "the capture holds one direction only: the stack's answers have nothing to be compared with";
 	if (c->expected + c->extra)
 		return NULL;
-	if (one_direction)
-		return "nothing the recorded host sent is in the capture (one direction only): no SYN, FIN or RST to compare";
 	return "no SYN, FIN or RST of the recorded host's was compared (none in the capture, or only answers to what came before it)";
 }

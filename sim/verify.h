@@ -139,8 +139,10 @@ const struct verify_stats *verify_stats(const struct verify *v);
 double verify_agreement(const struct verify_class_stats *c);
 
 /*
- * Why the comparison cannot pass although nothing differs: no control
- * segment was compared at all. NULL when something was.
+ * Why the comparison cannot pass whatever the agreement says: nothing the
+ * recorded host sent is in the capture (one_direction: the replay saw
+ * only inbound segments), or no control segment was compared at all.
+ * NULL when the agreement stands.
  */
 const char *verify_nothing_compared(const struct verify *v, int one_direction);
 

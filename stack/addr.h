@@ -43,6 +43,19 @@ static inline struct ip_addr addr_v4(uint32_t host_order)
 	return x;
 }
 
+/* The IPv4-mapped IPv6 address of an IPv4 address (RFC 4291 2.5.5.2: ::ffff:a.b.c.d). */
+static inline struct ip_addr addr_v4_mapped(const struct ip_addr *v4)
+{
+	struct ip_addr x;
+
+	memset(&x, 0, sizeof(x));
+	x.family = ADDR_V6;
+	x.a[10] = 0xff;
+	x.a[11] = 0xff;
+	memcpy(x.a + 12, v4->a, 4);
+	return x;
+}
+
 /* The wildcard address of a family (0.0.0.0 or ::). */
 static inline struct ip_addr addr_any(int family)
 {

@@ -179,6 +179,7 @@ struct listen_state {
 	vtime_t last_overflow;           /* SYN queue last overflowed (cookies) */
 	uint32_t limit_seen;             /* largest backlog+1 while entries were queued */
 	uint8_t overflowed;
+	struct listener_stats stats;     /* what it saw (stack_listener_stats) */
 };
 
 /*
@@ -214,6 +215,12 @@ struct sock {
 	 * without telling the observer, for whom #id is the TIME_WAIT entry.
 	 */
 	uint8_t timewait : 1;
+	/*
+	 * IPV6_V6ONLY (an IPv6 socket only). Without it a socket bound to [::]
+	 * also takes IPv4, as mapped addresses (::ffff:a.b.c.d), and its port
+	 * conflicts with IPv4 binds: Linux's default, net.ipv6.bindv6only=0.
+	 */
+	uint8_t v6only : 1;
 	uint8_t retries;
 	uint8_t snd_wscale, rcv_wscale;
 	uint16_t mss;           /* payload bytes per segment we send */

@@ -71,19 +71,27 @@ void listen_table_remove(struct stack *st, struct sock *sk)
 	lt->count--;
 }
 
+/* Can sk take a segment to addr:port, in a pass for v4_on_v6 (an IPv4 segment, an IPv6 listener)? */
+static int pass_match(const struct sock *sk, const struct ip_addr *addr, uint16_t port, int v4_on_v6)
+{
+	return sk->c.lport == port && addr_equal(&sk->c.laddr, addr) && !(v4_on_v6 && sk->v6only);
+}
+
 /*
  * One pass of __inet_lookup_listener over the bucket of (addr, port).
  * The first match wins; if it belongs to a reuseport group, the member is
- * ((u64)hash * n) >> 32 of that group (reuseport_select_sock).
+ * ((u64)hash * n) >> 32 of that group (reuseport_select_sock). With
+ * v4_on_v6 the pass is for an IPv4 segment over IPv6 listeners: those
+ * with IPV6_V6ONLY do not count.
  */
 static struct sock *lookup_pass(struct stack *st, const struct ip_addr *addr, uint16_t port,
-				uint32_t hash, struct lookup_info *info)
+				uint32_t hash, struct lookup_info *info, int v4_on_v6)
 {
 	struct sock *sk, *first = NULL;
 	uint32_t n = 0, pick, i;
 
 	for (sk = st->lt.b[lhash_slot(st, addr, port)]; sk; sk = sk->ls->lnext) {
-		if (sk->c.lport != port || !addr_equal(&sk->c.laddr, addr))
+		if (!pass_match(sk, addr, port, v4_on_v6))
 			continue;
 		if (!first)
 			first = sk;
@@ -98,7 +106,7 @@ static struct sock *lookup_pass(struct stack *st, const struct ip_addr *addr, ui
 	info->reuseport = 1;
 	info->group = (uint8_t)(n > 255 ? 255 : n);
 	for (i = 0, sk = first; sk; sk = sk->ls->lnext) {
-		if (sk->c.lport != port || !addr_equal(&sk->c.laddr, addr) || !sk->reuseport)
+		if (!pass_match(sk, addr, port, v4_on_v6) || !sk->reuseport)
 			continue;
 		if (i++ == pick)
 			return sk;
@@ -108,8 +116,11 @@ static struct sock *lookup_pass(struct stack *st, const struct ip_addr *addr, ui
 
 /*
  * Finds the listener for a segment to daddr:dport: exact address first,
- * then the wildcard of the same family. hash is the ehash hash of the
- * segment's 4-tuple (used for reuseport). Returns NULL when none listens.
+ * then the wildcard of the same family, and for IPv4 then an IPv6 socket
+ * bound to [::] without IPV6_V6ONLY (Linux hashes it with 0.0.0.0 and
+ * scores an AF_INET listener one higher: compute_score()). hash is the
+ * ehash hash of the segment's 4-tuple (used for reuseport). Returns NULL
+ * when none listens.
  */
 struct sock *listener_lookup(struct stack *st, const struct ip_addr *daddr, uint16_t dport,
 			     uint32_t hash, struct lookup_info *info)
@@ -120,10 +131,15 @@ struct sock *listener_lookup(struct stack *st, const struct ip_addr *daddr, uint
 	info->wildcard = 0;
 	info->reuseport = 0;
 	info->group = 0;
-	sk = lookup_pass(st, daddr, dport, hash, info);
+	sk = lookup_pass(st, daddr, dport, hash, info, 0);
 	if (sk || addr_is_any(daddr))
 		return sk;
-	sk = lookup_pass(st, &any, dport, hash, info);
+	sk = lookup_pass(st, &any, dport, hash, info, 0);
+	if (!sk && daddr->family == ADDR_V4) {
+		struct ip_addr any6 = addr_any(ADDR_V6);
+
+		sk = lookup_pass(st, &any6, dport, hash, info, 1);
+	}
 	if (sk)
 		info->wildcard = 1;
 	return sk;
@@ -179,9 +195,25 @@ static void owner_flags(const struct sock_common *c, int *reuseaddr, int *reusep
 }
 
 /*
+ * Do a (of a socket with IPV6_V6ONLY a_v6only) and b overlap for bind()?
+ * Equal, or either a wildcard, in one family (inet_rcv_saddr_equal); across
+ * families only when the IPv6 one is [::] without IPV6_V6ONLY, which takes
+ * every IPv4 address too.
+ */
+static int addr_overlap(const struct ip_addr *a, int a_v6only, const struct ip_addr *b, int b_v6only)
+{
+	if (a->family == b->family)
+		return addr_is_any(a) || addr_is_any(b) || addr_equal(a, b);
+	if (a->family == ADDR_V6)
+		return addr_is_any(a) && !a_v6only;
+	return addr_is_any(b) && !b_v6only;
+}
+
+/*
  * inet_csk_bind_conflict(): sk may take addr:port unless another owner of
- * the port has an overlapping address (equal, or either one a wildcard),
- * and neither exception holds:
+ * the port has an overlapping address (equal, or either one a wildcard,
+ * or an IPv6 wildcard without IPV6_V6ONLY and any IPv4 address), and
+ * neither exception holds:
  *  - both set SO_REUSEADDR and the other is not listening (and, when sk is
  *    about to listen, the other is not listening either - listen() re-runs
  *    this check with sk already in LISTEN, inet_csk_listen_start);
@@ -198,9 +230,11 @@ int bind_conflict(struct stack *st, const struct sock *sk, const struct ip_addr 
 		const struct sock_common *o = bind_owner(b);
 		int ra, rp;
 
-		if (o->bind_port != port || o == &sk->c || o->laddr.family != addr->family)
+		if (o->bind_port != port || o == &sk->c)
 			continue;
-		if (!addr_is_any(addr) && !addr_is_any(&o->laddr) && !addr_equal(addr, &o->laddr))
+		/* A TIME_WAIT entry holds a connection's specific address: its V6ONLY cannot matter. */
+		if (!addr_overlap(addr, sk->v6only, &o->laddr,
+				  o->kind == SK_FULL && container_of(o, const struct sock, c)->v6only))
 			continue;
 		owner_flags(o, &ra, &rp);
 		if (sk->reuseaddr && ra && o->state != TCP_LISTEN)

@@ -45,6 +45,8 @@ static int new_socket(struct stack *st, int family, struct sock **out)
 	sk = sock_alloc(st, family, 0);
 	if (!sk)
 		return -ENOMEM;
+	/* inet6_create(): sk_ipv6only from net.ipv6.bindv6only */
+	sk->v6only = family == ADDR_V6 && st->cfg.bindv6only;
 	fd = fd_install(st, sk);
 	if (fd < 0) {
 		st->nsocks--;
@@ -77,6 +79,14 @@ int sys_setsockopt(struct stack *st, int fd, int opt, int value)
 		return 0;
 	case SOCKOPT_REUSEPORT:
 		sk->reuseport = value != 0;
+		return 0;
+	case SOCKOPT_V6ONLY:
+		/* do_ipv6_setsockopt(): IPv6 sockets only, and not once a port is bound */
+		if (sk->c.laddr.family != ADDR_V6)
+			return -ENOPROTOOPT;
+		if (sk->bound)
+			return -EINVAL;
+		sk->v6only = value != 0;
 		return 0;
 	case SOCKOPT_MAXSEG:
 	case SOCKOPT_NODELAY:
@@ -147,6 +157,11 @@ int sys_getsockopt(struct stack *st, int fd, int opt, int *value)
 		return 0;
 	case SOCKOPT_REUSEPORT:
 		*value = sk->reuseport;
+		return 0;
+	case SOCKOPT_V6ONLY:
+		if (sk->c.laddr.family != ADDR_V6)
+			return -ENOPROTOOPT;
+		*value = sk->v6only;
 		return 0;
 	case SOCKOPT_MAXSEG:
 		/* do_tcp_getsockopt(): mss_cache, or the user's value before a connection */
@@ -279,8 +294,12 @@ int sys_accept(struct stack *st, int fd, struct ip_addr *raddr, uint16_t *rport)
 		accept_unpop(l, child); /* the next accept() gets it */
 		return nfd;
 	}
-	if (raddr)
+	if (raddr) {
 		*raddr = child->c.raddr;
+		/* An IPv6 listener's IPv4 connection: its peer as an IPv4-mapped address (inet6_getname). */
+		if (l->c.laddr.family == ADDR_V6 && raddr->family == ADDR_V4)
+			*raddr = addr_v4_mapped(&child->c.raddr);
+	}
 	if (rport)
 		*rport = child->c.rport;
 	if (!st->obs)

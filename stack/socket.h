@@ -31,6 +31,8 @@ enum sockopt {
 	SOCKOPT_RCVBUF,      /* SO_RCVBUF: the same with net.core.rmem_max */
 	SOCKOPT_NOTSENT_LOWAT, /* TCP_NOTSENT_LOWAT: poll() says writable only under this many unsent
 				* bytes; reads 0 while net.ipv4.tcp_notsent_lowat applies */
+	SOCKOPT_V6ONLY,      /* IPV6_V6ONLY: an IPv6 socket takes no IPv4 (default net.ipv6.bindv6only);
+			      * only before bind(), -EINVAL after; -ENOPROTOOPT on an IPv4 socket */
 };
 
 /* shutdown() directions, numbered as SHUT_RD/SHUT_WR/SHUT_RDWR. */

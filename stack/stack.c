@@ -78,6 +78,7 @@ void stack_config_init(struct stack_config *cfg)
 	cfg->tcp_sack = 1;
 	cfg->tcp_window_scaling = 1;
 	cfg->tcp_ecn = 2;
+	cfg->bindv6only = 0;
 	cfg->tcp_rmem[0] = 4096;
 	cfg->tcp_rmem[1] = 131072;
 	cfg->tcp_rmem[2] = 6291456;
@@ -477,7 +478,7 @@ int stack_rebase_request(struct stack *st, const struct ip_addr *laddr, uint16_t
 	return 1;
 }
 
-static struct sock *listener_by_id(struct stack *st, uint32_t id)
+static struct sock *listener_by_id(const struct stack *st, uint32_t id)
 {
 	struct sock *l;
 
@@ -485,6 +486,16 @@ static struct sock *listener_by_id(struct stack *st, uint32_t id)
 		if (l->c.id == id)
 			return l;
 	return NULL;
+}
+
+int stack_listener_stats(const struct stack *st, uint32_t listener_id, struct listener_stats *out)
+{
+	const struct sock *l = listener_by_id(st, listener_id);
+
+	if (!l)
+		return -ENOENT;
+	*out = l->ls->stats;
+	return 0;
 }
 
 int stack_walk_syn_queue(struct stack *st, uint32_t listener_id, sock_walk_fn fn, void *ctx)

@@ -70,6 +70,7 @@ struct stack_config {
 	int tcp_sack;                /* net.ipv4.tcp_sack (1) */
 	int tcp_window_scaling;      /* net.ipv4.tcp_window_scaling (1) */
 	int tcp_ecn;                 /* net.ipv4.tcp_ecn (2): 0 off, 1 ask and answer, 2 answer only */
+	int bindv6only;              /* net.ipv6.bindv6only (0): a new IPv6 socket's IPV6_V6ONLY */
 	uint32_t tcp_rmem[3];        /* net.ipv4.tcp_rmem: min, default, max receive buffer (4096 131072 6291456) */
 	uint32_t tcp_wmem[3];        /* net.ipv4.tcp_wmem: min, default, max send buffer (4096 16384 4194304) */
 	uint32_t rmem_max;           /* net.core.rmem_max: SO_RCVBUF's cap (212992) */
@@ -186,6 +187,23 @@ struct sock_view {
 	uint32_t bucket;    /* ehash bucket, when hashed */
 	uint32_t recv_q;    /* bytes received, not yet read by the application (ss's Recv-Q) */
 	uint32_t send_q;    /* bytes written, not yet acknowledged by the peer (ss's Send-Q) */
+};
+
+/*
+ * What one listener saw over its life (stack_listener_stats). The kernel
+ * keeps no such thing per socket (only the netns-wide counters); a replay
+ * of a server with several services wants to know which one overflowed.
+ */
+struct listener_stats {
+	uint64_t syns;             /* SYNs that reached it (a request's duplicates are the request's) */
+	uint64_t handshakes;       /* connections it queued for accept(): its share of PassiveOpens */
+	uint64_t cookies_sent;     /* SYNs answered with a SYN cookie */
+	uint64_t cookies_ok;       /* ACKs whose valid cookie made a connection */
+	uint64_t drops[CNT_COUNT]; /* segments it, or one of its requests, dropped or reset, by the counter naming why */
+	uint32_t peak_syn;         /* the SYN queue's greatest length */
+	uint32_t peak_accept;      /* the accept queue's greatest length */
+	vtime_t peak_syn_t;        /* when the SYN queue first reached peak_syn */
+	vtime_t peak_accept_t;     /* when the accept queue first reached peak_accept */
 };
 
 struct listener_view {
@@ -374,6 +392,12 @@ int stack_find(struct stack *st, const struct ip_addr *laddr, uint16_t lport,
  */
 int stack_rebase_request(struct stack *st, const struct ip_addr *laddr, uint16_t lport,
 			 const struct ip_addr *raddr, uint16_t rport, uint32_t isn);
+
+/*
+ * The totals of the listener with id listener_id (a listener_view's id).
+ * Returns 0 with *out filled, or -ENOENT (no such listener now).
+ */
+int stack_listener_stats(const struct stack *st, uint32_t listener_id, struct listener_stats *out);
 
 /* Listeners in listen() order. */
 void stack_walk_listeners(struct stack *st, listener_walk_fn fn, void *ctx);

@@ -204,6 +204,7 @@ static void child_enqueue(struct stack *st, struct sock *l, struct sock *sk)
 {
 	accept_queue_push(st, l, sk);
 	stack_count(st, CNT_PASSIVEOPENS);
+	l->ls->stats.handshakes++;
 	sock_set_state(st, sk, TCP_ESTABLISHED);
 }
 
@@ -268,6 +269,7 @@ static void syn_recv(struct stack *st, struct in_ctx *x, struct sock *l, uint32_
 		ls->last_overflow = st->now;
 		ls->overflowed = 1;
 		stack_count(st, CNT_SYNCOOKIESSENT);
+		ls->stats.cookies_sent++;
 		tcp_send_synack(st, &tmp);
 		x->cookie = 1;
 		note(x, ACT_COOKIE, -1);
@@ -328,6 +330,7 @@ static int cookie_ack(struct stack *st, struct in_ctx *x, struct sock *l)
 		return 0;
 	}
 	stack_count(st, CNT_SYNCOOKIESRECV);
+	l->ls->stats.cookies_ok++;
 	x->cookie = 1;
 	x->cookie_mss = mss;
 	memset(&tmp, 0, sizeof(tmp));
@@ -391,6 +394,7 @@ static void tcp_listen_rcv(struct stack *st, struct in_ctx *x, struct sock *l, u
 		drop(st, x, CNT_TCPFLAGS);
 		return;
 	}
+	l->ls->stats.syns++;
 	/* tcp_v4_conn_request(): never answer a broadcast or multicast SYN */
 	if (addr_is_multicast(&seg->dst) || addr_is_multicast(&seg->src)) {
 		drop(st, x, CNT_LISTENDROPS);
@@ -967,6 +971,31 @@ static void tcp_demux(struct stack *st, struct in_ctx *x, struct stack_probe *pr
 	drop_with_reset(st, x, CNT_NOSOCKET);
 }
 
+/*
+ * A segment that consulted listener l (directly or through one of its
+ * requests) is done: its drop or reset counted under l, and the queues'
+ * peaks taken (they grow only on segments; accept() and timers shrink
+ * them).
+ */
+static void listener_account(struct stack *st, struct sock *l, const struct in_ctx *x)
+{
+	struct listener_stats *s;
+
+	if (!sk_listen(l))
+		return; /* a request outliving its listener's close() */
+	s = &l->ls->stats;
+	if ((x->action == ACT_DROP || x->action == ACT_RST) && x->reason >= 0 && x->reason < CNT_COUNT)
+		s->drops[x->reason]++;
+	if (l->ls->qlen > s->peak_syn) {
+		s->peak_syn = l->ls->qlen;
+		s->peak_syn_t = st->now;
+	}
+	if (l->ls->ack_backlog > s->peak_accept) {
+		s->peak_accept = l->ls->ack_backlog;
+		s->peak_accept_t = st->now;
+	}
+}
+
 int tcp_input(struct stack *st, const struct segment *seg, int64_t frame, struct stack_probe *pr)
 {
 	struct in_ctx x;
@@ -983,6 +1012,8 @@ int tcp_input(struct stack *st, const struct segment *seg, int64_t frame, struct
 	ev.type = EV_SEGMENT_IN;
 	stack_emit(st, &ev);
 	tcp_demux(st, &x, pr);
+	if (x.listener)
+		listener_account(st, x.listener, &x);
 	if (!st->obs)
 		return x.fd;
 	ev.t = st->now;

@@ -11,7 +11,8 @@
  * the port; SO_REUSEPORT groups (stable per 4-tuple, spread over members,
  * member = ((u64)hash * n) >> 32 in listen() order, remapped when the
  * group shrinks); the listen backlog capped by somaxconn; listen() on an
- * unbound socket taking an ephemeral port.
+ * unbound socket taking an ephemeral port; a [::] listener taking IPv4
+ * unless IPV6_V6ONLY (net.ipv6.bindv6only), in lookups and bind conflicts.
  */
 #include <check.h>
 #include <errno.h>
@@ -195,6 +196,115 @@ START_TEST(test_wildcard_only)
 	ck_assert_int_eq(syn_listener(t, "[2001:db8::9]:1000", "[2001:db8::1]:8080", 1), -1);
 	ck_assert_int_eq(t->in.lookup.result, LOOKUP_NONE);
 	ts_check(t);
+	ts_free(t);
+}
+END_TEST
+
+/*
+ * net.ipv6.bindv6only=0 (Linux's default): a [::] listener without
+ * IPV6_V6ONLY takes IPv4 too (inet6 sockets hashed with 0.0.0.0); the
+ * child's 4-tuple is IPv4 in the established hash, and accept() gives the
+ * peer as an IPv4-mapped address.
+ */
+START_TEST(test_v6_wildcard_takes_ipv4)
+{
+	struct tstack *t = ts_new(NULL);
+	struct ip_addr peer, want;
+	uint16_t port = 0;
+	int fl, fd, v = -1;
+
+	fl = ts_listen(t, "[::]:80", 16);
+	ck_assert_int_eq(sys_getsockopt(t->st, fl, SOCKOPT_V6ONLY, &v), 0);
+	ck_assert_int_eq(v, 0);
+	ck_assert_int_eq(syn_listener(t, "10.0.0.2:1000", "10.0.0.1:80", 7), fl);
+	ck_assert_int_eq(t->in.lookup.wildcard, 1);
+	ck_assert_int_eq(t->in.action, ACT_SYN_ACK);
+	ck_assert_int_eq(ts_out(t, -1)->src.family, ADDR_V4);
+	ck_assert_uint_eq(addr_v4_value(&ts_out(t, -1)->src), 0x0a000001);
+	ts_clear(t);
+	/* The handshake completes on the same listener; its peer comes back mapped. */
+	reset_request(t, "10.0.0.2:1000", "10.0.0.1:80", 7);
+	ts_handshake(t, "10.0.0.2:1001", "10.0.0.1:80", 100);
+	fd = sys_accept(t->st, fl, &peer, &port);
+	ck_assert_msg(fd >= 0, "accept() = %d", fd);
+	ck_assert_int_eq(addr_parse("::ffff:10.0.0.2", &want), 0);
+	ck_assert_msg(addr_equal(&peer, &want) && port == 1001, "accept() gave a peer that is not ::ffff:10.0.0.2:1001");
+	/* IPv6 still works on it. */
+	ck_assert_int_eq(syn_listener(t, "[2001:db8::9]:1000", "[2001:db8::1]:80", 1), fl);
+	ts_check(t);
+	ts_free(t);
+}
+END_TEST
+
+/* IPV6_V6ONLY (or net.ipv6.bindv6only=1) keeps IPv4 out: no listener, a RST. */
+START_TEST(test_v6only_refuses_ipv4)
+{
+	struct stack_config c;
+	struct tstack *t = ts_new(NULL);
+	int fd, fv4, v = 0;
+
+	fd = sock_opts(t, ADDR_V6, 0, 0);
+	ck_assert_int_eq(sys_setsockopt(t->st, fd, SOCKOPT_V6ONLY, 1), 0);
+	ck_assert_int_eq(bind_ep(t, fd, "[::]:80"), 0);
+	/* Only before bind(), and not on an IPv4 socket (do_ipv6_setsockopt). */
+	ck_assert_int_eq(sys_setsockopt(t->st, fd, SOCKOPT_V6ONLY, 0), -EINVAL);
+	fv4 = sys_socket(t->st, ADDR_V4);
+	ck_assert_int_eq(sys_setsockopt(t->st, fv4, SOCKOPT_V6ONLY, 1), -ENOPROTOOPT);
+	ck_assert_int_eq(sys_getsockopt(t->st, fv4, SOCKOPT_V6ONLY, &v), -ENOPROTOOPT);
+	sys_close(t->st, fv4);
+	ck_assert_int_eq(sys_listen(t->st, fd, 16), 0);
+	ck_assert_int_eq(syn_listener(t, "10.0.0.2:1000", "10.0.0.1:80", 7), -1);
+	ck_assert_int_eq(t->in.lookup.result, LOOKUP_NONE);
+	ck_assert_int_eq(ts_out(t, -1)->flags, TH_RST | TH_ACK);
+	ck_assert_int_eq(syn_listener(t, "[2001:db8::9]:1000", "[2001:db8::1]:80", 1), fd);
+	ts_free(t);
+
+	ts_config(&c);
+	c.bindv6only = 1;
+	t = ts_new(&c);
+	fd = ts_listen(t, "[::]:80", 16);
+	ck_assert_int_eq(sys_getsockopt(t->st, fd, SOCKOPT_V6ONLY, &v), 0);
+	ck_assert_int_eq(v, 1);
+	ck_assert_int_eq(syn_listener(t, "10.0.0.2:1000", "10.0.0.1:80", 7), -1);
+	ts_free(t);
+}
+END_TEST
+
+/*
+ * The bind table: [::]:80 without IPV6_V6ONLY holds port 80 for IPv4 too
+ * (inet_rcv_saddr_equal); with it, 0.0.0.0:80 may be bound beside it and
+ * takes the IPv4 segments. Both listening with SO_REUSEPORT, an IPv4
+ * segment prefers the AF_INET listener (compute_score).
+ */
+START_TEST(test_v6_dual_bind_conflict)
+{
+	struct tstack *t = ts_new(NULL);
+	int f6, f4;
+
+	f6 = ts_listen(t, "[::]:80", 16);
+	f4 = sock_opts(t, ADDR_V4, 0, 0);
+	ck_assert_int_eq(bind_ep(t, f4, "0.0.0.0:80"), -EADDRINUSE);
+	ck_assert_int_eq(bind_ep(t, f4, "10.0.0.1:80"), -EADDRINUSE);
+	ck_assert_int_eq(bind_ep(t, f4, "10.0.0.1:81"), 0);
+	sys_close(t->st, f4);
+	sys_close(t->st, f6);
+
+	f6 = sock_opts(t, ADDR_V6, 0, 0);
+	ck_assert_int_eq(sys_setsockopt(t->st, f6, SOCKOPT_V6ONLY, 1), 0);
+	ck_assert_int_eq(bind_ep(t, f6, "[::]:80"), 0);
+	ck_assert_int_eq(sys_listen(t->st, f6, 16), 0);
+	f4 = ts_listen(t, "0.0.0.0:80", 16);
+	ck_assert_int_eq(syn_listener(t, "10.0.0.2:1000", "10.0.0.1:80", 7), f4);
+	ck_assert_int_eq(syn_listener(t, "[2001:db8::9]:1000", "[2001:db8::1]:80", 1), f6);
+	sys_close(t->st, f4);
+	sys_close(t->st, f6);
+
+	/* Both dual and IPv4 with SO_REUSEPORT: the IPv4 listener wins IPv4. */
+	f6 = listen_opts(t, "[::]:90", 0, 1);
+	f4 = listen_opts(t, "0.0.0.0:90", 0, 1);
+	ck_assert_int_eq(syn_listener(t, "10.0.0.2:1000", "10.0.0.1:90", 7), f4);
+	sys_close(t->st, f4);
+	ck_assert_int_eq(syn_listener(t, "10.0.0.2:1001", "10.0.0.1:90", 7), f6);
 	ts_free(t);
 }
 END_TEST
@@ -501,6 +611,9 @@ Suite *listen_suite(void)
 	tcase_add_test(tc, test_exact_beats_wildcard_v6);
 	tcase_add_test(tc, test_wildcard_only);
 	tcase_add_test(tc, test_no_listener);
+	tcase_add_test(tc, test_v6_wildcard_takes_ipv4);
+	tcase_add_test(tc, test_v6only_refuses_ipv4);
+	tcase_add_test(tc, test_v6_dual_bind_conflict);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("bind");

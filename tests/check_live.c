@@ -36,7 +36,7 @@
 #define LIVE_TIMEOUT 90 /* seconds per test case */
 
 /* Every test's namespace name, known to the parent's teardown. */
-static const char *const live_tests[] = { "echo", "never", "http", "limit", "connect", "timers", "env" };
+static const char *const live_tests[] = { "echo", "never", "http", "annotate", "limit", "connect", "timers", "env" };
 static pid_t live_parent;
 
 static void live_ns_name(const char *test, char *ns, size_t nslen)
@@ -117,8 +117,8 @@ static int live_possible(void)
 		why = "not root";
 	else if (access("/dev/net/tun", R_OK | W_OK) != 0)
 		why = "no /dev/net/tun";
-	else if (sh_quiet("command -v ip && command -v curl && command -v tcpdump && command -v timeout && chrt -f 1 true") != 0)
-		why = "ip, curl, tcpdump, timeout or chrt missing, or no real-time priority (tools/ensure-deps.sh --test installs them)";
+	else if (sh_quiet("command -v ip && command -v curl && command -v tcpdump && command -v timeout && command -v tshark && chrt -f 1 true") != 0)
+		why = "ip, curl, tcpdump, tshark, timeout or chrt missing, or no real-time priority (tools/ensure-deps.sh --test installs them)";
 	else if (access("/usr/bin/python3", X_OK) != 0)
 		why = "no /usr/bin/python3";
 	if (!why)
@@ -567,6 +567,47 @@ START_TEST(live_http_curl)
 END_TEST
 
 /*
+ * --annotate of a live run: a pcapng that Wireshark (here tshark) opens,
+ * each segment the stack received with its lookup, each it sent with its
+ * cause.
+ */
+START_TEST(live_annotate)
+{
+	struct live_env e;
+	struct bg live;
+	char *out, *trace, pcapng[PATH_MAX], args[PATH_MAX + 64], qp[PATH_MAX + 8];
+	char *cargv[] = { (char *)"curl", (char *)"-sS", (char *)"-m", (char *)"5", (char *)"http://10.9.0.1/", NULL };
+	int rc;
+
+	if (!live_possible())
+		return;
+	env_make(&e, "annotate");
+	env_file(&e, "live.pcapng", pcapng, sizeof(pcapng));
+	fmt(args, sizeof(args), "--app http --quiet --annotate %s", q(pcapng, qp, sizeof(qp)));
+	live_start(&live, &e, args);
+	rc = env_run(&e, 20, cargv, &out);
+	ck_assert_msg(rc == 0 && strstr(out, "tcpdemux: connection 10.9.0.2:"), "curl (%d):\n%s", rc, out);
+	free(out);
+	trace = live_stop(&live, &e, "tcpdemux0");
+	free(trace);
+	{
+		char *targv[] = { (char *)"tshark", (char *)"-r", pcapng, (char *)"-T", (char *)"fields", (char *)"-e",
+				  (char *)"tcp.flags.str", (char *)"-e", (char *)"frame.comment", NULL };
+
+		rc = prog_runv(targv, &out, NULL);
+	}
+	ck_assert_msg(rc == 0, "tshark could not read the --annotate file (%d):\n%s", rc, out);
+	ck_assert_msg(strstr(out, "demux: ehash[") && strstr(out, "-> listener 10.9.0.1:80 (exact) -> request #2"),
+		      "no lookup of the SYN in the comments:\n%s", out);
+	ck_assert_msg(strstr(out, "tcpdemux: SYN-ACK answering #1"), "no SYN-ACK naming the SYN it answers:\n%s", out);
+	ck_assert_msg(strstr(out, "handshake complete, accept queue 1/"), "no completed handshake:\n%s", out);
+	ck_assert_msg(strstr(out, "len 146 by the application"), "the application's answer is not named:\n%s", out);
+	free(out);
+	live_cleanup(e.ns);
+}
+END_TEST
+
+/*
  * --max-sockets applies live: the listener and the first connection (in
  * TIME_WAIT once the http application has closed it) are two sockets, so
  * with --max-sockets 2 the next SYN is dropped at the limit and curl times out.
@@ -854,6 +895,7 @@ Suite *live_suite(void)
 	tcase_add_test(tc, live_echo_50_clients);
 	tcase_add_test(tc, live_never_fills_the_queue);
 	tcase_add_test(tc, live_http_curl);
+	tcase_add_test(tc, live_annotate);
 	tcase_add_test(tc, live_max_sockets);
 	tcase_add_test(tc, live_connect_to_the_kernel);
 	tcase_add_test(tc, live_timers_fire_on_time);

@@ -27,12 +27,15 @@ int main(void)
 	srunner_add_suite(sr, gdb_suite());
 	srunner_add_suite(sr, replay_suite());
 	srunner_add_suite(sr, realworld_suite());
+	srunner_add_suite(sr, replay_rules_suite());
 	srunner_add_suite(sr, render_suite());
 	srunner_add_suite(sr, terminal_suite());
 	srunner_add_suite(sr, live_suite());
 	srunner_add_suite(sr, pcapng_suite());
 	srunner_add_suite(sr, capture_suite());
 	srunner_add_suite(sr, usage_suite());
+	srunner_add_suite(sr, warnings_suite());
+	srunner_add_suite(sr, ss_nstat_suite());
 	srunner_add_suite(sr, view_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);

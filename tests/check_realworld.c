@@ -15,7 +15,12 @@
  *   capture    the capture point the summary reports is the facts'
  *              vantage (client side, server side, in between, one host);
  *   handshakes PassiveOpens, the handshakes the stack completed, equals
- *              the facts' completed handshakes.
+ *              the facts' completed handshakes;
+ *   duplicates the frames replayed once as the capture's duplicates are
+ *              the facts' duplicate frames;
+ *   agreement  with --verify, the median control agreement over the
+ *              captures with complete handshakes and Linux servers is at
+ *              least 0.95, and every capture below 0.9 names its causes.
  *
  * Under `make check-sanitize` the same replays run under ASan and UBSan,
  * so a crash or a sanitizer report fails here too.
@@ -41,6 +46,9 @@ struct facts {
 	int nnosyn;
 	long long synack_nosyn;        /* how many such SYN-ACKs */
 	long long handshakes;          /* completed: SYN, SYN-ACK and the ACK of its ISN + 1 */
+	long long attempts;            /* SYNs (a client, a server, an ISN) */
+	long long dup_frames;          /* frames the capture holds twice (identical within 10 ms) */
+	int linux_servers;             /* every SYN-ACK sender has an initial TTL of 64 (33..64 seen) */
 	char side[32];                 /* "client", "server", "middle", "both~0", "-" */
 };
 
@@ -80,6 +88,36 @@ static int raw_strings(const char *raw, char out[][64], int max)
 	return n;
 }
 
+/*
+ * Whether every TTL in server_ttl's raw text ({"a:p": [64], ...}) is a
+ * Linux one (33..64), and there is at least one.
+ */
+static int ttls_linux(const char *raw)
+{
+	int depth = 0, n = 0;
+	const char *p;
+
+	for (p = raw; *p; p++) {
+		if (*p == '"') {
+			p = strchr(p + 1, '"');
+			if (!p)
+				return 0;
+		} else if (*p == '[') {
+			depth++;
+		} else if (*p == ']') {
+			depth--;
+		} else if (depth > 0 && *p >= '0' && *p <= '9') {
+			long ttl = strtol(p, (char **)&p, 10);
+
+			if (ttl < 33 || ttl > 64)
+				return 0;
+			n++;
+			p--;
+		}
+	}
+	return n > 0;
+}
+
 /* Reads facts.jsonl into f; returns how many files it describes. */
 static int read_facts(struct facts *f, int max)
 {
@@ -105,6 +143,9 @@ static int read_facts(struct facts *f, int max)
 		f[n].nnosyn = raw_strings(j_raw(&o, "synack_nosyn_servers", raw, sizeof(raw)), f[n].nosyn, MAX_SERVERS);
 		f[n].synack_nosyn = j_int(&o, "synack_nosyn", path);
 		f[n].handshakes = j_int(&o, "handshakes", path);
+		f[n].attempts = j_int(&o, "attempts", path);
+		f[n].dup_frames = j_int(&o, "dup_frames", path);
+		f[n].linux_servers = ttls_linux(j_raw(&o, "server_ttl", raw, sizeof(raw)));
 		ck_assert_msg(j_str(&o, "side", f[n].side, sizeof(f[n].side)) != NULL, "%s line %d: no side", path, i + 1);
 		n++;
 	}
@@ -300,11 +341,83 @@ START_TEST(test_realworld_replays)
 		check_exit(&r, path, whole);
 		check_servers(&r, fa, names[i]);
 		check_capture_point(&r, fa, names[i]);
+		{
+			struct jobj rs;
+
+			run_replay_stats(&r, &rs);
+			ck_assert_msg(j_int(&rs, "duplicates", names[i]) == fa->dup_frames,
+				      "%s: %lld frames replayed once as the capture's duplicates; the facts count %lld",
+				      names[i], j_int(&rs, "duplicates", names[i]), fa->dup_frames);
+		}
 		ck_assert_msg(counter(&r, "PassiveOpens") == fa->handshakes,
 			      "%s: the stack completed %lld handshakes; the capture holds %lld", names[i],
 			      counter(&r, "PassiveOpens"), fa->handshakes);
 		run_free(&r);
 	}
+}
+END_TEST
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * --verify on every capture: the median control agreement over the
+ * captures with every handshake complete and Linux servers is at least
+ * 0.95, and every capture below 0.9 has its cause named in the summary
+ * (the causes of its first divergences, or why nothing was compared).
+ */
+START_TEST(test_realworld_agreement)
+{
+	static struct facts facts[MAX_FILES];
+	static char names[MAX_FILES][128];
+	double sel[MAX_FILES], median;
+	int nf, n, i, nsel = 0;
+
+	if (!rw_present())
+		return;
+	nf = read_facts(facts, MAX_FILES);
+	n = list_files(names, MAX_FILES);
+	for (i = 0; i < n; i++) {
+		const struct facts *fa = facts_of(facts, nf, names[i]);
+		char path[PATH_MAX], qp[PATH_MAX + 8], causes[1024], nothing[512];
+		struct jobj vs, ctl, ack, data;
+		const struct jobj *sum;
+		double control;
+		struct run r;
+
+		fmt(path, sizeof(path), "%s/%s", rw_dir(), names[i]);
+		run_json(&r, "replay %s --verify --quiet --format json", q(path, qp, sizeof(qp)));
+		ck_assert_msg(r.rc <= 2, "%s: --verify exited %d: %s", names[i], r.rc, r.err);
+		sum = run_summary(&r);
+		j_sub(sum, "verify", &vs, names[i]);
+		j_sub(&vs, "control", &ctl, names[i]);
+		j_sub(&vs, "ack", &ack, names[i]);
+		j_sub(&vs, "data", &data, names[i]);
+		control = strtod(j_raw(&vs, "agreement", causes, sizeof(causes)), NULL);
+		j_raw(&vs, "causes", causes, sizeof(causes));
+		j_raw(&vs, "nothing_compared", nothing, sizeof(nothing));
+		printf("realworld %-46s control %.3f (%lld of %lld)  ack %.3f  data %.3f  causes %s%s%s\n", names[i],
+		       control, j_int(&ctl, "matched", names[i]), j_int(&ctl, "expected", names[i]),
+		       strtod(j_raw(&ack, "agreement", qp, sizeof(qp)), NULL),
+		       strtod(j_raw(&data, "agreement", qp, sizeof(qp)), NULL), causes,
+		       strcmp(nothing, "null") ? "  nothing compared: " : "", strcmp(nothing, "null") ? nothing : "");
+		ck_assert_msg(control >= 0.9 || strcmp(causes, "[]") != 0 || strcmp(nothing, "null") != 0,
+			      "%s: control agreement %.3f, and the summary names no cause", names[i], control);
+		if (fa->handshakes > 0 && fa->handshakes == fa->attempts && fa->linux_servers)
+			sel[nsel++] = control;
+		run_free(&r);
+	}
+	fflush(stdout);
+	ck_assert_msg(nsel >= 20, "only %d captures with complete handshakes and Linux servers", nsel);
+	qsort(sel, (size_t)nsel, sizeof(sel[0]), cmp_double);
+	median = nsel % 2 ? sel[nsel / 2] : (sel[nsel / 2 - 1] + sel[nsel / 2]) / 2;
+	printf("realworld median control agreement %.3f over %d captures with complete handshakes and Linux servers\n",
+	       median, nsel);
+	ck_assert_msg(median >= 0.95, "median control agreement %.3f < 0.95 over %d captures", median, nsel);
 }
 END_TEST
 
@@ -315,6 +428,7 @@ Suite *realworld_suite(void)
 
 	tcase_set_timeout(tc, 1200);
 	tcase_add_test(tc, test_realworld_replays);
+	tcase_add_test(tc, test_realworld_agreement);
 	suite_add_tcase(s, tc);
 	return s;
 }

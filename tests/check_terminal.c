@@ -374,7 +374,8 @@ START_TEST(test_step_go_to_and_hash_flood)
 		const char *tables = strstr(p, "listen table"), *again = strstr(p + 1, STEP_PROMPT);
 
 		ck_assert_msg(tables && again && tables < again, "t printed no tables");
-		ck_assert_msg(strstr(tables, "SYN_RECV") && strstr(tables, "SYN_RECV") < again,
+		/* The tables name states as ss does: the request is SYN-RECV. */
+		ck_assert_msg(strstr(tables, "SYN-RECV") && strstr(tables, "SYN-RECV") < again,
 			      "t's tables are not the ones after segment #1");
 	}
 	free(out);
@@ -421,7 +422,7 @@ END_TEST
 
 START_TEST(test_slides_replay_script_synth)
 {
-	char args[512], *out, q[512];
+	char args[1024], *out, q[512]; /* room for the quoted path and the rest */
 	struct screens sc;
 	int rc;
 

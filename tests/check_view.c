@@ -527,6 +527,15 @@ static char *section(const char *out, const char *name, int i)
 	return s;
 }
 
+/* Asserts that the i-th section named name is want. */
+static void section_is(const char *out, const char *name, int i, const char *want)
+{
+	char *s = section(out, name, i);
+
+	ck_assert_msg(strcmp(s, want) == 0, "%s #%d: '%s', want '%s'", name, i, s, want);
+	free(s);
+}
+
 /* The demo's three connections, as the ehash shows them. */
 #define C1 "10.0.0.1:80 \u2194 10.0.0.2:1234"
 #define C2 "10.0.0.1:80 \u2194 10.0.0.3:5678"
@@ -565,25 +574,15 @@ START_TEST(test_page_two_clients)
 				       "type", "jump", "5", "detail", "shot", png, NULL };
 		out = page(html, cmds);
 	}
-	s = section(out, "key ArrowRight", 0);
-	ck_assert_str_eq(s, "#step=2");
-	free(s);
+	section_is(out, "key ArrowRight", 0, "#step=2");
 	s = section(out, "tables", 0);
 	ck_assert_msg(strstr(s, "accept queue 1/8\n#2 10.0.0.2:1234") && strstr(s, C1 " ESTABLISHED"),
 		      "step 2: the handshake completed:\n%s", s);
 	free(s);
-	s = section(out, "key n", 0);
-	ck_assert_str_eq(s, "#step=3");
-	free(s);
-	s = section(out, "key p", 0);
-	ck_assert_str_eq(s, "#step=2");
-	free(s);
-	s = section(out, "key End", 0);
-	ck_assert_str_eq(s, "#step=last");
-	free(s);
-	s = section(out, "key Home", 0);
-	ck_assert_str_eq(s, "#step=0");
-	free(s);
+	section_is(out, "key n", 0, "#step=3");
+	section_is(out, "key p", 0, "#step=2");
+	section_is(out, "key End", 0, "#step=last");
+	section_is(out, "key Home", 0, "#step=0");
 	s = section(out, "tables", 1);
 	ck_assert_msg(strstr(s, "#1 10.0.0.1:80 fd 3, backlog 8") && strstr(s, "0 entries"),
 		      "step 0: the listener alone:\n%s", s);
@@ -593,9 +592,7 @@ START_TEST(test_page_two_clients)
 	ck_assert_msg(strstr(s, "#1 ") && strstr(s, "#2 ") && !strstr(s, "#3 ") && !strstr(s, "#5 "),
 		      "the connection filter:\n%s", s);
 	free(s);
-	s = section(out, "type jump", 0);
-	ck_assert_str_eq(s, "#step=5");
-	free(s);
+	section_is(out, "type jump", 0, "#step=5");
 	s = section(out, "detail", 0);
 	ck_assert_msg(strstr(s, "#5 in 10.0.0.2:1235 \u2192 10.0.0.1:80 SYN"), "detail of #5:\n%s", s);
 	free(s);

@@ -23,12 +23,15 @@ Suite *synth_suite(void);
 Suite *gdb_suite(void);
 Suite *replay_suite(void);
 Suite *realworld_suite(void);
+Suite *replay_rules_suite(void);
 Suite *render_suite(void);
 Suite *terminal_suite(void);
 Suite *live_suite(void);
 Suite *pcapng_suite(void);
 Suite *capture_suite(void);
 Suite *usage_suite(void);
+Suite *warnings_suite(void);
+Suite *ss_nstat_suite(void);
 Suite *view_suite(void);
 
 #endif

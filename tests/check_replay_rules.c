@@ -1,0 +1,488 @@
+/*
+ * check_replay_rules.c - the replay's rules for captures from the world,
+ * each on a small capture this file writes (Ethernet pcap, libpcap):
+ *
+ *   late SYN-ACK   a SYN-ACK beyond the window re-bases the request; the
+ *                  interleaved handshakes all end ESTABLISHED;
+ *   drop           a SYN sent again before any answer is the recorded
+ *                  listener's drop: not replayed (unless --listen), counted;
+ *   client side    a client-side capture is delayed to the server's time
+ *                  and --verify agrees; --capture-point server does not;
+ *   offload        an IPv4 total length of 0 is read as captured; a FIN on
+ *                  a large segment matches the stack's FIN by position;
+ *   close()        a FIN followed by the kernel's bare RST to later data;
+ *   partial        timestamps going back and one direction: one warning
+ *                  line each; --verify of one direction exits 1 with why.
+ *
+ * Path: the test builds segments (segment.h, seg_build) -> a pcap ->
+ * tcpdemux replay (progrun.h) -> its JSON (replaytest.h).
+ */
+#include <pcap/pcap.h>
+
+#include "replaytest.h"
+#include "segment.h"
+#include "suites.h"
+
+#define SERVER 0x0a000001u /* 10.0.0.1 */
+#define CLIENT 0x0a000002u /* 10.0.0.2 */
+#define MS 1000000ull      /* ns */
+
+/* A capture being written: one Ethernet frame per segment. */
+struct cap {
+	pcap_t *dead;
+	pcap_dumper_t *d;
+	char path[PATH_MAX];
+};
+
+static void cap_open(struct cap *c, const char *name)
+{
+	tmp_file(name, c->path, sizeof(c->path));
+	c->dead = pcap_open_dead_with_tstamp_precision(DLT_EN10MB, 262144, PCAP_TSTAMP_PRECISION_NANO);
+	ck_assert_msg(c->dead != NULL, "pcap_open_dead failed");
+	c->d = pcap_dump_open(c->dead, c->path);
+	ck_assert_msg(c->d != NULL, "%s: %s", c->path, pcap_geterr(c->dead));
+}
+
+static void cap_close(struct cap *c)
+{
+	pcap_dump_close(c->d);
+	pcap_close(c->dead);
+}
+
+/*
+ * Writes seg at t ns. tso_len0: the IPv4 total length field is zeroed (a
+ * frame captured before segmentation offload).
+ */
+static void cap_seg(struct cap *c, uint64_t t, const struct segment *seg, int tso_len0)
+{
+	static uint8_t buf[14 + SEG_WIRE_MAX];
+	struct pcap_pkthdr h;
+	size_t n;
+
+	memset(buf, 0, 14);
+	buf[12] = 0x08;
+	n = seg_build(seg, buf + 14, sizeof(buf) - 14);
+	ck_assert_msg(n > 0, "seg_build failed");
+	if (tso_len0)
+		buf[14 + 2] = buf[14 + 3] = 0;
+	memset(&h, 0, sizeof(h));
+	h.ts.tv_sec = (time_t)(1700000000 + t / 1000000000ull);
+	h.ts.tv_usec = (suseconds_t)(t % 1000000000ull); /* nanoseconds: the file's precision */
+	h.caplen = h.len = (bpf_u_int32)(n + 14);
+	pcap_dump((u_char *)c->d, &h, buf);
+}
+
+static uint8_t payload[8192];
+
+/* A segment of connection port cport (client side) with these numbers; from_server picks the direction. */
+static void cap_tcp(struct cap *c, uint64_t t, int from_server, uint16_t cport, uint8_t flags, uint32_t seq,
+		    uint32_t ack, uint32_t len)
+{
+	struct segment s;
+
+	memset(&s, 0, sizeof(s));
+	s.src = addr_v4(from_server ? SERVER : CLIENT);
+	s.dst = addr_v4(from_server ? CLIENT : SERVER);
+	s.sport = from_server ? 80 : cport;
+	s.dport = from_server ? cport : 80;
+	s.flags = flags;
+	s.seq = seq;
+	s.ack = ack;
+	s.win = (flags & TH_SYN) ? 64240 : 502;
+	s.ttl = 64;
+	if (flags & TH_SYN) {
+		s.opt.has_mss = s.opt.sack_ok = s.opt.has_wscale = 1;
+		s.opt.mss = 1460;
+		s.opt.wscale = 7;
+	}
+	s.data = payload;
+	s.len = len;
+	cap_seg(c, t, &s, 0);
+}
+
+/*
+ * A segment between two other hosts, neither local (same port both ways:
+ * no end of it looks like a server), which only fills the capture's time.
+ */
+static void cap_other(struct cap *c, uint64_t t)
+{
+	struct segment s;
+
+	memset(&s, 0, sizeof(s));
+	s.src = addr_v4(0x0a090909u);
+	s.dst = addr_v4(0x0a090908u);
+	s.sport = 5000;
+	s.dport = 5000;
+	s.flags = TH_ACK;
+	s.seq = 1;
+	s.ack = 1;
+	s.win = 100;
+	s.ttl = 64;
+	cap_seg(c, t, &s, 0);
+}
+
+/* A whole connection: handshake at t0 (SYN -> SYN-ACK rtt_s, -> ACK rtt_c), a request, a response, the client's close. */
+struct conn {
+	uint16_t cport;
+	uint32_t cisn, sisn;
+};
+
+static void cap_handshake(struct cap *c, const struct conn *k, uint64_t t, uint64_t syn_sa, uint64_t sa_ack)
+{
+	cap_tcp(c, t, 0, k->cport, TH_SYN, k->cisn, 0, 0);
+	cap_tcp(c, t + syn_sa, 1, k->cport, TH_SYN | TH_ACK, k->sisn, k->cisn + 1, 0);
+	cap_tcp(c, t + syn_sa + sa_ack, 0, k->cport, TH_ACK, k->cisn + 1, k->sisn + 1, 0);
+}
+
+/* The summary's "replay" object, and one of its members. */
+static long long replay_num(const struct run *r, const char *key)
+{
+	struct jobj rs;
+
+	run_replay_stats(r, &rs);
+	return j_int(&rs, key, r->args);
+}
+
+static long long counter_num(const struct run *r, const char *name)
+{
+	struct jobj c;
+
+	j_sub(run_summary(r), "counters", &c, r->args);
+	return j_int(&c, name, r->args);
+}
+
+/* The summary's verify.NAME object's member key (a number). */
+static double verify_num(const struct run *r, const char *cls, const char *key)
+{
+	struct jobj v, k;
+	char buf[64];
+
+	j_sub(run_summary(r), "verify", &v, r->args);
+	if (!cls)
+		return strtod(j_raw(&v, key, buf, sizeof(buf)), NULL);
+	j_sub(&v, cls, &k, r->args);
+	return strtod(j_raw(&k, key, buf, sizeof(buf)), NULL);
+}
+
+/* ---- ISNs however late ------------------------------------------------------------------ */
+
+START_TEST(test_late_synack_rebased)
+{
+	struct conn k = { 40000, 1000, 5000000 };
+	struct cap c;
+	struct run r;
+	char qp[PATH_MAX + 8];
+
+	/*
+	 * The SYN-ACK comes 5 s after the SYN, and frames of other hosts at
+	 * 2.5 and 4.5 s end every window before it.
+	 */
+	cap_open(&c, "late-synack.pcap");
+	cap_tcp(&c, 0, 0, k.cport, TH_SYN, k.cisn, 0, 0);
+	cap_other(&c, 2500 * MS);
+	cap_other(&c, 4500 * MS);
+	cap_tcp(&c, 5000 * MS, 1, k.cport, TH_SYN | TH_ACK, k.sisn, k.cisn + 1, 0);
+	cap_tcp(&c, 5000 * MS + MS / 10, 0, k.cport, TH_ACK, k.cisn + 1, k.sisn + 1, 0);
+	cap_close(&c);
+	run_json(&r, "replay %s --format json --capture-point server", q(c.path, qp, sizeof(qp)));
+	run_ok(&r);
+	ck_assert_msg(count_inferred(&r, "isn", "10.0.0.1:80 <- 10.0.0.2:40000") == 1,
+		      "no request re-based to the late SYN-ACK's ISN:\n%s", r.out);
+	{
+		struct jobj rs, isn;
+
+		run_replay_stats(&r, &rs);
+		j_sub(&rs, "isn", &isn, r.args);
+		ck_assert_msg(j_int(&isn, "rebased", r.args) == 1, "isn.rebased %lld, want 1", j_int(&isn, "rebased", r.args));
+	}
+	ck_assert_msg(counter_num(&r, "PassiveOpens") == 1 && replay_num(&r, "picked_up") == 0,
+		      "the handshake did not complete (PassiveOpens %lld, picked_up %lld):\n%s", counter_num(&r, "PassiveOpens"),
+		      replay_num(&r, "picked_up"), r.out);
+	run_free(&r);
+}
+END_TEST
+
+/* One frame of the interleaved capture: connection idx, frame j (SYN, SYN-ACK, ACK) at t us. */
+struct ev {
+	uint64_t t;
+	int idx, j;
+};
+
+static int ev_cmp(const void *a, const void *b)
+{
+	const struct ev *x = a, *y = b;
+
+	return x->t < y->t ? -1 : x->t > y->t;
+}
+
+/* 3,000 handshakes, 2,000 under way at once: every SYN-ACK 3,000 frames behind its SYN. */
+START_TEST(test_interleaved_all_established)
+{
+	enum { N = 3000, K = 2000 };
+	static struct ev ev[3 * N];
+	uint64_t d = 3ull * K / 2 + 1; /* us from a connection's frame to its next */
+	struct cap c;
+	struct run r;
+	struct jobj so;
+	char qp[PATH_MAX + 8];
+	int i, n = 0;
+
+	for (i = 0; i < N; i++) {
+		int j;
+
+		for (j = 0; j < 3; j++) {
+			ev[n].t = 3ull * (uint64_t)i + (uint64_t)j * d;
+			ev[n].idx = i;
+			ev[n].j = j;
+			n++;
+		}
+	}
+	qsort(ev, (size_t)n, sizeof(ev[0]), ev_cmp);
+	cap_open(&c, "interleaved.pcap");
+	for (i = 0; i < n; i++) {
+		uint16_t cport = (uint16_t)(20000 + ev[i].idx);
+		uint32_t cisn = 100000u * (uint32_t)ev[i].idx, sisn = 7000000u + 131u * (uint32_t)ev[i].idx;
+		uint64_t t = ev[i].t * 1000ull;
+
+		if (ev[i].j == 0)
+			cap_tcp(&c, t, 0, cport, TH_SYN, cisn, 0, 0);
+		else if (ev[i].j == 1)
+			cap_tcp(&c, t, 1, cport, TH_SYN | TH_ACK, sisn, cisn + 1, 0);
+		else
+			cap_tcp(&c, t, 0, cport, TH_ACK, cisn + 1, sisn + 1, 0);
+	}
+	cap_close(&c);
+	run_json(&r, "replay %s --quiet --format json", q(c.path, qp, sizeof(qp)));
+	run_ok(&r);
+	j_sub(run_summary(&r), "sockets", &so, r.args);
+	ck_assert_msg(j_int(&so, "established", r.args) == N, "%lld ESTABLISHED of %d", j_int(&so, "established", r.args),
+		      N);
+	ck_assert_msg(replay_num(&r, "picked_up") == 0, "%lld connections invented as already open",
+		      replay_num(&r, "picked_up"));
+	run_free(&r);
+}
+END_TEST
+
+/* ---- the recorded listener's decisions ---------------------------------------------------- */
+
+START_TEST(test_listener_drop)
+{
+	struct conn a = { 40000, 1000, 900000 }, b = { 40001, 2000, 800000 };
+	struct cap c;
+	struct run r;
+	char qp[PATH_MAX + 8];
+
+	cap_open(&c, "drop.pcap");
+	cap_handshake(&c, &a, 0, MS / 20, MS / 20);
+	/* b's SYN is not answered; the client sends it again 1 s later, and that one is. */
+	cap_tcp(&c, 10 * MS, 0, b.cport, TH_SYN, b.cisn, 0, 0);
+	cap_handshake(&c, &b, 1010 * MS, MS / 20, MS / 20);
+	cap_close(&c);
+
+	run_json(&r, "replay %s --format json --verify", q(c.path, qp, sizeof(qp)));
+	ck_assert_msg(r.rc == 0, "exit %d: %s", r.rc, r.err);
+	ck_assert_msg(count_inferred(&r, "drop", "10.0.0.1:80 <- 10.0.0.2:40001") == 1, "the drop is not announced:\n%s",
+		      r.out);
+	ck_assert_msg(replay_num(&r, "listener_drops") == 1, "listener_drops %lld, want 1", replay_num(&r, "listener_drops"));
+	ck_assert_msg(verify_num(&r, NULL, "agreement") == 1.0, "control agreement %f: the stack answered the dropped SYN",
+		      verify_num(&r, NULL, "agreement"));
+	ck_assert_msg(counter_num(&r, "PassiveOpens") == 2, "PassiveOpens %lld, want 2", counter_num(&r, "PassiveOpens"));
+	run_free(&r);
+
+	/* With --listen the stack's own backlog decides: it answers the first SYN. */
+	run_json(&r, "replay %s --format json --listen 10.0.0.1:80", q(c.path, qp, sizeof(qp)));
+	run_ok(&r);
+	ck_assert_msg(replay_num(&r, "listener_drops") == 0, "listener_drops %lld with --listen",
+		      replay_num(&r, "listener_drops"));
+	run_free(&r);
+}
+END_TEST
+
+/* ---- where the capture was taken --------------------------------------------------------- */
+
+/* A client-side exchange: 80 ms round trip, request, response, the client closes. */
+static void client_side_capture(struct cap *c, const char *name)
+{
+	struct conn k = { 40000, 1000, 900000 };
+	uint64_t rtt = 80 * MS, t = 0;
+
+	cap_open(c, name);
+	cap_handshake(c, &k, t, rtt, MS / 10);
+	t = rtt + MS / 5;
+	cap_tcp(c, t, 0, k.cport, TH_ACK | TH_PSH, k.cisn + 1, k.sisn + 1, 100);                     /* request */
+	cap_tcp(c, t + rtt, 1, k.cport, TH_ACK | TH_PSH, k.sisn + 1, k.cisn + 101, 200);            /* response */
+	cap_tcp(c, t + rtt + MS / 10, 0, k.cport, TH_ACK, k.cisn + 101, k.sisn + 201, 0);
+	cap_tcp(c, t + rtt + 10 * MS, 0, k.cport, TH_ACK | TH_FIN, k.cisn + 101, k.sisn + 201, 0); /* client closes */
+	cap_tcp(c, t + 2 * rtt + 10 * MS, 1, k.cport, TH_ACK | TH_FIN, k.sisn + 201, k.cisn + 102, 0);
+	cap_tcp(c, t + 2 * rtt + 10 * MS + MS / 10, 0, k.cport, TH_ACK, k.cisn + 102, k.sisn + 202, 0);
+	cap_close(c);
+}
+
+START_TEST(test_client_side_delayed)
+{
+	struct cap c;
+	struct run r;
+	struct jobj rs, cp;
+	char qp[PATH_MAX + 8], side[32];
+
+	client_side_capture(&c, "client-side.pcap");
+	run_json(&r, "replay %s --format json --verify", q(c.path, qp, sizeof(qp)));
+	ck_assert_msg(r.rc == 0, "exit %d: %s\n%s", r.rc, r.err, r.out);
+	run_replay_stats(&r, &rs);
+	j_sub(&rs, "capture_point", &cp, r.args);
+	ck_assert_msg(j_str(&cp, "side", side, sizeof(side)) && strcmp(side, "client") == 0, "capture point %s, want client",
+		      side);
+	ck_assert_msg(j_int(&cp, "delayed", r.args) == 1, "delayed %lld, want 1", j_int(&cp, "delayed", r.args));
+	ck_assert_msg(count_inferred(&r, "delay", "10.0.0.1:80 <- 10.0.0.2:40000") == 1, "no delay announced");
+	ck_assert_msg(verify_num(&r, NULL, "agreement") == 1.0 && verify_num(&r, "data", "agreement") == 1.0,
+		      "delayed, the control or data agreement is below 1:\n%s", r.out);
+	run_free(&r);
+
+	/* Taken as server side, the stack answers a round trip early: --verify sees it late, one difference each. */
+	run_json(&r, "replay %s --format json --verify --capture-point server", q(c.path, qp, sizeof(qp)));
+	ck_assert_msg(r.rc == 1, "--capture-point server: exit %d, want 1 (the SYN-ACK is early)", r.rc);
+	ck_assert_msg(verify_num(&r, "control", "late") >= 1, "no late or early control segment:\n%s", r.out);
+	ck_assert_msg(verify_num(&r, "control", "extra") == 0, "a late segment counted as extra too:\n%s", r.out);
+	run_free(&r);
+}
+END_TEST
+
+/* ---- offload ----------------------------------------------------------------------------- */
+
+START_TEST(test_offload)
+{
+	struct conn k = { 40000, 1000, 900000 };
+	struct segment s;
+	struct cap c;
+	struct run r;
+	char qp[PATH_MAX + 8];
+
+	cap_open(&c, "offload.pcap");
+	cap_handshake(&c, &k, 0, MS / 20, MS / 20);
+	cap_tcp(&c, MS, 0, k.cport, TH_ACK | TH_PSH, k.cisn + 1, k.sisn + 1, 100);
+	/* The response: 4000 bytes and the FIN in one frame whose IPv4 length is 0 (TSO on the server). */
+	memset(&s, 0, sizeof(s));
+	s.src = addr_v4(SERVER);
+	s.dst = addr_v4(CLIENT);
+	s.sport = 80;
+	s.dport = k.cport;
+	s.flags = TH_ACK | TH_PSH | TH_FIN;
+	s.seq = k.sisn + 1;
+	s.ack = k.cisn + 101;
+	s.win = 502;
+	s.ttl = 64;
+	s.data = payload;
+	s.len = 4000;
+	cap_seg(&c, MS + MS / 10, &s, 1);
+	cap_tcp(&c, MS + MS / 5, 0, k.cport, TH_ACK, k.cisn + 101, k.sisn + 4002, 0);
+	cap_close(&c);
+
+	run_json(&r, "replay %s --format json --verify", q(c.path, qp, sizeof(qp)));
+	ck_assert_msg(r.rc == 0, "exit %d: %s\n%s", r.rc, r.err, r.out);
+	ck_assert_msg(replay_num(&r, "tso_length_0") == 1, "tso_length_0 %lld, want 1", replay_num(&r, "tso_length_0"));
+	/* The stack sends 1460 + 1460 + 1080 with the FIN on the last: the FIN matches by position. */
+	ck_assert_msg(verify_num(&r, NULL, "agreement") == 1.0, "the FIN on the offloaded segment did not match:\n%s", r.out);
+	ck_assert_msg(verify_num(&r, "data", "matched") == 4000, "data: %.0f bytes matched, want 4000",
+		      verify_num(&r, "data", "matched"));
+	run_free(&r);
+}
+END_TEST
+
+/* The server closes; data the client still sends is answered by the kernel's bare RST. */
+START_TEST(test_close_then_kernel_rst)
+{
+	struct conn k = { 40000, 1000, 900000 };
+	struct cap c;
+	struct run r;
+	char qp[PATH_MAX + 8];
+
+	cap_open(&c, "close-rst.pcap");
+	cap_handshake(&c, &k, 0, MS / 20, MS / 20);
+	cap_tcp(&c, MS, 1, k.cport, TH_ACK | TH_FIN, k.sisn + 1, k.cisn + 1, 0);
+	cap_tcp(&c, MS + MS / 20, 0, k.cport, TH_ACK, k.cisn + 1, k.sisn + 2, 0);
+	cap_tcp(&c, 2 * MS, 0, k.cport, TH_ACK | TH_PSH, k.cisn + 1, k.sisn + 2, 37);
+	cap_tcp(&c, 2 * MS + MS / 20, 1, k.cport, TH_RST, k.sisn + 2, 0, 0);
+	cap_close(&c);
+	run_json(&r, "replay %s --format json --verify", q(c.path, qp, sizeof(qp)));
+	ck_assert_msg(r.rc == 0 && verify_num(&r, NULL, "agreement") == 1.0,
+		      "the kernel's RST after close() was not the stack's own answer (exit %d):\n%s", r.rc, r.out);
+	ck_assert_msg(counter_num(&r, "TCPAbortOnData") == 1, "TCPAbortOnData %lld, want 1", counter_num(&r, "TCPAbortOnData"));
+	run_free(&r);
+}
+END_TEST
+
+/* ---- partial captures ------------------------------------------------------------------------ */
+
+START_TEST(test_time_goes_back)
+{
+	struct conn k = { 40000, 1000, 900000 };
+	struct cap c;
+	struct run r;
+	char qp[PATH_MAX + 8];
+
+	cap_open(&c, "back.pcap");
+	cap_tcp(&c, 10 * MS, 0, k.cport, TH_SYN, k.cisn, 0, 0);
+	cap_tcp(&c, 10 * MS + MS / 20, 1, k.cport, TH_SYN | TH_ACK, k.sisn, k.cisn + 1, 0);
+	cap_tcp(&c, 9 * MS, 0, k.cport, TH_ACK, k.cisn + 1, k.sisn + 1, 0); /* 1 ms before the frame before */
+	cap_close(&c);
+	run_json(&r, "replay %s --format json", q(c.path, qp, sizeof(qp)));
+	ck_assert_msg(r.rc == 0, "exit %d: %s", r.rc, r.err);
+	ck_assert_msg(only_warnings(r.err, c.path) && strstr(r.err, "timestamps go back at frame 3") &&
+			      strchr(r.err, '\n') == r.err + strlen(r.err) - 1,
+		      "want one warning line naming frame 3: [%s]", r.err);
+	ck_assert_msg(counter_num(&r, "PassiveOpens") == 1, "the handshake did not complete");
+	run_free(&r);
+}
+END_TEST
+
+START_TEST(test_one_direction)
+{
+	struct conn k = { 40000, 1000, 900000 };
+	struct cap c;
+	struct run r;
+	char qp[PATH_MAX + 8];
+
+	cap_open(&c, "one-way.pcap");
+	cap_tcp(&c, 0, 0, k.cport, TH_SYN, k.cisn, 0, 0);
+	cap_tcp(&c, 100 * MS, 0, k.cport, TH_ACK, k.cisn + 1, k.sisn + 1, 0);
+	cap_tcp(&c, 101 * MS, 0, k.cport, TH_ACK | TH_PSH, k.cisn + 1, k.sisn + 1, 50);
+	cap_close(&c);
+	run_json(&r, "replay %s --format json", q(c.path, qp, sizeof(qp)));
+	ck_assert_msg(r.rc == 0, "exit %d: %s", r.rc, r.err);
+	ck_assert_msg(count_inferred(&r, "local", "10.0.0.1") == 1, "the SYN's target is not taken as local:\n%s", r.out);
+	ck_assert_msg(only_warnings(r.err, c.path) && strstr(r.err, "only one direction") &&
+			      strchr(r.err, '\n') == r.err + strlen(r.err) - 1,
+		      "want one warning line: [%s]", r.err);
+	run_free(&r);
+
+	run_json(&r, "replay %s --format json --verify", q(c.path, qp, sizeof(qp)));
+	ck_assert_msg(r.rc == 1 && strstr(r.err, "one direction only"), "--verify: exit %d, stderr [%s]", r.rc, r.err);
+	{
+		struct jobj v;
+		char why[512];
+
+		j_sub(run_summary(&r), "verify", &v, r.args);
+		ck_assert_msg(j_str(&v, "nothing_compared", why, sizeof(why)) != NULL, "no nothing_compared reason");
+	}
+	run_free(&r);
+}
+END_TEST
+
+Suite *replay_rules_suite(void)
+{
+	Suite *s = suite_create("replay_rules");
+	TCase *tc = tcase_create("rules");
+
+	tcase_set_timeout(tc, 300);
+	tcase_add_unchecked_fixture(tc, tmp_setup, tmp_teardown);
+	tcase_add_test(tc, test_late_synack_rebased);
+	tcase_add_test(tc, test_interleaved_all_established);
+	tcase_add_test(tc, test_listener_drop);
+	tcase_add_test(tc, test_client_side_delayed);
+	tcase_add_test(tc, test_offload);
+	tcase_add_test(tc, test_close_then_kernel_rst);
+	tcase_add_test(tc, test_time_goes_back);
+	tcase_add_test(tc, test_one_direction);
+	suite_add_tcase(s, tc);
+	return s;
+}
