@@ -642,7 +642,7 @@
     if (run.meta && run.meta.intro && cur < first) {
       d.appendChild(el('div', 'intro', run.meta.intro));
     }
-    if (said) d.appendChild(el('div', 'said', said));
+    if (said && row.kind !== 'say') d.appendChild(el('div', 'said', said)); /* a narration line is its own head */
     if (row.kind === 'in' || row.kind === 'out') {
       head = (row.kind === 'in' ? (r.n !== null ? '#' + r.n + ' ' : '') + 'in ' : 'out ') +
              ep(r.src, r.sport) + ' \u2192 ' + ep(r.dst, r.dport) + ' ' + flagWords(r.flags);
