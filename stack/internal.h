@@ -335,15 +335,29 @@ static inline struct sock_common *bind_owner(struct bind_node *b)
 
 /* ---- established hash (ehash.c) -------------------------------------- */
 
+/* Chains a growing table starts with (ehash.c). */
+#define EHASH_START 256u
+
 struct ehash {
-	struct sock_common **b;
-	uint32_t mask;
-	uint32_t count;
+	struct sock_common **b;  /* bmask + 1 chains; bucket i's entries are in chain i & bmask */
+	uint32_t mask;           /* buckets - 1: what a lookup's bucket is the hash masked with */
+	uint32_t bmask;          /* chains - 1 (<= mask: fewer only while a growing table is small) */
+	uint32_t count;          /* entries */
+	uint64_t gen;            /* changes so far (from 1): a probe is current while it holds this */
 };
+
+typedef void (*ehash_walk_fn)(void *ctx, struct sock_common *c, uint32_t bucket);
 
 uint32_t ehash_hashfn(const struct stack *st, const struct ip_addr *laddr, uint16_t lport,
 		      const struct ip_addr *raddr, uint16_t rport);
-int ehash_init(struct ehash *eh, uint32_t buckets);
+/* grow: the table may double later (cfg.ehash_grow), so it starts with fewer chains. */
+int ehash_init(struct ehash *eh, uint32_t buckets, int grow);
+/*
+ * Calls fn for every entry, by bucket and each bucket's entries newest
+ * first (the order lookups walk them). fn must not change the table.
+ * Returns 0 or -ENOMEM (then nothing was walked).
+ */
+int ehash_walk(const struct ehash *eh, ehash_walk_fn fn, void *ctx);
 void ehash_destroy(struct ehash *eh);
 void ehash_insert(struct stack *st, struct sock_common *c);
 /* The same, with c's 4-tuple hash already known (the lookup that missed computed it). */
@@ -354,6 +368,14 @@ void ehash_replace(struct stack *st, struct sock_common *oldc, struct sock_commo
 struct sock_common *ehash_lookup(struct stack *st, const struct ip_addr *laddr, uint16_t lport,
 				 const struct ip_addr *raddr, uint16_t rport,
 				 struct lookup_info *info);
+/* The same, with the 4-tuple's hash already known. */
+struct sock_common *ehash_lookup_hashed(struct stack *st, uint32_t hash, const struct ip_addr *laddr,
+					uint16_t lport, const struct ip_addr *raddr, uint16_t rport,
+					struct lookup_info *info);
+/* The same through a probe: its lookup reused while current, else made and kept in it. */
+struct sock_common *ehash_probe(struct stack *st, const struct ip_addr *laddr, uint16_t lport,
+				const struct ip_addr *raddr, uint16_t rport, struct stack_probe *pr,
+				struct lookup_info *info);
 
 /* ---- listen table and bind table (listen.c) -------------------------- */
 
@@ -454,8 +476,8 @@ void stack_assert_invariants(struct stack *st);
 #define TIMEOUT_INIT VT_SEC
 #define RTO_MAX (120 * VT_SEC)
 
-/* Returns the descriptor of the full socket the segment reached, or -1. */
-int tcp_input(struct stack *st, const struct segment *seg, int64_t frame);
+/* Returns the descriptor of the full socket the segment reached, or -1. pr may be NULL. */
+int tcp_input(struct stack *st, const struct segment *seg, int64_t frame, struct stack_probe *pr);
 void tcp_timer_fire(struct stack *st, struct timer *t);
 
 uint32_t tcp_isn(const struct stack *st, const struct ip_addr *laddr, uint16_t lport,

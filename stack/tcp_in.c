@@ -1037,13 +1037,16 @@ static void tcp_rcv_state(struct stack *st, struct in_ctx *x, struct sock *sk)
  * __inet_lookup_skb(): established table first, listeners second. Returns
  * through the in_ctx what was found and done.
  */
-static void tcp_demux(struct stack *st, struct in_ctx *x)
+static void tcp_demux(struct stack *st, struct in_ctx *x, struct stack_probe *pr)
 {
 	const struct segment *seg = x->seg;
 	struct sock_common *c;
 	struct sock *l;
 
-	c = ehash_lookup(st, &seg->dst, seg->dport, &seg->src, seg->sport, &x->lookup);
+	if (pr)
+		c = ehash_probe(st, &seg->dst, seg->dport, &seg->src, seg->sport, pr, &x->lookup);
+	else
+		c = ehash_lookup(st, &seg->dst, seg->dport, &seg->src, seg->sport, &x->lookup);
 	if (c) {
 		x->lookup.entry = c->id;
 		switch (c->kind) {
@@ -1098,7 +1101,7 @@ static void listener_account(struct stack *st, struct sock *l, const struct in_c
 	}
 }
 
-int tcp_input(struct stack *st, const struct segment *seg, int64_t frame)
+int tcp_input(struct stack *st, const struct segment *seg, int64_t frame, struct stack_probe *pr)
 {
 	struct in_ctx x;
 	struct event ev;
@@ -1113,7 +1116,7 @@ int tcp_input(struct stack *st, const struct segment *seg, int64_t frame)
 	memset(&ev, 0, sizeof(ev));
 	ev.type = EV_SEGMENT_IN;
 	stack_emit(st, &ev);
-	tcp_demux(st, &x);
+	tcp_demux(st, &x, pr);
 	if (x.listener)
 		listener_account(st, x.listener, &x);
 	if (!st->obs)
