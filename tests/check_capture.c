@@ -90,28 +90,6 @@ static void pkts_add(struct pkts *l, const struct pkt *k, const uint8_t *h, size
 	memcpy(o->data + hl, k->data + skip, k->caplen - skip);
 }
 
-/* The summary's counters object. */
-static void run_counters(const struct run *r, struct jobj *cnt)
-{
-	j_sub(run_summary(r), "counters", cnt, r->args);
-}
-
-static long long counter(const struct run *r, const char *name)
-{
-	struct jobj cnt;
-
-	run_counters(r, &cnt);
-	return j_int(&cnt, name, r->args);
-}
-
-static long long stat_of(const struct run *r, const char *name)
-{
-	struct jobj rs;
-
-	run_replay_stats(r, &rs);
-	return j_int(&rs, name, r->args);
-}
-
 static long long skipped_of(const struct run *r, const char *reason)
 {
 	struct jobj rs, sk;
@@ -189,10 +167,10 @@ START_TEST(test_filter_expression)
 		}
 	}
 	ck_assert_msg(n80 == 5, "tcpdemux %s: %d segments in, want 5", r.args, n80);
-	ck_assert_msg(stat_of(&r, "frames") == l->n && stat_of(&r, "filtered") == 2,
-		      "tcpdemux %s: %lld frames, %lld filtered; want %d and 2", r.args, stat_of(&r, "frames"),
-		      stat_of(&r, "filtered"), l->n);
-	ck_assert_msg(counter(&r, "OutRsts") == 0, "tcpdemux %s: a RST was sent (port 81 replayed?)", r.args);
+	ck_assert_msg(run_replay_num(&r, "frames") == l->n && run_replay_num(&r, "filtered") == 2,
+		      "tcpdemux %s: %lld frames, %lld filtered; want %d and 2", r.args, run_replay_num(&r, "frames"),
+		      run_replay_num(&r, "filtered"), l->n);
+	ck_assert_msg(run_counter(&r, "OutRsts") == 0, "tcpdemux %s: a RST was sent (port 81 replayed?)", r.args);
 	{
 		struct jobj rs;
 
@@ -215,10 +193,10 @@ START_TEST(test_filter_expression)
 	/* The other way round: only port 81, answered with a RST by the stack. */
 	run_json(&r, "replay %s 'not port 80' --format json --hash-seed 1", q(file, qb, sizeof(qb)));
 	run_ok(&r);
-	ck_assert_msg(stat_of(&r, "inbound") == 1 && stat_of(&r, "filtered") == l->n - 2 &&
-			      counter(&r, "OutRsts") == 1,
-		      "tcpdemux %s: %lld in, %lld filtered, %lld RSTs; want 1, %d, 1", r.args, stat_of(&r, "inbound"),
-		      stat_of(&r, "filtered"), counter(&r, "OutRsts"), l->n - 2);
+	ck_assert_msg(run_replay_num(&r, "inbound") == 1 && run_replay_num(&r, "filtered") == l->n - 2 &&
+			      run_counter(&r, "OutRsts") == 1,
+		      "tcpdemux %s: %lld in, %lld filtered, %lld RSTs; want 1, %d, 1", r.args, run_replay_num(&r, "inbound"),
+		      run_replay_num(&r, "filtered"), run_counter(&r, "OutRsts"), l->n - 2);
 	run_free(&r);
 	run_free(&all);
 	pkts_free(l);
@@ -247,9 +225,9 @@ START_TEST(test_filter_refused)
 
 	run_json(&r, "replay %s 'ether host 02:00:00:00:00:01' --format json", q(path, qb, sizeof(qb)));
 	run_ok(&r);
-	ck_assert_msg(stat_of(&r, "filtered") == 0 && stat_of(&r, "inbound") == 5,
+	ck_assert_msg(run_replay_num(&r, "filtered") == 0 && run_replay_num(&r, "inbound") == 5,
 		      "tcpdemux %s: %lld filtered, %lld in; the server's MAC is on every frame", r.args,
-		      stat_of(&r, "filtered"), stat_of(&r, "inbound"));
+		      run_replay_num(&r, "filtered"), run_replay_num(&r, "inbound"));
 	run_free(&r);
 	eth = pkts_read(path);
 	raw = rewrap(eth, W_NONE, DLT_RAW, 0);
@@ -275,18 +253,18 @@ START_TEST(test_filter_realworld)
 	realworld("cs_mail_receiver_server_3.pcapng", path, sizeof(path));
 	run_json(&r, "replay %s --format json --hash-seed 1", q(path, qb, sizeof(qb)));
 	run_ok(&r);
-	ck_assert_msg(count_inferred(&r, "listener", NULL) == 2 && counter(&r, "PassiveOpens") == 2,
+	ck_assert_msg(count_inferred(&r, "listener", NULL) == 2 && run_counter(&r, "PassiveOpens") == 2,
 		      "tcpdemux %s: %d listeners, %lld passive opens; FACTS.md says 2 and 2", r.args,
-		      count_inferred(&r, "listener", NULL), counter(&r, "PassiveOpens"));
+		      count_inferred(&r, "listener", NULL), run_counter(&r, "PassiveOpens"));
 	run_free(&r);
 	run_json(&r, "replay %s tcp port 25 --format json --hash-seed 1", q(path, qb, sizeof(qb)));
 	run_ok(&r);
 	ck_assert_msg(count_inferred(&r, "listener", "172.16.16.231:25") == 1 &&
-			      count_inferred(&r, "listener", NULL) == 1 && counter(&r, "PassiveOpens") == 1,
+			      count_inferred(&r, "listener", NULL) == 1 && run_counter(&r, "PassiveOpens") == 1,
 		      "tcpdemux %s: want one listener, 172.16.16.231:25, and one passive open", r.args);
-	ck_assert_msg(stat_of(&r, "filtered") > 0 && stat_of(&r, "frames") == 54,
-		      "tcpdemux %s: %lld of %lld frames filtered", r.args, stat_of(&r, "filtered"),
-		      stat_of(&r, "frames"));
+	ck_assert_msg(run_replay_num(&r, "filtered") > 0 && run_replay_num(&r, "frames") == 54,
+		      "tcpdemux %s: %lld of %lld frames filtered", r.args, run_replay_num(&r, "filtered"),
+		      run_replay_num(&r, "frames"));
 	run_free(&r);
 }
 END_TEST
@@ -324,15 +302,15 @@ static void check_cut_68(const char *path, int want_opens, int linux_syns)
 	run_ok(&whole);
 	run_json(&r, "replay %s --format json --hash-seed 1", q(file, qb, sizeof(qb)));
 	run_ok(&r);
-	ck_assert_msg(counter(&whole, "PassiveOpens") == want_opens,
-		      "tcpdemux %s: %lld passive opens, want %d", whole.args, counter(&whole, "PassiveOpens"),
+	ck_assert_msg(run_counter(&whole, "PassiveOpens") == want_opens,
+		      "tcpdemux %s: %lld passive opens, want %d", whole.args, run_counter(&whole, "PassiveOpens"),
 		      want_opens);
-	ck_assert_msg(counter(&r, "PassiveOpens") == want_opens,
+	ck_assert_msg(run_counter(&r, "PassiveOpens") == want_opens,
 		      "tcpdemux %s: %lld passive opens at snap length 68, %d whole", r.args,
-		      counter(&r, "PassiveOpens"), want_opens);
-	ck_assert_msg(skipped_of(&r, "snaplen") == 0 && stat_of(&r, "picked_up") == stat_of(&whole, "picked_up"),
+		      run_counter(&r, "PassiveOpens"), want_opens);
+	ck_assert_msg(skipped_of(&r, "snaplen") == 0 && run_replay_num(&r, "picked_up") == run_replay_num(&whole, "picked_up"),
 		      "tcpdemux %s: %lld skipped for the snap length, %lld picked up (whole: %lld)", r.args,
-		      skipped_of(&r, "snaplen"), stat_of(&r, "picked_up"), stat_of(&whole, "picked_up"));
+		      skipped_of(&r, "snaplen"), run_replay_num(&r, "picked_up"), run_replay_num(&whole, "picked_up"));
 	for (i = 0; i < r.l.n; i++) {
 		const struct jobj *o = &r.l.obj[i];
 
@@ -343,8 +321,8 @@ static void check_cut_68(const char *path, int want_opens, int linux_syns)
 			      "tcpdemux %s, line %d: a SYN cut at 68 bytes not marked: %s", r.args, i + 1, r.l.line[i]);
 	}
 	ck_assert_msg(syns >= want_opens, "tcpdemux %s: %d SYN lines for %d handshakes", r.args, syns, want_opens);
-	ck_assert_msg(!linux_syns || stat_of(&r, "header_cut") >= syns, "tcpdemux %s: header_cut %lld, %d SYNs",
-		      r.args, stat_of(&r, "header_cut"), syns);
+	ck_assert_msg(!linux_syns || run_replay_num(&r, "header_cut") >= syns, "tcpdemux %s: header_cut %lld, %d SYNs",
+		      r.args, run_replay_num(&r, "header_cut"), syns);
 	run_free(&r);
 	run_free(&whole);
 	pkts_free(l);
@@ -704,7 +682,7 @@ START_TEST(test_wlan_skips)
 	pcap_write(tmp_file("wlan-skips.pcap", file, sizeof(file)), dlt, 0, w);
 	run_json(&r, "replay %s --format json --local 10.0.0.1", q(file, qb, sizeof(qb)));
 	ck_assert_msg(skipped_of(&r, "not_ip") == 1 && skipped_of(&r, "wlan_protected") == 1 &&
-			      skipped_of(&r, "wlan_bad_fcs") == 1 && stat_of(&r, "inbound") + stat_of(&r, "outbound") ==
+			      skipped_of(&r, "wlan_bad_fcs") == 1 && run_replay_num(&r, "inbound") + run_replay_num(&r, "outbound") ==
 									       w->n - 3,
 		      "tcpdemux %s: %lld not_ip, %lld wlan_protected, %lld wlan_bad_fcs; want 1 each", r.args,
 		      skipped_of(&r, "not_ip"), skipped_of(&r, "wlan_protected"), skipped_of(&r, "wlan_bad_fcs"));
@@ -737,9 +715,9 @@ START_TEST(test_corpus_ppp)
 		fmt(path, sizeof(path), "%s/%s", prog_env("CORPUS", "../shared/corpus"), cases[i].file);
 		ck_assert_msg(access(path, R_OK) == 0, "the corpus is missing %s (set CORPUS)", path);
 		run_json(&r, "replay %s --format json --quiet", q(path, qb, sizeof(qb)));
-		ck_assert_msg(stat_of(&r, "inbound") + stat_of(&r, "outbound") + stat_of(&r, "ignored") == cases[i].tcp,
+		ck_assert_msg(run_replay_num(&r, "inbound") + run_replay_num(&r, "outbound") + run_replay_num(&r, "ignored") == cases[i].tcp,
 			      "tcpdemux %s: %lld TCP segments decoded, tshark finds %d", r.args,
-			      stat_of(&r, "inbound") + stat_of(&r, "outbound") + stat_of(&r, "ignored"), cases[i].tcp);
+			      run_replay_num(&r, "inbound") + run_replay_num(&r, "outbound") + run_replay_num(&r, "ignored"), cases[i].tcp);
 		run_free(&r);
 	}
 }
@@ -852,9 +830,9 @@ START_TEST(test_mixed_pcapng)
 	gzip_file(file, tmp_file("mixed.pcapng.gz", gz, sizeof(gz)));
 	run_json(&r, "replay %s 'tcp port 80' --format json --hash-seed 1", q(gz, qb, sizeof(qb)));
 	run_ok(&r);
-	ck_assert_msg(stat_of(&r, "inbound") == 5 && stat_of(&r, "filtered") == 0,
-		      "tcpdemux %s: %lld in, %lld filtered; want 5 and 0", r.args, stat_of(&r, "inbound"),
-		      stat_of(&r, "filtered"));
+	ck_assert_msg(run_replay_num(&r, "inbound") == 5 && run_replay_num(&r, "filtered") == 0,
+		      "tcpdemux %s: %lld in, %lld filtered; want 5 and 0", r.args, run_replay_num(&r, "inbound"),
+		      run_replay_num(&r, "filtered"));
 	run_free(&r);
 
 	run_plain(&r, "replay - --format json < %s", q(file, qb, sizeof(qb)));

@@ -309,13 +309,6 @@ static void check_capture_point(const struct run *r, const struct facts *fa, con
 	ck_abort_msg("%s: the facts' vantage \"%s\" is not one this test knows", file, fa->side);
 }
 
-static long long counter(const struct run *r, const char *name)
-{
-	struct jobj c;
-
-	j_sub(run_summary(r), "counters", &c, r->args);
-	return j_get(&c, name) ? j_int(&c, name, r->args) : 0;
-}
 
 START_TEST(test_realworld_replays)
 {
@@ -341,17 +334,12 @@ START_TEST(test_realworld_replays)
 		check_exit(&r, path, whole);
 		check_servers(&r, fa, names[i]);
 		check_capture_point(&r, fa, names[i]);
-		{
-			struct jobj rs;
-
-			run_replay_stats(&r, &rs);
-			ck_assert_msg(j_int(&rs, "duplicates", names[i]) == fa->dup_frames,
-				      "%s: %lld frames replayed once as the capture's duplicates; the facts count %lld",
-				      names[i], j_int(&rs, "duplicates", names[i]), fa->dup_frames);
-		}
-		ck_assert_msg(counter(&r, "PassiveOpens") == fa->handshakes,
+		ck_assert_msg(run_replay_num(&r, "duplicates") == fa->dup_frames,
+			      "%s: %lld frames replayed once as the capture's duplicates; the facts count %lld", names[i],
+			      run_replay_num(&r, "duplicates"), fa->dup_frames);
+		ck_assert_msg(run_counter(&r, "PassiveOpens") == fa->handshakes,
 			      "%s: the stack completed %lld handshakes; the capture holds %lld", names[i],
-			      counter(&r, "PassiveOpens"), fa->handshakes);
+			      run_counter(&r, "PassiveOpens"), fa->handshakes);
 		run_free(&r);
 	}
 }

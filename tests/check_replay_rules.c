@@ -134,23 +134,6 @@ static void cap_handshake(struct cap *c, const struct conn *k, uint64_t t, uint6
 	cap_tcp(c, t + syn_sa + sa_ack, 0, k->cport, TH_ACK, k->cisn + 1, k->sisn + 1, 0);
 }
 
-/* The summary's "replay" object, and one of its members. */
-static long long replay_num(const struct run *r, const char *key)
-{
-	struct jobj rs;
-
-	run_replay_stats(r, &rs);
-	return j_int(&rs, key, r->args);
-}
-
-static long long counter_num(const struct run *r, const char *name)
-{
-	struct jobj c;
-
-	j_sub(run_summary(r), "counters", &c, r->args);
-	return j_int(&c, name, r->args);
-}
-
 /* The summary's verify.NAME object's member key (a number). */
 static double verify_num(const struct run *r, const char *cls, const char *key)
 {
@@ -195,9 +178,9 @@ START_TEST(test_late_synack_rebased)
 		j_sub(&rs, "isn", &isn, r.args);
 		ck_assert_msg(j_int(&isn, "rebased", r.args) == 1, "isn.rebased %lld, want 1", j_int(&isn, "rebased", r.args));
 	}
-	ck_assert_msg(counter_num(&r, "PassiveOpens") == 1 && replay_num(&r, "picked_up") == 0,
-		      "the handshake did not complete (PassiveOpens %lld, picked_up %lld):\n%s", counter_num(&r, "PassiveOpens"),
-		      replay_num(&r, "picked_up"), r.out);
+	ck_assert_msg(run_counter(&r, "PassiveOpens") == 1 && run_replay_num(&r, "picked_up") == 0,
+		      "the handshake did not complete (PassiveOpens %lld, picked_up %lld):\n%s", run_counter(&r, "PassiveOpens"),
+		      run_replay_num(&r, "picked_up"), r.out);
 	run_free(&r);
 }
 END_TEST
@@ -257,8 +240,8 @@ START_TEST(test_interleaved_all_established)
 	j_sub(run_summary(&r), "sockets", &so, r.args);
 	ck_assert_msg(j_int(&so, "established", r.args) == N, "%lld ESTABLISHED of %d", j_int(&so, "established", r.args),
 		      N);
-	ck_assert_msg(replay_num(&r, "picked_up") == 0, "%lld connections invented as already open",
-		      replay_num(&r, "picked_up"));
+	ck_assert_msg(run_replay_num(&r, "picked_up") == 0, "%lld connections invented as already open",
+		      run_replay_num(&r, "picked_up"));
 	run_free(&r);
 }
 END_TEST
@@ -283,17 +266,17 @@ START_TEST(test_listener_drop)
 	ck_assert_msg(r.rc == 0, "exit %d: %s", r.rc, r.err);
 	ck_assert_msg(count_inferred(&r, "drop", "10.0.0.1:80 <- 10.0.0.2:40001") == 1, "the drop is not announced:\n%s",
 		      r.out);
-	ck_assert_msg(replay_num(&r, "listener_drops") == 1, "listener_drops %lld, want 1", replay_num(&r, "listener_drops"));
+	ck_assert_msg(run_replay_num(&r, "listener_drops") == 1, "listener_drops %lld, want 1", run_replay_num(&r, "listener_drops"));
 	ck_assert_msg(verify_num(&r, NULL, "agreement") == 1.0, "control agreement %f: the stack answered the dropped SYN",
 		      verify_num(&r, NULL, "agreement"));
-	ck_assert_msg(counter_num(&r, "PassiveOpens") == 2, "PassiveOpens %lld, want 2", counter_num(&r, "PassiveOpens"));
+	ck_assert_msg(run_counter(&r, "PassiveOpens") == 2, "PassiveOpens %lld, want 2", run_counter(&r, "PassiveOpens"));
 	run_free(&r);
 
 	/* With --listen the stack's own backlog decides: it answers the first SYN. */
 	run_json(&r, "replay %s --format json --listen 10.0.0.1:80", q(c.path, qp, sizeof(qp)));
 	run_ok(&r);
-	ck_assert_msg(replay_num(&r, "listener_drops") == 0, "listener_drops %lld with --listen",
-		      replay_num(&r, "listener_drops"));
+	ck_assert_msg(run_replay_num(&r, "listener_drops") == 0, "listener_drops %lld with --listen",
+		      run_replay_num(&r, "listener_drops"));
 	run_free(&r);
 }
 END_TEST
@@ -379,7 +362,7 @@ START_TEST(test_offload)
 
 	run_json(&r, "replay %s --format json --verify", q(c.path, qp, sizeof(qp)));
 	ck_assert_msg(r.rc == 0, "exit %d: %s\n%s", r.rc, r.err, r.out);
-	ck_assert_msg(replay_num(&r, "tso_length_0") == 1, "tso_length_0 %lld, want 1", replay_num(&r, "tso_length_0"));
+	ck_assert_msg(run_replay_num(&r, "tso_length_0") == 1, "tso_length_0 %lld, want 1", run_replay_num(&r, "tso_length_0"));
 	/* The stack sends 1460 + 1460 + 1080 with the FIN on the last: the FIN matches by position. */
 	ck_assert_msg(verify_num(&r, NULL, "agreement") == 1.0, "the FIN on the offloaded segment did not match:\n%s", r.out);
 	ck_assert_msg(verify_num(&r, "data", "matched") == 4000, "data: %.0f bytes matched, want 4000",
@@ -406,7 +389,7 @@ START_TEST(test_close_then_kernel_rst)
 	run_json(&r, "replay %s --format json --verify", q(c.path, qp, sizeof(qp)));
 	ck_assert_msg(r.rc == 0 && verify_num(&r, NULL, "agreement") == 1.0,
 		      "the kernel's RST after close() was not the stack's own answer (exit %d):\n%s", r.rc, r.out);
-	ck_assert_msg(counter_num(&r, "TCPAbortOnData") == 1, "TCPAbortOnData %lld, want 1", counter_num(&r, "TCPAbortOnData"));
+	ck_assert_msg(run_counter(&r, "TCPAbortOnData") == 1, "TCPAbortOnData %lld, want 1", run_counter(&r, "TCPAbortOnData"));
 	run_free(&r);
 }
 END_TEST
@@ -430,7 +413,7 @@ START_TEST(test_time_goes_back)
 	ck_assert_msg(only_warnings(r.err, c.path) && strstr(r.err, "timestamps go back at frame 3") &&
 			      strchr(r.err, '\n') == r.err + strlen(r.err) - 1,
 		      "want one warning line naming frame 3: [%s]", r.err);
-	ck_assert_msg(counter_num(&r, "PassiveOpens") == 1, "the handshake did not complete");
+	ck_assert_msg(run_counter(&r, "PassiveOpens") == 1, "the handshake did not complete");
 	run_free(&r);
 }
 END_TEST

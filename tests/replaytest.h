@@ -537,6 +537,24 @@ static inline void run_replay_stats(const struct run *r, struct jobj *rs)
 	j_sub(run_summary(r), "replay", rs, r->args);
 }
 
+/* The summary's counter name (every counter is there: a missing one fails the test). */
+static inline long long run_counter(const struct run *r, const char *name)
+{
+	struct jobj cnt;
+
+	j_sub(run_summary(r), "counters", &cnt, r->args);
+	return j_int(&cnt, name, r->args);
+}
+
+/* The number the summary's "replay" object holds under key. */
+static inline long long run_replay_num(const struct run *r, const char *key)
+{
+	struct jobj rs;
+
+	run_replay_stats(r, &rs);
+	return j_int(&rs, key, r->args);
+}
+
 static inline int is_seg(const struct jobj *o, const char *dir)
 {
 	return j_is(o, "type", "segment") && j_is(o, "dir", dir);
