@@ -202,7 +202,7 @@ static void bench_ehash(uint32_t n)
 		adopt_nofd(st, &srv, 80, &ca, cp, (uint32_t)rnd(), (uint32_t)rnd());
 	}
 	tbuild = now_ns() - tb;
-	for (i = 0; i <= st->ehash.mask; i++) {
+	for (i = 0; i <= st->ehash.bmask; i++) {
 		uint32_t len = 0;
 		struct sock_common *c;
 

@@ -293,10 +293,11 @@ static int isn_hook(void *ctx, const struct segment *syn, int kind, uint32_t *is
 /* An inbound segment (frame n) reaches the stack at time t. */
 static void replay_inbound(struct rp *p, const struct segment *seg, int64_t n, vtime_t t)
 {
+	struct stack_probe pr = { 0 }; /* one lookup for the pick-up, the input and the drain */
 	int fd, accepted = 0;
 
 	if ((seg->flags & (TH_SYN | TH_RST | TH_ACK)) == TH_ACK &&
-	    !stack_find(p->st, &seg->dst, seg->dport, &seg->src, seg->sport, NULL)) {
+	    !stack_probe(p->st, &seg->dst, seg->dport, &seg->src, seg->sport, &pr)) {
 		/*
 		 * An ACK for a connection the stack does not know. If the
 		 * recorded host reset it, it really was a stray; otherwise the
@@ -312,7 +313,7 @@ static void replay_inbound(struct rp *p, const struct segment *seg, int64_t n, v
 	}
 	if (p->v)
 		verify_inbound(p->v, seg);
-	fd = stack_input(p->st, seg, n);
+	fd = stack_input_probed(p->st, seg, n, &pr);
 	if (stack_counter(p->st, CNT_PASSIVEOPENS) != p->opens_measured) {
 		/* A handshake completed: where it was captured, if that waited for its ACK. */
 		p->opens_measured = stack_counter(p->st, CNT_PASSIVEOPENS);
@@ -324,7 +325,7 @@ static void replay_inbound(struct rp *p, const struct segment *seg, int64_t n, v
 		accepted = replay_app_accept_all(&p->app);
 	/* Not a descriptor's news: it may have completed the handshake of one just accepted. */
 	if (!replay_app_drain_fd(&p->app, fd) && accepted)
-		replay_app_drain(&p->app, &seg->dst, seg->dport, &seg->src, seg->sport);
+		replay_app_drain(&p->app, &seg->dst, seg->dport, &seg->src, seg->sport, &pr);
 }
 
 /*

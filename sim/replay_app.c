@@ -100,10 +100,11 @@ static int conn_fd(const struct replay_app *app, const struct app_conn *c)
 	return (int)(c - app->conn);
 }
 
+/* The application's entry for the connection la:lp <- ra:rp, through pr (a probe of that 4-tuple). */
 static struct app_conn *conn_get(struct replay_app *app, const struct ip_addr *la, uint16_t lp,
-				 const struct ip_addr *ra, uint16_t rp)
+				 const struct ip_addr *ra, uint16_t rp, struct stack_probe *pr)
 {
-	int fd = sys_lookup(app->st, la, lp, ra, rp);
+	int fd = stack_probe_fd(app->st, la, lp, ra, rp, pr);
 
 	return fd >= 0 && fd < app->nconn ? &app->conn[fd] : NULL;
 }
@@ -207,9 +208,9 @@ int replay_app_drain_fd(struct replay_app *app, int fd)
 }
 
 void replay_app_drain(struct replay_app *app, const struct ip_addr *la, uint16_t lp,
-		      const struct ip_addr *ra, uint16_t rp)
+		      const struct ip_addr *ra, uint16_t rp, struct stack_probe *pr)
 {
-	struct app_conn *c = conn_get(app, la, lp, ra, rp);
+	struct app_conn *c = conn_get(app, la, lp, ra, rp, pr);
 
 	if (c)
 		drain(app, c);
@@ -306,6 +307,7 @@ static void app_send(struct replay_app *app, struct app_conn *c, const struct se
 
 void replay_app_outbound(struct replay_app *app, const struct segment *seg, vtime_t t, int fin)
 {
+	struct stack_probe pr = { 0 }; /* one lookup for both questions below */
 	struct app_conn *c;
 
 	if ((seg->flags & (TH_SYN | TH_ACK)) == TH_SYN) {
@@ -314,11 +316,11 @@ void replay_app_outbound(struct replay_app *app, const struct segment *seg, vtim
 	}
 	if (seg->flags & TH_SYN)
 		return; /* a SYN-ACK: the stack answers SYNs itself */
-	c = conn_get(app, &seg->src, seg->sport, &seg->dst, seg->dport);
+	c = conn_get(app, &seg->src, seg->sport, &seg->dst, seg->dport, &pr);
 	if (!c) {
 		if (seg->flags & TH_RST)
 			return;
-		if (stack_find(app->st, &seg->src, seg->sport, &seg->dst, seg->dport, NULL))
+		if (stack_probe(app->st, &seg->src, seg->sport, &seg->dst, seg->dport, &pr))
 			return; /* the stack's, but not (yet) the application's: not accepted */
 		if (!(seg->flags & TH_ACK))
 			return;

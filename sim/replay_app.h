@@ -96,9 +96,12 @@ int replay_app_accept_all(struct replay_app *app);
  */
 int replay_app_drain_fd(struct replay_app *app, int fd);
 
-/* The same for the connection local la:lp, remote ra:rp, if the application holds it. */
+/*
+ * The same for the connection local la:lp, remote ra:rp, if the
+ * application holds it; pr is a probe of that 4-tuple (stack_probe).
+ */
 void replay_app_drain(struct replay_app *app, const struct ip_addr *la, uint16_t lp,
-		      const struct ip_addr *ra, uint16_t rp);
+		      const struct ip_addr *ra, uint16_t rp, struct stack_probe *pr);
 
 /*
  * A connection open before the capture began: taken over as ESTABLISHED

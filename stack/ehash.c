@@ -12,6 +12,19 @@
  * head too). Each entry caches its full hash so a walk skips mismatches
  * with one compare before comparing addresses, as the kernel does with
  * sk_hash.
+ *
+ * The table's size (mask + 1 buckets) is what lookups, events and tables
+ * report. A table that may grow (ehash_grow: a replay without --buckets)
+ * starts with fewer chains than that in memory (bmask + 1, from
+ * EHASH_START), doubled whenever it holds more entries than chains, until
+ * they are as many as the buckets: a capture of three connections does
+ * not allocate, clear and walk 65536 chains (512 KiB, most of the fixed
+ * cost of a small replay). Chain bucket & bmask then holds the entries of
+ * every bucket that shares its low bits, newest first as ever, so each
+ * bucket's own entries are still in the order its own chain would hold
+ * them; a lookup counts (walked) only the entries of its bucket, and the
+ * walks over the table put them in bucket order. A fixed table (demos,
+ * scripts, --buckets) has one chain per bucket from the start.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -36,36 +49,111 @@ uint32_t ehash_hashfn(const struct stack *st, const struct ip_addr *laddr, uint1
 	return stack_ehash(st->cfg.hash_seed, laddr, lport, raddr, rport);
 }
 
+/* An entry and its place in its chain's walk, for sorting into bucket order. */
+struct ehash_pos {
+	struct sock_common *c;
+	uint32_t bucket;  /* hash & mask */
+	uint32_t order;   /* position in the walk over the chains */
+};
+
+static int pos_cmp(const void *a, const void *b)
+{
+	const struct ehash_pos *x = a, *y = b;
+
+	if (x->bucket != y->bucket)
+		return x->bucket < y->bucket ? -1 : 1;
+	return x->order < y->order ? -1 : x->order > y->order;
+}
+
+int ehash_walk(const struct ehash *eh, ehash_walk_fn fn, void *ctx)
+{
+	struct ehash_pos *v;
+	uint32_t i, n = 0;
+
+	if (eh->bmask == eh->mask) {
+		/* One chain per bucket: the chains in order are the buckets in order. */
+		for (i = 0; i <= eh->mask; i++) {
+			struct sock_common *c;
+
+			for (c = eh->b[i]; c; c = c->next)
+				fn(ctx, c, i);
+		}
+		return 0;
+	}
+	/* Fewer chains than buckets: then the entries are fewer than the chains. */
+	v = malloc((eh->count ? eh->count : 1) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	for (i = 0; i <= eh->bmask; i++) {
+		struct sock_common *c;
+
+		for (c = eh->b[i]; c; c = c->next) {
+			v[n].c = c;
+			v[n].bucket = c->hash & eh->mask;
+			v[n].order = n;
+			n++;
+		}
+	}
+	qsort(v, n, sizeof(*v), pos_cmp);
+	for (i = 0; i < n; i++)
+		fn(ctx, v[i].c, v[i].bucket);
+	free(v);
+	return 0;
+}
+
+struct stats_ctx {
+	struct ehash_stats *out;
+	uint32_t bucket;  /* the bucket being counted */
+	uint32_t n;       /* its entries so far */
+};
+
+static void stats_close(struct stats_ctx *x)
+{
+	if (!x->n)
+		return;
+	x->out->used_buckets++;
+	x->out->entries += x->n;
+	if (x->n > x->out->max_chain)
+		x->out->max_chain = x->n;
+	x->n = 0;
+}
+
+static void stats_one(void *ctx, struct sock_common *c, uint32_t bucket)
+{
+	struct stats_ctx *x = ctx;
+
+	(void)c;
+	if (x->n && bucket != x->bucket)
+		stats_close(x);
+	x->bucket = bucket;
+	x->n++;
+}
+
 void stack_ehash_stats(const struct stack *st, struct ehash_stats *out)
 {
-	uint32_t i;
+	struct stats_ctx x = { out, 0, 0 };
 
 	memset(out, 0, sizeof(*out));
-	for (i = 0; i <= st->ehash.mask; i++) {
-		const struct sock_common *c;
-		uint32_t n = 0;
-
-		for (c = st->ehash.b[i]; c; c = c->next)
-			n++;
-		if (!n)
-			continue;
-		out->used_buckets++;
-		out->entries += n;
-		if (n > out->max_chain)
-			out->max_chain = n;
-	}
+	ehash_walk(&st->ehash, stats_one, &x);
+	stats_close(&x);
 	out->mean_chain = out->used_buckets ? (double)out->entries / out->used_buckets : 0.0;
 }
 
-int ehash_init(struct ehash *eh, uint32_t buckets)
+int ehash_init(struct ehash *eh, uint32_t buckets, int grow)
 {
+	uint32_t chains = buckets;
+
 	if (buckets == 0 || (buckets & (buckets - 1)))
 		return -EINVAL;
-	eh->b = calloc(buckets, sizeof(*eh->b));
+	if (grow && chains > EHASH_START)
+		chains = EHASH_START;
+	eh->b = calloc(chains, sizeof(*eh->b));
 	if (!eh->b)
 		return -ENOMEM;
 	eh->mask = buckets - 1;
+	eh->bmask = chains - 1;
 	eh->count = 0;
+	eh->gen = 1; /* a probe with gen 0 never matches */
 	return 0;
 }
 
@@ -76,21 +164,23 @@ void ehash_destroy(struct ehash *eh)
 }
 
 /*
- * Doubles the bucket array, keeping every entry's cached hash. Linux sizes
- * its table once at boot from the memory size; a replay cannot know how
- * many connections a capture holds, so with ehash_grow it grows instead,
- * which keeps chains short (mean under 2) at any size. Each entry moves
- * once per doubling: amortised O(1) per insert. On ENOMEM the table stays
- * as it is, still correct with longer chains.
+ * Doubles the chain array, keeping every entry's cached hash, and with it
+ * the table when the chains were as many as the buckets. Linux sizes its
+ * table once at boot from the memory size; a replay cannot know how many
+ * connections a capture holds, so with ehash_grow it grows instead, which
+ * keeps chains short (mean under 2) at any size. Each entry moves once per
+ * doubling: amortised O(1) per insert. On ENOMEM the table stays as it
+ * is, still correct with longer chains (and, should the buckets have been
+ * due to double, with the bucket numbers it had).
  */
 static void ehash_grow(struct ehash *eh)
 {
-	uint32_t n = (eh->mask + 1) * 2, i;
+	uint32_t n = (eh->bmask + 1) * 2, i;
 	struct sock_common **b = calloc(n, sizeof(*b));
 
 	if (!b)
 		return;
-	for (i = 0; i <= eh->mask; i++) {
+	for (i = 0; i <= eh->bmask; i++) {
 		/* Walked from the tail so each new chain keeps the old order (newest first). */
 		struct sock_common *rev = NULL, *c, *next;
 
@@ -107,7 +197,10 @@ static void ehash_grow(struct ehash *eh)
 	}
 	free(eh->b);
 	eh->b = b;
-	eh->mask = n - 1;
+	eh->gen++;
+	if (eh->bmask == eh->mask)
+		eh->mask = n - 1;
+	eh->bmask = n - 1;
 }
 
 void ehash_insert(struct stack *st, struct sock_common *c)
@@ -119,18 +212,21 @@ void ehash_insert_hashed(struct stack *st, struct sock_common *c, uint32_t hash)
 {
 	struct ehash *eh = &st->ehash;
 
+	eh->gen++;
 	c->hash = hash;
-	c->next = eh->b[c->hash & eh->mask];
-	eh->b[c->hash & eh->mask] = c;
+	c->next = eh->b[c->hash & eh->bmask];
+	eh->b[c->hash & eh->bmask] = c;
 	c->hashed = 1;
 	eh->count++;
-	if (st->cfg.ehash_grow && eh->count > 2 * (eh->mask + 1) && eh->mask < EHASH_MAX_BUCKETS - 1)
+	if (eh->bmask < eh->mask ? eh->count > eh->bmask + 1
+				 : st->cfg.ehash_grow && eh->count > 2 * (eh->mask + 1) &&
+					   eh->mask < EHASH_MAX_BUCKETS - 1)
 		ehash_grow(eh);
 }
 
 static struct sock_common **ehash_slot_of(struct ehash *eh, struct sock_common *c)
 {
-	struct sock_common **pp = &eh->b[c->hash & eh->mask];
+	struct sock_common **pp = &eh->b[c->hash & eh->bmask];
 
 	while (*pp && *pp != c)
 		pp = &(*pp)->next;
@@ -143,6 +239,7 @@ void ehash_remove(struct stack *st, struct sock_common *c)
 
 	if (!c->hashed)
 		return;
+	st->ehash.gen++;
 	pp = ehash_slot_of(&st->ehash, c);
 	if (pp) {
 		*pp = c->next;
@@ -161,6 +258,7 @@ void ehash_replace(struct stack *st, struct sock_common *oldc, struct sock_commo
 {
 	struct sock_common **pp = ehash_slot_of(&st->ehash, oldc);
 
+	st->ehash.gen++;
 	newc->hash = oldc->hash;
 	if (!pp) {
 		ehash_insert(st, newc);
@@ -182,14 +280,23 @@ struct sock_common *ehash_lookup(struct stack *st, const struct ip_addr *laddr, 
 				 const struct ip_addr *raddr, uint16_t rport,
 				 struct lookup_info *info)
 {
-	uint32_t hash = ehash_hashfn(st, laddr, lport, raddr, rport);
+	return ehash_lookup_hashed(st, ehash_hashfn(st, laddr, lport, raddr, rport), laddr, lport, raddr,
+				   rport, info);
+}
+
+struct sock_common *ehash_lookup_hashed(struct stack *st, uint32_t hash, const struct ip_addr *laddr,
+					uint16_t lport, const struct ip_addr *raddr, uint16_t rport,
+					struct lookup_info *info)
+{
+	const struct ehash *eh = &st->ehash;
 	struct sock_common *c;
 
 	info->hash = hash;
-	info->bucket = hash & st->ehash.mask;
+	info->bucket = hash & eh->mask;
 	info->walked = 0;
-	for (c = st->ehash.b[info->bucket]; c; c = c->next) {
-		info->walked++;
+	for (c = eh->b[hash & eh->bmask]; c; c = c->next) {
+		/* Only the entries of this bucket count: a shared chain holds others too. */
+		info->walked += ((c->hash ^ hash) & eh->mask) == 0;
 		if (c->hash != hash)
 			continue;
 		if (c->lport == lport && c->rport == rport && addr_equal(&c->laddr, laddr) &&
@@ -197,4 +304,61 @@ struct sock_common *ehash_lookup(struct stack *st, const struct ip_addr *laddr, 
 			return c;
 	}
 	return NULL;
+}
+
+/* ---- probes ------------------------------------------------------------------ */
+
+/*
+ * A probe is one lookup kept for the calls that follow it on the same
+ * 4-tuple: its hash never changes (the seed is fixed), and what the walk
+ * found stays true while ehash.gen, bumped by every insert, removal,
+ * replacement and resize, is the same.
+ */
+static struct sock_common *probe_lookup(struct stack *st, const struct ip_addr *laddr, uint16_t lport,
+					const struct ip_addr *raddr, uint16_t rport,
+					struct stack_probe *pr, struct lookup_info *info)
+{
+	struct sock_common *c;
+
+	if (pr->gen == st->ehash.gen) {
+		info->hash = pr->hash;
+		info->bucket = pr->hash & st->ehash.mask;
+		info->walked = pr->walked;
+		return pr->entry;
+	}
+	if (!pr->hashed) {
+		pr->hash = ehash_hashfn(st, laddr, lport, raddr, rport);
+		pr->hashed = 1;
+	}
+	c = ehash_lookup_hashed(st, pr->hash, laddr, lport, raddr, rport, info);
+	pr->walked = info->walked;
+	pr->entry = c;
+	pr->gen = st->ehash.gen;
+	return c;
+}
+
+struct sock_common *ehash_probe(struct stack *st, const struct ip_addr *laddr, uint16_t lport,
+				const struct ip_addr *raddr, uint16_t rport, struct stack_probe *pr,
+				struct lookup_info *info)
+{
+	return probe_lookup(st, laddr, lport, raddr, rport, pr, info);
+}
+
+int stack_probe(struct stack *st, const struct ip_addr *laddr, uint16_t lport, const struct ip_addr *raddr,
+		uint16_t rport, struct stack_probe *pr)
+{
+	struct lookup_info info;
+
+	return probe_lookup(st, laddr, lport, raddr, rport, pr, &info) != NULL;
+}
+
+int stack_probe_fd(struct stack *st, const struct ip_addr *laddr, uint16_t lport,
+		   const struct ip_addr *raddr, uint16_t rport, struct stack_probe *pr)
+{
+	struct lookup_info info;
+	struct sock_common *c = probe_lookup(st, laddr, lport, raddr, rport, pr, &info);
+
+	if (!c || c->kind != SK_FULL || sk_full(c)->fd < 0)
+		return -ENOENT;
+	return sk_full(c)->fd;
 }

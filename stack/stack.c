@@ -36,7 +36,7 @@ const char *lookup_result_name(int r)
 static const char *const action_names[ACT_COUNT] = {
 	"none", "syn_ack", "syn_ack_again", "cookie", "queued", "established",
 	"deliver", "ack", "fin", "rst", "reset", "challenge_ack", "send_ack",
-	"drop", "tw_recycle", "retransmit", "expire",
+	"drop", "tw_recycle", "retransmit", "expire", "fastopen",
 };
 
 const char *seg_action_name(int a)
@@ -87,6 +87,7 @@ void stack_config_init(struct stack_config *cfg)
 	cfg->tcp_wmem[2] = 4194304;
 	cfg->rmem_max = 212992;
 	cfg->tcp_notsent_lowat = UINT32_MAX;
+	cfg->tcp_fastopen = 1;
 	cfg->wmem_max = 212992;
 	cfg->max_sockets = 1u << 22;
 	cfg->mtu = 1500;
@@ -122,12 +123,20 @@ struct stack *stack_new(const struct stack_config *cfg)
 	pool_init(&st->socks, sock_slot_size());
 	st->timers.next = VT_NEVER;
 	pool_init(&st->bufs, BUF_SMALL);
-	if (ehash_init(&st->ehash, cfg->ehash_buckets) < 0) {
+	if (ehash_init(&st->ehash, cfg->ehash_buckets, cfg->ehash_grow) < 0) {
 		free(st);
 		return NULL;
 	}
 	/* Separate keys per use, so one leaking (an ISN) says nothing of another. */
 	st->isn_key = cfg->hash_seed * 0x9e3779b1u + 0x7f4a7c15u;
+	/* No tcp_fastopen_key given: one of our own, as Linux makes a random one at boot. */
+	if (!(cfg->tcp_fastopen_key[0] | cfg->tcp_fastopen_key[1] | cfg->tcp_fastopen_key[2] |
+	      cfg->tcp_fastopen_key[3])) {
+		st->cfg.tcp_fastopen_key[0] = cfg->hash_seed * 0xcc9e2d51u + 0x1b873593u;
+		st->cfg.tcp_fastopen_key[1] = cfg->hash_seed * 0x85ebca6bu + 0xe6546b64u;
+		st->cfg.tcp_fastopen_key[2] = cfg->hash_seed * 0xc2b2ae35u + 0x52dce729u;
+		st->cfg.tcp_fastopen_key[3] = cfg->hash_seed * 0x27d4eb2fu + 0x38495ab5u;
+	}
 	st->ts_key = cfg->hash_seed * 0x85ebca6bu + 0x165667b1u;
 	st->port_key = cfg->hash_seed * 0xc2b2ae35u + 0x27d4eb2fu;
 	st->frame = -1;
@@ -155,7 +164,7 @@ void stack_free(struct stack *st)
 	/* Listeners' requests and queued children are reachable only through them. */
 	while (st->lt.first)
 		listen_purge(st, st->lt.first, 0);
-	for (i = 0; i <= st->ehash.mask; i++)
+	for (i = 0; i <= st->ehash.bmask; i++)
 		while (st->ehash.b[i])
 			sock_destroy(st, st->ehash.b[i]);
 	for (fd = 0; fd < st->nfds; fd++) {
@@ -358,7 +367,7 @@ void stack_assert_invariants(struct stack *st)
 {
 	char why[256];
 
-	if (st->ehash.mask >= 4095 && (++st->invariant_steps & 4095) != 0)
+	if (st->ehash.bmask >= 4095 && (++st->invariant_steps & 4095) != 0)
 		return;
 	if (stack_check(st, why, sizeof(why)) < 0) {
 		fprintf(stderr, "tcpdemux: stack invariant broken: %s\n", why);
@@ -369,10 +378,15 @@ void stack_assert_invariants(struct stack *st)
 
 int stack_input(struct stack *st, const struct segment *seg, int64_t frame)
 {
+	return stack_input_probed(st, seg, frame, NULL);
+}
+
+int stack_input_probed(struct stack *st, const struct segment *seg, int64_t frame, struct stack_probe *pr)
+{
 	int fd;
 
 	st->frame = frame;
-	fd = tcp_input(st, seg, frame);
+	fd = tcp_input(st, seg, frame, pr);
 	stack_flush(st);
 	st->frame = -1;
 #ifdef TCPDEMUX_INVARIANTS
@@ -391,7 +405,7 @@ void stack_totals(const struct stack *st, struct stack_totals *out)
 	memset(out, 0, sizeof(*out));
 	for (l = st->lt.first; l; l = l->ls->all_next)
 		out->listeners++;
-	for (i = 0; i <= st->ehash.mask; i++) {
+	for (i = 0; i <= st->ehash.bmask; i++) {
 		const struct sock_common *c;
 
 		for (c = st->ehash.b[i]; c; c = c->next) {
@@ -419,20 +433,27 @@ void stack_walk_listeners(struct stack *st, listener_walk_fn fn, void *ctx)
 	}
 }
 
+struct walk_ctx {
+	const struct stack *st;
+	sock_walk_fn fn;
+	void *ctx;
+};
+
+static void walk_one(void *ctx, struct sock_common *c, uint32_t bucket)
+{
+	struct walk_ctx *w = ctx;
+	struct sock_view v;
+
+	(void)bucket;
+	sock_view_of(w->st, c, &v);
+	w->fn(w->ctx, &v);
+}
+
 void stack_walk_ehash(struct stack *st, sock_walk_fn fn, void *ctx)
 {
-	uint32_t i;
+	struct walk_ctx w = { st, fn, ctx };
 
-	for (i = 0; i <= st->ehash.mask; i++) {
-		struct sock_common *c;
-
-		for (c = st->ehash.b[i]; c; c = c->next) {
-			struct sock_view v;
-
-			sock_view_of(st, c, &v);
-			fn(ctx, &v);
-		}
-	}
+	ehash_walk(&st->ehash, walk_one, &w);
 }
 
 int stack_find(struct stack *st, const struct ip_addr *laddr, uint16_t lport,
@@ -531,7 +552,9 @@ int stack_check(const struct stack *st, char *why, size_t len)
 	const struct sock *l;
 	uint32_t i, n = 0, reqs = 0, qreqs = 0;
 
-	for (i = 0; i <= st->ehash.mask; i++) {
+	CHECK(st->ehash.bmask <= st->ehash.mask && (st->ehash.bmask & (st->ehash.bmask + 1)) == 0,
+	      "ehash has %u chains for %u buckets", st->ehash.bmask + 1, st->ehash.mask + 1);
+	for (i = 0; i <= st->ehash.bmask; i++) {
 		const struct sock_common *c;
 
 		for (c = st->ehash.b[i]; c; c = c->next) {
@@ -539,8 +562,8 @@ int stack_check(const struct stack *st, char *why, size_t len)
 
 			CHECK(c->hashed, "sock %u in ehash but not marked hashed", c->id);
 			CHECK(c->hash == h, "sock %u cached hash %08x, tuple hashes to %08x", c->id, c->hash, h);
-			CHECK((h & st->ehash.mask) == i, "sock %u in bucket %u, belongs in %u", c->id, i,
-			      h & st->ehash.mask);
+			CHECK((h & st->ehash.bmask) == i, "sock %u in chain %u, belongs in %u", c->id, i,
+			      h & st->ehash.bmask);
 			CHECK(c->state != TCP_LISTEN && c->state != TCP_CLOSED,
 			      "sock %u in ehash in state %s", c->id, tcp_state_name(c->state));
 			if (c->kind == SK_REQUEST) {

@@ -84,6 +84,9 @@ struct stack_config {
 	 * model the path. Scripts turn it on.
 	 */
 	int model_cwnd;
+	int tcp_fastopen;            /* net.ipv4.tcp_fastopen: 1 client, 2 server, 0x200 no cookie needed,
+	                              * 0x400 every listener (1) */
+	uint32_t tcp_fastopen_key[4]; /* net.ipv4.tcp_fastopen_key, the server's cookie key (from the hash seed) */
 	uint32_t max_sockets;        /* refuse new connections past this many */
 	uint16_t mtu;                /* link MTU used to derive the MSS we announce */
 };
@@ -162,6 +165,7 @@ enum seg_action {
 	ACT_TW_RECYCLE,     /* SYN reused a TIME_WAIT 4-tuple */
 	ACT_RETRANSMIT,     /* timer: data/SYN/FIN retransmitted */
 	ACT_EXPIRE,         /* timer: request, TIME_WAIT or connection gave up */
+	ACT_FASTOPEN,       /* a Fast Open SYN: child created with its data, queued for accept(), SYN-ACK */
 	ACT_COUNT
 };
 const char *seg_action_name(int a); /* "syn_ack", "queued", "deliver", ... */
@@ -294,6 +298,40 @@ void stack_set_observer(struct stack *st, stack_observer_fn fn, void *ctx);
  * epoll_wait() would tell it, without a lookup of its own.
  */
 int stack_input(struct stack *st, const struct segment *seg, int64_t frame);
+
+/*
+ * One lookup of a 4-tuple in ehash, kept for the calls that follow on the
+ * same 4-tuple. A replay asks whether the stack knows an inbound
+ * segment's connection (to pick up one that predates the capture), then
+ * feeds the segment in, then, after accept(), asks which descriptor holds
+ * it: with a probe that is one hash and one chain walk, not three. The
+ * hash is reused always; the walk's result while ehash has not changed
+ * since (any insert, removal or resize makes the next call walk again).
+ * Zero it (struct stack_probe pr = {0}) before the first call on a
+ * 4-tuple; use it on that 4-tuple only, and on one stack.
+ */
+struct stack_probe {
+	uint32_t hash;    /* the 4-tuple's ehash hash, once hashed is set */
+	uint8_t hashed;   /* hash is known */
+	uint32_t walked;  /* entries of its bucket the kept walk examined */
+	uint64_t gen;     /* the table's change count at that walk; 0: none kept */
+	void *entry;      /* what the walk found (the stack's own), or NULL */
+};
+
+/*
+ * stack_find() through a probe, for the 4-tuple as the local end sees it
+ * (an inbound segment's dst, dport, src, sport): 1 when ehash holds an
+ * entry for it, else 0. Changes nothing but *pr.
+ */
+int stack_probe(struct stack *st, const struct ip_addr *laddr, uint16_t lport, const struct ip_addr *raddr,
+		uint16_t rport, struct stack_probe *pr);
+
+/* stack_input() with the lookup of pr, a probe of seg's 4-tuple (dst, dport, src, sport). */
+int stack_input_probed(struct stack *st, const struct segment *seg, int64_t frame, struct stack_probe *pr);
+
+/* sys_lookup() through a probe of the same 4-tuple: its descriptor, or -ENOENT. */
+int stack_probe_fd(struct stack *st, const struct ip_addr *laddr, uint16_t lport,
+		   const struct ip_addr *raddr, uint16_t rport, struct stack_probe *pr);
 
 vtime_t stack_now(const struct stack *st);
 

@@ -770,6 +770,49 @@ START_TEST(test_input_fd_and_lookup)
 }
 END_TEST
 
+/*
+ * A probe answers what stack_find(), stack_input() and sys_lookup() would,
+ * with one lookup while ehash stands still, and walks again once it moved.
+ */
+START_TEST(test_probe_serves_three_calls)
+{
+	struct tstack *t = ts_new(NULL);
+	struct ip_addr la = addr("10.0.0.1"), ra = addr("10.0.0.2");
+	struct stack_probe pr = { 0 }, fresh = { 0 };
+	struct segment s;
+	uint32_t iss;
+	int fd, lfd;
+
+	lfd = ts_listen(t, SERVER, 8);
+	s = ts_seg(CLIENT, SERVER, TH_SYN, 1000, 0);
+	ck_assert_msg(stack_probe(t->st, &la, 80, &ra, 40000, &pr) == 0, "a probe finds a tuple nobody holds");
+	ck_assert_msg(pr.hashed && pr.gen != 0, "the probe kept neither its hash nor its walk");
+	ck_assert_int_eq(stack_input_probed(t->st, &s, 1, &pr), -1);
+	ck_assert_int_eq(t->in.lookup.result, LOOKUP_LISTENER);
+	iss = ts_out(t, -1)->seq;
+	/* The SYN left a request: the probe's walk is stale, its hash is not. */
+	ck_assert_msg(stack_probe(t->st, &la, 80, &ra, 40000, &pr) == 1, "the probe misses the request");
+	ck_assert_uint_eq(pr.hash, stack_ehash(stack_seed(t->st), &la, 80, &ra, 40000));
+	s = ts_seg(CLIENT, SERVER, TH_ACK, 1001, iss + 1);
+	ck_assert_int_eq(stack_input_probed(t->st, &s, 2, &pr), -1);
+	ck_assert_int_eq(t->in.lookup.result, LOOKUP_REQUEST);
+	ck_assert_uint_eq(t->in.lookup.walked, 1);
+	ck_assert_int_eq(stack_probe_fd(t->st, &la, 80, &ra, 40000, &pr), -ENOENT); /* queued */
+	fd = sys_accept(t->st, lfd, NULL, NULL);
+	ck_assert_msg(fd > lfd, "accept() = %d", fd);
+	ck_assert_int_eq(stack_probe_fd(t->st, &la, 80, &ra, 40000, &pr), fd);
+	ck_assert_int_eq(stack_probe_fd(t->st, &la, 80, &ra, 40000, &fresh), fd);
+	/* A probe kept across a change of the table is not believed. */
+	ck_assert_int_eq(stack_probe(t->st, &la, 80, &ra, 40000, &pr), 1);
+	s = ts_seg(CLIENT, SERVER, TH_RST, 1001, 0);
+	ck_assert_int_eq(stack_input(t->st, &s, 3), fd);
+	ck_assert_msg(stack_probe(t->st, &la, 80, &ra, 40000, &pr) == 0, "a stale probe still finds the reset tuple");
+	ck_assert_int_eq(stack_probe_fd(t->st, &la, 80, &ra, 40000, &pr), -ENOENT);
+	ck_assert_int_eq(sys_close(t->st, fd), 0);
+	ts_free(t);
+}
+END_TEST
+
 /* sys_outq(): what is queued and not yet acknowledged, sent or not (SIOCOUTQ). */
 START_TEST(test_outq)
 {
@@ -838,6 +881,7 @@ Suite *socket_suite(void)
 	tcase_add_test(tc, test_setsockopt);
 	tcase_add_test(tc, test_state_error_id);
 	tcase_add_test(tc, test_input_fd_and_lookup);
+	tcase_add_test(tc, test_probe_serves_three_calls);
 	tcase_add_test(tc, test_outq);
 	suite_add_tcase(s, tc);
 	return s;

@@ -769,7 +769,7 @@ static int only_known_leftovers(void)
 
 	if (!tolerate_known)
 		return 0;
-	for (i = 0; i <= st->ehash.mask; i++) {
+	for (i = 0; i <= st->ehash.bmask; i++) {
 		const struct sock_common *c;
 
 		for (c = st->ehash.b[i]; c; c = c->next) {

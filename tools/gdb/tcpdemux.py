@@ -401,6 +401,24 @@ def stack_arg(expr, name):
     raise gdb.GdbError("%s: '%s' has type %s, not struct stack * (try st)" % (name, expr, st.type))
 
 
+def ehash_entries(eh):
+    """(bucket, entry) for every ehash entry, by bucket, each bucket newest first.
+
+    A growing table holds fewer chains than buckets while it is small
+    (stack/ehash.c): chain i & bmask then holds the entries of bucket i and
+    of the buckets sharing its low bits, in the order bucket i's own chain
+    would."""
+    mask, bmask = int(eh["mask"]), int(eh["bmask"])
+    found = []
+    for i in range(bmask + 1):
+        c = eh["b"][i]
+        while int(c) != 0:
+            found.append((int(c.dereference()["hash"]) & mask, len(found), c))
+            c = c.dereference()["next"]
+    found.sort(key=lambda e: (e[0], e[1]))
+    return [(b, c) for b, _, c in found]
+
+
 class TablesCommand(gdb.Command):
     """Print the listen table and the ehash of a stack: tcpdemux-tables [STACK].
 
@@ -425,12 +443,9 @@ STACK is a struct stack * (by default the variable st of the current frame)."""
         mask = int(eh["mask"])
         out.append("ehash (%d buckets; entries: %d):" % (mask + 1, int(eh["count"])))
         shown = 0
-        for b in range(mask + 1):
-            c = eh["b"][b]
-            while int(c) != 0:
-                out.append("  [0x%x] %s" % (b, entry_str(c)))
-                c = c.dereference()["next"]
-                shown += 1
+        for b, c in ehash_entries(eh):
+            out.append("  [0x%x] %s" % (b, entry_str(c)))
+            shown += 1
         if shown == 0:
             out.append("  (empty)")
         gdb.write("\n".join(out) + "\n")
@@ -458,11 +473,14 @@ N is the bucket number (0x86bf or 34495), as the trace and x->lookup.bucket show
         if b < 0 or b >= buckets:
             raise gdb.GdbError("tcpdemux-bucket: bucket %s is out of range: this ehash has %d buckets, "
                                "0 to 0x%x" % (parts[1], buckets, buckets - 1))
-        c = st["ehash"]["b"][b]
+        eh = st["ehash"]
+        c = eh["b"][b & int(eh["bmask"])]
         i = 0
         while int(c) != 0:
-            i += 1
-            gdb.write("  %d. %s\n" % (i, entry_str(c)))
+            # A growing table's chain also holds other buckets' entries: a lookup skips them.
+            if int(c.dereference()["hash"]) & (buckets - 1) == b:
+                i += 1
+                gdb.write("  %d. %s\n" % (i, entry_str(c)))
             c = c.dereference()["next"]
         if i == 0:
             gdb.write("  bucket 0x%x is empty\n" % b)
