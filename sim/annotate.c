@@ -129,6 +129,10 @@ static void outcome_words(struct words *w, const struct event *ev)
 	case ACT_ESTABLISHED:
 		say(w, "SYN-ACK for our SYN -> ACK");
 		break;
+	case ACT_FASTOPEN:
+		say(w, "Fast Open: %u bytes taken, accept queue %u/%d -> SYN-ACK", ev->seg->len, l->accept_queue,
+		    l->backlog);
+		break;
 	case ACT_DELIVER:
 		say(w, "%u bytes delivered", ev->seg->len);
 		break;

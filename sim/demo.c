@@ -291,6 +291,7 @@ static void demo_script_opts(struct script_opts *so, const struct demo_opts *o, 
 	so->tables = 1;
 	so->who = "server";
 	so->number_inbound = 1; /* the audience never sees the script's line numbers */
+	so->absolute_seq = 1;   /* the scripts write every client's numbers as they go on the wire */
 }
 
 static int run_script_demo(const struct demo *d, const struct demo_opts *o)

@@ -1152,6 +1152,12 @@ static int script_opt(void *ctx, int opt, const char *arg)
 	case OPT_QUIET:
 		cli->quiet = 1;
 		return 0;
+	case 'D':
+		if (script_option(&cli->o, "define", arg, err, sizeof(err)) < 0) {
+			fprintf(stderr, "tcpdemux: %s\n", err);
+			return -1;
+		}
+		return 0;
 	default:
 		if (opt < OPT_PACKETDRILL)
 			return -1;
@@ -1173,7 +1179,8 @@ static int cmd_script(int argc, char **argv)
 	memset(&cli, 0, sizeof(cli));
 	script_opts_init(&cli.o);
 	script_longopts_init();
-	st = parse_run_opts(argc, argv, &ro, usage_script, NULL, script_longopts, script_opt, &cli);
+	/* -D NAME=VALUE: packetdrill's short spelling of --define */
+	st = parse_run_opts(argc, argv, &ro, usage_script, "D:", script_longopts, script_opt, &cli);
 	if (st)
 		return st > 0 ? 0 : EXIT_USAGE;
 	if (optind + 1 != argc) {

@@ -165,6 +165,10 @@ void render_outcome(FILE *f, const struct event *ev, int replay, int color)
 	case ACT_ESTABLISHED:
 		fprintf(f, "SYN-ACK for our SYN: sock #%u ESTABLISHED -> ACK", s->id);
 		break;
+	case ACT_FASTOPEN:
+		fprintf(f, "Fast Open cookie valid: sock #%u (SYN_RECV) made now, %u bytes queued, accept queue %u/%d -> SYN-ACK",
+			s->id, ev->seg->len, l->accept_queue, l->backlog);
+		break;
 	case ACT_DELIVER:
 		fprintf(f, "%u bytes delivered (%s)", ev->seg->len, tcp_state_name(s->state));
 		break;

@@ -22,11 +22,14 @@ struct script_opts {
 	uint32_t ts_tick_usecs;  /* --tcp_ts_tick_usecs: check outbound TS values at this tick (0: not) */
 	int ts_ecr_scaled;       /* --tcp_ts_ecr_scaled: an inbound TS ecr may be any value, scaled */
 	int strict_segments;     /* --strict_segments: no aggregating of sent segments */
+	int absolute_seq;        /* --absolute_seq: remote numbers absolute, ours from the first ISN (demos) */
 	uint16_t bind_port;      /* --bind_port (0: 8080) */
 	uint16_t connect_port;   /* --connect_port (0: 8080) */
 	const char *text;        /* the script itself, instead of reading file (demos) */
 	int tables;              /* print the tables after every inbound segment */
 	int verbose;             /* --verbose: list the profile's knobs that are not modelled */
+	const char *defines[16]; /* -D NAME=VALUE: NAME in the script stands for VALUE */
+	int ndefines;
 	const char *who;         /* the application's name on its calls in the trace (NULL: "script") */
 	int number_inbound;      /* number inbound segments 1, 2, 3... (0: by their script line) */
 	int quiet;               /* nothing on stderr when an expectation fails: the caller explains */

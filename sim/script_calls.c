@@ -48,7 +48,8 @@ static const struct symbol symbols[] = {
 	{ "TCP_KEEPINTVL", 5 }, { "TCP_KEEPCNT", 6 }, { "TCP_SYNCNT", 7 }, { "TCP_LINGER2", 8 },
 	{ "TCP_DEFER_ACCEPT", 9 }, { "TCP_WINDOW_CLAMP", 10 }, { "TCP_INFO", 11 }, { "TCP_QUICKACK", 12 },
 	{ "TCP_CONGESTION", 13 }, { "TCP_USER_TIMEOUT", 18 }, { "TCP_NOTSENT_LOWAT", 25 },
-	{ "TCP_FASTOPEN", 23 }, { "TCP_FASTOPEN_CONNECT", 30 }, { "TCP_INQ", 36 }, { "TCP_CM_INQ", 36 },
+	{ "TCP_FASTOPEN", 23 }, { "TCP_FASTOPEN_CONNECT", 30 }, { "TCP_FASTOPEN_NO_COOKIE", 34 },
+	{ "TCP_INQ", 36 }, { "TCP_CM_INQ", 36 },
 	{ "O_RDONLY", 0 }, { "O_WRONLY", 1 }, { "O_RDWR", 2 }, { "O_NONBLOCK", 04000 },
 	{ "F_GETFL", 3 }, { "F_SETFL", 4 },
 	{ "SHUT_RD", 0 }, { "SHUT_WR", 1 }, { "SHUT_RDWR", 2 },
@@ -334,7 +335,8 @@ static int run_connect(struct call_ctx *cx, const struct stmt *s, long *ret)
 	if (s->nargs > 1)
 		arg_endpoint(s->args[1], &a, &port);
 	*ret = sys_connect(cx->st, fd, &a, port);
-	if (*ret == -EINPROGRESS)
+	/* a new active open (connect() returns 0 when Fast Open defers the SYN) */
+	if ((*ret == -EINPROGRESS || *ret == 0) && sys_state(cx->st, fd) == TCP_SYN_SENT)
 		cx->connecting = fd;
 	return 0;
 }
@@ -371,6 +373,9 @@ static const struct sockopt_def sockopts[] = {
 	{ 1, "TCP_CORK", SO_KIND_STACK, 1, 1, SOCKOPT_CORK },
 	{ 1, "TCP_INQ", SO_KIND_INQ, 1, 1, 0 },
 	{ 1, "TCP_NOTSENT_LOWAT", SO_KIND_STACK, 1, 1, SOCKOPT_NOTSENT_LOWAT },
+	{ 1, "TCP_FASTOPEN", SO_KIND_STACK, 1, 1, SOCKOPT_FASTOPEN },
+	{ 1, "TCP_FASTOPEN_CONNECT", SO_KIND_STACK, 1, 1, SOCKOPT_FASTOPEN_CONNECT },
+	{ 1, "TCP_FASTOPEN_NO_COOKIE", SO_KIND_STACK, 1, 1, SOCKOPT_FASTOPEN_NO_COOKIE },
 };
 
 static const struct sockopt_def *sockopt_find(const struct stmt *s, int setting)
@@ -662,7 +667,9 @@ static int check_cmsgs(const struct sexpr *ctl, char *buf, size_t len)
 }
 
 /* MSG_* flags a data call models. */
-#define IO_FLAGS_SEND (0x40 | 0x4000 | 0x8000 | 0x4000000) /* DONTWAIT, NOSIGNAL, MORE, ZEROCOPY */
+#define MSG_FASTOPEN_BIT 0x20000000
+#define IO_FLAGS_SEND (0x40 | 0x4000 | 0x8000 | 0x4000000 | MSG_FASTOPEN_BIT) /* DONTWAIT, NOSIGNAL, MORE,
+									 * ZEROCOPY, FASTOPEN */
 #define IO_FLAGS_RECV (0x40 | 0x100 | 0x2)                   /* DONTWAIT, WAITALL, PEEK */
 
 static int check_io(const struct stmt *s, char *buf, size_t len)
@@ -679,7 +686,7 @@ static int check_io(const struct stmt *s, char *buf, size_t len)
 
 		sexpr_format(s->args[io->flags], t, sizeof(t));
 		return check_why(buf, len, "%s() with the flags %s (%s are)", s->name, t,
-				 io->sending ? "MSG_DONTWAIT, MSG_NOSIGNAL, MSG_MORE and MSG_ZEROCOPY"
+				 io->sending ? "MSG_DONTWAIT, MSG_NOSIGNAL, MSG_MORE, MSG_ZEROCOPY and MSG_FASTOPEN"
 					     : "MSG_DONTWAIT, MSG_WAITALL and MSG_PEEK");
 	}
 	if (io->msg >= 0) {
@@ -733,6 +740,24 @@ static int run_send(struct call_ctx *cx, const struct stmt *s, long *ret)
 	size_t n;
 
 	io_args(s, &n, &null_buf, &flags);
+	if ((flags & MSG_FASTOPEN_BIT) || sys_fastopen_deferred(cx->st, fd)) {
+		/* tcp_sendmsg_fastopen(): connect() (or the deferred one's SYN) with the data */
+		struct ip_addr a = cx->remote;
+		uint16_t port = cx->o->connect_port ? cx->o->connect_port : SCRIPT_BOUND_PORT;
+		int before = sys_state(cx->st, fd);
+
+		if (strcmp(s->name, "sendto") == 0)
+			arg_endpoint(s->args[4], &a, &port);
+		if (null_buf && n) {
+			*ret = -EFAULT;
+			return 0;
+		}
+		memset(io_buf, SCRIPT_DATA, n);
+		*ret = sys_send_fastopen(cx->st, fd, &a, port, io_buf, n, call_nonblocking(cx, s));
+		if (before == TCP_CLOSED && sys_state(cx->st, fd) == TCP_SYN_SENT)
+			cx->connecting = fd;
+		return 0;
+	}
 	if (null_buf && n) {
 		/* The copy from user space fails after the state checks: EFAULT where a write could go. */
 		*ret = sys_send(cx->st, fd, io_buf, 0);
@@ -852,10 +877,10 @@ static const struct script_call calls[] = {
 	{ "listen", run_listen, check_fd_only, 2, 2, 0, 0 },
 	{ "accept", run_accept, check_fd_only, 3, 3, 1, 1 },
 	{ "connect", run_connect, check_connect, 3, 3, 1, 0 },
-	{ "write", run_send, check_io, 3, 3, 0, 0 },
-	{ "send", run_send, check_io, 4, 4, 0, 0 },
-	{ "sendto", run_send, check_io, 6, 6, 0, 0 },
-	{ "sendmsg", run_send, check_io, 3, 3, 0, 0 },
+	{ "write", run_send, check_io, 3, 3, 1, 0 },
+	{ "send", run_send, check_io, 4, 4, 1, 0 },
+	{ "sendto", run_send, check_io, 6, 6, 1, 0 },
+	{ "sendmsg", run_send, check_io, 3, 3, 1, 0 },
 	{ "read", run_recv, check_io, 3, 3, 1, 0 },
 	{ "recv", run_recv, check_io, 4, 4, 1, 0 },
 	{ "recvfrom", run_recv, check_io, 6, 6, 1, 0 },

@@ -60,13 +60,14 @@ enum stmt_kind {
 	ST_CODE,     /* %{ assert tcpi_... }%: assertions on tcp_info */
 };
 
-enum opt_kind { O_NOP, O_EOL, O_MSS, O_WSCALE, O_SACKOK, O_TS, O_SACK };
+enum opt_kind { O_NOP, O_EOL, O_MSS, O_WSCALE, O_SACKOK, O_TS, O_SACK, O_FO, O_FOEXP };
 
 struct sopt {
 	uint8_t kind;            /* enum opt_kind */
 	uint8_t nblocks;         /* O_SACK: blocks in a */
 	uint32_t a, b;           /* MSS, wscale, TS val / ecr */
 	uint32_t blocks[8];      /* O_SACK: start, end pairs (the remote's numbers as written) */
+	uint8_t cookie[16];      /* O_FO, O_FOEXP: the Fast Open cookie, nblocks bytes of it */
 };
 
 /* One profile action of a `command` block, in order. */

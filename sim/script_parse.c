@@ -505,18 +505,33 @@ static int parse_opts(struct pctx *px, const char *p, const char **end, struct s
 			}
 			if (op->nblocks == 0)
 				return syntax(px, "a SACK block START:END", p);
+		} else if ((strncmp(p, "FOEXP", 5) == 0 && !is_word_char((unsigned char)p[5])) ||
+			   (strncmp(p, "FO", 2) == 0 && !is_word_char((unsigned char)p[2]))) {
+			/* Fast Open: "FO" (a cookie request) or "FO 0123abcd" (the cookie in hex) */
+			op->kind = p[2] == 'E' ? O_FOEXP : O_FO;
+			p = skip_ws(p + (op->kind == O_FOEXP ? 5 : 2));
+			while (isxdigit((unsigned char)p[0]) && isxdigit((unsigned char)p[1])) {
+				char hex[3] = { p[0], p[1], 0 };
+
+				if (op->nblocks == 16)
+					return syntax(px, "a Fast Open cookie of at most 16 bytes", p);
+				op->cookie[op->nblocks++] = (uint8_t)strtoul(hex, NULL, 16);
+				p += 2;
+			}
+			if (is_word_char((unsigned char)*p))
+				return syntax(px, "a Fast Open cookie as an even number of hex digits", p);
 		} else {
 			const char *q = p;
 
 			while (is_word_char((unsigned char)*q))
 				q++;
-			if (q > p && (strncmp(p, "FO", 2) == 0 || strncmp(p, "md5", 3) == 0 ||
+			if (q > p && (strncmp(p, "md5", 3) == 0 ||
 				      strncmp(p, "mp", 2) == 0 || strncmp(p, "exp", 3) == 0 ||
 				      strncmp(p, "tcpao", 5) == 0 || strncmp(p, "AccECN", 6) == 0))
-				return unsupported(px, "the TCP option '%.*s' (mss, wscale, sackOK, sack, TS, nop "
-						       "and eol are)", (int)(q - p), p);
-			return syntax(px, "a TCP option (mss N, sackOK, sack A:B, TS val N ecr N, nop, wscale N, eol)",
-				      p);
+				return unsupported(px, "the TCP option '%.*s' (mss, wscale, sackOK, sack, TS, FO, FOEXP, "
+						       "nop and eol are)", (int)(q - p), p);
+			return syntax(px, "a TCP option (mss N, sackOK, sack A:B, TS val N ecr N, nop, wscale N, eol, "
+					  "FO [cookie], FOEXP [cookie])", p);
 		}
 		p = skip_ws(p);
 		if (*p == ',')
@@ -1062,6 +1077,65 @@ too_long:
 	return SCAN_ERR;
 }
 
+/* -D NAME=VALUE: every word NAME of the text becomes VALUE (packetdrill's symbol definitions). */
+static char *apply_defines(const struct script_opts *o, const char *text)
+{
+	size_t cap = strlen(text) + 1, n = 0;
+	char *out = malloc(cap);
+	const char *p = text;
+
+	if (!out)
+		return NULL;
+	while (*p) {
+		const char *w = p;
+		int i, done = 0;
+
+		if (is_word_char((unsigned char)*p) && (p == text || !is_word_char((unsigned char)p[-1]))) {
+			while (is_word_char((unsigned char)*p))
+				p++;
+			for (i = 0; i < o->ndefines && !done; i++) {
+				const char *eq = strchr(o->defines[i], '=');
+
+				if ((size_t)(eq - o->defines[i]) == (size_t)(p - w) &&
+				    strncmp(o->defines[i], w, (size_t)(p - w)) == 0) {
+					size_t vl = strlen(eq + 1);
+
+					if (n + vl + strlen(p) + 1 > cap) {
+						char *nb;
+
+						cap = n + vl + strlen(p) + 1;
+						nb = realloc(out, cap);
+						if (!nb) {
+							free(out);
+							return NULL;
+						}
+						out = nb;
+					}
+					memcpy(out + n, eq + 1, vl);
+					n += vl;
+					done = 1;
+				}
+			}
+			if (done)
+				continue;
+			p = w;
+		}
+		if (n + 1 >= cap) {
+			char *nb = realloc(out, cap * 2);
+
+			if (!nb) {
+				free(out);
+				return NULL;
+			}
+			out = nb;
+			cap *= 2;
+		}
+		out[n++] = *p++;
+	}
+	out[n] = '\0';
+	return out;
+}
+
 /* The folder a script's relative paths start from ("." for a demo's text). */
 static char *script_dir(struct arena *a, const struct script_opts *o)
 {
@@ -1107,6 +1181,14 @@ int script_parse(const struct script_opts *o, struct script_prog *prog)
 		free(text);
 		syntax(&px, "text", "a NUL byte");
 		return -1;
+	}
+	if (prog->opts.ndefines) {
+		char *t = apply_defines(&prog->opts, text);
+
+		free(text);
+		if (!t)
+			return oom(&px);
+		text = t;
 	}
 	memset(&sc, 0, sizeof(sc));
 	sc.p = text;

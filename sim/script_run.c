@@ -9,14 +9,11 @@
  *          `command` the profile's sysctls applied (script_shell.c read them)
  *          %{ }%     tcp_info assertions (script_code.c)
  *
- * Sequence numbers follow packetdrill's rules: an inbound segment's
- * sequence numbers are the remote's, as written; the stack's own sequence
- * numbers are written relative to its ISN (learned from its first SYN or
- * SYN-ACK to that remote endpoint, and again at each connect()), so
- * "> S. 0:0(0) ack 1" matches whatever ISN the stack chose, and an inbound
- * "ack 1" acknowledges it. A later connection to the same endpoint that
- * reuses a TIME_WAIT 4-tuple keeps counting from the first ISN, so the
- * script shows the gap Linux leaves (snd_nxt + 65537). Timestamps work the
+ * Sequence numbers follow packetdrill's rules (local_to_live() and the
+ * rest): a SYN's numbers are absolute, the others count from each side's
+ * ISN, learnt from the stack's first SYN or SYN-ACK on a connection and
+ * from the remote's SYN, so "> S. 0:0(0) ack 1" matches whatever ISN the
+ * stack chose and an inbound "ack 1" acknowledges it. Timestamps work the
  * same way: the stack's first TS value on a connection is the script's
  * first; an inbound TS ecr names a value the script wrote and is mapped
  * to the one the stack sent.
@@ -30,12 +27,13 @@
  * following lines run (as packetdrill runs it in a thread), and must
  * finish within its line's time range.
  *
- * Two extensions, for scenarios packetdrill cannot express with one
- * remote endpoint: a packet line may name its remote endpoint,
- * "+0 @192.0.2.2:5000 < S 0:0(0) win 65535", and bind() may name its
- * address, "bind(3, 0.0.0.0:8080, ...)". A plain packetdrill script never
- * needs either.
+ * Extensions, for scenarios packetdrill cannot express with one remote
+ * endpoint: a packet line may name its remote endpoint,
+ * "+0 @192.0.2.2:5000 < S 0:0(0) win 65535", bind() may name its address,
+ * "bind(3, 0.0.0.0:8080, ...)", and --absolute_seq writes the remote's
+ * numbers as they go on the wire. A plain packetdrill script needs none.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -59,8 +57,9 @@ struct ts_pair {
 struct sconn {
 	struct ip_addr raddr, laddr;
 	uint16_t rport, lport;
-	uint8_t have_local_isn;
-	uint32_t live_isn, script_isn;
+	uint8_t have_local_isn, have_remote_isn;
+	uint32_t live_isn, script_isn;  /* the stack's ISN, and what the script wrote for it */
+	uint32_t remote_isn;            /* the remote's, as its SYN or SYN-ACK was written */
 	uint8_t have_ts;           /* the first TS value seen (packetdrill's first_*_ts_val) */
 	uint32_t first_live_ts, first_script_ts;
 	struct ts_pair *ts_map;    /* script TS val -> the live one, for inbound ecr */
@@ -218,10 +217,41 @@ static struct sconn *conn_of(struct srun *r, const struct stmt *s)
 	return &r->conns[r->cur_conn];
 }
 
-/* A sequence number of the stack's, in the script's numbering. */
-static uint32_t rel_seq(const struct sconn *c, uint32_t live)
+/*
+ * packetdrill's numbering (its socket.h): as tcpdump prints them, both
+ * numbers of a segment with SYN are absolute (the stack's shifted by the
+ * difference between its ISN and the one the script wrote); in other
+ * segments each side's numbers count from that side's ISN. With
+ * --absolute_seq (a tcpdemux extension, the demos use it) the remote's
+ * numbers are absolute everywhere and the stack's count from the first ISN
+ * it sent to that endpoint, so a TIME_WAIT reuse shows its ISN gap.
+ */
+static uint32_t local_to_live(const struct srun *r, const struct sconn *c, uint32_t script, int syn)
 {
-	return c && c->have_local_isn ? live - c->live_isn + c->script_isn : live;
+	if (!c || !c->have_local_isn)
+		return script;
+	if (syn || r->o->absolute_seq)
+		return script - c->script_isn + c->live_isn;
+	return script + c->live_isn;
+}
+
+static uint32_t local_to_script(const struct srun *r, const struct sconn *c, uint32_t live, int syn)
+{
+	if (!c || !c->have_local_isn)
+		return live;
+	if (syn || r->o->absolute_seq)
+		return live - c->live_isn + c->script_isn;
+	return live - c->live_isn;
+}
+
+static uint32_t remote_to_live(const struct srun *r, const struct sconn *c, uint32_t script, int syn)
+{
+	return !c || syn || r->o->absolute_seq || !c->have_remote_isn ? script : script + c->remote_isn;
+}
+
+static uint32_t remote_to_script(const struct srun *r, const struct sconn *c, uint32_t live, int syn)
+{
+	return !c || syn || r->o->absolute_seq || !c->have_remote_isn ? live : live - c->remote_isn;
 }
 
 /* Remembers which live TS value a script TS value stands for (inbound ecr use it). */
@@ -286,6 +316,12 @@ static void opts_of_stmt(const struct stmt *s, const struct sconn *c, struct tcp
 			o->tsval = op->a;
 			o->tsecr = (s->flags & TH_ACK) ? ts_ecr_live(c, op->b) : op->b;
 			break;
+		case O_FO:
+		case O_FOEXP:
+			o->fo_kind = op->kind == O_FO ? TCPOPT_FASTOPEN : TCPOPT_EXP;
+			o->fo_len = op->nblocks;
+			memcpy(o->fo_cookie, op->cookie, op->nblocks);
+			break;
 		default:
 			break;
 		}
@@ -306,9 +342,16 @@ static int inject(struct srun *r, const struct stmt *s)
 	seg.dst = c->laddr;
 	seg.dport = c->lport;
 	seg.flags = s->flags;
-	seg.seq = s->seq;
+	if (s->flags & TH_SYN) {
+		/* the remote's ISN; a new SYN (no ACK) is a new connection: the stack's ISN is to learn again */
+		if (!(s->flags & TH_ACK) && !r->o->absolute_seq && (!c->have_remote_isn || c->remote_isn != s->seq))
+			c->have_local_isn = 0;
+		c->remote_isn = s->seq;
+		c->have_remote_isn = 1;
+	}
+	seg.seq = remote_to_live(r, c, s->seq, s->flags & TH_SYN);
 	/* An ack acknowledges the stack's own numbers: written relative to its ISN. */
-	seg.ack = s->has_ack ? (c->have_local_isn ? s->ack - c->script_isn + c->live_isn : s->ack) : 0;
+	seg.ack = s->has_ack ? local_to_live(r, c, s->ack, s->flags & TH_SYN) : 0;
 	seg.win = (uint16_t)(s->has_win ? s->win : 65535);
 	seg.urp = (uint16_t)s->urg;
 	seg.len = s->end - s->seq;
@@ -354,6 +397,14 @@ static void opts_text(const struct tcp_opts *opt, uint32_t tsval, char *o, size_
 		} else if (kind == 8) {
 			k += (size_t)snprintf(o + k, len - k, "%sTS val %u ecr %u", k ? "," : "", tsval, opt->tsecr);
 			i += 10;
+		} else if ((kind == TCPOPT_FASTOPEN || kind == TCPOPT_EXP) && i + 1 < n && raw[i + 1] >= 2) {
+			size_t start = kind == TCPOPT_EXP ? 4 : 2, j;
+
+			k += (size_t)snprintf(o + k, len - k, "%s%s%s", k ? "," : "", kind == TCPOPT_EXP ? "FOEXP" : "FO",
+					      raw[i + 1] > start ? " " : "");
+			for (j = start; j < raw[i + 1] && i + j < n && k + 3 < len; j++)
+				k += (size_t)snprintf(o + k, len - k, "%02x", raw[i + j]);
+			i += raw[i + 1];
 		} else {
 			k += (size_t)snprintf(o + k, len - k, "%skind %u", k ? "," : "", kind);
 			if (i + 1 >= n || raw[i + 1] < 2)
@@ -382,15 +433,17 @@ static void flags_text(uint8_t flags, char *fl)
 }
 
 /* A segment the stack sent, in the script's numbers: "S. 0:0(0) ack 1 win 65535 <mss 1460>". */
-static void seg_text(const struct segment *g, uint32_t seq, uint32_t tsval, char *buf, size_t len)
+static void seg_text(const struct segment *g, uint32_t seq, uint32_t ack, uint32_t tsval, char *buf, size_t len)
 {
-	char fl[12], o[200];
+	char fl[12], o[200], a[24];
 
 	flags_text(g->flags, fl);
 	opts_text(&g->opt, tsval, o, sizeof(o));
-	snprintf(buf, len, "%s %u:%u(%u)%s%.0u win %u%s%s%s", fl, seq, seq + g->len, g->len,
-		 (g->flags & TH_ACK) ? " ack " : "", (g->flags & TH_ACK) ? g->ack : 0, g->win, o[0] ? " <" : "",
-		 o, o[0] ? ">" : "");
+	a[0] = '\0';
+	if ((g->flags & TH_ACK) || ack)
+		snprintf(a, sizeof(a), " ack %u", ack);
+	snprintf(buf, len, "%s %u:%u(%u)%s win %u%s%s%s", fl, seq, seq + g->len, g->len, a, g->win,
+		 o[0] ? " <" : "", o, o[0] ? ">" : "");
 }
 
 /* What a '>' line expects, as it would be written. */
@@ -427,6 +480,13 @@ static void stmt_text(const struct stmt *s, char *buf, size_t len)
 		case O_WSCALE: k += (size_t)snprintf(buf + k, len - k, "%swscale %u", sep, op->a); break;
 		case O_SACKOK: k += (size_t)snprintf(buf + k, len - k, "%ssackOK", sep); break;
 		case O_TS: k += (size_t)snprintf(buf + k, len - k, "%sTS val %u ecr %u", sep, op->a, op->b); break;
+		case O_FO:
+		case O_FOEXP:
+			k += (size_t)snprintf(buf + k, len - k, "%s%s%s", sep, op->kind == O_FO ? "FO" : "FOEXP",
+					      op->nblocks ? " " : "");
+			for (b = 0; b < op->nblocks && k + 3 < len; b++)
+				k += (size_t)snprintf(buf + k, len - k, "%02x", op->cookie[b]);
+			break;
 		default:
 			k += (size_t)snprintf(buf + k, len - k, "%ssack", sep);
 			for (b = 0; b < op->nblocks && k + 24 < len; b++)
@@ -454,6 +514,17 @@ static size_t stmt_opt_bytes(const struct stmt *s, uint8_t *b, size_t cap)
 		case O_WSCALE: b[n++] = 3; b[n++] = 3; b[n++] = (uint8_t)op->a; break;
 		case O_SACKOK: b[n++] = 4; b[n++] = 2; break;
 		case O_TS: b[n++] = 8; b[n++] = 10; memset(b + n, 0, 8); n += 8; break;
+		case O_FO:
+		case O_FOEXP:
+			b[n++] = op->kind == O_FO ? TCPOPT_FASTOPEN : TCPOPT_EXP;
+			b[n++] = (uint8_t)(op->nblocks + (op->kind == O_FO ? 2 : 4));
+			if (op->kind == O_FOEXP) {
+				b[n++] = TCPOPT_FASTOPEN_MAGIC >> 8;
+				b[n++] = TCPOPT_FASTOPEN_MAGIC & 0xff;
+			}
+			memcpy(b + n, op->cookie, op->nblocks);
+			n += op->nblocks;
+			break;
 		default:
 			b[n++] = 5;
 			b[n++] = (uint8_t)(2 + 8 * op->nblocks);
@@ -516,7 +587,7 @@ static int check_out(struct srun *r, const struct stmt *s, const struct segment 
 	char got[320], want[320], where[40];
 	const char *diff = NULL;
 	char diffbuf[96];
-	uint32_t seq, tsval = g->opt.tsval;
+	uint32_t seq, ack, tsval = g->opt.tsval;
 
 	if (!c)
 		return fail(r, s, "%s", "too many remote endpoints (at most 1024)");
@@ -526,7 +597,8 @@ static int check_out(struct srun *r, const struct stmt *s, const struct segment 
 		c->live_isn = g->seq;
 		c->script_isn = s->seq;
 	}
-	seq = rel_seq(c, g->seq);
+	seq = local_to_script(r, c, g->seq, g->flags & TH_SYN);
+	ack = remote_to_script(r, c, g->ack, g->flags & TH_SYN);
 	/* Its first TS value is the script's first; later ones count from there. */
 	if (g->opt.has_ts && want_ts) {
 		if (!c->have_ts) {
@@ -537,7 +609,7 @@ static int check_out(struct srun *r, const struct stmt *s, const struct segment 
 		tsval = g->opt.tsval - c->first_live_ts + c->first_script_ts;
 		ts_note(c, want_ts->a, g->opt.tsval);
 	}
-	seg_text(g, seq, tsval, got, sizeof(got));
+	seg_text(g, seq, ack, tsval, got, sizeof(got));
 	stmt_text(s, want, sizeof(want));
 	snprintf(where, sizeof(where), " at %.6f s", secs(t));
 	/* Both ends are part of what a line says: the remote it goes to, the local end it leaves. */
@@ -558,7 +630,7 @@ static int check_out(struct srun *r, const struct stmt *s, const struct segment 
 		diff = "its sequence number differs";
 	else if (g->len != s->end - s->seq)
 		diff = "its length differs";
-	else if (g->ack != s->ack)
+	else if (ack != s->ack)
 		diff = "its ack number differs";
 	else if (s->has_win && g->win != s->win)
 		diff = "its window differs";
@@ -687,6 +759,7 @@ static void conn_connected(struct srun *r, int fd)
 	c->laddr = la;
 	c->lport = lp;
 	c->have_local_isn = 0;
+	c->have_remote_isn = 0;
 	c->have_ts = 0;
 	c->nts = 0;
 	r->cur_conn = (int)(c - r->conns);
@@ -767,7 +840,8 @@ static int unexpected(struct srun *r, const struct stmt *s)
 	const struct outseg *og = &r->outq[r->headout];
 	struct sconn *c = conn_find(r, &og->seg.dst, og->seg.dport);
 
-	seg_text(&og->seg, rel_seq(c, og->seg.seq), og->seg.opt.tsval, got, sizeof(got));
+	seg_text(&og->seg, local_to_script(r, c, og->seg.seq, og->seg.flags & TH_SYN),
+		 remote_to_script(r, c, og->seg.ack, og->seg.flags & TH_SYN), og->seg.opt.tsval, got, sizeof(got));
 	return fail(r, s, "before this line the stack sent an unexpected segment: %s (at %.6f s)", got,
 		    secs(og->t));
 }
@@ -1078,6 +1152,8 @@ const struct script_optdef script_optdefs[] = {
 	{ "tcp_ts_tick_usecs", 1, "check outbound TS values against a clock of this tick (default: not)" },
 	{ "tcp_ts_ecr_scaled", 0, "map inbound TS ecr values that name no sent value by offset" },
 	{ "strict_segments", 0, "never join sent segments to match a longer expected one" },
+	{ "define", 1, "NAME=VALUE (or -D NAME=VALUE): NAME in the script stands for VALUE" },
+	{ "absolute_seq", 0, "tcpdemux: the remote's numbers as written, the stack's from its first ISN to an endpoint" },
 	{ "send_omit_free", 0, "accepted (a memory detail of packetdrill's)" },
 	{ "gateway_ip", 1, "accepted (no routing is simulated)" },
 	{ "netmask_ip", 1, "accepted (no routing is simulated)" },
@@ -1167,6 +1243,24 @@ int script_option(struct script_opts *o, const char *name, const char *value, ch
 		o->ts_ecr_scaled = 1;
 	} else if (strcmp(n, "strict_segments") == 0) {
 		o->strict_segments = 1;
+	} else if (strcmp(n, "absolute_seq") == 0) {
+		o->absolute_seq = 1;
+	} else if (strcmp(n, "define") == 0) {
+		const char *eq = strchr(value, '=');
+		size_t k;
+
+		for (k = 0; eq && value + k < eq; k++)
+			if (!(isalnum((unsigned char)value[k]) || value[k] == '_'))
+				break;
+		if (!eq || eq == value || value + k != eq) {
+			snprintf(err, errlen, "--define needs NAME=VALUE, not '%s'", value);
+			return -1;
+		}
+		if (o->ndefines == (int)(sizeof(o->defines) / sizeof(o->defines[0]))) {
+			snprintf(err, errlen, "at most %zu --define options", sizeof(o->defines) / sizeof(o->defines[0]));
+			return -1;
+		}
+		o->defines[o->ndefines++] = value;
 	}
 	return 0;
 }

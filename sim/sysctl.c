@@ -46,6 +46,10 @@ static const struct knob knobs[] = {
 	{ "net.ipv4.tcp_rmem", K(tcp_rmem), 1, 0x7fffffff,
 	  "receive buffer min, default, max: the initial window and window scale", 3, 0 },
 	{ "net.ipv4.tcp_wmem", K(tcp_wmem), 1, 0x7fffffff, "send buffer min, default, max", 3, 0 },
+	{ "net.ipv4.tcp_fastopen", K(tcp_fastopen), 0, 0x7fffffff,
+	  "TCP Fast Open: 1 client, 2 server, 0x200 no cookie needed, 0x400 every listener", 0, 0 },
+	{ "net.ipv4.tcp_fastopen_key", K(tcp_fastopen_key), 0, 0,
+	  "the server's cookie key, as 8 hex digits x 4 joined by '-'", 4, 0 },
 	{ "net.ipv4.tcp_notsent_lowat", K(tcp_notsent_lowat), 0, 0xffffffffL,
 	  "poll() says writable only under this many unsent bytes", 0, 1 },
 	{ "net.core.rmem_max", K(rmem_max), 0, 0x7fffffff, "largest SO_RCVBUF; counts for the window scale", 0, 1 },
@@ -69,8 +73,8 @@ static const char *const linux_only[] = {
 	"net.ipv4.tcp_comp_sack_nr", "net.ipv4.tcp_comp_sack_slack_ns", "net.ipv4.tcp_congestion_control",
 	"net.ipv4.tcp_dsack", "net.ipv4.tcp_early_demux", "net.ipv4.tcp_early_retrans",
 	"net.ipv4.tcp_ecn_fallback", "net.ipv4.tcp_ecn_option", "net.ipv4.tcp_ecn_option_beacon",
-	"net.ipv4.tcp_fack", "net.ipv4.tcp_fastopen", "net.ipv4.tcp_fastopen_blackhole_timeout_sec",
-	"net.ipv4.tcp_fastopen_key", "net.ipv4.tcp_frto", "net.ipv4.tcp_fwmark_accept",
+	"net.ipv4.tcp_fack", "net.ipv4.tcp_fastopen_blackhole_timeout_sec",
+	"net.ipv4.tcp_frto", "net.ipv4.tcp_fwmark_accept",
 	"net.ipv4.tcp_invalid_ratelimit", "net.ipv4.tcp_keepalive_intvl", "net.ipv4.tcp_keepalive_probes",
 	"net.ipv4.tcp_keepalive_time", "net.ipv4.tcp_l3mdev_accept", "net.ipv4.tcp_limit_output_bytes",
 	"net.ipv4.tcp_low_latency", "net.ipv4.tcp_max_orphans", "net.ipv4.tcp_max_reordering",
@@ -127,6 +131,38 @@ static int apply_array(struct stack_config *cfg, const struct knob *k, const cha
 	return 0;
 }
 
+/*
+ * "a1a1a1a1-b2b2b2b2-c3c3c3c3-d4d4d4d4", as proc_tcp_fastopen_key()
+ * takes it (a second key after a comma is the backup; only the primary is
+ * kept). cfg is unchanged on error.
+ */
+static int apply_key(struct stack_config *cfg, const struct knob *k, const char *name, const char *val,
+		     char *err, size_t errlen)
+{
+	uint32_t *dst = (uint32_t *)(void *)((char *)cfg + k->off), w[4];
+	const char *p = val;
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		char *end;
+		unsigned long x;
+
+		errno = 0;
+		x = strtoul(p, &end, 16);
+		if (end == p || end - p > 8 || errno || (i < 3 && *end != '-') || (i == 3 && *end && *end != ','))
+			break;
+		w[i] = (uint32_t)x;
+		p = end + 1;
+	}
+	if (i < 4) {
+		snprintf(err, errlen, "--sysctl %s: value must be four groups of up to 8 hex digits joined by '-', not '%s'",
+			 name, val);
+		return -1;
+	}
+	memcpy(dst, w, sizeof(w));
+	return 0;
+}
+
 static void normalize(const char *in, char *out, size_t len)
 {
 	size_t i;
@@ -172,8 +208,11 @@ int sysctl_profile_apply(struct stack_config *cfg, const char *assignment, char 
 			continue;
 		if (knobs[i].count == 3)
 			return apply_array(cfg, &knobs[i], name, eq + 1, err, errlen);
+		if (knobs[i].count == 4)
+			return apply_key(cfg, &knobs[i], name, eq + 1, err, errlen);
+		/* proc_dointvec reads 0x... and 0... as C does */
 		errno = 0;
-		v = strtol(eq + 1, &end, 10);
+		v = strtol(eq + 1, &end, 0);
 		if (eq[1] == '\0' || *end || errno || v < knobs[i].min || v > knobs[i].max) {
 			snprintf(err, errlen, "--sysctl %s: value must be a whole number from %ld to %ld, not '%s'",
 				 name, knobs[i].min, knobs[i].max, eq + 1);
@@ -206,6 +245,8 @@ void sysctl_list(FILE *out)
 		if (knobs[i].count == 3)
 			snprintf(def, sizeof(def), "\"%u %u %u\"", ((const uint32_t *)v)[0], ((const uint32_t *)v)[1],
 				 ((const uint32_t *)v)[2]);
+		else if (knobs[i].count == 4)
+			snprintf(def, sizeof(def), "seeded");
 		else if (knobs[i].is_u32)
 			snprintf(def, sizeof(def), "%u", *(const uint32_t *)v);
 		else

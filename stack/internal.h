@@ -178,6 +178,7 @@ struct listen_state {
 	struct sock *all_next, *all_prev; /* every listener, in listen() order */
 	vtime_t last_overflow;           /* SYN queue last overflowed (cookies) */
 	uint32_t limit_seen;             /* largest backlog+1 while entries were queued */
+	uint32_t fastopen_qlen;          /* Fast Open children still in SYN_RECV (fastopenq.qlen) */
 	uint8_t overflowed;
 	struct listener_stats stats;     /* what it saw (stack_listener_stats) */
 };
@@ -209,6 +210,8 @@ struct sock {
 	uint8_t rtt_on : 1;     /* rtt_seq is being timed */
 	uint8_t queued : 1;     /* in an accept queue: parent, not ls, is set */
 	uint8_t shut_rd : 1;    /* shutdown(SHUT_RD): read() returns 0 once the queue is empty */
+	uint8_t fastopen : 1;   /* a passive Fast Open child still in SYN_RECV (fastopen_rsk) */
+	uint8_t syn_data_acked : 1; /* the SYN's data was taken (tcpi_options' TCPI_OPT_SYN_DATA) */
 	/*
 	 * Its connection went on as a TIME_WAIT entry with the same id
 	 * (tcp_time_wait): from then on this socket closes and is freed
@@ -223,6 +226,7 @@ struct sock {
 	uint8_t v6only : 1;
 	uint8_t retries;
 	uint8_t snd_wscale, rcv_wscale;
+	uint8_t tfo_counted : 1; /* counts in its listener's Fast Open queue (until accepted or established) */
 	uint16_t mss;           /* payload bytes per segment we send */
 	uint16_t adv_mss;       /* MSS we announced */
 	/* congestion control (cfg.model_cwnd), in segments, as Linux counts its packets */
@@ -261,7 +265,14 @@ struct sock_ext {
 	uint8_t rcvbuf_lock : 1, sndbuf_lock : 1; /* SO_RCVBUF / SO_SNDBUF set (SOCK_*BUF_LOCK) */
 	uint32_t rcvbuf, sndbuf; /* sk_rcvbuf, sk_sndbuf when locked */
 	uint8_t notsent_lowat_set : 1;
+	uint8_t fastopen_connect : 1; /* TCP_FASTOPEN_CONNECT: connect() may wait for the first write */
+	uint8_t defer_connect : 1; /* connect() returned 0 without a SYN: the first write sends it */
+	uint8_t fastopen_req : 1; /* the SYN asks for a cookie or carries one */
+	uint8_t fastopen_no_cookie : 1; /* TCP_FASTOPEN_NO_COOKIE */
+	uint8_t syn_fastopen : 1; /* our SYN was a Fast Open one (tp->syn_fastopen) */
 	uint32_t notsent_lowat;  /* TCP_NOTSENT_LOWAT (when set; else the sysctl) */
+	uint32_t fastopen_qlen;  /* a listener's TCP_FASTOPEN (fastopenq.max_qlen); 0: no Fast Open */
+	uint32_t syn_data;       /* bytes our SYN carried (tcp_send_syn_data) */
 };
 
 /* sk's options block, allocated on first use. NULL when memory runs out. */
@@ -395,6 +406,8 @@ int syn_queue_full(const struct listen_state *ls);
 void accept_queue_push(struct stack *st, struct sock *listener, struct sock *child);
 struct sock *accept_pop(struct stack *st, struct sock *listener);
 void accept_unpop(struct sock *listener, struct sock *child);
+/* A Fast Open child left SYN_RECV or its listener's queue: one fewer pending (reqsk_fastopen_remove). */
+void tfo_child_done(struct sock *sk);
 void listen_purge(struct stack *st, struct sock *l, int reset);
 void syn_queue_add(struct sock *listener, struct request_sock *req);
 void syn_queue_unlink(struct sock *listener, struct request_sock *req);
@@ -487,7 +500,8 @@ uint8_t tcp_rcv_wscale(const struct stack *st, uint32_t rcvbuf);
 uint16_t tcp_send_mss(uint16_t peer, uint16_t ours, int tstamp);
 
 void tcp_send_reset(struct stack *st, const struct segment *in);
-void tcp_send_synack(struct stack *st, struct request_sock *req);
+/* fo: a Fast Open cookie to put on this SYN-ACK (the first one only), or NULL. */
+void tcp_send_synack(struct stack *st, struct request_sock *req, const struct tcp_opts *fo);
 void tcp_send_syn(struct stack *st, struct sock *sk);
 void tcp_send_ack(struct stack *st, struct sock *sk);
 void tcp_send_ack_req(struct stack *st, struct request_sock *req);
@@ -496,6 +510,8 @@ void tcp_send_rst_sk(struct stack *st, struct sock *sk);
 void tcp_push(struct stack *st, struct sock *sk);
 void tcp_send_probe(struct stack *st, struct sock *sk);
 void tcp_retransmit(struct stack *st, struct sock *sk);
+/* Sends n bytes from snd_nxt in one segment (a Fast Open SYN's data again, as it went). */
+void tcp_send_range(struct stack *st, struct sock *sk, uint32_t n);
 uint16_t tcp_window_field(const struct stack *st, const struct sock *sk);
 /* Bytes the receive queue can still take (the receive buffer less what waits to be read). */
 uint32_t tcp_rcv_space(const struct stack *st, const struct sock *sk);
@@ -521,6 +537,44 @@ uint32_t cookie_isn(const struct stack *st, const struct segment *syn, uint16_t 
 int cookie_check(const struct stack *st, const struct segment *ack, uint16_t *mss);
 uint32_t cookie_ts_encode(uint32_t ts_now, int wscale_ok, uint8_t snd_wscale, int sack_ok);
 void cookie_ts_decode(uint32_t tsecr, uint8_t *wscale_ok, uint8_t *snd_wscale, uint8_t *sack_ok);
+
+/* ---- TCP Fast Open (fastopen.c) ------------------------------------ */
+
+/* net.ipv4.tcp_fastopen bits */
+#define TFO_CLIENT_ENABLE 1
+#define TFO_SERVER_ENABLE 2
+#define TFO_CLIENT_NO_COOKIE 4
+#define TFO_SERVER_COOKIE_NOT_REQD 0x200
+#define TFO_SERVER_WO_SOCKOPT1 0x400
+#define TFO_COOKIE_LEN 8
+#define TFO_CACHE_SIZE 64
+
+struct tfo_cache_ent {
+	struct ip_addr server;
+	uint8_t len;             /* 0: asked, none given */
+	uint8_t cookie[TCP_FASTOPEN_COOKIE_MAX];
+	uint16_t mss;            /* the server's MSS, for the next SYN's data (0: none seen) */
+};
+
+/* The server's cookie for a SYN from src to dst (SipHash-2-4 under key). */
+void tfo_cookie_gen(const struct stack *st, const struct ip_addr *src, const struct ip_addr *dst,
+		    const uint32_t key[4], uint8_t cookie[TFO_COOKIE_LEN]);
+/*
+ * tcp_try_fastopen(): does the SYN l received go straight to a child
+ * with its data? Returns 1 (a valid cookie, or none needed), or 0: then
+ * *synack gets the cookie to send back when the SYN asked for one or
+ * brought a wrong one (fo_kind stays 0 otherwise).
+ */
+int tfo_server_check(struct stack *st, const struct sock *l, const struct segment *syn, struct tcp_opts *synack);
+/* The client's cached cookie for server: 1 and the cookie (len 0: asked, none given), or 0. */
+int tfo_cache_get(const struct stack *st, const struct ip_addr *server, uint8_t *cookie, uint8_t *len,
+		  uint16_t *mss);
+void tfo_cache_set(struct stack *st, const struct ip_addr *server, const uint8_t *cookie, uint8_t len,
+		   uint16_t mss);
+/* tcp_fastopen_cookie_check(): may sk's SYN carry data - a cookie cached, or none needed? */
+int tfo_have_cookie(const struct stack *st, const struct sock *sk);
+/* MAX_TCP_OPTION_SPACE: what SYN data leaves for options */
+#define TCP_OPTION_SPACE 40
 
 /* ---- the stack -------------------------------------------------------- */
 
@@ -562,6 +616,8 @@ struct stack {
 	stack_cookie_fn cookie_fn;
 	void *cookie_ctx;
 	int64_t frame;                 /* frame being processed, for events */
+	struct tfo_cache_ent tfo[TFO_CACHE_SIZE]; /* the client's Fast Open cookies */
+	uint32_t ntfo, tfo_next;
 	uint32_t invariant_steps;      /* debug builds: steps since the last full check */
 };
 

@@ -61,10 +61,20 @@ struct sock *accept_pop(struct stack *st, struct sock *listener)
 	if (!ls->acc_head)
 		ls->acc_tail = NULL;
 	ls->ack_backlog--;
+	tfo_child_done(child);
 	child->acc_next = NULL;
 	child->parent = NULL;
 	child->queued = 0;
 	return child;
+}
+
+void tfo_child_done(struct sock *sk)
+{
+	if (!sk->tfo_counted)
+		return;
+	sk->tfo_counted = 0;
+	if (sk->queued && sk->parent && sk->parent->ls && sk->parent->ls->fastopen_qlen)
+		sk->parent->ls->fastopen_qlen--;
 }
 
 /*

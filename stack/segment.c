@@ -196,6 +196,22 @@ static int opts_walk(const uint8_t *p, size_t len, struct tcp_opts *opt, int cut
 			if (olen == TCPOLEN_SACK_PERM)
 				opt->sack_ok = 1;
 			break;
+		case TCPOPT_FASTOPEN:
+			/* tcp_parse_fastopen_option(): a request (no cookie) or 4..16 bytes, even */
+			if (olen == 2 || (olen >= 6 && olen <= 2 + TCP_FASTOPEN_COOKIE_MAX && !(olen & 1))) {
+				opt->fo_kind = TCPOPT_FASTOPEN;
+				opt->fo_len = (uint8_t)(olen - 2);
+				memcpy(opt->fo_cookie, p + i + 2, opt->fo_len);
+			}
+			break;
+		case TCPOPT_EXP:
+			if ((olen == 4 || (olen >= 8 && olen <= 4 + TCP_FASTOPEN_COOKIE_MAX && !(olen & 1))) &&
+			    get16(p + i + 2) == TCPOPT_FASTOPEN_MAGIC && !opt->fo_kind) {
+				opt->fo_kind = TCPOPT_EXP;
+				opt->fo_len = (uint8_t)(olen - 4);
+				memcpy(opt->fo_cookie, p + i + 4, opt->fo_len);
+			}
+			break;
 		case TCPOPT_TS:
 			if (olen == TCPOLEN_TS) {
 				opt->has_ts = 1;
@@ -257,6 +273,22 @@ size_t tcp_opts_write(const struct tcp_opts *opt, uint8_t *p)
 		p[n++] = TCPOPT_WSCALE;
 		p[n++] = TCPOLEN_WSCALE;
 		p[n++] = opt->wscale;
+	}
+	if (opt->fo_kind && opt->fo_len <= TCP_FASTOPEN_COOKIE_MAX) {
+		size_t len = opt->fo_len + (opt->fo_kind == TCPOPT_EXP ? 4u : 2u);
+
+		p[n++] = opt->fo_kind;
+		p[n++] = (uint8_t)len;
+		if (opt->fo_kind == TCPOPT_EXP) {
+			put16(p + n, TCPOPT_FASTOPEN_MAGIC);
+			n += 2;
+		}
+		memcpy(p + n, opt->fo_cookie, opt->fo_len);
+		n += opt->fo_len;
+		if ((len & 3) == 2) {
+			p[n++] = TCPOPT_NOP;
+			p[n++] = TCPOPT_NOP;
+		}
 	}
 	/*
 	 * The data offset counts 32-bit words (RFC 9293 section 3.1). The

@@ -44,7 +44,20 @@ struct tcp_opts {
 	uint8_t wscale;
 	uint32_t tsval;
 	uint32_t tsecr;
+	/*
+	 * TCP Fast Open (RFC 7413): fo_kind is 0 (no option), TCPOPT_FASTOPEN
+	 * (34) or TCPOPT_EXP (254, the experimental form with magic 0xF989);
+	 * fo_len is the cookie's length, 0 for a cookie request.
+	 */
+	uint8_t fo_kind;
+	uint8_t fo_len;
+	uint8_t fo_cookie[16];
 };
+
+#define TCPOPT_FASTOPEN 34
+#define TCPOPT_EXP 254
+#define TCPOPT_FASTOPEN_MAGIC 0xF989
+#define TCP_FASTOPEN_COOKIE_MAX 16
 
 struct segment {
 	struct ip_addr src, dst;
@@ -130,7 +143,8 @@ int tcp_opts_parse(const uint8_t *p, size_t len, struct tcp_opts *opt);
 /*
  * Writes the options of *opt in the order Linux's tcp_options_write() uses
  * (MSS; SACK-permitted+timestamps or NOP,NOP,timestamps or NOP,NOP,SACK-permitted;
- * NOP,window scale), padded to a multiple of 4. Values are written as
+ * NOP,window scale; Fast Open, NOP,NOP after it when its length is 2 mod 4),
+ * padded to a multiple of 4. Values are written as
  * given (a window scale above 14 included, so tests can send one).
  * Returns the byte count (<= 40).
  */

@@ -95,6 +95,23 @@ int sys_setsockopt(struct stack *st, int fd, int opt, int value)
 	case SOCKOPT_RCVBUF:
 	case SOCKOPT_NOTSENT_LOWAT:
 		break;
+	case SOCKOPT_FASTOPEN:
+		/* do_tcp_setsockopt(): only before the connection, or on a listener */
+		if (value < 0 || (sk->c.state != TCP_CLOSED && sk->c.state != TCP_LISTEN))
+			return -EINVAL;
+		break;
+	case SOCKOPT_FASTOPEN_CONNECT:
+		if (value < 0 || value > 1)
+			return -EINVAL;
+		if (!(st->cfg.tcp_fastopen & TFO_CLIENT_ENABLE))
+			return -EOPNOTSUPP;
+		if (sk->c.state != TCP_CLOSED)
+			return -EINVAL;
+		break;
+	case SOCKOPT_FASTOPEN_NO_COOKIE:
+		if (value < 0 || value > 1 || (sk->c.state != TCP_CLOSED && sk->c.state != TCP_LISTEN))
+			return -EINVAL;
+		break;
 	default:
 		return -ENOPROTOOPT;
 	}
@@ -122,6 +139,17 @@ int sys_setsockopt(struct stack *st, int fd, int opt, int value)
 	case SOCKOPT_NOTSENT_LOWAT:
 		x->notsent_lowat = (uint32_t)value;
 		x->notsent_lowat_set = 1;
+		break;
+	case SOCKOPT_FASTOPEN:
+		/* fastopen_queue_tune(): at most somaxconn */
+		x->fastopen_qlen = (uint32_t)value < (uint32_t)st->cfg.somaxconn ? (uint32_t)value
+										  : (uint32_t)st->cfg.somaxconn;
+		break;
+	case SOCKOPT_FASTOPEN_CONNECT:
+		x->fastopen_connect = value != 0;
+		break;
+	case SOCKOPT_FASTOPEN_NO_COOKIE:
+		x->fastopen_no_cookie = value != 0;
 		break;
 	default: {
 		/* sock_setsockopt(): min(val, *mem_max) * 2, at least SOCK_MIN_*BUF */
@@ -181,6 +209,15 @@ int sys_getsockopt(struct stack *st, int fd, int opt, int *value)
 		return 0;
 	case SOCKOPT_RCVBUF:
 		*value = (int)tcp_rcvbuf(st, sk);
+		return 0;
+	case SOCKOPT_FASTOPEN:
+		*value = (int)(x ? x->fastopen_qlen : 0);
+		return 0;
+	case SOCKOPT_FASTOPEN_CONNECT:
+		*value = x ? x->fastopen_connect : 0;
+		return 0;
+	case SOCKOPT_FASTOPEN_NO_COOKIE:
+		*value = x ? x->fastopen_no_cookie : 0;
 		return 0;
 	case SOCKOPT_NOTSENT_LOWAT:
 		/* tp->notsent_lowat: the socket's own value, 0 while the sysctl applies */
@@ -270,6 +307,14 @@ int sys_listen(struct stack *st, int fd, int backlog)
 	}
 	ls->backlog = backlog;
 	sk->ls = ls;
+	/* inet_listen(): TFO_SERVER_WO_SOCKOPT1 makes every listener a Fast Open one, queue = backlog */
+	if ((st->cfg.tcp_fastopen & TFO_SERVER_WO_SOCKOPT1) && (st->cfg.tcp_fastopen & TFO_SERVER_ENABLE) &&
+	    (!sk->ext || !sk->ext->fastopen_qlen)) {
+		struct sock_ext *x = sock_ext_get(sk);
+
+		if (x)
+			x->fastopen_qlen = (uint32_t)backlog;
+	}
 	sk->c.state = TCP_CLOSED;
 	sock_set_state(st, sk, TCP_LISTEN);
 	listen_table_insert(st, sk);
@@ -391,9 +436,98 @@ int sys_connect(struct stack *st, int fd, const struct ip_addr *addr, uint16_t p
 	ehash_insert(st, &sk->c);
 	sock_set_state(st, sk, TCP_SYN_SENT);
 	stack_count(st, CNT_ACTIVEOPENS);
+	if (sk->ext && sk->ext->fastopen_connect && (st->cfg.tcp_fastopen & TFO_CLIENT_ENABLE)) {
+		/*
+		 * tcp_fastopen_defer_connect(): with a cookie for this server
+		 * (or none needed) the SYN waits for the first write to carry
+		 * its data, and connect() returns 0; without, the SYN asks for
+		 * a cookie.
+		 */
+		sk->ext->fastopen_req = 1;
+		sk->ext->syn_fastopen = 1;
+		if (tfo_have_cookie(st, sk)) {
+			sk->ext->defer_connect = 1;
+			return done(st, 0);
+		}
+	}
 	tcp_send_syn(st, sk);
 	timer_arm(st, &sk->timer, TIMER_RTX, st->now + sk->rto);
 	return done(st, -EINPROGRESS);
+}
+
+/* The SYN of a deferred connect() goes now, with the first bytes of buf as its data. */
+static ssize_t send_syn_data(struct stack *st, struct sock *sk, const void *buf, size_t len, int nonblock)
+{
+	struct sock_ext *x = sk->ext;
+	uint8_t cookie[TCP_FASTOPEN_COOKIE_MAX], clen;
+	uint16_t m = tcp_our_mss(st, sk->c.laddr.family), cached = 0;
+	size_t n;
+
+	/*
+	 * tcp_send_syn_data(): the data fits the MSS known for the server
+	 * (the cache's, else ours, and TCP_MAXSEG) less all the option space.
+	 */
+	if (tfo_cache_get(st, &sk->c.raddr, cookie, &clen, &cached) && cached && cached < m)
+		m = cached;
+	if (x->user_mss && x->user_mss < m)
+		m = x->user_mss;
+	n = len < (size_t)(m > TCP_OPTION_SPACE ? m - TCP_OPTION_SPACE : 0) ? len : (size_t)(m - TCP_OPTION_SPACE);
+	/* A non-blocking call takes only what the SYN carries; a blocking one all of it. */
+	if (sock_queue_append(st, sk, 0, buf, (uint32_t)(nonblock ? n : len)) < 0)
+		return -ENOMEM;
+	x->syn_data = (uint32_t)n;
+	x->defer_connect = 0;
+	sk->snd_nxt = sk->iss + 1 + (uint32_t)n;
+	sk->rtt_start = st->now;
+	tcp_send_syn(st, sk);
+	timer_arm(st, &sk->timer, TIMER_RTX, st->now + sk->rto);
+	return done(st, (ssize_t)(nonblock ? n : len));
+}
+
+ssize_t sys_send_fastopen(struct stack *st, int fd, const struct ip_addr *addr, uint16_t port, const void *buf,
+			  size_t len, int nonblock)
+{
+	struct sock *sk = fd_lookup(st, fd);
+	struct sock_ext *x;
+	int ret;
+
+	if (!sk)
+		return -EBADF;
+	if (!(st->cfg.tcp_fastopen & TFO_CLIENT_ENABLE))
+		return -EOPNOTSUPP;
+	x = sock_ext_get(sk);
+	if (!x)
+		return -ENOMEM;
+	if (sk->c.state == TCP_CLOSED && !sk->irs) {
+		/* MSG_FASTOPEN on an unconnected socket: connect() and write() in one */
+		uint8_t had = x->fastopen_connect;
+
+		x->fastopen_connect = 1;
+		ret = sys_connect(st, fd, addr, port);
+		x->fastopen_connect = had;
+		if (ret == -EINPROGRESS) {
+			/* no cookie: the SYN asked for one; a blocking call sends after the handshake */
+			if (nonblock)
+				return -EINPROGRESS;
+			if (sock_queue_append(st, sk, 0, buf, (uint32_t)len) < 0)
+				return -ENOMEM;
+			return (ssize_t)len;
+		}
+		if (ret < 0)
+			return ret;
+	}
+	if (sk->c.state == TCP_SYN_SENT && x->defer_connect)
+		return send_syn_data(st, sk, buf, len, nonblock);
+	if (sk->c.state == TCP_SYN_SENT)
+		return -EALREADY;
+	return -EISCONN;
+}
+
+int sys_fastopen_deferred(struct stack *st, int fd)
+{
+	struct sock *sk = fd_lookup(st, fd);
+
+	return sk && sk->c.state == TCP_SYN_SENT && sk->ext && sk->ext->defer_connect;
 }
 
 static ssize_t send_common(struct stack *st, int fd, const void *buf, size_t len, int more)
@@ -414,8 +548,14 @@ static ssize_t send_common(struct stack *st, int fd, const void *buf, size_t len
 	case TCP_ESTABLISHED:
 	case TCP_CLOSE_WAIT:
 		break;
-	case TCP_SYN_SENT:
 	case TCP_SYN_RECV:
+		if (sk->fastopen) /* tcp_passive_fastopen(): may send before the final ACK */
+			break;
+		return -EAGAIN;
+	case TCP_SYN_SENT:
+		/* a deferred Fast Open connect(): this write's bytes ride the SYN */
+		if (sk->ext && sk->ext->defer_connect)
+			return send_syn_data(st, sk, buf, len, 0);
 		return -EAGAIN;
 	default:
 		/* sk_stream_wait_connect(): any other state is EPIPE, even LISTEN. */
@@ -739,7 +879,8 @@ int sys_tcp_info(struct stack *st, int fd, struct tcp_info_view *ti)
 	ti->tcpi_ca_state = sk->retries && sk->snd_una != sk->snd_nxt ? 4 : 0;
 	ti->tcpi_retransmits = sk->retries;
 	ti->tcpi_backoff = sk->retries;
-	ti->tcpi_options = (sk->tstamp_ok ? 1u : 0) | (sk->sack_ok ? 2u : 0) | (sk->wscale_ok ? 4u : 0);
+	ti->tcpi_options = (sk->tstamp_ok ? 1u : 0) | (sk->sack_ok ? 2u : 0) | (sk->wscale_ok ? 4u : 0) |
+			   (sk->syn_data_acked ? 32u : 0); /* TCPI_OPT_SYN_DATA */
 	ti->tcpi_snd_wscale = sk->wscale_ok ? sk->snd_wscale : 0;
 	ti->tcpi_rcv_wscale = sk->wscale_ok ? sk->rcv_wscale : 0;
 	ti->tcpi_rto = sk->rto / VT_USEC;

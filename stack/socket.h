@@ -29,6 +29,9 @@ enum sockopt {
 	SOCKOPT_CORK,        /* TCP_CORK: hold segments smaller than the MSS; 0 sends them */
 	SOCKOPT_SNDBUF,      /* SO_SNDBUF: doubled, capped by net.core.wmem_max, as Linux stores it */
 	SOCKOPT_RCVBUF,      /* SO_RCVBUF: the same with net.core.rmem_max */
+	SOCKOPT_FASTOPEN,    /* TCP_FASTOPEN: a listener takes Fast Open SYNs, this many waiting at most */
+	SOCKOPT_FASTOPEN_CONNECT, /* TCP_FASTOPEN_CONNECT: connect() waits for the first write's data */
+	SOCKOPT_FASTOPEN_NO_COOKIE, /* TCP_FASTOPEN_NO_COOKIE: SYN data without a cookie */
 	SOCKOPT_NOTSENT_LOWAT, /* TCP_NOTSENT_LOWAT: poll() says writable only under this many unsent
 				* bytes; reads 0 while net.ipv4.tcp_notsent_lowat applies */
 	SOCKOPT_V6ONLY,      /* IPV6_V6ONLY: an IPv6 socket takes no IPv4 (default net.ipv6.bindv6only);
@@ -99,6 +102,24 @@ ssize_t sys_send(struct stack *st, int fd, const void *buf, size_t len);
  * as Linux does when the FIN is queued behind unsent data). Same returns.
  */
 ssize_t sys_send_more(struct stack *st, int fd, const void *buf, size_t len);
+
+/*
+ * sendto()/sendmsg() with MSG_FASTOPEN, and a first write after a
+ * connect() that TCP_FASTOPEN_CONNECT deferred (tcp_sendmsg_fastopen()):
+ * on an unconnected socket, a connect() to addr:port first. With a cookie
+ * for the server (or none needed) the SYN carries the first bytes (up to
+ * its MSS less 40); a non-blocking call takes only those, a blocking one
+ * all of buf. Without a cookie the SYN asks for one: -EINPROGRESS for a
+ * non-blocking call (nothing taken), len for a blocking one (sent after
+ * the handshake). Returns the count or -EISCONN (connected), -EALREADY
+ * (a SYN already out), -EOPNOTSUPP (net.ipv4.tcp_fastopen has no client
+ * bit), connect()'s errors.
+ */
+ssize_t sys_send_fastopen(struct stack *st, int fd, const struct ip_addr *addr, uint16_t port, const void *buf,
+			  size_t len, int nonblock);
+
+/* Is fd a Fast Open connect() waiting for its first write? */
+int sys_fastopen_deferred(struct stack *st, int fd);
 
 /*
  * Reads up to len bytes. Returns the count, 0 at end of stream (peer's FIN

@@ -36,7 +36,7 @@ const char *lookup_result_name(int r)
 static const char *const action_names[ACT_COUNT] = {
 	"none", "syn_ack", "syn_ack_again", "cookie", "queued", "established",
 	"deliver", "ack", "fin", "rst", "reset", "challenge_ack", "send_ack",
-	"drop", "tw_recycle", "retransmit", "expire",
+	"drop", "tw_recycle", "retransmit", "expire", "fastopen",
 };
 
 const char *seg_action_name(int a)
@@ -87,6 +87,7 @@ void stack_config_init(struct stack_config *cfg)
 	cfg->tcp_wmem[2] = 4194304;
 	cfg->rmem_max = 212992;
 	cfg->tcp_notsent_lowat = UINT32_MAX;
+	cfg->tcp_fastopen = 1;
 	cfg->wmem_max = 212992;
 	cfg->max_sockets = 1u << 22;
 	cfg->mtu = 1500;
@@ -128,6 +129,14 @@ struct stack *stack_new(const struct stack_config *cfg)
 	}
 	/* Separate keys per use, so one leaking (an ISN) says nothing of another. */
 	st->isn_key = cfg->hash_seed * 0x9e3779b1u + 0x7f4a7c15u;
+	/* No tcp_fastopen_key given: one of our own, as Linux makes a random one at boot. */
+	if (!(cfg->tcp_fastopen_key[0] | cfg->tcp_fastopen_key[1] | cfg->tcp_fastopen_key[2] |
+	      cfg->tcp_fastopen_key[3])) {
+		st->cfg.tcp_fastopen_key[0] = cfg->hash_seed * 0xcc9e2d51u + 0x1b873593u;
+		st->cfg.tcp_fastopen_key[1] = cfg->hash_seed * 0x85ebca6bu + 0xe6546b64u;
+		st->cfg.tcp_fastopen_key[2] = cfg->hash_seed * 0xc2b2ae35u + 0x52dce729u;
+		st->cfg.tcp_fastopen_key[3] = cfg->hash_seed * 0x27d4eb2fu + 0x38495ab5u;
+	}
 	st->ts_key = cfg->hash_seed * 0x85ebca6bu + 0x165667b1u;
 	st->port_key = cfg->hash_seed * 0xc2b2ae35u + 0x27d4eb2fu;
 	st->frame = -1;

@@ -84,6 +84,9 @@ struct stack_config {
 	 * model the path. Scripts turn it on.
 	 */
 	int model_cwnd;
+	int tcp_fastopen;            /* net.ipv4.tcp_fastopen: 1 client, 2 server, 0x200 no cookie needed,
+	                              * 0x400 every listener (1) */
+	uint32_t tcp_fastopen_key[4]; /* net.ipv4.tcp_fastopen_key, the server's cookie key (from the hash seed) */
 	uint32_t max_sockets;        /* refuse new connections past this many */
 	uint16_t mtu;                /* link MTU used to derive the MSS we announce */
 };
@@ -162,6 +165,7 @@ enum seg_action {
 	ACT_TW_RECYCLE,     /* SYN reused a TIME_WAIT 4-tuple */
 	ACT_RETRANSMIT,     /* timer: data/SYN/FIN retransmitted */
 	ACT_EXPIRE,         /* timer: request, TIME_WAIT or connection gave up */
+	ACT_FASTOPEN,       /* a Fast Open SYN: child created with its data, queued for accept(), SYN-ACK */
 	ACT_COUNT
 };
 const char *seg_action_name(int a); /* "syn_ack", "queued", "deliver", ... */

@@ -213,6 +213,56 @@ static void tcp_rcv_state(struct stack *st, struct in_ctx *x, struct sock *sk);
 /* ---- LISTEN -------------------------------------------------------------- */
 
 /*
+ * tcp_fastopen_create_child(): a Fast Open SYN with a valid cookie (or
+ * none needed). The child is made now, in SYN_RECV with the SYN's data
+ * queued and acknowledged by its SYN-ACK, and put on the accept queue at
+ * once, so accept() returns it before the handshake completes; it may
+ * send before the final ACK. The SYN-ACK carries no cookie and is resent
+ * by the child's own timer.
+ */
+static void tfo_child(struct stack *st, struct in_ctx *x, struct sock *l, uint32_t isn)
+{
+	const struct segment *seg = x->seg;
+	struct request_sock tmp;
+	struct sock *sk;
+
+	memset(&tmp, 0, sizeof(tmp));
+	req_take_options(st, &tmp, l, seg);
+	tmp.listener = l;
+	if (isn)
+		tmp.iss = isn;
+	else if (st->isn_fn && st->isn_fn(st->isn_ctx, seg, ISN_REQUEST, &tmp.iss))
+		x->isn_adopted = 1;
+	else
+		tmp.iss = tcp_isn(st, &seg->dst, seg->dport, &seg->src, seg->sport);
+	sk = syn_recv_child(st, l, &tmp, seg, 0);
+	if (!sk) {
+		drop(st, x, CNT_LISTENDROPS);
+		return;
+	}
+	/* Only the SYN is known: its window is not scaled (RFC 7323 2.2), our SYN-ACK is out. */
+	sk->snd_wnd = seg->win;
+	sk->snd_wl1 = seg->seq;
+	sk->snd_wl2 = 0;
+	sk->snd_una = sk->iss;
+	sk->snd_nxt = sk->iss + 1;
+	sk->fastopen = 1;
+	if (seg->len && sock_queue_append(st, sk, 1, seg->data, seg->len) == 0) {
+		sk->rcv_nxt += seg->len;
+		sk->syn_data_acked = 1; /* tcp_fastopen_add_skb() */
+	}
+	ehash_insert_hashed(st, &sk->c, x->lookup.hash);
+	accept_queue_push(st, l, sk);
+	l->ls->fastopen_qlen++;
+	sk->tfo_counted = 1;
+	stack_count(st, CNT_PASSIVEOPENS);
+	tcp_send_syn(st, sk);
+	timer_arm(st, &sk->timer, TIMER_RTX, st->now + TIMEOUT_INIT);
+	set_sock(st, x, &sk->c);
+	note(x, ACT_FASTOPEN, -1);
+}
+
+/*
  * tcp_conn_request(): a SYN reached listener l. isn is 0, or the ISN a
  * recycled TIME_WAIT 4-tuple must use. Linux's order of checks matters and
  * is kept: cookies when the SYN queue is full, then the accept queue, then
@@ -223,6 +273,7 @@ static void syn_recv(struct stack *st, struct in_ctx *x, struct sock *l, uint32_
 	const struct segment *seg = x->seg;
 	struct listen_state *ls = l->ls;
 	struct request_sock *req;
+	struct tcp_opts foc;
 	int want_cookie = 0;
 
 	if (!isn && (st->cfg.tcp_syncookies == 2 || syn_queue_full(ls))) {
@@ -270,13 +321,19 @@ static void syn_recv(struct stack *st, struct in_ctx *x, struct sock *l, uint32_
 		ls->overflowed = 1;
 		stack_count(st, CNT_SYNCOOKIESSENT);
 		ls->stats.cookies_sent++;
-		tcp_send_synack(st, &tmp);
+		tcp_send_synack(st, &tmp, NULL);
 		x->cookie = 1;
 		note(x, ACT_COOKIE, -1);
 		return;
 	}
 	if (st->nsocks >= st->cfg.max_sockets) {
 		drop(st, x, CNT_SOCKETLIMIT);
+		return;
+	}
+	/* tcp_try_fastopen(): a valid cookie makes the child now, data and all */
+	memset(&foc, 0, sizeof(foc));
+	if (tfo_server_check(st, l, seg, &foc)) {
+		tfo_child(st, x, l, isn);
 		return;
 	}
 	req = reqsk_alloc(st);
@@ -296,7 +353,7 @@ static void syn_recv(struct stack *st, struct in_ctx *x, struct sock *l, uint32_
 	ehash_insert_hashed(st, &req->c, x->lookup.hash);
 	syn_queue_add(l, req);
 	timer_arm(st, &req->timer, TIMER_REQ, st->now + TIMEOUT_INIT);
-	tcp_send_synack(st, req);
+	tcp_send_synack(st, req, foc.fo_kind ? &foc : NULL);
 	set_sock(st, x, &req->c);
 	note(x, ACT_SYN_ACK, -1);
 }
@@ -427,7 +484,7 @@ static void req_resend_synack(struct stack *st, struct request_sock *req)
 
 	stack_count(st, CNT_RETRANSSEGS);
 	stack_count(st, CNT_TCPSYNRETRANS);
-	tcp_send_synack(st, req);
+	tcp_send_synack(st, req, NULL);
 	timer_arm(st, &req->timer, TIMER_REQ, st->now + (timeo > RTO_MAX ? RTO_MAX : timeo));
 }
 
@@ -646,6 +703,22 @@ static int seq_acceptable(const struct sock *sk, const struct segment *seg)
 	       (!seq_before(seg->seq + len - 1, sk->rcv_nxt) && seq_before(seg->seq + len - 1, sk->rcv_nxt + wnd));
 }
 
+/*
+ * tcp_rcv_fastopen_synack(): what a SYN-ACK to our Fast Open SYN says for
+ * the next one - its cookie, if it brought one, and its MSS - goes into
+ * the cache (tcp_fastopen_cache_set()).
+ */
+static void tfo_synack(struct stack *st, struct sock *sk, const struct segment *seg)
+{
+	uint16_t mss = seg->opt.has_mss ? seg->opt.mss : 0;
+
+	sk->ext->syn_fastopen = 0;
+	if (seg->opt.fo_kind && seg->opt.fo_len)
+		tfo_cache_set(st, &sk->c.raddr, seg->opt.fo_cookie, seg->opt.fo_len, mss);
+	else
+		tfo_cache_set(st, &sk->c.raddr, NULL, 0, mss);
+}
+
 /* RFC 9293 3.10.7.3: SYN-SENT. */
 static void tcp_syn_sent_rcv(struct stack *st, struct in_ctx *x, struct sock *sk)
 {
@@ -684,7 +757,11 @@ static void tcp_syn_sent_rcv(struct stack *st, struct in_ctx *x, struct sock *sk
 	sk->ts_recent = seg->opt.has_ts ? seg->opt.tsval : 0;
 	sk->mss = tcp_send_mss(syn_peer_mss(seg), sk->adv_mss, sk->tstamp_ok);
 	sk->rcv_wnd = tcp_initial_window(st, tcp_rcvbuf(st, sk), sk->adv_mss - (sk->tstamp_ok ? TCP_TS_COST : 0));
+	if (sk->ext && sk->ext->syn_fastopen)
+		tfo_synack(st, sk, seg);
 	if (seg->flags & TH_ACK) {
+		uint32_t syn_data = sk->ext ? sk->ext->syn_data : 0, data_acked = seg->ack - sk->iss - 1;
+
 		sk->snd_una = seg->ack;
 		sk->snd_wnd = seg->win; /* a SYN-ACK's window is not scaled */
 		sk->snd_wl1 = seg->seq;
@@ -696,6 +773,25 @@ static void tcp_syn_sent_rcv(struct stack *st, struct in_ctx *x, struct sock *sk
 		}
 		timer_cancel(st, &sk->timer);
 		sock_set_state(st, sk, TCP_ESTABLISHED);
+		if (syn_data) {
+			/*
+			 * tcp_rcv_fastopen_synack(): the data our SYN carried is
+			 * acknowledged (TCPI_OPT_SYN_DATA), or goes again at once,
+			 * as it was sent, with the ACK on it instead of a bare ACK.
+			 */
+			if (data_acked)
+				sock_queue_consume(st, sk, 0, data_acked);
+			sk->ext->syn_data = 0;
+			if (data_acked >= syn_data) {
+				sk->syn_data_acked = 1;
+			} else {
+				sk->snd_nxt = sk->snd_una;
+				tcp_send_range(st, sk, syn_data - data_acked);
+				tcp_push(st, sk);
+				note(x, ACT_ESTABLISHED, -1);
+				return;
+			}
+		}
 		tcp_send_ack(st, sk);
 		tcp_push(st, sk);
 		note(x, ACT_ESTABLISHED, -1);
@@ -805,15 +901,24 @@ static void tcp_rcv_state(struct stack *st, struct in_ctx *x, struct sock *sk)
 		return;
 	}
 	if (sk->c.state == TCP_SYN_RECV) {
-		/* only a simultaneous open's full socket gets here */
+		/* a simultaneous open's full socket, or a Fast Open child */
+		uint32_t data_acked;
+
 		if (!seq_after(seg->ack, sk->snd_una) || seq_after(seg->ack, sk->snd_nxt)) {
 			drop_with_reset(st, x, CNT_TCPINVALIDACK);
 			return;
 		}
+		/* A Fast Open child may have sent data before this ACK: the SYN-ACK is one of what it acks. */
+		data_acked = seg->ack - sk->snd_una - 1;
+		if (data_acked)
+			sock_queue_consume(st, sk, 0, data_acked);
+		tfo_child_done(sk);
+		sk->fastopen = 0;
 		sock_set_state(st, sk, TCP_ESTABLISHED);
 		sk->snd_una = seg->ack;
 		sk->snd_wnd = (uint32_t)seg->win << sk->snd_wscale;
-		timer_cancel(st, &sk->timer);
+		sk->retries = 0;
+		tcp_rearm_rtx(st, sk);
 	}
 	if (seq_after(seg->ack, sk->snd_nxt)) {
 		/*

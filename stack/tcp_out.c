@@ -191,7 +191,7 @@ static void synack_opts(struct stack *st, struct tcp_opts *o, const struct sock_
 	}
 }
 
-void tcp_send_synack(struct stack *st, struct request_sock *req)
+void tcp_send_synack(struct stack *st, struct request_sock *req, const struct tcp_opts *fo)
 {
 	struct segment s;
 	int fam = req->c.laddr.family;
@@ -214,6 +214,11 @@ void tcp_send_synack(struct stack *st, struct request_sock *req)
 	s.opt.mss = mss;
 	if (req->cookie && req->tstamp_ok)
 		s.opt.tsval = cookie_ts_encode(s.opt.tsval, req->wscale_ok, req->snd_wscale, req->sack_ok);
+	if (fo) {
+		s.opt.fo_kind = fo->fo_kind;
+		s.opt.fo_len = fo->fo_len;
+		memcpy(s.opt.fo_cookie, fo->fo_cookie, fo->fo_len);
+	}
 	stack_emit_out(st, &s);
 }
 
@@ -320,9 +325,11 @@ void tcp_send_syn(struct stack *st, struct sock *sk)
 		s.flags |= TH_ECE | TH_CWR;
 	/*
 	 * tcp_connect_init(): a SYN's window counts whole segments of the
-	 * announced MSS (no timestamp has been agreed yet).
+	 * announced MSS (no timestamp has been agreed yet); a SYN-ACK's
+	 * (tcp_openreq_init_rwin) leaves room for the timestamps.
 	 */
-	s.win = (uint16_t)tcp_initial_window(st, tcp_rcvbuf(st, sk), sk->adv_mss);
+	s.win = (uint16_t)tcp_initial_window(st, tcp_rcvbuf(st, sk),
+					     sk->adv_mss - (synack && sk->tstamp_ok ? TCP_TS_COST : 0));
 	if (synack)
 		synack_opts(st, &s.opt, &sk->c, sk->sack_ok, sk->tstamp_ok, sk->ts_recent, sk->wscale_ok,
 			    sk->rcv_wscale);
@@ -330,6 +337,26 @@ void tcp_send_syn(struct stack *st, struct sock *sk)
 		synack_opts(st, &s.opt, &sk->c, st->cfg.tcp_sack, st->cfg.tcp_timestamps, 0,
 			    st->cfg.tcp_window_scaling, sk->rcv_wscale);
 	s.opt.mss = sk->adv_mss;
+	if (!synack && sk->ext && sk->ext->fastopen_req) {
+		/*
+		 * tcp_syn_options(): a Fast Open SYN carries the server's cookie
+		 * (and data, tcp_send_syn_data) or asks for one. Only the first
+		 * transmission: a retransmitted SYN is a plain one.
+		 */
+		uint16_t mss;
+
+		s.opt.fo_kind = TCPOPT_FASTOPEN;
+		if (!tfo_cache_get(st, &sk->c.raddr, s.opt.fo_cookie, &s.opt.fo_len, &mss))
+			s.opt.fo_len = 0;
+		/* no cookie needed (TFO_CLIENT_NO_COOKIE): the data goes without the option */
+		if (!s.opt.fo_len && sk->ext->syn_data)
+			s.opt.fo_kind = 0;
+		if (sk->ext->syn_data) {
+			s.data = sk->bufs->snd.p + sk->bufs->snd.off;
+			s.len = sk->ext->syn_data;
+		}
+		sk->ext->fastopen_req = 0;
+	}
 	stack_emit_out(st, &s);
 }
 
@@ -352,11 +379,12 @@ static void send_data(struct stack *st, struct sock *sk, uint32_t seq, uint32_t 
 
 uint32_t tcp_packets_out(const struct sock *sk)
 {
-	uint32_t flight = sk->snd_nxt - sk->snd_una;
+	uint32_t flight = sk->snd_nxt - sk->snd_una, syn = sk->snd_una == sk->iss;
 
-	if (sk->snd_una == sk->iss) /* our SYN is in flight */
-		return 1;
-	return sk->mss ? (flight + sk->mss - 1) / sk->mss : 0;
+	/* our SYN in flight counts one, and so does each MSS of data after it */
+	if (syn)
+		flight = flight ? flight - 1 : 0;
+	return syn + (sk->mss ? (flight + sk->mss - 1) / sk->mss : 0);
 }
 
 void tcp_cwnd_init(const struct stack *st, struct sock *sk)
@@ -433,11 +461,16 @@ void tcp_push(struct stack *st, struct sock *sk)
 	case TCP_LAST_ACK:
 	case TCP_CLOSING: /* after close() in SYN_RECV the FIN may still wait for its turn */
 		break;
+	case TCP_SYN_RECV:
+		if (sk->fastopen) /* a Fast Open child may send before the final ACK */
+			break;
+		return;
 	default:
 		return;
 	}
-	while (!sk->fin_sent && sk->snd_una != sk->iss) {
-		uint32_t off = sk->snd_nxt - sk->snd_una;
+	while (!sk->fin_sent && (sk->snd_una != sk->iss || sk->fastopen)) {
+		/* the send queue starts at snd_una, or after our SYN while it is unacknowledged */
+		uint32_t off = sk->snd_nxt - sk->snd_una - (sk->snd_una == sk->iss ? 1u : 0u);
 		uint32_t left = sk_snd_len(sk) - off, n;
 		int fin;
 
@@ -481,6 +514,21 @@ void tcp_push(struct stack *st, struct sock *sk)
 	 */
 	if (!sent && sk->snd_una == sk->snd_nxt && (sk_snd_len(sk) || (sk->fin_queued && !sk->fin_sent)) &&
 	    !timer_armed(&sk->timer))
+		timer_arm(st, &sk->timer, TIMER_RTX, st->now + sk->rto);
+}
+
+void tcp_send_range(struct stack *st, struct sock *sk, uint32_t n)
+{
+	uint32_t off = sk->snd_nxt - sk->snd_una;
+
+	if (off > sk_snd_len(sk) || n > sk_snd_len(sk) - off)
+		n = sk_snd_len(sk) > off ? sk_snd_len(sk) - off : 0;
+	if (!n)
+		return;
+	send_data(st, sk, sk->snd_nxt, off, n, 0);
+	sk->snd_nxt += n;
+	stack_count(st, CNT_RETRANSSEGS);
+	if (!timer_armed(&sk->timer))
 		timer_arm(st, &sk->timer, TIMER_RTX, st->now + sk->rto);
 }
 

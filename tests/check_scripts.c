@@ -82,7 +82,7 @@ START_TEST(test_syntax_errors)
 		{ "0 `rm -rf /tmp/x`\n", ":1: not modelled: the shell command 'rm'" },
 		{ "0 getsockopt(3, SOL_SOCKET, SO_PEERCRED, [0], [4]) = 0\n",
 		  ":1: not modelled: getsockopt(SOL_SOCKET, SO_PEERCRED)" },
-		{ "0 < S 0:0(0) win 1 <mss 1460,FO abcd>\n", ":1: not modelled: the TCP option 'FO'" },
+		{ "0 < S 0:0(0) win 1 <mss 1460,md5 0123>\n", ":1: not modelled: the TCP option 'md5'" },
 		{ "--wire_server\n0 close(3) = 0\n", ":1: packetdrill's option --wire_server is not modelled" },
 		{ "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n%{ import os }%\n",
 		  ":2: not modelled: the Python statement 'import os'" },

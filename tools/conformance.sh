@@ -3,7 +3,7 @@
 #
 # Runs every script under PACKETDRILL_DIR/gtests/net/tcp (google/packetdrill's
 # Linux suite) through `tcpdemux script`, each from its own folder and exactly
-# as published, as packetdrill's run_all.py runs them. Prints one row per
+# as published, with the options packetdrill's run_all.py gives them (IPv4). Prints one row per
 # script (script, result, first error) and the totals, overall and for the 21
 # scripts in scope (those that pass on a real Linux 6.18 kernel under real
 # packetdrill and use nothing outside what tcpdemux models).
@@ -46,6 +46,11 @@ scope=" blocking/blocking-accept blocking/blocking-connect blocking/blocking-rea
  syscall_bad_arg/syscall-invalid-buf-ptr inq/client inq/server "
 scope=$(echo $scope)
 
+# The options packetdrill's run_all.py gives every script (its IPv4 run).
+run_all=(--send_omit_free --ip_version=ipv4 --local_ip=192.168.0.1 --gateway_ip=192.168.0.1
+	--netmask_ip=255.255.0.0 --remote_ip=192.0.2.1 -D TFO_COOKIE=3021b9d889017eeb
+	-D CODE=host_unreachable -D CMSG_LEVEL_IP=SOL_IP -D CMSG_TYPE_RECVERR=IP_RECVERR)
+
 errfile=$(mktemp)
 trap 'rm -f "$errfile"' EXIT
 total=0 pass=0 fail=0 unsup=0 crash=0 hang=0 in_scope=0 scope_pass=0
@@ -55,7 +60,7 @@ while IFS= read -r path; do
 	name=${rel%.pkt}
 	folder=$(dirname "$path")
 	(cd "$folder" && exec timeout -k 5 "$limit" "$tcpdemux" script "$(basename "$path")" --quiet \
-		>/dev/null 2>"$errfile")
+		"${run_all[@]}" >/dev/null 2>"$errfile")
 	rc=$?
 	err=$(head -n 1 "$errfile")
 	case $rc in
