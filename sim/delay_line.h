@@ -8,7 +8,12 @@
  *       (delay_line_due(), delay_line_pop()) and feeds it to the stack.
  *
  * A min-heap on (due time, frame number): segments of one connection are
- * delayed alike, so they leave in the order they came.
+ * delayed alike, so they leave in the order they came. The segments live
+ * in slots that do not move (the heap holds slot numbers), each also on
+ * its 4-tuple's chain of a hash table, so that the recorded host's ACK
+ * finds what it acknowledges among its own connection's held segments
+ * only, not among every connection's (thousands at once on a busy
+ * capture taken at the client).
  */
 #ifndef TCPDEMUX_DELAY_LINE_H
 #define TCPDEMUX_DELAY_LINE_H
@@ -27,10 +32,22 @@ struct held_seg {
 	uint8_t *data;          /* a copy of its payload (malloc'd; NULL without one) */
 };
 
+/* A slot: a held segment and its places in the heap and on its 4-tuple's chain. */
+struct delay_slot {
+	struct held_seg e;      /* the segment */
+	uint32_t hash;          /* hash of its 4-tuple */
+	uint32_t heap_pos;      /* its index in the heap */
+	uint32_t chain_next;    /* next slot + 1 on its chain (0: the end); free slots: the free list */
+};
+
 struct delay_line {
-	struct held_seg *h;     /* the heap */
-	uint32_t n;             /* segments held */
-	uint32_t cap;           /* entries allocated at h */
+	struct delay_slot *slot; /* slots, cap of them */
+	uint32_t *heap;          /* slot numbers, a min-heap on (due, n); n of them */
+	uint32_t n;              /* segments held */
+	uint32_t cap;            /* slots (and heap entries) allocated */
+	uint32_t free_slot;      /* first free slot + 1 (0: none beyond n used) */
+	uint32_t *chain;         /* slot + 1 at the head of each 4-tuple chain (0: empty) */
+	uint32_t chain_mask;     /* chains - 1 (0 with no table yet) */
 };
 
 void delay_line_init(struct delay_line *d);
@@ -43,7 +60,7 @@ int delay_line_push(struct delay_line *d, const struct segment *seg, int64_t n, 
 /* The earliest due time held, or VT_NEVER when the line is empty. */
 static inline vtime_t delay_line_due(const struct delay_line *d)
 {
-	return d->n ? d->h[0].due : VT_NEVER;
+	return d->n ? d->slot[d->heap[0]].e.due : VT_NEVER;
 }
 
 /*
