@@ -49,16 +49,20 @@ PKG_CFLAGS = $(shell pkg-config --cflags libpcap zlib check 2>/dev/null)
 PCAP_LIBS  = $(shell pkg-config --libs libpcap zlib 2>/dev/null)
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
 
-CFLAGS_ALL  = $(BASE_CFLAGS) $(MODE_CFLAGS) $(PKG_CFLAGS) -Istack -Isim -Itests $(CFLAGS)
+# sim/ is grouped by front end (README.md, "Layout"):
+# every folder is on the include path, so a file names a header by its name alone.
+SIM_DIRS    := sim $(sort $(dir $(wildcard sim/*/*.c sim/*/*.h)))
+SIM_INC     := $(patsubst %,-I%,$(patsubst %/,%,$(SIM_DIRS)))
+CFLAGS_ALL  = $(BASE_CFLAGS) $(MODE_CFLAGS) $(PKG_CFLAGS) -Istack $(SIM_INC) -Itests $(CFLAGS)
 LDFLAGS_ALL = $(MODE_LDFLAGS) $(LDFLAGS)
 
 STACK_SRC := $(wildcard stack/*.c)
-SIM_SRC   := $(filter-out sim/main.c,$(wildcard sim/*.c))
+SIM_SRC   := $(filter-out sim/main.c,$(wildcard sim/*.c sim/*/*.c))
 TEST_SRC  := $(filter-out tests/check_main.c,$(wildcard tests/check_*.c)) tests/helpers.c
 
 STACK_OBJ := $(STACK_SRC:%.c=$(OBJDIR)/%.o)
 # The --html page's sources, built into the binary as C strings (tools/embed-page.c).
-PAGE_SRC  := sim/page/page.html sim/page/page.css sim/page/page.js
+PAGE_SRC  := sim/render/page/page.html sim/render/page/page.css sim/render/page/page.js
 PAGE_GEN  := $(BUILD)/gen/page_assets.c
 PAGE_OBJ  := $(OBJDIR)/gen/page_assets.o
 SIM_OBJ   := $(SIM_SRC:%.c=$(OBJDIR)/%.o) $(PAGE_OBJ)

@@ -1,5 +1,5 @@
 /*
- * check_pcapng.c - the pcapng writer (sim/pcapng.c) against two readers.
+ * check_pcapng.c - the pcapng writer (sim/capture/pcapng.c) against two readers.
  *
  *   libpcap   reads every packet back: bytes, captured and wire lengths,
  *             nanosecond timestamps, in order, across two interfaces;

@@ -1,5 +1,5 @@
 /*
- * check_render.c - the record stream (sim/record.h, sim/emit.c) as a
+ * check_render.c - the record stream (sim/render/record.h, sim/render/emit.c) as a
  * renderer receives it.
  *
  * Path: a scenario in the script language -> script_run() -> emit_*() ->

@@ -3,10 +3,10 @@
  *
  * Usage: embed-page PAGE.html STYLE.css SCRIPT.js > page_assets.c
  *
- * Path: sim/page/page.html with @@CSS@@ and @@JS@@ replaced by the two
+ * Path: sim/render/page/page.html with @@CSS@@ and @@JS@@ replaced by the two
  *       files -> cut at the markers the renderer fills (@@TITLE@@ twice,
  *       @@EVENTS@@, @@PLOT@@, in that order) -> page_part[0..4], which
- *       sim/render_html.c writes around the title, the events and the plot.
+ *       sim/render/render_html.c writes around the title, the events and the plot.
  *
  * The page's code is ours and lives in readable files; the binary carries
  * it, so `tcpdemux --html` needs no file beside it. Any other marker, or

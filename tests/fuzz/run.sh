@@ -65,15 +65,19 @@ read -r -a pcap_libs <<<"$(pkg-config --libs libpcap zlib)"
 sanitizers=fuzzer,address,undefined
 cflags=(-g -O1 "-fsanitize=$sanitizers" -fno-sanitize-recover=all -std=c11
 	-D_DEFAULT_SOURCE -Istack -Isim)
+# sim/ is grouped by front end; every folder is on the include path (as in the Makefile).
+for d in sim/*/; do
+	cflags+=("-I${d%/}")
+done
 stack_src=(stack/*.c)
 sim_src=()
-for f in sim/*.c; do
+for f in sim/*.c sim/*/*.c; do
 	[ "$f" = sim/main.c ] || sim_src+=("$f")
 done
 # The --html page, built into the program as C strings (the Makefile's page_assets.c).
 mkdir -p "$out"
 "$CC" -O1 -o "$out/embed-page" tools/embed-page.c || exit 2
-"$out/embed-page" sim/page/page.html sim/page/page.css sim/page/page.js > "$out/page_assets.c" || exit 2
+"$out/embed-page" sim/render/page/page.html sim/render/page/page.css sim/render/page/page.js > "$out/page_assets.c" || exit 2
 sim_src+=("$out/page_assets.c")
 
 # ---- build -------------------------------------------------------------------

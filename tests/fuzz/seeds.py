@@ -58,7 +58,7 @@ def pcap_frames(blob):
 
 
 def ip_offset(linktype, f):
-    """Where the IP header starts (None if not IP), as sim/frame.c decides."""
+    """Where the IP header starts (None if not IP), as sim/capture/frame.c decides."""
     if linktype == 1:
         if len(f) < 14:
             return None

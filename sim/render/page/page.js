@@ -3,7 +3,7 @@
  * path of the selected one, the tables of that moment, and the plot.
  *
  * Path: <script id="events"> (the JSON Lines of docs/json.md, written by
- *       sim/render_html.c) -> readRecords() -> buildRun(): one row per
+ *       sim/render/render_html.c) -> readRecords() -> buildRun(): one row per
  *       segment, call, accept, timer or note, and for each row the changes
  *       it made to the tables (deltas) -> moveTo(row) applies or undoes
  *       deltas -> drawTables(), drawDetail(), drawLadder(), the plot's cursor.

@@ -6,7 +6,7 @@
  *       the queue-depth plot (render_plot_feed()) -> when the run ends,
  *       the plot's SVG and the end of the page.
  *
- * The page (sim/page/: HTML, CSS and our own JavaScript, built into the
+ * The page (sim/render/page/: HTML, CSS and our own JavaScript, built into the
  * binary as page_assets.c) reads the lines back and draws the ladder, the
  * lookup path and the tables; it needs no network and no other file. It
  * is one more renderer of the same records: what it shows is what the
