@@ -106,9 +106,7 @@ int sexpr_int(const struct sexpr *e, int64_t *v)
 
 /* ---- helpers -------------------------------------------------------------------------------- */
 
-static int why(struct call_ctx *cx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static int why(struct call_ctx *cx, const char *fmt, ...)
+int call_why(struct call_ctx *cx, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -118,9 +116,7 @@ static int why(struct call_ctx *cx, const char *fmt, ...)
 	return -1;
 }
 
-static int check_why(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int check_why(char *buf, size_t len, const char *fmt, ...)
+int call_check_why(char *buf, size_t len, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -154,7 +150,7 @@ static const char *arg_name(const struct stmt *s, int i)
 static int check_fd_arg(const struct stmt *s, int i, char *buf, size_t len)
 {
 	if (i >= s->nargs || s->args[i]->kind != SX_INT)
-		return check_why(buf, len, "%s() with a descriptor number as argument %d", s->name, i + 1);
+		return call_check_why(buf, len, "%s() with a descriptor number as argument %d", s->name, i + 1);
 	return 0;
 }
 
@@ -188,10 +184,10 @@ static int map_new_fd(struct call_ctx *cx, const struct stmt *s, long live)
 	if (live < 0 || s->ret < 0)
 		return 0;
 	if (s->ret >= SCRIPT_MAX_FDS)
-		return why(cx, "a descriptor number below %d, not %ld", SCRIPT_MAX_FDS, s->ret);
+		return call_why(cx, "a descriptor number below %d, not %ld", SCRIPT_MAX_FDS, s->ret);
 	f = &cx->fds[s->ret];
 	if (f->live >= 0)
-		return why(cx, "descriptor %ld is already open in the script", s->ret);
+		return call_why(cx, "descriptor %ld is already open in the script", s->ret);
 	memset(f, 0, sizeof(*f));
 	f->live = (int)live;
 	cx->last_fd = (int)s->ret;
@@ -239,7 +235,7 @@ static int check_endpoint_arg(const struct stmt *s, int i, char *buf, size_t len
 		char t[128];
 
 		sexpr_format(s->args[i], t, sizeof(t));
-		return check_why(buf, len, "the address %s in %s() (..., ADDR:PORT or {sa_family=..., "
+		return call_check_why(buf, len, "the address %s in %s() (..., ADDR:PORT or {sa_family=..., "
 				 "sin_port=htons(N), sin_addr=inet_addr(\"A\")} are)", t, s->name);
 	}
 	return 0;
@@ -250,10 +246,10 @@ static int check_endpoint_arg(const struct stmt *s, int i, char *buf, size_t len
 static int check_socket(const struct stmt *s, char *buf, size_t len)
 {
 	if (s->nargs > 1 && s->args[1]->kind != SX_ELLIPSIS && !arg_is_word(s, 1, "SOCK_STREAM"))
-		return check_why(buf, len, "socket() of type %s (SOCK_STREAM is)", arg_name(s, 1));
+		return call_check_why(buf, len, "socket() of type %s (SOCK_STREAM is)", arg_name(s, 1));
 	if (s->nargs > 2 && s->args[2]->kind != SX_ELLIPSIS && !arg_is_word(s, 2, "IPPROTO_TCP") &&
 	    !(s->args[2]->kind == SX_INT && s->args[2]->num == 0))
-		return check_why(buf, len, "socket() for protocol %s (IPPROTO_TCP is)", arg_name(s, 2));
+		return call_check_why(buf, len, "socket() for protocol %s (IPPROTO_TCP is)", arg_name(s, 2));
 	return 0;
 }
 
@@ -401,14 +397,14 @@ static int check_sockopt(const struct stmt *s, char *buf, size_t len, int settin
 		return -1;
 	d = sockopt_find(s, setting);
 	if (!d)
-		return check_why(buf, len, "%s(%s, %s)", s->name, arg_name(s, 1), arg_name(s, 2));
+		return call_check_why(buf, len, "%s(%s, %s)", s->name, arg_name(s, 1), arg_name(s, 2));
 	/* The value: [N] (SO_LINGER a struct, SO_ERROR [0] or [ENAME], "..." when not checked) */
 	if (d->kind != SO_KIND_LINGER && d->kind != SO_KIND_ERROR && s->args[3]->kind != SX_ELLIPSIS &&
 	    sexpr_int(s->args[3], &v) < 0) {
 		char t[96];
 
 		sexpr_format(s->args[3], t, sizeof(t));
-		return check_why(buf, len, "%s(%s) with the value %s ([N] is)", s->name, d->name, t);
+		return call_check_why(buf, len, "%s(%s) with the value %s ([N] is)", s->name, d->name, t);
 	}
 	return 0;
 }
@@ -478,9 +474,9 @@ static int run_getsockopt(struct call_ctx *cx, const struct stmt *s, long *ret)
 		    errno_value(w->items[0]->text))
 			want = errno_value(w->items[0]->text);
 		else if (w->kind != SX_ELLIPSIS && sexpr_int(w, &want) < 0)
-			return why(cx, "getsockopt(SO_ERROR) expects [0] or [ENAME]");
+			return call_why(cx, "getsockopt(SO_ERROR) expects [0] or [ENAME]");
 		if (w->kind != SX_ELLIPSIS && -err != want)
-			return why(cx, "SO_ERROR was [%s], not [%s]", err ? errno_name(err) : "0",
+			return call_why(cx, "SO_ERROR was [%s], not [%s]", err ? errno_name(err) : "0",
 				   want ? errno_name(-want) : "0");
 		return 0;
 	case SO_KIND_STACK:
@@ -497,7 +493,7 @@ static int run_getsockopt(struct call_ctx *cx, const struct stmt *s, long *ret)
 	}
 	/* compared as the 32 bits the option holds: [0xffffffff] is -1 */
 	if (w->kind != SX_ELLIPSIS && sexpr_int(w, &want) == 0 && (uint32_t)want != (uint32_t)val)
-		return why(cx, "%s was [%u], not [%llu]", d->name, (uint32_t)val, (unsigned long long)(uint32_t)want);
+		return call_why(cx, "%s was [%u], not [%llu]", d->name, (uint32_t)val, (unsigned long long)(uint32_t)want);
 	return 0;
 }
 
@@ -506,7 +502,7 @@ static int check_fcntl(const struct stmt *s, char *buf, size_t len)
 	if (check_fd_arg(s, 0, buf, len) < 0)
 		return -1;
 	if (!arg_is_word(s, 1, "F_SETFL") && !arg_is_word(s, 1, "F_GETFL"))
-		return check_why(buf, len, "fcntl(%s) (F_SETFL and F_GETFL are)", arg_name(s, 1));
+		return call_check_why(buf, len, "fcntl(%s) (F_SETFL and F_GETFL are)", arg_name(s, 1));
 	return 0;
 }
 
@@ -536,10 +532,10 @@ static int check_ioctl(const struct stmt *s, char *buf, size_t len)
 		return -1;
 	if (!arg_is_word(s, 1, "SIOCINQ") && !arg_is_word(s, 1, "FIONREAD") && !arg_is_word(s, 1, "SIOCOUTQ") &&
 	    !arg_is_word(s, 1, "TIOCOUTQ") && !arg_is_word(s, 1, "SIOCOUTQNSD"))
-		return check_why(buf, len, "ioctl(%s) (SIOCINQ, FIONREAD, SIOCOUTQ and SIOCOUTQNSD are)",
+		return call_check_why(buf, len, "ioctl(%s) (SIOCINQ, FIONREAD, SIOCOUTQ and SIOCOUTQNSD are)",
 				 arg_name(s, 1));
 	if (s->args[2]->kind != SX_ELLIPSIS && sexpr_int(s->args[2], &v) < 0)
-		return check_why(buf, len, "ioctl(%s) with a value other than [N]", arg_name(s, 1));
+		return call_check_why(buf, len, "ioctl(%s) with a value other than [N]", arg_name(s, 1));
 	return 0;
 }
 
@@ -562,7 +558,7 @@ static int run_ioctl(struct call_ctx *cx, const struct stmt *s, long *ret)
 	}
 	*ret = 0;
 	if (s->args[2]->kind != SX_ELLIPSIS && sexpr_int(s->args[2], &want) == 0 && want != n)
-		return why(cx, "%s was [%d], not [%lld]", arg_name(s, 1), n, (long long)want);
+		return call_why(cx, "%s was [%d], not [%lld]", arg_name(s, 1), n, (long long)want);
 	return 0;
 }
 
@@ -649,7 +645,7 @@ static int check_cmsgs(const struct sexpr *ctl, char *buf, size_t len)
 	if (!ctl)
 		return 0;
 	if (ctl->kind != SX_LIST)
-		return check_why(buf, len, "msg_control other than a list of cmsgs");
+		return call_check_why(buf, len, "msg_control other than a list of cmsgs");
 	for (i = 0; i < ctl->nitems; i++) {
 		const struct sexpr *c = ctl->items[i], *lv = field_of(c, "cmsg_level"), *ty = field_of(c, "cmsg_type");
 		const struct sexpr *data = field_of(c, "cmsg_data");
@@ -660,7 +656,7 @@ static int check_cmsgs(const struct sexpr *ctl, char *buf, size_t len)
 			char t[120];
 
 			sexpr_format(c, t, sizeof(t));
-			return check_why(buf, len, "the cmsg %s (TCP_CM_INQ is)", t);
+			return call_check_why(buf, len, "the cmsg %s (TCP_CM_INQ is)", t);
 		}
 	}
 	return 0;
@@ -680,12 +676,12 @@ static int check_io(const struct stmt *s, char *buf, size_t len)
 	if (check_fd_arg(s, 0, buf, len) < 0)
 		return -1;
 	if (io->flags >= 0 && sexpr_int(s->args[io->flags], &flags) < 0)
-		return check_why(buf, len, "%s() with flags %s", s->name, arg_name(s, io->flags));
+		return call_check_why(buf, len, "%s() with flags %s", s->name, arg_name(s, io->flags));
 	if (flags & ~(int64_t)(io->sending ? IO_FLAGS_SEND : IO_FLAGS_RECV)) {
 		char t[96];
 
 		sexpr_format(s->args[io->flags], t, sizeof(t));
-		return check_why(buf, len, "%s() with the flags %s (%s are)", s->name, t,
+		return call_check_why(buf, len, "%s() with the flags %s (%s are)", s->name, t,
 				 io->sending ? "MSG_DONTWAIT, MSG_NOSIGNAL, MSG_MORE, MSG_ZEROCOPY and MSG_FASTOPEN"
 					     : "MSG_DONTWAIT, MSG_WAITALL and MSG_PEEK");
 	}
@@ -694,26 +690,26 @@ static int check_io(const struct stmt *s, char *buf, size_t len)
 		int bad;
 
 		if (m->kind != SX_STRUCT || iov_total(field_of(m, "msg_iov"), &n, &bad) < 0)
-			return check_why(buf, len, "%s() with a msghdr other than {msg_name(...)=..., "
+			return call_check_why(buf, len, "%s() with a msghdr other than {msg_name(...)=..., "
 					 "msg_iov(N)=[{..., LEN}, ...], msg_flags=F[, msg_control=[...]]}", s->name);
 		fl = field_of(m, "msg_flags");
 		if (fl && (sexpr_int(fl, &flags) < 0 || flags != 0))
-			return check_why(buf, len, "%s() with msg_flags other than 0", s->name);
+			return call_check_why(buf, len, "%s() with msg_flags other than 0", s->name);
 		if (io->sending && field_of(m, "msg_control"))
-			return check_why(buf, len, "sendmsg() with a msg_control");
+			return call_check_why(buf, len, "sendmsg() with a msg_control");
 		if (check_cmsgs(field_of(m, "msg_control"), buf, len) < 0)
 			return -1;
 	} else {
 		const struct sexpr *b = s->args[io->buf];
 
 		if (b->kind != SX_ELLIPSIS && !is_null(b))
-			return check_why(buf, len, "%s() with the buffer %s (... or NULL are)", s->name,
+			return call_check_why(buf, len, "%s() with the buffer %s (... or NULL are)", s->name,
 					 arg_name(s, io->buf));
 		if (sexpr_int(s->args[io->len], &n) < 0)
-			return check_why(buf, len, "%s() of a byte count", s->name);
+			return call_check_why(buf, len, "%s() of a byte count", s->name);
 	}
 	if (n < 0 || n > (int64_t)IO_MAX)
-		return check_why(buf, len, "%s() of more than %u bytes", s->name, IO_MAX);
+		return call_check_why(buf, len, "%s() of more than %u bytes", s->name, IO_MAX);
 	return 0;
 }
 
@@ -778,18 +774,18 @@ static int check_inq_cmsg(struct call_ctx *cx, const struct stmt *s, int fd)
 	int inq = sys_inq_hint(cx->st, fd), i;
 	if (!ctl || ctl->nitems == 0) {
 		if (f && f->inq)
-			return why(cx, "recvmsg() returned a TCP_CM_INQ cmsg with %d (TCP_INQ is on), the line expects none",
+			return call_why(cx, "recvmsg() returned a TCP_CM_INQ cmsg with %d (TCP_INQ is on), the line expects none",
 				   inq);
 		return 0;
 	}
 	if (!f || !f->inq)
-		return why(cx, "recvmsg() returned no cmsg (TCP_INQ is off), the line expects TCP_CM_INQ");
+		return call_why(cx, "recvmsg() returned no cmsg (TCP_INQ is off), the line expects TCP_CM_INQ");
 	for (i = 0; i < ctl->nitems; i++) {
 		int64_t want = 0;
 
 		sexpr_int(field_of(ctl->items[i], "cmsg_data"), &want);
 		if (want != inq)
-			return why(cx, "TCP_CM_INQ was %d, not %lld", inq, (long long)want);
+			return call_why(cx, "TCP_CM_INQ was %d, not %lld", inq, (long long)want);
 	}
 	return 0;
 }
@@ -821,7 +817,7 @@ static int check_shutdown(const struct stmt *s, char *buf, size_t len)
 	if (check_fd_arg(s, 0, buf, len) < 0)
 		return -1;
 	if (!arg_is_word(s, 1, "SHUT_RD") && !arg_is_word(s, 1, "SHUT_WR") && !arg_is_word(s, 1, "SHUT_RDWR"))
-		return check_why(buf, len, "shutdown(%s) (SHUT_RD, SHUT_WR and SHUT_RDWR are)", arg_name(s, 1));
+		return call_check_why(buf, len, "shutdown(%s) (SHUT_RD, SHUT_WR and SHUT_RDWR are)", arg_name(s, 1));
 	return 0;
 }
 

@@ -233,6 +233,15 @@ const struct script_call *script_call_find(const char *name);
 /* "socket, bind, ..." : every modelled call, for messages. */
 void script_call_names(char *buf, size_t len);
 
+/*
+ * A call's failure: formats the reason into cx->why and returns -1, so a
+ * call's run() can end with `return call_why(cx, "...", ...)`.
+ */
+int call_why(struct call_ctx *cx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* The same for a parse-time check(): the reason into buf (len bytes), returns -1. */
+int call_check_why(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 void call_ctx_init(struct call_ctx *cx, struct stack *st, const struct script_opts *o);
 void call_ctx_free(struct call_ctx *cx);
 

@@ -48,29 +48,6 @@ struct epoll_table {
 	struct epoll_set sets[MAX_EPOLLS];
 };
 
-static int why(struct call_ctx *cx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static int why(struct call_ctx *cx, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(cx->why, sizeof(cx->why), fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
-static int check_why(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int check_why(char *buf, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(buf, len, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 /* A struct's field name=VALUE, or NULL. */
 static const struct sexpr *field(const struct sexpr *e, const char *name)
@@ -121,16 +98,16 @@ int check_poll(const struct stmt *s, char *buf, size_t len)
 	int64_t v;
 
 	if (s->args[0]->kind != SX_LIST)
-		return check_why(buf, len, "poll() with fds other than [{fd=N, events=E, revents=R}, ...]");
+		return call_check_why(buf, len, "poll() with fds other than [{fd=N, events=E, revents=R}, ...]");
 	for (i = 0; i < s->args[0]->nitems; i++) {
 		const struct sexpr *p = s->args[0]->items[i];
 
 		if (p->kind != SX_STRUCT || field_int(p, "fd", &v) != 0 || field_int(p, "events", &v) != 0 ||
 		    field_int(p, "revents", &v) < 0)
-			return check_why(buf, len, "poll() with fds other than [{fd=N, events=E, revents=R}, ...]");
+			return call_check_why(buf, len, "poll() with fds other than [{fd=N, events=E, revents=R}, ...]");
 	}
 	if (sexpr_int(s->args[1], &v) < 0 || v != s->args[0]->nitems || sexpr_int(s->args[2], &v) < 0)
-		return check_why(buf, len, "poll() with nfds other than the number of fds, or a timeout other "
+		return call_check_why(buf, len, "poll() with nfds other than the number of fds, or a timeout other "
 				 "than a number");
 	return 0;
 }
@@ -194,7 +171,7 @@ int run_poll(struct call_ctx *cx, const struct stmt *s, long *ret)
 			continue;
 		mask_text(got[i], "POLL", a, sizeof(a));
 		mask_text((uint32_t)want, "POLL", b, sizeof(b));
-		return why(cx, "poll() gave fd %lld revents=%s, not %s", (long long)fd, a, b);
+		return call_why(cx, "poll() gave fd %lld revents=%s, not %s", (long long)fd, a, b);
 	}
 	return 0;
 }
@@ -230,7 +207,7 @@ int run_epoll_create(struct call_ctx *cx, const struct stmt *s, long *ret)
 	if (!cx->epolls) {
 		cx->epolls = calloc(1, sizeof(*cx->epolls));
 		if (!cx->epolls)
-			return why(cx, "out of memory");
+			return call_why(cx, "out of memory");
 	}
 	for (i = 0; i < MAX_EPOLLS && cx->epolls->sets[i].in_use; i++)
 		;
@@ -240,7 +217,7 @@ int run_epoll_create(struct call_ctx *cx, const struct stmt *s, long *ret)
 	}
 	if (s->ret < 0 || s->ret >= SCRIPT_MAX_FDS || cx->fds[s->ret].live >= 0 || cx->fds[s->ret].epoll) {
 		*ret = -EMFILE;
-		return why(cx, "descriptor %ld for the epoll instance is taken (or not a descriptor)", s->ret);
+		return call_why(cx, "descriptor %ld for the epoll instance is taken (or not a descriptor)", s->ret);
 	}
 	memset(&cx->epolls->sets[i], 0, sizeof(cx->epolls->sets[i]));
 	cx->epolls->sets[i].in_use = 1;
@@ -282,11 +259,11 @@ int check_epoll_ctl(const struct stmt *s, char *buf, size_t len)
 	const char *name;
 
 	if (s->args[0]->kind != SX_INT || s->args[2]->kind != SX_INT)
-		return check_why(buf, len, "epoll_ctl() with descriptor numbers");
+		return call_check_why(buf, len, "epoll_ctl() with descriptor numbers");
 	if (sexpr_int(s->args[1], &v) < 0 || v < 1 || v > 3)
-		return check_why(buf, len, "epoll_ctl() with an op other than EPOLL_CTL_ADD, _MOD or _DEL");
+		return call_check_why(buf, len, "epoll_ctl() with an op other than EPOLL_CTL_ADD, _MOD or _DEL");
 	if (v != 2 && (field_int(s->args[3], "events", &v) != 0 || event_data(s->args[3], &name, &v) < 0))
-		return check_why(buf, len, "epoll_ctl() with an event other than {events=E, fd=N|ptr=P|u32=N|u64=N}");
+		return call_check_why(buf, len, "epoll_ctl() with an event other than {events=E, fd=N|ptr=P|u32=N|u64=N}");
 	return 0;
 }
 
@@ -321,7 +298,7 @@ int run_epoll_ctl(struct call_ctx *cx, const struct stmt *s, long *ret)
 	}
 	if (op == 1) {
 		if (set->n == MAX_EPOLL_ENTRIES)
-			return why(cx, "more than %d sockets in one epoll instance", MAX_EPOLL_ENTRIES);
+			return call_why(cx, "more than %d sockets in one epoll instance", MAX_EPOLL_ENTRIES);
 		e = &set->e[set->n++];
 		memset(e, 0, sizeof(*e));
 		e->script_fd = (int)target;
@@ -345,16 +322,16 @@ int check_epoll_wait(const struct stmt *s, char *buf, size_t len)
 	int i, n = evs->kind == SX_LIST ? evs->nitems : 1;
 
 	if (s->args[0]->kind != SX_INT)
-		return check_why(buf, len, "epoll_wait() with a descriptor number");
+		return call_check_why(buf, len, "epoll_wait() with a descriptor number");
 	for (i = 0; i < n; i++) {
 		const struct sexpr *ev = evs->kind == SX_LIST ? evs->items[i] : evs;
 
 		if (field_int(ev, "events", &v) != 0 || event_data(ev, &name, &v) < 0)
-			return check_why(buf, len, "epoll_wait() with events other than {events=E, fd=N} "
+			return call_check_why(buf, len, "epoll_wait() with events other than {events=E, fd=N} "
 					 "or a list of them");
 	}
 	if (sexpr_int(s->args[2], &v) < 0 || sexpr_int(s->args[3], &v) < 0)
-		return check_why(buf, len, "epoll_wait() with maxevents and a timeout as numbers");
+		return call_check_why(buf, len, "epoll_wait() with maxevents and a timeout as numbers");
 	return 0;
 }
 
@@ -410,7 +387,7 @@ int run_epoll_wait(struct call_ctx *cx, const struct stmt *s, long *ret)
 			continue;
 		mask_text(got[i].events, "EPOLL", a, sizeof(a));
 		mask_text((uint32_t)want_events, "EPOLL", b, sizeof(b));
-		return why(cx, "epoll_wait() gave {events=%s, %s=%lld}, not {events=%s, %s=%lld}", a,
+		return call_why(cx, "epoll_wait() gave {events=%s, %s=%lld}, not {events=%s, %s=%lld}", a,
 			   got[i].e->data_field, (long long)got[i].e->data, b, name, (long long)want_data);
 	}
 	return 0;

@@ -318,6 +318,11 @@ static int script_fits(const struct demo *d, const struct demo_opts *o, uint32_t
 	return script_run(&so) == 0;
 }
 
+/* A SYN 0.1 s after the last line, and the SYN-ACK the server answers it with. */
+#define SYN_ANSWERED(ep) \
+	"+0.1 @" ep " < S 0:0(0) win 65535 <mss 1460>\n" \
+	"+0   @" ep " > S. 0:0(0) ack 1 <mss 1460>\n"
+
 #define HANDSHAKE(when, ep) \
 	when " @" ep " < S 0:0(0) win 65535 <mss 1460>\n" \
 	"+0   @" ep " > S. 0:0(0) ack 1 <mss 1460>\n" \
@@ -357,23 +362,15 @@ static const char syn_queue_script[] =
 	"+0   bind(3, 10.0.0.1:80, ...) = 0\n"
 	"+0   listen(3, 4) = 0\n"
 	"//! == the first five become requests (SYN_RECV) in the ehash: the SYN queue holds backlog+1\n"
-	"+0.1 @10.0.0.11:5001 < S 0:0(0) win 65535 <mss 1460>\n"
-	"+0   @10.0.0.11:5001 > S. 0:0(0) ack 1 <mss 1460>\n"
-	"+0.1 @10.0.0.12:5002 < S 0:0(0) win 65535 <mss 1460>\n"
-	"+0   @10.0.0.12:5002 > S. 0:0(0) ack 1 <mss 1460>\n"
-	"+0.1 @10.0.0.13:5003 < S 0:0(0) win 65535 <mss 1460>\n"
-	"+0   @10.0.0.13:5003 > S. 0:0(0) ack 1 <mss 1460>\n"
-	"+0.1 @10.0.0.14:5004 < S 0:0(0) win 65535 <mss 1460>\n"
-	"+0   @10.0.0.14:5004 > S. 0:0(0) ack 1 <mss 1460>\n"
-	"+0.1 @10.0.0.15:5005 < S 0:0(0) win 65535 <mss 1460>\n"
-	"+0   @10.0.0.15:5005 > S. 0:0(0) ack 1 <mss 1460>\n"
+	SYN_ANSWERED("10.0.0.11:5001")
+	SYN_ANSWERED("10.0.0.12:5002")
+	SYN_ANSWERED("10.0.0.13:5003")
+	SYN_ANSWERED("10.0.0.14:5004")
+	SYN_ANSWERED("10.0.0.15:5005")
 	"//! == the SYN queue is full: the next SYNs are answered with SYN cookies, and no state is kept\n"
-	"+0.1 @10.0.0.16:5006 < S 0:0(0) win 65535 <mss 1460>\n"
-	"+0   @10.0.0.16:5006 > S. 0:0(0) ack 1 <mss 1460>\n"
-	"+0.1 @10.0.0.17:5007 < S 0:0(0) win 65535 <mss 1460>\n"
-	"+0   @10.0.0.17:5007 > S. 0:0(0) ack 1 <mss 1460>\n"
-	"+0.1 @10.0.0.18:5008 < S 0:0(0) win 65535 <mss 1460>\n"
-	"+0   @10.0.0.18:5008 > S. 0:0(0) ack 1 <mss 1460>\n"
+	SYN_ANSWERED("10.0.0.16:5006")
+	SYN_ANSWERED("10.0.0.17:5007")
+	SYN_ANSWERED("10.0.0.18:5008")
 	"//! == one cookie client does answer: its ACK carries the cookie back, and it gets a socket\n"
 	"+0.1 @10.0.0.16:5006 < . 1:1(0) ack 1 win 502\n"
 	"//! == one second after their SYN-ACKs the five requests get theirs again; the cookies never do\n"
@@ -467,22 +464,15 @@ static const char reuseport_script[] =
 	"//! == four listeners share 10.0.0.1:80 through SO_REUSEPORT: one group, in listen() order\n"
 	REUSE_LISTENER(0, 3) REUSE_LISTENER(+0, 4) REUSE_LISTENER(+0, 5) REUSE_LISTENER(+0, 6)
 	"//! == each SYN's member is ((u64)hash * 4) >> 32 of its 4-tuple's hash: watch 'listener #N'\n"
-	"+0.1 @10.0.0.11:5001 < S 0:0(0) win 65535 <mss 1460>\n"
-	"+0   @10.0.0.11:5001 > S. 0:0(0) ack 1 <mss 1460>\n"
-	"+0.1 @10.0.0.12:5002 < S 0:0(0) win 65535 <mss 1460>\n"
-	"+0   @10.0.0.12:5002 > S. 0:0(0) ack 1 <mss 1460>\n"
-	"+0.1 @10.0.0.13:5003 < S 0:0(0) win 65535 <mss 1460>\n"
-	"+0   @10.0.0.13:5003 > S. 0:0(0) ack 1 <mss 1460>\n"
-	"+0.1 @10.0.0.14:5004 < S 0:0(0) win 65535 <mss 1460>\n"
-	"+0   @10.0.0.14:5004 > S. 0:0(0) ack 1 <mss 1460>\n"
-	"+0.1 @10.0.0.15:5005 < S 0:0(0) win 65535 <mss 1460>\n"
-	"+0   @10.0.0.15:5005 > S. 0:0(0) ack 1 <mss 1460>\n"
-	"+0.1 @10.0.0.16:5006 < S 0:0(0) win 65535 <mss 1460>\n"
-	"+0   @10.0.0.16:5006 > S. 0:0(0) ack 1 <mss 1460>\n"
+	SYN_ANSWERED("10.0.0.11:5001")
+	SYN_ANSWERED("10.0.0.12:5002")
+	SYN_ANSWERED("10.0.0.13:5003")
+	SYN_ANSWERED("10.0.0.14:5004")
+	SYN_ANSWERED("10.0.0.15:5005")
+	SYN_ANSWERED("10.0.0.16:5006")
 	"//! == the first client gives up (RST) and tries again: the same 4-tuple reaches the same member\n"
 	"+0.1 @10.0.0.11:5001 < R 1:1(0) win 0\n"
-	"+0.1 @10.0.0.11:5001 < S 0:0(0) win 65535 <mss 1460>\n"
-	"+0   @10.0.0.11:5001 > S. 0:0(0) ack 1 <mss 1460>\n"
+	SYN_ANSWERED("10.0.0.11:5001")
 	"//! == later segments of a flow never consult the group: the ehash finds their request\n"
 	"+0.1 @10.0.0.11:5001 < . 1:1(0) ack 1 win 502\n";
 
