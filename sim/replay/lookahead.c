@@ -46,7 +46,8 @@ void la_free(struct lookahead *la)
 
 	if (!la)
 		return;
-	for (i = 0; i < LA_MAX_FRAMES; i++) {
+	/* Only the slots ever filled own buffers: the rest were never touched (no page faults for them). */
+	for (i = 0; i < la->slots_used; i++) {
 		free(la->ring[i].buf);
 		free(la->ring[i].pad);
 	}
@@ -173,6 +174,8 @@ const struct la_frame *la_read(struct lookahead *la)
 		return NULL;
 	}
 	s = slot_at(la, la->count);
+	if ((uint32_t)(s - la->ring) >= la->slots_used)
+		la->slots_used = (uint32_t)(s - la->ring) + 1;
 	/* Compared before the copy: the slot may own the last frame's buffer. */
 	s->f.dup = la->prev && fr.caplen == la->prev_len && fr.ts - la->prev_ts <= LA_DUP_GAP && fr.ts >= la->prev_ts &&
 		   memcmp(fr.data, la->prev, fr.caplen) == 0;

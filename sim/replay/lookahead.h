@@ -127,6 +127,7 @@ struct lookahead {
 	struct la_slot *ring;       /* LA_MAX_FRAMES slots */
 	uint32_t head;           /* ring position of the oldest frame */
 	uint32_t count;          /* frames in the window */
+	uint32_t slots_used;     /* ring positions 0..slots_used-1 have held a frame (own buffers); a short capture touches few */
 	size_t bytes;            /* their captured bytes */
 	int eof;                 /* the file ended (or failed: read_err) */
 	int read_err;            /* ... on an error; err says what */
