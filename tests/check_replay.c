@@ -619,7 +619,7 @@ START_TEST(test_linktypes_same_replay)
 		fmt(name, sizeof(name), "lt-%s.%s", v->name, v->pcapng ? "pcapng" : "pcap");
 		tmp_file(name, file, sizeof(file));
 		if (v->pcapng)
-			pcapng_write(file, v->nano, w);
+			pkts_write_pcapng(file, v->nano, w);
 		else
 			pcap_write(file, v->dlt, v->nano, w);
 		run_json(&r, "replay %s --format json --hash-seed 1", q(file, qb, sizeof(qb)));
@@ -673,7 +673,7 @@ START_TEST(test_stdin)
 
 	trace_path("handshake-data-close", path, sizeof(path));
 	eth = pkts_read(path);
-	pcapng_write(tmp_file("stdin.pcapng", file, sizeof(file)), 0, eth);
+	pkts_write_pcapng(tmp_file("stdin.pcapng", file, sizeof(file)), 0, eth);
 	run_json(&base, "replay %s --format json --hash-seed 1", q(path, qb, sizeof(qb)));
 	run_ok(&base);
 	for (k = 0; k < 2; k++) {

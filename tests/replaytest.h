@@ -11,7 +11,7 @@
  *   run_json(), run_plain() tcpdemux run with printf-formatted arguments,
  *                           stdout split into lines (and objects)
  *   run_ok(), run_refused() the usual checks of a run's exit and stderr
- *   pkts_read(), pcap_write(), pcapng_write(), rewrap()
+ *   pkts_read(), pcap_write(), pkts_write_pcapng(), rewrap()
  *                           captures read and written with libpcap (or by
  *                           hand, for pcapng), IP packets re-wrapped in
  *                           other link layers
@@ -704,7 +704,7 @@ static inline void fwrite_all(FILE *f, const void *b, size_t n, const char *path
  * one interface (link type l->dlt; with nano, if_tsresol 9, else the
  * default microseconds) and an enhanced packet block per frame.
  */
-static inline void pcapng_write(const char *path, int nano, const struct pkts *l)
+static inline void pkts_write_pcapng(const char *path, int nano, const struct pkts *l)
 {
 	FILE *f = fopen(path, "wb");
 	uint8_t b[64];
