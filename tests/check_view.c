@@ -231,7 +231,7 @@ static void check_annotated(const char *pcap)
 		demux++;
 		if (strcmp(syn, "1") == 0 && strcmp(ack, "0") == 0)
 			ck_assert_msg(strstr(comment, "-> listener ") || strstr(comment, "-> no listener on ") ||
-					      strstr(comment, " hit "),
+					      strstr(comment, " of listener "),
 				      "%s: SYN (input frame %d) does not name its listener: %s", pcap, n0, comment);
 	}
 	free(out);

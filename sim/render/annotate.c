@@ -68,7 +68,11 @@ static void lookup_words(struct words *w, const struct event *ev)
 	case LOOKUP_REQUEST:
 	case LOOKUP_TIMEWAIT:
 		if (ev->action == ACT_TW_RECYCLE) {
+			/* tcp_v4_rcv(), TCP_TW_SYN: the SYN goes on to the listener lookup */
 			say(w, "hit TIME_WAIT");
+			if (ev->has_listener)
+				say(w, " -> listener %s (%s)", endpoint_format(&l->addr, l->port, ep, sizeof(ep)),
+				    ev->lookup.wildcard ? "wildcard" : "exact");
 			return;
 		}
 		say(w, "hit %s #%u %s",
@@ -76,6 +80,9 @@ static void lookup_words(struct words *w, const struct event *ev)
 		    : ev->lookup.result == LOOKUP_TIMEWAIT ? "TIME_WAIT"
 							   : "sock",
 		    ev->sock.id, tcp_state_name(ev->sock.state));
+		/* a duplicate SYN names the listener its request belongs to (req->rsk_listener) */
+		if (ev->action == ACT_SYN_ACK_RTX && ev->has_listener)
+			say(w, " of listener %s", endpoint_format(&l->addr, l->port, ep, sizeof(ep)));
 		return;
 	default:
 		break;

@@ -110,6 +110,9 @@ local function parse_demux(c)
 	if lis then
 		r.listener = lis
 		r.wildcard = how == "wildcard"
+	else
+		-- a duplicate SYN: the listener its request belongs to
+		r.listener = c:match(" of listener (%S+)")
 	end
 	local req = c:match("request #(%d+)")
 	if req and not r.sock then r.sock = tonumber(req) end
