@@ -394,6 +394,67 @@ START_TEST(test_close_then_kernel_rst)
 }
 END_TEST
 
+/*
+ * RFC 9293 3.10.7.1: a SYN to a closed port is reset with sequence number 0
+ * (tcp_v4_send_reset). A recorded reset with another number (a firewall or
+ * another stack answering) is named "not Linux" in the verify causes; one
+ * with 0 matches the stack's.
+ */
+START_TEST(test_closed_port_reset_seq)
+{
+	static const uint32_t rst_seq[2] = { 0, 2462244745u };
+	struct conn k = { 40000, 1000, 900000 };
+	struct cap c;
+	struct run r;
+	char qp[PATH_MAX + 8];
+
+	for (int i = 0; i < 2; i++) {
+		struct jobj v;
+		char causes[512];
+
+		cap_open(&c, i ? "closed-rst-seq.pcap" : "closed-rst-0.pcap");
+		/* a listener's handshake makes 10.0.0.1:80 the server; port 81 is closed */
+		cap_handshake(&c, &k, 0, MS / 20, MS / 20);
+		{
+			struct segment syn, rst;
+
+			memset(&syn, 0, sizeof(syn));
+			syn.src = addr_v4(CLIENT);
+			syn.dst = addr_v4(SERVER);
+			syn.sport = 40001;
+			syn.dport = 81;
+			syn.flags = TH_SYN;
+			syn.seq = 5000;
+			syn.win = 1024;
+			syn.ttl = 64;
+			rst = syn;
+			rst.src = syn.dst;
+			rst.dst = syn.src;
+			rst.sport = syn.dport;
+			rst.dport = syn.sport;
+			rst.flags = TH_RST | TH_ACK;
+			rst.seq = rst_seq[i];
+			rst.ack = syn.seq + 1;
+			rst.win = 0;
+			cap_seg(&c, MS, &syn, 0);
+			cap_seg(&c, MS + MS / 100, &rst, 0);
+		}
+		cap_close(&c);
+		run_json(&r, "replay %s --format json --verify --listen 10.0.0.1:80", q(c.path, qp, sizeof(qp)));
+		j_sub(run_summary(&r), "verify", &v, r.args);
+		ck_assert_msg(j_raw(&v, "causes", causes, sizeof(causes)) != NULL, "no verify causes:\n%s", r.out);
+		if (i == 0)
+			ck_assert_msg(r.rc == 0 && verify_num(&r, "control", "agreement") == 1.0 && !strstr(causes, "not Linux"),
+				      "a reset with sequence number 0 did not match (exit %d, causes %s)", r.rc, causes);
+		else
+			ck_assert_msg(r.rc == 1 && strstr(causes, "{\"cause\":\"not Linux\",\"connections\":1,"),
+				      "a reset with sequence number %u is not named not Linux (exit %d, causes %s)",
+				      rst_seq[i], r.rc, causes);
+		run_free(&r);
+	}
+}
+END_TEST
+
 /* ---- partial captures ------------------------------------------------------------------------ */
 
 START_TEST(test_time_goes_back)
@@ -464,6 +525,7 @@ Suite *replay_rules_suite(void)
 	tcase_add_test(tc, test_client_side_delayed);
 	tcase_add_test(tc, test_offload);
 	tcase_add_test(tc, test_close_then_kernel_rst);
+	tcase_add_test(tc, test_closed_port_reset_seq);
 	tcase_add_test(tc, test_time_goes_back);
 	tcase_add_test(tc, test_one_direction);
 	suite_add_tcase(s, tc);

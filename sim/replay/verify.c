@@ -73,6 +73,9 @@ struct vconn {
 	uint8_t seen_in;             /* the stack has received a segment of it */
 	uint8_t diverged;            /* first holds its first divergence */
 	uint8_t max_ttl;             /* the highest TTL of the kernel's segments */
+	uint8_t syn_last_in;         /* the stack's latest inbound segment on it was a SYN without ACK ... */
+	uint32_t syn_end;            /* ... and this is its sequence number + 1 */
+	uint8_t reset_seq_not_zero;  /* the kernel reset that SYN with a sequence number other than 0 */
 	uint32_t max_klen;           /* the largest payload of a kernel segment */
 	uint64_t kernel_segs;        /* segments the kernel sent on it */
 	uint64_t compared;           /* settled comparisons */
@@ -268,7 +271,7 @@ static int cause_of(const struct verify *v, const struct vconn *c)
 
 	if (c->notes & VN_LISTENER_DROP)
 		return CAUSE_LISTENER_DROPS;
-	if (c->max_ttl > 64 || (c->max_ttl && c->max_ttl <= 32))
+	if (c->max_ttl > 64 || (c->max_ttl && c->max_ttl <= 32) || c->reset_seq_not_zero)
 		return CAUSE_NOT_LINUX;
 	/* Nothing received on it, or nothing the host sent in the whole capture. */
 	if (!c->seen_in || !v->kernel_total)
@@ -615,6 +618,14 @@ static void add(struct verify *v, int side, const struct segment *seg, vtime_t t
 			c->max_ttl = seg->ttl;
 		if (seg->len > c->max_klen)
 			c->max_klen = seg->len;
+		/*
+		 * RFC 9293 3.10.7.1: the reset for a segment without ACK (a SYN to a
+		 * closed port) carries sequence number 0, as tcp_v4_send_reset() sends
+		 * it. Another number (a firewall's or another stack's reset) is not Linux.
+		 */
+		if ((seg->flags & (TH_RST | TH_ACK)) == (TH_RST | TH_ACK) && seg->seq && c->syn_last_in &&
+		    seg->ack == c->syn_end)
+			c->reset_seq_not_zero = 1;
 	}
 	if (c->has_last[side] && (t - c->last_t[side]) / 10 > tol)
 		tol = (t - c->last_t[side]) / 10;
@@ -641,8 +652,11 @@ void verify_inbound(struct verify *v, const struct segment *seg)
 {
 	struct vconn *c = conn_of(v, &seg->dst, seg->dport, &seg->src, seg->sport);
 
-	if (c)
-		c->seen_in = 1;
+	if (!c)
+		return;
+	c->seen_in = 1;
+	c->syn_last_in = (seg->flags & (TH_SYN | TH_ACK)) == TH_SYN;
+	c->syn_end = seg->seq + 1;
 }
 
 void verify_note(struct verify *v, const struct ip_addr *local, uint16_t lp, const struct ip_addr *remote,
