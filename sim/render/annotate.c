@@ -56,6 +56,15 @@ size_t annotate_flags(const struct segment *seg, char *buf, size_t len)
 	return w.n;
 }
 
+/* " -> listener ADDR:PORT (exact|wildcard)": the listener lookup's answer (__inet_lookup_listener). */
+static void listener_words(struct words *w, const struct event *ev)
+{
+	char ep[ADDR_STRLEN + 8];
+
+	say(w, " -> listener %s (%s)", endpoint_format(&ev->listener.addr, ev->listener.port, ep, sizeof(ep)),
+	    ev->lookup.wildcard ? "wildcard" : "exact");
+}
+
 /* The lookup: which table answered, and the socket it found. */
 static void lookup_words(struct words *w, const struct event *ev)
 {
@@ -71,8 +80,7 @@ static void lookup_words(struct words *w, const struct event *ev)
 			/* tcp_v4_rcv(), TCP_TW_SYN: the SYN goes on to the listener lookup */
 			say(w, "hit TIME_WAIT");
 			if (ev->has_listener)
-				say(w, " -> listener %s (%s)", endpoint_format(&l->addr, l->port, ep, sizeof(ep)),
-				    ev->lookup.wildcard ? "wildcard" : "exact");
+				listener_words(w, ev);
 			return;
 		}
 		say(w, "hit %s #%u %s",
@@ -88,8 +96,8 @@ static void lookup_words(struct words *w, const struct event *ev)
 		break;
 	}
 	if (ev->lookup.result == LOOKUP_LISTENER || ev->has_listener) {
-		say(w, "miss -> listener %s (%s)", endpoint_format(&l->addr, l->port, ep, sizeof(ep)),
-		    ev->lookup.wildcard ? "wildcard" : "exact");
+		say(w, "miss");
+		listener_words(w, ev);
 		if (ev->lookup.reuseport)
 			say(w, " reuseport group of %u", ev->lookup.group);
 	} else {
