@@ -100,25 +100,32 @@ static void cap_tcp(struct cap *c, uint64_t t, int from_server, uint16_t cport, 
 	cap_seg(c, t, &s, 0);
 }
 
+/* A bare segment (no options, no payload, TTL 64) from src:sport to dst:dport at t ns. */
+static void cap_bare(struct cap *c, uint64_t t, uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport,
+		     uint8_t flags, uint32_t seq, uint32_t ack, uint16_t win)
+{
+	struct segment s;
+
+	memset(&s, 0, sizeof(s));
+	s.src = addr_v4(src);
+	s.dst = addr_v4(dst);
+	s.sport = sport;
+	s.dport = dport;
+	s.flags = flags;
+	s.seq = seq;
+	s.ack = ack;
+	s.win = win;
+	s.ttl = 64;
+	cap_seg(c, t, &s, 0);
+}
+
 /*
  * A segment between two other hosts, neither local (same port both ways:
  * no end of it looks like a server), which only fills the capture's time.
  */
 static void cap_other(struct cap *c, uint64_t t)
 {
-	struct segment s;
-
-	memset(&s, 0, sizeof(s));
-	s.src = addr_v4(0x0a090909u);
-	s.dst = addr_v4(0x0a090908u);
-	s.sport = 5000;
-	s.dport = 5000;
-	s.flags = TH_ACK;
-	s.seq = 1;
-	s.ack = 1;
-	s.win = 100;
-	s.ttl = 64;
-	cap_seg(c, t, &s, 0);
+	cap_bare(c, t, 0x0a090909u, 5000, 0x0a090908u, 5000, TH_ACK, 1, 1, 100);
 }
 
 /* A whole connection: handshake at t0 (SYN -> SYN-ACK rtt_s, -> ACK rtt_c), a request, a response, the client's close. */
@@ -415,30 +422,8 @@ START_TEST(test_closed_port_reset_seq)
 		cap_open(&c, i ? "closed-rst-seq.pcap" : "closed-rst-0.pcap");
 		/* a listener's handshake makes 10.0.0.1:80 the server; port 81 is closed */
 		cap_handshake(&c, &k, 0, MS / 20, MS / 20);
-		{
-			struct segment syn, rst;
-
-			memset(&syn, 0, sizeof(syn));
-			syn.src = addr_v4(CLIENT);
-			syn.dst = addr_v4(SERVER);
-			syn.sport = 40001;
-			syn.dport = 81;
-			syn.flags = TH_SYN;
-			syn.seq = 5000;
-			syn.win = 1024;
-			syn.ttl = 64;
-			rst = syn;
-			rst.src = syn.dst;
-			rst.dst = syn.src;
-			rst.sport = syn.dport;
-			rst.dport = syn.sport;
-			rst.flags = TH_RST | TH_ACK;
-			rst.seq = rst_seq[i];
-			rst.ack = syn.seq + 1;
-			rst.win = 0;
-			cap_seg(&c, MS, &syn, 0);
-			cap_seg(&c, MS + MS / 100, &rst, 0);
-		}
+		cap_bare(&c, MS, CLIENT, 40001, SERVER, 81, TH_SYN, 5000, 0, 1024);
+		cap_bare(&c, MS + MS / 100, SERVER, 81, CLIENT, 40001, TH_RST | TH_ACK, rst_seq[i], 5001, 0);
 		cap_close(&c);
 		run_json(&r, "replay %s --format json --verify --listen 10.0.0.1:80", q(c.path, qp, sizeof(qp)));
 		j_sub(run_summary(&r), "verify", &v, r.args);
