@@ -11,6 +11,7 @@
  *   offload        an IPv4 total length of 0 is read as captured; a FIN on
  *                  a large segment matches the stack's FIN by position;
  *   close()        a FIN followed by the kernel's bare RST to later data;
+ *                  a bare RST seen before the data it answers was due;
  *   partial        timestamps going back and one direction: one warning
  *                  line each; --verify of one direction exits 1 with why.
  *
@@ -402,6 +403,38 @@ START_TEST(test_close_then_kernel_rst)
 END_TEST
 
 /*
+ * A client-side capture whose path got faster: the server's bare RST (the
+ * kernel's answer to the client's data, seq = its ack: tcp_v4_send_reset)
+ * is seen before the data's measured delay has passed. The RST answers
+ * the data, so the data reaches the stack first; it is not replayed as
+ * an abort followed by a connection "already open" picked up mid-stream.
+ */
+START_TEST(test_bare_rst_releases_held)
+{
+	struct conn k = { 40000, 1000, 900000 };
+	uint64_t rtt = 80 * MS;
+	struct cap c;
+	struct run r;
+	char qp[PATH_MAX + 8];
+
+	cap_open(&c, "bare-rst-held.pcap");
+	cap_handshake(&c, &k, 0, rtt, MS / 10);
+	cap_tcp(&c, 200 * MS, 0, k.cport, TH_ACK | TH_PSH, k.cisn + 1, k.sisn + 1, 50);
+	cap_tcp(&c, 200 * MS + rtt - 5 * MS, 1, k.cport, TH_RST, k.sisn + 1, 0, 0);
+	cap_close(&c);
+	run_json(&r, "replay %s --format json", q(c.path, qp, sizeof(qp)));
+	ck_assert_msg(r.rc == 0, "exit %d: %s\n%s", r.rc, r.err, r.out);
+	ck_assert_msg(run_replay_num(&r, "picked_up") == 0 && count_inferred(&r, "established", NULL) == 0,
+		      "the data held back behind the RST made a connection \"already open\" (picked up %lld):\n%s",
+		      run_replay_num(&r, "picked_up"), r.out);
+	ck_assert_msg(run_counter(&r, "PassiveOpens") == 1 && run_counter(&r, "InSegs") == 3,
+		      "PassiveOpens %lld, InSegs %lld; want 1 and 3 (the data reached the stack)",
+		      run_counter(&r, "PassiveOpens"), run_counter(&r, "InSegs"));
+	run_free(&r);
+}
+END_TEST
+
+/*
  * RFC 9293 3.10.7.1: a SYN to a closed port is reset with sequence number 0
  * (tcp_v4_send_reset). A recorded reset with another number (a firewall or
  * another stack answering) is named "not Linux" in the verify causes; one
@@ -510,6 +543,7 @@ Suite *replay_rules_suite(void)
 	tcase_add_test(tc, test_client_side_delayed);
 	tcase_add_test(tc, test_offload);
 	tcase_add_test(tc, test_close_then_kernel_rst);
+	tcase_add_test(tc, test_bare_rst_releases_held);
 	tcase_add_test(tc, test_closed_port_reset_seq);
 	tcase_add_test(tc, test_time_goes_back);
 	tcase_add_test(tc, test_one_direction);

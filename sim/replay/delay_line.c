@@ -179,8 +179,17 @@ int delay_line_pop(struct delay_line *d, struct held_seg *out)
 int delay_line_take_acked(struct delay_line *d, const struct segment *ack, struct held_seg *out)
 {
 	uint32_t h, c, best = UINT32_MAX;
+	/*
+	 * A RST without ACK is the kernel's answer to a segment that reached
+	 * it (tcp_v4_send_reset: seq = that segment's ack); Linux's own aborts
+	 * carry ACK (tcp_send_active_reset). Whatever it answered, every held
+	 * segment of the connection came before it.
+	 */
+	int bare_rst = (ack->flags & (TH_RST | TH_ACK)) == TH_RST;
 
-	if (!(ack->flags & TH_ACK) || !d->n)
+	if (!(ack->flags & TH_ACK) && !bare_rst)
+		return -ENOENT;
+	if (!d->n)
 		return -ENOENT;
 	/* What ack acknowledges was sent the other way: ack's receiver to its sender. */
 	h = tuple_hash(&ack->dst, ack->dport, &ack->src, ack->sport);
@@ -188,7 +197,8 @@ int delay_line_take_acked(struct delay_line *d, const struct segment *ack, struc
 		const struct delay_slot *ds = &d->slot[c - 1];
 		const struct segment *s = &ds->e.seg;
 
-		if (ds->hash != h || s->sport != ack->dport || s->dport != ack->sport || !seq_before(s->seq, ack->ack) ||
+		if (ds->hash != h || s->sport != ack->dport || s->dport != ack->sport ||
+		    (!bare_rst && !seq_before(s->seq, ack->ack)) ||
 		    !addr_equal(&s->src, &ack->dst) || !addr_equal(&s->dst, &ack->src))
 			continue;
 		if (best == UINT32_MAX || ds->e.n < d->slot[best].e.n)

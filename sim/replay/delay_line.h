@@ -74,7 +74,9 @@ int delay_line_pop(struct delay_line *d, struct held_seg *out);
  * segment ack shows it had already received: one of the same connection
  * (sent to ack's sender by its receiver) that starts before ack's
  * acknowledgement number. The host acknowledged it, so it reached the
- * host before ack left, whatever its delay said. Returns 0, or -ENOENT.
+ * host before ack left, whatever its delay said. A RST without ACK (the
+ * kernel's answer to a segment, never an application's abort) shows the
+ * host had every held segment of its connection. Returns 0, or -ENOENT.
  */
 int delay_line_take_acked(struct delay_line *d, const struct segment *ack, struct held_seg *out);
 
