@@ -18,6 +18,9 @@
  *              the facts' completed handshakes;
  *   duplicates the frames replayed once as the capture's duplicates are
  *              the facts' duplicate frames;
+ *   the rest   frames read, the warnings for time going back and for one
+ *              direction, connections picked up mid-stream, listener
+ *              drops (check_row());
  *   agreement  with --verify, the median control agreement over the
  *              captures with complete handshakes and Linux servers is at
  *              least 0.95, and every capture below 0.9 names its causes.
@@ -48,6 +51,13 @@ struct facts {
 	long long handshakes;          /* completed: SYN, SYN-ACK and the ACK of its ISN + 1 */
 	long long attempts;            /* SYNs (a client, a server, an ISN) */
 	long long dup_frames;          /* frames the capture holds twice (identical within 10 ms) */
+	long long packets;             /* frames in the file */
+	long long ts_backwards;        /* frames timestamped before the frame before */
+	long long convs, onedir;       /* 4-tuples; those seen in one direction only */
+	long long midstream;           /* 4-tuples without a SYN or SYN-ACK */
+	long long syn_retx_ok;         /* attempts whose SYN was sent again and then answered */
+	long long syn_noans_retx;      /* attempts whose SYN was sent again and never answered */
+	long long sa_retx;             /* attempts whose SYN-ACK was sent more than once */
 	int linux_servers;             /* every SYN-ACK sender has an initial TTL of 64 (33..64 seen) */
 	char side[32];                 /* "client", "server", "middle", "both~0", "-" */
 };
@@ -145,6 +155,14 @@ static int read_facts(struct facts *f, int max)
 		f[n].handshakes = j_int(&o, "handshakes", path);
 		f[n].attempts = j_int(&o, "attempts", path);
 		f[n].dup_frames = j_int(&o, "dup_frames", path);
+		f[n].packets = j_int(&o, "packets", path);
+		f[n].ts_backwards = j_int(&o, "ts_backwards", path);
+		f[n].convs = j_int(&o, "convs", path);
+		f[n].onedir = j_int(&o, "onedir", path);
+		f[n].midstream = j_int(&o, "midstream", path);
+		f[n].syn_retx_ok = j_int(&o, "syn_retx_ok", path);
+		f[n].syn_noans_retx = j_int(&o, "syn_noans_retx", path);
+		f[n].sa_retx = j_int(&o, "sa_retx", path);
 		f[n].linux_servers = ttls_linux(j_raw(&o, "server_ttl", raw, sizeof(raw)));
 		ck_assert_msg(j_str(&o, "side", f[n].side, sizeof(f[n].side)) != NULL, "%s line %d: no side", path, i + 1);
 		n++;
@@ -310,6 +328,39 @@ static void check_capture_point(const struct run *r, const struct facts *fa, con
 }
 
 
+/*
+ * The rest of the facts' row: the frames read; one warning line when the
+ * timestamps go back, and one when every conversation is one-directional
+ * (and neither otherwise); no more connections picked up mid-stream than
+ * the capture holds without a handshake (midstream, SYN-ACKs without a
+ * SYN); listener drops only where a SYN was sent again, and at least one
+ * per attempt answered only after its SYN came again without the server
+ * having answered twice (a lost SYN-ACK is not a drop).
+ */
+static void check_row(const struct run *r, const struct facts *fa, const char *file)
+{
+	long long drops = run_replay_num(r, "listener_drops"), picked = run_replay_num(r, "picked_up");
+	int back = strstr(r->err, "warning: timestamps go back") != NULL;
+	int onedir = strstr(r->err, "warning: only one direction") != NULL;
+
+	ck_assert_msg(run_replay_num(r, "frames") == fa->packets, "%s: %lld frames read; the file holds %lld", file,
+		      run_replay_num(r, "frames"), fa->packets);
+	ck_assert_msg(back == (fa->ts_backwards > 0), "%s: %d frames go back in time, and the warning is %s", file,
+		      (int)fa->ts_backwards, back ? "there" : "missing");
+	ck_assert_msg(onedir == (fa->convs > 0 && fa->onedir == fa->convs),
+		      "%s: %lld of %lld conversations in one direction, and the one-direction warning is %s", file,
+		      fa->onedir, fa->convs, onedir ? "there" : "missing");
+	ck_assert_msg(picked <= fa->midstream + fa->synack_nosyn,
+		      "%s: %lld connections picked up mid-stream; the capture holds %lld without a SYN or SYN-ACK and %lld SYN-ACKs without a SYN",
+		      file, picked, fa->midstream, fa->synack_nosyn);
+	if (fa->syn_retx_ok == 0 && fa->syn_noans_retx == 0)
+		ck_assert_msg(drops == 0, "%s: %lld listener drops, but no SYN was sent again", file, drops);
+	else
+		ck_assert_msg(drops >= fa->syn_retx_ok - fa->sa_retx,
+			      "%s: %lld listener drops; %lld attempts were answered only after the SYN came again", file,
+			      drops, fa->syn_retx_ok - fa->sa_retx);
+}
+
 START_TEST(test_realworld_replays)
 {
 	static struct facts facts[MAX_FILES];
@@ -334,6 +385,8 @@ START_TEST(test_realworld_replays)
 		check_exit(&r, path, whole);
 		check_servers(&r, fa, names[i]);
 		check_capture_point(&r, fa, names[i]);
+		if (whole)
+			check_row(&r, fa, names[i]);
 		ck_assert_msg(run_replay_num(&r, "duplicates") == fa->dup_frames,
 			      "%s: %lld frames replayed once as the capture's duplicates; the facts count %lld", names[i],
 			      run_replay_num(&r, "duplicates"), fa->dup_frames);
