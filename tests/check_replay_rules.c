@@ -13,7 +13,10 @@
  *   close()        a FIN followed by the kernel's bare RST to later data;
  *                  a bare RST seen before the data it answers was due;
  *   partial        timestamps going back and one direction: one warning
- *                  line each; --verify of one direction exits 1 with why.
+ *                  line each; --verify of one direction exits 1 with why;
+ *   local hosts    100 servers all found, one warning past the limit;
+ *                  SYN-ACKs without a SYN make nobody local; without
+ *                  handshakes, fan-in names the server.
  *
  * Path: the test builds segments (segment.h, seg_build) -> a pcap ->
  * tcpdemux replay (progrun.h) -> its JSON (replaytest.h).
@@ -530,6 +533,142 @@ START_TEST(test_one_direction)
 }
 END_TEST
 
+/* ---- which hosts are local -------------------------------------------------------------- */
+
+/* A handshake between client:cport and server:sport, 1 ms apart, from t ns on. */
+static void cap_hs_between(struct cap *c, uint64_t t, uint32_t client, uint16_t cport, uint32_t server, uint16_t sport)
+{
+	cap_bare(c, t, client, cport, server, sport, TH_SYN, 1000, 0, 64240);
+	cap_bare(c, t + MS, server, sport, client, cport, TH_SYN | TH_ACK, 5000, 1001, 64240);
+	cap_bare(c, t + 2 * MS, client, cport, server, sport, TH_ACK, 1001, 5001, 502);
+}
+
+/* A router's capture in front of 100 servers: every one is local, with its listener. */
+START_TEST(test_hundred_servers)
+{
+	struct cap c;
+	struct run r;
+	char qp[PATH_MAX + 8];
+	uint32_t i;
+
+	cap_open(&c, "hundred-servers.pcap");
+	for (i = 0; i < 100; i++)
+		cap_hs_between(&c, i * 3 * MS, CLIENT, (uint16_t)(40000 + i), 0x0a010001u + i, 80);
+	cap_close(&c);
+	run_json(&r, "replay %s --format json", q(c.path, qp, sizeof(qp)));
+	ck_assert_msg(r.rc == 0, "exit %d: %s", r.rc, r.err);
+	ck_assert_msg(count_inferred(&r, "local", NULL) == 100 && count_inferred(&r, "listener", NULL) == 100,
+		      "%d local hosts and %d listeners inferred, want 100 each", count_inferred(&r, "local", NULL),
+		      count_inferred(&r, "listener", NULL));
+	ck_assert_msg(count_inferred(&r, "local", "10.1.0.100") == 1, "the 100th server, 10.1.0.100, is not local");
+	ck_assert_msg(run_counter(&r, "PassiveOpens") == 100 && run_replay_num(&r, "ignored") == 0,
+		      "PassiveOpens %lld, ignored %lld; want 100 and 0", run_counter(&r, "PassiveOpens"),
+		      run_replay_num(&r, "ignored"));
+	run_free(&r);
+}
+END_TEST
+
+/*
+ * One more server than a replay takes as local (REPLAY_MAX_HOSTS, 4,096):
+ * all the others are, and one warning line says where it stopped.
+ */
+START_TEST(test_host_limit_warns)
+{
+	const uint32_t n = 4097;
+	struct cap c;
+	struct run r;
+	char qp[PATH_MAX + 8];
+	uint32_t i;
+
+	cap_open(&c, "many-servers.pcap");
+	for (i = 0; i < n; i++)
+		cap_hs_between(&c, i * 3 * MS, CLIENT, 40000, 0x0b000001u + i, 80);
+	cap_close(&c);
+	run_plain(&r, "replay %s --quiet --format json", q(c.path, qp, sizeof(qp)));
+	ck_assert_msg(r.rc == 0, "exit %d: %s", r.rc, r.err);
+	ck_assert_msg(strstr(r.err, "warning: more than 4096 hosts answered SYNs: from 11.0.16.1 on") != NULL &&
+			      strchr(r.err, '\n') == r.err + strlen(r.err) - 1,
+		      "want one warning naming 11.0.16.1 (the 4,097th server); stderr: %s", r.err);
+	ck_assert_msg(strstr(r.out, "\"PassiveOpens\":4096,") != NULL, "not 4,096 handshakes: %.400s", r.out);
+	run_free(&r);
+}
+END_TEST
+
+/*
+ * SYN-ACKs to no SYN (a reflection: SYNs forged in 10.0.0.9's name reach
+ * five servers, which answer it; it resets each) make nobody local; the
+ * summary counts them. The real server of the capture is found as usual.
+ */
+START_TEST(test_synack_without_syn)
+{
+	struct cap c;
+	struct run r;
+	struct jobj rs, ns;
+	char qp[PATH_MAX + 8], first[64];
+	uint32_t i;
+
+	cap_open(&c, "reflection.pcap");
+	for (i = 0; i < 5; i++) {
+		cap_bare(&c, i * MS, 0x0a020001u + i, 80, 0x0a000009u, 5555, TH_SYN | TH_ACK, 7000, 4001, 64240);
+		cap_bare(&c, i * MS + MS / 2, 0x0a000009u, 5555, 0x0a020001u + i, 80, TH_RST, 4001, 0, 0);
+	}
+	cap_hs_between(&c, 10 * MS, CLIENT, 40000, SERVER, 80);
+	cap_close(&c);
+	run_json(&r, "replay %s --format json", q(c.path, qp, sizeof(qp)));
+	ck_assert_msg(r.rc == 0, "exit %d: %s", r.rc, r.err);
+	ck_assert_msg(count_inferred(&r, "local", NULL) == 1 && count_inferred(&r, "local", "10.0.0.1") == 1,
+		      "want 10.0.0.1 alone local; %d local hosts:\n%s", count_inferred(&r, "local", NULL), r.out);
+	run_replay_stats(&r, &rs);
+	j_sub(&rs, "synack_nosyn", &ns, r.args);
+	ck_assert_msg(j_int(&ns, "synacks", r.args) == 5 && j_int(&ns, "hosts", r.args) == 5 &&
+			      j_int(&ns, "frame", r.args) == 1,
+		      "synack_nosyn %lld SYN-ACKs from %lld hosts, first frame %lld; want 5, 5, 1",
+		      j_int(&ns, "synacks", r.args), j_int(&ns, "hosts", r.args), j_int(&ns, "frame", r.args));
+	ck_assert_msg(j_str(&ns, "first", first, sizeof(first)) && strcmp(first, "10.2.0.1:80") == 0,
+		      "first sender %s, want 10.2.0.1:80", first);
+	run_free(&r);
+
+	run_plain(&r, "replay %s --quiet", q(c.path, qp, sizeof(qp)));
+	ck_assert_msg(strstr(r.out, "5 SYN-ACKs from 5 hosts without a SYN: reflection or capture started late") != NULL,
+		      "the text summary does not name the SYN-ACKs without a SYN:\n%s", r.out);
+	run_free(&r);
+}
+END_TEST
+
+/*
+ * A capture without handshakes: three clients, from ports below the
+ * service's, talk to 10.0.0.1:5000. The lower port would make the clients
+ * servers; fan-in (three peers against one) names 10.0.0.1:5000.
+ */
+START_TEST(test_fan_in_server)
+{
+	static const uint32_t clients[] = { 0x0a000002u, 0x0a000003u, 0x0a000004u };
+	struct cap c;
+	struct run r;
+	char qp[PATH_MAX + 8];
+	uint32_t i;
+
+	cap_open(&c, "fan-in.pcap");
+	for (i = 0; i < 3; i++) {
+		uint16_t cport = (uint16_t)(1000 + i);
+
+		cap_bare(&c, i * MS, clients[i], cport, SERVER, 5000, TH_ACK | TH_PSH, 100, 200, 502);
+		cap_bare(&c, i * MS + MS / 2, SERVER, 5000, clients[i], cport, TH_ACK, 200, 100, 502);
+	}
+	cap_close(&c);
+	run_json(&r, "replay %s --format json", q(c.path, qp, sizeof(qp)));
+	ck_assert_msg(r.rc == 0, "exit %d: %s", r.rc, r.err);
+	ck_assert_msg(count_inferred(&r, "local", NULL) == 1 && count_inferred(&r, "local", "10.0.0.1") == 1 &&
+			      count_inferred(&r, "listener", "10.0.0.1:5000") == 1,
+		      "want 10.0.0.1 alone local, listening on 5000:\n%s", r.out);
+	ck_assert_msg(strstr(r.out, "talks with 3 peers against its peer's 1") != NULL && strstr(r.out, "fan-in") != NULL,
+		      "the reason does not name the fan-in:\n%s", r.out);
+	ck_assert_msg(run_replay_num(&r, "picked_up") == 3, "picked up %lld connections, want 3",
+		      run_replay_num(&r, "picked_up"));
+	run_free(&r);
+}
+END_TEST
+
 Suite *replay_rules_suite(void)
 {
 	Suite *s = suite_create("replay_rules");
@@ -547,6 +686,10 @@ Suite *replay_rules_suite(void)
 	tcase_add_test(tc, test_closed_port_reset_seq);
 	tcase_add_test(tc, test_time_goes_back);
 	tcase_add_test(tc, test_one_direction);
+	tcase_add_test(tc, test_hundred_servers);
+	tcase_add_test(tc, test_host_limit_warns);
+	tcase_add_test(tc, test_synack_without_syn);
+	tcase_add_test(tc, test_fan_in_server);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -310,6 +310,10 @@ static void replay_record(const struct replay_stats *rs, struct rec_replay *out)
 	out->isn_own = rs->isn_own;
 	out->isn_rebased = rs->isn_rebased;
 	out->listener_drops = rs->listener_drops;
+	out->synack_nosyn = rs->synack_nosyn;
+	out->nosyn_hosts = rs->nosyn_hosts;
+	out->nosyn_first = rs->nosyn_first;
+	out->nosyn_frame = rs->nosyn_frame;
 	out->capture = rs->capture;
 	out->nskipped = emit_skip_list(out->skipped, REC_MAX_SKIPS, rs->skipped, rs->first_skipped, SKIP_COUNT,
 				       frame_skip_name);

@@ -162,6 +162,10 @@ struct rec_replay {
 	uint64_t isn_own;       /* ISNs the stack chose (no SYN-ACK in the capture) */
 	uint64_t isn_rebased;   /* of those, re-based to a recorded SYN-ACK's ISN read later */
 	uint64_t listener_drops; /* SYNs the recorded listener dropped (not answered before sent again), not replayed */
+	uint64_t synack_nosyn;  /* SYN-ACKs that answered no SYN in the capture (reflection, or a late start), from hosts not taken as local */
+	uint64_t nosyn_hosts;   /* their senders */
+	const char *nosyn_first; /* the first sender, "addr:port", or NULL */
+	int64_t nosyn_frame;    /* the first such SYN-ACK's frame */
 	struct rec_capture capture; /* where the capture was taken */
 	struct rec_skip skipped[REC_MAX_SKIPS]; /* reasons with a count, in frame.h's order */
 	int nskipped;           /* entries in skipped */

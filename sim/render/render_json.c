@@ -956,6 +956,17 @@ static void json_replay_stats(struct json_renderer *j, const struct rec_replay *
 	jb_count(j, "duplicates", rs->duplicates);
 	jb_count(j, "picked_up", rs->picked_up);
 	jb_count(j, "listener_drops", rs->listener_drops);
+	if (rs->synack_nosyn) {
+		jb_lit(j, ",\"synack_nosyn\":{\"synacks\":");
+		jb_u64(j, rs->synack_nosyn);
+		jb_count(j, "hosts", rs->nosyn_hosts);
+		jb_lit(j, ",\"first\":");
+		jb_jstr(j, rs->nosyn_first ? rs->nosyn_first : "");
+		jb_count(j, "frame", (uint64_t)rs->nosyn_frame);
+		jb_char(j, '}');
+	} else {
+		jb_lit(j, ",\"synack_nosyn\":null");
+	}
 	jb_lit(j, ",\"isn\":{\"recorded\":");
 	jb_u64(j, rs->isn_recorded);
 	jb_count(j, "own", rs->isn_own);

@@ -517,6 +517,10 @@ static void text_replay_stats(FILE *f, const struct rec_replay *rs)
 	if (rs->listener_drops)
 		fprintf(f, "%llu SYNs were dropped by the recorded listener (sent again before any answer): not replayed\n",
 			(unsigned long long)rs->listener_drops);
+	if (rs->synack_nosyn)
+		fprintf(f, "%llu SYN-ACKs from %llu hosts without a SYN: reflection or capture started late; their senders were not taken as local (the first: %s, frame %lld)\n",
+			(unsigned long long)rs->synack_nosyn, (unsigned long long)rs->nosyn_hosts,
+			rs->nosyn_first ? rs->nosyn_first : "?", (long long)rs->nosyn_frame);
 	if (rs->picked_up)
 		fprintf(f, "%llu connections were already open when the capture started (picked up as ESTABLISHED)\n",
 			(unsigned long long)rs->picked_up);

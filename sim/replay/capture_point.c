@@ -20,6 +20,8 @@
 /* Connections idle this long forget their delay (their 4-tuple may be reused). */
 #define DELAY_IDLE (300 * VT_SEC)
 #define K_DELAY 5
+/* A local address -> the delay of its latest delayed handshake (frame), never swept. */
+#define K_HOST 6
 
 const char *capture_side_name(int side)
 {
@@ -124,24 +126,23 @@ int capture_point_overall(const struct capture_point *cp)
 
 static void host_set(struct capture_point *cp, const struct ip_addr *a, vtime_t delay)
 {
-	int i;
+	static const struct ip_addr none;
+	struct tuple_key k;
+	struct tentry *e;
+	int added;
 
-	for (i = 0; i < cp->nhost; i++)
-		if (addr_equal(&cp->host[i].addr, a))
-			break;
-	if (i == cp->nhost) {
-		if (cp->nhost == REPLAY_MAX_LOCAL)
-			return;
-		cp->nhost++;
-		cp->host[i].addr = *a;
-	}
-	cp->host[i].delay = delay;
+	tkey_set(&k, K_HOST, a, 0, &none, 0);
+	e = tmap_put(&cp->delays, &k, &added);
+	if (e) /* out of memory: connections without a handshake take no delay */
+		e->frame = (int64_t)delay;
 }
 
 static int delay_idle(void *ctx, struct tentry *e)
 {
 	const struct capture_point *cp = ctx;
 
+	if (e->k.kind == K_HOST)
+		return 0;
 	return cp->last_sweep / VT_SEC - e->seq > DELAY_IDLE / VT_SEC;
 }
 
@@ -175,7 +176,7 @@ vtime_t capture_point_handshake(struct capture_point *cp, const struct ip_addr *
 	 * common, server-side capture costs no map); once something is, they
 	 * get one too, so that the host's delay is not guessed for them.
 	 */
-	if (!delay && !cp->nhost)
+	if (!delay && !cp->delayed)
 		return 0;
 	if (delay) {
 		cp->delayed++;
@@ -227,9 +228,9 @@ void capture_point_completed(struct capture_point *cp, const struct ip_addr *loc
 
 vtime_t capture_point_conn_delay(struct capture_point *cp, const struct segment *seg, vtime_t now)
 {
+	static const struct ip_addr none;
 	struct tuple_key k;
 	struct tentry *e;
-	int i;
 	tkey_set(&k, K_DELAY, &seg->dst, seg->dport, &seg->src, seg->sport);
 	e = tmap_get(&cp->delays, &k);
 	if (e) {
@@ -238,8 +239,7 @@ vtime_t capture_point_conn_delay(struct capture_point *cp, const struct segment 
 	}
 	if ((seg->flags & (TH_SYN | TH_ACK)) == TH_SYN)
 		return 0; /* a new handshake: measured, not guessed */
-	for (i = 0; i < cp->nhost; i++)
-		if (addr_equal(&cp->host[i].addr, &seg->dst))
-			return cp->host[i].delay;
-	return 0;
+	tkey_set(&k, K_HOST, &seg->dst, 0, &none, 0);
+	e = tmap_get(&cp->delays, &k);
+	return e ? (vtime_t)e->frame : 0;
 }

@@ -84,12 +84,8 @@ struct cp_pending {
 
 struct capture_point {
 	int mode;                         /* enum capture_mode */
-	struct tuplemap delays;           /* (local, remote) -> ack: inbound delay in us, frame: last use */
-	struct {
-		struct ip_addr addr;          /* a local address... */
-		vtime_t delay;                /* ...and the delay of its latest delayed handshake */
-	} host[REPLAY_MAX_LOCAL];
-	int nhost;                        /* entries in host */
+	struct tuplemap delays;           /* (local, remote) -> frame: inbound delay, seq: last use (s);
+					   * a local address alone -> frame: its latest delayed handshake's delay */
 	uint64_t sides[SIDE_COUNT];       /* handshakes by where they were captured */
 	uint64_t delayed;                 /* handshakes whose connection's inbound segments are delayed */
 	struct cp_hist syn_synack;        /* SYN -> SYN-ACK at the capture point */
@@ -147,7 +143,7 @@ vtime_t capture_point_conn_delay(struct capture_point *cp, const struct segment 
 
 static inline vtime_t capture_point_delay(struct capture_point *cp, const struct segment *seg, vtime_t now)
 {
-	return cp->nhost ? capture_point_conn_delay(cp, seg, now) : 0;
+	return cp->delayed ? capture_point_conn_delay(cp, seg, now) : 0;
 }
 
 /* The median of h (nanoseconds), VT_NEVER when most values are above the bound, 0 when empty. */

@@ -34,12 +34,14 @@
 #include "capture_point.h"
 #include "delay_line.h"
 #include "emit.h"
+#include "fanin.h"
 #include "frame.h"
 #include "lookahead.h"
 #include "pcap_out.h"
 #include "replay.h"
 #include "replay_app.h"
 #include "replay_cookie.h"
+#include "tuplemap.h"
 #include "verify.h"
 
 struct rp {
@@ -73,6 +75,11 @@ struct rp {
 		uint64_t min_waiting;     /* the fewest connections that waited at one of those drops */
 	} drops[REPLAY_MAX_LISTEN];
 	int ndrops;                   /* listeners in drops[] */
+	int no_answers;               /* no host in the first window answered a SYN: infer_servers() decided */
+	struct tuplemap nosyn;        /* senders of SYN-ACKs that answered no SYN: seq = how many, frame = the first */
+	int hosts_full;               /* REPLAY_MAX_HOSTS reached: a host was not taken as local (1) */
+	char hosts_full_addr[ADDR_STRLEN]; /* ...the first such host */
+	char nosyn_first[ADDR_STRLEN + 8]; /* the summary's first SYN-ACK without a SYN ("addr:port") */
 	struct replay_stats stats;    /* what the summary reports */
 };
 
@@ -100,11 +107,74 @@ static int add_local(struct rp *p, const struct ip_addr *a, vtime_t t, const cha
 
 	if (stack_has_addr(p->st, a))
 		return 0;
-	if (p->nlocal >= REPLAY_MAX_LOCAL || stack_add_addr(p->st, a) < 0)
+	if (p->nlocal >= REPLAY_MAX_HOSTS) {
+		if (!p->hosts_full) {
+			p->hosts_full = 1;
+			addr_format(a, p->hosts_full_addr, sizeof(p->hosts_full_addr));
+		}
 		return -ENOSPC;
+	}
+	if (stack_add_addr(p->st, a) < 0)
+		return -ENOMEM;
 	p->nlocal++;
 	if (p->r)
 		emit_inferred(p->r, t, "local", addr_format(a, b, sizeof(b)), why);
+	return 0;
+}
+
+/* How a SYN-ACK sender without a SYN is announced when it is taken as the server. */
+#define NOSYN_SERVER \
+	"it sent a SYN-ACK (frame %lld) whose SYN is not in the capture, and no host in the capture answered one: taken as the server"
+
+/*
+ * Whether the receiver of the SYN-ACK f reset it (a RST at its ack, in the
+ * window): it had sent no SYN, so f is a reflection (forged SYNs in the
+ * receiver's name), not a server's half of a connection.
+ */
+static int synack_reset(struct rp *p, const struct la_frame *f)
+{
+	const struct segment *s = &f->seg;
+	const struct la_frame *rst;
+
+	for (rst = la_find(p->la, LA_RST, &s->dst, s->dport, &s->src, s->sport); rst; rst = la_next_same(p->la, rst))
+		if (rst->seg.seq == s->ack)
+			return 1;
+	return 0;
+}
+
+/* A SYN-ACK f answered no SYN in the capture: its sender is noted, for the summary. */
+static void note_nosyn(struct rp *p, const struct la_frame *f)
+{
+	static const struct ip_addr none;
+	struct tuple_key k;
+	struct tentry *e;
+	int added;
+
+	tkey_set(&k, 1, &f->seg.src, 0, &none, 0);
+	e = p->nosyn.b ? tmap_put(&p->nosyn, &k, &added) : NULL;
+	if (!e)
+		return; /* out of memory: the summary counts fewer */
+	if (added) {
+		e->frame = f->n;
+		e->ack = f->seg.sport;
+	}
+	e->seq++;
+}
+
+/* For the summary: the SYN-ACK senders that never became local. */
+static int count_nosyn(void *ctx, struct tentry *e)
+{
+	struct rp *p = ctx;
+
+	if (stack_has_addr(p->st, &e->k.a))
+		return 0;
+	p->stats.synack_nosyn += e->seq;
+	p->stats.nosyn_hosts++;
+	if (!p->stats.nosyn_first || e->frame < p->stats.nosyn_frame) {
+		endpoint_format(&e->k.a, (uint16_t)e->ack, p->nosyn_first, sizeof(p->nosyn_first));
+		p->stats.nosyn_first = p->nosyn_first;
+		p->stats.nosyn_frame = e->frame;
+	}
 	return 0;
 }
 
@@ -125,14 +195,34 @@ static void learn(struct rp *p, const struct la_frame *f)
 	if (f->kind == LA_SYNACK) {
 		/* The words are only built for news: most SYN-ACKs come from known listeners. */
 		if (p->auto_local && !stack_has_addr(p->st, &s->src)) {
-			snprintf(why, sizeof(why), "it answered a SYN from %s with a SYN-ACK (frame %lld)",
-				 addr_format(&s->dst, b, sizeof(b)), (long long)f->n);
-			add_local(p, &s->src, t, why);
+			const struct la_frame *syn = la_find(p->la, LA_SYN, &s->dst, s->dport, &s->src, s->sport);
+
+			/*
+			 * Only an answer makes a server: a SYN-ACK to no SYN before
+			 * it (a reflection attack's victim answering forged SYNs
+			 * elsewhere, or a capture started mid-handshake) says
+			 * nothing of the capture's host.
+			 */
+			if (syn && syn->seg.seq + 1 == s->ack) {
+				snprintf(why, sizeof(why), "it answered a SYN from %s with a SYN-ACK (frame %lld)",
+					 addr_format(&s->dst, b, sizeof(b)), (long long)f->n);
+				add_local(p, &s->src, t, why);
+			} else if (p->no_answers && !synack_reset(p, f)) {
+				/* A capture of the servers' side alone, started before: as infer_servers() decided. */
+				snprintf(why, sizeof(why), NOSYN_SERVER, (long long)f->n);
+				add_local(p, &s->src, t, why);
+			} else {
+				note_nosyn(p, f);
+				return;
+			}
 		}
 		if (p->auto_listen && stack_has_addr(p->st, &s->src) &&
 		    !replay_app_is_listener(&p->app, &s->src, s->sport)) {
-			snprintf(why, sizeof(why),
-				 "it answered a SYN with a SYN-ACK (frame %lld); backlog not in the capture, %d assumed",
+			const struct la_frame *syn = la_find(p->la, LA_SYN, &s->dst, s->dport, &s->src, s->sport);
+
+			snprintf(why, sizeof(why), "it %s (frame %lld); backlog not in the capture, %d assumed",
+				 syn && syn->seg.seq + 1 == s->ack ? "answered a SYN with a SYN-ACK"
+								   : "sent a SYN-ACK whose SYN is not in the capture",
 				 (long long)f->n, p->o->cfg.somaxconn);
 			replay_app_listen(&p->app, &s->src, s->sport, -1, 0, t, why);
 		}
@@ -149,32 +239,63 @@ static void learn(struct rp *p, const struct la_frame *f)
 
 /*
  * No host in the first window answered a SYN (a capture that starts
- * mid-stream, or holds one direction only): the servers of what it holds
- * are taken as local. A host sent a SYN is a server; otherwise the end of
- * a connection with the lower port is (80 against 51234: a service port
- * against an ephemeral one). Each server is also a listener, so that on a
- * capture where both ends are taken as local the server's end is the
- * stack's side.
+ * mid-stream, holds one direction only, or shows SYN-ACKs whose SYNs it
+ * missed): the servers of what it holds are taken as local. Of a
+ * connection's two ends the server is, in this order:
+ *   - the end that was sent a SYN;
+ *   - the end that sent a SYN-ACK (its SYN is not in the capture);
+ *   - the end more peers talk to (fan-in: many clients, one address:port;
+ *     fanin.h);
+ *   - the end with the lower port (80 against 51234: a service port
+ *     against an ephemeral one).
+ * Resets are left out: a host resets what it never opened (the victim of
+ * a reflection, answering SYN-ACKs to SYNs forged in its name). Each
+ * server is also a listener, so that on a capture where both ends are
+ * taken as local the server's end is the stack's side.
  */
 static void infer_servers(struct rp *p)
 {
 	uint32_t i, n = la_count(p->la);
-	char why[200], b[ADDR_STRLEN];
+	char why[240], b[ADDR_STRLEN];
+	struct fanin fan;
 
+	/* Out of memory: no fan-in counts, and the port rule decides alone. */
+	(void)fanin_init(&fan);
+	for (i = 0; i < n; i++)
+		if (!la_at(p->la, i)->status && !(la_at(p->la, i)->seg.flags & TH_RST))
+			(void)fanin_add(&fan, &la_at(p->la, i)->seg);
 	for (i = 0; i < n; i++) {
 		const struct la_frame *f = la_at(p->la, i);
 		const struct segment *s = &f->seg;
 		const struct ip_addr *a;
+		uint32_t peers_src, peers_dst;
 		uint16_t port;
 
-		if (f->status)
+		/* A reset names no service (a host resets what it never opened: a reflection's victim). */
+		if (f->status || (s->flags & TH_RST))
 			continue;
+		peers_src = fanin_peers(&fan, &s->src, s->sport);
+		peers_dst = fanin_peers(&fan, &s->dst, s->dport);
 		if ((s->flags & (TH_SYN | TH_ACK)) == TH_SYN) {
 			a = &s->dst;
 			port = s->dport;
 			snprintf(why, sizeof(why),
 				 "it was sent a SYN from %s (frame %lld), and no host in the capture answered one",
 				 addr_format(&s->src, b, sizeof(b)), (long long)f->n);
+		} else if ((s->flags & (TH_SYN | TH_ACK)) == (TH_SYN | TH_ACK)) {
+			if (synack_reset(p, f))
+				continue;
+			a = &s->src;
+			port = s->sport;
+			snprintf(why, sizeof(why), NOSYN_SERVER, (long long)f->n);
+		} else if (peers_src != peers_dst) {
+			int src_serves = peers_src > peers_dst;
+
+			a = src_serves ? &s->src : &s->dst;
+			port = src_serves ? s->sport : s->dport;
+			snprintf(why, sizeof(why),
+				 "port %u talks with %u peers against its peer's %u (frame %lld: fan-in), and no host in the capture answered a SYN: taken as the server",
+				 port, src_serves ? peers_src : peers_dst, src_serves ? peers_dst : peers_src, (long long)f->n);
 		} else if (s->sport != s->dport) {
 			a = s->sport < s->dport ? &s->src : &s->dst;
 			port = s->sport < s->dport ? s->sport : s->dport;
@@ -193,6 +314,7 @@ static void infer_servers(struct rp *p)
 			replay_app_listen(&p->app, a, port, -1, 0, 0, why);
 		}
 	}
+	fanin_free(&fan);
 }
 
 /* ---- reading ahead --------------------------------------------------------------- */
@@ -252,8 +374,10 @@ static void look_ahead(struct rp *p, const struct la_frame *f)
 		while (!la_full_soft(p->la))
 			read_one(p);
 		p->started = 1;
-		if (p->auto_local && p->nlocal == 0)
+		if (p->auto_local && p->nlocal == 0) {
+			p->no_answers = 1;
 			infer_servers(p);
+		}
 	}
 	if (p->auto_local)
 		while (p->nlocal == 0 && !la_full_soft(p->la))
@@ -322,7 +446,7 @@ static void replay_inbound(struct rp *p, const struct segment *seg, int64_t n, v
 	if (p->o->tables == 1)
 		emit_tables(p->r, p->st);
 	if (p->o->accept_mode == ACCEPT_IMMEDIATE)
-		accepted = replay_app_accept_all(&p->app);
+		accepted = replay_app_accept_all(&p->app, &seg->dst, seg->dport);
 	/* Not a descriptor's news: it may have completed the handshake of one just accepted. */
 	if (!replay_app_drain_fd(&p->app, fd) && accepted)
 		replay_app_drain(&p->app, &seg->dst, seg->dport, &seg->src, seg->sport, &pr);
@@ -450,7 +574,7 @@ static void accept_ticks(struct rp *p, vtime_t t)
 	 * them keeps a long gap in the capture from costing one call per tick.
 	 */
 	stack_advance(p->st, p->next_accept);
-	replay_app_accept_all(&p->app);
+	replay_app_accept_all(&p->app, NULL, 0);
 	p->next_accept += every * ((t - p->next_accept) / every + 1);
 }
 
@@ -825,6 +949,14 @@ static void warn_capture(const struct rp *p)
 		fprintf(stderr,
 			"tcpdemux: %s: warning: only one direction: segments the recorded host sent from frame %lld on, none it received; the stack had nothing to answer\n",
 			file, (long long)p->first_out);
+	if (p->app.lis_full[0])
+		fprintf(stderr,
+			"tcpdemux: %s: warning: more than %d listeners: from %s on, none more was opened (its handshakes were not replayed; name the listeners that matter with --listen)\n",
+			file, REPLAY_MAX_HOSTS, p->app.lis_full);
+	if (p->hosts_full)
+		fprintf(stderr,
+			"tcpdemux: %s: warning: more than %d hosts answered SYNs: from %s on, further hosts were not taken as local (their segments count as not to or from a local address; name the ones that matter with --local)\n",
+			file, REPLAY_MAX_HOSTS, p->hosts_full_addr);
 	if (p->back_steps) {
 		render_time(p->back_max, us, sizeof(us));
 		fprintf(stderr,
@@ -841,6 +973,7 @@ static void rp_free(struct rp *p)
 	capture_point_free(&p->cp);
 	replay_app_free(&p->app);
 	replay_cookie_free(&p->cookies);
+	tmap_free(&p->nosyn);
 	verify_free(p->v);
 	stack_free(p->st);
 	frame_close(p->fs);
@@ -920,7 +1053,7 @@ int replay_run(const struct replay_opts *o)
 	p->la = la_new(p->fs, o->file, o->verify_checksums ? SEG_VERIFY_CSUM : 0);
 	delay_line_init(&p->held);
 	if (!p->st || !p->la || replay_cookie_init(&p->cookies) < 0 ||
-	    capture_point_init(&p->cp, o->capture_point) < 0 ||
+	    capture_point_init(&p->cp, o->capture_point) < 0 || tmap_init(&p->nosyn) < 0 ||
 	    (o->verify && !(p->v = verify_new(verify_report, verify_conn_report, p)))) {
 		fprintf(stderr, "tcpdemux: out of memory\n");
 		rp_free(p);
@@ -968,6 +1101,8 @@ int replay_run(const struct replay_opts *o)
 	}
 	frame_counts(p->fs, &p->stats.frames, &p->stats.filtered);
 	p->stats.picked_up = p->app.picked_up;
+	if (p->nosyn.b)
+		tmap_sweep(&p->nosyn, count_nosyn, p);
 	capture_summary(p);
 	infer_backlogs(p);
 	if (p->v) {

@@ -14,7 +14,17 @@
 #include "stack.h"
 #include "verify.h"
 
-#define REPLAY_MAX_LOCAL 64
+#define REPLAY_MAX_LOCAL 64     /* --local options */
+/*
+ * Local hosts, and listeners, a replay takes from the capture: far beyond
+ * a server farm behind one router (the address look-up is a hash,
+ * stack.c; the listener look-up too, replay_app.c), yet a bound on what a
+ * capture of a scan could make it open; reaching it is a warning. Why not
+ * more: every listen() on a port checks the port's bind bucket for a
+ * conflict, which holds every socket on that port (inet_csk_bind_conflict
+ * walks it too), so n listeners on one port cost n^2 / 2 checks.
+ */
+#define REPLAY_MAX_HOSTS 4096
 #define REPLAY_MAX_LISTEN 256
 
 /* What a replay read, for the summary (emit_summary() turns it into a record). */
@@ -38,6 +48,10 @@ struct replay_stats {
 	uint64_t isn_recorded, isn_own;
 	uint64_t isn_rebased;       /* own ISNs replaced by a recorded SYN-ACK's that came later */
 	uint64_t listener_drops;    /* SYNs the recorded listener dropped, not given to the stack */
+	uint64_t synack_nosyn;      /* SYN-ACKs that answered no SYN in the capture, from hosts never taken as local */
+	uint64_t nosyn_hosts;       /* ...their senders */
+	const char *nosyn_first;    /* ...the first of them ("addr:port"), or NULL */
+	int64_t nosyn_frame;        /* ...and its frame */
 	struct rec_capture capture; /* where the capture was taken (record.h) */
 	const struct verify_stats *verify; /* --verify, else NULL */
 	const char *verify_nothing; /* --verify compared nothing: why (the exit status is 1), else NULL */

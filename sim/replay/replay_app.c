@@ -20,6 +20,7 @@ void replay_app_init(struct replay_app *app, struct stack *st, struct renderer *
 	memset(app, 0, sizeof(*app));
 	app->st = st;
 	app->r = r;
+	(void)tmap_init(&app->lis_index); /* out of memory: listeners are scanned */
 }
 
 void replay_app_free(struct replay_app *app)
@@ -27,6 +28,10 @@ void replay_app_free(struct replay_app *app)
 	free(app->conn);
 	app->conn = NULL;
 	app->nconn = 0;
+	free(app->lis);
+	app->lis = NULL;
+	app->nlis = app->cap_lis = 0;
+	tmap_free(&app->lis_index);
 }
 
 int replay_listen_socket(struct stack *st, const struct ip_addr *a, uint16_t port, int backlog,
@@ -49,14 +54,36 @@ int replay_listen_socket(struct stack *st, const struct ip_addr *a, uint16_t por
 	return fd;
 }
 
+/* The listener index's key for a bound address and port. */
+static void lis_key(struct tuple_key *k, const struct ip_addr *a, uint16_t port)
+{
+	static const struct ip_addr none;
+
+	tkey_set(k, 1, a, port, &none, 0);
+}
+
 int replay_app_listen(struct replay_app *app, const struct ip_addr *a, uint16_t port, int backlog,
 		      int reuseport, vtime_t t, const char *why)
 {
 	char b[ADDR_STRLEN];
-	int fd;
+	struct tuple_key k;
+	struct tentry *e;
+	int fd, added;
 
-	if (app->nlis >= REPLAY_MAX_LISTEN)
+	if (app->nlis >= REPLAY_MAX_HOSTS) {
+		if (!app->lis_full[0])
+			endpoint_format(a, port, app->lis_full, sizeof(app->lis_full));
 		return -ENOSPC;
+	}
+	if (app->nlis == app->cap_lis) {
+		int cap = app->cap_lis ? 2 * app->cap_lis : 8;
+		struct app_listener *l = realloc(app->lis, (size_t)cap * sizeof(*l));
+
+		if (!l)
+			return -ENOMEM;
+		app->lis = l;
+		app->cap_lis = cap;
+	}
 	fd = replay_listen_socket(app->st, a, port, backlog, reuseport);
 	if (fd < 0)
 		return fd;
@@ -64,6 +91,15 @@ int replay_app_listen(struct replay_app *app, const struct ip_addr *a, uint16_t 
 	app->lis[app->nlis].port = port;
 	app->lis[app->nlis].fd = fd;
 	app->nlis++;
+	if (app->lis_index.b) {
+		lis_key(&k, a, port);
+		e = tmap_put(&app->lis_index, &k, &added);
+		if (!e) {
+			tmap_free(&app->lis_index); /* scanned from now on, rather than half indexed */
+		} else if (added) {
+			e->ack = (uint32_t)app->nlis;
+		}
+	}
 	if (app->r)
 		emit_inferred(app->r, t, "listener", endpoint_format(a, port, b, sizeof(b)), why);
 	return 0;
@@ -85,14 +121,47 @@ static int listener_covers(const struct replay_app *app, int i, const struct ip_
 	       !v6only;
 }
 
-int replay_app_is_listener(const struct replay_app *app, const struct ip_addr *a, uint16_t port)
+/* The first listener bound exactly to bound:port (through the index), or -1. */
+static int lis_indexed(const struct replay_app *app, const struct ip_addr *bound, uint16_t port)
 {
+	struct tuple_key k;
+	struct tentry *e;
+
+	lis_key(&k, bound, port);
+	e = tmap_get((struct tuplemap *)&app->lis_index, &k);
+	return e ? (int)e->ack - 1 : -1;
+}
+
+/*
+ * The listener that takes segments to a:port, in the order the listen
+ * table is searched (exact address, then the wildcard), or -1.
+ */
+static int listener_of(const struct replay_app *app, const struct ip_addr *a, uint16_t port)
+{
+	struct ip_addr any;
 	int i;
 
-	for (i = 0; i < app->nlis; i++)
-		if (app->lis[i].port == port && listener_covers(app, i, a))
-			return 1;
-	return 0;
+	if (!app->lis_index.b) {
+		for (i = 0; i < app->nlis; i++)
+			if (app->lis[i].port == port && listener_covers(app, i, a))
+				return i;
+		return -1;
+	}
+	if ((i = lis_indexed(app, a, port)) >= 0)
+		return i;
+	any = addr_any(a->family);
+	if ((i = lis_indexed(app, &any, port)) >= 0)
+		return i;
+	if (a->family != ADDR_V4)
+		return -1;
+	any = addr_any(ADDR_V6);
+	i = lis_indexed(app, &any, port);
+	return i >= 0 && listener_covers(app, i, a) ? i : -1;
+}
+
+int replay_app_is_listener(const struct replay_app *app, const struct ip_addr *a, uint16_t port)
+{
+	return listener_of(app, a, port) >= 0;
 }
 
 static int conn_fd(const struct replay_app *app, const struct app_conn *c)
@@ -143,29 +212,41 @@ static void conn_check_done(struct replay_app *app, const struct app_conn *c)
  * call left nothing behind there is nothing to accept: most segments
  * complete no handshake, and they cost no accept() call.
  */
-int replay_app_accept_all(struct replay_app *app)
+/* accept()s everything queued on listener i; returns how many. */
+static int accept_from(struct replay_app *app, int i)
 {
-	uint64_t opens = stack_counter(app->st, CNT_PASSIVEOPENS);
-	int i, n = 0;
+	int fd, n = 0;
 
-	if (opens == app->opens_seen && !app->accept_left)
+	while ((fd = sys_accept(app->st, app->lis[i].fd, NULL, NULL)) >= 0) {
+		struct app_conn *c = conn_add(app, fd);
+
+		if (c) {
+			c->listener = (uint32_t)i + 1;
+			n++;
+		}
+	}
+	if (fd != -EAGAIN)
+		app->accept_left = 1; /* out of descriptors or sockets: try again later */
+	return n;
+}
+
+int replay_app_accept_all(struct replay_app *app, const struct ip_addr *a, uint16_t port)
+{
+	uint64_t opens = stack_counter(app->st, CNT_PASSIVEOPENS), fresh = opens - app->opens_seen;
+	int i, first = -1, n = 0;
+
+	if (!fresh && !app->accept_left)
 		return 0;
 	app->opens_seen = opens;
-	app->accept_left = 0;
-	for (i = 0; i < app->nlis; i++) {
-		int fd;
-
-		while ((fd = sys_accept(app->st, app->lis[i].fd, NULL, NULL)) >= 0) {
-			struct app_conn *c = conn_add(app, fd);
-
-			if (c) {
-				c->listener = (uint16_t)(i + 1);
-				n++;
-			}
-		}
-		if (fd != -EAGAIN)
-			app->accept_left = 1; /* out of descriptors or sockets: try again later */
+	if (a && !app->accept_left && (first = listener_of(app, a, port)) >= 0) {
+		n = accept_from(app, first);
+		if ((uint64_t)n >= fresh && !app->accept_left)
+			return n;
 	}
+	app->accept_left = 0;
+	for (i = 0; i < app->nlis; i++)
+		if (i != first)
+			n += accept_from(app, i);
 	return n;
 }
 

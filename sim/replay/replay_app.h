@@ -24,6 +24,7 @@
 #include "replay.h"
 #include "segment.h"
 #include "stack.h"
+#include "tuplemap.h"
 
 /*
  * What the application knows of a connection it holds, indexed by its
@@ -35,7 +36,7 @@ struct app_conn {
 	uint32_t seq;      /* next byte the application writes, if have_seq */
 	uint8_t have_seq;  /* seq is known (from connect() or the first data sent) */
 	uint8_t fin_done;  /* shutdown(SHUT_WR) called */
-	uint16_t listener; /* 1 + the index in lis[] of the listener it was accepted from; 0: none */
+	uint32_t listener; /* 1 + the index in lis[] of the listener it was accepted from; 0: none */
 };
 
 /* A listening socket the application opened. */
@@ -50,8 +51,17 @@ struct replay_app {
 	struct renderer *r;          /* where "inferred established" is announced, or NULL */
 	struct app_conn *conn;       /* indexed by descriptor */
 	int nconn;                   /* entries allocated at conn */
-	struct app_listener lis[REPLAY_MAX_LISTEN]; /* in listen() order */
+	struct app_listener *lis;    /* in listen() order (a SO_REUSEPORT group's members side by side) */
 	int nlis;                    /* listeners open */
+	int cap_lis;                 /* room in lis */
+	/*
+	 * (bound address, port) -> ack: 1 + the index of its first listener.
+	 * A router's capture may show thousands of listeners, and the driver
+	 * asks for one per segment on loopback and per completed handshake.
+	 * Without memory for it (b NULL), lis is scanned instead.
+	 */
+	struct tuplemap lis_index;
+	char lis_full[ADDR_STRLEN + 8]; /* the first listener refused at REPLAY_MAX_HOSTS ("addr:port"), or "" */
 	uint64_t opens_seen;         /* PassiveOpens at the last replay_app_accept_all() */
 	int accept_left;             /* that call stopped on an error, not an empty queue */
 	uint32_t connect_isn;        /* the ISN the next connect() uses, if have_connect_isn */
@@ -66,8 +76,9 @@ void replay_app_free(struct replay_app *app);
 
 /*
  * Opens a listener (replay_listen_socket) and announces it as an
- * "inferred listener" with why (at time t). Returns 0, -ENOSPC (too many)
- * or the socket call's negative errno.
+ * "inferred listener" with why (at time t). Returns 0, -ENOSPC (already
+ * REPLAY_MAX_HOSTS listeners: the first refused is kept in lis_full, for
+ * the driver's warning), -ENOMEM, or the socket call's negative errno.
  */
 int replay_app_listen(struct replay_app *app, const struct ip_addr *a, uint16_t port, int backlog,
 		      int reuseport, vtime_t t, const char *why);
@@ -85,9 +96,13 @@ uint64_t replay_app_waiting(const struct replay_app *app, const struct ip_addr *
 /*
  * accept()s everything queued on every listener. Returns how many. While
  * PassiveOpens stands still and the last call left nothing behind, there
- * is nothing to accept and no accept() is made.
+ * is nothing to accept and no accept() is made. a:port (a may be NULL) is
+ * where the latest segment went: its listener is asked first, and when it
+ * held every connection completed since the last call, no other is (a
+ * replay with thousands of listeners makes one accept() per handshake,
+ * not one per listener).
  */
-int replay_app_accept_all(struct replay_app *app);
+int replay_app_accept_all(struct replay_app *app, const struct ip_addr *a, uint16_t port);
 
 /*
  * Reads whatever fd has received, and closes it once the stack is done
