@@ -600,8 +600,11 @@ struct stack {
 	int fd_hint;                   /* no free descriptor below this one */
 	uint64_t *fd_used;             /* a bit per descriptor (sock.c) */
 	uint64_t *fd_full;             /* a bit per all-ones word of fd_used */
-	struct ip_addr *addrs;
+	struct ip_addr *addrs;         /* the local addresses, in stack_add_addr() order */
 	int naddrs;
+	int cap_addrs;                 /* room in addrs */
+	uint32_t *addr_index;          /* open addressing over addrs: index + 1, 0 empty (stack.c) */
+	uint32_t addr_mask;            /* addr_index's size - 1; 0 while there is no index */
 	uint32_t next_id;
 	uint32_t nsocks;               /* sockets + requests + TIME_WAIT alive */
 	uint32_t isn_key, ts_key, port_key;

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash.h"
 #include "internal.h"
 
 static const char *const state_names[TCP_STATE_COUNT] = {
@@ -185,33 +186,107 @@ void stack_free(struct stack *st)
 	free(st->fd_used);
 	free(st->fd_full);
 	free(st->addrs);
+	free(st->addr_index);
 	free(st->pend);
 	free(st->pend_data);
 	free(st);
 }
 
+/*
+ * The local addresses: a replay of a router's capture may know thousands,
+ * and every segment asks twice whether an address is one of them, so past
+ * ADDR_SCAN of them an open-addressing index (kept at most half full)
+ * answers instead of a scan. A server has one or two: the scan is faster
+ * there than any hash.
+ */
+#define ADDR_SCAN 8
+
+static uint32_t addr_slot(const struct ip_addr *a, uint32_t mask)
+{
+	/* hash_addr() leaves an IPv4 address as it is: mix it (Fibonacci hashing, high bits folded down). */
+	uint32_t h = hash_addr(a->a, a->family == ADDR_V6, 0x5bd1e995u) * 0x9e3779b1u;
+
+	return (h ^ h >> 16) & mask;
+}
+
+/* Out of line, so that stack_has_addr()'s scan stays small enough to be inlined into the replay's loop. */
+static int __attribute__((noinline)) addr_find(const struct stack *st, const struct ip_addr *addr)
+{
+	uint32_t i, k;
+
+	if (!st->addr_mask) {
+		/* A server's one or two addresses: compared as they are, no hashing. */
+		for (k = 0; k < (uint32_t)st->naddrs; k++)
+			if (addr_equal(&st->addrs[k], addr))
+				return (int)k;
+		return -1;
+	}
+	for (i = addr_slot(addr, st->addr_mask); (k = st->addr_index[i]) != 0; i = (i + 1) & st->addr_mask)
+		if (addr_equal(&st->addrs[k - 1], addr))
+			return (int)k - 1;
+	return -1;
+}
+
+/* Rebuilds the index with room for twice the addresses there are (at least 4 x ADDR_SCAN slots). */
+static int addr_reindex(struct stack *st)
+{
+	uint32_t size = 4 * ADDR_SCAN, *idx, i;
+	int k;
+
+	while (size < 4 * (uint32_t)st->naddrs)
+		size *= 2;
+	idx = calloc(size, sizeof(*idx));
+	if (!idx)
+		return -ENOMEM;
+	for (k = 0; k < st->naddrs; k++) {
+		for (i = addr_slot(&st->addrs[k], size - 1); idx[i]; i = (i + 1) & (size - 1))
+			;
+		idx[i] = (uint32_t)k + 1;
+	}
+	free(st->addr_index);
+	st->addr_index = idx;
+	st->addr_mask = size - 1;
+	return 0;
+}
+
 int stack_add_addr(struct stack *st, const struct ip_addr *addr)
 {
-	struct ip_addr *a;
-	int i;
+	uint32_t i;
 
-	for (i = 0; i < st->naddrs; i++)
-		if (addr_equal(&st->addrs[i], addr))
-			return -EEXIST;
-	a = realloc(st->addrs, (size_t)(st->naddrs + 1) * sizeof(*a));
-	if (!a)
-		return -ENOMEM;
-	st->addrs = a;
+	if (addr_find(st, addr) >= 0)
+		return -EEXIST;
+	if (st->naddrs == st->cap_addrs) {
+		int cap = st->cap_addrs ? 2 * st->cap_addrs : 4;
+		struct ip_addr *a = realloc(st->addrs, (size_t)cap * sizeof(*a));
+
+		if (!a)
+			return -ENOMEM;
+		st->addrs = a;
+		st->cap_addrs = cap;
+	}
 	st->addrs[st->naddrs++] = *addr;
+	if (st->naddrs > ADDR_SCAN && 2 * (uint32_t)st->naddrs > st->addr_mask) {
+		if (addr_reindex(st) < 0) {
+			st->naddrs--;
+			return -ENOMEM;
+		}
+	} else if (st->addr_mask) {
+		for (i = addr_slot(addr, st->addr_mask); st->addr_index[i]; i = (i + 1) & st->addr_mask)
+			;
+		st->addr_index[i] = (uint32_t)st->naddrs;
+	}
 	return 0;
 }
 
 int stack_has_addr(const struct stack *st, const struct ip_addr *addr)
 {
-	int i;
+	int k;
 
-	for (i = 0; i < st->naddrs; i++)
-		if (addr_equal(&st->addrs[i], addr))
+	/* Every segment asks twice: the scan is written out here, for the compiler to inline. */
+	if (st->addr_mask)
+		return addr_find(st, addr) >= 0;
+	for (k = 0; k < st->naddrs; k++)
+		if (addr_equal(&st->addrs[k], addr))
 			return 1;
 	return 0;
 }

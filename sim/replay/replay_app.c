@@ -54,6 +54,9 @@ int replay_listen_socket(struct stack *st, const struct ip_addr *a, uint16_t por
 	return fd;
 }
 
+/* Up to this many listeners, a scan answers which one takes a segment (and accept() asks them all). */
+#define LIS_SCAN 8
+
 /* The listener index's key for a bound address and port. */
 static void lis_key(struct tuple_key *k, const struct ip_addr *a, uint16_t port)
 {
@@ -141,7 +144,8 @@ static int listener_of(const struct replay_app *app, const struct ip_addr *a, ui
 	struct ip_addr any;
 	int i;
 
-	if (!app->lis_index.b) {
+	/* A few listeners are scanned faster than hashed. */
+	if (!app->lis_index.b || app->nlis <= LIS_SCAN) {
 		for (i = 0; i < app->nlis; i++)
 			if (app->lis[i].port == port && listener_covers(app, i, a))
 				return i;
@@ -238,7 +242,7 @@ int replay_app_accept_all(struct replay_app *app, const struct ip_addr *a, uint1
 	if (!fresh && !app->accept_left)
 		return 0;
 	app->opens_seen = opens;
-	if (a && !app->accept_left && (first = listener_of(app, a, port)) >= 0) {
+	if (a && !app->accept_left && app->nlis > LIS_SCAN && (first = listener_of(app, a, port)) >= 0) {
 		n = accept_from(app, first);
 		if ((uint64_t)n >= fresh && !app->accept_left)
 			return n;
