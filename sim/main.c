@@ -26,6 +26,7 @@
 #include "sysctl.h"
 #include "render.h"
 #include "stack.h"
+#include "term.h"
 
 #define TCPDEMUX_VERSION "0.1.0"
 #define EXIT_CHECK 1
@@ -89,7 +90,8 @@ static const char usage_synth[] =
 	"    --data BYTES        request and response size (default 100)\n"
 	"    --concurrent C      clients open at once at most (default 100)\n"
 	"  --syn-flood N         N SYNs from random spoofed sources (198.18.0.0/15) that\n"
-	"                        never complete; --rate R SYNs per second (default 100000)\n"
+	"                        never complete; --rate R SYNs per second\n"
+	"                        (default 100000)\n"
 	"  --hash-flood N        N connections whose 4-tuples share one ehash bucket\n"
 	"                        under hash seed 1: with --hash-seed 1 every lookup walks\n"
 	"                        a chain of N; with any other (or a random) seed the\n"
@@ -108,7 +110,8 @@ static const char usage_synth[] =
 	"  -h, --help            show this help\n";
 
 static const char usage_live[] =
-	"usage: tcpdemux live [--tun NAME] [--addr ADDR/PREFIX] [--listen ADDR:PORT[,backlog=N]]\n"
+	"usage: tcpdemux live [--tun NAME] [--addr ADDR/PREFIX]\n"
+	"                     [--listen ADDR:PORT[,backlog=N]]\n"
 	"                     [--app echo|http|discard|never] [options]\n"
 	"\n"
 	"Creates a TUN device, gives the kernel an address on it and routes the\n"
@@ -274,7 +277,8 @@ static const char help_formats[] =
 	"  RAW, IPV4, IPV6   raw IP\n"
 	"  NULL, LOOP        BSD loopback\n"
 	"  PPP, PPP_SERIAL, PPP_PPPD, PPP_WITH_DIR, PPP_ETHER, C_HDLC\n"
-	"                    PPP (HDLC framing or not), PPPoE without Ethernet, Cisco HDLC\n"
+	"                    PPP (HDLC framing or not), PPPoE without Ethernet,\n"
+	"                    Cisco HDLC\n"
 	"  IEEE802_11, IEEE802_11_RADIO, PPI\n"
 	"                    802.11 data frames with LLC/SNAP, bare or behind radiotap or\n"
 	"                    PPI; encrypted frames are counted as wlan_protected\n"
@@ -283,7 +287,8 @@ static const char help_formats[] =
 	"read one link type at a time and merged back in file order; this needs a\n"
 	"file, not standard input, and every interface described before the first\n"
 	"packet. Otherwise split it by interface with Wireshark's tools:\n"
-	"  tshark -r FILE -Y 'frame.interface_id == N' -w - | editcap -F pcap -T ENCAP - ifN.pcap\n"
+	"  tshark -r FILE -Y 'frame.interface_id == N' -w - | \\\n"
+	"    editcap -F pcap -T ENCAP - ifN.pcap\n"
 	"(ENCAP: ether, linux-sll, linux-sll2, rawip, ...; editcap -T lists them).\n"
 	"\n"
 	"A frame cut by the snap length is replayed as far as it was captured: the\n"
@@ -313,6 +318,13 @@ static const char help_exit[] =
 	"     expectation did not hold\n"
 	"  2  bad input, unsupported input or usage: one line on stderr says which\n";
 
+/* term_wrap's put: a continuation line starts under the option's description. */
+static void put_optdef(void *ctx, const char *p, size_t n, int cont)
+{
+	(void)ctx;
+	printf("%*s%.*s\n", cont ? 25 : 0, "", (int)n, p);
+}
+
 /* A command's --help text; replay's ends with the --sysctl knobs. */
 static void print_usage(const char *usage)
 {
@@ -324,10 +336,16 @@ static void print_usage(const char *usage)
 		sysctl_list(stdout);
 	}
 	if (usage == usage_script)
-		for (i = 0; script_optdefs[i].name; i++)
-			printf("  --%s%-*s %s\n", script_optdefs[i].name,
-			       (int)(20 - strlen(script_optdefs[i].name)), script_optdefs[i].has_value ? "=N" : "",
-			       script_optdefs[i].help);
+		for (i = 0; script_optdefs[i].name; i++) {
+			char line[256];
+			int n = snprintf(line, sizeof(line), "  --%s%-*s %s", script_optdefs[i].name,
+					 (int)(20 - strlen(script_optdefs[i].name)),
+					 script_optdefs[i].has_value ? "=N" : "", script_optdefs[i].help);
+
+			/* the descriptions are written for one line; --help fits 80 columns */
+			term_wrap(line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1, 80, 25, put_optdef,
+				  NULL);
+		}
 }
 
 struct run_opts {

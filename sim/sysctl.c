@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "sysctl.h"
+#include "term.h"
 
 struct knob {
 	const char *name;
@@ -232,6 +233,17 @@ int sysctl_profile_apply(struct stack_config *cfg, const char *assignment, char 
 	return -1;
 }
 
+/* term_wrap's put: a continuation line gets the description's indent again. */
+static void put_what(void *ctx, const char *p, size_t n, int cont)
+{
+	fprintf(ctx, "%s%.*s\n", cont ? "      " : "", (int)n, p);
+}
+
+/*
+ * A knob's name and default on one line, its description wrapped beneath:
+ * the names and defaults (up to "4096 131072 6291456") leave too little
+ * of 80 columns for a description column beside them.
+ */
 void sysctl_list(FILE *out)
 {
 	struct stack_config d;
@@ -251,6 +263,11 @@ void sysctl_list(FILE *out)
 			snprintf(def, sizeof(def), "%u", *(const uint32_t *)v);
 		else
 			snprintf(def, sizeof(def), "%d", *(const int *)v);
-		fprintf(out, "  %-32s default %-5s %s\n", knobs[i].name, def, knobs[i].what);
+		char what[128];
+		int n;
+
+		fprintf(out, "  %s  default %s\n", knobs[i].name, def);
+		n = snprintf(what, sizeof(what), "      %s", knobs[i].what);
+		term_wrap(what, (size_t)n, 80, 6, put_what, out);
 	}
 }

@@ -24,7 +24,10 @@ int sysctl_apply(struct stack_config *cfg, const char *assignment, char *err, si
  */
 int sysctl_profile_apply(struct stack_config *cfg, const char *assignment, char *err, size_t errlen);
 
-/* Writes the list of known names with their defaults, one per line. */
+/*
+ * Writes the list of known names, each with its default on one line and
+ * its description beneath, wrapped to 80 columns.
+ */
 void sysctl_list(FILE *out);
 
 #endif

@@ -250,6 +250,34 @@ START_TEST(test_help_topics)
 }
 END_TEST
 
+/*
+ * Every help text fits an 80-column terminal: help TOPIC (none too) and
+ * each command's --help, the tables printed after the fixed text included.
+ * Bytes are columns: the texts are ASCII.
+ */
+START_TEST(test_help_fits_80)
+{
+	static const char *const args[] = {
+		"help",           "help demo",     "help replay",   "help script",  "help synth",
+		"help live",      "help formats",  "help filters",  "help sysctl",  "help exit",
+		"demo --help",    "replay --help", "script --help", "synth --help", "live --help",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(args) / sizeof(args[0]); i++) {
+		struct run r;
+		int k;
+
+		run_plain(&r, "%s", args[i]);
+		run_ok(&r);
+		for (k = 0; k < r.l.n; k++)
+			ck_assert_msg(strlen(r.l.line[k]) <= 80, "tcpdemux %s: line %d is %zu columns, over 80:\n%s",
+				      r.args, k + 1, strlen(r.l.line[k]), r.l.line[k]);
+		run_free(&r);
+	}
+}
+END_TEST
+
 Suite *usage_suite(void)
 {
 	Suite *s = suite_create("usage");
@@ -265,6 +293,7 @@ Suite *usage_suite(void)
 	tcase_set_timeout(tu, 60);
 	tcase_add_test(tu, test_usage_errors);
 	tcase_add_test(tu, test_help_topics);
+	tcase_add_test(tu, test_help_fits_80);
 	suite_add_tcase(s, tu);
 	return s;
 }
