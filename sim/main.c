@@ -948,6 +948,19 @@ struct replay_cli {
 	const char *read_file; /* -r FILE */
 };
 
+/* One line for an option that another makes meaningless; the run goes on without it. */
+static void warn_ignored(const char *opt, const char *with, const char *why)
+{
+	fprintf(stderr, "tcpdemux: warning: %s is ignored with %s: %s\n", opt, with, why);
+}
+
+/* --tables with --quiet: the tables are trace output, and --quiet keeps only the summary. */
+static void warn_quiet_tables(const struct replay_cli *rc)
+{
+	if (rc->quiet && rc->o.tables)
+		warn_ignored("--tables", "--quiet", "only the summary is printed");
+}
+
 static int replay_opt(void *ctx, int opt, const char *arg)
 {
 	struct replay_cli *cli = ctx;
@@ -1110,6 +1123,7 @@ static int cmd_replay(int argc, char **argv)
 		free(filter);
 		return EXIT_USAGE;
 	}
+	warn_quiet_tables(&cli);
 	if (cli.quiet)
 		o->tables = 0;
 	run_opts_config(&ro, &o->cfg);
@@ -1229,6 +1243,7 @@ struct synth_cli {
 	struct replay_cli rc; /* --listen, --sysctl, --accept, --tables, --write, --quiet */
 	struct synth_opts o;
 	int seed_set;
+	int data_set;         /* --data was given (it means something only with --clients) */
 };
 
 static int synth_opt(void *ctx, int opt, const char *arg)
@@ -1271,6 +1286,7 @@ static int synth_opt(void *ctx, int opt, const char *arg)
 			return -1;
 		}
 		cli->o.data = v;
+		cli->data_set = 1;
 		return 0;
 	case OPT_CONCURRENT:
 		if (parse_u32(arg, &v) < 0 || v == 0) {
@@ -1326,6 +1342,10 @@ static int cmd_synth(int argc, char **argv)
 	o->accept_mode = cli.rc.o.accept_mode;
 	o->accept_every = cli.rc.o.accept_every;
 	o->write_path = cli.rc.o.write_path;
+	warn_quiet_tables(&cli.rc);
+	if (cli.data_set && o->mode != SYNTH_CLIENTS)
+		warn_ignored("--data", o->mode == SYNTH_SYN_FLOOD ? "--syn-flood" : "--hash-flood",
+			     "its SYNs never complete a handshake, so nothing is sent or received");
 	o->tables = cli.rc.quiet ? 0 : cli.rc.o.tables;
 	if (!cli.seed_set)
 		o->seed = ro.seed_set ? ro.seed : ro.seed ^ 0x6a09e667u;
@@ -1510,6 +1530,7 @@ static int cmd_live(int argc, char **argv)
 	o->accept_mode = o->app == SERVER_APP_NEVER ? ACCEPT_NEVER : cli->rc.o.accept_mode;
 	o->accept_every = cli->rc.o.accept_every;
 	o->write_path = cli->rc.o.write_path;
+	warn_quiet_tables(&cli->rc);
 	o->tables = cli->rc.quiet ? 0 : cli->rc.o.tables;
 	run_opts_config(&ro, &o->cfg);
 	if (quiet_renderers(&ro, cli->rc.quiet, 0, &o->r, &o->summary_r) < 0) {

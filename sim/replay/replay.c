@@ -76,6 +76,10 @@ struct rp {
 	} drops[REPLAY_MAX_LISTEN];
 	int ndrops;                   /* listeners in drops[] */
 	int no_answers;               /* no host in the first window answered a SYN: infer_servers() decided */
+	uint64_t local_unseen;        /* bit i: --local i named no segment's address yet */
+	uint64_t listen_syns[REPLAY_MAX_LISTEN]; /* at the end: SYNs each --listen option's listeners saw */
+	char unlistened[ADDR_STRLEN + 8]; /* with --listen: the first SYN-ACK sender no listener covers, or "" */
+	int64_t unlistened_frame;     /* ...and its frame */
 	struct tuplemap nosyn;        /* senders of SYN-ACKs that answered no SYN: seq = how many, frame = the first */
 	int hosts_full;               /* REPLAY_MAX_HOSTS reached: a host was not taken as local (1) */
 	char hosts_full_addr[ADDR_STRLEN]; /* ...the first such host */
@@ -225,6 +229,11 @@ static void learn(struct rp *p, const struct la_frame *f)
 								   : "sent a SYN-ACK whose SYN is not in the capture",
 				 (long long)f->n, p->o->cfg.somaxconn);
 			replay_app_listen(&p->app, &s->src, s->sport, -1, 0, t, why);
+		} else if (!p->auto_listen && !p->unlistened[0] && stack_has_addr(p->st, &s->src) &&
+			   !replay_app_is_listener(&p->app, &s->src, s->sport)) {
+			/* For the warning on a --listen no SYN reached: where the recorded host did listen. */
+			endpoint_format(&s->src, s->sport, p->unlistened, sizeof(p->unlistened));
+			p->unlistened_frame = f->n;
 		}
 	} else if (f->kind == LA_RST && p->auto_local && (s->flags & TH_ACK)) {
 		const struct la_frame *syn = la_find(p->la, LA_SYN, &s->dst, s->dport, &s->src, s->sport);
@@ -819,6 +828,17 @@ static void infer_backlogs(struct rp *p)
 	}
 }
 
+/* A segment to or from a local address: the --local options naming its ends have been seen. */
+static void local_seen(struct rp *p, const struct segment *seg)
+{
+	int i;
+
+	for (i = 0; i < p->o->nlocal; i++)
+		if ((p->local_unseen >> i & 1) &&
+		    (addr_equal(&p->o->local[i], &seg->src) || addr_equal(&p->o->local[i], &seg->dst)))
+			p->local_unseen &= ~(1ull << i);
+}
+
 /*
  * Replays the window's head frame f: the clock moves to its time (timers
  * fire), then the segment goes to the stack (now, or held back while its
@@ -858,6 +878,8 @@ static int replay_frame(struct rp *p, const struct la_frame *f, const char **not
 		p->stats.header_cut++;
 	p->stats.tso_length_0 += f->tso;
 	dir = direction(p, &f->seg);
+	if (p->local_unseen && dir)
+		local_seen(p, &f->seg);
 	if (dir > 0) {
 		if (!p->stats.inbound++)
 			p->first_in = f->n;
@@ -930,6 +952,78 @@ static void observe(void *ctx, const struct event *ev)
 }
 
 /* ---- the run ------------------------------------------------------------------------- */
+
+/*
+ * A replay that replayed nothing is no answer: one line says why (no
+ * frame, a filter that matched none, no TCP, or a --local the capture
+ * never names) and the exit status is 2. Returns 0 when something was
+ * replayed, else -1 (the line written).
+ */
+static int refuse_nothing_replayed(const struct rp *p)
+{
+	const char *file = p->o->file;
+	char b[ADDR_STRLEN];
+	int i;
+
+	for (i = 0; i < p->o->nlocal && i < 64; i++)
+		if (p->local_unseen >> i & 1) {
+			fprintf(stderr, "tcpdemux: %s: --local %s: no segment in the capture is to or from it\n", file,
+				addr_format(&p->o->local[i], b, sizeof(b)));
+			return -1;
+		}
+	if (p->stats.inbound || p->stats.outbound)
+		return 0;
+	if (!p->stats.frames)
+		fprintf(stderr, "tcpdemux: %s: the capture holds no frames: nothing to replay\n", file);
+	else if (p->stats.filtered == p->stats.frames)
+		fprintf(stderr, "tcpdemux: %s: the filter '%s' matched none of its %llu frames: nothing to replay\n", file,
+			p->o->filter ? p->o->filter : "", (unsigned long long)p->stats.frames);
+	else if (!p->any_tcp)
+		fprintf(stderr,
+			"tcpdemux: %s: none of its %llu frames holds a TCP segment (the summary's skipped line says what they were): nothing to replay\n",
+			file, (unsigned long long)(p->stats.frames - p->stats.filtered));
+	else
+		fprintf(stderr, "tcpdemux: %s: no TCP segment is to or from a local address: nothing to replay\n", file);
+	return -1;
+}
+
+/* Adds each listener's SYNs to the --listen option it was opened for (a SO_REUSEPORT group's members all count). */
+static void count_listen_syns(void *ctx, const struct listener_view *l)
+{
+	struct rp *p = ctx;
+	struct listener_stats ls;
+	int i;
+
+	if (stack_listener_stats(p->st, l->id, &ls) < 0)
+		return;
+	for (i = 0; i < p->o->nlisten; i++)
+		if (p->o->listen[i].port == l->port && addr_equal(&p->o->listen[i].addr, &l->addr))
+			p->listen_syns[i] += ls.syns;
+}
+
+/*
+ * One warning line for each --listen no SYN of the capture reached: a
+ * listener the capture contradicts (the SYN-ACKs came from another port
+ * or address), which would otherwise reset every SYN in silence.
+ */
+static void warn_unreached_listeners(struct rp *p)
+{
+	char b[ADDR_STRLEN + 8], where[ADDR_STRLEN + 96];
+	int i;
+
+	if (!p->o->nlisten || !p->stats.inbound)
+		return;
+	memset(p->listen_syns, 0, sizeof(p->listen_syns));
+	stack_walk_listeners(p->st, count_listen_syns, p);
+	where[0] = '\0';
+	if (p->unlistened[0])
+		snprintf(where, sizeof(where), "; the recorded host answered SYNs at %s (frame %lld)", p->unlistened,
+			 (long long)p->unlistened_frame);
+	for (i = 0; i < p->o->nlisten; i++)
+		if (!p->listen_syns[i])
+			fprintf(stderr, "tcpdemux: %s: warning: --listen %s: no SYN in the capture reached it%s\n", p->o->file,
+				endpoint_format(&p->o->listen[i].addr, p->o->listen[i].port, b, sizeof(b)), where);
+}
 
 /*
  * One line on stderr for each way the capture is not what a replay
@@ -1076,6 +1170,7 @@ int replay_run(const struct replay_opts *o)
 	stack_set_cookie_hook(p->st, replay_cookie_check, &p->cookies);
 	p->next_accept = o->accept_every;
 	p->auto_local = o->nlocal == 0;
+	p->local_unseen = o->nlocal >= 64 ? ~0ull : (1ull << o->nlocal) - 1;
 	p->auto_listen = o->nlisten == 0;
 	if (setup_given(p) < 0) {
 		rp_free(p);
@@ -1124,8 +1219,11 @@ int replay_run(const struct replay_opts *o)
 			"tcpdemux: %s: no host in the capture answered a SYN, so no side could be taken as local (name it with --local ADDR)\n",
 			o->file);
 		status = 2;
+	} else if (refuse_nothing_replayed(p) < 0) {
+		status = 2;
 	} else {
 		/* Warnings only for a capture replayed to its end: a refused one gets its one line. */
+		warn_unreached_listeners(p);
 		warn_capture(p);
 		if (p->stats.verify_nothing) {
 			fprintf(stderr, "tcpdemux: %s: --verify: %s\n", o->file, p->stats.verify_nothing);
