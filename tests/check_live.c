@@ -571,12 +571,19 @@ END_TEST
  * each segment the stack received with its lookup, each it sent with its
  * cause.
  */
+/*
+ * --annotate of a live run: every packet the kernel sent into the device,
+ * byte for byte (raw IP) at its wall-clock time, with its lookup; the
+ * stack's answers name the frame they answer by its number in the file.
+ */
 START_TEST(live_annotate)
 {
 	struct live_env e;
 	struct bg live;
-	char *out, *trace, pcapng[PATH_MAX], args[PATH_MAX + 64], qp[PATH_MAX + 8];
+	char *out, *trace, *line, *save, pcapng[PATH_MAX], args[PATH_MAX + 64], qp[PATH_MAX + 8], want[64];
 	char *cargv[] = { (char *)"curl", (char *)"-sS", (char *)"-m", (char *)"5", (char *)"http://10.9.0.1/", NULL };
+	long syn_frame = 0, inbound = 0;
+	time_t t0, t1;
 	int rc;
 
 	if (!live_possible())
@@ -584,24 +591,57 @@ START_TEST(live_annotate)
 	env_make(&e, "annotate");
 	env_file(&e, "live.pcapng", pcapng, sizeof(pcapng));
 	fmt(args, sizeof(args), "--app http --quiet --annotate %s", q(pcapng, qp, sizeof(qp)));
+	t0 = time(NULL);
 	live_start(&live, &e, args);
 	rc = env_run(&e, 20, cargv, &out);
 	ck_assert_msg(rc == 0 && strstr(out, "tcpdemux: connection 10.9.0.2:"), "curl (%d):\n%s", rc, out);
 	free(out);
 	trace = live_stop(&live, &e, "tcpdemux0");
 	free(trace);
+	t1 = time(NULL);
 	{
-		char *targv[] = { (char *)"tshark", (char *)"-r", pcapng, (char *)"-T", (char *)"fields", (char *)"-e",
-				  (char *)"tcp.flags.str", (char *)"-e", (char *)"frame.comment", NULL };
+		char *targv[] = { (char *)"tshark", (char *)"-r", pcapng, (char *)"-T", (char *)"fields", (char *)"-E",
+				  (char *)"separator=|", (char *)"-e", (char *)"frame.number", (char *)"-e",
+				  (char *)"frame.time_epoch", (char *)"-e", (char *)"tcp.flags.str", (char *)"-e",
+				  (char *)"frame.comment", NULL };
 
 		rc = prog_runv(targv, &out, NULL);
 	}
 	ck_assert_msg(rc == 0, "tshark could not read the --annotate file (%d):\n%s", rc, out);
 	ck_assert_msg(strstr(out, "demux: ehash[") && strstr(out, "-> listener 10.9.0.1:80 (exact) -> request #2"),
 		      "no lookup of the SYN in the comments:\n%s", out);
-	ck_assert_msg(strstr(out, "tcpdemux: SYN-ACK answering #1"), "no SYN-ACK naming the SYN it answers:\n%s", out);
 	ck_assert_msg(strstr(out, "handshake complete, accept queue 1/"), "no completed handshake:\n%s", out);
 	ck_assert_msg(strstr(out, "len 146 by the application"), "the application's answer is not named:\n%s", out);
+	{
+		char *copy = strdup(out);
+
+		ck_assert_msg(copy != NULL, "out of memory");
+		for (line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+			long n = strtol(line, NULL, 10);
+			char *f2 = strchr(line, '|'), *f3 = f2 ? strchr(f2 + 1, '|') : NULL;
+			double ts = f2 ? strtod(f2 + 1, NULL) : 0;
+			const char *comment = f3 ? strchr(f3 + 1, '|') : NULL;
+
+			if (line[0] < '0' || line[0] > '9')
+				continue; /* tshark's own notes (running as root) */
+			ck_assert_msg(comment != NULL, "a line without four fields: %s", line);
+			comment++;
+			/* The packets as they crossed the device: at the wall clock's time, not from 0. */
+			ck_assert_msg(ts >= (double)t0 - 1 && ts <= (double)t1 + 1,
+				      "frame %ld at %.6f, outside the run (%lld to %lld)", n, ts, (long long)t0,
+				      (long long)t1);
+			if (strncmp(comment, "demux: ", 7) == 0) {
+				inbound++;
+				if (!syn_frame && f3 && strstr(f3, "|··········S·|"))
+					syn_frame = n;
+			}
+		}
+		free(copy);
+	}
+	ck_assert_msg(syn_frame > 0 && inbound >= 5, "the SYN's frame %ld, %ld frames the stack received (want 5 or more):\n%s",
+		      syn_frame, inbound, out);
+	fmt(want, sizeof(want), "tcpdemux: SYN-ACK answering #%ld", syn_frame);
+	ck_assert_msg(strstr(out, want) != NULL, "no SYN-ACK naming the SYN's frame %ld:\n%s", syn_frame, out);
 	free(out);
 	live_cleanup(e.ns);
 }

@@ -26,6 +26,7 @@
  */
 #define _GNU_SOURCE /* ppoll() */
 #include <errno.h>
+#include <pcap/dlt.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -168,6 +169,22 @@ static int from_our_subnets(const struct live *l, const struct ip_addr *a)
 	return 0;
 }
 
+/*
+ * The packet itself, as it crossed the device, for a front end that
+ * writes it back (--annotate): raw IP, stamped with the wall clock at
+ * virtual time t; seg is what the stack was given, or NULL with the
+ * reason it was skipped.
+ */
+static void live_frame(struct live *l, const uint8_t *pkt, size_t len, vtime_t t, const struct segment *seg,
+		       int skipped)
+{
+	struct rec_frame rf = { (int64_t)l->packets_in, DLT_RAW, l->wall0 + t, l->wall0, (uint32_t)len,
+				(uint32_t)len, pkt, (int8_t)(seg ? 1 : 0), seg ? NULL : live_skip_name(skipped),
+				seg, NULL };
+
+	emit_frame(l->r, &rf, t);
+}
+
 /* One packet the kernel sent into the device, at virtual time t. */
 static void live_packet(struct live *l, const uint8_t *pkt, size_t len, vtime_t t)
 {
@@ -187,11 +204,13 @@ static void live_packet(struct live *l, const uint8_t *pkt, size_t len, vtime_t 
 	if (rc) {
 		if (!l->skipped[rc]++)
 			l->first_skipped[rc] = l->packets_in;
+		live_frame(l, pkt, len, t, NULL, rc);
 		return;
 	}
 	l->tcp_in++;
 	stack_advance(l->st, t);
 	fd = stack_input(l->st, &seg, l->packets_in);
+	live_frame(l, pkt, len, t, &seg, 0);
 	if (l->o->tables == 1)
 		emit_tables(l->r, l->st);
 	server_app_news(l->app, fd);

@@ -6,7 +6,9 @@
  *       (held while a --verify verdict is due) -> pcapng.c.
  *
  * Interface 0 holds the input: a replay's every frame byte for byte, with
- * its link type and timestamp (REC_FRAME); for a demo, script or synth
+ * its link type and timestamp (REC_FRAME), or a live run's every packet
+ * the kernel sent into the TUN device (raw IP, at its wall-clock time);
+ * for a demo, script or synth
  * run, the segments the stack received (BSD loopback framing: a family,
  * then the IP packet). Interface 1, named "tcpdemux", holds every segment
  * the stack sent, at its virtual time (plus the capture's start, for a
@@ -97,7 +99,7 @@ struct annot {
 	char *path;
 	int *failed;             /* set when the file could not be written */
 	int verify;              /* --verify: stack and host segments wait for their verdict */
-	int replay;              /* REC_BEGIN said replay: frames come as REC_FRAME */
+	int replay;              /* REC_BEGIN said replay or live: frames come as REC_FRAME */
 	char *name;              /* what runs (REC_BEGIN's name) */
 	int have_ifaces;
 	int one_iface;           /* a raw-IP capture: the stack's segments share its interface (add_ifaces) */
@@ -623,7 +625,7 @@ static void frame_comment(const struct rec_frame *f, char *buf, size_t len)
 	char fl[64];
 
 	if (f->skipped) {
-		snprintf(buf, len, "skipped: %s (not replayed)", f->skipped);
+		snprintf(buf, len, "skipped: %s (not given to the stack)", f->skipped);
 	} else if (f->dir < 0) {
 		/* What replay_app.c makes of it: the application's call, or nothing (the stack answers by itself). */
 		const struct segment *s = f->seg;
@@ -690,7 +692,8 @@ static void annot_record(struct renderer *r, const struct record *rec)
 
 	switch (rec->type) {
 	case REC_BEGIN:
-		a->replay = rec->begin->kind == RUN_REPLAY;
+		/* A replay's and a live run's input comes as REC_FRAME records: the frames as they were. */
+		a->replay = rec->begin->kind == RUN_REPLAY || rec->begin->kind == RUN_LIVE;
 		if (!a->replay)
 			a->linktype = DLT_NULL; /* segments, not frames: a 4-byte family says IPv4 or IPv6 */
 		free(a->name);
