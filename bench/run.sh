@@ -206,6 +206,97 @@ SPEED="$TMP/speed.md"
 } >"$SPEED"
 cat "$SPEED" >&2
 
+# ---- 1b. every shape of capture ------------------------------------------------------------
+# replay --quiet against the floor and tcptrace on four shapes, in
+# alternating rounds, as wall time and as CPU time (user + sys): the
+# standard capture (above), handshakes interleaved (2,000 at once), many
+# connections open at once, and a composite of published captures (the
+# files of $REALWORLD with 10,000 frames or more, time-shifted copies
+# concatenated to about 1M frames); then each of those files alone. The
+# targets: at most 1.5x the floor's wall time and 2.5x its CPU time, at
+# least 2x faster than tcptrace.
+REALWORLD=${REALWORLD:-../shared/realworld}
+OPEN_N=${OPEN_N:-200000}
+COMP_FRAMES=${COMP_FRAMES:-1000000}
+[ "${BENCH_QUICK:-0}" = 1 ] && { OPEN_N=20000; COMP_FRAMES=100000; }
+INTER_F=$B/interleaved-$INTER_N.pcap
+OPEN_F=$B/open-$OPEN_N.pcap
+COMP_F=$B/published-$COMP_FRAMES.pcap
+[ -s "$INTER_F" ] && [ "$INTER_F" -nt bench/gen.c ] || $B/gen interleaved "$INTER_F" "$INTER_N" $((INTER_N / 100)) >/dev/null || die "gen interleaved"
+[ -s "$OPEN_F" ] && [ "$OPEN_F" -nt bench/gen.c ] || $B/gen million "$OPEN_F" "$OPEN_N" >/dev/null || die "gen million"
+BIG_FILES=()
+if [ -d "$REALWORLD" ]; then
+	for f in "$REALWORLD"/*.pcap "$REALWORLD"/*.pcapng; do
+		[ -f "$f" ] || continue
+		n=$($B/floor "$f" 2>/dev/null | awk '{ print $1 }')
+		# Only files libpcap reads to their end (a truncated one makes tcpdemux exit 2).
+		[ -n "$n" ] && [ "$n" -ge 10000 ] && $TD replay "$f" --quiet >/dev/null 2>&1 && BIG_FILES+=("$f")
+	done
+fi
+if [ ${#BIG_FILES[@]} -gt 0 ] && command -v editcap >/dev/null && command -v mergecap >/dev/null &&
+	{ [ ! -s "$COMP_F" ] || [ "$(stat -c %Y "$COMP_F")" -lt "$(stat -c %Y "$(ls -t "${BIG_FILES[@]}" | head -1)")" ]; }; then
+	say "bench: building $COMP_F from ${#BIG_FILES[@]} published captures"
+	parts=()
+	total=0
+	k=0
+	while [ "$total" -lt "$COMP_FRAMES" ]; do
+		for f in "${BIG_FILES[@]}"; do
+			# Each copy 1,000 s after the one before: its connections' 4-tuples are long out of TIME_WAIT.
+			editcap -F pcap -t $((k * 1000)) "$f" "$TMP/part-$k-$(basename "$f" | tr . _).pcap" || die "editcap $f"
+			parts+=("$TMP/part-$k-$(basename "$f" | tr . _).pcap")
+			total=$((total + $($B/floor "$f" | awk '{ print $1 }')))
+		done
+		k=$((k + 1))
+	done
+	mergecap -a -F pcap -w "$COMP_F" "${parts[@]}" || die "mergecap"
+	rm -f "${parts[@]}"
+fi
+SHAPES=("$STD" "$INTER_F" "$OPEN_F")
+[ -s "$COMP_F" ] && [ ${#BIG_FILES[@]} -gt 0 ] && SHAPES+=("$COMP_F")
+SHAPES+=("${BIG_FILES[@]}")
+say "bench: $REPS alternating rounds on ${#SHAPES[@]} captures of other shapes"
+for r in $(seq 1 "$REPS"); do
+	say "  round $r/$REPS"
+	i=0
+	for f in "${SHAPES[@]}"; do
+		run "s${i}_floor" $B/floor "$f"
+		run "s${i}_quiet" $TD replay "$f" --quiet --hash-seed $SEED
+		[ $HAVE_TCPTRACE = 1 ] && run "s${i}_tcptrace" tcptrace -n "$f"
+		i=$((i + 1))
+	done
+done
+SHAPE="$TMP/shapes.md"
+{
+	echo "Median of the per-round ratios; CPU time is user + sys. A capture of published files is $COMP_F"
+	echo "(each file of $REALWORLD with 10,000 frames or more, time-shifted copies concatenated)."
+	echo
+	echo "| capture | frames | floor s | replay --quiet s | wall, x floor | CPU, x floor | tcptrace s | faster than tcptrace | result |"
+	echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
+	i=0
+	for f in "${SHAPES[@]}"; do
+		n=$($B/floor "$f" | awk '{ print $1 }')
+		RW=$(paste -d' ' "$TMP/s${i}_quiet" "$TMP/s${i}_floor" | awk '{ print $1 / $6 }' | median)
+		RC=$(paste -d' ' "$TMP/s${i}_quiet" "$TMP/s${i}_floor" | awk '{ f = $7 + $8; if (f < 0.001) f = 0.001; print ($2 + $3) / f }' | median)
+		if [ $HAVE_TCPTRACE = 1 ]; then
+			RT=$(paste -d' ' "$TMP/s${i}_tcptrace" "$TMP/s${i}_quiet" | awk '{ print $1 / $6 }' | median)
+			TT=$(calc %.3f "$(med "s${i}_tcptrace")")
+		else
+			RT=0
+			TT="not installed"
+		fi
+		case $f in
+		"$STD" | "$INTER_F") want="$RW <= 1.5 && $RC <= 2.5 && $RT >= 2" ;;
+		*) want="$RT >= 2" ;;
+		esac
+		echo "| \`$(basename "$f")\` | $n | $(calc %.3f "$(med "s${i}_floor")") | $(calc %.3f "$(med "s${i}_quiet")") | $(calc %.2f "$RW")x | $(calc %.2f "$RC")x | $TT | $(calc %.2f "$RT")x | $(verdict "$want") |"
+		i=$((i + 1))
+	done
+	echo
+	echo "Targets: on the standard and the interleaved capture at most 1.5x the floor's wall time and 2.5x its CPU"
+	echo "time; everywhere at least 2x faster than tcptrace (the CPU ratio's floor is at least 1 ms, as rusage counts in ms)."
+} >"$SHAPE"
+cat "$SHAPE" >&2
+
 # ---- 2. memory ----------------------------------------------------------------------------
 
 pow2() { awk -v n="$1" 'BEGIN { b = 1; while (b < n) b *= 2; print b }'; }
@@ -347,6 +438,10 @@ REPORT="$TMP/report.md"
 	echo "### Speed"
 	echo
 	cat "$SPEED"
+	echo
+	echo "### Every shape of capture"
+	echo
+	cat "$SHAPE"
 	echo
 	echo "### Memory"
 	echo
