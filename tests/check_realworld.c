@@ -33,6 +33,7 @@
  * missing folder a failure instead of a note.
  */
 #include <pcap/pcap.h>
+#include <stddef.h>
 #include <sys/stat.h>
 
 #include "replaytest.h"
@@ -129,6 +130,25 @@ static int ttls_linux(const char *raw)
 	return n > 0;
 }
 
+/* The counts of facts.jsonl this suite reads, and where each goes in struct facts. */
+static const struct {
+	const char *key;
+	size_t off;
+} fact_counts[] = {
+	{ "synack_nosyn", offsetof(struct facts, synack_nosyn) },
+	{ "handshakes", offsetof(struct facts, handshakes) },
+	{ "attempts", offsetof(struct facts, attempts) },
+	{ "dup_frames", offsetof(struct facts, dup_frames) },
+	{ "packets", offsetof(struct facts, packets) },
+	{ "ts_backwards", offsetof(struct facts, ts_backwards) },
+	{ "convs", offsetof(struct facts, convs) },
+	{ "onedir", offsetof(struct facts, onedir) },
+	{ "midstream", offsetof(struct facts, midstream) },
+	{ "syn_retx_ok", offsetof(struct facts, syn_retx_ok) },
+	{ "syn_noans_retx", offsetof(struct facts, syn_noans_retx) },
+	{ "sa_retx", offsetof(struct facts, sa_retx) },
+};
+
 /* Reads facts.jsonl into f; returns how many files it describes. */
 static int read_facts(struct facts *f, int max)
 {
@@ -136,6 +156,7 @@ static int read_facts(struct facts *f, int max)
 	struct jlines l;
 	char *text;
 	int i, n = 0;
+	size_t k;
 
 	fmt(path, sizeof(path), "%s/facts.jsonl", rw_dir());
 	text = prog_read_file(path, NULL);
@@ -152,18 +173,8 @@ static int read_facts(struct facts *f, int max)
 		ck_assert_msg(j_str(&o, "file", f[n].file, sizeof(f[n].file)) != NULL, "%s line %d: no file", path, i + 1);
 		f[n].nservers = raw_strings(j_raw(&o, "servers", raw, sizeof(raw)), f[n].servers, MAX_SERVERS);
 		f[n].nnosyn = raw_strings(j_raw(&o, "synack_nosyn_servers", raw, sizeof(raw)), f[n].nosyn, MAX_SERVERS);
-		f[n].synack_nosyn = j_int(&o, "synack_nosyn", path);
-		f[n].handshakes = j_int(&o, "handshakes", path);
-		f[n].attempts = j_int(&o, "attempts", path);
-		f[n].dup_frames = j_int(&o, "dup_frames", path);
-		f[n].packets = j_int(&o, "packets", path);
-		f[n].ts_backwards = j_int(&o, "ts_backwards", path);
-		f[n].convs = j_int(&o, "convs", path);
-		f[n].onedir = j_int(&o, "onedir", path);
-		f[n].midstream = j_int(&o, "midstream", path);
-		f[n].syn_retx_ok = j_int(&o, "syn_retx_ok", path);
-		f[n].syn_noans_retx = j_int(&o, "syn_noans_retx", path);
-		f[n].sa_retx = j_int(&o, "sa_retx", path);
+		for (k = 0; k < sizeof(fact_counts) / sizeof(fact_counts[0]); k++)
+			*(long long *)(void *)((char *)&f[n] + fact_counts[k].off) = j_int(&o, fact_counts[k].key, path);
 		f[n].linux_servers = ttls_linux(j_raw(&o, "server_ttl", raw, sizeof(raw)));
 		ck_assert_msg(j_str(&o, "side", f[n].side, sizeof(f[n].side)) != NULL, "%s line %d: no side", path, i + 1);
 		n++;
