@@ -18,6 +18,7 @@
  *              the facts' completed handshakes;
  *   duplicates the frames replayed once as the capture's duplicates are
  *              the facts' duplicate frames;
+ *   --quiet    the same summary, byte for byte, as with the whole trace;
  *   the rest   frames read, the warnings for time going back and for one
  *              direction, connections picked up mid-stream, listener
  *              drops (check_row());
@@ -368,6 +369,36 @@ static void check_row(const struct run *r, const struct facts *fa, const char *f
 			      drops, fa->syn_retx_ok - fa->sa_retx);
 }
 
+/* The summary line of a JSON Lines output (its last line), as text; *len its length. */
+static const char *summary_text(const char *out, size_t *len)
+{
+	const char *p = strstr(out, "{\"type\":\"summary\"");
+	const char *e;
+
+	ck_assert_msg(p != NULL, "no summary line in: %.300s", out);
+	e = strchr(p, '\n');
+	*len = e ? (size_t)(e - p) : strlen(p);
+	return p;
+}
+
+/* --quiet prints only the summary, and the same one: what is replayed does not depend on who reads it. */
+static void check_quiet_same(const struct run *full, const char *path, const char *file)
+{
+	char qp[PATH_MAX + 8];
+	const char *a, *b;
+	size_t na, nb;
+	struct run r;
+
+	run_plain(&r, "replay %s --quiet --format json --hash-seed 1", q(path, qp, sizeof(qp)));
+	ck_assert_msg(r.rc == full->rc, "%s: --quiet exited %d, the full trace %d; stderr: %s", file, r.rc, full->rc,
+		      r.err);
+	a = summary_text(full->out, &na);
+	b = summary_text(r.out, &nb);
+	ck_assert_msg(na == nb && memcmp(a, b, na) == 0, "%s: the --quiet summary differs:\n%.*s\n%.*s", file, (int)na, a,
+		      (int)nb, b);
+	run_free(&r);
+}
+
 START_TEST(test_realworld_replays)
 {
 	static struct facts facts[MAX_FILES];
@@ -388,8 +419,9 @@ START_TEST(test_realworld_replays)
 
 		fmt(path, sizeof(path), "%s/%s", rw_dir(), names[i]);
 		whole = pcap_reads_whole(path);
-		run_json(&r, "replay %s --format json", q(path, qp, sizeof(qp)));
+		run_json(&r, "replay %s --format json --hash-seed 1", q(path, qp, sizeof(qp)));
 		check_exit(&r, path, whole);
+		check_quiet_same(&r, path, names[i]);
 		check_servers(&r, fa, names[i]);
 		check_capture_point(&r, fa, names[i]);
 		if (whole)

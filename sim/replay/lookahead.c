@@ -5,9 +5,9 @@
  *       la_head()/la_pop() to replay.c; la_find() for its look-ahead
  *       decisions.
  *
- * The window is a ring of LA_MAX_FRAMES slots, each owning the buffer its
- * frame was copied into (reused as the ring turns, so a steady replay
- * allocates nothing). The index maps (kind, 4-tuple) to the first frame of
+ * The window is a ring of LA_MAX_FRAMES slots, each with the buffer its
+ * frame was copied into (cut from an arena, and reused as the ring turns,
+ * so a steady replay allocates nothing). The index maps (kind, 4-tuple) to the first frame of
  * that kind in the window. It never holds more than LA_MAX_FRAMES entries,
  * so it is a fixed open-addressed table of ring positions (linear probing,
  * twice the ring's size): entering and leaving the window costs no
@@ -22,6 +22,59 @@
 
 
 
+
+/*
+ * Slot buffers. A capture whose window is read deep (a SYN waiting a
+ * second or more for its answer) gives tens of thousands of slots a
+ * buffer each; one malloc() and free() per slot was 7% of a replay of
+ * such a capture. Buffers for frames up to LA_ARENA_MAX bytes are cut
+ * from blocks instead and freed with the window; a slot that needs more
+ * gets a new piece at least twice its old one (the old piece is left,
+ * which bounds the waste by the slot's largest buffer), and frames beyond
+ * LA_ARENA_MAX (jumbo, offload) get a malloc()ed buffer of their own.
+ */
+#define LA_ARENA_MAX 4096u
+#define LA_BLOCK (256u << 10)
+
+struct la_block {
+	struct la_block *next;
+	uint8_t data[];
+};
+
+/* A buffer of at least need bytes for slot s (need > s->cap); returns 0, or -1 when memory runs out (s unchanged). */
+static int slot_grow(struct lookahead *la, struct la_slot *s, size_t need)
+{
+	size_t cap;
+	uint8_t *b;
+
+	if (need > LA_ARENA_MAX) {
+		b = realloc(s->buf_owned ? s->buf : NULL, need);
+		if (!b)
+			return -1;
+		s->buf = b;
+		s->cap = need;
+		s->buf_owned = 1;
+		return 0;
+	}
+	cap = (need + 63) & ~(size_t)63;
+	if (cap < 2 * s->cap)
+		cap = 2 * s->cap;
+	if (cap > LA_ARENA_MAX)
+		cap = LA_ARENA_MAX;
+	if (la->arena_left < cap) {
+		struct la_block *blk = malloc(sizeof(*blk) + LA_BLOCK);
+
+		if (!blk)
+			return -1;
+		blk->next = la->blocks;
+		la->blocks = blk;
+		la->arena_left = LA_BLOCK;
+	}
+	s->buf = la->blocks->data + (LA_BLOCK - la->arena_left);
+	la->arena_left -= cap;
+	s->cap = cap;
+	return 0;
+}
 
 struct lookahead *la_new(struct frame_src *fs, const char *file, unsigned seg_flags)
 {
@@ -48,8 +101,15 @@ void la_free(struct lookahead *la)
 		return;
 	/* Only the slots ever filled own buffers: the rest were never touched (no page faults for them). */
 	for (i = 0; i < la->slots_used; i++) {
-		free(la->ring[i].buf);
+		if (la->ring[i].buf_owned)
+			free(la->ring[i].buf);
 		free(la->ring[i].pad);
+	}
+	while (la->blocks) {
+		struct la_block *next = la->blocks->next;
+
+		free(la->blocks);
+		la->blocks = next;
 	}
 	free(la->ring);
 	free(la);
@@ -179,16 +239,10 @@ const struct la_frame *la_read(struct lookahead *la)
 	/* Compared before the copy: the slot may own the last frame's buffer. */
 	s->f.dup = la->prev && fr.caplen == la->prev_len && fr.ts - la->prev_ts <= LA_DUP_GAP && fr.ts >= la->prev_ts &&
 		   memcmp(fr.data, la->prev, fr.caplen) == 0;
-	if (s->cap < fr.caplen) {
-		uint8_t *b = realloc(s->buf, fr.caplen);
-
-		if (!b) {
-			snprintf(la->err, sizeof(la->err), "%s: out of memory", la->file);
-			la->eof = la->read_err = 1;
-			return NULL;
-		}
-		s->buf = b;
-		s->cap = fr.caplen;
+	if (s->cap < fr.caplen && slot_grow(la, s, fr.caplen) < 0) {
+		snprintf(la->err, sizeof(la->err), "%s: out of memory", la->file);
+		la->eof = la->read_err = 1;
+		return NULL;
 	}
 	if (fr.caplen)
 		memcpy(s->buf, fr.data, fr.caplen);

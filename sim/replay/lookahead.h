@@ -110,6 +110,7 @@ struct la_slot {
 	struct la_frame f;  /* what the window shows of the frame */
 	uint8_t *buf;       /* the frame's bytes (f.fr.data points here) */
 	size_t cap;         /* bytes allocated at buf */
+	uint8_t buf_owned;  /* buf was malloc()ed for this slot (a large frame); else it is arena memory */
 	uint8_t *pad;       /* a snap-length-cut payload padded with zeros (frame_decode) */
 	size_t padcap;      /* bytes allocated at pad */
 	uint8_t indexed;    /* the index's frame for its key; ihash is then its hash */
@@ -136,6 +137,8 @@ struct lookahead {
 	uint64_t t0;             /* the file's first frame's time */
 	uint32_t idx[LA_IDX_SIZE];  /* the index: ring position + 1, 0 empty */
 	const uint8_t *prev;     /* the bytes of the frame read last (in a slot's buffer, valid until the next read) */
+	struct la_block *blocks; /* the arena small frames' buffers come from (lookahead.c), freed with the window */
+	size_t arena_left;       /* bytes still free at the first block's end */
 	uint32_t prev_len;       /* its captured length */
 	uint64_t prev_ts;        /* its time */
 };

@@ -196,6 +196,8 @@ static struct app_conn *conn_add(struct replay_app *app, int fd)
 			sys_close(app->st, fd);
 			return NULL;
 		}
+		/* replay_app_waiting() reads every entry: the new ones hold no connection. */
+		memset(c + app->nconn, 0, (size_t)(n - app->nconn) * sizeof(*c));
 		app->conn = c;
 		app->nconn = n;
 	}
