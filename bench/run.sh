@@ -241,9 +241,12 @@ if [ ${#BIG_FILES[@]} -gt 0 ] && command -v editcap >/dev/null && command -v mer
 	k=0
 	while [ "$total" -lt "$COMP_FRAMES" ]; do
 		for f in "${BIG_FILES[@]}"; do
-			# Each copy 1,000 s after the one before: its connections' 4-tuples are long out of TIME_WAIT.
-			editcap -F pcap -t $((k * 1000)) "$f" "$TMP/part-$k-$(basename "$f" | tr . _).pcap" || die "editcap $f"
-			parts+=("$TMP/part-$k-$(basename "$f" | tr . _).pcap")
+			# Copy k of the j-th file starts at 1,000 s x (k x files + j): the time only goes forward,
+			# and a 4-tuple seen again is long out of TIME_WAIT.
+			first=$(capinfos -T -r -S -a "$f" | awk '{ printf "%d", $2 }')
+			start=$((1700000000 + 1000 * (k * ${#BIG_FILES[@]} + ${#parts[@]} % ${#BIG_FILES[@]})))
+			editcap -F pcap -t $((start - first)) "$f" "$TMP/part-${#parts[@]}.pcap" || die "editcap $f"
+			parts+=("$TMP/part-${#parts[@]}.pcap")
 			total=$((total + $($B/floor "$f" | awk '{ print $1 }')))
 		done
 		k=$((k + 1))

@@ -13,7 +13,9 @@
  *   formats    gzip (file and standard input; corrupt and cut-short
  *              compressed data), PPP, PPPoE, MPLS, Cisco HDLC, 802.11
  *              (bare, radiotap, PPI) replay like the Ethernet original;
- *              a pcapng mixing link types is read one link type at a time.
+ *              a pcapng mixing link types is read one link type at a time;
+ *              a plain pcap file, read without libpcap's per-record calls,
+ *              reads as libpcap reads it, damaged records included.
  *
  * The captures are built here from traces/ (the real kernel's) and from
  * ../shared/realworld/ (published captures: REALWORLD overrides the
@@ -28,6 +30,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <zlib.h>
+#include <pcap/pcap.h>
 
 #include "replaytest.h"
 #include "suites.h"
@@ -851,6 +854,100 @@ START_TEST(test_mixed_pcapng)
 }
 END_TEST
 
+/* ---- plain pcap records (pcap_records.c) against libpcap -------------------------------- */
+
+/* A pcap file header (little-endian, version 2.4, microseconds) with this snap length, Ethernet. */
+static void le_header(FILE *f, uint32_t snaplen)
+{
+	uint32_t h[6] = { 0xa1b2c3d4u, 2u | 4u << 16, 0, 0, snaplen, 1 };
+
+	ck_assert_msg(fwrite(h, sizeof(h), 1, f) == 1, "write failed");
+}
+
+/* A record header: time, then lengths; the bytes follow (n of them written, may be fewer than caplen). */
+static void le_record(FILE *f, uint32_t sec, uint32_t usec, uint32_t caplen, uint32_t len, size_t n)
+{
+	static uint8_t zero[300000];
+	uint32_t h[4] = { sec, usec, caplen, len };
+
+	ck_assert_msg(fwrite(h, sizeof(h), 1, f) == 1 && fwrite(zero, 1, n, f) == n, "write failed");
+}
+
+/* What libpcap itself reads of path: its frames, and its error if it ends on one ("" if not). */
+static int libpcap_reads(const char *path, char *msg, size_t len)
+{
+	char err[PCAP_ERRBUF_SIZE];
+	pcap_t *p = pcap_open_offline(path, err);
+	struct pcap_pkthdr *h;
+	const u_char *d;
+	int r, n = 0;
+
+	ck_assert_msg(p != NULL, "libpcap cannot open %s: %s", path, err);
+	while ((r = pcap_next_ex(p, &h, &d)) == 1)
+		n++;
+	fmt(msg, len, "%s", r == PCAP_ERROR_BREAK ? "" : pcap_geterr(p));
+	pcap_close(p);
+	return n;
+}
+
+/*
+ * A plain pcap file is read without libpcap's per-record calls; damaged
+ * files must still read as libpcap reads them: the same frames, the same
+ * error in the same words. Each case is written, read by libpcap, and
+ * replayed.
+ */
+START_TEST(test_pcap_records_as_libpcap)
+{
+	static const struct {
+		const char *name;
+		uint32_t snaplen, caplen;
+		size_t written;
+		int extra_header_bytes; /* a cut-short header after the good record */
+	} cases[] = {
+		{ "header-cut", 65535, 60, 60, 7 },        /* a record header cut short */
+		{ "data-cut", 65535, 60, 30, 0 },          /* a record's bytes cut short */
+		{ "over-max", 65535, 300000, 0, 0 },       /* a capture length beyond any link's maximum */
+		{ "over-snaplen", 100, 200, 200, 0 },      /* longer than the snap length: cut to it */
+		{ "over-snaplen-cut", 100, 200, 150, 0 },  /* ... and the rest missing */
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char path[PATH_MAX], name[64], qb[2 * PATH_MAX], want[PCAP_ERRBUF_SIZE];
+		struct run r;
+		FILE *f;
+		int frames;
+
+		fmt(name, sizeof(name), "records-%s.pcap", cases[i].name);
+		tmp_file(name, path, sizeof(path));
+		f = fopen(path, "wb");
+		ck_assert_msg(f != NULL, "%s: %s", path, strerror(errno));
+		le_header(f, cases[i].snaplen);
+		le_record(f, 1700000000u, 5, 60, 60, 60); /* a good frame first */
+		/* A second with a time field past 2^31: signed in the file, as libpcap reads it. */
+		le_record(f, 0x90000000u, 7, 60, 60, 60);
+		le_record(f, 1700000001u, 0, cases[i].caplen, cases[i].caplen, cases[i].written);
+		if (cases[i].extra_header_bytes)
+			ck_assert_msg(fwrite("0123456", 1, (size_t)cases[i].extra_header_bytes, f) ==
+					      (size_t)cases[i].extra_header_bytes,
+				      "write failed");
+		fclose(f);
+		frames = libpcap_reads(path, want, sizeof(want));
+		run_json(&r, "replay %s --format json --local 10.0.0.1", q(path, qb, sizeof(qb)));
+		if (want[0]) {
+			ck_assert_msg(r.rc == 2 && strstr(r.err, want) != NULL,
+				      "%s: libpcap says '%s'; tcpdemux exited %d: %s", name, want, r.rc, r.err);
+		} else {
+			ck_assert_msg(r.rc != 2 || strstr(r.err, "no segment") || strstr(r.err, "nothing to replay"),
+				      "%s: libpcap reads it whole; tcpdemux exited %d: %s", name, r.rc, r.err);
+		}
+		ck_assert_msg(run_replay_num(&r, "frames") == frames, "%s: %lld frames read, libpcap reads %d", name,
+			      run_replay_num(&r, "frames"), frames);
+		run_free(&r);
+	}
+}
+END_TEST
+
 Suite *capture_suite(void)
 {
 	Suite *s = suite_create("capture");
@@ -875,6 +972,7 @@ Suite *capture_suite(void)
 	tcase_add_unchecked_fixture(tm, tmp_setup, tmp_teardown);
 	tcase_set_timeout(tm, 60);
 	tcase_add_test(tm, test_gzip);
+	tcase_add_test(tm, test_pcap_records_as_libpcap);
 	tcase_add_test(tm, test_more_linktypes);
 	tcase_add_test(tm, test_wlan_skips);
 	tcase_add_test(tm, test_corpus_ppp);

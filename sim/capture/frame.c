@@ -23,6 +23,7 @@
 
 #include "capfile.h"
 #include "frame.h"
+#include "pcap_records.h"
 
 /* Link types by their pcap numbers (DLT_* values as libpcap reports them). */
 #define LT_NULL 0
@@ -79,6 +80,9 @@ struct view {
 	struct pcap_pkthdr *h;
 	const u_char *data;
 	int64_t num;
+	int native;           /* a plain pcap file: records cut from a buffer (pcap_records.h), not pcap_next_ex() */
+	struct pcap_records rec;
+	struct pcap_pkthdr rec_h; /* the header pcap_records_next() fills (h points here) */
 };
 
 struct frame_src {
@@ -166,6 +170,8 @@ static void close_views(struct frame_src *fs)
 	for (i = 0; i < fs->nview; i++) {
 		if (fs->v[i].has_prog)
 			pcap_freecode(&fs->v[i].prog);
+		if (fs->v[i].native)
+			pcap_records_free(&fs->v[i].rec);
 		pcap_close(fs->v[i].p); /* closes its stream too */
 	}
 	fs->nview = 0;
@@ -214,6 +220,8 @@ static int view_open(struct frame_src *fs, FILE *f, struct capview *cv, const ch
 	v->p = p;
 	v->cv = cv;
 	v->dlt = pcap_datalink(p);
+	/* The whole file of one link type, in a form read the same way without libpcap's per-record calls. */
+	v->native = !cv && pcap_records_usable(p, fs->cf.magic) && pcap_records_init(&v->rec, p, fs->cf.magic) == 0;
 	fs->nview++;
 	if (!supported(v->dlt)) {
 		snprintf(err, errlen,
@@ -301,11 +309,9 @@ void frame_close(struct frame_src *fs)
 
 /* ---- reading -------------------------------------------------------------------------- */
 
-/* A read error, worded: ours (zlib, the views) before libpcap's. */
-static void read_error(struct frame_src *fs, struct view *v, char *err, size_t errlen)
+/* A read error, worded: ours (zlib, the views) before libpcap's (msg). */
+static void read_error(struct frame_src *fs, const char *msg, char *err, size_t errlen)
 {
-	const char *msg = pcap_geterr(v->p);
-
 	if (fs->cf.err[0])
 		snprintf(err, errlen, "%s", fs->cf.err);
 	else if (strstr(msg, "different from the type of the first interface"))
@@ -324,10 +330,19 @@ static void read_error(struct frame_src *fs, struct view *v, char *err, size_t e
  */
 static int view_fetch(struct frame_src *fs, struct view *v, char *err, size_t errlen)
 {
+	char msg[PCAP_ERRBUF_SIZE];
+
 	for (;;) {
-		int r = pcap_next_ex(v->p, &v->h, &v->data);
+		int r;
 		uint64_t ts;
 
+		if (v->native) {
+			r = pcap_records_next(&v->rec, &v->rec_h, &v->data, msg, sizeof(msg));
+			v->h = &v->rec_h;
+			r = r > 0 ? 1 : r == 0 ? PCAP_ERROR_BREAK : PCAP_ERROR;
+		} else {
+			r = pcap_next_ex(v->p, &v->h, &v->data);
+		}
 		if (r == PCAP_ERROR_BREAK) {
 			v->done = 1;
 			if (fs->cf.err[0]) {
@@ -338,7 +353,7 @@ static int view_fetch(struct frame_src *fs, struct view *v, char *err, size_t er
 		}
 		if (r != 1) {
 			v->done = 1;
-			read_error(fs, v, err, errlen);
+			read_error(fs, v->native ? msg : pcap_geterr(v->p), err, errlen);
 			return -1;
 		}
 		fs->nframes++;

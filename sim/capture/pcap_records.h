@@ -1,0 +1,57 @@
+/*
+ * pcap_records.h - the records of a plain pcap file read from one large
+ * buffer, after libpcap has opened the file and read its header.
+ *
+ * Path: frame.c's view_open() (libpcap: pcap_fopen_offline, the header,
+ *       the link type) -> pcap_records_next() for every record ->
+ *       frame.c's view_fetch() -> the replay.
+ *
+ * libpcap's pcap_next_ex() on a savefile makes two stdio fread() calls
+ * per record (its 16-byte header, then the bytes): about 500 instructions
+ * a frame, a fifth of a whole replay. Here the records are cut from a
+ * buffer refilled a megabyte at a time, with libpcap's own checks and
+ * words for a damaged file (sf-pcap.c: a header or record cut short, a
+ * capture length beyond the snapshot length or the link type's maximum),
+ * so a replay reads the same frames and reports the same errors. Only
+ * the files for which that is plainly so take this path
+ * (pcap_records_usable): version 2.4, the machine's byte order (libpcap
+ * rewrites some pseudo-headers of a byte-swapped file), one link type.
+ * Everything else (pcapng, old versions, swapped files) stays with
+ * pcap_next_ex().
+ */
+#ifndef TCPDEMUX_PCAP_RECORDS_H
+#define TCPDEMUX_PCAP_RECORDS_H
+
+#include <pcap/pcap.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+struct pcap_records {
+	FILE *f;            /* libpcap's stream, past the file header (libpcap reads no more of it) */
+	uint8_t *buf;       /* bytes read from f and not yet returned, from off to len */
+	size_t cap;         /* bytes allocated at buf */
+	size_t off, len;
+	uint32_t snapshot;  /* pcap_snapshot(): longer records are cut to it, as libpcap cuts them */
+	uint32_t max_caplen; /* a capture length beyond this is damage (libpcap's max_snaplen_for_dlt) */
+	int usec;           /* microsecond timestamps in the file (scaled to nanoseconds) */
+	int eof;            /* f returned its last byte */
+};
+
+/* Whether p (just opened, magic the file's first word as capfile.h reads it) may be read here. */
+int pcap_records_usable(pcap_t *p, uint32_t magic);
+
+/* Starts reading p's records; returns 0, or -1 when out of memory (then read with pcap_next_ex()). */
+int pcap_records_init(struct pcap_records *r, pcap_t *p, uint32_t magic);
+void pcap_records_free(struct pcap_records *r);
+
+/*
+ * The next record: *h filled (ts.tv_usec holding nanoseconds, as libpcap
+ * gives them with PCAP_TSTAMP_PRECISION_NANO) and *data pointing at its
+ * bytes, valid until the next call. Returns 1, 0 at the end of the file,
+ * or -1 with libpcap's words for the damage in msg.
+ */
+int pcap_records_next(struct pcap_records *r, struct pcap_pkthdr *h, const uint8_t **data, char *msg,
+		      size_t msglen);
+
+#endif
