@@ -103,9 +103,10 @@ for f in "$STD" "$EMPTY"; do
 		rm -f "$SLICE"
 	fi
 done
-if [ ! -s "$SLICE" ]; then
+# The slice keeps the standard capture's format (pcap; editcap writes pcapng unless told).
+if [ ! -s "$SLICE" ] || [ "$(head -c 4 "$SLICE" | od -An -tx1 | tr -d ' \n')" = 0a0d0d0a ]; then
 	if command -v editcap >/dev/null 2>&1; then
-		editcap -r "$STD" "$SLICE" 1-50000 || die "editcap"
+		editcap -F pcap -r "$STD" "$SLICE" 1-50000 || die "editcap"
 	else
 		$B/gen slice 50000 "$STD" "$SLICE" || die "slice"
 	fi
@@ -490,7 +491,7 @@ REPORT="$TMP/report.md"
 	echo "build/tcpdemux replay $STD --quiet --hash-seed $SEED"
 	echo "build/tcpdemux replay $STD --format json --hash-seed $SEED > /dev/null"
 	echo "tcptrace -n $STD"
-	echo "editcap -r $STD $SLICE 1-50000 && tshark -r $SLICE -q -z conv,tcp"
+	echo "editcap -F pcap -r $STD $SLICE 1-50000 && tshark -r $SLICE -q -z conv,tcp"
 	echo "build/bench/gen million - | build/bench/timeit - build/tcpdemux replay - --quiet --buckets $BM"
 	echo "build/bench/gen synflood $FLOOD_BIG - $FLOOD_RATE | build/bench/timeit - build/tcpdemux replay - --quiet --listen 10.0.0.1:80,backlog=128"
 	echo "build/bench/gen interleaved - $INTER_N $((INTER_N / 100)) | build/tcpdemux replay - --quiet"
