@@ -25,6 +25,7 @@
  * walks it too), so n listeners on one port cost n^2 / 2 checks.
  */
 #define REPLAY_MAX_HOSTS 4096
+_Static_assert(REPLAY_MAX_HOSTS < 65536, "replay_app.h's app_conn.listener holds a listener's index in 16 bits");
 #define REPLAY_MAX_LISTEN 256
 
 /* What a replay read, for the summary (emit_summary() turns it into a record). */

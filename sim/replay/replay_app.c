@@ -227,7 +227,7 @@ static int accept_from(struct replay_app *app, int i)
 		struct app_conn *c = conn_add(app, fd);
 
 		if (c) {
-			c->listener = (uint32_t)i + 1;
+			c->listener = (uint16_t)(i + 1);
 			n++;
 		}
 	}

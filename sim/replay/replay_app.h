@@ -36,7 +36,8 @@ struct app_conn {
 	uint32_t seq;      /* next byte the application writes, if have_seq */
 	uint8_t have_seq;  /* seq is known (from connect() or the first data sent) */
 	uint8_t fin_done;  /* shutdown(SHUT_WR) called */
-	uint32_t listener; /* 1 + the index in lis[] of the listener it was accepted from; 0: none */
+	uint16_t listener; /* 1 + the index in lis[] of the listener it was accepted from; 0: none
+			    * (16 bits: REPLAY_MAX_HOSTS listeners at most, and the entry stays 8 bytes) */
 };
 
 /* A listening socket the application opened. */
