@@ -131,6 +131,22 @@ static int add_local(struct rp *p, const struct ip_addr *a, vtime_t t, const cha
 	"it sent a SYN-ACK (frame %lld) whose SYN is not in the capture, and no host in the capture answered one: taken as the server"
 
 /*
+ * Whether the window holds a RST from a:pa to b:pb at sequence number seq
+ * (bare: one without ACK only, the kind tcp_v4_send_reset answers a
+ * segment with).
+ */
+static int rst_ahead(struct rp *p, const struct ip_addr *a, uint16_t pa, const struct ip_addr *b, uint16_t pb,
+		     uint32_t seq, int bare)
+{
+	const struct la_frame *rst;
+
+	for (rst = la_find(p->la, LA_RST, a, pa, b, pb); rst; rst = la_next_same(p->la, rst))
+		if (rst->seg.seq == seq && (!bare || !(rst->seg.flags & TH_ACK)))
+			return 1;
+	return 0;
+}
+
+/*
  * Whether the receiver of the SYN-ACK f reset it (a RST at its ack, in the
  * window): it had sent no SYN, so f is a reflection (forged SYNs in the
  * receiver's name), not a server's half of a connection.
@@ -138,12 +154,16 @@ static int add_local(struct rp *p, const struct ip_addr *a, vtime_t t, const cha
 static int synack_reset(struct rp *p, const struct la_frame *f)
 {
 	const struct segment *s = &f->seg;
-	const struct la_frame *rst;
 
-	for (rst = la_find(p->la, LA_RST, &s->dst, s->dport, &s->src, s->sport); rst; rst = la_next_same(p->la, rst))
-		if (rst->seg.seq == s->ack)
-			return 1;
-	return 0;
+	return rst_ahead(p, &s->dst, s->dport, &s->src, s->sport, s->ack, 0);
+}
+
+/* Whether s (a SYN-ACK, or a RST with ACK) answers a SYN the window holds: it acknowledges that SYN. */
+static int answers_syn(struct rp *p, const struct segment *s)
+{
+	const struct la_frame *syn = la_find(p->la, LA_SYN, &s->dst, s->dport, &s->src, s->sport);
+
+	return syn && syn->seg.seq + 1 == s->ack;
 }
 
 /* A SYN-ACK f answered no SYN in the capture: its sender is noted, for the summary. */
@@ -199,15 +219,13 @@ static void learn(struct rp *p, const struct la_frame *f)
 	if (f->kind == LA_SYNACK) {
 		/* The words are only built for news: most SYN-ACKs come from known listeners. */
 		if (p->auto_local && !stack_has_addr(p->st, &s->src)) {
-			const struct la_frame *syn = la_find(p->la, LA_SYN, &s->dst, s->dport, &s->src, s->sport);
-
 			/*
 			 * Only an answer makes a server: a SYN-ACK to no SYN before
 			 * it (a reflection attack's victim answering forged SYNs
 			 * elsewhere, or a capture started mid-handshake) says
 			 * nothing of the capture's host.
 			 */
-			if (syn && syn->seg.seq + 1 == s->ack) {
+			if (answers_syn(p, s)) {
 				snprintf(why, sizeof(why), "it answered a SYN from %s with a SYN-ACK (frame %lld)",
 					 addr_format(&s->dst, b, sizeof(b)), (long long)f->n);
 				add_local(p, &s->src, t, why);
@@ -222,11 +240,9 @@ static void learn(struct rp *p, const struct la_frame *f)
 		}
 		if (p->auto_listen && stack_has_addr(p->st, &s->src) &&
 		    !replay_app_is_listener(&p->app, &s->src, s->sport)) {
-			const struct la_frame *syn = la_find(p->la, LA_SYN, &s->dst, s->dport, &s->src, s->sport);
-
 			snprintf(why, sizeof(why), "it %s (frame %lld); backlog not in the capture, %d assumed",
-				 syn && syn->seg.seq + 1 == s->ack ? "answered a SYN with a SYN-ACK"
-								   : "sent a SYN-ACK whose SYN is not in the capture",
+				 answers_syn(p, s) ? "answered a SYN with a SYN-ACK"
+						   : "sent a SYN-ACK whose SYN is not in the capture",
 				 (long long)f->n, p->o->cfg.somaxconn);
 			replay_app_listen(&p->app, &s->src, s->sport, -1, 0, t, why);
 		} else if (!p->auto_listen && !p->unlistened[0] && stack_has_addr(p->st, &s->src) &&
@@ -236,9 +252,7 @@ static void learn(struct rp *p, const struct la_frame *f)
 			p->unlistened_frame = f->n;
 		}
 	} else if (f->kind == LA_RST && p->auto_local && (s->flags & TH_ACK)) {
-		const struct la_frame *syn = la_find(p->la, LA_SYN, &s->dst, s->dport, &s->src, s->sport);
-
-		if (syn && s->ack == syn->seg.seq + 1) {
+		if (answers_syn(p, s)) {
 			snprintf(why, sizeof(why), "it answered a SYN from %s with a RST (frame %lld)",
 				 addr_format(&s->dst, b, sizeof(b)), (long long)f->n);
 			add_local(p, &s->src, t, why);
@@ -528,15 +542,10 @@ static void release_acked(struct rp *p, const struct segment *out, vtime_t t)
  */
 static int fin_call(struct rp *p, const struct segment *seg)
 {
-	const struct la_frame *rst;
-
 	if (!(seg->flags & TH_FIN))
 		return APP_FIN_SHUTDOWN;
-	for (rst = la_find(p->la, LA_RST, &seg->src, seg->sport, &seg->dst, seg->dport); rst;
-	     rst = la_next_same(p->la, rst))
-		if (!(rst->seg.flags & TH_ACK) && rst->seg.seq == seg->seq + seg->len + 1)
-			return APP_FIN_CLOSE;
-	return APP_FIN_SHUTDOWN;
+	return rst_ahead(p, &seg->src, seg->sport, &seg->dst, seg->dport, seg->seq + seg->len + 1, 1) ? APP_FIN_CLOSE
+												  : APP_FIN_SHUTDOWN;
 }
 
 static void replay_outbound(struct rp *p, const struct la_frame *f, vtime_t t)
