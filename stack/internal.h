@@ -90,6 +90,8 @@ const char *timer_check(const struct timer_heap *th);
 
 /* Bytes per chunk of slots; chunks are aligned to it (pool.c finds a slot's chunk by masking). */
 #define POOL_CHUNK 65536u
+/* Chunks mapped at once (1 MiB of address space; pages cost memory only once touched). */
+#define POOL_REGION_CHUNKS 16u
 
 struct pool_chunk;
 
@@ -105,6 +107,8 @@ struct obj_pool {
 	struct pool_chunk *partial; /* chunks with a free slot, most recently freed-into first */
 	struct pool_chunk *all;     /* every chunk but the spare */
 	struct pool_chunk *spare;   /* one empty chunk kept back, or NULL */
+	uint8_t *region;            /* the next chunk of the region mapped last (pool.c) */
+	uint32_t region_left;       /* chunks from region on not handed out yet */
 };
 
 void pool_init(struct obj_pool *p, size_t slot);
