@@ -697,6 +697,74 @@ START_TEST(test_stdin)
 END_TEST
 
 /*
+ * A window read deep holds thousands of SYNs and SYN-ACKs at once: the
+ * look-ahead index (lookahead.c) starts at LA_IDX_MIN entries and doubles
+ * as they come in, and goes back to its smallest size once the window
+ * has emptied. Two rounds of WIDE_CLIENTS handshakes, 10 s apart, each
+ * with every SYN before the first SYN-ACK: if a resize lost or misfiled a
+ * frame, that SYN's recorded SYN-ACK would not be found when the stack
+ * asks for its ISN, and the stack would pick one of its own.
+ */
+#define WIDE_CLIENTS 1500
+
+static void wide_frame(pcap_dumper_t *d, long sec, long usec, const struct segment *seg)
+{
+	struct pcap_pkthdr h = { .ts = { .tv_sec = sec, .tv_usec = usec } };
+	uint8_t buf[128];
+	size_t n = seg_build(seg, buf, sizeof(buf));
+
+	ck_assert_msg(n > 0, "seg_build failed");
+	h.caplen = h.len = (uint32_t)n;
+	pcap_dump((u_char *)d, &h, buf);
+}
+
+START_TEST(test_window_index_grows)
+{
+	char file[PATH_MAX], qb[2 * PATH_MAX];
+	pcap_t *dead = pcap_open_dead(DLT_RAW, 65535);
+	pcap_dumper_t *d = pcap_dump_open(dead, tmp_file("wide.pcap", file, sizeof(file)));
+	struct segment s;
+	struct run r;
+	int round, i, step;
+
+	ck_assert_msg(d != NULL, "pcap_dump_open: %s", pcap_geterr(dead));
+	for (round = 0; round < 2; round++)
+		for (step = 0; step < 3; step++)
+			for (i = 0; i < WIDE_CLIENTS; i++) {
+				uint32_t client = (10u << 24 | 1u << 16) + (uint32_t)(i / 500), cisn = 1000u * (uint32_t)i;
+				uint32_t sisn = 7000000u + 1000u * (uint32_t)i;
+				uint16_t port = (uint16_t)(20000 + round * WIDE_CLIENTS + i);
+				int out = step == 1;
+
+				memset(&s, 0, sizeof(s));
+				s.src = out ? addr_v4(0x0a000001) : addr_v4(client);
+				s.dst = out ? addr_v4(client) : addr_v4(0x0a000001);
+				s.sport = out ? 80 : port;
+				s.dport = out ? port : 80;
+				s.flags = step == 0 ? TH_SYN : step == 1 ? TH_SYN | TH_ACK : TH_ACK;
+				s.seq = out ? sisn : cisn + (step ? 1 : 0);
+				s.ack = step == 0 ? 0 : out ? cisn + 1 : sisn + 1;
+				s.win = 64240;
+				s.ttl = 64;
+				if (step < 2) {
+					s.opt.has_mss = 1;
+					s.opt.mss = 1460;
+				}
+				wide_frame(d, 100 + 10 * round, 1000 * step + (i * 999) / WIDE_CLIENTS, &s);
+			}
+	pcap_dump_close(d);
+	pcap_close(dead);
+	run_plain(&r, "replay %s --quiet --hash-seed 1", q(file, qb, sizeof(qb)));
+	run_ok(&r);
+	ck_assert_msg(strstr(r.out, "ISNs: 3000 taken from recorded SYN-ACKs, 0 chosen by the stack") != NULL,
+		      "tcpdemux %s: every SYN-ACK should be found in the window; got:\n%s", r.args, r.out);
+	ck_assert_msg(strstr(r.out, "3000 established") != NULL, "tcpdemux %s: want 3000 established; got:\n%s",
+		      r.args, r.out);
+	run_free(&r);
+}
+END_TEST
+
+/*
  * A loopback capture (BSD NULL link type, 127.0.0.1 at both ends): both
  * ends are local, and the listener's end is the stack's side.
  */
@@ -1731,6 +1799,7 @@ Suite *replay_suite(void)
 	tcase_add_test(tb, test_write_pcap);
 	tcase_add_test(tb, test_verify_checksums);
 	tcase_add_test(tb, test_quiet_and_tables);
+	tcase_add_test(tb, test_window_index_grows);
 	tcase_add_test(tb, test_bad_options);
 	tcase_add_test(tb, test_option_missing_value);
 	suite_add_tcase(s, tb);

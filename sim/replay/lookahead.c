@@ -9,9 +9,12 @@
  * frame was copied into (cut from an arena, and reused as the ring turns,
  * so a steady replay allocates nothing). The index maps (kind, 4-tuple) to the first frame of
  * that kind in the window. It never holds more than LA_MAX_FRAMES entries,
- * so it is a fixed open-addressed table of ring positions (linear probing,
- * twice the ring's size): entering and leaving the window costs no
- * allocation, and the keys are read from the frames themselves.
+ * so it is an open-addressed table of ring positions (linear probing) in
+ * a fixed array of twice the ring's size: entering and leaving the window
+ * costs no allocation, and the keys are read from the frames themselves.
+ * Only the part of the array that the window's keys need is in use (at
+ * most a quarter full; LA_IDX_MIN entries while the window is shallow), so
+ * the many lookups of keys the window does not hold stay in the cache.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -87,6 +90,7 @@ struct lookahead *la_new(struct frame_src *fs, const char *file, unsigned seg_fl
 		free(la);
 		return NULL;
 	}
+	la->idx_mask = LA_IDX_MIN - 1;
 	la->fs = fs;
 	la->file = file;
 	la->seg_flags = seg_flags;
@@ -155,15 +159,40 @@ int la_is(const struct la_frame *f, int kind, const struct ip_addr *a, uint16_t 
 const struct la_frame *la_find(const struct lookahead *la, int kind, const struct ip_addr *a,
 			       uint16_t pa, const struct ip_addr *b, uint16_t pb)
 {
-	uint32_t i = idx_hash(kind, a, pa, b, pb) & (LA_IDX_SIZE - 1);
+	uint32_t i = idx_hash(kind, a, pa, b, pb) & la->idx_mask;
 
-	for (; la->idx[i]; i = (i + 1) & (LA_IDX_SIZE - 1)) {
+	for (; la->idx[i]; i = (i + 1) & la->idx_mask) {
 		const struct la_frame *f = &la->ring[la->idx[i] - 1].f;
 
 		if (la_is(f, kind, a, pa, b, pb))
 			return f;
 	}
 	return NULL;
+}
+
+static void idx_add(struct lookahead *la, struct la_slot *s);
+
+/*
+ * The index at size entries, filed anew from the window's frames in
+ * window order, so each key's first frame is again its entry and its
+ * later frames chain behind it as before. Called with the index at most
+ * a quarter full at size (idx_add() doubles it one entry past a quarter), so the
+ * rebuilding itself never grows it again.
+ */
+static void idx_rebuild(struct lookahead *la, uint32_t size)
+{
+	uint32_t i;
+
+	memset(la->idx, 0, (la->idx_mask + 1) * sizeof(la->idx[0]));
+	la->idx_mask = size - 1;
+	la->idx_used = 0;
+	for (i = 0; i < la->count; i++) {
+		struct la_slot *s = slot_at(la, i);
+
+		s->indexed = 0;
+		if (s->f.kind)
+			idx_add(la, s);
+	}
 }
 
 /*
@@ -179,7 +208,7 @@ static void idx_add(struct lookahead *la, struct la_slot *s)
 
 	s->ihash = h;
 	s->next_same = 0;
-	for (i = h & (LA_IDX_SIZE - 1); la->idx[i]; i = (i + 1) & (LA_IDX_SIZE - 1)) {
+	for (i = h & la->idx_mask; la->idx[i]; i = (i + 1) & la->idx_mask) {
 		struct la_slot *first = &la->ring[la->idx[i] - 1];
 
 		if (la_is(&first->f, s->f.kind, &g->src, g->sport, &g->dst, g->dport)) {
@@ -191,24 +220,27 @@ static void idx_add(struct lookahead *la, struct la_slot *s)
 	la->idx[i] = me;
 	s->last_same = me;
 	s->indexed = 1;
+	if (++la->idx_used * 4 > la->idx_mask + 1 && la->idx_mask + 1 < LA_IDX_SIZE)
+		idx_rebuild(la, 2 * (la->idx_mask + 1));
 }
 
 /* Takes out s, an indexed frame, closing the gap (backward-shift deletion). */
 static void idx_remove(struct lookahead *la, const struct la_slot *s)
 {
-	uint32_t me = (uint32_t)(s - la->ring) + 1, i = s->ihash & (LA_IDX_SIZE - 1), j;
+	uint32_t me = (uint32_t)(s - la->ring) + 1, i = s->ihash & la->idx_mask, j;
 
 	while (la->idx[i] != me)
-		i = (i + 1) & (LA_IDX_SIZE - 1);
+		i = (i + 1) & la->idx_mask;
+	la->idx_used--;
 	for (j = i;;) {
 		uint32_t home;
 
 		la->idx[i] = 0;
 		for (;;) {
-			j = (j + 1) & (LA_IDX_SIZE - 1);
+			j = (j + 1) & la->idx_mask;
 			if (!la->idx[j])
 				return;
-			home = la->ring[la->idx[j] - 1].ihash & (LA_IDX_SIZE - 1);
+			home = la->ring[la->idx[j] - 1].ihash & la->idx_mask;
 			/* An entry whose home lies cyclically in (i, j] must stay put. */
 			if (i <= j ? (i < home && home <= j) : (i < home || home <= j))
 				continue;
@@ -298,6 +330,8 @@ static void compact(struct lookahead *la)
 		la->ring[la->head + i] = tmp;
 	}
 	la->head = 0;
+	/* The index is empty now (all 0s): its few frames go back into the smallest one. */
+	la->idx_mask = LA_IDX_MIN - 1;
 	for (i = 0; i < la->count; i++) {
 		struct la_slot *s = &la->ring[i];
 
@@ -316,10 +350,10 @@ void la_pop(struct lookahead *la)
 	if (s->indexed && s->next_same) {
 		/* The next frame of its chain becomes the index's, in the same place. */
 		struct la_slot *next = &la->ring[s->next_same - 1];
-		uint32_t i = s->ihash & (LA_IDX_SIZE - 1), me = (uint32_t)(s - la->ring) + 1;
+		uint32_t i = s->ihash & la->idx_mask, me = (uint32_t)(s - la->ring) + 1;
 
 		while (la->idx[i] != me)
-			i = (i + 1) & (LA_IDX_SIZE - 1);
+			i = (i + 1) & la->idx_mask;
 		la->idx[i] = s->next_same;
 		next->indexed = 1;
 		next->last_same = s->last_same;
@@ -328,8 +362,10 @@ void la_pop(struct lookahead *la)
 	}
 	la->bytes -= s->f.fr.caplen;
 	la->count--;
-	/* Empty: start over at slot 0, whose buffers are still warm. */
+	/* Empty: start over at slot 0, whose buffers are still warm, and with the smallest index (it is all 0s). */
 	la->head = la->count ? (la->head + 1) % LA_MAX_FRAMES : 0;
+	if (!la->count)
+		la->idx_mask = LA_IDX_MIN - 1;
 	if (la->head >= LA_SOFT_FRAMES && la->count <= COMPACT_MAX && la->head + la->count <= LA_MAX_FRAMES)
 		compact(la);
 }

@@ -119,7 +119,17 @@ struct la_slot {
 	uint32_t last_same; /* on the indexed frame: ring position + 1 of its key's last frame */
 };
 
+/*
+ * The index's largest size: twice the window's most frames, so it is at
+ * most half full. It starts at LA_IDX_MIN entries (one page) and doubles
+ * once more than a quarter full (linear probing's runs stay short); a window that empties goes back to
+ * LA_IDX_MIN. Most lookups are for a key the window does not hold (the
+ * RST after a FIN, the SYN-ACK of a SYN not sent yet), each a probe at a
+ * random place: in a table the size of the few entries the window holds,
+ * that place is in the cache; in the full 512 KiB it was a cache miss.
+ */
 #define LA_IDX_SIZE (2 * LA_MAX_FRAMES)
+#define LA_IDX_MIN 1024u
 
 struct lookahead {
 	struct frame_src *fs;    /* the capture, read with frame_next() (the caller's) */
@@ -135,7 +145,9 @@ struct lookahead {
 	char err[768];           /* "FILE: reason" */
 	int64_t nread;           /* frames read (that passed the filter) */
 	uint64_t t0;             /* the file's first frame's time */
-	uint32_t idx[LA_IDX_SIZE];  /* the index: ring position + 1, 0 empty */
+	uint32_t idx[LA_IDX_SIZE];  /* the index: ring position + 1, 0 empty; only [0, idx_mask] in use */
+	uint32_t idx_mask;       /* the index's size in use - 1 (a power of two, LA_IDX_MIN..LA_IDX_SIZE) */
+	uint32_t idx_used;       /* entries in the index (keys, not frames: a key's later frames are chained) */
 	const uint8_t *prev;     /* the bytes of the frame read last (in a slot's buffer, valid until the next read) */
 	struct la_block *blocks; /* the arena small frames' buffers come from (lookahead.c), freed with the window */
 	size_t arena_left;       /* bytes still free at the first block's end */
