@@ -1200,7 +1200,8 @@ int replay_run(const struct replay_opts *o)
 		look_ahead(p, f);
 		not_fed = NULL;
 		dir = replay_frame(p, f, &not_fed);
-		emit_input_frame(p, f, dir, not_fed);
+		if (p->r) /* --quiet: not even the record is built */
+			emit_input_frame(p, f, dir, not_fed);
 		la_pop(p->la);
 	}
 	frame_counts(p->fs, &p->stats.frames, &p->stats.filtered);
