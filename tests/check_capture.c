@@ -32,6 +32,8 @@
 #include <zlib.h>
 #include <pcap/pcap.h>
 
+#include "frame.h"
+#include "lookahead.h"
 #include "replaytest.h"
 #include "suites.h"
 
@@ -948,6 +950,158 @@ START_TEST(test_pcap_records_as_libpcap)
 }
 END_TEST
 
+/* ---- the window's frame bytes (lookahead.c's byte FIFO, a mapped file) ----------------------- */
+
+/* The captured length of test frame n (1-based): mostly small, every 97th longer than the read buffer. */
+static uint32_t win_len(int64_t n)
+{
+	return n % 97 == 0 ? 200000u : 60u + (uint32_t)(n * 37 % 1400);
+}
+
+/* Byte j of test frame n: no two frames alike (none is taken for a duplicate). */
+static uint8_t win_byte(int64_t n, uint32_t j)
+{
+	return (uint8_t)(n * 31 + j + (j >> 8));
+}
+
+/* Appends frames first..last (1-based numbers) to f, a pcap file with snap length 262144. */
+static void win_frames(FILE *f, int64_t first, int64_t last)
+{
+	static uint8_t b[262144];
+	int64_t n;
+
+	for (n = first; n <= last; n++) {
+		uint32_t len = win_len(n), j, h[4] = { 1700000000u, (uint32_t)(n % 1000000), len, len };
+
+		for (j = 0; j < len; j++)
+			b[j] = win_byte(n, j);
+		ck_assert_msg(fwrite(h, sizeof(h), 1, f) == 1 && fwrite(b, 1, len, f) == len, "write failed");
+	}
+}
+
+/* Writes a pcap file of frames 1..n. */
+static void win_file(const char *path, int64_t n)
+{
+	FILE *f = fopen(path, "wb");
+
+	ck_assert_msg(f != NULL, "%s: %s", path, strerror(errno));
+	le_header(f, 262144);
+	win_frames(f, 1, n);
+	ck_assert_msg(fclose(f) == 0, "%s: close failed", path);
+}
+
+/* Whether frame f holds test frame f->n's bytes; says which byte is wrong. */
+static void win_same(const char *path, const struct la_frame *f)
+{
+	uint32_t j, len = win_len(f->n);
+
+	ck_assert_msg(f->fr.caplen == len, "%s: frame %lld has %u bytes, not %u", path, (long long)f->n,
+		      f->fr.caplen, len);
+	for (j = 0; j < len && f->fr.data[j] == win_byte(f->n, j); j++)
+		;
+	ck_assert_msg(j == len, "%s: frame %lld byte %u changed while in the window", path, (long long)f->n, j);
+}
+
+/*
+ * Reads path through a window depth frames deep: each frame's bytes must
+ * be intact when it leaves (after depth more were read behind it), and
+ * every frame of the window at the end. Returns the frames read.
+ */
+static int64_t win_replay(const char *path, uint32_t depth, struct frame_src **fsp, struct lookahead **lap)
+{
+	char err[512];
+	struct frame_src *fs = frame_open(path, NULL, err, sizeof(err));
+	struct lookahead *la;
+	int64_t popped = 0;
+	uint32_t i;
+
+	ck_assert_msg(fs != NULL, "%s: %s", path, err);
+	la = la_new(fs, path, 0);
+	ck_assert_msg(la != NULL, "la_new failed");
+	for (;;) {
+		while (la_count(la) < depth && la_read(la))
+			;
+		if (!la_count(la))
+			break;
+		if (la_eof(la))
+			break;
+		win_same(path, la_head(la));
+		ck_assert_msg(la_head(la)->n == popped + 1, "%s: frame %lld came after %lld", path,
+			      (long long)la_head(la)->n, (long long)popped);
+		la_pop(la);
+		popped++;
+	}
+	ck_assert_msg(!la_error(la, NULL), "%s: read error", path);
+	for (i = 0; i < la_count(la); i++)
+		win_same(path, la_at(la, i));
+	*fsp = fs;
+	*lap = la;
+	return popped + la_count(la);
+}
+
+static void win_close(struct frame_src *fs, struct lookahead *la)
+{
+	la_free(la);
+	frame_close(fs);
+}
+
+/*
+ * A frame's bytes stay the ones read until it leaves the window, however
+ * deep the window is read and however the bytes are kept: in place in a
+ * mapped file (whose pages behind the reader are given back and read
+ * again), or copied into the window's byte FIFO (gzip data, whose records
+ * also come through the growing read buffer: a 200,000-byte record is
+ * more than a buffer holds at first).
+ */
+START_TEST(test_window_keeps_bytes)
+{
+	char path[PATH_MAX], gz[PATH_MAX], big[PATH_MAX];
+	struct frame_src *fs;
+	struct lookahead *la;
+	FILE *f;
+
+	win_file(tmp_file("window.pcap", path, sizeof(path)), 3000);
+	ck_assert_int_eq(win_replay(path, 700, &fs, &la), 3000);
+	win_close(fs, la);
+
+	gzip_file(path, tmp_file("window.pcap.gz", gz, sizeof(gz)));
+	ck_assert_int_eq(win_replay(gz, 700, &fs, &la), 3000);
+	ck_assert_int_eq(frame_data_kept(fs), 0);
+	win_close(fs, la);
+
+	/* More than the mapping keeps resident (16 MiB), all of it in the window at once at the end. */
+	win_file(tmp_file("window-big.pcap", big, sizeof(big)), 9000);
+	ck_assert_int_eq(win_replay(big, 8000, &fs, &la), 9000);
+	win_close(fs, la);
+
+	/* A file that grows while it is read: what was added after it was opened (mapped) is read too. */
+	win_file(path, 500);
+	{
+		char err[512];
+		int64_t n = 0;
+
+		fs = frame_open(path, NULL, err, sizeof(err));
+		ck_assert_msg(fs != NULL, "%s: %s", path, err);
+		la = la_new(fs, path, 0);
+		ck_assert_msg(la != NULL, "la_new failed");
+		while (la_count(la) < 400 && la_read(la))
+			;
+		ck_assert_int_eq(frame_data_kept(fs), 1);
+		f = fopen(path, "ab");
+		ck_assert_msg(f != NULL, "%s: %s", path, strerror(errno));
+		win_frames(f, 501, 800);
+		ck_assert_msg(fclose(f) == 0, "%s: close failed", path);
+		while (la_read(la))
+			;
+		ck_assert_msg(!la_error(la, NULL), "%s: read error", path);
+		for (; la_count(la); la_pop(la), n++)
+			win_same(path, la_head(la));
+		ck_assert_int_eq(n, 800);
+		win_close(fs, la);
+	}
+}
+END_TEST
+
 Suite *capture_suite(void)
 {
 	Suite *s = suite_create("capture");
@@ -973,6 +1127,7 @@ Suite *capture_suite(void)
 	tcase_set_timeout(tm, 60);
 	tcase_add_test(tm, test_gzip);
 	tcase_add_test(tm, test_pcap_records_as_libpcap);
+	tcase_add_test(tm, test_window_keeps_bytes);
 	tcase_add_test(tm, test_more_linktypes);
 	tcase_add_test(tm, test_wlan_skips);
 	tcase_add_test(tm, test_corpus_ppp);

@@ -396,6 +396,12 @@ int frame_next(struct frame_src *fs, struct frame *fr, char *err, size_t errlen)
 	return 1;
 }
 
+int frame_data_kept(const struct frame_src *fs)
+{
+	/* A plain pcap file is always the one view (no capview): its last record is the frame returned. */
+	return fs->nview == 1 && fs->v[0].native && pcap_records_mapped(&fs->v[0].rec);
+}
+
 void frame_counts(const struct frame_src *fs, uint64_t *frames, uint64_t *filtered)
 {
 	*frames = fs->nframes;

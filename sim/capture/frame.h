@@ -61,6 +61,14 @@ struct frame {
  */
 int frame_next(struct frame_src *fs, struct frame *fr, char *err, size_t errlen);
 
+/*
+ * Whether the data of the frame frame_next() returned last stays valid
+ * until frame_close(), not only until the next call: a plain pcap file
+ * read in place (pcap_records.h). The replay's window then keeps the
+ * pointer instead of a copy.
+ */
+int frame_data_kept(const struct frame_src *fs);
+
 /* Frames read from the file so far, and how many of them the filter dropped. */
 void frame_counts(const struct frame_src *fs, uint64_t *frames, uint64_t *filtered);
 

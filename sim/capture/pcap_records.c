@@ -4,14 +4,33 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 
 #include "capfile.h"
 #include "pcap_records.h"
 
-/* How much is read at a time. */
-#define REC_CHUNK (1u << 20)
+/*
+ * How much is read at a time, and the buffer's first size: it grows only
+ * for a record longer than that. Small, because every page of it is a
+ * page fault the first time it is filled (a 1.3 MB buffer was 320 of a
+ * small replay's faults), and the read(2) calls it saves beyond this are
+ * a few microseconds a megabyte.
+ */
+#define REC_CHUNK (128u << 10)
 /* libpcap's MAXIMUM_SNAPLEN: the largest capture length of every link type tcpdemux reads. */
 #define REC_MAX_SNAPLEN 262144u
+
+/*
+ * A mapped file's pages this far behind the record being read are given
+ * back (MADV_DONTNEED), in steps of REC_DROP, so that a long capture does
+ * not add its whole size to the replay's resident memory. The window
+ * (lookahead.h) rarely reaches that far back; when it does, the page is
+ * simply read again from the page cache: a private read-only mapping
+ * that was never written holds nothing but the file.
+ */
+#define REC_KEEP (16u << 20)
+#define REC_DROP (4u << 20)
 
 int pcap_records_usable(pcap_t *p, uint32_t magic)
 {
@@ -23,24 +42,92 @@ int pcap_records_usable(pcap_t *p, uint32_t magic)
 	       (uint32_t)pcap_snapshot(p) <= REC_MAX_SNAPLEN;
 }
 
+/*
+ * Maps the file, when it is a regular one (not a pipe, not gzip data
+ * through a cookie stream): the records are then read in place, with no
+ * copy into the buffer (read(2)) and none out of it (the window keeps
+ * pointers), and the pages are the page cache's, not fresh memory the
+ * kernel must clear. The buffer is then the mapping itself, from the
+ * stream's position on, already at its end of file.
+ */
+static void map_file(struct pcap_records *r)
+{
+	struct stat st;
+	off_t pos;
+	void *m;
+	int fd = fileno(r->f);
+
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (pos = ftello(r->f)) < 0 ||
+	    st.st_size <= pos || (uintmax_t)st.st_size > SIZE_MAX)
+		return;
+	m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (m == MAP_FAILED)
+		return;
+	(void)madvise(m, (size_t)st.st_size, MADV_SEQUENTIAL); /* read ahead further: each page is read once */
+	r->map = m;
+	r->map_len = (size_t)st.st_size;
+	r->buf = m;
+	r->cap = r->len = r->map_len;
+	r->off = r->dropped = (size_t)pos;
+	r->eof = 1;
+}
+
 int pcap_records_init(struct pcap_records *r, pcap_t *p, uint32_t magic)
 {
 	memset(r, 0, sizeof(*r));
-	r->buf = malloc(REC_CHUNK + REC_MAX_SNAPLEN + 16);
-	if (!r->buf)
-		return -1;
-	r->cap = REC_CHUNK + REC_MAX_SNAPLEN + 16;
 	r->f = pcap_file(p);
 	r->snapshot = (uint32_t)pcap_snapshot(p);
 	r->max_caplen = REC_MAX_SNAPLEN;
 	r->usec = magic == CAPFILE_PCAP_US || magic == CAPFILE_PCAP_US_SWAPPED;
-	return r->f ? 0 : -1;
+	if (!r->f)
+		return -1;
+	map_file(r);
+	if (r->map)
+		return 0;
+	r->buf = malloc(REC_CHUNK);
+	if (!r->buf)
+		return -1;
+	r->cap = REC_CHUNK;
+	return 0;
 }
 
 void pcap_records_free(struct pcap_records *r)
 {
-	free(r->buf);
+	if (r->buf != r->map)
+		free(r->buf);
+	if (r->map)
+		munmap(r->map, r->map_len);
 	r->buf = NULL;
+	r->map = NULL;
+}
+
+int pcap_records_mapped(const struct pcap_records *r)
+{
+	return r->buf == r->map;
+}
+
+/*
+ * The mapping holds fewer bytes than a record needs: the file grew since
+ * it was mapped (a capture still being written), or ends in a record cut
+ * short. The rest is read from the stream, from where the mapping's
+ * records end, as if it had been read so all along (the same bytes, the
+ * same words for a cut). The mapping stays: the window may still point
+ * into it. Returns 0, or -1 (errno set).
+ */
+static int leave_map(struct pcap_records *r)
+{
+	uint8_t *b;
+
+	if (fseeko(r->f, (off_t)r->off, SEEK_SET) < 0)
+		return -1;
+	b = malloc(REC_CHUNK);
+	if (!b)
+		return -1;
+	r->buf = b;
+	r->cap = REC_CHUNK;
+	r->off = r->len = 0;
+	r->eof = 0;
+	return 0;
 }
 
 /*
@@ -51,11 +138,22 @@ static long have(struct pcap_records *r, size_t want)
 {
 	size_t n;
 
+	if (r->len - r->off < want && r->buf == r->map && leave_map(r) < 0)
+		return -1;
 	if (r->len - r->off >= want || r->eof)
 		return (long)(r->len - r->off < want ? r->len - r->off : want);
 	memmove(r->buf, r->buf + r->off, r->len - r->off);
 	r->len -= r->off;
 	r->off = 0;
+	if (want > r->cap) {
+		/* A record longer than the buffer (at most REC_MAX_SNAPLEN + its header): room for it and a chunk. */
+		uint8_t *b = realloc(r->buf, want + REC_CHUNK);
+
+		if (!b)
+			return -1;
+		r->buf = b;
+		r->cap = want + REC_CHUNK;
+	}
 	while (r->len < want && !r->eof) {
 		n = fread(r->buf + r->len, 1, r->cap - r->len > REC_CHUNK ? REC_CHUNK : r->cap - r->len, r->f);
 		if (n == 0) {
@@ -136,5 +234,10 @@ int pcap_records_next(struct pcap_records *r, struct pcap_pkthdr *h, const uint8
 	h->caplen = keep;
 	*data = r->buf + r->off;
 	r->off += caplen;
+	if (r->buf == r->map && r->off - r->dropped >= REC_KEEP + REC_DROP) {
+		/* Page-aligned: the mapping starts on a page, and REC_DROP is a multiple of any page size. */
+		(void)madvise(r->map + r->dropped / REC_DROP * REC_DROP, REC_DROP, MADV_DONTNEED);
+		r->dropped += REC_DROP;
+	}
 	return 1;
 }

@@ -8,8 +8,10 @@
  *
  * libpcap's pcap_next_ex() on a savefile makes two stdio fread() calls
  * per record (its 16-byte header, then the bytes): about 500 instructions
- * a frame, a fifth of a whole replay. Here the records are cut from a
- * buffer refilled a megabyte at a time, with libpcap's own checks and
+ * a frame, a fifth of a whole replay. Here the records are cut from the
+ * file mmap()ed (a regular file: read in place, no copies, and kept until
+ * the end, so the replay's window needs no copy of its own) or else from a
+ * buffer refilled 128 KiB at a time, with libpcap's own checks and
  * words for a damaged file (sf-pcap.c: a header or record cut short, a
  * capture length beyond the snapshot length or the link type's maximum),
  * so a replay reads the same frames and reports the same errors. Only
@@ -18,6 +20,10 @@
  * rewrites some pseudo-headers of a byte-swapped file), one link type.
  * Everything else (pcapng, old versions, swapped files) stays with
  * pcap_next_ex().
+ *
+ * A mapped file must not shrink while it is replayed (reading a page cut
+ * off is a SIGBUS); one that grows is read on, from the stream, past
+ * what was mapped.
  */
 #ifndef TCPDEMUX_PCAP_RECORDS_H
 #define TCPDEMUX_PCAP_RECORDS_H
@@ -29,13 +35,16 @@
 
 struct pcap_records {
 	FILE *f;            /* libpcap's stream, past the file header (libpcap reads no more of it) */
-	uint8_t *buf;       /* bytes read from f and not yet returned, from off to len */
+	uint8_t *buf;       /* bytes read from f and not yet returned, from off to len; or the mapping (map) */
 	size_t cap;         /* bytes allocated at buf */
 	size_t off, len;
 	uint32_t snapshot;  /* pcap_snapshot(): longer records are cut to it, as libpcap cuts them */
 	uint32_t max_caplen; /* a capture length beyond this is damage (libpcap's max_snaplen_for_dlt) */
 	int usec;           /* microsecond timestamps in the file (scaled to nanoseconds) */
-	int eof;            /* f returned its last byte */
+	int eof;            /* f returned its last byte (or buf is the mapping: nothing more is read into it) */
+	uint8_t *map;       /* the whole file mmap()ed (a regular file), or NULL; kept until pcap_records_free */
+	size_t map_len;     /* its length: the file's size when it was opened */
+	size_t dropped;     /* file offset up to which the mapping's pages were given back (MADV_DONTNEED) */
 };
 
 /* Whether p (just opened, magic the file's first word as capfile.h reads it) may be read here. */
@@ -44,6 +53,13 @@ int pcap_records_usable(pcap_t *p, uint32_t magic);
 /* Starts reading p's records; returns 0, or -1 when out of memory (then read with pcap_next_ex()). */
 int pcap_records_init(struct pcap_records *r, pcap_t *p, uint32_t magic);
 void pcap_records_free(struct pcap_records *r);
+
+/*
+ * Whether the record pcap_records_next() returned last lies in the file's
+ * mapping: its bytes then stay valid until pcap_records_free(), not only
+ * until the next call (the window keeps them without a copy).
+ */
+int pcap_records_mapped(const struct pcap_records *r);
 
 /*
  * The next record: *h filled (ts.tv_usec holding nanoseconds, as libpcap

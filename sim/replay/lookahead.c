@@ -1,20 +1,32 @@
 /*
  * lookahead.c - see lookahead.h.
  *
- * Path: frame.c -> la_read() (decode, file in the index) -> the ring ->
- *       la_head()/la_pop() to replay.c; la_find() for its look-ahead
- *       decisions.
+ * Path: frame.c -> la_read() (copy, decode, file in the index) -> the
+ *       ring -> la_head()/la_pop() to replay.c; la_find() for its
+ *       look-ahead decisions.
  *
- * The window is a ring of LA_MAX_FRAMES slots, each with the buffer its
- * frame was copied into (cut from an arena, and reused as the ring turns,
- * so a steady replay allocates nothing). The index maps (kind, 4-tuple) to the first frame of
- * that kind in the window. It never holds more than LA_MAX_FRAMES entries,
- * so it is an open-addressed table of ring positions (linear probing) in
- * a fixed array of twice the ring's size: entering and leaving the window
- * costs no allocation, and the keys are read from the frames themselves.
- * Only the part of the array that the window's keys need is in use (at
- * most a quarter full; LA_IDX_MIN entries while the window is shallow), so
- * the many lookups of keys the window does not hold stay in the cache.
+ * The window is a ring of LA_MAX_FRAMES decoded frames. A frame's bytes
+ * are copied into a FIFO of blocks in the order frames are read, and
+ * freed in the order they leave (the window is a queue): a block whose
+ * frames have all been replayed goes back to a spare list, so a steady
+ * replay allocates nothing, and the window's memory is its frames' bytes
+ * and one block, not a buffer per ring position. The index maps (kind,
+ * 4-tuple) to the first frame of that kind in the window. It never holds
+ * more than LA_MAX_FRAMES entries, so it is an open-addressed table of
+ * ring positions (linear probing) in a fixed array of twice the ring's
+ * size: entering and leaving the window costs no allocation, and the keys
+ * are read from the frames themselves. Only the part of the array that
+ * the window's keys need is in use (at most a quarter full; LA_IDX_MIN
+ * entries while the window is shallow), so the many lookups of keys the
+ * window does not hold stay in the cache.
+ *
+ * Why the memory is laid out with such care: a SYN whose answer is late
+ * or never comes makes the window read up to LA_MAX_FRAMES frames deep
+ * (a connection-heavy capture does, zk_echo-connections: 65,493 frames),
+ * and every page touched for the first time is a page fault and a page
+ * the kernel clears. With a 240-byte slot holding its own 64-byte-rounded
+ * buffer, such a replay spent half its time in the kernel (7,184 faults
+ * for a 6.8 MB file).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,60 +35,96 @@
 #include "lookahead.h"
 #include "stack.h"
 
-
-
-
 /*
- * Slot buffers. A capture whose window is read deep (a SYN waiting a
- * second or more for its answer) gives tens of thousands of slots a
- * buffer each; one malloc() and free() per slot was 7% of a replay of
- * such a capture. Buffers for frames up to LA_ARENA_MAX bytes are cut
- * from blocks instead and freed with the window; a slot that needs more
- * gets a new piece at least twice its old one (the old piece is left,
- * which bounds the waste by the slot's largest buffer), and frames beyond
- * LA_ARENA_MAX (jumbo, offload) get a malloc()ed buffer of their own.
+ * The byte FIFO's blocks: LA_BLOCK bytes each, or one frame's worth for a
+ * frame larger than that (a jumbo or offloaded frame), which is freed
+ * rather than kept when it empties. Only the pages a block's frames
+ * reach are ever touched, so a short capture costs a few pages.
  */
-#define LA_ARENA_MAX 4096u
 #define LA_BLOCK (256u << 10)
 
 struct la_block {
-	struct la_block *next;
+	struct la_block *next; /* the next newer block (in the FIFO), or the next spare */
+	size_t size;           /* bytes at data */
+	size_t used;           /* bytes given out, from the start */
+	uint32_t live;         /* frames in the window whose bytes are here */
 	uint8_t data[];
 };
 
-/* A buffer of at least need bytes for slot s (need > s->cap); returns 0, or -1 when memory runs out (s unchanged). */
-static int slot_grow(struct lookahead *la, struct la_slot *s, size_t need)
+/* Frames' bytes are given out in multiples of this (the next frame's start stays word-aligned). */
+#define LA_ALIGN 8u
+
+/*
+ * Room for len bytes (len > 0) at the FIFO's end: the newest block's free
+ * tail, or a new block (a spare one first). Returns NULL when memory runs
+ * out.
+ */
+static uint8_t *bytes_alloc(struct lookahead *la, size_t len)
 {
-	size_t cap;
-	uint8_t *b;
+	struct la_block *b = la->newest;
+	size_t need = (len + LA_ALIGN - 1) & ~(size_t)(LA_ALIGN - 1);
+	uint8_t *p;
 
-	if (need > LA_ARENA_MAX) {
-		b = realloc(s->buf_owned ? s->buf : NULL, need);
-		if (!b)
-			return -1;
-		s->buf = b;
-		s->cap = need;
-		s->buf_owned = 1;
-		return 0;
-	}
-	cap = (need + 63) & ~(size_t)63;
-	if (cap < 2 * s->cap)
-		cap = 2 * s->cap;
-	if (cap > LA_ARENA_MAX)
-		cap = LA_ARENA_MAX;
-	if (la->arena_left < cap) {
-		struct la_block *blk = malloc(sizeof(*blk) + LA_BLOCK);
+	if (!b || b->size - b->used < need) {
+		if (need <= LA_BLOCK && la->spare) {
+			b = la->spare;
+			la->spare = b->next;
+		} else {
+			size_t size = need > LA_BLOCK ? need : LA_BLOCK;
 
-		if (!blk)
-			return -1;
-		blk->next = la->blocks;
-		la->blocks = blk;
-		la->arena_left = LA_BLOCK;
+			b = malloc(sizeof(*b) + size);
+			if (!b)
+				return NULL;
+			b->size = size;
+		}
+		b->next = NULL;
+		b->used = 0;
+		b->live = 0;
+		if (la->newest)
+			la->newest->next = b;
+		else
+			la->oldest = b;
+		la->newest = b;
 	}
-	s->buf = la->blocks->data + (LA_BLOCK - la->arena_left);
-	la->arena_left -= cap;
-	s->cap = cap;
-	return 0;
+	p = b->data + b->used;
+	b->used += need;
+	b->live++;
+	return p;
+}
+
+/*
+ * The head frame's bytes leave the window: they are the oldest block's
+ * (frames leave in the order their bytes were given out). An emptied
+ * block leaves the FIFO, unless it is the only one, which starts over.
+ */
+static void bytes_release(struct lookahead *la)
+{
+	struct la_block *b = la->oldest;
+
+	if (--b->live)
+		return;
+	if (b == la->newest) {
+		b->used = 0; /* its pages are warm: the next frames go there again */
+		return;
+	}
+	la->oldest = b->next;
+	if (b->size == LA_BLOCK) {
+		b->next = la->spare;
+		la->spare = b;
+	} else {
+		b->next = la->retired; /* freed at the next read, after prev is compared */
+		la->retired = b;
+	}
+}
+
+static void blocks_free(struct la_block *b)
+{
+	while (b) {
+		struct la_block *next = b->next;
+
+		free(b);
+		b = next;
+	}
 }
 
 struct lookahead *la_new(struct frame_src *fs, const char *file, unsigned seg_flags)
@@ -85,8 +133,12 @@ struct lookahead *la_new(struct frame_src *fs, const char *file, unsigned seg_fl
 
 	if (!la)
 		return NULL;
+	/* calloc'd: the pages of positions the window never reaches stay untouched (no faults). */
 	la->ring = calloc(LA_MAX_FRAMES, sizeof(*la->ring));
-	if (!la->ring) {
+	la->links = calloc(LA_MAX_FRAMES, sizeof(*la->links));
+	if (!la->ring || !la->links) {
+		free(la->ring);
+		free(la->links);
 		free(la);
 		return NULL;
 	}
@@ -103,18 +155,13 @@ void la_free(struct lookahead *la)
 
 	if (!la)
 		return;
-	/* Only the slots ever filled own buffers: the rest were never touched (no page faults for them). */
-	for (i = 0; i < la->slots_used; i++) {
-		if (la->ring[i].buf_owned)
-			free(la->ring[i].buf);
-		free(la->ring[i].pad);
-	}
-	while (la->blocks) {
-		struct la_block *next = la->blocks->next;
-
-		free(la->blocks);
-		la->blocks = next;
-	}
+	for (i = 0; i < la->pads_used; i++)
+		free(la->pads[i].buf);
+	free(la->pads);
+	blocks_free(la->oldest);
+	blocks_free(la->spare);
+	blocks_free(la->retired);
+	free(la->links);
 	free(la->ring);
 	free(la);
 }
@@ -122,9 +169,16 @@ void la_free(struct lookahead *la)
 /* A window this shallow, past the soft limit in the ring, is compacted to its start. */
 #define COMPACT_MAX 16
 
-static struct la_slot *slot_at(struct lookahead *la, uint32_t i)
+static uint32_t pos_at(const struct lookahead *la, uint32_t i)
 {
-	return &la->ring[(la->head + i) % LA_MAX_FRAMES];
+	return (la->head + i) % LA_MAX_FRAMES;
+}
+
+/* Whether the frame at ring position pos holds its key's entry in the index (a chain's first frame). */
+static int indexed(const struct lookahead *la, uint32_t pos)
+{
+	/* A frame of no kind never touches its link (its page may never be touched at all). */
+	return la->ring[pos].kind && la->links[pos].last_same;
 }
 
 /* What the index files a frame under, decided once as it is read. */
@@ -162,7 +216,7 @@ const struct la_frame *la_find(const struct lookahead *la, int kind, const struc
 	uint32_t i = idx_hash(kind, a, pa, b, pb) & la->idx_mask;
 
 	for (; la->idx[i]; i = (i + 1) & la->idx_mask) {
-		const struct la_frame *f = &la->ring[la->idx[i] - 1].f;
+		const struct la_frame *f = &la->ring[la->idx[i] - 1];
 
 		if (la_is(f, kind, a, pa, b, pb))
 			return f;
@@ -170,7 +224,7 @@ const struct la_frame *la_find(const struct lookahead *la, int kind, const struc
 	return NULL;
 }
 
-static void idx_add(struct lookahead *la, struct la_slot *s);
+static void idx_add(struct lookahead *la, uint32_t pos);
 
 /*
  * The index at size entries, filed anew from the window's frames in
@@ -186,48 +240,47 @@ static void idx_rebuild(struct lookahead *la, uint32_t size)
 	memset(la->idx, 0, (la->idx_mask + 1) * sizeof(la->idx[0]));
 	la->idx_mask = size - 1;
 	la->idx_used = 0;
-	for (i = 0; i < la->count; i++) {
-		struct la_slot *s = slot_at(la, i);
-
-		s->indexed = 0;
-		if (s->f.kind)
-			idx_add(la, s);
-	}
+	for (i = 0; i < la->count; i++)
+		if (la->ring[pos_at(la, i)].kind)
+			idx_add(la, pos_at(la, i));
 }
 
 /*
- * Files s under its kind and 4-tuple. When a frame already is there (a
- * retransmission carries the same numbers), the first stays the index's
- * and s joins the end of its chain (la_next_same).
+ * Files the frame at ring position pos under its kind and 4-tuple. When a
+ * frame already is there (a retransmission carries the same numbers), the
+ * first stays the index's and this one joins the end of its chain
+ * (la_next_same).
  */
-static void idx_add(struct lookahead *la, struct la_slot *s)
+static void idx_add(struct lookahead *la, uint32_t pos)
 {
-	const struct segment *g = &s->f.seg;
-	uint32_t h = idx_hash(s->f.kind, &g->src, g->sport, &g->dst, g->dport), i;
-	uint32_t me = (uint32_t)(s - la->ring) + 1;
+	const struct la_frame *f = &la->ring[pos];
+	const struct segment *g = &f->seg;
+	struct la_link *l = &la->links[pos];
+	uint32_t h = idx_hash(f->kind, &g->src, g->sport, &g->dst, g->dport), i;
+	uint32_t me = pos + 1;
 
-	s->ihash = h;
-	s->next_same = 0;
+	l->ihash = h;
+	l->next_same = 0;
+	l->last_same = 0;
 	for (i = h & la->idx_mask; la->idx[i]; i = (i + 1) & la->idx_mask) {
-		struct la_slot *first = &la->ring[la->idx[i] - 1];
+		uint32_t first = la->idx[i] - 1;
 
-		if (la_is(&first->f, s->f.kind, &g->src, g->sport, &g->dst, g->dport)) {
-			la->ring[first->last_same - 1].next_same = me;
-			first->last_same = me;
+		if (la_is(&la->ring[first], f->kind, &g->src, g->sport, &g->dst, g->dport)) {
+			la->links[la->links[first].last_same - 1].next_same = me;
+			la->links[first].last_same = me;
 			return;
 		}
 	}
 	la->idx[i] = me;
-	s->last_same = me;
-	s->indexed = 1;
+	l->last_same = me;
 	if (++la->idx_used * 4 > la->idx_mask + 1 && la->idx_mask + 1 < LA_IDX_SIZE)
 		idx_rebuild(la, 2 * (la->idx_mask + 1));
 }
 
-/* Takes out s, an indexed frame, closing the gap (backward-shift deletion). */
-static void idx_remove(struct lookahead *la, const struct la_slot *s)
+/* Takes out the frame at ring position pos, an indexed one, closing the gap (backward-shift deletion). */
+static void idx_remove(struct lookahead *la, uint32_t pos)
 {
-	uint32_t me = (uint32_t)(s - la->ring) + 1, i = s->ihash & la->idx_mask, j;
+	uint32_t me = pos + 1, i = la->links[pos].ihash & la->idx_mask, j;
 
 	while (la->idx[i] != me)
 		i = (i + 1) & la->idx_mask;
@@ -240,7 +293,7 @@ static void idx_remove(struct lookahead *la, const struct la_slot *s)
 			j = (j + 1) & la->idx_mask;
 			if (!la->idx[j])
 				return;
-			home = la->ring[la->idx[j] - 1].ihash & la->idx_mask;
+			home = la->links[la->idx[j] - 1].ihash & la->idx_mask;
 			/* An entry whose home lies cyclically in (i, j] must stay put. */
 			if (i <= j ? (i < home && home <= j) : (i < home || home <= j))
 				continue;
@@ -253,9 +306,13 @@ static void idx_remove(struct lookahead *la, const struct la_slot *s)
 
 const struct la_frame *la_read(struct lookahead *la)
 {
-	struct la_slot *s;
+	uint8_t *nopad = NULL, **pad = &nopad;
+	size_t nopadcap = 0, *padcap = &nopadcap;
+	struct la_frame *f;
 	struct frame fr;
-	int r;
+	uint32_t pos;
+	const uint8_t *buf;
+	int r, cut;
 
 	if (la->eof || la->count >= LA_MAX_FRAMES)
 		return NULL; /* and keep the reason: the source may not say it twice */
@@ -265,112 +322,126 @@ const struct la_frame *la_read(struct lookahead *la)
 		la->read_err = r < 0;
 		return NULL;
 	}
-	s = slot_at(la, la->count);
-	if ((uint32_t)(s - la->ring) >= la->slots_used)
-		la->slots_used = (uint32_t)(s - la->ring) + 1;
-	/* Compared before the copy: the slot may own the last frame's buffer. */
-	s->f.dup = la->prev && fr.caplen == la->prev_len && fr.ts - la->prev_ts <= LA_DUP_GAP && fr.ts >= la->prev_ts &&
-		   memcmp(fr.data, la->prev, fr.caplen) == 0;
-	if (s->cap < fr.caplen && slot_grow(la, s, fr.caplen) < 0) {
-		snprintf(la->err, sizeof(la->err), "%s: out of memory", la->file);
-		la->eof = la->read_err = 1;
-		return NULL;
+	pos = pos_at(la, la->count);
+	f = &la->ring[pos];
+	/* Compared before the copy: the FIFO may give out the last frame's bytes again. */
+	f->dup = la->prev && fr.caplen == la->prev_len && fr.ts - la->prev_ts <= LA_DUP_GAP && fr.ts >= la->prev_ts &&
+		 memcmp(fr.data, la->prev, fr.caplen) == 0;
+	blocks_free(la->retired);
+	la->retired = NULL;
+	/* Only a frame the snap length cut can need a pad (frame_decode): the others leave pads alone. */
+	if (fr.wirelen > fr.caplen) {
+		if (!la->pads)
+			la->pads = calloc(LA_MAX_FRAMES, sizeof(*la->pads));
+		if (!la->pads)
+			goto oom;
+		if (pos >= la->pads_used)
+			la->pads_used = pos + 1;
+		pad = &la->pads[pos].buf;
+		padcap = &la->pads[pos].cap;
 	}
-	if (fr.caplen)
-		memcpy(s->buf, fr.data, fr.caplen);
-	s->f.fr = fr;
-	s->f.fr.data = s->buf;
-	s->f.n = fr.num; /* the file's numbering, as Wireshark shows it, filtered frames counted */
+	/* A mapped file's bytes stay put until the source is closed (after the window): no copy. */
+	buf = fr.data;
+	f->copied = fr.caplen && !frame_data_kept(la->fs);
+	if (f->copied) {
+		uint8_t *copy = bytes_alloc(la, fr.caplen);
+
+		if (!copy)
+			goto oom;
+		memcpy(copy, fr.data, fr.caplen);
+		buf = copy;
+	}
+	f->fr = fr;
+	f->fr.data = buf;
+	f->n = fr.num; /* the file's numbering, as Wireshark shows it, filtered frames counted */
 	if (++la->nread == 1)
 		la->t0 = frame_first_ts(la->fs); /* virtual time 0: the file's first frame */
-	s->f.status = frame_decode(fr.linktype, &s->f.fr, &s->f.seg, la->seg_flags, &s->pad,
-				   &s->padcap, &s->f.cut);
+	f->status = (int16_t)frame_decode(fr.linktype, &f->fr, &f->seg, la->seg_flags, pad, padcap, &cut);
+	f->cut = (uint8_t)cut;
 	/* Offloaded frames are larger than any link's MTU: only those are looked at. */
-	s->f.tso = !s->f.status && fr.caplen > 1514 && frame_ip_length_zero(fr.linktype, &s->f.fr);
+	f->tso = !f->status && fr.caplen > 1514 && frame_ip_length_zero(fr.linktype, &f->fr);
 	la->count++;
 	la->bytes += fr.caplen;
-	la->prev = s->buf;
+	la->prev = fr.caplen ? buf : NULL; /* an empty frame is no frame's copy (nor is the next empty one) */
 	la->prev_len = fr.caplen;
 	la->prev_ts = fr.ts;
 	/* A duplicate is filed under nothing: it stands for no second SYN or answer. */
-	s->f.kind = s->f.dup ? LA_NONE : (uint8_t)frame_kind(&s->f);
-	s->indexed = 0;
-	if (s->f.kind)
-		idx_add(la, s);
-	return &s->f;
+	f->kind = f->dup ? LA_NONE : (uint8_t)frame_kind(f);
+	if (f->kind)
+		idx_add(la, pos);
+	return f;
+oom:
+	snprintf(la->err, sizeof(la->err), "%s: out of memory", la->file);
+	la->eof = la->read_err = 1;
+	return NULL;
 }
 
-
-
-
-
 /*
- * A shallow window far into the ring moves back to its first slots, so
- * that a replay that once read deep (a SYN waiting seconds for its
- * answer) goes back to the same few warm slots and buffers, instead of
- * walking every slot of the ring and giving each a buffer. Between
- * frames, no caller holds a frame of the window: its frames may move.
+ * A shallow window far into the ring moves back to its first positions,
+ * so that a replay that once read deep (a SYN waiting seconds for its
+ * answer) goes back to the same few warm frames, instead of walking every
+ * position of the ring. Between frames, no caller holds a frame of the
+ * window: its frames may move (their bytes do not: they are in the FIFO).
  */
 static void compact(struct lookahead *la)
 {
 	uint32_t i;
 
 	for (i = 0; i < la->count; i++) {
-		struct la_slot *s = &la->ring[la->head + i];
-
 		/* A chain's first frame holds its key's entry; the rest have none. */
-		if (s->indexed)
-			idx_remove(la, s);
+		if (indexed(la, la->head + i))
+			idx_remove(la, la->head + i);
 	}
 	for (i = 0; i < la->count; i++) {
-		struct la_slot tmp = la->ring[i];
+		uint32_t from = la->head + i;
 
-		/* Swapped, not copied: each slot keeps owning one pair of buffers. */
-		la->ring[i] = la->ring[la->head + i];
-		la->ring[la->head + i] = tmp;
+		la->ring[i] = la->ring[from];
+		if (la->pads && from < la->pads_used) {
+			/* Swapped, not copied: a cut frame's segment points into its pad, and each position keeps owning one. */
+			struct la_pad tmp = la->pads[i];
+
+			la->pads[i] = la->pads[from];
+			la->pads[from] = tmp;
+		}
 	}
 	la->head = 0;
 	/* The index is empty now (all 0s): its few frames go back into the smallest one. */
 	la->idx_mask = LA_IDX_MIN - 1;
-	for (i = 0; i < la->count; i++) {
-		struct la_slot *s = &la->ring[i];
-
-		s->indexed = 0;
-		if (s->f.kind)
-			idx_add(la, s);
-	}
+	for (i = 0; i < la->count; i++)
+		if (la->ring[i].kind)
+			idx_add(la, i);
 }
 
 void la_pop(struct lookahead *la)
 {
-	struct la_slot *s = slot_at(la, 0);
+	uint32_t pos = la->head;
+	struct la_frame *f = &la->ring[pos];
 
 	if (!la->count)
 		return;
-	if (s->indexed && s->next_same) {
+	if (indexed(la, pos) && la->links[pos].next_same) {
 		/* The next frame of its chain becomes the index's, in the same place. */
-		struct la_slot *next = &la->ring[s->next_same - 1];
-		uint32_t i = s->ihash & la->idx_mask, me = (uint32_t)(s - la->ring) + 1;
+		struct la_link *l = &la->links[pos];
+		uint32_t i = l->ihash & la->idx_mask, me = pos + 1;
 
 		while (la->idx[i] != me)
 			i = (i + 1) & la->idx_mask;
-		la->idx[i] = s->next_same;
-		next->indexed = 1;
-		next->last_same = s->last_same;
-	} else if (s->indexed) {
-		idx_remove(la, s);
+		la->idx[i] = l->next_same;
+		la->links[l->next_same - 1].last_same = l->last_same;
+	} else if (indexed(la, pos)) {
+		idx_remove(la, pos);
 	}
-	la->bytes -= s->f.fr.caplen;
+	if (f->copied)
+		bytes_release(la);
+	la->bytes -= f->fr.caplen;
 	la->count--;
-	/* Empty: start over at slot 0, whose buffers are still warm, and with the smallest index (it is all 0s). */
+	/* Empty: start over at position 0, which is still warm, and with the smallest index (it is all 0s). */
 	la->head = la->count ? (la->head + 1) % LA_MAX_FRAMES : 0;
 	if (!la->count)
 		la->idx_mask = LA_IDX_MIN - 1;
 	if (la->head >= LA_SOFT_FRAMES && la->count <= COMPACT_MAX && la->head + la->count <= LA_MAX_FRAMES)
 		compact(la);
 }
-
-
 
 int64_t la_nread(const struct lookahead *la)
 {

@@ -47,16 +47,23 @@ enum la_kind {
 	LA_SYN,      /* SYN without ACK */
 };
 
-/* One frame in the window, decoded. Valid until la_pop() removes it. */
+/*
+ * One frame in the window, decoded. Valid until la_pop() removes it.
+ * The window holds up to LA_MAX_FRAMES of these at once (a SYN waiting
+ * seconds for its answer), each written as it is read: the fields are
+ * ordered so that none is padding (168 bytes; every byte here is a
+ * page the kernel must clear once the window is read that deep).
+ */
 struct la_frame {
 	struct frame fr;     /* the raw frame: time, lengths, bytes (owned by the window) */
 	struct segment seg;  /* its TCP segment, when status is 0 */
-	int status;          /* 0, or the skip reason (frame_skip_name) */
-	int cut;             /* SEG_CUT_* bits: what the snap length cut (replayed with what was captured) */
+	int64_t n;           /* frame number in the file, 1-based */
+	int16_t status;      /* 0, or the skip reason (frame_skip_name; fewer than SKIP_COUNT) */
+	uint8_t cut;         /* SEG_CUT_* bits: what the snap length cut (replayed with what was captured) */
 	uint8_t tso;         /* an IPv4 total length of 0 (offload), taken from the frame */
 	uint8_t dup;         /* a byte-for-byte copy of the frame before, within LA_DUP_GAP: the capture's duplicate */
-	int64_t n;           /* frame number in the file, 1-based */
 	uint8_t kind;        /* enum la_kind, decided as it was read */
+	uint8_t copied;      /* fr.data is a copy in the window's byte FIFO (else the source keeps it: frame_data_kept) */
 };
 
 struct lookahead;
@@ -105,18 +112,25 @@ int la_error(const struct lookahead *la, const char **msg);
 /*
  * The window itself. Its fields are here only so that the accessors
  * below, called for every frame, can be inlined; nothing else reads them.
+ *
+ * A ring position's state is split three ways, so that a window read
+ * deep touches only what it uses: the frame (ring), its place in the
+ * index (links, 12 bytes), and a pad buffer (pads) that only a frame the
+ * snap length cut ever needs. The frames' bytes are not per position at
+ * all: a plain pcap file's stay where the source read them (its mapping:
+ * frame_data_kept), others are copied, in the order read, into a FIFO of
+ * blocks (lookahead.c), so a window holds its frames' bytes and little more.
  */
-struct la_slot {
-	struct la_frame f;  /* what the window shows of the frame */
-	uint8_t *buf;       /* the frame's bytes (f.fr.data points here) */
-	size_t cap;         /* bytes allocated at buf */
-	uint8_t buf_owned;  /* buf was malloc()ed for this slot (a large frame); else it is arena memory */
-	uint8_t *pad;       /* a snap-length-cut payload padded with zeros (frame_decode) */
-	size_t padcap;      /* bytes allocated at pad */
-	uint8_t indexed;    /* the index's frame for its key; ihash is then its hash */
+struct la_link {
 	uint32_t ihash;     /* the index hash of (kind, 4-tuple), when indexed or chained */
 	uint32_t next_same; /* ring position + 1 of the next frame with the same key, 0 none */
-	uint32_t last_same; /* on the indexed frame: ring position + 1 of its key's last frame */
+	uint32_t last_same; /* on the index's frame for its key (and only there, else 0): ring position + 1 of its key's last frame */
+};
+
+/* A snap-length-cut frame's payload padded with zeros (frame_decode), kept with its ring position. */
+struct la_pad {
+	uint8_t *buf;  /* malloc()ed by frame_decode, grown as needed */
+	size_t cap;    /* bytes allocated at buf */
 };
 
 /*
@@ -135,10 +149,12 @@ struct lookahead {
 	struct frame_src *fs;    /* the capture, read with frame_next() (the caller's) */
 	const char *file;        /* its name, for messages */
 	unsigned seg_flags;      /* frame_decode()'s flags (SEG_VERIFY_CSUM) */
-	struct la_slot *ring;       /* LA_MAX_FRAMES slots */
+	struct la_frame *ring;   /* LA_MAX_FRAMES frames (calloc: a page is only touched once the window reaches it) */
+	struct la_link *links;   /* LA_MAX_FRAMES index links, by ring position */
+	struct la_pad *pads;     /* LA_MAX_FRAMES pad buffers, by ring position (calloc'd as the first cut frame comes) */
+	uint32_t pads_used;      /* positions 0..pads_used-1 may own a pad buffer (la_free frees those) */
 	uint32_t head;           /* ring position of the oldest frame */
 	uint32_t count;          /* frames in the window */
-	uint32_t slots_used;     /* ring positions 0..slots_used-1 have held a frame (own buffers); a short capture touches few */
 	size_t bytes;            /* their captured bytes */
 	int eof;                 /* the file ended (or failed: read_err) */
 	int read_err;            /* ... on an error; err says what */
@@ -148,11 +164,13 @@ struct lookahead {
 	uint32_t idx[LA_IDX_SIZE];  /* the index: ring position + 1, 0 empty; only [0, idx_mask] in use */
 	uint32_t idx_mask;       /* the index's size in use - 1 (a power of two, LA_IDX_MIN..LA_IDX_SIZE) */
 	uint32_t idx_used;       /* entries in the index (keys, not frames: a key's later frames are chained) */
-	const uint8_t *prev;     /* the bytes of the frame read last (in a slot's buffer, valid until the next read) */
-	struct la_block *blocks; /* the arena small frames' buffers come from (lookahead.c), freed with the window */
-	size_t arena_left;       /* bytes still free at the first block's end */
+	const uint8_t *prev;     /* the bytes of the frame read last (in the byte FIFO, valid until the next read) */
 	uint32_t prev_len;       /* its captured length */
 	uint64_t prev_ts;        /* its time */
+	struct la_block *oldest; /* the byte FIFO's blocks, oldest (the head frame's bytes) first ... */
+	struct la_block *newest; /* ... to the one frames are copied into now (lookahead.c) */
+	struct la_block *spare;  /* emptied blocks kept for reuse (their pages are already the process's) */
+	struct la_block *retired; /* emptied blocks too large to keep, freed at the next read (prev may point into one) */
 };
 
 /*
@@ -164,7 +182,7 @@ struct lookahead {
 static inline int la_spans(const struct lookahead *la, uint64_t horizon)
 {
 	return la->count &&
-	       la->ring[(la->head + la->count - 1) % LA_MAX_FRAMES].f.fr.ts > la->ring[la->head].f.fr.ts + horizon;
+	       la->ring[(la->head + la->count - 1) % LA_MAX_FRAMES].fr.ts > la->ring[la->head].fr.ts + horizon;
 }
 
 static inline int la_full(const struct lookahead *la)
@@ -182,13 +200,13 @@ static inline int la_full_soft(const struct lookahead *la)
 /* The oldest frame in the window (the one to replay next), or NULL if it is empty. */
 static inline struct la_frame *la_head(struct lookahead *la)
 {
-	return la->count ? &la->ring[la->head].f : NULL;
+	return la->count ? &la->ring[la->head] : NULL;
 }
 
 /* The window's frame i (0 = the head), for i < la_count(). */
 static inline const struct la_frame *la_at(const struct lookahead *la, uint32_t i)
 {
-	return &la->ring[(la->head + i) % LA_MAX_FRAMES].f;
+	return &la->ring[(la->head + i) % LA_MAX_FRAMES];
 }
 
 /* Frames in the window. */
@@ -204,9 +222,9 @@ static inline uint32_t la_count(const struct lookahead *la)
  */
 static inline const struct la_frame *la_next_same(const struct lookahead *la, const struct la_frame *f)
 {
-	const struct la_slot *s = (const struct la_slot *)(const void *)f;
+	uint32_t next = la->links[f - la->ring].next_same;
 
-	return s->next_same ? &la->ring[s->next_same - 1].f : NULL;
+	return next ? &la->ring[next - 1] : NULL;
 }
 
 /* The time of the file's first frame (virtual time 0), once one was read. */
