@@ -126,12 +126,13 @@ uint16_t tcp_checksum(const struct ip_addr *src, const struct ip_addr *dst,
  * cut, not a fault, and the walk stops there keeping what came before it.
  * Returns 0, -SEG_E_TCP_OPTION, or (with cut) 1 when options may have
  * been lost: the walk reached the end of the area without an EOL.
+ * *opt must be all 0s (the segment's, zeroed by parse_ip, or
+ * tcp_opts_parse's): the walk only sets what it finds.
  */
 static int opts_walk(const uint8_t *p, size_t len, struct tcp_opts *opt, int cut)
 {
 	size_t i = 0;
 
-	memset(opt, 0, sizeof(*opt));
 	/*
 	 * Nearly every segment after a handshake carries exactly NOP, NOP,
 	 * timestamps (Linux's layout when timestamps were agreed): read it in
@@ -229,6 +230,7 @@ static int opts_walk(const uint8_t *p, size_t len, struct tcp_opts *opt, int cut
 
 int tcp_opts_parse(const uint8_t *p, size_t len, struct tcp_opts *opt)
 {
+	memset(opt, 0, sizeof(*opt));
 	return opts_walk(p, len, opt, 0);
 }
 
@@ -406,8 +408,10 @@ static int parse_ip4(const uint8_t *pkt, size_t caplen, size_t cap, struct segme
 	if (pkt[9] != IPPROTO_TCP_NUM)
 		return -SEG_E_NOT_TCP;
 
-	seg->src = addr_v4(get32(pkt + 12));
-	seg->dst = addr_v4(get32(pkt + 16));
+	/* seg is all 0s (parse_ip): the addresses' bytes go in as they are, in network order. */
+	seg->src.family = seg->dst.family = ADDR_V4;
+	memcpy(seg->src.a, pkt + 12, 4);
+	memcpy(seg->dst.a, pkt + 16, 4);
 	seg->ttl = pkt[8];
 	return parse_tcp(pkt + ihl, totlen - ihl, cap < totlen ? cap - ihl : totlen - ihl, seg, flags);
 }
