@@ -90,6 +90,8 @@ const char *timer_check(const struct timer_heap *th);
 
 /* Bytes per chunk of slots; chunks are aligned to it (pool.c finds a slot's chunk by masking). */
 #define POOL_CHUNK 65536u
+/* Chunks mapped at once (1 MiB of address space; pages cost memory only once touched). */
+#define POOL_REGION_CHUNKS 16u
 
 struct pool_chunk;
 
@@ -105,6 +107,8 @@ struct obj_pool {
 	struct pool_chunk *partial; /* chunks with a free slot, most recently freed-into first */
 	struct pool_chunk *all;     /* every chunk but the spare */
 	struct pool_chunk *spare;   /* one empty chunk kept back, or NULL */
+	uint8_t *region;            /* the next chunk of the region mapped last (pool.c) */
+	uint32_t region_left;       /* chunks from region on not handed out yet */
 };
 
 void pool_init(struct obj_pool *p, size_t slot);
@@ -171,8 +175,15 @@ struct sock;
 struct listen_state {
 	int backlog;                     /* sk_max_ack_backlog */
 	uint32_t qlen;                   /* requests: the SYN queue */
-	uint32_t ack_backlog;            /* sk_ack_backlog: the accept queue */
-	struct sock *acc_head, *acc_tail;
+	uint32_t ack_backlog;            /* sk_ack_backlog: children in the accept queue */
+	/*
+	 * The accept queue, oldest first from acc_first: a ring of acc_cap
+	 * (a power of two, or 0) that grows before a child is made for it
+	 * (accept_queue_reserve), rather than a link in every socket.
+	 */
+	struct sock **acc;
+	uint32_t acc_cap;                /* room in acc */
+	uint32_t acc_first;              /* ring index of the oldest child */
 	struct request_sock *syn_head, *syn_tail;
 	struct sock *lnext;              /* listen hash chain */
 	struct sock *all_next, *all_prev; /* every listener, in listen() order */
@@ -184,19 +195,21 @@ struct listen_state {
 };
 
 /*
- * 216 bytes, so that with malloc's header, its ehash bucket and its
- * descriptor slot a connection costs under 256 bytes (bench/sizes and the
- * 1M-connection replay in `make bench` show it). Hence the one-bit flags,
- * the round-trip estimators in 32-bit microseconds (as Linux's srtt_us and
- * mdev_us), the congestion window in 16-bit segment counts, the timestamp
- * offset recomputed from the addresses rather than stored, one pointer for
- * the listen state or the accepting listener, and the byte queues and the
- * options an application set behind a pointer each.
+ * 160 bytes, so that with its ehash bucket, its descriptor slot and the
+ * replay's record of the descriptor a connection costs under 200 bytes
+ * (bench/sizes and the 1M-connection replay in `make bench` show it).
+ * Hence the one-bit flags, the congestion window in 16-bit segment counts,
+ * the timestamp offset recomputed from the addresses rather than stored,
+ * one pointer for the listen state or the accepting listener, the accept
+ * queue a ring in the listener's state instead of a link in each child,
+ * and the byte queues and the rest behind a pointer each: what a socket
+ * needs only once it has sent something (its retransmission timer, the
+ * round-trip and congestion state) lives in struct sock_ext with the
+ * options an application set, so an idle connection pays for none of it.
  */
 struct sock {
 	struct sock_common c;
 	struct bind_node bind;  /* must follow c: see bind_owner() */
-	struct timer timer;     /* TIMER_RTX or TIMER_FINWAIT2 */
 	int fd;                 /* -1 while not owned by the application */
 	int16_t err;            /* pending error (so_error), negative errno */
 	uint8_t reuseaddr : 1, reuseport : 1;
@@ -204,10 +217,10 @@ struct sock {
 	uint8_t orphan : 1;     /* close() called: no application any more */
 	uint8_t shut_wr : 1;    /* application shut down writing */
 	uint8_t fin_queued : 1; /* FIN to send once the send queue drains */
-	uint8_t fin_sent : 1;   /* our FIN went out; it holds sequence fin_seq */
+	uint8_t fin_sent : 1;   /* our FIN went out; it holds sequence ext->tx.fin_seq */
 	uint8_t rcv_fin : 1;    /* peer's FIN received */
 	uint8_t wscale_ok : 1, sack_ok : 1, tstamp_ok : 1;
-	uint8_t rtt_on : 1;     /* rtt_seq is being timed */
+	uint8_t rtt_on : 1;     /* ext->tx.rtt_seq is being timed */
 	uint8_t queued : 1;     /* in an accept queue: parent, not ls, is set */
 	uint8_t shut_rd : 1;    /* shutdown(SHUT_RD): read() returns 0 once the queue is empty */
 	uint8_t fastopen : 1;   /* a passive Fast Open child still in SYN_RECV (fastopen_rsk) */
@@ -224,39 +237,57 @@ struct sock {
 	 * conflicts with IPv4 binds: Linux's default, net.ipv6.bindv6only=0.
 	 */
 	uint8_t v6only : 1;
-	uint8_t retries;
-	uint8_t snd_wscale, rcv_wscale;
 	uint8_t tfo_counted : 1; /* counts in its listener's Fast Open queue (until accepted or established) */
+	/*
+	 * The congestion window is modelled (cfg.model_cwnd when the socket
+	 * was made, and not picked up mid-stream): it starts at IW10, not
+	 * unlimited. What sk_cwnd() answers while there is no ext.
+	 */
+	uint8_t cwnd_model : 1;
+	uint8_t retries;        /* retransmissions (or probes) since the last progress */
+	uint8_t snd_wscale, rcv_wscale;
 	uint16_t mss;           /* payload bytes per segment we send */
 	uint16_t adv_mss;       /* MSS we announced */
-	/* congestion control (cfg.model_cwnd), in segments, as Linux counts its packets */
-	uint16_t cwnd;          /* snd_cwnd */
-	uint16_t ssthresh;      /* snd_ssthresh; CWND_INFINITE: none yet */
-	uint16_t cwnd_cnt;      /* snd_cwnd_cnt: segments acked toward the next +1 in avoidance */
-	uint16_t peak_out;      /* most segments in flight since cwnd last changed */
-	uint32_t fin_seq;
-	uint32_t iss, irs;
-	uint32_t snd_una, snd_nxt, snd_wnd, snd_wl1, snd_wl2;
+	uint32_t iss, irs;      /* our and the peer's initial sequence numbers */
+	uint32_t snd_una, snd_nxt, snd_wnd, snd_wl1, snd_wl2; /* RFC 9293 3.3.1's send variables */
 	uint32_t rcv_nxt, rcv_wnd;
-	uint32_t ts_recent;
-	uint32_t rtt_seq;        /* sequence being timed, valid if rtt_on */
-	uint32_t srtt_us, rttvar_us; /* RFC 6298 estimators; 0: no sample yet */
-	vtime_t rtt_start;
-	vtime_t rto;
+	uint32_t ts_recent;     /* the peer's last timestamp value to echo (RFC 7323 4.3) */
 	union {
 		struct listen_state *ls; /* in LISTEN */
 		struct sock *parent;     /* while queued: the listener whose accept queue holds us */
 	};
-	struct sock *acc_next;
 	struct sock_bufs *bufs;  /* NULL while both queues are empty */
-	struct sock_ext *ext;    /* NULL until an option is set (sock_ext_get) */
+	struct sock_ext *ext;    /* NULL until an option is set or the socket transmits (sock_ext_get) */
+};
+
+/*
+ * A socket's transmit state, in its ext: what it needs only once it has
+ * sent something that keeps state. Without ext the values are those of
+ * ext_tx_init() (sock.c), which sk_rto(), sk_cwnd() ... answer.
+ */
+struct sock_tx {
+	struct sock *sk;         /* the socket it belongs to: the timer's owner (tcp_timer_fire) */
+	struct timer timer;      /* TIMER_RTX or TIMER_FINWAIT2 */
+	uint32_t rtt_seq;        /* sequence being timed, valid if sk->rtt_on */
+	uint32_t srtt_us, rttvar_us; /* RFC 6298 estimators, as Linux's srtt_us and mdev_us; 0: no sample yet */
+	uint32_t fin_seq;        /* our FIN's sequence number, once sk->fin_sent */
+	vtime_t rtt_start;       /* when rtt_seq went out */
+	vtime_t rto;             /* the retransmission timeout (icsk_rto) */
+	/* congestion control (cfg.model_cwnd), in segments, as Linux counts its packets */
+	uint16_t cwnd;           /* snd_cwnd */
+	uint16_t ssthresh;       /* snd_ssthresh; CWND_INFINITE: none yet */
+	uint16_t cwnd_cnt;       /* snd_cwnd_cnt: segments acked toward the next +1 in avoidance */
+	uint16_t peak_out;       /* most segments in flight since cwnd last changed */
 };
 
 /*
  * What few sockets need, kept apart so that the others do not pay for it:
- * the options an application set. Allocated by the first setsockopt() that
- * needs it; an accepted socket takes a copy of its listener's, as a Linux
- * child inherits the listener's options.
+ * the options an application set, and the transmit state. Allocated by
+ * the first setsockopt() that needs it or the first transmission that
+ * keeps state (a SYN, data, a FIN, a probe): a socket that only ever
+ * acknowledges (a server's idle connection) has none. An accepted socket
+ * takes a copy of its listener's options, as a Linux child inherits the
+ * listener's options, but a transmit state of its own (sock_ext_copy).
  */
 struct sock_ext {
 	uint16_t user_mss;       /* TCP_MAXSEG (rx_opt.user_mss): caps the MSS both ways; 0: none */
@@ -273,10 +304,13 @@ struct sock_ext {
 	uint32_t notsent_lowat;  /* TCP_NOTSENT_LOWAT (when set; else the sysctl) */
 	uint32_t fastopen_qlen;  /* a listener's TCP_FASTOPEN (fastopenq.max_qlen); 0: no Fast Open */
 	uint32_t syn_data;       /* bytes our SYN carried (tcp_send_syn_data) */
+	struct sock_tx tx;       /* the transmit state: each socket's own, never copied */
 };
 
-/* sk's options block, allocated on first use. NULL when memory runs out. */
-struct sock_ext *sock_ext_get(struct sock *sk);
+/* sk's ext block, allocated on first use (a new socket's transmit state). NULL when memory runs out. */
+struct sock_ext *sock_ext_get(struct stack *st, struct sock *sk);
+/* A child's ext: from's options, a transmit state of its own. NULL when memory runs out. */
+struct sock_ext *sock_ext_copy(struct stack *st, struct sock *sk, const struct sock_ext *from);
 
 /* The listen state, or NULL: not a listener. */
 static inline struct listen_state *sk_listen(const struct sock *sk)
@@ -427,7 +461,16 @@ int bind_ephemeral(struct stack *st, struct sock *sk, const struct ip_addr *radd
 
 int accept_queue_full(const struct listen_state *ls);
 int syn_queue_full(const struct listen_state *ls);
+int accept_queue_reserve(struct listen_state *ls);
+/* Appends child; the caller made room with accept_queue_reserve(). */
 void accept_queue_push(struct stack *st, struct sock *listener, struct sock *child);
+/* The i-th oldest child queued (i < ack_backlog). */
+static inline struct sock *accept_queue_at(const struct listen_state *ls, uint32_t i)
+{
+	return ls->acc[(ls->acc_first + i) & (ls->acc_cap - 1)];
+}
+/* Frees a listen state (NULL: nothing) and its accept queue's ring. */
+void listen_state_free(struct listen_state *ls);
 struct sock *accept_pop(struct stack *st, struct sock *listener);
 void accept_unpop(struct sock *listener, struct sock *child);
 /* A Fast Open child left SYN_RECV or its listener's queue: one fewer pending (reqsk_fastopen_remove). */
@@ -499,6 +542,21 @@ void stack_assert_invariants(struct stack *st);
 /* TCP_TIMEOUT_INIT (RFC 6298 2.1) and TCP_RTO_MAX */
 #define TIMEOUT_INIT VT_SEC
 #define RTO_MAX (120 * VT_SEC)
+
+/* The transmit state of a socket without ext (it has sent nothing that keeps state): Linux's initial values. */
+static inline vtime_t sk_rto(const struct sock *sk) { return sk->ext ? sk->ext->tx.rto : TIMEOUT_INIT; }
+static inline uint32_t sk_srtt_us(const struct sock *sk) { return sk->ext ? sk->ext->tx.srtt_us : 0; }
+static inline uint32_t sk_rttvar_us(const struct sock *sk) { return sk->ext ? sk->ext->tx.rttvar_us : 0; }
+static inline uint16_t sk_cwnd(const struct sock *sk)
+{
+	return sk->ext ? sk->ext->tx.cwnd : sk->cwnd_model ? TCP_INIT_CWND : CWND_INFINITE;
+}
+static inline uint16_t sk_ssthresh(const struct sock *sk) { return sk->ext ? sk->ext->tx.ssthresh : CWND_INFINITE; }
+/* Is sk's retransmission (or FIN_WAIT2) timer armed? */
+static inline int sk_timer_armed(const struct sock *sk) { return sk->ext && timer_armed(&sk->ext->tx.timer); }
+/* Arms sk's timer (allocating its ext). Returns 0 or -ENOMEM (nothing armed). */
+int sk_timer_arm(struct stack *st, struct sock *sk, uint8_t kind, vtime_t when);
+void sk_timer_cancel(struct stack *st, struct sock *sk);
 
 /* Returns the descriptor of the full socket the segment reached, or -1. pr may be NULL. */
 int tcp_input(struct stack *st, const struct segment *seg, int64_t frame, struct stack_probe *pr);
@@ -617,7 +675,7 @@ struct stack {
 	struct ehash ehash;
 	struct listen_table lt;
 	struct timer_heap timers;
-	struct obj_pool socks;         /* sockets, requests, TIME_WAIT entries and byte-queue heads (pool.c) */
+	struct obj_pool socks;         /* sockets, requests, TIME_WAIT entries, byte-queue heads and ext blocks (pool.c) */
 	struct obj_pool bufs;          /* the first BUF_SMALL bytes of byte queues (sock.c) */
 	struct sock **fds;
 	int nfds;

@@ -9,8 +9,13 @@
  * in ehash); this list exists so the tables can show which requests wait
  * and so closing a listener can drop them. The accept queue is a FIFO of
  * completed children (reqsk_queue_add / reqsk_queue_remove): accept()
- * returns connections in the order their handshakes completed.
+ * returns connections in the order their handshakes completed. It is a
+ * ring of pointers in the listen state, not a list through the children:
+ * a pointer per listener slot instead of one in every socket.
  */
+#include <errno.h>
+#include <stdlib.h>
+
 #include "internal.h"
 
 /*
@@ -32,6 +37,33 @@ int syn_queue_full(const struct listen_state *ls)
 	return ls->qlen > (uint32_t)ls->backlog;
 }
 
+/*
+ * Room for one more child in the accept queue, grown (doubling) before the
+ * child is made, so that accept_queue_push() cannot fail half way through
+ * a handshake. Returns 0 or -ENOMEM (the queue unchanged).
+ */
+int accept_queue_reserve(struct listen_state *ls)
+{
+	uint32_t cap, i;
+	struct sock **ring;
+
+	if (ls->ack_backlog < ls->acc_cap)
+		return 0;
+	cap = ls->acc_cap ? 2 * ls->acc_cap : 4;
+	if (cap < ls->acc_cap) /* 2^32 children: no room to double into */
+		return -ENOMEM;
+	ring = malloc((size_t)cap * sizeof(*ring));
+	if (!ring)
+		return -ENOMEM;
+	for (i = 0; i < ls->ack_backlog; i++) /* unrolled from acc_first, oldest at 0 */
+		ring[i] = accept_queue_at(ls, i);
+	free(ls->acc);
+	ls->acc = ring;
+	ls->acc_cap = cap;
+	ls->acc_first = 0;
+	return 0;
+}
+
 void accept_queue_push(struct stack *st, struct sock *listener, struct sock *child)
 {
 	struct listen_state *ls = listener->ls;
@@ -39,12 +71,7 @@ void accept_queue_push(struct stack *st, struct sock *listener, struct sock *chi
 	(void)st;
 	child->parent = listener;
 	child->queued = 1;
-	child->acc_next = NULL;
-	if (ls->acc_tail)
-		ls->acc_tail->acc_next = child;
-	else
-		ls->acc_head = child;
-	ls->acc_tail = child;
+	ls->acc[(ls->acc_first + ls->ack_backlog) & (ls->acc_cap - 1)] = child;
 	ls->ack_backlog++;
 }
 
@@ -52,17 +79,15 @@ void accept_queue_push(struct stack *st, struct sock *listener, struct sock *chi
 struct sock *accept_pop(struct stack *st, struct sock *listener)
 {
 	struct listen_state *ls = listener->ls;
-	struct sock *child = ls->acc_head;
+	struct sock *child;
 
 	(void)st;
-	if (!child)
+	if (!ls->ack_backlog)
 		return NULL;
-	ls->acc_head = child->acc_next;
-	if (!ls->acc_head)
-		ls->acc_tail = NULL;
+	child = ls->acc[ls->acc_first];
+	ls->acc_first = (ls->acc_first + 1) & (ls->acc_cap - 1);
 	ls->ack_backlog--;
 	tfo_child_done(child);
-	child->acc_next = NULL;
 	child->parent = NULL;
 	child->queued = 0;
 	return child;
@@ -99,18 +124,24 @@ void listen_purge(struct stack *st, struct sock *l, int reset)
 	}
 }
 
-/* Undoes accept_pop(): child goes back to the head of the queue. */
+/* Undoes accept_pop(): child goes back to the head of the queue (the pop left room for it). */
 void accept_unpop(struct sock *listener, struct sock *child)
 {
 	struct listen_state *ls = listener->ls;
 
-	child->acc_next = ls->acc_head;
-	ls->acc_head = child;
-	if (!ls->acc_tail)
-		ls->acc_tail = child;
+	ls->acc_first = (ls->acc_first - 1) & (ls->acc_cap - 1);
+	ls->acc[ls->acc_first] = child;
 	child->parent = listener;
 	child->queued = 1;
 	ls->ack_backlog++;
+}
+
+void listen_state_free(struct listen_state *ls)
+{
+	if (!ls)
+		return;
+	free(ls->acc);
+	free(ls);
 }
 
 void syn_queue_add(struct sock *listener, struct request_sock *req)

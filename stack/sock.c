@@ -55,6 +55,7 @@ size_t sock_slot_size(void)
 	if (sizeof(struct tw_sock) > n)
 		n = sizeof(struct tw_sock);
 	_Static_assert(sizeof(struct sock_bufs) <= sizeof(struct sock), "byte-queue heads share the socket pool");
+	_Static_assert(sizeof(struct sock_ext) <= sizeof(struct sock), "ext blocks share the socket pool");
 	return n;
 }
 
@@ -68,16 +69,60 @@ struct sock *sock_alloc(struct stack *st, int family, uint32_t id)
 	common_init(st, &sk->c, SK_FULL, family, id);
 	sk->fd = -1;
 	sk->c.state = TCP_CLOSED;
-	sk->rto = TIMEOUT_INIT;
 	tcp_cwnd_init(st, sk);
 	return sk;
 }
 
-struct sock_ext *sock_ext_get(struct sock *sk)
+/* The transmit state of a socket that has sent nothing yet: what sk_rto(), sk_cwnd() ... answer without ext. */
+static void ext_tx_init(struct sock_tx *tx, struct sock *sk)
 {
-	if (!sk->ext)
-		sk->ext = calloc(1, sizeof(*sk->ext));
-	return sk->ext;
+	memset(tx, 0, sizeof(*tx));
+	tx->sk = sk;
+	tx->rto = TIMEOUT_INIT;
+	tx->cwnd = sk_cwnd(sk);
+	tx->ssthresh = CWND_INFINITE;
+}
+
+struct sock_ext *sock_ext_get(struct stack *st, struct sock *sk)
+{
+	struct sock_ext *x;
+
+	if (sk->ext)
+		return sk->ext;
+	/* from the socket pool, not malloc: every connection that sends makes one (a third of a replay's mallocs) */
+	x = pool_alloc(&st->socks);
+	if (x) {
+		memset(x, 0, sizeof(*x));
+		ext_tx_init(&x->tx, sk); /* before sk->ext is set: sk_cwnd() answers from the flag */
+		sk->ext = x;
+	}
+	return x;
+}
+
+struct sock_ext *sock_ext_copy(struct stack *st, struct sock *sk, const struct sock_ext *from)
+{
+	struct sock_ext *x = sock_ext_get(st, sk);
+	struct sock_tx tx;
+
+	if (!x)
+		return NULL;
+	tx = x->tx;
+	*x = *from;
+	x->tx = tx;
+	return x;
+}
+
+int sk_timer_arm(struct stack *st, struct sock *sk, uint8_t kind, vtime_t when)
+{
+	struct sock_ext *x = sock_ext_get(st, sk);
+
+	return x ? timer_arm(st, &x->tx.timer, kind, when) : -ENOMEM;
+}
+
+void sk_timer_cancel(struct stack *st, struct sock *sk)
+{
+	if (sk->ext)
+		timer_cancel(st, &sk->ext->tx.timer);
 }
 
 struct request_sock *reqsk_alloc(struct stack *st)
@@ -148,7 +193,7 @@ void sock_destroy(struct stack *st, struct sock_common *c)
 	default: {
 		struct sock *sk = sk_full(c);
 
-		timer_cancel(st, &sk->timer);
+		sk_timer_cancel(st, sk);
 		if (sk->c.state != TCP_CLOSED)
 			sock_set_state(st, sk, TCP_CLOSED);
 		/*
@@ -178,8 +223,8 @@ void sock_release(struct stack *st, struct sock_common *c)
 		struct sock *sk = sk_full(c);
 
 		sock_queues_free(st, sk);
-		free(sk_listen(sk));
-		free(sk->ext);
+		listen_state_free(sk_listen(sk));
+		pool_free(&st->socks, sk->ext);
 	}
 	pool_free(&st->socks, c);
 }

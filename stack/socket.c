@@ -118,7 +118,7 @@ int sys_setsockopt(struct stack *st, int fd, int opt, int value)
 	/* do_tcp_setsockopt(): TCP_MIN_MSS .. MAX_TCP_WINDOW, or 0 for none */
 	if (opt == SOCKOPT_MAXSEG && value && (value < 88 || value > 32767))
 		return -EINVAL;
-	x = sock_ext_get(sk);
+	x = sock_ext_get(st, sk);
 	if (!x)
 		return -ENOMEM;
 	switch (opt) {
@@ -310,7 +310,7 @@ int sys_listen(struct stack *st, int fd, int backlog)
 	/* inet_listen(): TFO_SERVER_WO_SOCKOPT1 makes every listener a Fast Open one, queue = backlog */
 	if ((st->cfg.tcp_fastopen & TFO_SERVER_WO_SOCKOPT1) && (st->cfg.tcp_fastopen & TFO_SERVER_ENABLE) &&
 	    (!sk->ext || !sk->ext->fastopen_qlen)) {
-		struct sock_ext *x = sock_ext_get(sk);
+		struct sock_ext *x = sock_ext_get(st, sk);
 
 		if (x)
 			x->fastopen_qlen = (uint32_t)backlog;
@@ -383,6 +383,9 @@ int sys_connect(struct stack *st, int fd, const struct ip_addr *addr, uint16_t p
 		return -EINVAL;
 	if (port == 0 || addr_is_any(addr))
 		return -ECONNREFUSED;
+	/* the SYN is timed and retransmitted: the transmit state, before anything changes */
+	if (!sock_ext_get(st, sk))
+		return -ENOMEM;
 	/* TCP has no multicast: the route lookup refuses it (ip_route_connect) */
 	if (addr_is_multicast(addr))
 		return -ENETUNREACH;
@@ -431,8 +434,8 @@ int sys_connect(struct stack *st, int fd, const struct ip_addr *addr, uint16_t p
 	sk->snd_una = sk->iss;
 	sk->snd_nxt = sk->iss + 1;
 	sk->rtt_on = 1;
-	sk->rtt_seq = sk->iss;
-	sk->rtt_start = st->now;
+	sk->ext->tx.rtt_seq = sk->iss;
+	sk->ext->tx.rtt_start = st->now;
 	ehash_insert(st, &sk->c);
 	sock_set_state(st, sk, TCP_SYN_SENT);
 	stack_count(st, CNT_ACTIVEOPENS);
@@ -451,7 +454,7 @@ int sys_connect(struct stack *st, int fd, const struct ip_addr *addr, uint16_t p
 		}
 	}
 	tcp_send_syn(st, sk);
-	timer_arm(st, &sk->timer, TIMER_RTX, st->now + sk->rto);
+	timer_arm(st, &sk->ext->tx.timer, TIMER_RTX, st->now + sk->ext->tx.rto);
 	return done(st, -EINPROGRESS);
 }
 
@@ -478,9 +481,9 @@ static ssize_t send_syn_data(struct stack *st, struct sock *sk, const void *buf,
 	x->syn_data = (uint32_t)n;
 	x->defer_connect = 0;
 	sk->snd_nxt = sk->iss + 1 + (uint32_t)n;
-	sk->rtt_start = st->now;
+	x->tx.rtt_start = st->now;
 	tcp_send_syn(st, sk);
-	timer_arm(st, &sk->timer, TIMER_RTX, st->now + sk->rto);
+	timer_arm(st, &x->tx.timer, TIMER_RTX, st->now + x->tx.rto);
 	return done(st, (ssize_t)(nonblock ? n : len));
 }
 
@@ -495,7 +498,7 @@ ssize_t sys_send_fastopen(struct stack *st, int fd, const struct ip_addr *addr, 
 		return -EBADF;
 	if (!(st->cfg.tcp_fastopen & TFO_CLIENT_ENABLE))
 		return -EOPNOTSUPP;
-	x = sock_ext_get(sk);
+	x = sock_ext_get(st, sk);
 	if (!x)
 		return -ENOMEM;
 	if (sk->c.state == TCP_CLOSED && !sk->irs) {
@@ -709,7 +712,7 @@ int sys_close(struct stack *st, int fd)
 		}
 		send_fin(st, sk);
 		if (sk->c.state == TCP_FIN_WAIT2)
-			timer_arm(st, &sk->timer, TIMER_FINWAIT2,
+			sk_timer_arm(st, sk, TIMER_FINWAIT2,
 				  st->now + (vtime_t)st->cfg.tcp_fin_timeout * VT_SEC);
 		break;
 	}
@@ -766,7 +769,7 @@ void sock_adopt_init(struct stack *st, struct sock *sk, const struct ip_addr *la
 	sk->snd_una = sk->snd_nxt = snd_nxt;
 	sk->rcv_nxt = rcv_nxt;
 	sk->snd_wnd = snd_wnd;
-	sk->cwnd = CWND_INFINITE; /* picked up mid-stream: its window is not known, so nothing limits it */
+	sk->cwnd_model = 0; /* picked up mid-stream: its window is not known, so nothing limits it */
 	sk->rcv_wnd = tcp_initial_window(st, tcp_rcvbuf(st, sk), sk->adv_mss - (sk->tstamp_ok ? TCP_TS_COST : 0)) << 4;
 	bind_add(st, &sk->bind, lport);
 	ehash_insert(st, &sk->c);
@@ -883,15 +886,15 @@ int sys_tcp_info(struct stack *st, int fd, struct tcp_info_view *ti)
 			   (sk->syn_data_acked ? 32u : 0); /* TCPI_OPT_SYN_DATA */
 	ti->tcpi_snd_wscale = sk->wscale_ok ? sk->snd_wscale : 0;
 	ti->tcpi_rcv_wscale = sk->wscale_ok ? sk->rcv_wscale : 0;
-	ti->tcpi_rto = sk->rto / VT_USEC;
+	ti->tcpi_rto = sk_rto(sk) / VT_USEC;
 	ti->tcpi_snd_mss = sk->mss;
 	ti->tcpi_rcv_mss = sk->mss < sk->adv_mss ? sk->mss : sk->adv_mss;
 	flight = sk->snd_nxt - sk->snd_una;
 	ti->tcpi_unacked = sk->mss && flight ? (flight + sk->mss - 1) / sk->mss : 0;
-	ti->tcpi_snd_cwnd = sk->cwnd;
-	ti->tcpi_snd_ssthresh = sk->ssthresh == CWND_INFINITE ? 0x7fffffff : sk->ssthresh; /* TCP_INFINITE_SSTHRESH */
-	ti->tcpi_rtt = sk->srtt_us;
-	ti->tcpi_rttvar = sk->rttvar_us;
+	ti->tcpi_snd_cwnd = sk_cwnd(sk);
+	ti->tcpi_snd_ssthresh = sk_ssthresh(sk) == CWND_INFINITE ? 0x7fffffff : sk_ssthresh(sk); /* TCP_INFINITE_SSTHRESH */
+	ti->tcpi_rtt = sk_srtt_us(sk);
+	ti->tcpi_rttvar = sk_rttvar_us(sk);
 	ti->tcpi_advmss = sk->adv_mss;
 	ti->tcpi_pmtu = st->cfg.mtu;
 	ti->tcpi_rcv_space = sk->rcv_wnd;

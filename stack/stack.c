@@ -601,14 +601,14 @@ int stack_walk_syn_queue(struct stack *st, uint32_t listener_id, sock_walk_fn fn
 int stack_walk_accept_queue(struct stack *st, uint32_t listener_id, sock_walk_fn fn, void *ctx)
 {
 	struct sock *l = listener_by_id(st, listener_id);
-	struct sock *s;
+	uint32_t i;
 
 	if (!l)
 		return -ENOENT;
-	for (s = l->ls->acc_head; s; s = s->acc_next) {
+	for (i = 0; i < l->ls->ack_backlog; i++) {
 		struct sock_view v;
 
-		sock_view_of(st, &s->c, &v);
+		sock_view_of(st, &accept_queue_at(l->ls, i)->c, &v);
 		fn(ctx, &v);
 	}
 	return 0;
@@ -670,14 +670,14 @@ int stack_check(const struct stack *st, char *why, size_t len)
 			CHECK(r->listener == l, "request %u on the wrong listener", r->c.id);
 			q++;
 		}
-		for (s = l->ls->acc_head; s; s = s->acc_next) {
+		CHECK(l->ls->ack_backlog <= l->ls->acc_cap, "listener %u: ack_backlog %u in a ring of %u",
+		      l->c.id, l->ls->ack_backlog, l->ls->acc_cap);
+		for (a = 0; a < l->ls->ack_backlog; a++) {
+			s = accept_queue_at(l->ls, a);
 			CHECK(s->queued && s->parent == l, "sock %u queued with parent mismatch", s->c.id);
-			a++;
 		}
 		CHECK(q == l->ls->qlen, "listener %u: qlen %u but %u requests queued", l->c.id,
 		      l->ls->qlen, q);
-		CHECK(a == l->ls->ack_backlog, "listener %u: ack_backlog %u but %u queued", l->c.id,
-		      l->ls->ack_backlog, a);
 		CHECK(a <= (uint32_t)l->ls->backlog + 1 || a <= l->ls->limit_seen,
 		      "listener %u: accept queue %u > backlog+1 (%d)", l->c.id, a, l->ls->backlog + 1);
 		qreqs += q;

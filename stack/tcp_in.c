@@ -179,13 +179,8 @@ static struct sock *syn_recv_child(struct stack *st, struct sock *l, const struc
 	sk->sack_ok = req->sack_ok;
 	sk->tstamp_ok = req->tstamp_ok;
 	sk->ts_recent = ack->opt.has_ts ? ack->opt.tsval : req->ts_recent;
-	if (l->ext) {
-		/* a child inherits the listener's options (sk_clone_lock) */
-		struct sock_ext *x = sock_ext_get(sk);
-
-		if (x)
-			*x = *l->ext;
-	}
+	if (l->ext)
+		sock_ext_copy(st, sk, l->ext); /* a child inherits the listener's options (sk_clone_lock) */
 	ours = tcp_adv_mss(st, l, sk->c.laddr.family);
 	sk->adv_mss = ours;
 	sk->mss = tcp_send_mss(req->mss, ours, sk->tstamp_ok);
@@ -235,7 +230,7 @@ static void tfo_child(struct stack *st, struct in_ctx *x, struct sock *l, uint32
 		x->isn_adopted = 1;
 	else
 		tmp.iss = tcp_isn(st, &seg->dst, seg->dport, &seg->src, seg->sport);
-	sk = syn_recv_child(st, l, &tmp, seg, 0);
+	sk = accept_queue_reserve(l->ls) == 0 ? syn_recv_child(st, l, &tmp, seg, 0) : NULL;
 	if (!sk) {
 		drop(st, x, CNT_LISTENDROPS);
 		return;
@@ -257,7 +252,7 @@ static void tfo_child(struct stack *st, struct in_ctx *x, struct sock *l, uint32
 	sk->tfo_counted = 1;
 	stack_count(st, CNT_PASSIVEOPENS);
 	tcp_send_syn(st, sk);
-	timer_arm(st, &sk->timer, TIMER_RTX, st->now + TIMEOUT_INIT);
+	sk_timer_arm(st, sk, TIMER_RTX, st->now + TIMEOUT_INIT);
 	set_sock(st, x, &sk->c);
 	note(x, ACT_FASTOPEN, -1);
 }
@@ -414,7 +409,7 @@ static int cookie_ack(struct stack *st, struct in_ctx *x, struct sock *l)
 		x->reason = CNT_LISTENOVERFLOWS;
 		return 1;
 	}
-	sk = syn_recv_child(st, l, &tmp, seg, 0);
+	sk = accept_queue_reserve(l->ls) == 0 ? syn_recv_child(st, l, &tmp, seg, 0) : NULL;
 	if (!sk) {
 		drop(st, x, CNT_LISTENDROPS);
 		return 1;
@@ -572,7 +567,8 @@ static void tcp_check_req(struct stack *st, struct in_ctx *x, struct request_soc
 		note(x, ACT_RST, CNT_LISTENOVERFLOWS);
 		return;
 	}
-	sk = syn_recv_child(st, l, req, seg, req->c.id);
+	/* room in the accept queue's ring first: a child made cannot be dropped quietly */
+	sk = accept_queue_reserve(l->ls) == 0 ? syn_recv_child(st, l, req, seg, req->c.id) : NULL;
 	if (!sk) {
 		drop(st, x, CNT_LISTENDROPS);
 		return;
@@ -768,10 +764,10 @@ static void tcp_syn_sent_rcv(struct stack *st, struct in_ctx *x, struct sock *sk
 		sk->snd_wl2 = seg->ack;
 		sk->retries = 0;
 		if (sk->rtt_on) {
-			tcp_rtt_sample(sk, st->now - sk->rtt_start);
+			tcp_rtt_sample(sk, st->now - sk->ext->tx.rtt_start);
 			sk->rtt_on = 0;
 		}
-		timer_cancel(st, &sk->timer);
+		sk_timer_cancel(st, sk);
 		sock_set_state(st, sk, TCP_ESTABLISHED);
 		if (syn_data) {
 			/*
@@ -935,7 +931,7 @@ static void tcp_rcv_state(struct stack *st, struct in_ctx *x, struct sock *sk)
 	if (seq_after(seg->ack, sk->snd_una)) {
 		uint32_t acked = seg->ack - sk->snd_una, out = tcp_packets_out(sk);
 
-		if (sk->fin_sent && !seq_before(seg->ack, sk->fin_seq + 1)) {
+		if (sk->fin_sent && !seq_before(seg->ack, sk->ext->tx.fin_seq + 1)) {
 			fin_acked = 1;
 			acked--;
 		}
@@ -944,12 +940,12 @@ static void tcp_rcv_state(struct stack *st, struct in_ctx *x, struct sock *sk)
 		sk->retries = 0;
 		if (out > tcp_packets_out(sk))
 			tcp_cwnd_acked(sk, out - tcp_packets_out(sk));
-		if (sk->rtt_on && seq_after(seg->ack, sk->rtt_seq)) {
-			tcp_rtt_sample(sk, st->now - sk->rtt_start);
+		if (sk->rtt_on && seq_after(seg->ack, sk->ext->tx.rtt_seq)) {
+			tcp_rtt_sample(sk, st->now - sk->ext->tx.rtt_start);
 			sk->rtt_on = 0;
 		}
 		tcp_rearm_rtx(st, sk);
-	} else if (sk->fin_sent && sk->snd_una == sk->fin_seq + 1) {
+	} else if (sk->fin_sent && sk->snd_una == sk->ext->tx.fin_seq + 1) {
 		fin_acked = 1;
 	}
 	/* RFC 9293: update the send window only from newer segments */
@@ -964,7 +960,7 @@ static void tcp_rcv_state(struct stack *st, struct in_ctx *x, struct sock *sk)
 		if (fin_acked) {
 			sock_set_state(st, sk, TCP_FIN_WAIT2);
 			if (sk->orphan)
-				timer_arm(st, &sk->timer, TIMER_FINWAIT2,
+				sk_timer_arm(st, sk, TIMER_FINWAIT2,
 					  st->now + (vtime_t)st->cfg.tcp_fin_timeout * VT_SEC);
 		}
 		break;
@@ -1183,8 +1179,8 @@ static void req_timer(struct stack *st, struct request_sock *req)
 	req_resend_synack(st, req);
 }
 
-/* tcp_retransmit_timer() / tcp_write_timeout(). */
-static void rtx_timer(struct stack *st, struct sock *sk)
+/* tcp_retransmit_timer() / tcp_write_timeout(). Its timer lives in tx, sk's ext. */
+static void rtx_timer(struct stack *st, struct sock *sk, struct sock_tx *tx)
 {
 	/* tcp_write_timeout(): the SYN retry limit for both handshake states */
 	int limit = sk->c.state == TCP_SYN_SENT || sk->c.state == TCP_SYN_RECV ? st->cfg.tcp_syn_retries
@@ -1201,11 +1197,11 @@ static void rtx_timer(struct stack *st, struct sock *sk)
 			return;
 		}
 		sk->retries++;
-		sk->rto = tcp_rto_backoff(sk->rto);
+		tx->rto = tcp_rto_backoff(tx->rto);
 		tcp_send_probe(st, sk);
 		tcp_push(st, sk);
-		if (!timer_armed(&sk->timer))
-			timer_arm(st, &sk->timer, TIMER_RTX, st->now + sk->rto);
+		if (!timer_armed(&tx->timer))
+			timer_arm(st, &tx->timer, TIMER_RTX, st->now + tx->rto);
 		return;
 	}
 	stack_count(st, CNT_TCPTIMEOUTS);
@@ -1229,8 +1225,8 @@ static void rtx_timer(struct stack *st, struct sock *sk)
 	 * 0, 1, 2, 3, 4, 5, 7, 11 ... s (seen in traces/kernel/backlog-overflow).
 	 */
 	if (sk->c.state != TCP_SYN_SENT || sk->retries > st->cfg.tcp_syn_linear_timeouts)
-		sk->rto = tcp_rto_backoff(sk->rto);
-	timer_arm(st, &sk->timer, TIMER_RTX, st->now + sk->rto);
+		tx->rto = tcp_rto_backoff(tx->rto);
+	timer_arm(st, &tx->timer, TIMER_RTX, st->now + tx->rto);
 }
 
 void tcp_timer_fire(struct stack *st, struct timer *t)
@@ -1239,11 +1235,14 @@ void tcp_timer_fire(struct stack *st, struct timer *t)
 	case TIMER_REQ:
 		req_timer(st, container_of(t, struct request_sock, timer));
 		break;
-	case TIMER_RTX:
-		rtx_timer(st, container_of(t, struct sock, timer));
+	case TIMER_RTX: {
+		struct sock_tx *tx = container_of(t, struct sock_tx, timer);
+
+		rtx_timer(st, tx->sk, tx);
 		break;
+	}
 	case TIMER_FINWAIT2: {
-		struct sock *sk = container_of(t, struct sock, timer);
+		struct sock *sk = container_of(t, struct sock_tx, timer)->sk;
 
 		/* tcp_keepalive_timer() for an orphan in FIN_WAIT2: give up with a RST. */
 		timer_event(st, &sk->c, ACT_EXPIRE, 0);

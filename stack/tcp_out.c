@@ -389,58 +389,65 @@ uint32_t tcp_packets_out(const struct sock *sk)
 
 void tcp_cwnd_init(const struct stack *st, struct sock *sk)
 {
-	sk->cwnd = st->cfg.model_cwnd ? TCP_INIT_CWND : CWND_INFINITE;
-	sk->ssthresh = CWND_INFINITE;
-	sk->cwnd_cnt = 0;
-	sk->peak_out = 0;
+	/* A new socket has no ext: its window is what sk_cwnd() answers from this flag. */
+	sk->cwnd_model = st->cfg.model_cwnd != 0;
 }
 
 void tcp_cwnd_acked(struct sock *sk, uint32_t acked)
 {
-	uint32_t cwnd = sk->cwnd;
+	struct sock_tx *tx;
+	uint32_t cwnd;
 
-	if (cwnd == CWND_INFINITE && sk->ssthresh == CWND_INFINITE)
+	if (!sk->ext)
+		return; /* it never sent: nothing it sent was acknowledged */
+	tx = &sk->ext->tx;
+	cwnd = tx->cwnd;
+	if (cwnd == CWND_INFINITE && tx->ssthresh == CWND_INFINITE)
 		return; /* not modelled */
 	/*
 	 * tcp_is_cwnd_limited(): the window grows only while it is what
 	 * holds the sender back - in slow start, while it is under twice the
 	 * most segments in flight lately.
 	 */
-	if (cwnd >= 2u * sk->peak_out)
+	if (cwnd >= 2u * tx->peak_out)
 		return;
-	if (cwnd < sk->ssthresh) {
+	if (cwnd < tx->ssthresh) {
 		/* tcp_slow_start(): one segment per segment acknowledged, up to ssthresh */
 		cwnd += acked;
-		if (cwnd > sk->ssthresh)
-			cwnd = sk->ssthresh;
+		if (cwnd > tx->ssthresh)
+			cwnd = tx->ssthresh;
 	} else {
 		/* tcp_cong_avoid_ai(): one segment per window of acknowledgements */
-		sk->cwnd_cnt = (uint16_t)(sk->cwnd_cnt + acked);
-		if (sk->cwnd_cnt >= cwnd) {
-			sk->cwnd_cnt = (uint16_t)(sk->cwnd_cnt - cwnd);
+		tx->cwnd_cnt = (uint16_t)(tx->cwnd_cnt + acked);
+		if (tx->cwnd_cnt >= cwnd) {
+			tx->cwnd_cnt = (uint16_t)(tx->cwnd_cnt - cwnd);
 			cwnd++;
 		}
 	}
 	if (cwnd >= CWND_INFINITE)
 		cwnd = CWND_INFINITE - 1;
-	if (cwnd != sk->cwnd) {
-		sk->cwnd = (uint16_t)cwnd;
-		sk->peak_out = (uint16_t)tcp_packets_out(sk);
+	if (cwnd != tx->cwnd) {
+		tx->cwnd = (uint16_t)cwnd;
+		tx->peak_out = (uint16_t)tcp_packets_out(sk);
 	}
 }
 
 void tcp_cwnd_loss(struct sock *sk)
 {
+	struct sock_tx *tx;
 	uint32_t half;
 
-	if (sk->cwnd == CWND_INFINITE && sk->ssthresh == CWND_INFINITE)
+	if (!sk->ext)
+		return; /* it never sent: nothing to lose */
+	tx = &sk->ext->tx;
+	if (tx->cwnd == CWND_INFINITE && tx->ssthresh == CWND_INFINITE)
 		return;
 	/* CUBIC's ssthresh: 0.7 of the window (beta 717/1024), at least 2 */
-	half = (uint32_t)sk->cwnd * 717 / 1024;
-	sk->ssthresh = (uint16_t)(half < 2 ? 2 : half);
-	sk->cwnd = 1;
-	sk->cwnd_cnt = 0;
-	sk->peak_out = 0;
+	half = (uint32_t)tx->cwnd * 717 / 1024;
+	tx->ssthresh = (uint16_t)(half < 2 ? 2 : half);
+	tx->cwnd = 1;
+	tx->cwnd_cnt = 0;
+	tx->peak_out = 0;
 }
 
 /*
@@ -452,6 +459,7 @@ void tcp_cwnd_loss(struct sock *sk)
 void tcp_push(struct stack *st, struct sock *sk)
 {
 	uint32_t wnd_end = sk->snd_una + sk->snd_wnd;
+	struct sock_tx *tx;
 	int sent = 0;
 
 	switch (sk->c.state) {
@@ -484,37 +492,41 @@ void tcp_push(struct stack *st, struct sock *sk)
 		fin = sk->fin_queued && n == left;
 		if (n == 0 && !fin)
 			break;
-		if (n && tcp_packets_out(sk) >= sk->cwnd)
+		if (n && tcp_packets_out(sk) >= sk_cwnd(sk))
 			break; /* tcp_cwnd_test(): the congestion window is full */
 		/* TCP_CORK: a segment smaller than the MSS waits for more (a FIN sends it) */
 		if (n && n < sk->mss && n == left && !sk->fin_queued && sk->ext && sk->ext->cork)
 			break;
+		/* what goes out now is timed and may be resent: it needs the transmit state */
+		if (!sock_ext_get(st, sk))
+			break; /* out of memory: the bytes wait in the queue */
+		tx = &sk->ext->tx;
 		send_data(st, sk, sk->snd_nxt, off, n, fin);
 		if (!sk->rtt_on) {
 			sk->rtt_on = 1;
-			sk->rtt_seq = sk->snd_nxt;
-			sk->rtt_start = st->now;
+			tx->rtt_seq = sk->snd_nxt;
+			tx->rtt_start = st->now;
 		}
 		sk->snd_nxt += n;
 		if (fin) {
-			sk->fin_seq = sk->snd_nxt;
+			tx->fin_seq = sk->snd_nxt;
 			sk->snd_nxt++;
 			sk->fin_sent = 1;
 		}
-		if (tcp_packets_out(sk) > sk->peak_out)
-			sk->peak_out = (uint16_t)tcp_packets_out(sk);
+		if (tcp_packets_out(sk) > tx->peak_out)
+			tx->peak_out = (uint16_t)tcp_packets_out(sk);
 		sent = 1;
 	}
-	if (sent && !timer_armed(&sk->timer))
-		timer_arm(st, &sk->timer, TIMER_RTX, st->now + sk->rto);
+	if (sent && !sk_timer_armed(sk))
+		sk_timer_arm(st, sk, TIMER_RTX, st->now + sk_rto(sk));
 	/*
 	 * Nothing in flight, something waiting, and the peer's window shut:
 	 * the persist timer (tcp_probe_timer) will probe, or the connection
 	 * would wait for an ACK that never comes.
 	 */
 	if (!sent && sk->snd_una == sk->snd_nxt && (sk_snd_len(sk) || (sk->fin_queued && !sk->fin_sent)) &&
-	    !timer_armed(&sk->timer))
-		timer_arm(st, &sk->timer, TIMER_RTX, st->now + sk->rto);
+	    !sk_timer_armed(sk))
+		sk_timer_arm(st, sk, TIMER_RTX, st->now + sk_rto(sk));
 }
 
 void tcp_send_range(struct stack *st, struct sock *sk, uint32_t n)
@@ -528,8 +540,8 @@ void tcp_send_range(struct stack *st, struct sock *sk, uint32_t n)
 	send_data(st, sk, sk->snd_nxt, off, n, 0);
 	sk->snd_nxt += n;
 	stack_count(st, CNT_RETRANSSEGS);
-	if (!timer_armed(&sk->timer))
-		timer_arm(st, &sk->timer, TIMER_RTX, st->now + sk->rto);
+	if (!sk_timer_armed(sk))
+		sk_timer_arm(st, sk, TIMER_RTX, st->now + sk_rto(sk));
 }
 
 /* tcp_xmit_probe_skb(): an ACK one below snd_una, which the peer must answer with its window. */
@@ -568,9 +580,9 @@ void tcp_retransmit(struct stack *st, struct sock *sk)
 void tcp_rearm_rtx(struct stack *st, struct sock *sk)
 {
 	if (sk->snd_una == sk->snd_nxt)
-		timer_cancel(st, &sk->timer);
+		sk_timer_cancel(st, sk);
 	else
-		timer_arm(st, &sk->timer, TIMER_RTX, st->now + sk->rto);
+		sk_timer_arm(st, sk, TIMER_RTX, st->now + sk_rto(sk));
 }
 
 /*
@@ -582,23 +594,24 @@ void tcp_rtt_sample(struct sock *sk, vtime_t r)
 {
 	/* Clamped so that 7 * srtt_us cannot overflow: 10 minutes is plenty. */
 	uint32_t r_us = r / VT_USEC > 600000000u ? 600000000u : (uint32_t)(r / VT_USEC);
+	struct sock_tx *tx = &sk->ext->tx; /* a sample is of something sent: sk has its ext */
 	vtime_t var4;
 
 	if (!r_us)
 		r_us = 1;
-	if (!sk->srtt_us) {
-		sk->srtt_us = r_us;
-		sk->rttvar_us = r_us / 2;
+	if (!tx->srtt_us) {
+		tx->srtt_us = r_us;
+		tx->rttvar_us = r_us / 2;
 	} else {
-		uint32_t d = sk->srtt_us > r_us ? sk->srtt_us - r_us : r_us - sk->srtt_us;
+		uint32_t d = tx->srtt_us > r_us ? tx->srtt_us - r_us : r_us - tx->srtt_us;
 
-		sk->rttvar_us = (uint32_t)((3 * (uint64_t)sk->rttvar_us + d) / 4);
-		sk->srtt_us = (uint32_t)((7 * (uint64_t)sk->srtt_us + r_us) / 8);
+		tx->rttvar_us = (uint32_t)((3 * (uint64_t)tx->rttvar_us + d) / 4);
+		tx->srtt_us = (uint32_t)((7 * (uint64_t)tx->srtt_us + r_us) / 8);
 	}
-	var4 = 4 * (vtime_t)sk->rttvar_us * VT_USEC;
-	sk->rto = (vtime_t)sk->srtt_us * VT_USEC + (var4 > RTO_MIN ? var4 : RTO_MIN);
-	if (sk->rto > RTO_MAX)
-		sk->rto = RTO_MAX;
+	var4 = 4 * (vtime_t)tx->rttvar_us * VT_USEC;
+	tx->rto = (vtime_t)tx->srtt_us * VT_USEC + (var4 > RTO_MIN ? var4 : RTO_MIN);
+	if (tx->rto > RTO_MAX)
+		tx->rto = RTO_MAX;
 }
 
 vtime_t tcp_rto_backoff(vtime_t rto)

@@ -15,6 +15,7 @@ int main(void)
 	srunner_add_suite(sr, ehash_suite());
 	srunner_add_suite(sr, listen_suite());
 	srunner_add_suite(sr, queue_suite());
+	srunner_add_suite(sr, pool_suite());
 	srunner_add_suite(sr, tcp_suite());
 	srunner_add_suite(sr, rst_suite());
 	srunner_add_suite(sr, timer_suite());

@@ -12,11 +12,13 @@
  * bogus ACK to the listener gets RST seq=SEG.ACK; the final ACK meeting a
  * full accept queue is dropped with the request kept (abort_on_overflow=0)
  * or answered with a RST (=1); closing a listener resets every queued
- * child. stack_check()'s invariants are checked after every step.
+ * child; the accept queue's ring wraps and grows without changing the
+ * order. stack_check()'s invariants are checked after every step.
  */
 #include <check.h>
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "helpers.h"
@@ -148,6 +150,46 @@ START_TEST(test_accept_fifo_by_completion)
 	assert_queues(t, lfd, 0, 0);
 	ck_assert_int_eq(sys_accept(t->st, lfd, NULL, NULL), -EAGAIN);
 	ck_assert_int_eq(ts_count(t, EV_ACCEPT), 2);
+	ts_free(t);
+}
+END_TEST
+
+/*
+ * The accept queue is a ring in the listen state that grows (4, 8, 16 ...)
+ * before a child is made: handshakes completed while accept() takes some
+ * wrap the ring and grow it mid-way, and accept() still returns them in
+ * the order they completed.
+ */
+START_TEST(test_accept_queue_ring_wraps_and_grows)
+{
+	struct tstack *t = new_stack(1, 0);
+	char src[32];
+	int lfd, i, next = 0;
+
+	lfd = ts_listen(t, LOCAL, 64);
+	for (i = 0; i < 3; i++) {
+		snprintf(src, sizeof(src), "10.0.0.2:%d", 1000 + i);
+		ts_handshake(t, src, LOCAL, 100 + 100 * (uint32_t)i);
+	}
+	ck_assert_uint_eq(lstate(t, lfd)->acc_cap, 4);
+	/* two out, so the ring's oldest entry is no longer at its start */
+	for (; next < 2; next++) {
+		snprintf(src, sizeof(src), "10.0.0.2:%d", 1000 + next);
+		accept_from(t, lfd, src);
+	}
+	/* eleven more: the queue wraps, then grows to 8 and 16 with entries on both sides of the wrap */
+	for (i = 3; i < 14; i++) {
+		snprintf(src, sizeof(src), "10.0.0.2:%d", 1000 + i);
+		ts_handshake(t, src, LOCAL, 100 + 100 * (uint32_t)i);
+		ts_check(t);
+	}
+	assert_queues(t, lfd, 0, 12);
+	ck_assert_uint_eq(lstate(t, lfd)->acc_cap, 16);
+	for (; next < 14; next++) {
+		snprintf(src, sizeof(src), "10.0.0.2:%d", 1000 + next);
+		accept_from(t, lfd, src);
+	}
+	ck_assert_int_eq(sys_accept(t->st, lfd, NULL, NULL), -EAGAIN);
 	ts_free(t);
 }
 END_TEST
@@ -355,7 +397,7 @@ START_TEST(test_cookie_ack)
 	ck_assert_uint_eq(stack_counter(t->st, CNT_SYNCOOKIESRECV), 1);
 	ck_assert_uint_eq(stack_counter(t->st, CNT_SYNCOOKIESFAILED), 0);
 	assert_queues(t, lfd, 2, 1);
-	child = lstate(t, lfd)->acc_head;
+	child = lstate(t, lfd)->ack_backlog ? accept_queue_at(lstate(t, lfd), 0) : NULL;
 	ck_assert_msg(child != NULL, "accept queue empty after a valid cookie");
 	ck_assert_uint_eq(child->iss, cookie);
 	ck_assert_uint_eq(child->snd_nxt, cookie + 1);
@@ -542,6 +584,7 @@ Suite *queue_suite(void)
 	tc = tcase_create("accept");
 	tcase_add_test(tc, test_accept_fifo_by_completion);
 	tcase_add_test(tc, test_accept_errors);
+	tcase_add_test(tc, test_accept_queue_ring_wraps_and_grows);
 	tcase_add_test(tc, test_accept_queue_overflow_at_syn);
 	tcase_add_test(tc, test_backlog_zero_takes_one);
 	suite_add_tcase(s, tc);

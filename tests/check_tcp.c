@@ -248,7 +248,7 @@ START_TEST(test_send_window_and_ack)
 	ck_assert_uint_eq(ts_out(t, 2)->seq, start + 536);
 	ck_assert_uint_eq(sk->snd_nxt, start + 1000);
 	ck_assert_uint_eq(sk_snd_len(sk), 1500);
-	ck_assert_msg(timer_armed(&sk->timer), "no retransmission timer with data in flight");
+	ck_assert_msg(sk_timer_armed(sk), "no retransmission timer with data in flight");
 
 	/* The peer ACKs the first segment only: 536 bytes freed, 536 more may go. */
 	p.ack = start + 536;
@@ -265,7 +265,7 @@ START_TEST(test_send_window_and_ack)
 	ck_assert_int_eq(peer_send(t, &p, TH_ACK, NULL), 0);
 	ck_assert_uint_eq(sk->snd_una, start + 1500);
 	ck_assert_uint_eq(sk_snd_len(sk), 0);
-	ck_assert_msg(!timer_armed(&sk->timer), "retransmission timer still armed with nothing in flight");
+	ck_assert_msg(!sk_timer_armed(sk), "retransmission timer still armed with nothing in flight");
 
 	/* A duplicate (old) ACK changes nothing and sends nothing. */
 	p.ack = start + 536;

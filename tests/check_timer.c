@@ -290,7 +290,7 @@ START_TEST(test_data_retransmit_backoff)
 	fd = sys_accept(t->st, lfd, NULL, NULL);
 	ck_assert_int_ge(fd, 0);
 	sk = fd_lookup(t->st, fd);
-	ck_assert_uint_eq(sk->rto, 1 * VT_SEC);
+	ck_assert_uint_eq(sk_rto(sk), 1 * VT_SEC);
 	ck_assert_msg(stack_next_timer(t->st) == VT_NEVER, "a timer is armed on an idle connection");
 
 	ck_assert_int_eq(sys_send(t->st, fd, msg, sizeof(msg) - 1), (int)(sizeof(msg) - 1));
@@ -310,8 +310,8 @@ START_TEST(test_data_retransmit_backoff)
 		ck_assert_uint_eq(r->ack, 101);
 		ck_assert_uint_eq(r->len, sizeof(msg) - 1);
 		ck_assert_int_eq(memcmp(r->data, msg, sizeof(msg) - 1), 0);
-		ck_assert_msg(sk->rto == rto_after[i], "RTO after retransmission %d: %llu ns", i + 1,
-			      (unsigned long long)sk->rto);
+		ck_assert_msg(sk_rto(sk) == rto_after[i], "RTO after retransmission %d: %llu ns", i + 1,
+			      (unsigned long long)sk_rto(sk));
 		ck_assert_uint_eq(sk->retries, (uint8_t)(i + 1));
 	}
 	ck_assert_uint_eq(stack_counter(t->st, CNT_RETRANSSEGS), 3);

@@ -33,5 +33,6 @@ Suite *usage_suite(void);
 Suite *warnings_suite(void);
 Suite *ss_nstat_suite(void);
 Suite *view_suite(void);
+Suite *pool_suite(void);
 
 #endif

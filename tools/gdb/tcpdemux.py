@@ -137,6 +137,15 @@ def sock_list(head, next_field):
     return "[" + " ".join(ids) + "]"
 
 
+def accept_ring(ls):
+    """The accept queue's children, oldest first: a ring of acc_cap pointers from acc_first."""
+    n, cap, first = int(ls["ack_backlog"]), int(ls["acc_cap"]), int(ls["acc_first"])
+    ids = []
+    for i in range(min(n, 10000)):
+        ids.append("#%d" % int(ls["acc"][(first + i) & (cap - 1)].dereference()["c"]["id"]))
+    return "[" + " ".join(ids) + "]"
+
+
 def segment_str(v):
     f = int(v["flags"])
     flags = "".join(FLAGS[i] for i in range(8) if f & (1 << i))
@@ -171,7 +180,7 @@ class ListenStatePrinter:
         v = self.v
         return "backlog %d, SYN queue %d %s, accept queue %d %s" % (
             int(v["backlog"]), int(v["qlen"]), sock_list(v["syn_head"], "syn_next"),
-            int(v["ack_backlog"]), sock_list(v["acc_head"], "acc_next"))
+            int(v["ack_backlog"]), accept_ring(v))
 
 
 class SockPrinter:
