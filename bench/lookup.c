@@ -206,7 +206,7 @@ static void bench_ehash(uint32_t n)
 		uint32_t len = 0;
 		struct sock_common *c;
 
-		for (c = st->ehash.b[i]; c; c = c->next)
+		for (c = st->ehash.b[i].head; c; c = c->next)
 			len++;
 		if (len)
 			nonempty++;

@@ -372,8 +372,32 @@ static inline struct sock_common *bind_owner(struct bind_node *b)
 /* Chains a growing table starts with (ehash.c). */
 #define EHASH_START 256u
 
+/*
+ * One chain: its head and its tag. The tag counts the entries (low 4 bits,
+ * EHASH_TAG_MANY: 15 or more, or not known) and filters their hashes (the
+ * other 28: bit ehash.c's tag_bit(hash) of every entry, and maybe of
+ * entries removed since; a miss that walks the whole chain makes it exact
+ * again). A clear bit means no entry has that hash: a lookup that misses
+ * (every new connection's SYN) reads the line it needs for the insert
+ * that follows and nothing else. They share the line so that one miss
+ * serves both.
+ */
+struct ehash_chain {
+	struct sock_common *head; /* newest entry first, linked by next */
+	uint32_t tag;             /* entry count and hash filter, as above */
+};
+
+#define EHASH_TAG_COUNT 0xfu
+#define EHASH_TAG_MANY 0xfu
+
+/* A hash's filter bit in a tag: from its top 8 bits, which no bucket number uses (at most 2^24 buckets). */
+static inline uint32_t ehash_tag_bit(uint32_t hash)
+{
+	return 1u << (4 + (((hash >> 24) * 28) >> 8));
+}
+
 struct ehash {
-	struct sock_common **b;  /* bmask + 1 chains; bucket i's entries are in chain i & bmask */
+	struct ehash_chain *b;   /* bmask + 1 chains; bucket i's entries are in chain i & bmask */
 	uint32_t mask;           /* buckets - 1: what a lookup's bucket is the hash masked with */
 	uint32_t bmask;          /* chains - 1 (<= mask: fewer only while a growing table is small) */
 	uint32_t count;          /* entries */

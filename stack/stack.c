@@ -166,8 +166,8 @@ void stack_free(struct stack *st)
 	while (st->lt.first)
 		listen_purge(st, st->lt.first, 0);
 	for (i = 0; i <= st->ehash.bmask; i++)
-		while (st->ehash.b[i])
-			sock_destroy(st, st->ehash.b[i]);
+		while (st->ehash.b[i].head)
+			sock_destroy(st, st->ehash.b[i].head);
 	for (fd = 0; fd < st->nfds; fd++) {
 		struct sock *sk = st->fds[fd];
 
@@ -483,7 +483,7 @@ void stack_totals(const struct stack *st, struct stack_totals *out)
 	for (i = 0; i <= st->ehash.bmask; i++) {
 		const struct sock_common *c;
 
-		for (c = st->ehash.b[i]; c; c = c->next) {
+		for (c = st->ehash.b[i].head; c; c = c->next) {
 			if (c->kind == SK_REQUEST)
 				out->request++;
 			else if (c->kind == SK_TW)
@@ -631,9 +631,13 @@ int stack_check(const struct stack *st, char *why, size_t len)
 	      "ehash has %u chains for %u buckets", st->ehash.bmask + 1, st->ehash.mask + 1);
 	for (i = 0; i <= st->ehash.bmask; i++) {
 		const struct sock_common *c;
+		uint32_t tag = st->ehash.b[i].tag, in_chain = 0;
 
-		for (c = st->ehash.b[i]; c; c = c->next) {
+		for (c = st->ehash.b[i].head; c; c = c->next) {
 			uint32_t h = ehash_hashfn(st, &c->laddr, c->lport, &c->raddr, c->rport);
+
+			CHECK(tag & ehash_tag_bit(h), "sock %u's hash %08x not in chain %u's tag %08x", c->id, h, i, tag);
+			in_chain++;
 
 			CHECK(c->hashed, "sock %u in ehash but not marked hashed", c->id);
 			CHECK(c->hash == h, "sock %u cached hash %08x, tuple hashes to %08x", c->id, c->hash, h);
@@ -648,6 +652,9 @@ int stack_check(const struct stack *st, char *why, size_t len)
 			}
 			n++;
 		}
+		/* EHASH_TAG_MANY: not known (15 or more were in it since a walk last counted them). */
+		CHECK((tag & EHASH_TAG_COUNT) == EHASH_TAG_MANY || (tag & EHASH_TAG_COUNT) == in_chain,
+		      "chain %u holds %u entries, its tag %08x counts %u", i, in_chain, tag, tag & EHASH_TAG_COUNT);
 	}
 	CHECK(n == st->ehash.count, "ehash holds %u entries, count says %u", n, st->ehash.count);
 	for (l = st->lt.first; l; l = l->ls->all_next) {

@@ -12,7 +12,10 @@
  * connection's place in its chain, IPv6 tuples, stack_new() refusing
  * a bucket count that is not a power of two, and growth (ehash_grow):
  * doubled past two entries per bucket, every entry still found, chains
- * kept in order; a fixed table never grows.
+ * kept in order; a fixed table never grows. Each chain's tag: a miss
+ * reports the entries a walk would have counted whether the tag's filter
+ * or the walk answered it, the tag counts entries in and out, and past 15
+ * a walked miss counts them again.
  */
 #include <check.h>
 #include <errno.h>
@@ -211,7 +214,7 @@ static void check_buckets(uint32_t n)
 			      "%u buckets: request in bucket %u, expected %u",
 			      n, t->in.sock.bucket, h & (n - 1));
 		/* And the request really sits in that chain. */
-		for (c = t->st->ehash.b[h & (n - 1)]; c; c = c->next)
+		for (c = t->st->ehash.b[h & (n - 1)].head; c; c = c->next)
 			found += c->id == t->in.sock.id;
 		ck_assert_msg(found == 1, "%u buckets: request %u found %d times in bucket %u", n,
 			      t->in.sock.id, found, h & (n - 1));
@@ -455,7 +458,7 @@ static void chain_kinds(struct tstack *t, char *out, uint32_t *ids, int max)
 	struct sock_common *c;
 	int n = 0;
 
-	for (c = t->st->ehash.b[0]; c && n < max; c = c->next, n++) {
+	for (c = t->st->ehash.b[0].head; c && n < max; c = c->next, n++) {
 		out[n] = c->kind == SK_REQUEST ? 'R' : c->kind == SK_TW ? 'T' : 'F';
 		ids[n] = c->id;
 	}
@@ -611,6 +614,64 @@ static void fill_requests(struct tstack *t, uint32_t *ids, int n)
 	}
 }
 
+/* "10.0.1.N:5000", client i's endpoint, and its RST (seq: its SYN's isn + 1) that ends its request. */
+static void tag_client(int i, char *src, size_t len)
+{
+	snprintf(src, len, "10.0.1.%d:5000", i + 1);
+}
+
+static void tag_rst(struct tstack *t, int i)
+{
+	char src[32];
+	struct segment s;
+
+	tag_client(i, src, sizeof(src));
+	s = ts_seg(src, LOCAL, TH_RST, 101 + (uint32_t)i, 0);
+	ts_in(t, &s);
+}
+
+START_TEST(test_tag_answers_misses)
+{
+	struct tstack *t = new_stack(1, 1);
+	int i, filtered = 0;
+	char src[32];
+
+	ts_listen(t, LOCAL, 64);
+	/* One bucket: each SYN misses after the entries there; the tag counts them. */
+	for (i = 0; i < 20; i++) {
+		tag_client(i, src, sizeof(src));
+		filtered += !(t->st->ehash.b[0].tag & ehash_tag_bit(tuple_hash(t, LOCAL, src)));
+		ts_clear(t);
+		ck_assert_int_eq(syn(t, src, LOCAL, 100 + (uint32_t)i), 1);
+		ck_assert_msg(t->in.lookup.result == LOOKUP_LISTENER, "SYN %d: lookup %s", i,
+			      lookup_result_name(t->in.lookup.result));
+		ck_assert_msg(t->in.lookup.walked == (uint32_t)i, "SYN %d walked %u, want %d", i, t->in.lookup.walked, i);
+		ck_assert_uint_eq(t->st->ehash.b[0].tag & EHASH_TAG_COUNT, i + 1 < 15 ? (uint32_t)i + 1 : EHASH_TAG_MANY);
+		ts_check(t); /* every entry's bit in the tag */
+	}
+	/* The filter did answer some misses (the walk the rest): both gave the same counts above. */
+	ck_assert_msg(filtered >= 3 && filtered < 20, "the filter ruled out %d of 20 SYNs", filtered);
+	/* Ten requests reset: the count stays unknown past 15, so a miss walks and counts again. */
+	for (i = 0; i < 10; i++)
+		tag_rst(t, i);
+	ck_assert_uint_eq(t->st->ehash.count, 10);
+	ck_assert_uint_eq(t->st->ehash.b[0].tag & EHASH_TAG_COUNT, EHASH_TAG_MANY);
+	ck_assert_int_eq(syn(t, "10.0.0.2:1001", "10.0.0.1:81", 5), 1); /* no listener: a miss, reset */
+	ck_assert_int_eq(t->in.lookup.result, LOOKUP_NONE);
+	ck_assert_uint_eq(t->in.lookup.walked, 10);
+	ck_assert_uint_eq(t->st->ehash.b[0].tag & EHASH_TAG_COUNT, 10);
+	ts_check(t);
+	/* Counted out one by one; an empty chain's tag is clear. */
+	for (i = 10; i < 20; i++) {
+		tag_rst(t, i);
+		ck_assert_uint_eq(t->st->ehash.b[0].tag & EHASH_TAG_COUNT, 19 - (uint32_t)i);
+		ts_check(t);
+	}
+	ck_assert_uint_eq(t->st->ehash.b[0].tag, 0);
+	ts_free(t);
+}
+END_TEST
+
 START_TEST(test_grow_doubles)
 {
 	struct stack_config c;
@@ -711,6 +772,7 @@ Suite *ehash_suite(void)
 	tcase_add_test(tc, test_lookup_exact_tuple);
 	tcase_add_test(tc, test_lookup_hash_collision);
 	tcase_add_test(tc, test_replace_keeps_position);
+	tcase_add_test(tc, test_tag_answers_misses);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("contents");

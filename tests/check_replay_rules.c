@@ -17,12 +17,20 @@
  *   local hosts    100 servers all found, one warning past the limit;
  *                  SYN-ACKs without a SYN make nobody local; without
  *                  handshakes, fan-in names the server.
+ *   delay table    capture_point.c's table of the connections' delays,
+ *                  called directly: 5,000 connections each keep their own
+ *                  delay through the table's growth, others take their
+ *                  host's, a new SYN none; idle ones are swept (then their
+ *                  host's again), used ones kept.
  *
  * Path: the test builds segments (segment.h, seg_build) -> a pcap ->
- * tcpdemux replay (progrun.h) -> its JSON (replaytest.h).
+ * tcpdemux replay (progrun.h) -> its JSON (replaytest.h); the delay
+ * table's test calls capture_point.h itself.
  */
 #include <pcap/pcap.h>
 
+#include "capture_point.h"
+#include "helpers.h"
 #include "replaytest.h"
 #include "segment.h"
 #include "suites.h"
@@ -669,6 +677,71 @@ START_TEST(test_fan_in_server)
 }
 END_TEST
 
+/* Client i's endpoint: 10.1.x.y:port, 5,000 of them distinct. */
+static void delay_client(int i, char *ep, size_t len)
+{
+	snprintf(ep, len, "10.1.%d.%d:%d", i / 250, 1 + i % 250, 1024 + i % 7);
+}
+
+/* The delay capture_point_delay() gives client i's segment with flags at now. */
+static vtime_t client_delay(struct capture_point *cp, int i, uint8_t flags, vtime_t now)
+{
+	char ep[32];
+	struct segment seg;
+
+	delay_client(i, ep, sizeof(ep));
+	seg = ts_seg(ep, "10.0.0.1:80", flags, 1, 1);
+	return capture_point_delay(cp, &seg, now);
+}
+
+START_TEST(test_delay_table)
+{
+	struct capture_point *cp = malloc(sizeof(*cp));
+	struct ip_addr local, remote;
+	uint16_t lp, rp;
+	char ep[32];
+	int i, side;
+
+	ck_assert_ptr_nonnull(cp);
+	ck_assert_int_eq(capture_point_init(cp, CAPTURE_AUTO), 0);
+	ck_assert_int_eq(endpoint_parse("10.0.0.1:80", &local, &lp), 0);
+	/* In between (SYN->SYN-ACK = SYN-ACK->ACK), each its own delay of 2 ms + i us. */
+	for (i = 0; i < 5000; i++) {
+		vtime_t d = 2 * VT_MSEC + (vtime_t)i * VT_USEC;
+
+		delay_client(i, ep, sizeof(ep));
+		ck_assert_int_eq(endpoint_parse(ep, &remote, &rp), 0);
+		ck_assert_uint_eq(capture_point_handshake(cp, &local, lp, &remote, rp, d, d, &side, VT_SEC), d);
+		ck_assert_int_eq(side, SIDE_BETWEEN);
+	}
+	for (i = 0; i < 5000; i++)
+		ck_assert_msg(client_delay(cp, i, TH_ACK, 2 * VT_SEC) == 2 * VT_MSEC + (vtime_t)i * VT_USEC,
+			      "client %d: delay %lld", i, (long long)client_delay(cp, i, TH_ACK, 2 * VT_SEC));
+	/* Not measured: its host's latest delay, except for a SYN (measured when it comes). */
+	ck_assert_uint_eq(client_delay(cp, 6000, TH_ACK, 2 * VT_SEC), 2 * VT_MSEC + 4999 * VT_USEC);
+	ck_assert_uint_eq(client_delay(cp, 6000, TH_SYN, 2 * VT_SEC), 0);
+	/* Minutes later the odd clients are used again, the even ones not. */
+	for (i = 1; i < 5000; i += 2)
+		client_delay(cp, i, TH_ACK, 390 * VT_SEC);
+	/* A handshake 400 s in sweeps the ones idle over 300 s; it makes 7 ms the host's delay. */
+	delay_client(7000, ep, sizeof(ep));
+	ck_assert_int_eq(endpoint_parse(ep, &remote, &rp), 0);
+	ck_assert_uint_eq(capture_point_handshake(cp, &local, lp, &remote, rp, 7 * VT_MSEC, 7 * VT_MSEC, &side,
+						  400 * VT_SEC),
+			  7 * VT_MSEC);
+	ck_assert_msg(cp->conns.count == 2501, "%u entries after the sweep, want 2501", cp->conns.count);
+	for (i = 0; i < 5000; i++) {
+		vtime_t want = i % 2 ? 2 * VT_MSEC + (vtime_t)i * VT_USEC : 7 * VT_MSEC;
+
+		ck_assert_msg(client_delay(cp, i, TH_ACK, 401 * VT_SEC) == want, "client %d after the sweep: %lld, want %lld",
+			      i, (long long)client_delay(cp, i, TH_ACK, 401 * VT_SEC), (long long)want);
+	}
+	ck_assert_uint_eq(client_delay(cp, 7000, TH_ACK, 401 * VT_SEC), 7 * VT_MSEC);
+	capture_point_free(cp);
+	free(cp);
+}
+END_TEST
+
 Suite *replay_rules_suite(void)
 {
 	Suite *s = suite_create("replay_rules");
@@ -690,6 +763,7 @@ Suite *replay_rules_suite(void)
 	tcase_add_test(tc, test_host_limit_warns);
 	tcase_add_test(tc, test_synack_without_syn);
 	tcase_add_test(tc, test_fan_in_server);
+	tcase_add_test(tc, test_delay_table);
 	suite_add_tcase(s, tc);
 	return s;
 }

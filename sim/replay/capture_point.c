@@ -1,9 +1,12 @@
 /*
  * capture_point.c - see capture_point.h.
  *
- * Path: replay.c -> here -> tuplemap.c. Nothing here reads the capture or
+ * Path: replay.c -> here (the connections' delays in a table of their
+ *       own, the hosts' in tuplemap.c). Nothing here reads the capture or
  *       calls back: the driver measures and hands the gaps over.
  */
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "capture_point.h"
@@ -19,9 +22,12 @@
 #define MIN_DELAY (1 * VT_MSEC)
 /* Connections idle this long forget their delay (their 4-tuple may be reused). */
 #define DELAY_IDLE (300 * VT_SEC)
+/* The hash seeds (tuplemap's kinds) of a connection's 4-tuple and of a host's address. */
 #define K_DELAY 5
-/* A local address -> the delay of its latest delayed handshake (frame), never swept. */
 #define K_HOST 6
+/* The connection table's first size: slots (a power of two), entries. */
+#define CONNS_MIN_SLOTS 512u
+#define CONNS_MIN 256u
 
 const char *capture_side_name(int side)
 {
@@ -42,12 +48,191 @@ int capture_point_init(struct capture_point *cp, int mode)
 {
 	memset(cp, 0, sizeof(*cp));
 	cp->mode = mode;
-	return tmap_init(&cp->delays);
+	return tmap_init(&cp->hosts);
 }
 
 void capture_point_free(struct capture_point *cp)
 {
-	tmap_free(&cp->delays);
+	free(cp->conns.slot);
+	free(cp->conns.seen);
+	free(cp->conns.conn);
+	memset(&cp->conns, 0, sizeof(cp->conns));
+	tmap_free(&cp->hosts);
+	cp->last_host = NULL;
+}
+
+/* ---- the connections' delays ------------------------------------------------------ */
+
+/* The hash of a connection's 4-tuple as the recorded host sees it; never 0 (an empty slot). */
+static uint32_t conn_hash(const struct ip_addr *local, uint16_t lp, const struct ip_addr *remote, uint16_t rp)
+{
+	return stack_ehash(K_DELAY, local, lp, remote, rp) | 1;
+}
+
+static int conn_is(const struct cp_conn *c, uint32_t h, const struct ip_addr *local, uint16_t lp,
+		   const struct ip_addr *remote, uint16_t rp)
+{
+	return c->hash == h && c->lport == lp && c->rport == rp && addr_equal(&c->local, local) &&
+	       addr_equal(&c->remote, remote);
+}
+
+/*
+ * The slot of the 4-tuple's entry, or the empty slot where its probe
+ * ended (where it would go). The table has slots, at most half of them
+ * used, so the probe ends.
+ */
+static struct cp_slot *conn_slot(const struct cp_conns *t, uint32_t h, const struct ip_addr *local, uint16_t lp,
+				 const struct ip_addr *remote, uint16_t rp)
+{
+	uint32_t i;
+
+	for (i = h & t->mask;; i = (i + 1) & t->mask) {
+		struct cp_slot *s = &t->slot[i];
+
+		if (!s->hash || (s->hash == h && conn_is(&t->conn[s->conn], h, local, lp, remote, rp)))
+			return s;
+	}
+}
+
+/*
+ * The filter's bit for hash h: bits the slot index does not use come
+ * first (the slot index takes the low ones), so entries in neighbouring
+ * slots rarely share a bit.
+ */
+static uint32_t conn_bit(const struct cp_conns *t, uint32_t h)
+{
+	return (h >> 16 | h << 16) & (8 * (t->mask + 1) - 1);
+}
+
+static struct cp_conn *conn_find(const struct cp_conns *t, uint32_t h, const struct ip_addr *local, uint16_t lp,
+				 const struct ip_addr *remote, uint16_t rp)
+{
+	const struct cp_slot *s;
+	uint32_t bit;
+
+	if (!t->slot)
+		return NULL;
+	bit = conn_bit(t, h);
+	if (!(t->seen[bit / 64] >> (bit % 64) & 1))
+		return NULL;
+	s = conn_slot(t, h, local, lp, remote, rp);
+	return s->hash ? &t->conn[s->conn] : NULL;
+}
+
+/*
+ * Puts entry i, whose hash is h, in slot s (NULL: the first empty one
+ * from its hash's) and its bit in the filter.
+ */
+static void conn_index(struct cp_conns *t, uint32_t i, uint32_t h, struct cp_slot *s)
+{
+	uint32_t bit = conn_bit(t, h);
+
+	if (!s)
+		for (s = &t->slot[h & t->mask]; s->hash; s = &t->slot[(uint32_t)(s - t->slot + 1) & t->mask])
+			;
+	s->hash = h;
+	s->conn = i;
+	t->seen[bit / 64] |= (uint64_t)1 << (bit % 64);
+}
+
+/* Clears the slots and the filter and indexes every entry again. */
+static void conns_refill(struct cp_conns *t)
+{
+	uint32_t i;
+
+	memset(t->slot, 0, (t->mask + 1) * sizeof(*t->slot));
+	memset(t->seen, 0, (t->mask + 1) / 8 * sizeof(*t->seen));
+	for (i = 0; i < t->count; i++)
+		conn_index(t, i, t->conn[i].hash, NULL);
+}
+
+/*
+ * Re-indexes the entries in n slots (a power of two, at least 64 and more
+ * than twice count), from the old slots (they hold each entry's hash: the
+ * entries themselves, 7 times larger, stay unread). Returns 0 or -ENOMEM.
+ */
+static int conns_resize(struct cp_conns *t, uint32_t n)
+{
+	struct cp_slot *s = calloc(n, sizeof(*s)), *old = t->slot;
+	uint64_t *seen = calloc(n / 8, sizeof(*seen));
+	uint32_t i, slots = old ? t->mask + 1 : 0;
+
+	if (!s || !seen) {
+		free(s);
+		free(seen);
+		return -ENOMEM;
+	}
+	free(t->seen);
+	t->slot = s;
+	t->seen = seen;
+	t->mask = n - 1;
+	for (i = 0; i < slots; i++)
+		if (old[i].hash)
+			conn_index(t, old[i].conn, old[i].hash, NULL);
+	free(old);
+	return 0;
+}
+
+/* The 4-tuple's entry, added (delay 0) if absent; NULL if memory runs out. */
+static struct cp_conn *conn_put(struct cp_conns *t, uint32_t h, const struct ip_addr *local, uint16_t lp,
+				const struct ip_addr *remote, uint16_t rp)
+{
+	struct cp_conn *c = conn_find(t, h, local, lp, remote, rp);
+
+	if (c)
+		return c;
+	if (t->count == t->cap) {
+		uint32_t cap = t->cap ? 2 * t->cap : CONNS_MIN;
+
+		c = realloc(t->conn, cap * sizeof(*c));
+		if (!c)
+			return NULL;
+		t->conn = c;
+		t->cap = cap;
+	}
+	/* At most half full: a miss's probe stays short (linear probing degrades fast past that). */
+	if (!t->slot || 2 * (t->count + 1) > t->mask + 1)
+		if (conns_resize(t, t->slot ? 2 * (t->mask + 1) : CONNS_MIN_SLOTS) < 0)
+			return NULL;
+	c = &t->conn[t->count];
+	memset(c, 0, sizeof(*c));
+	c->local = *local;
+	c->remote = *remote;
+	c->lport = lp;
+	c->rport = rp;
+	c->hash = h;
+	conn_index(t, t->count++, h, conn_slot(t, h, local, lp, remote, rp));
+	return c;
+}
+
+/*
+ * Drops the entries idle longer than DELAY_IDLE at capture second now_s
+ * and re-indexes the rest, in a smaller table when most were dropped: so
+ * memory follows live connections.
+ */
+static void conns_sweep(struct cp_conns *t, vtime_t now_s)
+{
+	uint32_t i, n = 0, slots;
+
+	for (i = 0; i < t->count; i++)
+		if (!(now_s - t->conn[i].used_s > DELAY_IDLE / VT_SEC))
+			t->conn[n++] = t->conn[i];
+	if (n == t->count)
+		return;
+	t->count = n;
+	for (slots = CONNS_MIN_SLOTS; slots < 4 * n; slots *= 2)
+		;
+	if (slots < t->mask + 1 && t->cap > CONNS_MIN && n <= t->cap / 4) {
+		struct cp_conn *c = realloc(t->conn, t->cap / 2 * sizeof(*c));
+
+		if (c) {
+			t->conn = c;
+			t->cap /= 2;
+		}
+	}
+	conns_refill(t); /* the entries moved: indexed again where they are now */
+	if (slots < t->mask + 1)
+		(void)conns_resize(t, slots); /* out of memory: the larger table, still correct */
 }
 
 /* The bin of v: 32 per octave, the octave's 32 equal steps (the 5 bits after the leading one). */
@@ -124,6 +309,8 @@ int capture_point_overall(const struct capture_point *cp)
 	return capture_point_side(m1, m2);
 }
 
+/* ---- the hosts' delays ---------------------------------------------------------- */
+
 static void host_set(struct capture_point *cp, const struct ip_addr *a, vtime_t delay)
 {
 	static const struct ip_addr none;
@@ -132,37 +319,44 @@ static void host_set(struct capture_point *cp, const struct ip_addr *a, vtime_t 
 	int added;
 
 	tkey_set(&k, K_HOST, a, 0, &none, 0);
-	e = tmap_put(&cp->delays, &k, &added);
+	e = tmap_put(&cp->hosts, &k, &added);
 	if (e) /* out of memory: connections without a handshake take no delay */
 		e->frame = (int64_t)delay;
 }
 
-static int delay_idle(void *ctx, struct tentry *e)
+/* The delay of a's latest delayed handshake, 0 if none. A capture names few local addresses: the last one found is kept. */
+static vtime_t host_delay(struct capture_point *cp, const struct ip_addr *a)
 {
-	const struct capture_point *cp = ctx;
+	static const struct ip_addr none;
+	struct tuple_key k;
 
-	if (e->k.kind == K_HOST)
-		return 0;
-	return cp->last_sweep / VT_SEC - e->seq > DELAY_IDLE / VT_SEC;
+	if (!cp->last_host || !addr_equal(&cp->last_host->k.a, a)) {
+		tkey_set(&k, K_HOST, a, 0, &none, 0);
+		cp->last_host = tmap_get(&cp->hosts, &k);
+		if (!cp->last_host)
+			return 0;
+	}
+	return (vtime_t)cp->last_host->frame;
 }
 
-/* Forgets delays of connections idle for minutes, so memory follows live connections. */
+/* ---- handshakes ----------------------------------------------------------------- */
+
+/* Forgets delays of connections idle for minutes (their 4-tuple may be reused), every 10 s of capture time. */
 static void sweep(struct capture_point *cp, vtime_t now)
 {
 	if (now - cp->last_sweep < 10 * VT_SEC)
 		return;
 	cp->last_sweep = now;
-	tmap_sweep(&cp->delays, delay_idle, cp);
+	conns_sweep(&cp->conns, cp->last_sweep / VT_SEC);
 }
 
-vtime_t capture_point_handshake(struct capture_point *cp, const struct ip_addr *local, uint16_t lp,
-				const struct ip_addr *remote, uint16_t rp, vtime_t syn_sa, vtime_t sa_ack,
-				int *side, vtime_t now)
+/* capture_point_handshake() for a 4-tuple whose conn_hash() is h. */
+static vtime_t handshake(struct capture_point *cp, uint32_t h, const struct ip_addr *local, uint16_t lp,
+			 const struct ip_addr *remote, uint16_t rp, vtime_t syn_sa, vtime_t sa_ack, int *side,
+			 vtime_t now)
 {
 	vtime_t delay = 0;
-	struct tuple_key k;
-	struct tentry *e;
-	int added;
+	struct cp_conn *c;
 
 	*side = capture_point_side(syn_sa, sa_ack);
 	cp->sides[*side]++;
@@ -183,13 +377,19 @@ vtime_t capture_point_handshake(struct capture_point *cp, const struct ip_addr *
 		host_set(cp, local, delay);
 	}
 	sweep(cp, now);
-	tkey_set(&k, K_DELAY, local, lp, remote, rp);
-	e = tmap_put(&cp->delays, &k, &added);
-	if (!e)
+	c = conn_put(&cp->conns, h, local, lp, remote, rp);
+	if (!c)
 		return 0; /* out of memory: this connection replays undelayed */
-	e->frame = (int64_t)delay;
-	e->seq = (uint32_t)(now / VT_SEC);
+	c->delay = delay;
+	c->used_s = (uint32_t)(now / VT_SEC);
 	return delay;
+}
+
+vtime_t capture_point_handshake(struct capture_point *cp, const struct ip_addr *local, uint16_t lp,
+				const struct ip_addr *remote, uint16_t rp, vtime_t syn_sa, vtime_t sa_ack,
+				int *side, vtime_t now)
+{
+	return handshake(cp, conn_hash(local, lp, remote, rp), local, lp, remote, rp, syn_sa, sa_ack, side, now);
 }
 
 int capture_point_needs_ack(const struct capture_point *cp, vtime_t syn_sa)
@@ -197,15 +397,10 @@ int capture_point_needs_ack(const struct capture_point *cp, vtime_t syn_sa)
 	return cp->mode == CAPTURE_CLIENT || (cp->mode == CAPTURE_AUTO && syn_sa >= MIN_DELAY);
 }
 
-static uint32_t pending_hash(const struct ip_addr *local, uint16_t lp, const struct ip_addr *remote, uint16_t rp)
-{
-	return stack_ehash(K_DELAY, local, lp, remote, rp) | 1; /* never 0: 0 is an empty slot */
-}
-
 void capture_point_pending(struct capture_point *cp, const struct ip_addr *local, uint16_t lp,
 			   const struct ip_addr *remote, uint16_t rp, vtime_t t_sa, vtime_t syn_sa)
 {
-	uint32_t h = pending_hash(local, lp, remote, rp);
+	uint32_t h = conn_hash(local, lp, remote, rp); /* never 0: 0 is an empty slot */
 	struct cp_pending *e = &cp->pending[h % CP_PENDING];
 
 	e->hash = h;
@@ -216,30 +411,26 @@ void capture_point_pending(struct capture_point *cp, const struct ip_addr *local
 void capture_point_completed(struct capture_point *cp, const struct ip_addr *local, uint16_t lp,
 			     const struct ip_addr *remote, uint16_t rp, vtime_t t)
 {
-	uint32_t h = pending_hash(local, lp, remote, rp);
+	uint32_t h = conn_hash(local, lp, remote, rp); /* never 0: 0 is an empty slot */
 	struct cp_pending *e = &cp->pending[h % CP_PENDING];
 	int side;
 
 	if (e->hash != h)
 		return;
 	e->hash = 0;
-	capture_point_handshake(cp, local, lp, remote, rp, e->syn_sa, t > e->t_sa ? t - e->t_sa : 0, &side, t);
+	handshake(cp, h, local, lp, remote, rp, e->syn_sa, t > e->t_sa ? t - e->t_sa : 0, &side, t);
 }
 
 vtime_t capture_point_conn_delay(struct capture_point *cp, const struct segment *seg, vtime_t now)
 {
-	static const struct ip_addr none;
-	struct tuple_key k;
-	struct tentry *e;
-	tkey_set(&k, K_DELAY, &seg->dst, seg->dport, &seg->src, seg->sport);
-	e = tmap_get(&cp->delays, &k);
-	if (e) {
-		e->seq = (uint32_t)(now / VT_SEC);
-		return (vtime_t)e->frame;
+	struct cp_conn *c = conn_find(&cp->conns, conn_hash(&seg->dst, seg->dport, &seg->src, seg->sport), &seg->dst,
+				      seg->dport, &seg->src, seg->sport);
+
+	if (c) {
+		c->used_s = (uint32_t)(now / VT_SEC);
+		return c->delay;
 	}
 	if ((seg->flags & (TH_SYN | TH_ACK)) == TH_SYN)
 		return 0; /* a new handshake: measured, not guessed */
-	tkey_set(&k, K_HOST, &seg->dst, 0, &none, 0);
-	e = tmap_get(&cp->delays, &k);
-	return e ? (vtime_t)e->frame : 0;
+	return host_delay(cp, &seg->dst);
 }

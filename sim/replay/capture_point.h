@@ -82,10 +82,49 @@ struct cp_pending {
 	vtime_t syn_sa;       /* SYN -> SYN-ACK */
 };
 
+/*
+ * One measured connection's delay (once anything is delayed, undelayed
+ * ones get an entry too: a 0 that keeps the host's delay from being
+ * guessed for them).
+ */
+struct cp_conn {
+	struct ip_addr local, remote; /* the recorded host's end, the peer's */
+	uint16_t lport, rport;
+	uint32_t hash;                /* cp_conn_hash() of the 4-tuple (never 0) */
+	uint32_t used_s;              /* capture second of its last use: idle ones are swept */
+	vtime_t delay;                /* its inbound segments' delay (0: none) */
+};
+
+/* A slot of the index: a connection's hash and where it is, so a miss reads no entry. */
+struct cp_slot {
+	uint32_t hash;                /* the entry's hash; 0: an empty slot */
+	uint32_t conn;                /* its index in cp_conns.conn */
+};
+
+/*
+ * The connections' delays, looked up for every inbound segment of a
+ * capture that delays anything. Open addressing (linear probing, at most
+ * half full) over an array of 8-byte slots, the entries themselves in a
+ * dense array, and in front a filter of one bit per hash (8 per slot):
+ * a segment of a connection without an entry (the common case: most
+ * handshakes are not measured) mostly costs one bit of a filter small
+ * enough to stay in cache, where a chained map cost a bucket and a walk
+ * over cold entries, both cache misses with 200,000 connections.
+ */
+struct cp_conns {
+	struct cp_slot *slot;         /* mask + 1 slots */
+	uint32_t mask;                /* slots - 1 (a power of two minus one; 0 before the first entry) */
+	uint64_t *seen;               /* (mask + 1) / 8 words: bit conn_bit(hash) set for every entry's hash
+				       * (and for entries dropped since the last re-index: a filter may say yes wrongly, never no) */
+	struct cp_conn *conn;         /* count entries, room for cap */
+	uint32_t count, cap;
+};
+
 struct capture_point {
 	int mode;                         /* enum capture_mode */
-	struct tuplemap delays;           /* (local, remote) -> frame: inbound delay, seq: last use (s);
-					   * a local address alone -> frame: its latest delayed handshake's delay */
+	struct cp_conns conns;            /* (local, remote) -> inbound delay, last use */
+	struct tuplemap hosts;            /* a local address alone -> frame: its latest delayed handshake's delay */
+	struct tentry *last_host;         /* the hosts entry found last (entries stay put: hosts are never removed) */
 	uint64_t sides[SIDE_COUNT];       /* handshakes by where they were captured */
 	uint64_t delayed;                 /* handshakes whose connection's inbound segments are delayed */
 	struct cp_hist syn_synack;        /* SYN -> SYN-ACK at the capture point */

@@ -772,7 +772,7 @@ static int only_known_leftovers(void)
 	for (i = 0; i <= st->ehash.bmask; i++) {
 		const struct sock_common *c;
 
-		for (c = st->ehash.b[i]; c; c = c->next) {
+		for (c = st->ehash.b[i].head; c; c = c->next) {
 			if (!known_leftover(c))
 				return 0;
 			n++;

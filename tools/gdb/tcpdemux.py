@@ -420,7 +420,7 @@ def ehash_entries(eh):
     mask, bmask = int(eh["mask"]), int(eh["bmask"])
     found = []
     for i in range(bmask + 1):
-        c = eh["b"][i]
+        c = eh["b"][i]["head"]
         while int(c) != 0:
             found.append((int(c.dereference()["hash"]) & mask, len(found), c))
             c = c.dereference()["next"]
@@ -483,7 +483,7 @@ N is the bucket number (0x86bf or 34495), as the trace and x->lookup.bucket show
             raise gdb.GdbError("tcpdemux-bucket: bucket %s is out of range: this ehash has %d buckets, "
                                "0 to 0x%x" % (parts[1], buckets, buckets - 1))
         eh = st["ehash"]
-        c = eh["b"][b & int(eh["bmask"])]
+        c = eh["b"][b & int(eh["bmask"])]["head"]
         i = 0
         while int(c) != 0:
             # A growing table's chain also holds other buckets' entries: a lookup skips them.
