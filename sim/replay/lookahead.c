@@ -376,15 +376,18 @@ const struct la_frame *la_read(struct lookahead *la)
 		memcpy(copy, fr.data, fr.caplen);
 		buf = copy;
 	}
-	f->fr = fr;
+	fr.data = buf; /* decoded where it stays: the segment's payload points into it */
+	f->fr.ts = fr.ts;
+	f->fr.caplen = fr.caplen;
+	f->fr.wirelen = fr.wirelen;
 	f->fr.data = buf;
 	f->n = fr.num; /* the file's numbering, as Wireshark shows it, filtered frames counted */
 	if (++la->nread == 1)
 		la->t0 = frame_first_ts(la->fs); /* virtual time 0: the file's first frame */
-	f->status = (int16_t)frame_decode(fr.linktype, &f->fr, &f->seg, la->seg_flags, pad, padcap, &cut);
+	f->status = (int16_t)frame_decode(fr.linktype, &fr, &f->seg, la->seg_flags, pad, padcap, &cut);
 	f->cut = (uint8_t)cut;
 	/* Offloaded frames are larger than any link's MTU: only those are looked at. */
-	f->tso = !f->status && fr.caplen > 1514 && frame_ip_length_zero(fr.linktype, &f->fr);
+	f->tso = !f->status && fr.caplen > 1514 && frame_ip_length_zero(fr.linktype, &fr);
 	la->count++;
 	la->bytes += fr.caplen;
 	la->prev = fr.caplen ? buf : NULL; /* an empty frame is no frame's copy (nor is the next empty one) */

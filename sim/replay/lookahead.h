@@ -48,14 +48,26 @@ enum la_kind {
 };
 
 /*
+ * A frame as the window keeps it: struct frame's time, lengths and bytes,
+ * without what is known otherwise (its number is la_frame.n, its link type
+ * only frame_decode() needs, as the frame is read).
+ */
+struct la_raw {
+	uint64_t ts;         /* nanoseconds since the epoch */
+	uint32_t caplen;     /* bytes captured */
+	uint32_t wirelen;    /* bytes on the wire */
+	const uint8_t *data; /* the bytes (the source's, kept: frame_data_kept; or the window's copy) */
+};
+
+/*
  * One frame in the window, decoded. Valid until la_pop() removes it.
  * The window holds up to LA_MAX_FRAMES of these at once (a SYN waiting
  * seconds for its answer), each written as it is read: the fields are
- * ordered so that none is padding (168 bytes; every byte here is a
+ * ordered so that one byte is padding (152 bytes; every byte here is a
  * page the kernel must clear once the window is read that deep).
  */
 struct la_frame {
-	struct frame fr;     /* the raw frame: time, lengths, bytes (owned by the window) */
+	struct la_raw fr;    /* the raw frame: time, lengths, bytes */
 	struct segment seg;  /* its TCP segment, when status is 0 */
 	int64_t n;           /* frame number in the file, 1-based */
 	int16_t status;      /* 0, or the skip reason (frame_skip_name; fewer than SKIP_COUNT) */
