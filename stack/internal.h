@@ -375,7 +375,7 @@ static inline struct sock_common *bind_owner(struct bind_node *b)
 /*
  * One chain: its head and its tag. The tag counts the entries (low 4 bits,
  * EHASH_TAG_MANY: 15 or more, or not known) and filters their hashes (the
- * other 28: bit ehash.c's tag_bit(hash) of every entry, and maybe of
+ * other 28: bit ehash_tag_bit(hash) of every entry, and maybe of
  * entries removed since; a miss that walks the whole chain makes it exact
  * again). A clear bit means no entry has that hash: a lookup that misses
  * (every new connection's SYN) reads the line it needs for the insert
