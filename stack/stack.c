@@ -165,9 +165,11 @@ void stack_free(struct stack *st)
 	/* Listeners' requests and queued children are reachable only through them. */
 	while (st->lt.first)
 		listen_purge(st, st->lt.first, 0);
-	for (i = 0; i <= st->ehash.bmask; i++)
+	for (i = 0; i <= st->ehash.bmask; i++) {
+		ehash_prefetch_ahead(&st->ehash, i);
 		while (st->ehash.b[i].head)
 			sock_destroy(st, st->ehash.b[i].head);
+	}
 	for (fd = 0; fd < st->nfds; fd++) {
 		struct sock *sk = st->fds[fd];
 
@@ -483,6 +485,7 @@ void stack_totals(const struct stack *st, struct stack_totals *out)
 	for (i = 0; i <= st->ehash.bmask; i++) {
 		const struct sock_common *c;
 
+		ehash_prefetch_ahead(&st->ehash, i);
 		for (c = st->ehash.b[i].head; c; c = c->next) {
 			if (c->kind == SK_REQUEST)
 				out->request++;
