@@ -408,3 +408,11 @@ int stack_probe_fd(struct stack *st, const struct ip_addr *laddr, uint16_t lport
 		return -ENOENT;
 	return sk_full(c)->fd;
 }
+
+void stack_prefetch(const struct stack *st, const struct ip_addr *laddr, uint16_t lport,
+		    const struct ip_addr *raddr, uint16_t rport)
+{
+	const struct ehash *eh = &st->ehash;
+
+	__builtin_prefetch(&eh->b[ehash_hashfn(st, laddr, lport, raddr, rport) & eh->bmask]);
+}

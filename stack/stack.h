@@ -333,6 +333,16 @@ int stack_input_probed(struct stack *st, const struct segment *seg, int64_t fram
 int stack_probe_fd(struct stack *st, const struct ip_addr *laddr, uint16_t lport,
 		   const struct ip_addr *raddr, uint16_t rport, struct stack_probe *pr);
 
+/*
+ * Starts loading the ehash chain that a lookup of this 4-tuple (as the
+ * local end sees it: an inbound segment's dst, dport, src, sport) reads
+ * first, so that the lookup, some work later, finds it in cache. Changes
+ * nothing. With 200,000 connections the chains (2 MiB) are mostly not in
+ * cache: a SYN's lookup, or a held-back ACK's, otherwise waits for memory.
+ */
+void stack_prefetch(const struct stack *st, const struct ip_addr *laddr, uint16_t lport,
+		    const struct ip_addr *raddr, uint16_t rport);
+
 vtime_t stack_now(const struct stack *st);
 
 /* Time of the earliest pending timer, or VT_NEVER. */

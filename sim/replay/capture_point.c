@@ -434,3 +434,16 @@ vtime_t capture_point_conn_delay(struct capture_point *cp, const struct segment 
 		return 0; /* a new handshake: measured, not guessed */
 	return host_delay(cp, &seg->dst);
 }
+
+void capture_point_prefetch(const struct capture_point *cp, const struct segment *seg)
+{
+	const struct cp_conns *t = &cp->conns;
+	uint32_t h, bit;
+
+	if (!cp->delayed || !t->slot)
+		return;
+	h = conn_hash(&seg->dst, seg->dport, &seg->src, seg->sport);
+	bit = conn_bit(t, h);
+	__builtin_prefetch(&t->seen[bit / 64]);
+	__builtin_prefetch(&t->slot[h & t->mask]);
+}

@@ -185,6 +185,13 @@ static inline vtime_t capture_point_delay(struct capture_point *cp, const struct
 	return cp->delayed ? capture_point_conn_delay(cp, seg, now) : 0;
 }
 
+/*
+ * Starts loading what capture_point_delay() of seg will read (its filter
+ * word and slot), so that the call, some work later, finds them in cache.
+ * Changes nothing; costs a hash, and nothing while nothing is delayed.
+ */
+void capture_point_prefetch(const struct capture_point *cp, const struct segment *seg);
+
 /* The median of h (nanoseconds), VT_NEVER when most values are above the bound, 0 when empty. */
 vtime_t cp_hist_median(const struct cp_hist *h);
 

@@ -648,6 +648,12 @@ static void release_held(struct rp *p, vtime_t upto)
 	vtime_t later;
 
 	while (delay_line_due(&p->held) <= upto && delay_line_pop(&p->held, &h) == 0) {
+		if (p->held.n) {
+			/* The next one's chain loads while this one is replayed. */
+			const struct segment *next = &p->held.slot[p->held.heap[0]].e.seg;
+
+			stack_prefetch(p->st, &next->dst, next->dport, &next->src, next->sport);
+		}
 		if ((later = not_yet_acked(p, &h.seg, h.due, h.due + (h.due - h.t), UINT32_MAX)) != 0 &&
 		    delay_line_push(&p->held, &h.seg, h.n, h.t, later + 1) == 0) {
 			free(h.data);
@@ -1191,6 +1197,16 @@ int replay_run(const struct replay_opts *o)
 		if (!f) {
 			read_one(p);
 			f = la_head(p->la);
+		}
+		if (f && !f->status) {
+			/*
+			 * What this frame's replay will look up loads while the
+			 * held segments and the look-ahead run: its capture-point
+			 * delay, and for a SYN (a miss, then an insert) its chain.
+			 */
+			capture_point_prefetch(&p->cp, &f->seg);
+			if ((f->seg.flags & (TH_SYN | TH_ACK)) == TH_SYN)
+				stack_prefetch(p->st, &f->seg.dst, f->seg.dport, &f->seg.src, f->seg.sport);
 		}
 		/* Held inbound segments due before this frame reach the stack first. */
 		if (p->held.n)
