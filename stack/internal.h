@@ -715,6 +715,7 @@ struct stack {
 	uint32_t addr_mask;            /* addr_index's size - 1; 0 while there is no index */
 	uint32_t next_id;
 	uint32_t nsocks;               /* sockets + requests + TIME_WAIT alive */
+	uint32_t big_bufs;             /* byte queues grown past BUF_SMALL into malloc()ed memory (stack_free) */
 	uint32_t isn_key, ts_key, port_key;
 	struct pending_ev *pend;
 	size_t npend, cap_pend;

@@ -394,10 +394,12 @@ void fd_release(struct stack *st, struct sock *sk)
  */
 static void bytebuf_free(struct stack *st, struct bytebuf *b)
 {
-	if (b->cap == BUF_SMALL)
+	if (b->cap == BUF_SMALL) {
 		pool_free(&st->bufs, b->p);
-	else
+	} else if (b->cap) {
 		free(b->p);
+		st->big_bufs--;
+	}
 	memset(b, 0, sizeof(*b));
 }
 
@@ -433,6 +435,8 @@ static int bytebuf_append(struct stack *st, struct bytebuf *b, const uint8_t *p,
 				if (!q)
 					return -ENOMEM;
 			}
+			if (b->cap <= BUF_SMALL)
+				st->big_bufs++;
 			b->p = q;
 			b->cap = cap;
 		}

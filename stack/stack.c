@@ -156,26 +156,47 @@ static void free_grave(struct stack *st)
 
 void stack_free(struct stack *st)
 {
+	struct sock *l;
 	uint32_t i;
 	int fd;
 
 	if (!st)
 		return;
 	st->obs = NULL;
-	/* Listeners' requests and queued children are reachable only through them. */
-	while (st->lt.first)
-		listen_purge(st, st->lt.first, 0);
-	for (i = 0; i <= st->ehash.bmask; i++) {
-		ehash_prefetch_ahead(&st->ehash, i);
-		while (st->ehash.b[i].head)
-			sock_destroy(st, st->ehash.b[i].head);
+	/*
+	 * Listeners' requests and queued children are reachable only through
+	 * them; then the listener itself goes, as its listen state is
+	 * malloc()ed (freed when the grave is emptied below).
+	 */
+	while ((l = st->lt.first) != NULL) {
+		listen_purge(st, l, 0);
+		if (l->fd >= 0)
+			fd_release(st, l);
+		sock_destroy(st, &l->c);
 	}
-	for (fd = 0; fd < st->nfds; fd++) {
-		struct sock *sk = st->fds[fd];
+	/*
+	 * Every other socket, request and TIME_WAIT entry is a slot of the
+	 * socket pool, and so is all it holds (byte-queue heads, ext blocks;
+	 * the first BUF_SMALL bytes of a queue are the buffer pool's) unless
+	 * a queue outgrew them into malloc()ed memory. With no such queue the
+	 * two pools are given back whole below, without visiting each socket:
+	 * on a capture that ends with 200,000 connections open, that walk (a
+	 * cache miss per socket, to unlink it from tables about to go) was 4%
+	 * of the replay.
+	 */
+	if (st->big_bufs) {
+		for (i = 0; i <= st->ehash.bmask; i++) {
+			ehash_prefetch_ahead(&st->ehash, i);
+			while (st->ehash.b[i].head)
+				sock_destroy(st, st->ehash.b[i].head);
+		}
+		for (fd = 0; fd < st->nfds; fd++) {
+			struct sock *sk = st->fds[fd];
 
-		if (sk) {
-			fd_release(st, sk);
-			sock_destroy(st, &sk->c);
+			if (sk) {
+				fd_release(st, sk);
+				sock_destroy(st, &sk->c);
+			}
 		}
 	}
 	st->npend = 0;

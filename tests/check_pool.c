@@ -11,7 +11,8 @@
  * connection has no ext (its RTO, window and timer read as Linux's initial
  * ones), the first data it sends makes one with a timer armed, and a
  * listener's options reach its child with a transmit state of the child's
- * own.
+ * own; a byte queue grown into malloc()ed memory is counted (stack_free
+ * walks the sockets only then) and uncounted when drained.
  */
 #include <check.h>
 #include <stdint.h>
@@ -145,6 +146,54 @@ START_TEST(test_child_inherits_options_not_transmit_state)
 }
 END_TEST
 
+/*
+ * A byte queue that outgrows its BUF_SMALL bytes from the buffer pool moves
+ * to malloc()ed memory, and the stack counts it: stack_free() gives the
+ * pools back whole, visiting each socket only while such a queue exists
+ * (its memory is freed then, as this suite's run under LeakSanitizer in
+ * make check-sanitize checks). Drained, the queue returns its memory and
+ * the count.
+ */
+START_TEST(test_big_queue_counted_and_freed)
+{
+	static uint8_t data[3 * BUF_SMALL];
+	struct tstack *t = ts_new(NULL);
+	struct sock *sk;
+	int lfd, fd, i;
+
+	lfd = ts_listen(t, LOCAL, 8);
+	ts_handshake(t, "10.0.0.2:1000", LOCAL, 100);
+	fd = sys_accept(t->st, lfd, NULL, NULL);
+	ck_assert_int_ge(fd, 0);
+	sk = fd_lookup(t->st, fd);
+	ck_assert_uint_eq(t->st->big_bufs, 0);
+	ck_assert_int_eq(sys_send(t->st, fd, "small", 5), 5);
+	ck_assert_msg(t->st->big_bufs == 0, "a queue of 5 bytes is the buffer pool's, yet big_bufs = %u",
+		      t->st->big_bufs);
+	ck_assert_int_eq(sys_send(t->st, fd, data, sizeof(data)), (int)sizeof(data));
+	ck_assert_msg(t->st->big_bufs == 1, "a send queue of %u bytes should be malloc()ed memory, big_bufs = %u",
+		      sk_snd_len(sk), t->st->big_bufs);
+	/* The peer acknowledges everything sent, as it goes out, until the queue is empty. */
+	for (i = 0; i < 64 && sk_snd_len(sk); i++) {
+		struct segment ack = ts_seg("10.0.0.2:1000", LOCAL, TH_ACK, 101, sk->snd_nxt);
+
+		ts_in(t, &ack);
+	}
+	ck_assert_msg(sk_snd_len(sk) == 0, "%u bytes still queued after %d ACKs", sk_snd_len(sk), i);
+	ck_assert_msg(t->st->big_bufs == 0, "drained, the queue gave its memory back, yet big_bufs = %u",
+		      t->st->big_bufs);
+	/*
+	 * Left queued at the end, on a stack freed as it is (not drained as
+	 * ts_free() drains it): stack_free() must find the queue and free it.
+	 */
+	ck_assert_int_eq(sys_send(t->st, fd, data, sizeof(data)), (int)sizeof(data));
+	ck_assert_uint_eq(t->st->big_bufs, 1);
+	ts_check(t);
+	stack_free(t->st);
+	free(t);
+}
+END_TEST
+
 Suite *pool_suite(void)
 {
 	Suite *s = suite_create("pool");
@@ -153,6 +202,7 @@ Suite *pool_suite(void)
 	tcase_add_test(tc, test_pool_chunks_and_regions);
 	tcase_add_test(tc, test_idle_connection_has_no_ext);
 	tcase_add_test(tc, test_child_inherits_options_not_transmit_state);
+	tcase_add_test(tc, test_big_queue_counted_and_freed);
 	suite_add_tcase(s, tc);
 	return s;
 }
