@@ -29,11 +29,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <zlib.h>
 #include <pcap/pcap.h>
 
+#include "capfile.h"
 #include "frame.h"
 #include "lookahead.h"
+#include "pcap_records.h"
 #include "replaytest.h"
 #include "suites.h"
 
@@ -950,6 +954,62 @@ START_TEST(test_pcap_records_as_libpcap)
 }
 END_TEST
 
+/*
+ * A mapped capture cut shorter while it is read: the pages past its new
+ * end are gone, and reading one raises SIGBUS. The reader's handler makes
+ * that the one line and exit 2 of any bad file. Run in a child of its own
+ * (the handler ends the process), its stderr read back through a pipe.
+ */
+START_TEST(test_pcap_records_file_cut_while_mapped)
+{
+	char path[PATH_MAX], err[PCAP_ERRBUF_SIZE], msg[1024], want[PATH_MAX + 64];
+	int fds[2], status, i;
+	ssize_t n, got = 0;
+	pid_t pid;
+	FILE *f;
+
+	tmp_file("cut-while-mapped.pcap", path, sizeof(path));
+	f = fopen(path, "wb");
+	ck_assert_msg(f != NULL, "%s: %s", path, strerror(errno));
+	le_header(f, 65535);
+	for (i = 0; i < 64; i++) /* 64 KiB and more: several pages */
+		le_record(f, 1700000000u, (uint32_t)i, 1000, 1000, 1000);
+	fclose(f);
+	ck_assert_int_eq(pipe(fds), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		struct pcap_records r;
+		struct pcap_pkthdr h;
+		const uint8_t *data;
+		pcap_t *p = pcap_open_offline(path, err);
+
+		dup2(fds[1], STDERR_FILENO);
+		if (!p || !pcap_records_usable(p, CAPFILE_PCAP_US) ||
+		    pcap_records_init(&r, p, CAPFILE_PCAP_US, path) < 0 || !pcap_records_mapped(&r))
+			_exit(10); /* not the mapped path: nothing here to test */
+		if (truncate(path, 0) < 0)
+			_exit(11);
+		while (pcap_records_next(&r, &h, &data, msg, sizeof(msg)) > 0)
+			;
+		_exit(12); /* read to an end without touching a page that is gone */
+	}
+	close(fds[1]);
+	while (got < (ssize_t)sizeof(msg) - 1 && (n = read(fds[0], msg + got, sizeof(msg) - 1 - (size_t)got)) > 0)
+		got += n;
+	msg[got] = '\0';
+	close(fds[0]);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 2,
+		      "a file cut shorter while mapped: want exit 2, got %s %d; stderr: %s",
+		      WIFEXITED(status) ? "exit" : "signal", WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status),
+		      msg);
+	fmt(want, sizeof(want), "tcpdemux: %s: the file was cut shorter while it was replayed", path);
+	ck_assert_msg(strncmp(msg, want, strlen(want)) == 0 && strchr(msg, '\n') == msg + got - 1,
+		      "want one line '%s...'; got '%s'", want, msg);
+}
+END_TEST
+
 /* ---- the window's frame bytes (lookahead.c's byte FIFO, a mapped file) ----------------------- */
 
 /* The captured length of test frame n (1-based): mostly small, every 97th longer than the read buffer. */
@@ -1127,6 +1187,7 @@ Suite *capture_suite(void)
 	tcase_set_timeout(tm, 60);
 	tcase_add_test(tm, test_gzip);
 	tcase_add_test(tm, test_pcap_records_as_libpcap);
+	tcase_add_test(tm, test_pcap_records_file_cut_while_mapped);
 	tcase_add_test(tm, test_window_keeps_bytes);
 	tcase_add_test(tm, test_more_linktypes);
 	tcase_add_test(tm, test_wlan_skips);

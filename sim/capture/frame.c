@@ -221,7 +221,7 @@ static int view_open(struct frame_src *fs, FILE *f, struct capview *cv, const ch
 	v->cv = cv;
 	v->dlt = pcap_datalink(p);
 	/* The whole file of one link type, in a form read the same way without libpcap's per-record calls. */
-	v->native = !cv && pcap_records_usable(p, fs->cf.magic) && pcap_records_init(&v->rec, p, fs->cf.magic) == 0;
+	v->native = !cv && pcap_records_usable(p, fs->cf.magic) && pcap_records_init(&v->rec, p, fs->cf.magic, fs->path) == 0;
 	fs->nview++;
 	if (!supported(v->dlt)) {
 		snprintf(err, errlen,

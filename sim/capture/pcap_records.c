@@ -2,10 +2,13 @@
  * pcap_records.c - see pcap_records.h.
  */
 #include <errno.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "capfile.h"
 #include "pcap_records.h"
@@ -32,6 +35,71 @@
 #define REC_KEEP (16u << 20)
 #define REC_DROP (4u << 20)
 
+/*
+ * A mapped file cut shorter while it is read: the pages past its new end
+ * are gone, and touching one raises SIGBUS. That is the file's doing, not
+ * a fault of the replay: it gets one line naming the file, and exit 2, as
+ * any file found bad does. A signal handler may call only
+ * async-signal-safe functions, so each mapping's line is written when it
+ * is mapped, and the handler finds the mapping by the faulting address.
+ * A file is mapped only while a slot is free here (else it is read).
+ */
+#define BUS_MAPS 8
+
+static struct bus_map {
+	const uint8_t *p;            /* the mapping, or NULL: a free slot */
+	size_t len;                  /* its length */
+	char msg[PATH_MAX + 96];     /* "tcpdemux: FILE: ...\n" */
+	size_t msglen;
+} bus_maps[BUS_MAPS];
+
+static void bus_handler(int sig, siginfo_t *si, void *ctx)
+{
+	const uint8_t *a = si->si_addr;
+	int i;
+
+	(void)ctx;
+	for (i = 0; i < BUS_MAPS; i++)
+		if (bus_maps[i].p && a >= bus_maps[i].p && a < bus_maps[i].p + bus_maps[i].len) {
+			ssize_t w = write(STDERR_FILENO, bus_maps[i].msg, bus_maps[i].msglen);
+
+			(void)w;
+			_exit(2);
+		}
+	/* Not a mapped capture's page: what SIGBUS would have done anyway. */
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+/* A slot for the mapping m of the file named name, its handler installed; NULL when none is free. */
+static struct bus_map *bus_guard(const uint8_t *m, size_t len, const char *name)
+{
+	static int installed;
+	int i, n;
+
+	for (i = 0; i < BUS_MAPS && bus_maps[i].p; i++)
+		;
+	if (i == BUS_MAPS)
+		return NULL;
+	if (!installed) {
+		struct sigaction sa;
+
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_sigaction = bus_handler;
+		sa.sa_flags = SA_SIGINFO;
+		sigemptyset(&sa.sa_mask);
+		if (sigaction(SIGBUS, &sa, NULL) < 0)
+			return NULL;
+		installed = 1;
+	}
+	n = snprintf(bus_maps[i].msg, sizeof(bus_maps[i].msg),
+		     "tcpdemux: %s: the file was cut shorter while it was replayed (its end is gone)\n", name);
+	bus_maps[i].msglen = n < 0 ? 0 : (size_t)n < sizeof(bus_maps[i].msg) ? (size_t)n : sizeof(bus_maps[i].msg) - 1;
+	bus_maps[i].len = len;
+	bus_maps[i].p = m;
+	return &bus_maps[i];
+}
+
 int pcap_records_usable(pcap_t *p, uint32_t magic)
 {
 	/* capfile.h reads the magic big-endian: either spelling is a pcap file; pcap_is_swapped() tells the order. */
@@ -50,7 +118,7 @@ int pcap_records_usable(pcap_t *p, uint32_t magic)
  * kernel must clear. The buffer is then the mapping itself, from the
  * stream's position on, already at its end of file.
  */
-static void map_file(struct pcap_records *r)
+static void map_file(struct pcap_records *r, const char *name)
 {
 	struct stat st;
 	off_t pos;
@@ -63,6 +131,10 @@ static void map_file(struct pcap_records *r)
 	m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
 	if (m == MAP_FAILED)
 		return;
+	if (!(r->bus = bus_guard(m, (size_t)st.st_size, name))) {
+		munmap(m, (size_t)st.st_size);
+		return;
+	}
 	(void)madvise(m, (size_t)st.st_size, MADV_SEQUENTIAL); /* read ahead further: each page is read once */
 	r->map = m;
 	r->map_len = (size_t)st.st_size;
@@ -72,7 +144,7 @@ static void map_file(struct pcap_records *r)
 	r->eof = 1;
 }
 
-int pcap_records_init(struct pcap_records *r, pcap_t *p, uint32_t magic)
+int pcap_records_init(struct pcap_records *r, pcap_t *p, uint32_t magic, const char *name)
 {
 	memset(r, 0, sizeof(*r));
 	r->f = pcap_file(p);
@@ -81,7 +153,7 @@ int pcap_records_init(struct pcap_records *r, pcap_t *p, uint32_t magic)
 	r->usec = magic == CAPFILE_PCAP_US || magic == CAPFILE_PCAP_US_SWAPPED;
 	if (!r->f)
 		return -1;
-	map_file(r);
+	map_file(r, name);
 	if (r->map)
 		return 0;
 	r->buf = malloc(REC_CHUNK);
@@ -95,8 +167,10 @@ void pcap_records_free(struct pcap_records *r)
 {
 	if (r->buf != r->map)
 		free(r->buf);
-	if (r->map)
+	if (r->map) {
 		munmap(r->map, r->map_len);
+		r->bus->p = NULL; /* the slot is free again */
+	}
 	r->buf = NULL;
 	r->map = NULL;
 }

@@ -21,9 +21,9 @@
  * Everything else (pcapng, old versions, swapped files) stays with
  * pcap_next_ex().
  *
- * A mapped file must not shrink while it is replayed (reading a page cut
- * off is a SIGBUS); one that grows is read on, from the stream, past
- * what was mapped.
+ * A mapped file cut shorter while it is replayed (reading a page cut off
+ * is a SIGBUS) ends the replay with one line naming the file and exit 2;
+ * one that grows is read on, from the stream, past what was mapped.
  */
 #ifndef TCPDEMUX_PCAP_RECORDS_H
 #define TCPDEMUX_PCAP_RECORDS_H
@@ -45,13 +45,18 @@ struct pcap_records {
 	uint8_t *map;       /* the whole file mmap()ed (a regular file), or NULL; kept until pcap_records_free */
 	size_t map_len;     /* its length: the file's size when it was opened */
 	size_t dropped;     /* file offset up to which the mapping's pages were given back (MADV_DONTNEED) */
+	struct bus_map *bus; /* while mapped: the SIGBUS handler's entry for the mapping (pcap_records.c) */
 };
 
 /* Whether p (just opened, magic the file's first word as capfile.h reads it) may be read here. */
 int pcap_records_usable(pcap_t *p, uint32_t magic);
 
-/* Starts reading p's records; returns 0, or -1 when out of memory (then read with pcap_next_ex()). */
-int pcap_records_init(struct pcap_records *r, pcap_t *p, uint32_t magic);
+/*
+ * Starts reading p's records, of the file named name (for the one line a
+ * file cut shorter while mapped gets); returns 0, or -1 when out of memory
+ * (then read with pcap_next_ex()).
+ */
+int pcap_records_init(struct pcap_records *r, pcap_t *p, uint32_t magic, const char *name);
 void pcap_records_free(struct pcap_records *r);
 
 /*
