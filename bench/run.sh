@@ -299,6 +299,49 @@ SHAPE="$TMP/shapes.md"
 	echo "Targets: on the standard and the interleaved capture at most 1.5x the floor's wall time and 2.5x its CPU"
 	echo "time; everywhere at least 2x faster than tcptrace (the CPU ratio's floor is at least 1 ms, as rusage counts in ms)."
 } >"$SHAPE"
+
+# Per frame, on each shape's first SHAPE_SLICE frames: instructions (callgrind, which
+# the machine's load does not move) of the replay and of the floor, and tshark's
+# time against the replay's on the same slice (tshark is too slow for whole captures).
+SHAPE_SLICE=${SHAPE_SLICE:-50000}
+if command -v valgrind >/dev/null 2>&1 && command -v editcap >/dev/null 2>&1; then
+	say "bench: instructions per frame on each shape's first $SHAPE_SLICE frames (callgrind)"
+	ipf() { valgrind --tool=callgrind --callgrind-out-file=/dev/null "$@" 2>&1 >/dev/null | sed -n 's/.*Collected : \([0-9]*\).*/\1/p'; }
+	{
+		echo
+		echo "Per frame, on each capture's first $SHAPE_SLICE frames (\`editcap -F pcap -r CAPTURE SLICE 1-$SHAPE_SLICE\`):"
+		echo "instructions counted by callgrind, and tshark's wall time (\`tshark -q -z conv,tcp\`, one run) against"
+		echo "replay --quiet's (median of $REPS) on the same slice."
+		echo
+		echo "| capture | frames | floor instructions/frame | replay --quiet instructions/frame | x floor | tshark s | faster than tshark |"
+		echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
+		i=0
+		for f in "${SHAPES[@]}"; do
+			sl="$TMP/slice-$i.pcap"
+			editcap -F pcap -r "$f" "$sl" 1-"$SHAPE_SLICE" 2>>"$TMP/stderr" || { i=$((i + 1)); continue; }
+			n=$($B/floor "$sl" | awk '{ print $1 }')
+			a=$(ipf $B/floor "$sl")
+			b=$(ipf $TD replay "$sl" --quiet --hash-seed $SEED)
+			ts="not installed"
+			rs="-"
+			if [ $HAVE_TSHARK = 1 ]; then
+				: >"$TMP/sl_quiet"
+				for r in $(seq 1 "$REPS"); do
+					"$TIMEIT" "$TMP/one" $TD replay "$sl" --quiet --hash-seed $SEED >/dev/null 2>>"$TMP/stderr"
+					cat "$TMP/one" >>"$TMP/sl_quiet"
+				done
+				"$TIMEIT" "$TMP/one" tshark -r "$sl" -q -z conv,tcp >/dev/null 2>>"$TMP/stderr"
+				ts=$(calc %.3f "$(col 1 "$TMP/one")")
+				rs="$(calc %.1f "$(col 1 "$TMP/one") / $(col 1 "$TMP/sl_quiet" | median)")x"
+			fi
+			if [ -n "$a" ] && [ -n "$b" ] && [ "${n:-0}" -gt 0 ]; then
+				echo "| \`$(basename "$f")\` | $n | $(calc %.0f "$a / $n") | $(calc %.0f "$b / $n") | $(calc %.2f "$b / $a")x | $ts | $rs |"
+			fi
+			rm -f "$sl"
+			i=$((i + 1))
+		done
+	} >>"$SHAPE"
+fi
 cat "$SHAPE" >&2
 
 # ---- 2. memory ----------------------------------------------------------------------------
