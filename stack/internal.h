@@ -414,20 +414,21 @@ struct ehash {
  * as such walks read). The chains are read in order, but their entries
  * lie scattered over memory: a walk that waited for each in turn would
  * spend most of its time waiting (200,000 sockets: much of the end of a
- * replay). Always inlined and unconditional (a prefetch of NULL + 128 is
- * harmless): GCC 12 takes a function doing nothing but prefetch for one
+ * replay). Always inlined and unconditional (a prefetch of address 128,
+ * an empty chain's, is harmless): GCC 12 takes a function doing nothing but prefetch for one
  * without effects and drops its calls before it would inline them.
  */
 static inline __attribute__((always_inline)) void ehash_prefetch_ahead(const struct ehash *eh, uint32_t i)
 {
-	const char *c;
+	uintptr_t c;
 
 	if (eh->bmask - i < EHASH_WALK_AHEAD)
 		return;
-	c = (const char *)eh->b[i + EHASH_WALK_AHEAD].head;
-	__builtin_prefetch(c);
-	__builtin_prefetch(c + 64);
-	__builtin_prefetch(c + 128);
+	/* As a number: NULL + 64 would be undefined behaviour (UBSan says so), a prefetch of address 64 is not. */
+	c = (uintptr_t)eh->b[i + EHASH_WALK_AHEAD].head;
+	__builtin_prefetch((const void *)c);
+	__builtin_prefetch((const void *)(c + 64));
+	__builtin_prefetch((const void *)(c + 128));
 }
 
 typedef void (*ehash_walk_fn)(void *ctx, struct sock_common *c, uint32_t bucket);
