@@ -18,6 +18,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -112,6 +113,8 @@ static int arith_primary(const char **pp, long long *v)
 		p++;
 		if (arith_primary(&p, v) < 0)
 			return -1;
+		if (*v == LLONG_MIN)
+			return -1; /* its negation does not fit (arith_term: why) */
 		*v = -*v;
 		*pp = p;
 		return 0;
@@ -142,12 +145,20 @@ static int arith_term(const char **pp, long long *v)
 		*pp = p + 1;
 		if (arith_primary(pp, &r) < 0)
 			return -1;
-		if (*p == '*')
-			*v *= r;
-		else if (r == 0)
+		/*
+		 * A result beyond long long is refused as the expression's
+		 * error, as a division by 0 is: signed overflow is undefined in
+		 * C (the script fuzzer found 719607 * 8488888888888888824), and
+		 * a shell's own wrapping would be a wrong answer, not an error.
+		 */
+		if (*p == '*') {
+			if (__builtin_mul_overflow(*v, r, v))
+				return -1;
+		} else if (r == 0 || (*v == LLONG_MIN && r == -1)) {
 			return -1;
-		else
+		} else {
 			*v = *p == '/' ? *v / r : *v % r;
+		}
 	}
 }
 
@@ -167,7 +178,8 @@ static int arith_expr(const char **pp, long long *v)
 		*pp = p + 1;
 		if (arith_term(pp, &r) < 0)
 			return -1;
-		*v = *p == '+' ? *v + r : *v - r;
+		if (*p == '+' ? __builtin_add_overflow(*v, r, v) : __builtin_sub_overflow(*v, r, v))
+			return -1; /* beyond long long: arith_term says why */
 	}
 }
 
