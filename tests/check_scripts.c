@@ -89,6 +89,9 @@ START_TEST(test_syntax_errors)
 		{ "%{ assert tcpi_rwnd_limited == 0 }%\n", ":1: not modelled: the tcp_info field tcpi_rwnd_limited" },
 		{ "`sysctl -q net.ipv4.tcp_syncookies=7`\n", ":1: --sysctl net.ipv4.tcp_syncookies: value must be" },
 		{ "`./no-such-profile.sh`\n", ":1: the command './no-such-profile.sh'" },
+		/* $((...)) past long long is refused, as a division by 0 is (no signed overflow) */
+		{ "`sysctl -q net.ipv4.tcp_rmem=\"4096 540000 $((9223372036854775807 + 1))\"`\n", ":1: shell arithmetic" },
+		{ "`sysctl -q net.ipv4.tcp_rmem=\"4096 540000 $((719607 * 8488888888888888824))\"`\n", ":1: shell arithmetic" },
 		{ "0 close(3) = 0\n--tolerance_usecs=5\n", ":2: expected option lines before the first statement" },
 		{ "0 < S 0:0(0) win 1 <mss 1460,bogus>\n", ":1: expected a TCP option" },
 		{ "0 accept(3, ..., ...) = -1 ENOTANERROR\n", ":1: expected an errno name" },
