@@ -63,6 +63,12 @@ static inline vtime_t delay_line_due(const struct delay_line *d)
 	return d->n ? d->slot[d->heap[0]].e.due : VT_NEVER;
 }
 
+/* The earliest held segment, left held (valid until the line next changes), or NULL when empty. */
+static inline const struct segment *delay_line_peek(const struct delay_line *d)
+{
+	return d->n ? &d->slot[d->heap[0]].e.seg : NULL;
+}
+
 /*
  * Takes out the earliest held segment into *out; the caller frees
  * out->data after using it. Returns 0, or -ENOENT when empty.

@@ -648,12 +648,11 @@ static void release_held(struct rp *p, vtime_t upto)
 	vtime_t later;
 
 	while (delay_line_due(&p->held) <= upto && delay_line_pop(&p->held, &h) == 0) {
-		if (p->held.n) {
-			/* The next one's chain loads while this one is replayed. */
-			const struct segment *next = &p->held.slot[p->held.heap[0]].e.seg;
+		const struct segment *next = delay_line_peek(&p->held);
 
+		/* The next one's chain loads while this one is replayed. */
+		if (next)
 			stack_prefetch(p->st, &next->dst, next->dport, &next->src, next->sport);
-		}
 		if ((later = not_yet_acked(p, &h.seg, h.due, h.due + (h.due - h.t), UINT32_MAX)) != 0 &&
 		    delay_line_push(&p->held, &h.seg, h.n, h.t, later + 1) == 0) {
 			free(h.data);
