@@ -1102,6 +1102,7 @@ int tcp_input(struct stack *st, const struct segment *seg, int64_t frame, struct
 	struct in_ctx x;
 	struct event ev;
 	size_t slot = st->npend;
+	struct stack_probe *saved;
 
 	memset(&x, 0, sizeof(x));
 	x.seg = seg;
@@ -1112,7 +1113,10 @@ int tcp_input(struct stack *st, const struct segment *seg, int64_t frame, struct
 	memset(&ev, 0, sizeof(ev));
 	ev.type = EV_SEGMENT_IN;
 	stack_emit(st, &ev);
+	saved = st->probe; /* a segment the stack sends itself (loopback) is processed inside */
+	st->probe = pr;
 	tcp_demux(st, &x, pr);
+	st->probe = saved;
 	if (x.listener)
 		listener_account(st, x.listener, &x);
 	if (!st->obs)
