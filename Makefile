@@ -46,7 +46,11 @@ CORPUS ?= ../shared/corpus
 REALWORLD ?= ../shared/realworld
 # Evaluated when a recipe runs, i.e. after the package check below.
 PKG_CFLAGS = $(shell pkg-config --cflags libpcap zlib check 2>/dev/null)
-PCAP_LIBS  = $(shell pkg-config --libs libpcap zlib 2>/dev/null)
+# libpcap is not linked: sim/capture/pcap_lib.c loads it the first time it is
+# called (a plain pcap file is read without it), by the SONAME the linker
+# would have recorded (Debian's is libpcap.so.0.8).
+PCAP_LIBS  = $(shell pkg-config --libs zlib 2>/dev/null) -ldl
+PCAP_SONAME = $(shell objdump -p "$$($(CC) -print-file-name=libpcap.so)" 2>/dev/null | sed -n 's/^ *SONAME *//p')
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
 
 # sim/ is grouped by front end (README.md, "Layout"):
@@ -106,6 +110,8 @@ $(PAGE_GEN): $(BUILD)/embed-page $(PAGE_SRC)
 $(PAGE_OBJ): $(PAGE_GEN)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -c $< -o $@
+
+$(OBJDIR)/sim/capture/pcap_lib.o: CFLAGS_ALL += $(if $(PCAP_SONAME),-DPCAP_SONAME='"$(PCAP_SONAME)"')
 
 # The program's own objects carry the link-time IR (tests and tools link them without it).
 $(STACK_OBJ) $(SIM_OBJ) $(OBJDIR)/sim/main.o: CFLAGS_ALL += $(LTO_CFLAGS)

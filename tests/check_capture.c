@@ -954,6 +954,156 @@ START_TEST(test_pcap_records_as_libpcap)
 }
 END_TEST
 
+/* ---- a plain pcap file opened without libpcap (pcap_records_open, pcap_lib.c) --------- */
+
+/*
+ * A pcap file header in the machine's byte order (swapped: the other one),
+ * then one 60-byte record of zeros at 1700000000.000005.
+ */
+static void header_file(const char *path, uint32_t magic, uint16_t major, uint16_t minor, uint32_t snaplen,
+			uint32_t linktype, int swapped)
+{
+	uint32_t h[6] = { magic, (uint32_t)major | (uint32_t)minor << 16, 0, 0, snaplen, linktype };
+	uint32_t rec[4] = { 1700000000u, 5, 60, 60 };
+	static const uint8_t zero[60];
+	FILE *f = fopen(path, "wb");
+	size_t i;
+
+	ck_assert_msg(f != NULL, "%s: %s", path, strerror(errno));
+	if (swapped) {
+		h[1] = (uint32_t)minor | (uint32_t)major << 16;
+		for (i = 0; i < 6; i++)
+			h[i] = __builtin_bswap32(h[i]);
+		for (i = 0; i < 4; i++)
+			rec[i] = __builtin_bswap32(rec[i]);
+	}
+	ck_assert_msg(fwrite(h, sizeof(h), 1, f) == 1 && fwrite(rec, sizeof(rec), 1, f) == 1 &&
+			      fwrite(zero, sizeof(zero), 1, f) == 1,
+		      "%s: write failed", path);
+	fclose(f);
+}
+
+/*
+ * Every header tcpdemux opens itself must read as libpcap reads it: the
+ * same link type (libpcap's DLT), its name, the record's time and
+ * lengths. The cases cover each link type the reader takes, and headers
+ * it leaves to libpcap (another byte order, version, snap length, FCS bits
+ * in the link type, DLT_RAW's number stored as is), whose results must
+ * not change either.
+ */
+START_TEST(test_header_as_libpcap)
+{
+	static const uint32_t linktypes[] = { 0, 1, 9, 12, 50, 51, 101, 104, 105, 108, 113, 127,
+					      166, 192, 204, 228, 229, 276 };
+	static const struct {
+		const char *name;
+		uint32_t magic;
+		uint16_t major, minor;
+		uint32_t snaplen, linktype_or; /* ORed into the link type */
+		int swapped;
+	} variants[] = {
+		{ "plain", 0xa1b2c3d4u, 2, 4, 65535, 0, 0 },
+		{ "nanoseconds", 0xa1b23c4du, 2, 4, 262144, 0, 0 },
+		{ "swapped", 0xa1b2c3d4u, 2, 4, 65535, 0, 1 },
+		{ "version-2.3", 0xa1b2c3d4u, 2, 3, 65535, 0, 0 },
+		{ "snaplen-0", 0xa1b2c3d4u, 2, 4, 0, 0, 0 },
+		{ "snaplen-huge", 0xa1b2c3d4u, 2, 4, 262145, 0, 0 },
+		{ "fcs-bits", 0xa1b2c3d4u, 2, 4, 65535, 0x14000000u, 0 },
+	};
+	size_t i, j;
+
+	for (i = 0; i < sizeof(variants) / sizeof(variants[0]); i++)
+		for (j = 0; j < sizeof(linktypes) / sizeof(linktypes[0]); j++) {
+			char path[PATH_MAX], name[96], err[512], perr[PCAP_ERRBUF_SIZE];
+			struct frame_src *fs;
+			struct pcap_pkthdr *h;
+			const u_char *d;
+			struct frame fr;
+			const char *want;
+			pcap_t *p;
+			int dlt;
+
+			fmt(name, sizeof(name), "hdr-%s-%u.pcap", variants[i].name, linktypes[j]);
+			tmp_file(name, path, sizeof(path));
+			header_file(path, variants[i].magic, variants[i].major, variants[i].minor,
+				    variants[i].snaplen, linktypes[j] | variants[i].linktype_or, variants[i].swapped);
+			p = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_NANO, perr);
+			ck_assert_msg(p != NULL, "%s: libpcap cannot open it: %s", name, perr);
+			dlt = pcap_datalink(p);
+			ck_assert_msg(pcap_next_ex(p, &h, &d) == 1, "%s: libpcap reads no record", name);
+			fs = frame_open(path, NULL, err, sizeof(err));
+			if (dlt == 14) { /* a file's 12 is DLT_RAW on Linux; 14 is not read */
+				ck_assert_msg(fs == NULL && strstr(err, "not supported"), "%s: %s", name,
+					      fs ? "opened" : err);
+				pcap_close(p);
+				continue;
+			}
+			ck_assert_msg(fs != NULL, "%s: frame_open: %s", name, err);
+			ck_assert_msg(frame_linktype(fs) == dlt, "%s: link type %d, libpcap's %d", name,
+				      frame_linktype(fs), dlt);
+			want = pcap_datalink_val_to_name(dlt);
+			if (!want)
+				want = dlt == 204 ? "PPP_WITH_DIR" : "unknown";
+			ck_assert_msg(strcmp(frame_linktype_name(fs), want) == 0, "%s: named %s, libpcap %s", name,
+				      frame_linktype_name(fs), want);
+			ck_assert_msg(frame_next(fs, &fr, err, sizeof(err)) == 1, "%s: no frame: %s", name, err);
+			ck_assert_msg(fr.ts == (uint64_t)h->ts.tv_sec * 1000000000ull + (uint64_t)h->ts.tv_usec &&
+					      fr.caplen == h->caplen && fr.wirelen == h->len &&
+					      memcmp(fr.data, d, fr.caplen) == 0,
+				      "%s: frame %llu ns %u/%u bytes; libpcap %lld.%09ld %u/%u", name,
+				      (unsigned long long)fr.ts, fr.caplen, fr.wirelen, (long long)h->ts.tv_sec,
+				      (long)h->ts.tv_usec, h->caplen, h->len);
+			ck_assert_msg(frame_next(fs, &fr, err, sizeof(err)) == 0, "%s: more than one frame", name);
+			frame_close(fs);
+			pcap_close(p);
+		}
+}
+END_TEST
+
+/* The names tcpdemux keeps for the link types it reads are libpcap's. */
+START_TEST(test_dlt_names_as_libpcap)
+{
+	int dlt, named = 0;
+
+	for (dlt = 0; dlt < 300; dlt++) {
+		const char *ours = frame_dlt_name(dlt), *theirs = pcap_datalink_val_to_name(dlt);
+
+		if (!ours)
+			continue;
+		named++;
+		ck_assert_msg(theirs && strcmp(ours, theirs) == 0, "link type %d: named %s, libpcap %s", dlt, ours,
+			      theirs ? theirs : "(no name)");
+	}
+	ck_assert_msg(named == 16, "%d link types named, want the 16 read (DLT_RAW once)", named);
+}
+END_TEST
+
+/*
+ * A replay of a plain pcap file never loads libpcap (its dependencies
+ * cost every run 0.7 ms); a pcapng does, on demand. The dynamic linker's
+ * own log (LD_DEBUG=files) tells which libraries a run loaded.
+ */
+START_TEST(test_libpcap_loaded_on_demand)
+{
+	char qb[2 * PATH_MAX], path[PATH_MAX];
+	struct run r;
+
+	fmt(path, sizeof(path), "%s/kernel/syn-burst.pcap", prog_traces());
+	ck_assert_msg(setenv("LD_DEBUG", "files", 1) == 0, "setenv: %s", strerror(errno));
+	run_plain(&r, "replay %s --quiet --local 10.0.0.1", q(path, qb, sizeof(qb)));
+	ck_assert_msg(r.rc == 0 && !strstr(r.err, "file=libpcap"), "tcpdemux %s: exit %d, loaded libpcap: %s", r.args,
+		      r.rc, r.err);
+	ck_assert_msg(strstr(r.err, "file=libz"), "tcpdemux %s: LD_DEBUG=files logged no library: %s", r.args, r.err);
+	run_free(&r);
+	/* With a filter to compile, libpcap is needed, and loaded. */
+	run_plain(&r, "replay %s 'tcp' --quiet --local 10.0.0.1", q(path, qb, sizeof(qb)));
+	unsetenv("LD_DEBUG");
+	ck_assert_msg(r.rc == 0 && strstr(r.err, "file=libpcap"), "tcpdemux %s: exit %d, libpcap not loaded: %s",
+		      r.args, r.rc, r.err);
+	run_free(&r);
+}
+END_TEST
+
 /*
  * A mapped capture cut shorter while it is read: the pages past its new
  * end are gone, and reading one raises SIGBUS. The reader's handler makes
@@ -1187,6 +1337,9 @@ Suite *capture_suite(void)
 	tcase_set_timeout(tm, 60);
 	tcase_add_test(tm, test_gzip);
 	tcase_add_test(tm, test_pcap_records_as_libpcap);
+	tcase_add_test(tm, test_header_as_libpcap);
+	tcase_add_test(tm, test_dlt_names_as_libpcap);
+	tcase_add_test(tm, test_libpcap_loaded_on_demand);
 	tcase_add_test(tm, test_pcap_records_file_cut_while_mapped);
 	tcase_add_test(tm, test_window_keeps_bytes);
 	tcase_add_test(tm, test_more_linktypes);

@@ -143,11 +143,41 @@ static int supported(int dlt)
  */
 static const char *linktype_name(int lt)
 {
-	const char *n = pcap_datalink_val_to_name(lt == LT_RAW || lt == LT_RAW_B ? LT_RAW_A : lt);
+	const char *n = frame_dlt_name(lt == LT_RAW || lt == LT_RAW_B ? LT_RAW_A : lt);
 
+	if (!n)
+		n = pcap_datalink_val_to_name(lt);
 	if (n)
 		return n;
 	return lt == LT_PPP_WITH_DIR ? "PPP_WITH_DIR" : "unknown";
+}
+
+const char *frame_dlt_name(int dlt)
+{
+	/*
+	 * libpcap's names (pcap_datalink_val_to_name) of the link types read
+	 * here, so that naming one needs no libpcap (pcap_lib.c loads it on
+	 * first use); tests/check_capture.c holds the two to each other.
+	 */
+	switch (dlt) {
+	case LT_NULL: return "NULL";
+	case LT_EN10MB: return "EN10MB";
+	case LT_PPP: return "PPP";
+	case LT_RAW_A: return "RAW";
+	case LT_PPP_SERIAL: return "PPP_SERIAL";
+	case LT_PPP_ETHER: return "PPP_ETHER";
+	case LT_C_HDLC: return "C_HDLC";
+	case LT_IEEE802_11: return "IEEE802_11";
+	case LT_LOOP: return "LOOP";
+	case LT_LINUX_SLL: return "LINUX_SLL";
+	case LT_IEEE802_11_RADIOTAP: return "IEEE802_11_RADIO";
+	case LT_PPP_PPPD: return "PPP_PPPD";
+	case LT_PPI: return "PPI";
+	case LT_IPV4: return "IPV4";
+	case LT_IPV6: return "IPV6";
+	case LT_LINUX_SLL2: return "LINUX_SLL2";
+	default: return NULL;
+	}
 }
 
 /* ---- opening ------------------------------------------------------------------------ */
@@ -172,7 +202,10 @@ static void close_views(struct frame_src *fs)
 			pcap_freecode(&fs->v[i].prog);
 		if (fs->v[i].native)
 			pcap_records_free(&fs->v[i].rec);
-		pcap_close(fs->v[i].p); /* closes its stream too */
+		if (fs->v[i].p)
+			pcap_close(fs->v[i].p); /* closes its stream too */
+		else
+			fclose(fs->v[i].rec.f); /* opened without libpcap (pcap_records_open) */
 	}
 	fs->nview = 0;
 }
@@ -202,7 +235,28 @@ static int view_open(struct frame_src *fs, FILE *f, struct capview *cv, const ch
 	char perr[PCAP_ERRBUF_SIZE];
 	struct view *v = &fs->v[fs->nview];
 	pcap_t *p;
+	int r;
 
+	/*
+	 * A plain pcap file with no filter to compile is read without
+	 * libpcap, header and all, when its header is plainly one libpcap
+	 * takes as it stands (pcap_records_open): libpcap is then never
+	 * loaded (pcap_lib.c). Anything else, libpcap opens and judges.
+	 */
+	if (!cv && !(filter && *filter)) {
+		memset(v, 0, sizeof(*v));
+		r = pcap_records_open(&v->rec, f, fs->cf.magic, fs->path, &v->dlt);
+		if (r < 0) {
+			fclose(f);
+			snprintf(err, errlen, "%s: out of memory", fs->path);
+			return -1;
+		}
+		if (r > 0) {
+			v->native = 1;
+			fs->nview++;
+			return 0; /* every link type pcap_records_open() takes is one supported() */
+		}
+	}
 	perr[0] = '\0';
 	p = pcap_fopen_offline_with_tstamp_precision(f, PCAP_TSTAMP_PRECISION_NANO, perr);
 	if (!p) {

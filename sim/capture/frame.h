@@ -79,6 +79,9 @@ uint64_t frame_first_ts(const struct frame_src *fs);
 int frame_linktype(const struct frame_src *fs);
 /* "EN10MB", or "EN10MB+LINUX_SLL2" for a pcapng with interfaces of both. */
 const char *frame_linktype_name(const struct frame_src *fs);
+
+/* libpcap's name of a link type tcpdemux decodes (DLT_RAW as 12), or NULL for any other: needs no libpcap. */
+const char *frame_dlt_name(int dlt);
 /* "microsecond", "nanosecond" (pcap) or "per-interface" (pcapng), from the file itself. */
 const char *frame_precision(const struct frame_src *fs);
 /* "gzip" when the file was compressed, else NULL. */

@@ -144,11 +144,12 @@ static void map_file(struct pcap_records *r, const char *name)
 	r->eof = 1;
 }
 
-int pcap_records_init(struct pcap_records *r, pcap_t *p, uint32_t magic, const char *name)
+/* Sets r up to read f's records, past a header that gave snapshot; 0, or -1 when out of memory. */
+static int records_setup(struct pcap_records *r, FILE *f, uint32_t snapshot, uint32_t magic, const char *name)
 {
 	memset(r, 0, sizeof(*r));
-	r->f = pcap_file(p);
-	r->snapshot = (uint32_t)pcap_snapshot(p);
+	r->f = f;
+	r->snapshot = snapshot;
 	r->max_caplen = REC_MAX_SNAPLEN;
 	r->usec = magic == CAPFILE_PCAP_US || magic == CAPFILE_PCAP_US_SWAPPED;
 	if (!r->f)
@@ -161,6 +162,83 @@ int pcap_records_init(struct pcap_records *r, pcap_t *p, uint32_t magic, const c
 		return -1;
 	r->cap = REC_CHUNK;
 	return 0;
+}
+
+int pcap_records_init(struct pcap_records *r, pcap_t *p, uint32_t magic, const char *name)
+{
+	return records_setup(r, pcap_file(p), (uint32_t)pcap_snapshot(p), magic, name);
+}
+
+/*
+ * The link type a file's header names, as the DLT libpcap makes of it
+ * (pcap-common.c linktype_to_dlt(): LINKTYPE_RAW 101 is DLT_RAW 12 on
+ * Linux; every other one here is its own number), for the link types
+ * frame.c decodes; -1 for any other (libpcap then opens the file: it
+ * knows them all, and the words for the ones tcpdemux does not read).
+ * tests/check_capture.c holds this to libpcap's pcap_datalink().
+ */
+static int file_dlt(uint32_t linktype)
+{
+	switch (linktype) {
+	case 101:
+		return 12;
+	case 0: case 1: case 9: case 50: case 51: case 104: case 105: case 108: case 113: case 127:
+	case 166: case 192: case 204: case 228: case 229: case 276:
+		return (int)linktype;
+	default:
+		return -1;
+	}
+}
+
+static uint32_t host32(const uint8_t *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, 4);
+	return v;
+}
+
+static uint16_t host16(const uint8_t *p)
+{
+	uint16_t v;
+
+	memcpy(&v, p, 2);
+	return v;
+}
+
+int pcap_records_open(struct pcap_records *r, FILE *f, uint32_t magic, const char *name, int *dlt)
+{
+	/* The file header (pcap-savefile(5)): magic, version 2.4, zone, sigfigs, snaplen, link type. */
+	uint8_t h[24];
+	off_t pos = ftello(f);
+	uint32_t snaplen;
+	int lt;
+
+	if (pos < 0)
+		return 0; /* a stream that cannot go back (gzip, a pipe): libpcap reads its header */
+	if (magic != CAPFILE_PCAP_US && magic != CAPFILE_PCAP_US_SWAPPED && magic != CAPFILE_PCAP_NS &&
+	    magic != CAPFILE_PCAP_NS_SWAPPED)
+		return 0;
+	if (fread(h, 1, sizeof(h), f) == sizeof(h)) {
+		snaplen = host32(h + 16);
+		lt = file_dlt(host32(h + 20));
+		/*
+		 * Only a header libpcap would take as it stands: the machine's
+		 * byte order (the magic reads right as a host word), 2.4, a
+		 * snapshot length it keeps (pcap_adjust_snapshot() replaces 0
+		 * or one past the link type's maximum), no FCS bits in the
+		 * link type's top (its LT_LINKTYPE_EXT).
+		 */
+		if ((host32(h) == 0xa1b2c3d4u || host32(h) == 0xa1b23c4du) && host16(h + 4) == 2 &&
+		    host16(h + 6) == 4 && snaplen > 0 && snaplen <= REC_MAX_SNAPLEN && lt >= 0) {
+			if (records_setup(r, f, snaplen, magic, name) < 0)
+				return -1;
+			*dlt = lt;
+			return 1;
+		}
+	}
+	clearerr(f);
+	return fseeko(f, pos, SEEK_SET) < 0 ? -1 : 0;
 }
 
 void pcap_records_free(struct pcap_records *r)

@@ -1,9 +1,10 @@
 /*
  * pcap_records.h - the records of a plain pcap file read from one large
- * buffer, after libpcap has opened the file and read its header.
+ * buffer; for a file on disk its header too, without libpcap.
  *
- * Path: frame.c's view_open() (libpcap: pcap_fopen_offline, the header,
- *       the link type) -> pcap_records_next() for every record ->
+ * Path: frame.c's view_open() -> pcap_records_open() (the header, the
+ *       link type; or libpcap's pcap_fopen_offline, then
+ *       pcap_records_init()) -> pcap_records_next() for every record ->
  *       frame.c's view_fetch() -> the replay.
  *
  * libpcap's pcap_next_ex() on a savefile makes two stdio fread() calls
@@ -19,7 +20,11 @@
  * (pcap_records_usable): version 2.4, the machine's byte order (libpcap
  * rewrites some pseudo-headers of a byte-swapped file), one link type.
  * Everything else (pcapng, old versions, swapped files) stays with
- * pcap_next_ex().
+ * pcap_next_ex(). A file on disk whose header is plainly one libpcap
+ * takes as it stands, of a link type tcpdemux decodes, is opened here
+ * too (pcap_records_open), so that its replay never loads libpcap
+ * (pcap_lib.c); for any other header libpcap judges, and words what it
+ * finds wrong.
  *
  * A mapped file cut shorter while it is replayed (reading a page cut off
  * is a SIGBUS) ends the replay with one line naming the file and exit 2;
@@ -57,6 +62,17 @@ int pcap_records_usable(pcap_t *p, uint32_t magic);
  * (then read with pcap_next_ex()).
  */
 int pcap_records_init(struct pcap_records *r, pcap_t *p, uint32_t magic, const char *name);
+/*
+ * Opens f (a capture file's stream at its start, magic its first word as
+ * capfile.h reads it) without libpcap when its header is one libpcap takes
+ * as it stands and its link type one tcpdemux decodes: reads the header,
+ * sets r up past it, and gives the link type as libpcap's DLT in *dlt.
+ * Returns 1 then; 0 when the file is not one for this (another format,
+ * version or byte order, a stream that cannot be rewound): f is back where
+ * it was, for libpcap; -1 when out of memory, or f cannot be rewound.
+ */
+int pcap_records_open(struct pcap_records *r, FILE *f, uint32_t magic, const char *name, int *dlt);
+
 void pcap_records_free(struct pcap_records *r);
 
 /*
