@@ -22,14 +22,21 @@
  *                  delay through the table's growth, others take their
  *                  host's, a new SYN none; idle ones are swept (then their
  *                  host's again), used ones kept.
+ *   delay line     delay_line.c called directly: held segments leave in
+ *                  (due, frame) order, equal due times by frame number,
+ *                  through runs of one delay, delays sharing a due time,
+ *                  timestamps stepping back and segments held again, and
+ *                  an ACK takes its own connection's earliest acknowledged.
  *
  * Path: the test builds segments (segment.h, seg_build) -> a pcap ->
  * tcpdemux replay (progrun.h) -> its JSON (replaytest.h); the delay
  * table's test calls capture_point.h itself.
  */
+#include <errno.h>
 #include <pcap/pcap.h>
 
 #include "capture_point.h"
+#include "delay_line.h"
 #include "helpers.h"
 #include "replaytest.h"
 #include "segment.h"
@@ -742,6 +749,158 @@ START_TEST(test_delay_table)
 }
 END_TEST
 
+/* ---- the delay line ------------------------------------------------------------- */
+
+/* What the test expects held: one entry per segment pushed and not yet taken. */
+struct dl_ref {
+	vtime_t due;
+	int64_t n;
+	int conn;
+	uint32_t seq;
+	uint32_t len;
+};
+
+#define DL_CONNS 40
+#define DL_MAX 4096
+
+/* Client conn's segment to 10.0.0.1:80 (len payload bytes, each the low byte of seq + i). */
+static struct segment dl_seg(int conn, uint32_t seq, uint32_t len, uint8_t *buf)
+{
+	struct segment seg;
+	uint32_t i;
+
+	memset(&seg, 0, sizeof(seg));
+	seg.src = addr_v4(0x0a000100u + (uint32_t)conn % 7); /* several connections per host */
+	seg.dst = addr_v4(SERVER);
+	seg.sport = (uint16_t)(40000 + conn);
+	seg.dport = 80;
+	seg.seq = seq;
+	seg.ack = 1;
+	seg.flags = TH_ACK;
+	seg.len = len;
+	for (i = 0; i < len; i++)
+		buf[i] = (uint8_t)(seq + i);
+	seg.data = len ? buf : NULL;
+	return seg;
+}
+
+/* The reference's earliest entry, by (due, n) (or by n alone among those of conn before ack, conn >= 0). */
+static int dl_ref_min(const struct dl_ref *ref, int nref, int conn, uint32_t ack)
+{
+	int i, best = -1;
+
+	for (i = 0; i < nref; i++) {
+		if (conn >= 0 && (ref[i].conn != conn || !seq_before(ref[i].seq, ack)))
+			continue;
+		if (best < 0 || (conn >= 0 ? ref[i].n < ref[best].n
+					   : ref[i].due < ref[best].due ||
+						     (ref[i].due == ref[best].due && ref[i].n < ref[best].n)))
+			best = i;
+	}
+	return best;
+}
+
+/* A segment taken out is the reference's entry i, payload and all; i leaves the reference. */
+static void dl_check_taken(const struct held_seg *h, struct dl_ref *ref, int *nref, int i, const char *how)
+{
+	uint32_t j;
+
+	ck_assert_msg(i >= 0, "%s: frame %lld taken, none expected", how, (long long)h->n);
+	ck_assert_msg(h->n == ref[i].n && h->due == ref[i].due, "%s: frame %lld due %llu, want frame %lld due %llu", how,
+		      (long long)h->n, (unsigned long long)h->due, (long long)ref[i].n, (unsigned long long)ref[i].due);
+	ck_assert_uint_eq(h->seg.seq, ref[i].seq);
+	ck_assert_uint_eq(h->seg.sport, 40000 + ref[i].conn);
+	ck_assert_uint_eq(h->seg.len, ref[i].len);
+	for (j = 0; j < h->seg.len; j++)
+		ck_assert_uint_eq(h->seg.data[j], (uint8_t)(ref[i].seq + j));
+	free(h->data);
+	ref[i] = ref[--*nref];
+}
+
+/*
+ * Random pushes, releases and ACKs against a list searched by brute
+ * force. Delays are few (runs shared by many connections) and whole
+ * milliseconds, as are the times, so that segments of different delays
+ * fall due at once (equal due times leave by frame number); now and then
+ * time steps back, or a released segment is held again for later (both
+ * start runs of their own).
+ */
+START_TEST(test_delay_line_order)
+{
+	static const vtime_t delays[] = { 3 * MS, 5 * MS, 8 * MS, 5 * MS + 1 };
+	struct dl_ref *ref = malloc(DL_MAX * sizeof(*ref));
+	uint32_t seq[DL_CONNS] = { 0 }, rnd = 12345;
+	struct delay_line d;
+	struct held_seg h;
+	uint8_t buf[64];
+	vtime_t now = 100 * MS;
+	int64_t frame = 0;
+	int nref = 0, step, i, released = 0, acked = 0;
+
+	ck_assert_ptr_nonnull(ref);
+	delay_line_init(&d);
+	for (step = 0; step < 200000; step++) {
+		uint32_t op;
+
+		rnd = rnd * 1103515245u + 12345u;
+		op = (rnd >> 16) % 100;
+		if (op < 45 && nref < DL_MAX) {
+			int c = (int)((rnd >> 8) % DL_CONNS);
+			uint32_t len = (rnd >> 4) % 3 ? 0 : 1 + (rnd >> 20) % 40;
+			vtime_t t = now, due = t + delays[c % 4];
+			struct segment seg = dl_seg(c, seq[c], len, buf);
+
+			if (op == 0) /* held again: later than its delay says */
+				due = t + 20 * MS + (rnd >> 24) * 1000;
+			ck_assert_int_eq(delay_line_push(&d, &seg, ++frame, t, due), 0);
+			ref[nref++] = (struct dl_ref){ due, frame, c, seq[c], len };
+			seq[c] += len ? len : 1;
+		} else if (op < 75) {
+			now += (rnd >> 12) % 3 * MS; /* often the same millisecond */
+			if (op == 45 && now > 50 * MS)
+				now -= 30 * MS; /* the capture's clock steps back */
+		} else if (op < 95) {
+			/* The driver: everything due by now, in order. */
+			while (delay_line_due(&d) <= now) {
+				i = dl_ref_min(ref, nref, -1, 0);
+				ck_assert_int_ge(i, 0);
+				ck_assert_uint_eq(delay_line_due(&d), ref[i].due);
+				ck_assert_uint_eq(delay_line_peek(&d)->seq, ref[i].seq);
+				ck_assert_int_eq(delay_line_pop(&d, &h), 0);
+				dl_check_taken(&h, ref, &nref, i, "released");
+				released++;
+			}
+			i = dl_ref_min(ref, nref, -1, 0);
+			ck_assert_uint_eq(delay_line_due(&d), i < 0 ? VT_NEVER : ref[i].due);
+		} else {
+			int c = (int)((rnd >> 8) % DL_CONNS);
+			struct segment ack = dl_seg(c, 1, 0, buf), rev = ack;
+
+			rev.src = ack.dst;
+			rev.dst = ack.src;
+			rev.sport = ack.dport;
+			rev.dport = ack.sport;
+			rev.ack = seq[c] - (rnd >> 4) % 20;
+			while (delay_line_take_acked(&d, &rev, &h) == 0) {
+				dl_check_taken(&h, ref, &nref, dl_ref_min(ref, nref, c, rev.ack), "acked");
+				acked++;
+			}
+			ck_assert_int_eq(dl_ref_min(ref, nref, c, rev.ack), -1);
+		}
+		ck_assert_uint_eq(d.n, (uint32_t)nref);
+	}
+	ck_assert_msg(released > 10000 && acked > 1000, "%d released, %d acked", released, acked);
+	/* Half of what is left in order; the rest freed with the line. */
+	for (step = nref / 2; step > 0; step--) {
+		ck_assert_int_eq(delay_line_pop(&d, &h), 0);
+		dl_check_taken(&h, ref, &nref, dl_ref_min(ref, nref, -1, 0), "at the end");
+	}
+	delay_line_free(&d);
+	ck_assert_int_eq(delay_line_pop(&d, &h), -ENOENT);
+	free(ref);
+}
+END_TEST
+
 Suite *replay_rules_suite(void)
 {
 	Suite *s = suite_create("replay_rules");
@@ -764,6 +923,7 @@ Suite *replay_rules_suite(void)
 	tcase_add_test(tc, test_synack_without_syn);
 	tcase_add_test(tc, test_fan_in_server);
 	tcase_add_test(tc, test_delay_table);
+	tcase_add_test(tc, test_delay_line_order);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -7,13 +7,20 @@
  *       before each frame it replays, takes every held segment due by then
  *       (delay_line_due(), delay_line_pop()) and feeds it to the stack.
  *
- * A min-heap on (due time, frame number): segments of one connection are
- * delayed alike, so they leave in the order they came. The segments live
- * in slots that do not move (the heap holds slot numbers), each also on
- * its 4-tuple's chain of a hash table, so that the recorded host's ACK
- * finds what it acknowledges among its own connection's held segments
- * only, not among every connection's (thousands at once on a busy
- * capture taken at the client).
+ * Released in (due time, frame number) order. Segments are pushed in
+ * capture order and a connection's are delayed alike (capture_point.c),
+ * so the segments pushed with one delay come due in the order they are
+ * pushed: each delay's segments form a run, a FIFO already in release
+ * order, and a min-heap orders only the runs by their first segment. A
+ * capture taken at the client mostly gives all its connections one delay
+ * (one run: a push and a release cost no heap work); a segment that does
+ * not fall after its run's last one (a timestamp stepping back, a segment
+ * held again for later) starts a run of its own, so the order stays exact
+ * whatever the delays are. The segments live in slots that do not move
+ * (the runs link slot numbers), each also on its 4-tuple's chain of a
+ * hash table, so that the recorded host's ACK finds what it acknowledges
+ * among its own connection's held segments only, not among every
+ * connection's (thousands at once on a busy capture taken at the client).
  */
 #ifndef TCPDEMUX_DELAY_LINE_H
 #define TCPDEMUX_DELAY_LINE_H
@@ -32,22 +39,39 @@ struct held_seg {
 	uint8_t *data;          /* a copy of its payload (malloc'd; NULL without one) */
 };
 
-/* A slot: a held segment and its places in the heap and on its 4-tuple's chain. */
+/* A slot: a held segment, its place in its run and on its 4-tuple's chain. */
 struct delay_slot {
 	struct held_seg e;      /* the segment */
 	uint32_t hash;          /* hash of its 4-tuple */
-	uint32_t heap_pos;      /* its index in the heap */
 	uint32_t chain_next;    /* next slot + 1 on its chain (0: the end); free slots: the free list */
+	uint32_t run;           /* its run */
+	uint32_t run_prev;      /* the slot + 1 before it in its run (0: it is the first) */
+	uint32_t run_next;      /* the slot + 1 after it in its run (0: it is the last) */
+};
+
+/* A run: held segments in release order, pushed with one delay. */
+struct delay_run {
+	vtime_t delay;          /* due - t of its segments */
+	uint32_t first, last;   /* its first (the next to leave) and last slot */
+	uint32_t heap_pos;      /* its index in the heap */
+	uint32_t map_next;      /* next run + 1 on its delay's chain, or on the free list (0: the end) */
+	int mapped;             /* a push with this delay finds it (the newest run of its delay) */
 };
 
 struct delay_line {
 	struct delay_slot *slot; /* slots, cap of them */
-	uint32_t *heap;          /* slot numbers, a min-heap on (due, n); n of them */
 	uint32_t n;              /* segments held */
-	uint32_t cap;            /* slots (and heap entries) allocated */
+	uint32_t cap;            /* slots allocated */
 	uint32_t free_slot;      /* first free slot + 1 (0: none beyond n used) */
 	uint32_t *chain;         /* slot + 1 at the head of each 4-tuple chain (0: empty) */
 	uint32_t chain_mask;     /* chains - 1 (0 with no table yet) */
+	struct delay_run *run;   /* runs, run_cap of them */
+	uint32_t *heap;          /* run numbers, a min-heap on their first segments' (due, n); nruns of them */
+	uint32_t nruns;          /* runs holding segments */
+	uint32_t run_cap;        /* runs (and heap entries) allocated */
+	uint32_t free_run;       /* first free run + 1 (0: none beyond nruns used) */
+	uint32_t *map;           /* run + 1 at the head of each delay's chain (0: empty) */
+	uint32_t map_mask;       /* delay chains - 1 (0 with no table yet) */
 };
 
 void delay_line_init(struct delay_line *d);
@@ -60,13 +84,13 @@ int delay_line_push(struct delay_line *d, const struct segment *seg, int64_t n, 
 /* The earliest due time held, or VT_NEVER when the line is empty. */
 static inline vtime_t delay_line_due(const struct delay_line *d)
 {
-	return d->n ? d->slot[d->heap[0]].e.due : VT_NEVER;
+	return d->n ? d->slot[d->run[d->heap[0]].first].e.due : VT_NEVER;
 }
 
 /* The earliest held segment, left held (valid until the line next changes), or NULL when empty. */
 static inline const struct segment *delay_line_peek(const struct delay_line *d)
 {
-	return d->n ? &d->slot[d->heap[0]].e.seg : NULL;
+	return d->n ? &d->slot[d->run[d->heap[0]].first].e.seg : NULL;
 }
 
 /*
