@@ -303,10 +303,18 @@ void ehash_remove(struct stack *st, struct sock_common *c)
  * Like inet_ehash_nolisten() with an osk: the newcomer takes the old
  * entry's place, so there is no moment where the 4-tuple is unhashed and a
  * segment could fall through to the listener.
+ *
+ * When the probe of the segment being processed (st->probe) found oldc
+ * and nothing changed since, it stays current, now finding newc: the
+ * entry is in the same place of the same chain, so the walk would count
+ * the same entries. The replay's lookup after accept() (the drain of a
+ * handshake's final ACK) then walks no chain again.
  */
 void ehash_replace(struct stack *st, struct sock_common *oldc, struct sock_common *newc)
 {
 	struct sock_common **pp = ehash_slot_of(&st->ehash, oldc);
+	struct stack_probe *pr = st->probe;
+	int follow = pr && pr->gen == st->ehash.gen && pr->entry == oldc;
 
 	st->ehash.gen++;
 	newc->hash = oldc->hash;
@@ -319,6 +327,10 @@ void ehash_replace(struct stack *st, struct sock_common *oldc, struct sock_commo
 	*pp = newc;
 	oldc->next = NULL;
 	oldc->hashed = 0;
+	if (follow) {
+		pr->entry = newc;
+		pr->gen = st->ehash.gen;
+	}
 }
 
 /*
@@ -395,6 +407,11 @@ static struct sock_common *probe_lookup(struct stack *st, const struct ip_addr *
 		pr->hash = ehash_hashfn(st, laddr, lport, raddr, rport);
 		pr->hashed = 1;
 	}
+#ifdef TCPDEMUX_INVARIANTS
+	/* A probe carried from a prefetch (stack_prefetch) to its lookup must be of this 4-tuple. */
+	if (pr->hash != ehash_hashfn(st, laddr, lport, raddr, rport))
+		abort();
+#endif
 	c = ehash_lookup_hashed(st, pr->hash, laddr, lport, raddr, rport, info);
 	pr->walked = info->walked;
 	pr->entry = c;
@@ -429,9 +446,15 @@ int stack_probe_fd(struct stack *st, const struct ip_addr *laddr, uint16_t lport
 }
 
 void stack_prefetch(const struct stack *st, const struct ip_addr *laddr, uint16_t lport,
-		    const struct ip_addr *raddr, uint16_t rport)
+		    const struct ip_addr *raddr, uint16_t rport, struct stack_probe *pr)
 {
 	const struct ehash *eh = &st->ehash;
+	uint32_t hash = ehash_hashfn(st, laddr, lport, raddr, rport);
 
-	__builtin_prefetch(&eh->b[ehash_hashfn(st, laddr, lport, raddr, rport) & eh->bmask]);
+	__builtin_prefetch(&eh->b[hash & eh->bmask]);
+	if (pr) {
+		memset(pr, 0, sizeof(*pr));
+		pr->hash = hash;
+		pr->hashed = 1;
+	}
 }

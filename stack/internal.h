@@ -729,6 +729,7 @@ struct stack {
 	stack_cookie_fn cookie_fn;
 	void *cookie_ctx;
 	int64_t frame;                 /* frame being processed, for events */
+	struct stack_probe *probe;     /* the probe tcp_input() was given for its segment, while it runs (ehash_replace) */
 	struct tfo_cache_ent tfo[TFO_CACHE_SIZE]; /* the client's Fast Open cookies */
 	uint32_t ntfo, tfo_next;
 	uint32_t invariant_steps;      /* debug builds: steps since the last full check */

@@ -337,11 +337,13 @@ int stack_probe_fd(struct stack *st, const struct ip_addr *laddr, uint16_t lport
  * Starts loading the ehash chain that a lookup of this 4-tuple (as the
  * local end sees it: an inbound segment's dst, dport, src, sport) reads
  * first, so that the lookup, some work later, finds it in cache. Changes
- * nothing. With 200,000 connections the chains (2 MiB) are mostly not in
- * cache: a SYN's lookup, or a held-back ACK's, otherwise waits for memory.
+ * nothing but *pr. With 200,000 connections the chains (2 MiB) are mostly
+ * not in cache: a SYN's lookup, or a held-back ACK's, otherwise waits for
+ * memory. pr (may be NULL) becomes a fresh probe of the 4-tuple holding
+ * the hash computed here, so that the lookup itself need not hash again.
  */
 void stack_prefetch(const struct stack *st, const struct ip_addr *laddr, uint16_t lport,
-		    const struct ip_addr *raddr, uint16_t rport);
+		    const struct ip_addr *raddr, uint16_t rport, struct stack_probe *pr);
 
 vtime_t stack_now(const struct stack *st);
 

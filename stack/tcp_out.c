@@ -118,7 +118,7 @@ uint32_t tcp_initial_window(const struct stack *st, uint32_t rcvbuf, uint16_t ms
 uint8_t tcp_rcv_wscale(const struct stack *st, uint32_t rcvbuf)
 {
 	uint32_t space = full_space(rcvbuf);
-	int log = 0;
+	int log;
 
 	if (!st->cfg.tcp_window_scaling)
 		return 0;
@@ -126,8 +126,12 @@ uint8_t tcp_rcv_wscale(const struct stack *st, uint32_t rcvbuf)
 		space = st->cfg.tcp_rmem[2];
 	if (space < st->cfg.rmem_max)
 		space = st->cfg.rmem_max;
-	while (space >> (log + 1))
-		log++;
+	/*
+	 * The scale that brings space under 64 KiB: floor(log2(space)) - 15,
+	 * as tcp_select_initial_window() computes it with ilog2(). The bit
+	 * count, not a shift per bit: every SYN asks (23 turns of a loop).
+	 */
+	log = space ? 31 - __builtin_clz(space) : 0;
 	log -= 15;
 	return (uint8_t)(log < 0 ? 0 : log > TCP_MAX_WSCALE ? TCP_MAX_WSCALE : log);
 }

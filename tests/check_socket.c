@@ -813,6 +813,48 @@ START_TEST(test_probe_serves_three_calls)
 }
 END_TEST
 
+/*
+ * A probe made by stack_prefetch() holds the hash the prefetch computed;
+ * the handshake's final ACK replacing the request by its child keeps the
+ * ACK's probe current, so that the lookup after accept() walks nothing.
+ */
+START_TEST(test_probe_from_prefetch)
+{
+	struct tstack *t = ts_new(NULL);
+	struct ip_addr la = addr("10.0.0.1"), ra = addr("10.0.0.2");
+	struct stack_probe pr;
+	struct segment s;
+	uint32_t iss;
+	int fd, lfd;
+
+	lfd = ts_listen(t, SERVER, 8);
+	stack_prefetch(t->st, &la, 80, &ra, 40000, &pr);
+	ck_assert_msg(pr.hashed && pr.gen == 0 && !pr.entry, "a prefetch's probe is not fresh");
+	ck_assert_uint_eq(pr.hash, stack_ehash(stack_seed(t->st), &la, 80, &ra, 40000));
+	s = ts_seg(CLIENT, SERVER, TH_SYN, 1000, 0);
+	ck_assert_int_eq(stack_input_probed(t->st, &s, 1, &pr), -1);
+	ck_assert_int_eq(t->in.lookup.result, LOOKUP_LISTENER);
+	iss = ts_out(t, -1)->seq;
+	stack_prefetch(t->st, &la, 80, &ra, 40000, &pr);
+	s = ts_seg(CLIENT, SERVER, TH_ACK, 1001, iss + 1);
+	ck_assert_int_eq(stack_input_probed(t->st, &s, 2, &pr), -1);
+	ck_assert_int_eq(t->in.lookup.result, LOOKUP_REQUEST);
+	ck_assert_msg(pr.gen == t->st->ehash.gen, "the ACK's probe went stale when its request became a child");
+	fd = sys_accept(t->st, lfd, NULL, NULL);
+	ck_assert_msg(fd > lfd, "accept() = %d", fd);
+	ck_assert_int_eq(stack_probe_fd(t->st, &la, 80, &ra, 40000, &pr), fd);
+	/* The data segment after it finds the child through the kept walk, counted as the walk did. */
+	s = ts_seg(CLIENT, SERVER, TH_ACK | TH_PSH, 1001, iss + 1);
+	s.data = (const uint8_t *)"hi";
+	s.len = 2;
+	ck_assert_int_eq(stack_input_probed(t->st, &s, 3, &pr), fd);
+	ck_assert_int_eq(t->in.lookup.result, LOOKUP_ESTABLISHED);
+	ck_assert_uint_eq(t->in.lookup.walked, 1);
+	ck_assert_int_eq(sys_close(t->st, fd), 0);
+	ts_free(t);
+}
+END_TEST
+
 /* sys_outq(): what is queued and not yet acknowledged, sent or not (SIOCOUTQ). */
 START_TEST(test_outq)
 {
@@ -882,6 +924,7 @@ Suite *socket_suite(void)
 	tcase_add_test(tc, test_state_error_id);
 	tcase_add_test(tc, test_input_fd_and_lookup);
 	tcase_add_test(tc, test_probe_serves_three_calls);
+	tcase_add_test(tc, test_probe_from_prefetch);
 	tcase_add_test(tc, test_outq);
 	suite_add_tcase(s, tc);
 	return s;

@@ -430,6 +430,16 @@ int frame_next(struct frame_src *fs, struct frame *fr, char *err, size_t errlen)
 	struct view *best = NULL;
 	int i;
 
+	if (fs->nview == 1) {
+		/* One view, the common case: its next frame is the file's, with no merge by number. */
+		best = &fs->v[0];
+		if (best->done)
+			return 0;
+		i = view_fetch(fs, best, err, errlen);
+		if (i <= 0)
+			return i;
+		goto found;
+	}
 	for (i = 0; i < fs->nview; i++) {
 		struct view *v = &fs->v[i];
 
@@ -440,6 +450,7 @@ int frame_next(struct frame_src *fs, struct frame *fr, char *err, size_t errlen)
 	}
 	if (!best)
 		return 0;
+found:
 	best->have = 0; /* fetched again on the next call: its data stays valid until then */
 	fr->ts = (uint64_t)best->h->ts.tv_sec * 1000000000ull + (uint64_t)best->h->ts.tv_usec;
 	fr->caplen = best->h->caplen;

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "capture_point.h"
+#include "hash.h"
 
 /* Both gaps under this: the same host (loopback, a container bridge). */
 #define SAME_HOST (20 * VT_USEC)
@@ -63,8 +64,25 @@ void capture_point_free(struct capture_point *cp)
 
 /* ---- the connections' delays ------------------------------------------------------ */
 
-/* The hash of a connection's 4-tuple as the recorded host sees it; never 0 (an empty slot). */
+/*
+ * The hash of a connection's 4-tuple as the recorded host sees it, for
+ * the connection table; never 0 (an empty slot). The quick hash: the
+ * table's slots show nowhere (lookups compare the 4-tuple, sweeps go by
+ * the entries' own order), and every inbound segment and its prefetch
+ * compute one.
+ */
 static uint32_t conn_hash(const struct ip_addr *local, uint16_t lp, const struct ip_addr *remote, uint16_t rp)
+{
+	return hash_tuple_quick(local->a, lp, remote->a, rp, local->family == ADDR_V6, K_DELAY) | 1;
+}
+
+/*
+ * The same 4-tuple's hash for the pending handshakes, never 0. The
+ * stack's function, as before the connection table had its own: this
+ * table's collisions lose samples, so its hash decides what the summary
+ * counts.
+ */
+static uint32_t pending_hash(const struct ip_addr *local, uint16_t lp, const struct ip_addr *remote, uint16_t rp)
 {
 	return stack_ehash(K_DELAY, local, lp, remote, rp) | 1;
 }
@@ -350,8 +368,8 @@ static void sweep(struct capture_point *cp, vtime_t now)
 	conns_sweep(&cp->conns, cp->last_sweep / VT_SEC);
 }
 
-/* capture_point_handshake() for a 4-tuple whose conn_hash() is h. */
-static vtime_t handshake(struct capture_point *cp, uint32_t h, const struct ip_addr *local, uint16_t lp,
+/* capture_point_handshake(), also for a pending handshake completed. */
+static vtime_t handshake(struct capture_point *cp, const struct ip_addr *local, uint16_t lp,
 			 const struct ip_addr *remote, uint16_t rp, vtime_t syn_sa, vtime_t sa_ack, int *side,
 			 vtime_t now)
 {
@@ -377,7 +395,7 @@ static vtime_t handshake(struct capture_point *cp, uint32_t h, const struct ip_a
 		host_set(cp, local, delay);
 	}
 	sweep(cp, now);
-	c = conn_put(&cp->conns, h, local, lp, remote, rp);
+	c = conn_put(&cp->conns, conn_hash(local, lp, remote, rp), local, lp, remote, rp);
 	if (!c)
 		return 0; /* out of memory: this connection replays undelayed */
 	c->delay = delay;
@@ -389,7 +407,7 @@ vtime_t capture_point_handshake(struct capture_point *cp, const struct ip_addr *
 				const struct ip_addr *remote, uint16_t rp, vtime_t syn_sa, vtime_t sa_ack,
 				int *side, vtime_t now)
 {
-	return handshake(cp, conn_hash(local, lp, remote, rp), local, lp, remote, rp, syn_sa, sa_ack, side, now);
+	return handshake(cp, local, lp, remote, rp, syn_sa, sa_ack, side, now);
 }
 
 int capture_point_needs_ack(const struct capture_point *cp, vtime_t syn_sa)
@@ -400,7 +418,7 @@ int capture_point_needs_ack(const struct capture_point *cp, vtime_t syn_sa)
 void capture_point_pending(struct capture_point *cp, const struct ip_addr *local, uint16_t lp,
 			   const struct ip_addr *remote, uint16_t rp, vtime_t t_sa, vtime_t syn_sa)
 {
-	uint32_t h = conn_hash(local, lp, remote, rp); /* never 0: 0 is an empty slot */
+	uint32_t h = pending_hash(local, lp, remote, rp); /* never 0: 0 is an empty slot */
 	struct cp_pending *e = &cp->pending[h % CP_PENDING];
 
 	e->hash = h;
@@ -411,14 +429,14 @@ void capture_point_pending(struct capture_point *cp, const struct ip_addr *local
 void capture_point_completed(struct capture_point *cp, const struct ip_addr *local, uint16_t lp,
 			     const struct ip_addr *remote, uint16_t rp, vtime_t t)
 {
-	uint32_t h = conn_hash(local, lp, remote, rp); /* never 0: 0 is an empty slot */
+	uint32_t h = pending_hash(local, lp, remote, rp); /* never 0: 0 is an empty slot */
 	struct cp_pending *e = &cp->pending[h % CP_PENDING];
 	int side;
 
 	if (e->hash != h)
 		return;
 	e->hash = 0;
-	handshake(cp, h, local, lp, remote, rp, e->syn_sa, t > e->t_sa ? t - e->t_sa : 0, &side, t);
+	handshake(cp, local, lp, remote, rp, e->syn_sa, t > e->t_sa ? t - e->t_sa : 0, &side, t);
 }
 
 vtime_t capture_point_conn_delay(struct capture_point *cp, const struct segment *seg, vtime_t now)

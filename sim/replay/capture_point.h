@@ -73,7 +73,8 @@ struct cp_hist {
  * Handshakes waiting for their final ACK to be measured: the ones whose
  * delay does not depend on it (SYN -> SYN-ACK too short to be delayed),
  * measured when the stack completes them instead of by a search ahead.
- * A fixed table on the 4-tuple's hash: a collision loses one sample.
+ * A fixed table on the 4-tuple's hash (the stack's, seeded K_DELAY): a
+ * collision loses one sample, so that hash is part of the output.
  */
 #define CP_PENDING 4096
 struct cp_pending {
@@ -90,7 +91,7 @@ struct cp_pending {
 struct cp_conn {
 	struct ip_addr local, remote; /* the recorded host's end, the peer's */
 	uint16_t lport, rport;
-	uint32_t hash;                /* cp_conn_hash() of the 4-tuple (never 0) */
+	uint32_t hash;                /* its 4-tuple's hash (capture_point.c: conn_hash(), never 0) */
 	uint32_t used_s;              /* capture second of its last use: idle ones are swept */
 	vtime_t delay;                /* its inbound segments' delay (0: none) */
 };

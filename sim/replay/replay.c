@@ -54,6 +54,7 @@ struct rp {
 	struct replay_cookies cookies; /* SYN cookies the recorded kernel issued */
 	struct capture_point cp;      /* where the capture was taken, per connection */
 	struct delay_line held;       /* inbound segments held back to the server's time */
+	struct stack_probe head_pr;   /* the window's head frame's probe: the hash its prefetch computed, if any */
 	uint64_t opens_measured;      /* PassiveOpens when a completed handshake was last measured */
 	struct verify *v;             /* --verify, else NULL */
 	struct pcap_out *dump;        /* --write, else NULL */
@@ -441,12 +442,18 @@ static int isn_hook(void *ctx, const struct segment *syn, int kind, uint32_t *is
 
 /* ---- one frame ------------------------------------------------------------------------ */
 
-/* An inbound segment (frame n) reaches the stack at time t. */
-static void replay_inbound(struct rp *p, const struct segment *seg, int64_t n, vtime_t t)
+/*
+ * An inbound segment (frame n) reaches the stack at time t. hint, if not
+ * NULL, is a probe of it made by its prefetch (stack_prefetch).
+ */
+static void replay_inbound(struct rp *p, const struct segment *seg, int64_t n, vtime_t t,
+			   const struct stack_probe *hint)
 {
-	struct stack_probe pr = { 0 }; /* one lookup for the pick-up, the input and the drain */
+	struct stack_probe pr = { 0 }; /* one hash and lookup for the pick-up, the input and the drain */
 	int fd, accepted = 0;
 
+	if (hint)
+		pr = *hint;
 	if ((seg->flags & (TH_SYN | TH_RST | TH_ACK)) == TH_ACK &&
 	    !stack_probe(p->st, &seg->dst, seg->dport, &seg->src, seg->sport, &pr)) {
 		/*
@@ -531,7 +538,7 @@ static void release_acked(struct rp *p, const struct segment *out, vtime_t t)
 	struct held_seg h;
 
 	while (p->held.n && delay_line_take_acked(&p->held, out, &h) == 0) {
-		replay_inbound(p, &h.seg, h.n, t);
+		replay_inbound(p, &h.seg, h.n, t, NULL);
 		free(h.data);
 	}
 }
@@ -649,21 +656,29 @@ static vtime_t not_yet_acked(struct rp *p, const struct segment *in, vtime_t t, 
 static void release_held(struct rp *p, vtime_t upto)
 {
 	struct held_seg h;
+	struct stack_probe pr, next_pr = { 0 };
 	vtime_t later;
 
 	while (delay_line_due(&p->held) <= upto && delay_line_pop(&p->held, &h) == 0) {
 		const struct segment *next = delay_line_peek(&p->held);
 
-		/* The next one's chain loads while this one is replayed. */
+		/*
+		 * The next one's chain loads while this one is replayed, and its
+		 * probe keeps the hash for its turn: only the push below changes
+		 * the line before the next pop, so that pop takes next.
+		 */
+		pr = next_pr;
+		next_pr = (struct stack_probe){ 0 };
 		if (next)
-			stack_prefetch(p->st, &next->dst, next->dport, &next->src, next->sport);
+			stack_prefetch(p->st, &next->dst, next->dport, &next->src, next->sport, &next_pr);
 		if ((later = not_yet_acked(p, &h.seg, h.due, h.due + (h.due - h.t), UINT32_MAX)) != 0 &&
 		    delay_line_push(&p->held, &h.seg, h.n, h.t, later + 1) == 0) {
+			next_pr = (struct stack_probe){ 0 }; /* h is held again, perhaps ahead of next */
 			free(h.data);
 			continue;
 		}
 		clock_to(p, h.due);
-		replay_inbound(p, &h.seg, h.n, h.due);
+		replay_inbound(p, &h.seg, h.n, h.due, &pr);
 		free(h.data);
 	}
 }
@@ -913,7 +928,7 @@ static int replay_frame(struct rp *p, const struct la_frame *f, const char **not
 		if (!delay && (f->seg.flags & TH_FIN) && (crossed = not_yet_acked(p, &f->seg, t, t + FIN_CROSS, 8)) != 0)
 			delay = crossed - t + 1;
 		if (!delay || delay_line_push(&p->held, &f->seg, f->n, t, t + delay) < 0)
-			replay_inbound(p, &f->seg, f->n, t);
+			replay_inbound(p, &f->seg, f->n, t, &p->head_pr);
 	} else if (dir < 0) {
 		if (!p->stats.outbound++)
 			p->first_out = f->n;
@@ -1201,15 +1216,17 @@ int replay_run(const struct replay_opts *o)
 			read_one(p);
 			f = la_head(p->la);
 		}
+		p->head_pr = (struct stack_probe){ 0 };
 		if (f && !f->status) {
 			/*
 			 * What this frame's replay will look up loads while the
 			 * held segments and the look-ahead run: its capture-point
-			 * delay, and for a SYN (a miss, then an insert) its chain.
+			 * delay, and for a SYN (a miss, then an insert) its chain,
+			 * whose hash its probe keeps.
 			 */
 			capture_point_prefetch(&p->cp, &f->seg);
 			if ((f->seg.flags & (TH_SYN | TH_ACK)) == TH_SYN)
-				stack_prefetch(p->st, &f->seg.dst, f->seg.dport, &f->seg.src, f->seg.sport);
+				stack_prefetch(p->st, &f->seg.dst, f->seg.dport, &f->seg.src, f->seg.sport, &p->head_pr);
 		}
 		/* Held inbound segments due before this frame reach the stack first. */
 		if (p->held.n)
