@@ -21,12 +21,19 @@
 #include "hash.h"
 #include "internal.h"
 
+/*
+ * ipv4_portaddr_hash: the address mixed with the port. The quick hash
+ * with the stack's seed, not lookup3: which bucket a listener is in shows
+ * nowhere (listeners that can match one segment share their address and
+ * port, so one bucket and their order in it, under any hash), and every
+ * SYN takes one or more passes.
+ */
 static uint32_t lhash_slot(const struct stack *st, const struct ip_addr *addr, uint16_t port)
 {
-	/* ipv4_portaddr_hash: hash of the address mixed with the port. */
-	uint32_t h = hash_addr(addr->a, addr->family == ADDR_V6, st->cfg.hash_seed);
+	static const uint8_t none[16];
 
-	return (hash_3words(h, port, addr->family, st->cfg.hash_seed)) & (LHASH_SIZE - 1);
+	return hash_tuple_quick(addr->a, port, none, 0, addr->family == ADDR_V6, st->cfg.hash_seed) &
+	       (LHASH_SIZE - 1);
 }
 
 int listen_table_insert(struct stack *st, struct sock *sk)
@@ -125,7 +132,7 @@ static struct sock *lookup_pass(struct stack *st, const struct ip_addr *addr, ui
 struct sock *listener_lookup(struct stack *st, const struct ip_addr *daddr, uint16_t dport,
 			     uint32_t hash, struct lookup_info *info)
 {
-	struct ip_addr any = addr_any(daddr->family);
+	struct ip_addr any;
 	struct sock *sk;
 
 	info->wildcard = 0;
@@ -134,6 +141,7 @@ struct sock *listener_lookup(struct stack *st, const struct ip_addr *daddr, uint
 	sk = lookup_pass(st, daddr, dport, hash, info, 0);
 	if (sk || addr_is_any(daddr))
 		return sk;
+	any = addr_any(daddr->family);
 	sk = lookup_pass(st, &any, dport, hash, info, 0);
 	if (!sk && daddr->family == ADDR_V4) {
 		struct ip_addr any6 = addr_any(ADDR_V6);
