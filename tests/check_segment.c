@@ -587,6 +587,27 @@ START_TEST(test_opts_write_parse_all_combinations)
 }
 END_TEST
 
+/* Linux's SYN layout, read in one step, reads as the walk reads the same options in another order. */
+START_TEST(test_opts_syn_layout_as_walked)
+{
+	static const uint8_t linux_syn[] = {
+		0x02, 0x04, 0x05, 0xb4, 0x04, 0x02, 0x08, 0x0a, 0x11, 0x22,
+		0x33, 0x44, 0xa1, 0xb2, 0xc3, 0xd4, 0x01, 0x03, 0x03, 0x0f,
+	};
+	static const uint8_t reordered[] = {
+		0x01, 0x03, 0x03, 0x0f, 0x08, 0x0a, 0x11, 0x22, 0x33, 0x44,
+		0xa1, 0xb2, 0xc3, 0xd4, 0x04, 0x02, 0x02, 0x04, 0x05, 0xb4,
+	};
+	struct tcp_opts a, b, want = synack_opts();
+
+	want.wscale = TCP_MAX_WSCALE; /* 15 on the wire, clamped */
+	ck_assert_int_eq(tcp_opts_parse(linux_syn, sizeof(linux_syn), &a), 0);
+	ck_assert_int_eq(tcp_opts_parse(reordered, sizeof(reordered), &b), 0);
+	assert_opts_eq(&want, &a);
+	assert_opts_eq(&want, &b);
+}
+END_TEST
+
 START_TEST(test_opts_wscale_clamped)
 {
 	static const uint8_t ws15[] = { 0x01, 0x03, 0x03, 0x0f };
@@ -1436,6 +1457,7 @@ Suite *segment_suite(void)
 	tcase_add_test(tc, test_opts_linux_synack_bytes);
 	tcase_add_test(tc, test_opts_linux_order_variants);
 	tcase_add_test(tc, test_opts_write_parse_all_combinations);
+	tcase_add_test(tc, test_opts_syn_layout_as_walked);
 	tcase_add_test(tc, test_opts_wscale_clamped);
 	tcase_add_test(tc, test_opts_unknown_skipped);
 	tcase_add_test(tc, test_opts_known_wrong_length_ignored);
