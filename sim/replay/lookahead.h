@@ -147,15 +147,26 @@ struct la_pad {
 
 /*
  * The index's largest size: twice the window's most frames, so it is at
- * most half full. It starts at LA_IDX_MIN entries (one page) and doubles
+ * most half full. It starts at LA_IDX_MIN entries (8 KiB) and doubles
  * once more than a quarter full (linear probing's runs stay short); a window that empties goes back to
  * LA_IDX_MIN. Most lookups are for a key the window does not hold (the
  * RST after a FIN, the SYN-ACK of a SYN not sent yet), each a probe at a
  * random place: in a table the size of the few entries the window holds,
- * that place is in the cache; in the full 512 KiB it was a cache miss.
+ * that place is in the cache; in the full 1 MiB it was a cache miss.
  */
 #define LA_IDX_SIZE (2 * LA_MAX_FRAMES)
 #define LA_IDX_MIN 1024u
+
+/*
+ * An index entry: a ring position and its key's hash, so that a probe
+ * passes over other keys' entries, and a deletion finds where the entries
+ * after it belong, in the index alone, not in the frames and links of a
+ * window thousands of frames deep (cache misses, a probe each).
+ */
+struct la_ient {
+	uint32_t pos;  /* ring position + 1, 0 empty */
+	uint32_t hash; /* the index hash of its key (la_link.ihash) */
+};
 
 struct lookahead {
 	struct frame_src *fs;    /* the capture, read with frame_next() (the caller's) */
@@ -173,7 +184,7 @@ struct lookahead {
 	char err[768];           /* "FILE: reason" */
 	int64_t nread;           /* frames read (that passed the filter) */
 	uint64_t t0;             /* the file's first frame's time */
-	uint32_t idx[LA_IDX_SIZE];  /* the index: ring position + 1, 0 empty; only [0, idx_mask] in use */
+	struct la_ient idx[LA_IDX_SIZE]; /* the index; only [0, idx_mask] in use */
 	uint32_t idx_mask;       /* the index's size in use - 1 (a power of two, LA_IDX_MIN..LA_IDX_SIZE) */
 	uint32_t idx_used;       /* entries in the index (keys, not frames: a key's later frames are chained) */
 	const uint8_t *prev;     /* the bytes of the frame read last (in the byte FIFO, valid until the next read) */

@@ -366,14 +366,18 @@ static const struct la_frame *wait_for(struct rp *p, int k1, int k2, const struc
 
 	if (!e && k2)
 		e = la_find(p->la, k2, a, pa, b, pb);
-	/* Only a frame read now can change the answer: look at each one, not the index. */
+	/*
+	 * Only a frame read now can change the answer: look at each one, not
+	 * the index. The first that matches is the first of its kind in the
+	 * window (none was before it), so it is what the index would give.
+	 */
 	while (!e && !(deep ? la_full(p->la) : la_full_soft(p->la))) {
 		const struct la_frame *f = read_one(p);
 
 		if (!f)
 			break;
 		if ((f->kind == k1 || (k2 && f->kind == k2)) && la_is(f, f->kind, a, pa, b, pb))
-			e = la_find(p->la, f->kind, a, pa, b, pb);
+			e = f;
 	}
 	return e;
 }
