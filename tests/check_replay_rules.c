@@ -696,7 +696,10 @@ static void delay_client(int i, char *ep, size_t len)
 	snprintf(ep, len, "10.1.%d.%d:%d", i / 250, 1 + i % 250, 1024 + i % 7);
 }
 
-/* The delay capture_point_delay() gives client i's segment with flags at now. */
+/*
+ * The delay capture_point_delay() gives client i's segment with flags at
+ * now: for odd i with the hash its prefetch computed, for even i without.
+ */
 static vtime_t client_delay(struct capture_point *cp, int i, uint8_t flags, vtime_t now)
 {
 	char ep[32];
@@ -704,7 +707,7 @@ static vtime_t client_delay(struct capture_point *cp, int i, uint8_t flags, vtim
 
 	delay_client(i, ep, sizeof(ep));
 	seg = ts_seg(ep, "10.0.0.1:80", flags, 1, 1);
-	return capture_point_delay(cp, &seg, now);
+	return capture_point_delay(cp, &seg, i % 2 ? capture_point_prefetch(cp, &seg) : 0, now);
 }
 
 START_TEST(test_delay_table)

@@ -439,10 +439,13 @@ void capture_point_completed(struct capture_point *cp, const struct ip_addr *loc
 	handshake(cp, local, lp, remote, rp, e->syn_sa, t > e->t_sa ? t - e->t_sa : 0, &side, t);
 }
 
-vtime_t capture_point_conn_delay(struct capture_point *cp, const struct segment *seg, vtime_t now)
+vtime_t capture_point_conn_delay(struct capture_point *cp, const struct segment *seg, uint32_t hash, vtime_t now)
 {
-	struct cp_conn *c = conn_find(&cp->conns, conn_hash(&seg->dst, seg->dport, &seg->src, seg->sport), &seg->dst,
-				      seg->dport, &seg->src, seg->sport);
+	struct cp_conn *c;
+
+	if (!hash)
+		hash = conn_hash(&seg->dst, seg->dport, &seg->src, seg->sport);
+	c = conn_find(&cp->conns, hash, &seg->dst, seg->dport, &seg->src, seg->sport);
 
 	if (c) {
 		c->used_s = (uint32_t)(now / VT_SEC);
@@ -453,15 +456,16 @@ vtime_t capture_point_conn_delay(struct capture_point *cp, const struct segment 
 	return host_delay(cp, &seg->dst);
 }
 
-void capture_point_prefetch(const struct capture_point *cp, const struct segment *seg)
+uint32_t capture_point_prefetch(const struct capture_point *cp, const struct segment *seg)
 {
 	const struct cp_conns *t = &cp->conns;
 	uint32_t h, bit;
 
 	if (!cp->delayed || !t->slot)
-		return;
+		return 0;
 	h = conn_hash(&seg->dst, seg->dport, &seg->src, seg->sport);
 	bit = conn_bit(t, h);
 	__builtin_prefetch(&t->seen[bit / 64]);
 	__builtin_prefetch(&t->slot[h & t->mask]);
+	return h;
 }

@@ -178,20 +178,23 @@ void capture_point_completed(struct capture_point *cp, const struct ip_addr *loc
  * The delay of an inbound segment seg: its connection's, else (a
  * connection without a measured handshake) the latest of its local
  * address's, else 0. Cheap when nothing is delayed (a server-side capture).
+ * hash is what capture_point_prefetch() of seg returned, or 0 (none).
  */
-vtime_t capture_point_conn_delay(struct capture_point *cp, const struct segment *seg, vtime_t now);
+vtime_t capture_point_conn_delay(struct capture_point *cp, const struct segment *seg, uint32_t hash, vtime_t now);
 
-static inline vtime_t capture_point_delay(struct capture_point *cp, const struct segment *seg, vtime_t now)
+static inline vtime_t capture_point_delay(struct capture_point *cp, const struct segment *seg, uint32_t hash,
+					  vtime_t now)
 {
-	return cp->delayed ? capture_point_conn_delay(cp, seg, now) : 0;
+	return cp->delayed ? capture_point_conn_delay(cp, seg, hash, now) : 0;
 }
 
 /*
  * Starts loading what capture_point_delay() of seg will read (its filter
  * word and slot), so that the call, some work later, finds them in cache.
  * Changes nothing; costs a hash, and nothing while nothing is delayed.
+ * Returns that hash, for the call to use (0: none was computed).
  */
-void capture_point_prefetch(const struct capture_point *cp, const struct segment *seg);
+uint32_t capture_point_prefetch(const struct capture_point *cp, const struct segment *seg);
 
 /* The median of h (nanoseconds), VT_NEVER when most values are above the bound, 0 when empty. */
 vtime_t cp_hist_median(const struct cp_hist *h);

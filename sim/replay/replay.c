@@ -55,6 +55,7 @@ struct rp {
 	struct capture_point cp;      /* where the capture was taken, per connection */
 	struct delay_line held;       /* inbound segments held back to the server's time */
 	struct stack_probe head_pr;   /* the window's head frame's probe: the hash its prefetch computed, if any */
+	uint32_t head_cp_hash;        /* ...and its capture-point hash (capture_point_prefetch), or 0 */
 	uint64_t opens_measured;      /* PassiveOpens when a completed handshake was last measured */
 	struct verify *v;             /* --verify, else NULL */
 	struct pcap_out *dump;        /* --write, else NULL */
@@ -913,7 +914,7 @@ static int replay_frame(struct rp *p, const struct la_frame *f, const char **not
 			}
 			measure_handshake(p, f, t);
 		}
-		delay = capture_point_delay(&p->cp, &f->seg, t);
+		delay = capture_point_delay(&p->cp, &f->seg, p->head_cp_hash, t);
 		/* A FIN the host's next segment (a few frames on) does not acknowledge crossed it. */
 		if (!delay && (f->seg.flags & TH_FIN) && (crossed = not_yet_acked(p, &f->seg, t, t + FIN_CROSS, 8)) != 0)
 			delay = crossed - t + 1;
@@ -1207,6 +1208,7 @@ int replay_run(const struct replay_opts *o)
 			f = la_head(p->la);
 		}
 		p->head_pr = (struct stack_probe){ 0 };
+		p->head_cp_hash = 0;
 		if (f && !f->status) {
 			/*
 			 * What this frame's replay will look up loads while the
@@ -1214,7 +1216,7 @@ int replay_run(const struct replay_opts *o)
 			 * delay, and for a SYN (a miss, then an insert) its chain,
 			 * whose hash its probe keeps.
 			 */
-			capture_point_prefetch(&p->cp, &f->seg);
+			p->head_cp_hash = capture_point_prefetch(&p->cp, &f->seg);
 			if ((f->seg.flags & (TH_SYN | TH_ACK)) == TH_SYN)
 				stack_prefetch(p->st, &f->seg.dst, f->seg.dport, &f->seg.src, f->seg.sport, &p->head_pr);
 		}
