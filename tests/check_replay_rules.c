@@ -22,6 +22,10 @@
  *                  delay through the table's growth, others take their
  *                  host's, a new SYN none; idle ones are swept (then their
  *                  host's again), used ones kept.
+ *   window scan    la_scan_ack() on a capture of look-alike ACKs (wrong
+ *                  direction, host, port, number or flags) gives the
+ *                  first match before the bound, as a frame-by-frame
+ *                  search does, also when the window is read as it goes;
  *   delay line     delay_line.c called directly: held segments leave in
  *                  (due, frame) order, equal due times by frame number,
  *                  through runs of one delay, delays sharing a due time,
@@ -37,6 +41,8 @@
 
 #include "capture_point.h"
 #include "delay_line.h"
+#include "frame.h"
+#include "lookahead.h"
 #include "helpers.h"
 #include "replaytest.h"
 #include "segment.h"
@@ -752,6 +758,100 @@ START_TEST(test_delay_table)
 }
 END_TEST
 
+/* ---- the window's scan for an ACK -------------------------------------------------- */
+
+#define SCAN_FRAMES 600
+
+/* What la_scan_ack() must find: the first match from window frame i on, or -1 (past bound or none). */
+static int scan_expect(struct lookahead *la, uint32_t i, uint64_t bound, uint32_t ack, uint16_t cport)
+{
+	struct ip_addr c = addr_v4(CLIENT), sv = addr_v4(SERVER);
+
+	for (; i < la_count(la); i++) {
+		const struct la_frame *g = la_at(la, i);
+
+		if (g->fr.ts > bound)
+			return -1;
+		if (!g->status && (g->seg.flags & (TH_SYN | TH_RST | TH_ACK)) == TH_ACK && g->seg.ack == ack &&
+		    g->seg.sport == cport && g->seg.dport == 80 && addr_equal(&g->seg.src, &c) &&
+		    addr_equal(&g->seg.dst, &sv))
+			return (int)i;
+	}
+	return -1;
+}
+
+START_TEST(test_window_scan_ack)
+{
+	struct ip_addr c = addr_v4(CLIENT), sv = addr_v4(SERVER);
+	uint32_t rnd = 777, q;
+	struct cap cp;
+	char err[512];
+	int k, found = 0;
+
+	cap_open(&cp, "scan.pcap");
+	for (k = 0; k < SCAN_FRAMES; k++) {
+		uint64_t t = (uint64_t)k * MS;
+		uint16_t cport = (uint16_t)(20000 + (rnd >> 8) % 8);
+		uint32_t ack = 100 + (rnd >> 12) % 3;
+
+		rnd = rnd * 1103515245u + 12345u;
+		switch ((rnd >> 16) % 6) {
+		case 0: /* from the server: the wrong direction */
+			cap_tcp(&cp, t, 1, cport, TH_ACK, 1, ack, 0);
+			break;
+		case 1: /* a SYN-ACK or a RST with the same numbers */
+			cap_tcp(&cp, t, 0, cport, (rnd >> 4) % 2 ? TH_SYN | TH_ACK : TH_RST | TH_ACK, 1, ack, 0);
+			break;
+		case 2: /* another client, same ports and numbers */
+			cap_bare(&cp, t, CLIENT + 1, cport, SERVER, 80, TH_ACK, 1, ack, 100);
+			break;
+		default: /* a candidate, with data or without */
+			cap_tcp(&cp, t, 0, cport, TH_ACK, 1, ack, (rnd >> 4) % 3 ? 0 : 10);
+			break;
+		}
+	}
+	cap_close(&cp);
+	for (q = 0; q < 400; q++) {
+		struct frame_src *fs = frame_open(cp.path, NULL, err, sizeof(err));
+		struct lookahead *la;
+		uint32_t start, i, depth, want_ack;
+		uint16_t cport;
+		uint64_t bound;
+		const struct la_frame *g;
+		int want;
+
+		ck_assert_msg(fs != NULL, "%s: %s", cp.path, err);
+		la = la_new(fs, cp.path, 0);
+		ck_assert_ptr_nonnull(la);
+		rnd = rnd * 1103515245u + 12345u;
+		/* Popped a few, read some deep: the scan reads on as the replay would. */
+		depth = 5 + (rnd >> 8) % 200; /* more than it pops */
+		while (la_count(la) < depth && la_read(la))
+			;
+		for (k = (int)((rnd >> 4) % 5); k > 0; k--)
+			la_pop(la);
+		start = (rnd >> 16) % la_count(la);
+		cport = (uint16_t)(20000 + (rnd >> 20) % 8);
+		want_ack = 100 + (rnd >> 24) % 3;
+		bound = la_at(la, start)->fr.ts + (uint64_t)((rnd >> 10) % 40) * MS;
+		for (i = start; !(g = la_scan_ack(la, &i, bound, want_ack, &c, cport, &sv, 80));)
+			if (i < la_count(la) || !la_read(la))
+				break;
+		/* Everything read by now: the frame-by-frame answer over the same window. */
+		while (la_read(la))
+			;
+		want = scan_expect(la, start, bound, want_ack, cport);
+		ck_assert_msg(g ? want >= 0 && g == la_at(la, (uint32_t)want) : want < 0,
+			      "query %u (from %u, ack %u, port %u): scan gave frame %lld, want window frame %d", q, start,
+			      want_ack, cport, g ? (long long)g->n : -1LL, want);
+		found += want >= 0;
+		la_free(la);
+		frame_close(fs);
+	}
+	ck_assert_msg(found > 50 && found < 350, "%d of 400 queries matched", found);
+}
+END_TEST
+
 /* ---- the delay line ------------------------------------------------------------- */
 
 /* What the test expects held: one entry per segment pushed and not yet taken. */
@@ -926,6 +1026,7 @@ Suite *replay_rules_suite(void)
 	tcase_add_test(tc, test_synack_without_syn);
 	tcase_add_test(tc, test_fan_in_server);
 	tcase_add_test(tc, test_delay_table);
+	tcase_add_test(tc, test_window_scan_ack);
 	tcase_add_test(tc, test_delay_line_order);
 	suite_add_tcase(s, tc);
 	return s;

@@ -160,9 +160,11 @@ struct lookahead *la_new(struct frame_src *fs, const char *file, unsigned seg_fl
 	/* calloc'd: the pages of positions the window never reaches stay untouched (no faults). */
 	la->ring = calloc(LA_MAX_FRAMES, sizeof(*la->ring));
 	la->links = calloc(LA_MAX_FRAMES, sizeof(*la->links));
-	if (!la->ring || !la->links) {
+	la->keys = calloc(LA_MAX_FRAMES, sizeof(*la->keys));
+	if (!la->ring || !la->links || !la->keys) {
 		free(la->ring);
 		free(la->links);
+		free(la->keys);
 		free(la);
 		return NULL;
 	}
@@ -186,6 +188,7 @@ void la_free(struct lookahead *la)
 	blocks_free(la->oldest);
 	blocks_free(la->spare);
 	blocks_free(la->retired);
+	free(la->keys);
 	free(la->links);
 	free(la->ring);
 	free(la);
@@ -252,6 +255,37 @@ const struct la_frame *la_find(const struct lookahead *la, int kind, const struc
 		if (la->idx[i].hash == h && la_is(f, kind, a, pa, b, pb))
 			return f;
 	}
+	return NULL;
+}
+
+const struct la_frame *la_scan_ack(struct lookahead *la, uint32_t *i, uint64_t bound, uint32_t ack,
+				   const struct ip_addr *a, uint16_t pa, const struct ip_addr *b, uint16_t pb)
+{
+	uint32_t j, ports = (uint32_t)pa << 16 | pb;
+	/* The window's first frame without its key: keys are written by the first scan to reach them. */
+	int64_t first = la->nread - la->count, keyed = la->nkeyed - first;
+
+	for (j = keyed > 0 ? (uint32_t)keyed : 0; j < la->count; j++) {
+		const struct la_frame *f = &la->ring[pos_at(la, j)];
+
+		la->keys[pos_at(la, j)] = (struct la_key){ f->fr.ts, f->seg.ack, (uint32_t)f->seg.sport << 16 | f->seg.dport };
+	}
+	la->nkeyed = la->nread;
+	for (j = *i; j < la->count; j++) {
+		uint32_t pos = pos_at(la, j);
+		const struct la_key *k = &la->keys[pos];
+		const struct la_frame *f;
+
+		if (k->ts > bound)
+			break;
+		if (k->ack != ack || k->ports != ports)
+			continue;
+		f = &la->ring[pos];
+		if (!f->status && (f->seg.flags & (TH_SYN | TH_RST | TH_ACK)) == TH_ACK && addr_equal(&f->seg.src, a) &&
+		    addr_equal(&f->seg.dst, b))
+			return f;
+	}
+	*i = j;
 	return NULL;
 }
 
@@ -431,6 +465,7 @@ static void compact(struct lookahead *la)
 		uint32_t from = la->head + i;
 
 		la->ring[i] = la->ring[from];
+		la->keys[i] = la->keys[from];
 		if (la->pads && from < la->pads_used) {
 			/* Swapped, not copied: a cut frame's segment points into its pad, and each position keeps owning one. */
 			struct la_pad tmp = la->pads[i];

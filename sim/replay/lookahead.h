@@ -111,6 +111,19 @@ const struct la_frame *la_find(const struct lookahead *la, int kind, const struc
 			       uint16_t pa, const struct ip_addr *b, uint16_t pb);
 
 
+/*
+ * The first pure ACK (ACK without SYN or RST) from a:pa to b:pb that
+ * acknowledges ack, among the window's frames from *i on (0 = the head),
+ * before the first one captured after bound (nanoseconds since the epoch,
+ * as la_raw.ts). Returns it, or NULL with *i at that later frame or at
+ * la_count(): the window ended first, and once it has read more the scan
+ * can go on from there. (A handshake's final ACK, whose gap after the
+ * SYN-ACK tells where the capture was taken: a window thousands of frames
+ * deep is searched frame by frame.)
+ */
+const struct la_frame *la_scan_ack(struct lookahead *la, uint32_t *i, uint64_t bound, uint32_t ack,
+				   const struct ip_addr *a, uint16_t pa, const struct ip_addr *b, uint16_t pb);
+
 /* Is f of this kind, from a:pa to b:pb? (What la_find looks for, on one frame.) */
 int la_is(const struct la_frame *f, int kind, const struct ip_addr *a, uint16_t pa,
 	  const struct ip_addr *b, uint16_t pb);
@@ -127,8 +140,8 @@ int la_error(const struct lookahead *la, const char **msg);
  *
  * A ring position's state is split three ways, so that a window read
  * deep touches only what it uses: the frame (ring), its place in the
- * index (links, 12 bytes), and a pad buffer (pads) that only a frame the
- * snap length cut ever needs. The frames' bytes are not per position at
+ * index (links, 12 bytes), what a scan compares (keys, 16 bytes), and a
+ * pad buffer (pads) that only a frame the snap length cut ever needs. The frames' bytes are not per position at
  * all: a plain pcap file's stay where the source read them (its mapping:
  * frame_data_kept), others are copied, in the order read, into a FIFO of
  * blocks (lookahead.c), so a window holds its frames' bytes and little more.
@@ -137,6 +150,18 @@ struct la_link {
 	uint32_t ihash;     /* the index hash of (kind, 4-tuple), when indexed or chained */
 	uint32_t next_same; /* ring position + 1 of the next frame with the same key, 0 none */
 	uint32_t last_same; /* on the index's frame for its key (and only there, else 0): ring position + 1 of its key's last frame */
+};
+
+/*
+ * What la_scan_ack() reads of each frame, by ring position: its time and
+ * the segment's ACK number and ports, 16 bytes in a row instead of the
+ * two or three cache lines of each frame (the frames' other fields decide
+ * only on a match).
+ */
+struct la_key {
+	uint64_t ts;    /* fr.ts */
+	uint32_t ack;   /* seg.ack */
+	uint32_t ports; /* seg.sport << 16 | seg.dport */
 };
 
 /* A snap-length-cut frame's payload padded with zeros (frame_decode), kept with its ring position. */
@@ -174,6 +199,8 @@ struct lookahead {
 	unsigned seg_flags;      /* frame_decode()'s flags (SEG_VERIFY_CSUM) */
 	struct la_frame *ring;   /* LA_MAX_FRAMES frames (calloc: a page is only touched once the window reaches it) */
 	struct la_link *links;   /* LA_MAX_FRAMES index links, by ring position */
+	struct la_key *keys;     /* LA_MAX_FRAMES scan keys, by ring position (written by the first scan to reach them) */
+	int64_t nkeyed;          /* the frames read before the nkeyed-th have their keys (if still in the window) */
 	struct la_pad *pads;     /* LA_MAX_FRAMES pad buffers, by ring position (calloc'd as the first cut frame comes) */
 	uint32_t pads_used;      /* positions 0..pads_used-1 may own a pad buffer (la_free frees those) */
 	uint32_t head;           /* ring position of the oldest frame */

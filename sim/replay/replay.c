@@ -711,25 +711,15 @@ static void find_final_ack(struct rp *p, const struct segment *syn, const struct
 			   vtime_t *sa_ack)
 {
 	uint64_t bound = sa->fr.ts + 3 * syn_sa;
-	uint32_t i;
+	/* Frame numbers are consecutive in the window: the SYN-ACK's place follows from its number. */
+	uint32_t i = (uint32_t)(sa->n - la_head(p->la)->n) + 1;
+	const struct la_frame *g;
 
 	*sa_ack = VT_NEVER;
-	/* Frame numbers are consecutive in the window: the SYN-ACK's place follows from its number. */
-	for (i = (uint32_t)(sa->n - la_head(p->la)->n) + 1;; i++) {
-		const struct la_frame *g;
-
-		if (i >= la_count(p->la) && (la_full_soft(p->la) || !read_one(p)))
-			return;
-		g = la_at(p->la, i);
-		if (g->fr.ts > bound)
-			return;
-		if (!g->status && (g->seg.flags & (TH_SYN | TH_RST | TH_ACK)) == TH_ACK &&
-		    g->seg.ack == sa->seg.seq + 1 && g->seg.sport == syn->sport && g->seg.dport == syn->dport &&
-		    addr_equal(&g->seg.src, &syn->src) && addr_equal(&g->seg.dst, &syn->dst)) {
-			*sa_ack = g->fr.ts - sa->fr.ts;
-			return;
-		}
-	}
+	while (!(g = la_scan_ack(p->la, &i, bound, sa->seg.seq + 1, &syn->src, syn->sport, &syn->dst, syn->dport)))
+		if (i < la_count(p->la) || la_full_soft(p->la) || !read_one(p))
+			return; /* past bound, or the window can read no further */
+	*sa_ack = g->fr.ts - sa->fr.ts;
 }
 
 /*
