@@ -547,6 +547,13 @@ void sock_queues_free(struct stack *st, struct sock *sk);
 void stack_emit(struct stack *st, const struct event *ev);
 /* Queues an outbound segment event (payload copied). */
 void stack_emit_out(struct stack *st, const struct segment *seg);
+/*
+ * With nobody observing (replay --quiet), counts a segment with these
+ * flags as stack_emit_out() would and returns 1: nothing would read the
+ * segment, so a sender that only builds it need not (its options, window
+ * and timestamp, a keyed hash). Else 0: build it and emit it.
+ */
+int stack_out_unseen(struct stack *st, uint8_t flags);
 /* Delivers queued events, then frees sockets destroyed meanwhile. */
 void stack_flush(struct stack *st);
 void stack_count(struct stack *st, int counter);

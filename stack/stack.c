@@ -396,13 +396,27 @@ void stack_emit(struct stack *st, const struct event *ev)
 	}
 }
 
+/* An outbound segment with these flags is sent: OutSegs, OutRsts. */
+static void count_out(struct stack *st, uint8_t flags)
+{
+	stack_count(st, CNT_OUTSEGS);
+	if (flags & TH_RST)
+		stack_count(st, CNT_OUTRSTS);
+}
+
+int stack_out_unseen(struct stack *st, uint8_t flags)
+{
+	if (st->obs)
+		return 0;
+	count_out(st, flags);
+	return 1;
+}
+
 void stack_emit_out(struct stack *st, const struct segment *seg)
 {
 	struct pending_ev *p;
 
-	stack_count(st, CNT_OUTSEGS);
-	if (seg->flags & TH_RST)
-		stack_count(st, CNT_OUTRSTS);
+	count_out(st, seg->flags);
 	if (!st->obs)
 		return;
 	if (st->pend_used + seg->len > st->pend_cap) {

@@ -159,6 +159,8 @@ void tcp_send_reset(struct stack *st, const struct segment *in)
 
 	if (in->flags & TH_RST)
 		return;
+	if (stack_out_unseen(st, in->flags & TH_ACK ? TH_RST : TH_RST | TH_ACK))
+		return;
 	memset(&s, 0, sizeof(s));
 	s.src = in->dst;
 	s.dst = in->src;
@@ -200,6 +202,8 @@ void tcp_send_synack(struct stack *st, struct request_sock *req, const struct tc
 	struct segment s;
 	int fam = req->c.laddr.family;
 
+	if (stack_out_unseen(st, TH_SYN | TH_ACK))
+		return;
 	out_init(&s, &req->c);
 	s.seq = req->iss;
 	s.ack = req->irs + 1;
@@ -236,6 +240,8 @@ static void send_ctl(struct stack *st, const struct sock_common *c, uint32_t seq
 {
 	struct segment s;
 
+	if (stack_out_unseen(st, flags))
+		return;
 	out_init(&s, c);
 	s.seq = seq;
 	s.ack = ack;
@@ -369,6 +375,8 @@ static void send_data(struct stack *st, struct sock *sk, uint32_t seq, uint32_t 
 {
 	struct segment s;
 
+	if (stack_out_unseen(st, TH_ACK))
+		return;
 	out_init(&s, &sk->c);
 	s.seq = seq;
 	s.ack = sk->rcv_nxt;

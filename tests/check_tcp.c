@@ -1225,6 +1225,43 @@ START_TEST(test_relisten_smaller_backlog)
 }
 END_TEST
 
+/*
+ * Nobody observing (replay --quiet), the stack counts what it sends
+ * without building it (stack_out_unseen): the same OutSegs and OutRsts as
+ * a twin stack that builds and shows every segment of the same exchange.
+ */
+START_TEST(test_unobserved_sends_counted)
+{
+	uint64_t segs[2], rsts[2];
+	int k;
+
+	for (k = 0; k < 2; k++) {
+		struct tstack *t = ts_new(NULL);
+		struct peer p;
+		struct segment s;
+		int lfd, fd = open_conn(t, &p, &lfd, 1000);
+
+		if (k)
+			stack_set_observer(t->st, NULL, NULL);
+		ck_assert_int_eq(sys_send(t->st, fd, "hello", 5), 5); /* data */
+		p.ack += 5;
+		peer_send(t, &p, TH_ACK | TH_PSH, "hi");              /* answered by an ACK */
+		s = ts_seg(CLIENT2, "10.0.0.1:81", TH_SYN, 5, 0);      /* RST|ACK: nobody listens */
+		stack_input(t->st, &s, 10);
+		s = ts_seg(CLIENT2, "10.0.0.1:81", TH_ACK, 6, 7);      /* RST */
+		stack_input(t->st, &s, 11);
+		segs[k] = stack_counter(t->st, CNT_OUTSEGS);
+		rsts[k] = stack_counter(t->st, CNT_OUTRSTS);
+		ck_assert_int_eq(sys_close(t->st, fd), 0);
+		ts_free(t);
+	}
+	ck_assert_msg(segs[0] >= 4 && rsts[0] == 2, "the exchange sent %llu segments, %llu RSTs",
+		      (unsigned long long)segs[0], (unsigned long long)rsts[0]);
+	ck_assert_uint_eq(segs[1], segs[0]);
+	ck_assert_uint_eq(rsts[1], rsts[0]);
+}
+END_TEST
+
 Suite *tcp_suite(void)
 {
 	Suite *s = suite_create("tcp");
@@ -1236,6 +1273,7 @@ Suite *tcp_suite(void)
 	tcase_add_test(tc, test_send_mss_minus_timestamps);
 	tcase_add_test(tc, test_send_window_and_ack);
 	tcase_add_test(tc, test_window_scaling);
+	tcase_add_test(tc, test_unobserved_sends_counted);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("receive_checks");

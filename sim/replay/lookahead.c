@@ -258,34 +258,49 @@ const struct la_frame *la_find(const struct lookahead *la, int kind, const struc
 	return NULL;
 }
 
+/* A scan key's segment half: ACK number and ports, compared in one step. */
+static uint64_t scan_key(uint32_t ack, uint16_t sport, uint16_t dport)
+{
+	return (uint64_t)ack << 32 | (uint32_t)sport << 16 | dport;
+}
+
 const struct la_frame *la_scan_ack(struct lookahead *la, uint32_t *i, uint64_t bound, uint32_t ack,
 				   const struct ip_addr *a, uint16_t pa, const struct ip_addr *b, uint16_t pb)
 {
-	uint32_t j, ports = (uint32_t)pa << 16 | pb;
+	uint64_t want = scan_key(ack, pa, pb);
 	/* The window's first frame without its key: keys are written by the first scan to reach them. */
 	int64_t first = la->nread - la->count, keyed = la->nkeyed - first;
+	uint32_t j, count = la->count;
 
-	for (j = keyed > 0 ? (uint32_t)keyed : 0; j < la->count; j++) {
+	for (j = keyed > 0 ? (uint32_t)keyed : 0; j < count; j++) {
 		const struct la_frame *f = &la->ring[pos_at(la, j)];
 
-		la->keys[pos_at(la, j)] = (struct la_key){ f->fr.ts, f->seg.ack, (uint32_t)f->seg.sport << 16 | f->seg.dport };
+		la->keys[pos_at(la, j)] = (struct la_key){ f->fr.ts, scan_key(f->seg.ack, f->seg.sport, f->seg.dport) };
 	}
 	la->nkeyed = la->nread;
-	for (j = *i; j < la->count; j++) {
-		uint32_t pos = pos_at(la, j);
-		const struct la_key *k = &la->keys[pos];
-		const struct la_frame *f;
+	/* The window's keys from frame *i on, in at most two runs of the ring (before and after it wraps). */
+	for (j = *i; j < count;) {
+		const struct la_key *k0 = &la->keys[pos_at(la, j)], *k = k0;
+		const struct la_key *end = k0 + (count - j < LA_MAX_FRAMES - pos_at(la, j) ? count - j
+										  : LA_MAX_FRAMES - pos_at(la, j));
 
-		if (k->ts > bound)
-			break;
-		if (k->ack != ack || k->ports != ports)
-			continue;
-		f = &la->ring[pos];
-		if (!f->status && (f->seg.flags & (TH_SYN | TH_RST | TH_ACK)) == TH_ACK && addr_equal(&f->seg.src, a) &&
-		    addr_equal(&f->seg.dst, b))
-			return f;
+		for (; k < end; k++) {
+			const struct la_frame *f;
+
+			if (k->ts > bound) {
+				*i = j + (uint32_t)(k - k0);
+				return NULL;
+			}
+			if (k->seg != want)
+				continue;
+			f = &la->ring[k - la->keys];
+			if (!f->status && (f->seg.flags & (TH_SYN | TH_RST | TH_ACK)) == TH_ACK &&
+			    addr_equal(&f->seg.src, a) && addr_equal(&f->seg.dst, b))
+				return f;
+		}
+		j += (uint32_t)(end - k0);
 	}
-	*i = j;
+	*i = count;
 	return NULL;
 }
 
@@ -370,6 +385,40 @@ static void idx_remove(struct lookahead *la, uint32_t pos)
 	}
 }
 
+/*
+ * Starts loading the frame at ring position pos (152 bytes: three or four
+ * lines), to be written (for_write: a position a few frames past the
+ * window's end) or read. The window moves through the whole ring, 10 MB,
+ * so a position it reaches was last used 65,536 frames ago: la_read()
+ * wrote every frame into lines no cache held (its stores waited), and in
+ * a window thousands of frames deep (a capture of thousands of handshakes
+ * at once, whose SYN-ACKs come thousands of frames after their SYNs) the
+ * head was read that many frames ago and has left the cache again: each
+ * frame replayed began with misses on its status, flags and link (a tenth
+ * of the interleaved capture's replay). A frame's replay is long enough
+ * to hide the loads.
+ */
+static void prefetch_frame(const struct lookahead *la, uint32_t pos, int for_write)
+{
+	const char *f = (const char *)&la->ring[pos];
+
+	if (for_write) {
+		__builtin_prefetch(f, 1);
+		__builtin_prefetch(f + 64, 1);
+		__builtin_prefetch(f + 128, 1);
+		__builtin_prefetch(f + sizeof(struct la_frame) - 1, 1);
+	} else {
+		__builtin_prefetch(f);
+		__builtin_prefetch(f + 64);
+		__builtin_prefetch(f + 128);
+		__builtin_prefetch(f + sizeof(struct la_frame) - 1);
+		__builtin_prefetch(&la->links[pos]);
+	}
+}
+
+/* How far past the window's end la_read() prefetches the position it will write. */
+#define WRITE_AHEAD 4
+
 const struct la_frame *la_read(struct lookahead *la)
 {
 	uint8_t *nopad = NULL, **pad = &nopad;
@@ -390,6 +439,9 @@ const struct la_frame *la_read(struct lookahead *la)
 	}
 	pos = pos_at(la, la->count);
 	f = &la->ring[pos];
+	/* A window this shallow goes back to the ring's warm start (compact) before it walks far. */
+	if (la->count > COMPACT_MAX)
+		prefetch_frame(la, pos_at(la, la->count + WRITE_AHEAD), 1);
 	/* Compared before the copy: the FIFO may give out the last frame's bytes again. */
 	f->dup = la->prev && fr.caplen == la->prev_len && fr.ts - la->prev_ts <= LA_DUP_GAP && fr.ts >= la->prev_ts &&
 		 memcmp(fr.data, la->prev, fr.caplen) == 0;
@@ -482,27 +534,6 @@ static void compact(struct lookahead *la)
 			idx_add(la, i);
 }
 
-/*
- * Starts loading the frame at ring position pos and its link: the head
- * after the next pop. In a window thousands of frames deep (a capture of
- * thousands of handshakes at once, whose SYN-ACKs come thousands of
- * frames after their SYNs) the head was read that many frames ago and
- * has left the cache; each frame replayed began with a miss on its status,
- * another on its flags and one on its link (a tenth of the interleaved
- * capture's replay). A frame's replay is long enough to hide the load.
- */
-static void prefetch_frame(const struct lookahead *la, uint32_t pos)
-{
-	const char *f = (const char *)&la->ring[pos];
-
-	/* 152 bytes: three or four lines. */
-	__builtin_prefetch(f);
-	__builtin_prefetch(f + 64);
-	__builtin_prefetch(f + 128);
-	__builtin_prefetch(f + sizeof(struct la_frame) - 1);
-	__builtin_prefetch(&la->links[pos]);
-}
-
 void la_pop(struct lookahead *la)
 {
 	uint32_t pos = la->head;
@@ -532,8 +563,13 @@ void la_pop(struct lookahead *la)
 		la->idx_mask = LA_IDX_MIN - 1;
 	if (la->head >= LA_SOFT_FRAMES && la->count <= COMPACT_MAX && la->head + la->count <= LA_MAX_FRAMES)
 		compact(la);
-	else if (la->count > 1)
-		prefetch_frame(la, pos_at(la, 1));
+	else if (la->count > COMPACT_MAX) {
+		/* (A window this shallow read its frames a few frames ago: they are in the cache.) */
+		prefetch_frame(la, pos_at(la, 1), 0); /* the head after the next pop */
+		/* The new head's index entry, which its pop takes out (its frame and link were loaded at the last pop). */
+		if (indexed(la, la->head))
+			__builtin_prefetch(&la->idx[la->links[la->head].ihash & la->idx_mask]);
+	}
 }
 
 int64_t la_nread(const struct lookahead *la)

@@ -159,9 +159,8 @@ struct la_link {
  * only on a match).
  */
 struct la_key {
-	uint64_t ts;    /* fr.ts */
-	uint32_t ack;   /* seg.ack */
-	uint32_t ports; /* seg.sport << 16 | seg.dport */
+	uint64_t ts;  /* fr.ts */
+	uint64_t seg; /* seg.ack << 32 | seg.sport << 16 | seg.dport */
 };
 
 /* A snap-length-cut frame's payload padded with zeros (frame_decode), kept with its ring position. */
