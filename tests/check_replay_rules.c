@@ -313,6 +313,72 @@ START_TEST(test_listener_drop)
 }
 END_TEST
 
+/* The replay summary's isn.KEY: how many ISNs came from the recorded SYN-ACKs ("recorded") or not ("own"). */
+static long long isn_num(const struct run *r, const char *key)
+{
+	struct jobj rs, isn;
+
+	run_replay_stats(r, &rs);
+	j_sub(&rs, "isn", &isn, r->args);
+	return j_int(&isn, key, r->args);
+}
+
+/*
+ * A SYN the recorded listener dropped twice: sent again 1 s and 3 s
+ * later, answered only the third time, with other handshakes in between.
+ * The replay stops reading ahead for each dropped SYN once it is sent
+ * again (wait_for_answer): both drops must still be found and followed,
+ * and with --listen, where the stack answers the first SYN itself, the
+ * window must still reach the recorded SYN-ACK three seconds on for the
+ * ISN it gives.
+ */
+START_TEST(test_listener_drop_twice)
+{
+	struct conn b = { 40001, 2000, 800000 };
+	struct cap c;
+	struct run r;
+	char qp[PATH_MAX + 8];
+	int i;
+
+	cap_open(&c, "drop-twice.pcap");
+	cap_tcp(&c, 10 * MS, 0, b.cport, TH_SYN, b.cisn, 0, 0);
+	/* 20 handshakes of others before the first resend, 20 before the second (45 and 95 ms apart). */
+	for (i = 0; i < 40; i++) {
+		struct conn k = { (uint16_t)(41000 + i), 5000u + 100u * (uint32_t)i, 600000u + 100u * (uint32_t)i };
+
+		if (i == 20)
+			cap_tcp(&c, 1010 * MS, 0, b.cport, TH_SYN, b.cisn, 0, 0);
+		cap_handshake(&c, &k, i < 20 ? (uint64_t)(100 + 45 * i) * MS : (uint64_t)(1100 + 95 * (i - 20)) * MS,
+			      MS / 20, MS / 20);
+	}
+	cap_handshake(&c, &b, 3010 * MS, MS / 20, MS / 20);
+	cap_close(&c);
+
+	run_json(&r, "replay %s --format json --verify", q(c.path, qp, sizeof(qp)));
+	ck_assert_msg(r.rc == 0, "exit %d: %s", r.rc, r.err);
+	ck_assert_msg(run_replay_num(&r, "listener_drops") == 2, "listener_drops %lld, want 2",
+		      run_replay_num(&r, "listener_drops"));
+	ck_assert_msg(count_inferred(&r, "drop", "10.0.0.1:80 <- 10.0.0.2:40001") == 1, "the drop is not announced once:\n%s",
+		      r.out);
+	ck_assert_msg(verify_num(&r, NULL, "agreement") == 1.0, "control agreement %f: the stack answered a dropped SYN",
+		      verify_num(&r, NULL, "agreement"));
+	ck_assert_msg(run_counter(&r, "PassiveOpens") == 41, "PassiveOpens %lld, want 41", run_counter(&r, "PassiveOpens"));
+	ck_assert_msg(isn_num(&r, "recorded") == 41, "%lld ISNs from the recorded SYN-ACKs, want 41",
+		      isn_num(&r, "recorded"));
+	run_free(&r);
+
+	run_json(&r, "replay %s --format json --listen 10.0.0.1:80", q(c.path, qp, sizeof(qp)));
+	run_ok(&r);
+	ck_assert_msg(run_replay_num(&r, "listener_drops") == 0, "listener_drops %lld with --listen",
+		      run_replay_num(&r, "listener_drops"));
+	/* The first SYN is answered by the stack with the ISN of the SYN-ACK recorded 3 s later. */
+	ck_assert_msg(isn_num(&r, "recorded") >= 41 && isn_num(&r, "own") == 0,
+		      "%lld recorded ISNs, %lld of its own: the window did not reach the SYN-ACK", isn_num(&r, "recorded"),
+		      isn_num(&r, "own"));
+	run_free(&r);
+}
+END_TEST
+
 /* ---- where the capture was taken --------------------------------------------------------- */
 
 /* A client-side exchange: 80 ms round trip, request, response, the client closes. */
@@ -1014,6 +1080,7 @@ Suite *replay_rules_suite(void)
 	tcase_add_test(tc, test_late_synack_rebased);
 	tcase_add_test(tc, test_interleaved_all_established);
 	tcase_add_test(tc, test_listener_drop);
+	tcase_add_test(tc, test_listener_drop_twice);
 	tcase_add_test(tc, test_client_side_delayed);
 	tcase_add_test(tc, test_offload);
 	tcase_add_test(tc, test_close_then_kernel_rst);

@@ -15,6 +15,7 @@
 void delay_line_init(struct delay_line *d)
 {
 	memset(d, 0, sizeof(*d));
+	d->due = VT_NEVER;
 }
 
 /* No slot or run (a slot or run number's "none"). */
@@ -32,7 +33,7 @@ void delay_line_free(struct delay_line *d)
 	free(d->heap);
 	free(d->chain);
 	free(d->map);
-	memset(d, 0, sizeof(*d));
+	delay_line_init(d);
 }
 
 /* The hash of a held (inbound) segment's 4-tuple: src:sport -> dst:dport (the quick one: the chains' order shows nowhere). */
@@ -233,6 +234,12 @@ static void run_end(struct delay_line *d, uint32_t r)
 	d->free_run = r + 1;
 }
 
+/* The line changed: its earliest due time again (the first of the heap's first run). */
+static void due_update(struct delay_line *d)
+{
+	d->due = d->n ? d->slot[d->run[d->heap[0]].first].e.due : VT_NEVER;
+}
+
 int delay_line_push(struct delay_line *d, const struct segment *seg, int64_t n, vtime_t t, vtime_t due)
 {
 	struct delay_slot *ds;
@@ -278,6 +285,7 @@ int delay_line_push(struct delay_line *d, const struct segment *seg, int64_t n, 
 	} else {
 		run_start(d, s, delay, link);
 	}
+	due_update(d);
 	return 0;
 }
 
@@ -309,6 +317,7 @@ static void take(struct delay_line *d, uint32_t s, struct held_seg *out)
 	d->n--;
 	ds->chain_next = d->free_slot;
 	d->free_slot = s + 1;
+	due_update(d);
 }
 
 int delay_line_pop(struct delay_line *d, struct held_seg *out)

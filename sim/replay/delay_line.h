@@ -72,6 +72,7 @@ struct delay_line {
 	uint32_t free_run;       /* first free run + 1 (0: none beyond nruns used) */
 	uint32_t *map;           /* run + 1 at the head of each delay's chain (0: empty) */
 	uint32_t map_mask;       /* delay chains - 1 (0 with no table yet) */
+	vtime_t due;             /* the earliest due time held, VT_NEVER when empty (asked before every frame) */
 };
 
 void delay_line_init(struct delay_line *d);
@@ -84,7 +85,7 @@ int delay_line_push(struct delay_line *d, const struct segment *seg, int64_t n, 
 /* The earliest due time held, or VT_NEVER when the line is empty. */
 static inline vtime_t delay_line_due(const struct delay_line *d)
 {
-	return d->n ? d->slot[d->run[d->heap[0]].first].e.due : VT_NEVER;
+	return d->due;
 }
 
 /* The earliest held segment, left held (valid until the line next changes), or NULL when empty. */

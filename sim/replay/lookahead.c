@@ -563,8 +563,13 @@ void la_pop(struct lookahead *la)
 		la->idx_mask = LA_IDX_MIN - 1;
 	if (la->head >= LA_SOFT_FRAMES && la->count <= COMPACT_MAX && la->head + la->count <= LA_MAX_FRAMES)
 		compact(la);
-	else if (la->count > 1)
+	else if (la->count > COMPACT_MAX) {
+		/* (A window this shallow read its frames a few frames ago: they are in the cache.) */
 		prefetch_frame(la, pos_at(la, 1), 0); /* the head after the next pop */
+		/* The new head's index entry, which its pop takes out (its frame and link were loaded at the last pop). */
+		if (indexed(la, la->head))
+			__builtin_prefetch(&la->idx[la->links[la->head].ihash & la->idx_mask]);
+	}
 }
 
 int64_t la_nread(const struct lookahead *la)
