@@ -41,14 +41,21 @@
 #include "hash.h"
 #include "internal.h"
 
-uint32_t stack_ehash(uint32_t seed, const struct ip_addr *laddr, uint16_t lport,
-		     const struct ip_addr *raddr, uint16_t rport)
+/* stack_ehash(), inlined where every segment computes it (its probe, its prefetch). */
+static inline __attribute__((always_inline)) uint32_t
+ehash_of(uint32_t seed, const struct ip_addr *laddr, uint16_t lport, const struct ip_addr *raddr, uint16_t rport)
 {
 	int v6 = laddr->family == ADDR_V6;
 
 	/* inet_ehashfn: jhash_3words(laddr, faddr, lport << 16 | fport, secret) */
 	return hash_3words(hash_addr(laddr->a, v6, seed), hash_addr(raddr->a, v6, seed),
 			   (uint32_t)lport << 16 | rport, seed);
+}
+
+uint32_t stack_ehash(uint32_t seed, const struct ip_addr *laddr, uint16_t lport,
+		     const struct ip_addr *raddr, uint16_t rport)
+{
+	return ehash_of(seed, laddr, lport, raddr, rport);
 }
 
 /* An entry with this hash joined the chain tagged *t. */
@@ -73,7 +80,7 @@ static void tag_del(uint32_t *t)
 uint32_t ehash_hashfn(const struct stack *st, const struct ip_addr *laddr, uint16_t lport,
 		      const struct ip_addr *raddr, uint16_t rport)
 {
-	return stack_ehash(st->cfg.hash_seed, laddr, lport, raddr, rport);
+	return ehash_of(st->cfg.hash_seed, laddr, lport, raddr, rport);
 }
 
 /* An entry and its place in its chain's walk, for sorting into bucket order. */
@@ -346,9 +353,10 @@ struct sock_common *ehash_lookup(struct stack *st, const struct ip_addr *laddr, 
 				   rport, info);
 }
 
-struct sock_common *ehash_lookup_hashed(struct stack *st, uint32_t hash, const struct ip_addr *laddr,
-					uint16_t lport, const struct ip_addr *raddr, uint16_t rport,
-					struct lookup_info *info)
+/* ehash_lookup_hashed(), inlined into the probes: a segment's one lookup is a walk, not three calls. */
+static inline __attribute__((always_inline)) struct sock_common *
+lookup_walk(struct stack *st, uint32_t hash, const struct ip_addr *laddr, uint16_t lport,
+	    const struct ip_addr *raddr, uint16_t rport, struct lookup_info *info)
 {
 	struct ehash *eh = &st->ehash;
 	struct ehash_chain *ch = &eh->b[hash & eh->bmask];
@@ -383,6 +391,13 @@ struct sock_common *ehash_lookup_hashed(struct stack *st, uint32_t hash, const s
 	return NULL;
 }
 
+struct sock_common *ehash_lookup_hashed(struct stack *st, uint32_t hash, const struct ip_addr *laddr,
+					uint16_t lport, const struct ip_addr *raddr, uint16_t rport,
+					struct lookup_info *info)
+{
+	return lookup_walk(st, hash, laddr, lport, raddr, rport, info);
+}
+
 /* ---- probes ------------------------------------------------------------------ */
 
 /*
@@ -391,7 +406,7 @@ struct sock_common *ehash_lookup_hashed(struct stack *st, uint32_t hash, const s
  * found stays true while ehash.gen, bumped by every insert, removal,
  * replacement and resize, is the same.
  */
-static struct sock_common *probe_lookup(struct stack *st, const struct ip_addr *laddr, uint16_t lport,
+static inline __attribute__((always_inline)) struct sock_common *probe_lookup(struct stack *st, const struct ip_addr *laddr, uint16_t lport,
 					const struct ip_addr *raddr, uint16_t rport,
 					struct stack_probe *pr, struct lookup_info *info)
 {
@@ -404,7 +419,7 @@ static struct sock_common *probe_lookup(struct stack *st, const struct ip_addr *
 		return pr->entry;
 	}
 	if (!pr->hashed) {
-		pr->hash = ehash_hashfn(st, laddr, lport, raddr, rport);
+		pr->hash = ehash_of(st->cfg.hash_seed, laddr, lport, raddr, rport);
 		pr->hashed = 1;
 	}
 #ifdef TCPDEMUX_INVARIANTS
@@ -412,7 +427,7 @@ static struct sock_common *probe_lookup(struct stack *st, const struct ip_addr *
 	if (pr->hash != ehash_hashfn(st, laddr, lport, raddr, rport))
 		abort();
 #endif
-	c = ehash_lookup_hashed(st, pr->hash, laddr, lport, raddr, rport, info);
+	c = lookup_walk(st, pr->hash, laddr, lport, raddr, rport, info);
 	pr->walked = info->walked;
 	pr->entry = c;
 	pr->gen = st->ehash.gen;
@@ -449,7 +464,7 @@ void stack_prefetch(const struct stack *st, const struct ip_addr *laddr, uint16_
 		    const struct ip_addr *raddr, uint16_t rport, struct stack_probe *pr)
 {
 	const struct ehash *eh = &st->ehash;
-	uint32_t hash = ehash_hashfn(st, laddr, lport, raddr, rport);
+	uint32_t hash = ehash_of(st->cfg.hash_seed, laddr, lport, raddr, rport);
 
 	__builtin_prefetch(&eh->b[hash & eh->bmask]);
 	if (pr) {
