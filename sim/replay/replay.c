@@ -860,7 +860,8 @@ static int drop_followed(const struct rp *p, const struct segment *syn)
  */
 static int drop_known(struct rp *p, const struct la_frame *f)
 {
-	return drop_followed(p, &f->seg) && direction(p, &f->seg) > 0 && listener_dropped(p, f);
+	/* The window's test first: most SYNs are not sent again, and it needs no address lookup. */
+	return listener_dropped(p, f) && drop_followed(p, &f->seg) && direction(p, &f->seg) > 0;
 }
 
 static int follow_drop(struct rp *p, const struct la_frame *f, vtime_t t)
