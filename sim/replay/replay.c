@@ -392,8 +392,10 @@ static int drop_known(struct rp *p, const struct la_frame *f);
  * dropped (drop_known): then it is not replayed, and nothing further
  * ahead can change that. Without that last stop, a SYN answered only
  * after two retransmissions (1 s, then 2 s later) kept the window three
- * seconds deep: in zk_echo-connections 65,000 frames, 10 MB of decoded
- * frames written once for nothing, an eighth of its replay's time.
+ * seconds deep from its first transmission on (in zk_echo-connections
+ * 65,000 frames, 10 MB of decoded frames written once for nothing, an
+ * eighth of its replay's time); with it, each transmission keeps the
+ * window only until the next (41,000 frames at most there).
  */
 static void wait_for_answer(struct rp *p, const struct la_frame *f)
 {
