@@ -69,9 +69,10 @@ void capture_point_free(struct capture_point *cp)
  * the connection table; never 0 (an empty slot). The quick hash: the
  * table's slots show nowhere (lookups compare the 4-tuple, sweeps go by
  * the entries' own order), and every inbound segment and its prefetch
- * compute one.
+ * compute one. Inlined for that.
  */
-static uint32_t conn_hash(const struct ip_addr *local, uint16_t lp, const struct ip_addr *remote, uint16_t rp)
+static inline __attribute__((always_inline)) uint32_t
+conn_hash(const struct ip_addr *local, uint16_t lp, const struct ip_addr *remote, uint16_t rp)
 {
 	return hash_tuple_quick(local->a, lp, remote->a, rp, local->family == ADDR_V6, K_DELAY) | 1;
 }
@@ -122,8 +123,10 @@ static uint32_t conn_bit(const struct cp_conns *t, uint32_t h)
 	return (h >> 16 | h << 16) & (8 * (t->mask + 1) - 1);
 }
 
-static struct cp_conn *conn_find(const struct cp_conns *t, uint32_t h, const struct ip_addr *local, uint16_t lp,
-				 const struct ip_addr *remote, uint16_t rp)
+/* Inlined: every inbound segment of a capture that delays anything asks, and most are answered by the filter. */
+static inline __attribute__((always_inline)) struct cp_conn *
+conn_find(const struct cp_conns *t, uint32_t h, const struct ip_addr *local, uint16_t lp, const struct ip_addr *remote,
+	  uint16_t rp)
 {
 	const struct cp_slot *s;
 	uint32_t bit;

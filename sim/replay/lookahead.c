@@ -408,9 +408,12 @@ static void idx_remove(struct lookahead *la, uint32_t pos)
  * head was read that many frames ago and has left the cache again: each
  * frame replayed began with misses on its status, flags and link (a tenth
  * of the interleaved capture's replay). A frame's replay is long enough
- * to hide the loads.
+ * to hide the loads. Always inlined: GCC 12 takes a function doing nothing
+ * but prefetch for one without effects and drops its calls before it
+ * would inline them (as it did here in la_pop()).
  */
-static void prefetch_frame(const struct lookahead *la, uint32_t pos, int for_write)
+static inline __attribute__((always_inline)) void prefetch_frame(const struct lookahead *la, uint32_t pos,
+								 int for_write)
 {
 	const char *f = (const char *)&la->ring[pos];
 
@@ -579,7 +582,7 @@ void la_pop(struct lookahead *la)
 		compact(la);
 	else if (la->count > COMPACT_MAX) {
 		/* (A window this shallow read its frames a few frames ago: they are in the cache.) */
-		prefetch_frame(la, pos_at(la, 1), 0); /* the head after the next pop */
+		prefetch_frame(la, pos_at(la, 2), 0); /* the head after the pop after next */
 		/* The new head's index entry, which its pop takes out (its frame and link were loaded at the last pop). */
 		if (indexed(la, la->head))
 			__builtin_prefetch(&la->idx[la->links[la->head].ihash & la->idx_mask]);
