@@ -10,7 +10,6 @@
 #include <string.h>
 
 #include "delay_line.h"
-#include "hash.h"
 
 void delay_line_init(struct delay_line *d)
 {
@@ -34,12 +33,6 @@ void delay_line_free(struct delay_line *d)
 	free(d->chain);
 	free(d->map);
 	delay_line_init(d);
-}
-
-/* The hash of a held (inbound) segment's 4-tuple: src:sport -> dst:dport (the quick one: the chains' order shows nowhere). */
-static uint32_t seg_hash(const struct ip_addr *src, uint16_t sport, const struct ip_addr *dst, uint16_t dport)
-{
-	return hash_tuple_quick(src->a, sport, dst->a, dport, src->family == ADDR_V6, 0);
 }
 
 /* The chain of a delay's runs (Fibonacci hashing: delays are often round numbers). */
@@ -268,7 +261,7 @@ int delay_line_push(struct delay_line *d, const struct segment *seg, int64_t n, 
 	ds->e.seg = *seg;
 	ds->e.data = data;
 	ds->e.seg.data = data;
-	ds->hash = seg_hash(&seg->src, seg->sport, &seg->dst, seg->dport);
+	ds->hash = delay_line_hash(&seg->src, seg->sport, &seg->dst, seg->dport);
 	ds->chain_next = d->chain[ds->hash & d->chain_mask];
 	d->chain[ds->hash & d->chain_mask] = s + 1;
 	d->n++;
@@ -344,7 +337,7 @@ int delay_line_take_acked(struct delay_line *d, const struct segment *ack, struc
 	if (!d->n)
 		return -ENOENT;
 	/* What ack acknowledges was sent the other way: ack's receiver to its sender. */
-	h = seg_hash(&ack->dst, ack->dport, &ack->src, ack->sport);
+	h = delay_line_hash(&ack->dst, ack->dport, &ack->src, ack->sport);
 	for (c = d->chain[h & d->chain_mask]; c; c = d->slot[c - 1].chain_next) {
 		const struct delay_slot *ds = &d->slot[c - 1];
 		const struct segment *s = &ds->e.seg;

@@ -1290,6 +1290,8 @@ int replay_run(const struct replay_opts *o)
 		/* Held inbound segments due before this frame reach the stack first. */
 		if (p->held.n)
 			release_held(p, f ? vt_of(p, f->fr.ts) : VT_NEVER);
+		if (f && !f->status)
+			delay_line_prefetch(&p->held, &f->seg); /* for the host's frame's release_acked() */
 		if (!f)
 			break;
 		look_ahead(p, f);
