@@ -274,6 +274,7 @@ void ehash_insert_hashed(struct stack *st, struct sock_common *c, uint32_t hash)
 	tag_add(&ch->tag, hash);
 	c->hashed = 1;
 	eh->count++;
+	ehash_count(eh, c, 1);
 	if (eh->bmask < eh->mask ? eh->count > eh->bmask + 1
 				 : st->cfg.ehash_grow && eh->count > 2 * (eh->mask + 1) &&
 					   eh->mask < EHASH_MAX_BUCKETS - 1)
@@ -300,6 +301,7 @@ void ehash_remove(struct stack *st, struct sock_common *c)
 	if (pp) {
 		*pp = c->next;
 		st->ehash.count--;
+		ehash_count(&st->ehash, c, -1);
 		tag_del(&st->ehash.b[c->hash & st->ehash.bmask].tag);
 	}
 	c->next = NULL;
@@ -334,6 +336,8 @@ void ehash_replace(struct stack *st, struct sock_common *oldc, struct sock_commo
 	*pp = newc;
 	oldc->next = NULL;
 	oldc->hashed = 0;
+	ehash_count(&st->ehash, oldc, -1);
+	ehash_count(&st->ehash, newc, 1);
 	if (follow) {
 		pr->entry = newc;
 		pr->gen = st->ehash.gen;

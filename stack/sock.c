@@ -160,6 +160,8 @@ void sock_set_state(struct stack *st, struct sock *sk, int state)
 	 * close(), timeout, a listener resetting its queued children. */
 	if (state == TCP_CLOSED && (old == TCP_ESTABLISHED || old == TCP_CLOSE_WAIT))
 		stack_count(st, CNT_ESTABRESETS);
+	if (sk->c.hashed && sk->c.kind == SK_FULL && (old == TCP_ESTABLISHED) != (state == TCP_ESTABLISHED))
+		st->ehash.established += state == TCP_ESTABLISHED ? 1u : (uint32_t)-1;
 	sk->c.state = (uint8_t)state;
 	if (!sk->timewait)
 		emit_sock(st, EV_SOCK_STATE, &sk->c, old, sk->err);

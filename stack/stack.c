@@ -530,26 +530,15 @@ int stack_input_probed(struct stack *st, const struct segment *seg, int64_t fram
 void stack_totals(const struct stack *st, struct stack_totals *out)
 {
 	const struct sock *l;
-	uint32_t i;
 
 	memset(out, 0, sizeof(*out));
 	for (l = st->lt.first; l; l = l->ls->all_next)
 		out->listeners++;
-	for (i = 0; i <= st->ehash.bmask; i++) {
-		const struct sock_common *c;
-
-		ehash_prefetch_ahead(&st->ehash, i);
-		for (c = st->ehash.b[i].head; c; c = c->next) {
-			if (c->kind == SK_REQUEST)
-				out->request++;
-			else if (c->kind == SK_TW)
-				out->timewait++;
-			else if (c->state == TCP_ESTABLISHED)
-				out->established++;
-			else
-				out->other++;
-		}
-	}
+	/* Kept as entries come and go (struct ehash): stack_check() holds them to a walk. */
+	out->request = st->ehash.requests;
+	out->timewait = st->ehash.timewaits;
+	out->established = st->ehash.established;
+	out->other = st->ehash.count - st->ehash.requests - st->ehash.timewaits - st->ehash.established;
 }
 
 void stack_walk_listeners(struct stack *st, listener_walk_fn fn, void *ctx)
@@ -681,7 +670,7 @@ int stack_walk_accept_queue(struct stack *st, uint32_t listener_id, sock_walk_fn
 int stack_check(const struct stack *st, char *why, size_t len)
 {
 	const struct sock *l;
-	uint32_t i, n = 0, reqs = 0, qreqs = 0;
+	uint32_t i, n = 0, reqs = 0, qreqs = 0, tws = 0, est = 0;
 
 	CHECK(st->ehash.bmask <= st->ehash.mask && (st->ehash.bmask & (st->ehash.bmask + 1)) == 0,
 	      "ehash has %u chains for %u buckets", st->ehash.bmask + 1, st->ehash.mask + 1);
@@ -706,6 +695,8 @@ int stack_check(const struct stack *st, char *why, size_t len)
 				CHECK(container_of(c, const struct request_sock, c)->listener != NULL,
 				      "request %u has no listener", c->id);
 			}
+			tws += c->kind == SK_TW;
+			est += c->kind == SK_FULL && c->state == TCP_ESTABLISHED;
 			n++;
 		}
 		/* EHASH_TAG_MANY: not known (15 or more were in it since a walk last counted them). */
@@ -713,6 +704,9 @@ int stack_check(const struct stack *st, char *why, size_t len)
 		      "chain %u holds %u entries, its tag %08x counts %u", i, in_chain, tag, tag & EHASH_TAG_COUNT);
 	}
 	CHECK(n == st->ehash.count, "ehash holds %u entries, count says %u", n, st->ehash.count);
+	CHECK(reqs == st->ehash.requests && tws == st->ehash.timewaits && est == st->ehash.established,
+	      "ehash holds %u requests, %u TIME_WAIT, %u ESTABLISHED; its totals say %u, %u, %u", reqs, tws, est,
+	      st->ehash.requests, st->ehash.timewaits, st->ehash.established);
 	for (l = st->lt.first; l; l = l->ls->all_next) {
 		const struct request_sock *r;
 		const struct sock *s;
