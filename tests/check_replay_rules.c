@@ -26,6 +26,7 @@
  *                  direction, host, port, number or flags) gives the
  *                  first match before the bound, as a frame-by-frame
  *                  search does, also when the window is read as it goes;
+ *                  la_find() after its answer left the window;
  *   delay line     delay_line.c called directly: held segments leave in
  *                  (due, frame) order, equal due times by frame number,
  *                  through runs of one delay, delays sharing a due time,
@@ -974,6 +975,52 @@ START_TEST(test_window_compacts_deep)
 }
 END_TEST
 
+/*
+ * la_find() after the frame it found leaves: the key's next frame (a
+ * SYN-ACK sent again), not the one it answered before; a kind the window
+ * holds none of (a RST) is found once one is read.
+ */
+START_TEST(test_window_find_after_pop)
+{
+	struct ip_addr c = addr_v4(CLIENT), sv = addr_v4(SERVER);
+	const struct la_frame *g;
+	struct frame_src *fs;
+	struct lookahead *la;
+	struct cap cp;
+	char err[512];
+	int k;
+
+	cap_open(&cp, "find.pcap");
+	cap_tcp(&cp, 0, 0, 20000, TH_SYN, 100, 0, 0);
+	for (k = 1; k <= 3; k++) { /* the SYN-ACK, twice again, each after another client's frame */
+		cap_tcp(&cp, (uint64_t)k * 2 * MS, 1, 20000, TH_SYN | TH_ACK, 500, 101, 0);
+		cap_tcp(&cp, (uint64_t)k * 2 * MS + MS, 0, 20001, TH_SYN, 900, 0, 0);
+	}
+	cap_tcp(&cp, 10 * MS, 0, 20000, TH_RST, 101, 0, 0);
+	cap_close(&cp);
+	fs = frame_open(cp.path, NULL, err, sizeof(err));
+	ck_assert_msg(fs != NULL, "%s: %s", cp.path, err);
+	la = la_new(fs, cp.path, 0);
+	ck_assert_ptr_nonnull(la);
+	for (k = 0; k < 7; k++)
+		ck_assert_ptr_nonnull(la_read(la));
+	ck_assert_ptr_null(la_find(la, LA_RST, &c, 20000, &sv, 80));
+	for (k = 1; k <= 3; k++) {
+		g = la_find(la, LA_SYNACK, &sv, 80, &c, 20000);
+		ck_assert_msg(g && g->n == 2 * k, "SYN-ACK %d: frame %lld", k, g ? (long long)g->n : -1LL);
+		ck_assert_ptr_eq(la_find(la, LA_SYNACK, &sv, 80, &c, 20000), g); /* asked again */
+		while (la_head(la)->n <= 2 * k)
+			la_pop(la);
+	}
+	ck_assert_ptr_null(la_find(la, LA_SYNACK, &sv, 80, &c, 20000));
+	ck_assert_ptr_nonnull(la_read(la));
+	g = la_find(la, LA_RST, &c, 20000, &sv, 80);
+	ck_assert_msg(g && g->n == 8, "the RST: frame %lld", g ? (long long)g->n : -1LL);
+	la_free(la);
+	frame_close(fs);
+}
+END_TEST
+
 /* ---- the delay line ------------------------------------------------------------- */
 
 /* What the test expects held: one entry per segment pushed and not yet taken. */
@@ -1151,6 +1198,7 @@ Suite *replay_rules_suite(void)
 	tcase_add_test(tc, test_delay_table);
 	tcase_add_test(tc, test_window_scan_ack);
 	tcase_add_test(tc, test_window_compacts_deep);
+	tcase_add_test(tc, test_window_find_after_pop);
 	tcase_add_test(tc, test_delay_line_order);
 	suite_add_tcase(s, tc);
 	return s;

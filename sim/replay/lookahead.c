@@ -256,16 +256,23 @@ int la_is(const struct la_frame *f, int kind, const struct ip_addr *a, uint16_t 
 	       addr_equal(&f->seg.src, a) && addr_equal(&f->seg.dst, b);
 }
 
-const struct la_frame *la_find(const struct lookahead *la, int kind, const struct ip_addr *a,
-			       uint16_t pa, const struct ip_addr *b, uint16_t pb)
+const struct la_frame *la_find(struct lookahead *la, int kind, const struct ip_addr *a, uint16_t pa,
+			       const struct ip_addr *b, uint16_t pb)
 {
-	uint32_t h = idx_hash(kind, a, pa, b, pb), i = h & la->idx_mask;
+	uint32_t h, i;
 
-	for (; la->idx[i].pos; i = (i + 1) & la->idx_mask) {
+	/* Many questions are for a RST, of which a window mostly holds none. */
+	if (!la->nkind[kind])
+		return NULL;
+	/* A SYN's SYN-ACK is asked for again (its handshake's timing, then its ISN): the kind's last answer first. */
+	if (la->memo[kind] && la_is(la->memo[kind], kind, a, pa, b, pb))
+		return la->memo[kind];
+	h = idx_hash(kind, a, pa, b, pb);
+	for (i = h & la->idx_mask; la->idx[i].pos; i = (i + 1) & la->idx_mask) {
 		const struct la_frame *f = &la->ring[la->idx[i].pos - 1];
 
 		if (la->idx[i].hash == h && la_is(f, kind, a, pa, b, pb))
-			return f;
+			return la->memo[kind] = f;
 	}
 	return NULL;
 }
@@ -503,8 +510,10 @@ const struct la_frame *la_read(struct lookahead *la)
 	la->prev_ts = fr.ts;
 	/* A duplicate is filed under nothing: it stands for no second SYN or answer. */
 	f->kind = f->dup ? LA_NONE : (uint8_t)frame_kind(f);
-	if (f->kind)
+	if (f->kind) {
+		la->nkind[f->kind]++;
 		idx_add(la, pos);
+	}
 	return f;
 oom:
 	snprintf(la->err, sizeof(la->err), "%s: out of memory", la->file);
@@ -542,6 +551,7 @@ static void compact(struct lookahead *la)
 		}
 	}
 	la->head = 0;
+	memset(la->memo, 0, sizeof(la->memo)); /* they moved */
 	/* The index is empty now (all 0s): a few frames go back into the smallest one, more keep its size. */
 	if (la->count <= COMPACT_MAX)
 		la->idx_mask = LA_IDX_MIN - 1;
@@ -568,6 +578,11 @@ void la_pop(struct lookahead *la)
 		la->links[l->next_same - 1].last_same = l->last_same;
 	} else if (indexed(la, pos)) {
 		idx_remove(la, pos);
+	}
+	if (f->kind) {
+		la->nkind[f->kind]--;
+		if (la->memo[f->kind] == f)
+			la->memo[f->kind] = NULL;
 	}
 	if (f->copied)
 		bytes_release(la);

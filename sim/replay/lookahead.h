@@ -107,8 +107,8 @@ void la_pop(struct lookahead *la);
  * retransmission carries the same numbers, so the first one stands for
  * all), or NULL.
  */
-const struct la_frame *la_find(const struct lookahead *la, int kind, const struct ip_addr *a,
-			       uint16_t pa, const struct ip_addr *b, uint16_t pb);
+const struct la_frame *la_find(struct lookahead *la, int kind, const struct ip_addr *a, uint16_t pa,
+			       const struct ip_addr *b, uint16_t pb);
 
 
 /*
@@ -213,6 +213,8 @@ struct lookahead {
 	struct la_ient idx[LA_IDX_SIZE]; /* the index; only [0, idx_mask] in use */
 	uint32_t idx_mask;       /* the index's size in use - 1 (a power of two, LA_IDX_MIN..LA_IDX_SIZE) */
 	uint32_t idx_used;       /* entries in the index (keys, not frames: a key's later frames are chained) */
+	uint32_t nkind[LA_SYN + 1]; /* frames in the window of each kind (la_find asks the index only for a kind it holds) */
+	const struct la_frame *memo[LA_SYN + 1]; /* each kind's last la_find() answer (its key's first frame until it leaves) */
 	const uint8_t *prev;     /* the bytes of the frame read last (in the byte FIFO, valid until the next read) */
 	uint32_t prev_len;       /* its captured length */
 	uint64_t prev_ts;        /* its time */
