@@ -85,6 +85,22 @@ static struct {
 
 static int lib_state;       /* 0 not tried, 1 loaded, -1 failed (why says why) */
 static char why[PCAP_ERRBUF_SIZE];
+static void *lib_handle;    /* dlopen()'s handle while loaded */
+
+/*
+ * At exit, the library is closed again: the dynamic linker's records of
+ * it and its dependencies (link maps, search paths) are freed with it,
+ * so that a leak check of the program (make check-valgrind) finds the
+ * memory the program itself allocated, and nothing of a loader's. Every
+ * libpcap handle is closed by then (the program closes what it opens).
+ */
+static void lib_unload(void)
+{
+	if (lib_handle)
+		dlclose(lib_handle);
+	lib_handle = NULL;
+	lib_state = 0; /* a call after this one loads it again rather than calling into what was closed */
+}
 
 /*
  * Loads the library and finds every function, once. Returns 0, or -1 with
@@ -115,6 +131,8 @@ static int lib_load(void)
 		dlclose(h);
 		return -1;
 	}
+	lib_handle = h;
+	(void)atexit(lib_unload); /* a failure only leaves the loader's memory to the exit */
 	lib_state = 1;
 	return 0;
 }
