@@ -109,32 +109,14 @@ const char *frame_skip_name(int reason)
 	return "unknown";
 }
 
+/*
+ * The link types frame_ip_offset() decodes: those frame_dlt_name() names,
+ * and the three with no libpcap name of their own (DLT_RAW as some BSDs
+ * and files number it, PPP with a direction byte).
+ */
 static int supported(int dlt)
 {
-	switch (dlt) {
-	case LT_NULL:
-	case LT_EN10MB:
-	case LT_PPP:
-	case LT_RAW_A:
-	case LT_RAW_B:
-	case LT_PPP_SERIAL:
-	case LT_PPP_ETHER:
-	case LT_RAW:
-	case LT_C_HDLC:
-	case LT_IEEE802_11:
-	case LT_LOOP:
-	case LT_LINUX_SLL:
-	case LT_IEEE802_11_RADIOTAP:
-	case LT_PPP_PPPD:
-	case LT_PPI:
-	case LT_PPP_WITH_DIR:
-	case LT_IPV4:
-	case LT_IPV6:
-	case LT_LINUX_SLL2:
-		return 1;
-	default:
-		return 0;
-	}
+	return frame_dlt_name(dlt) || dlt == LT_RAW_B || dlt == LT_RAW || dlt == LT_PPP_WITH_DIR;
 }
 
 /*

@@ -190,7 +190,8 @@ static int file_dlt(uint32_t linktype)
 	}
 }
 
-static uint32_t host32(const uint8_t *p)
+/* A file's word in the machine's byte order: pcap_records_usable() or pcap_records_open() saw to that. */
+static uint32_t rd32(const uint8_t *p)
 {
 	uint32_t v;
 
@@ -198,7 +199,7 @@ static uint32_t host32(const uint8_t *p)
 	return v;
 }
 
-static uint16_t host16(const uint8_t *p)
+static uint16_t rd16(const uint8_t *p)
 {
 	uint16_t v;
 
@@ -220,8 +221,8 @@ int pcap_records_open(struct pcap_records *r, FILE *f, uint32_t magic, const cha
 	    magic != CAPFILE_PCAP_NS_SWAPPED)
 		return 0;
 	if (fread(h, 1, sizeof(h), f) == sizeof(h)) {
-		snaplen = host32(h + 16);
-		lt = file_dlt(host32(h + 20));
+		snaplen = rd32(h + 16);
+		lt = file_dlt(rd32(h + 20));
 		/*
 		 * Only a header libpcap would take as it stands: the machine's
 		 * byte order (the magic reads right as a host word), 2.4, a
@@ -229,8 +230,8 @@ int pcap_records_open(struct pcap_records *r, FILE *f, uint32_t magic, const cha
 		 * or one past the link type's maximum), no FCS bits in the
 		 * link type's top (its LT_LINKTYPE_EXT).
 		 */
-		if ((host32(h) == 0xa1b2c3d4u || host32(h) == 0xa1b23c4du) && host16(h + 4) == 2 &&
-		    host16(h + 6) == 4 && snaplen > 0 && snaplen <= REC_MAX_SNAPLEN && lt >= 0) {
+		if ((rd32(h) == 0xa1b2c3d4u || rd32(h) == 0xa1b23c4du) && rd16(h + 4) == 2 &&
+		    rd16(h + 6) == 4 && snaplen > 0 && snaplen <= REC_MAX_SNAPLEN && lt >= 0) {
 			if (records_setup(r, f, snaplen, magic, name) < 0)
 				return -1;
 			*dlt = lt;
@@ -318,14 +319,6 @@ static long have(struct pcap_records *r, size_t want)
 	return (long)(r->len < want ? r->len : want);
 }
 
-static uint32_t rd32(const uint8_t *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, 4); /* the machine's byte order: pcap_records_usable() saw to that */
-	return v;
-}
-
 /* libpcap's words for a read error (pcap_fmt_errmsg_for_errno). */
 static int read_failed(char *msg, size_t msglen)
 {
@@ -341,6 +334,16 @@ static void drop_behind(struct pcap_records *r)
 		(void)madvise(r->map + r->dropped / REC_DROP * REC_DROP, REC_DROP, MADV_DONTNEED);
 		r->dropped += REC_DROP;
 	}
+}
+
+/* A record header's time and wire length into h (its capture length is the caller's to check). */
+static void record_header(const struct pcap_records *r, const uint8_t *p, struct pcap_pkthdr *h)
+{
+	/* The file's time fields are signed 32-bit (libpcap's struct pcap_timeval): a damaged one goes negative there too. */
+	h->ts.tv_sec = (time_t)(int32_t)rd32(p);
+	/* Asked for nanoseconds, as libpcap scales them. */
+	h->ts.tv_usec = (suseconds_t)(int32_t)rd32(p + 4) * (r->usec ? 1000 : 1);
+	h->len = rd32(p + 12);
 }
 
 int pcap_records_next(struct pcap_records *r, struct pcap_pkthdr *h, const uint8_t **data, char *msg,
@@ -360,10 +363,8 @@ int pcap_records_next(struct pcap_records *r, struct pcap_pkthdr *h, const uint8
 		p = r->buf + r->off;
 		caplen = rd32(p + 8);
 		if (caplen <= r->snapshot && caplen <= r->max_caplen && r->len - r->off - 16 >= caplen) {
-			h->ts.tv_sec = (time_t)(int32_t)rd32(p);
-			h->ts.tv_usec = (suseconds_t)(int32_t)rd32(p + 4) * (r->usec ? 1000 : 1);
+			record_header(r, p, h);
 			h->caplen = caplen;
-			h->len = rd32(p + 12);
 			*data = p + 16;
 			r->off += 16 + (size_t)caplen;
 			drop_behind(r);
@@ -381,13 +382,8 @@ int pcap_records_next(struct pcap_records *r, struct pcap_pkthdr *h, const uint8
 		return -1;
 	}
 	p = r->buf + r->off;
-	/* The file's time fields are signed 32-bit (libpcap's struct pcap_timeval): a damaged one goes negative there too. */
-	h->ts.tv_sec = (time_t)(int32_t)rd32(p);
-	h->ts.tv_usec = (suseconds_t)(int32_t)rd32(p + 4);
+	record_header(r, p, h);
 	caplen = rd32(p + 8);
-	h->len = rd32(p + 12);
-	if (r->usec)
-		h->ts.tv_usec *= 1000; /* asked for nanoseconds, as libpcap scales them */
 	if (caplen > r->max_caplen) {
 		if (caplen > r->snapshot)
 			snprintf(msg, msglen, "invalid packet capture length %u, bigger than snaplen of %u", caplen,

@@ -410,9 +410,11 @@ static void idx_remove(struct lookahead *la, uint32_t pos)
 /*
  * Starts loading the frame at ring position pos (152 bytes: three or four
  * lines), to be written (for_write: a position a few frames past the
- * window's end) or read. The window moves through the whole ring, 10 MB,
- * so a position it reaches was last used 65,536 frames ago: la_read()
- * wrote every frame into lines no cache held (its stores waited), and in
+ * window's end) or read. A window deeper than COMPACT_MAX walks far into
+ * the ring before it is compacted (one deeper than COMPACT_DEEP through
+ * all of it, 10 MB), so a position it reaches was last used thousands of
+ * frames ago: la_read() wrote frames into lines no cache held (its stores
+ * waited), and in
  * a window thousands of frames deep (a capture of thousands of handshakes
  * at once, whose SYN-ACKs come thousands of frames after their SYNs) the
  * head was read that many frames ago and has left the cache again: each

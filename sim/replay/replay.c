@@ -54,7 +54,8 @@ struct rp {
 	struct replay_cookies cookies; /* SYN cookies the recorded kernel issued */
 	struct capture_point cp;      /* where the capture was taken, per connection */
 	struct delay_line held;       /* inbound segments held back to the server's time */
-	struct stack_probe head_pr;   /* the window's head frame's probe: the hash its prefetch computed, if any */
+	struct stack_probe head_pr;   /* the window's head frame's probe: the hash its prefetch computed */
+	const struct stack_probe *head_hint; /* &head_pr when the head frame was prefetched, else NULL */
 	uint32_t head_cp_hash;        /* ...and its capture-point hash (capture_point_prefetch), or 0 */
 	uint64_t opens_measured;      /* PassiveOpens when a completed handshake was last measured */
 	struct verify *v;             /* --verify, else NULL */
@@ -354,70 +355,51 @@ static const struct la_frame *read_one(struct rp *p)
 	return f;
 }
 
+static int drop_known(struct rp *p, const struct la_frame *f);
+
 /*
  * Reads ahead until the window holds a frame of kind k1 or k2 (0: none)
- * from a:pa to b:pb, or is full (deep: la_full(), else la_full_soft()). Returns the frame of kind k1 if the
- * window already held one, else the first of either kind, else NULL.
+ * from a:pa to b:pb, or is full (deep: la_full(), else la_full_soft()).
+ * Returns the frame of kind k1 if the window already held one, else the
+ * first of either kind, else NULL.
+ *
+ * syn, when not NULL, is the head SYN (from b:pb to a:pa) whose answer
+ * this is: the look also ends, with NULL, once syn is known to be a SYN
+ * the recorded listener dropped (drop_known): it is not replayed, and
+ * nothing further ahead can change that. Without that stop, a SYN
+ * answered only after two retransmissions (1 s, then 2 s later) kept the
+ * window three seconds deep from its first transmission on (in
+ * zk_echo-connections 65,000 frames, 10 MB of decoded frames written once
+ * for nothing, an eighth of its replay's time); with it, each
+ * transmission keeps the window only until the next (41,000 frames at
+ * most there).
  */
-static const struct la_frame *wait_for(struct rp *p, int k1, int k2, const struct ip_addr *a,
-				       uint16_t pa, const struct ip_addr *b, uint16_t pb, int deep)
+static inline const struct la_frame *wait_for(struct rp *p, int k1, int k2, const struct ip_addr *a, uint16_t pa,
+				       const struct ip_addr *b, uint16_t pb, int deep, const struct la_frame *syn)
 {
 	const struct la_frame *e = la_find(p->la, k1, a, pa, b, pb);
 
 	if (!e && k2)
 		e = la_find(p->la, k2, a, pa, b, pb);
+	if (e || (syn && drop_known(p, syn)))
+		return e;
 	/*
 	 * Only a frame read now can change the answer: look at each one, not
 	 * the index. The first that matches is the first of its kind in the
 	 * window (none was before it), so it is what the index would give.
 	 */
-	while (!e && !(deep ? la_full(p->la) : la_full_soft(p->la))) {
+	while (!(deep ? la_full(p->la) : la_full_soft(p->la))) {
 		const struct la_frame *f = read_one(p);
 
 		if (!f)
 			break;
 		if ((f->kind == k1 || (k2 && f->kind == k2)) && la_is(f, f->kind, a, pa, b, pb))
-			e = f;
+			return f;
+		/* The SYN sent again: the one thing that can make syn a drop. */
+		if (syn && f->kind == LA_SYN && la_is(f, LA_SYN, b, pb, a, pa) && drop_known(p, syn))
+			break;
 	}
-	return e;
-}
-
-static int drop_known(struct rp *p, const struct la_frame *f);
-
-/*
- * Reads ahead for the SYN f at the head of the window: until the window
- * holds its SYN-ACK or a RST for it (the ISN, the listener, the
- * handshake's timing), or is full (la_full: as deep as a SYN is ever
- * followed), or until f is known to be a SYN the recorded listener
- * dropped (drop_known): then it is not replayed, and nothing further
- * ahead can change that. Without that last stop, a SYN answered only
- * after two retransmissions (1 s, then 2 s later) kept the window three
- * seconds deep from its first transmission on (in zk_echo-connections
- * 65,000 frames, 10 MB of decoded frames written once for nothing, an
- * eighth of its replay's time); with it, each transmission keeps the
- * window only until the next (41,000 frames at most there).
- */
-static void wait_for_answer(struct rp *p, const struct la_frame *f)
-{
-	const struct segment *syn = &f->seg;
-
-	if (la_find(p->la, LA_SYNACK, &syn->dst, syn->dport, &syn->src, syn->sport) ||
-	    la_find(p->la, LA_RST, &syn->dst, syn->dport, &syn->src, syn->sport) || drop_known(p, f))
-		return;
-	/* Only a frame read now can change the answer: look at each one, not the index. */
-	while (!la_full(p->la)) {
-		const struct la_frame *g = read_one(p);
-
-		if (!g)
-			return;
-		if ((g->kind == LA_SYNACK || g->kind == LA_RST) &&
-		    la_is(g, g->kind, &syn->dst, syn->dport, &syn->src, syn->sport))
-			return;
-		/* The SYN sent again: the one thing that can make f a drop. */
-		if (g->kind == LA_SYN && la_is(g, LA_SYN, &syn->src, syn->sport, &syn->dst, syn->dport) &&
-		    drop_known(p, f))
-			return;
-	}
+	return NULL;
 }
 
 /*
@@ -450,7 +432,7 @@ static void look_ahead(struct rp *p, const struct la_frame *f)
 		while (p->nlocal == 0 && !la_full_soft(p->la))
 			read_one(p);
 	if (!f->status && (f->seg.flags & (TH_SYN | TH_ACK)) == TH_SYN)
-		wait_for_answer(p, f);
+		wait_for(p, LA_SYNACK, LA_RST, &f->seg.dst, f->seg.dport, &f->seg.src, f->seg.sport, 1, f);
 }
 
 /* ---- the stack's questions ------------------------------------------------------------ */
@@ -500,7 +482,7 @@ static void replay_inbound(struct rp *p, const struct segment *seg, int64_t n, v
 		 * recorded host reset it, it really was a stray; otherwise the
 		 * connection predates the capture...
 		 */
-		const struct la_frame *rst = wait_for(p, LA_RST, 0, &seg->dst, seg->dport, &seg->src, seg->sport, 0);
+		const struct la_frame *rst = wait_for(p, LA_RST, 0, &seg->dst, seg->dport, &seg->src, seg->sport, 0, NULL);
 
 		/* ...unless it answers a SYN cookie: the listener takes it. */
 		if ((!rst || rst->seg.seq != seg->ack) && !replay_cookie_known(&p->cookies, seg) &&
@@ -826,13 +808,6 @@ static int listener_dropped(struct rp *p, const struct la_frame *f)
 	return 1;
 }
 
-/*
- * The recorded listener dropped the SYN f: without --listen (which makes
- * the stack's own backlog decide) the stack is not given it, as if it had
- * been lost; the drop is counted, the connection noted for --verify, and
- * the connections that may have filled the queue counted for the backlog
- * the summary infers. Returns 1 when the SYN is not to be replayed.
- */
 /* The drops entry of the SYN's listener: its index, or p->ndrops when it has none yet. */
 static int drop_slot(const struct rp *p, const struct segment *syn)
 {
@@ -866,6 +841,13 @@ static int drop_known(struct rp *p, const struct la_frame *f)
 	return listener_dropped(p, f) && drop_followed(p, &f->seg) && direction(p, &f->seg) > 0;
 }
 
+/*
+ * The recorded listener dropped the SYN f: without --listen (which makes
+ * the stack's own backlog decide) the stack is not given it, as if it had
+ * been lost; the drop is counted, the connection noted for --verify, and
+ * the connections that may have filled the queue counted for the backlog
+ * the summary infers. Returns 1 when the SYN is not to be replayed.
+ */
 static int follow_drop(struct rp *p, const struct la_frame *f, vtime_t t)
 {
 	const struct segment *syn = &f->seg;
@@ -986,7 +968,7 @@ static int replay_frame(struct rp *p, const struct la_frame *f, const char **not
 		if (!delay && (f->seg.flags & TH_FIN) && (crossed = not_yet_acked(p, &f->seg, t, t + FIN_CROSS, 8)) != 0)
 			delay = crossed - t + 1;
 		if (!delay || delay_line_push(&p->held, &f->seg, f->n, t, t + delay) < 0)
-			replay_inbound(p, &f->seg, f->n, t, &p->head_pr);
+			replay_inbound(p, &f->seg, f->n, t, p->head_hint);
 	} else if (dir < 0) {
 		if (!p->stats.outbound++)
 			p->first_out = f->n;
@@ -1274,7 +1256,7 @@ int replay_run(const struct replay_opts *o)
 			read_one(p);
 			f = la_head(p->la);
 		}
-		p->head_pr = (struct stack_probe){ 0 };
+		p->head_hint = NULL; /* (head_pr is left as it was: only a prefetch below fills it, whole) */
 		p->head_cp_hash = 0;
 		if (f && !f->status) {
 			/*
@@ -1284,8 +1266,10 @@ int replay_run(const struct replay_opts *o)
 			 * whose hash its probe keeps.
 			 */
 			p->head_cp_hash = capture_point_prefetch(&p->cp, &f->seg);
-			if ((f->seg.flags & (TH_SYN | TH_ACK)) == TH_SYN)
+			if ((f->seg.flags & (TH_SYN | TH_ACK)) == TH_SYN) {
 				stack_prefetch(p->st, &f->seg.dst, f->seg.dport, &f->seg.src, f->seg.sport, &p->head_pr);
+				p->head_hint = &p->head_pr;
+			}
 		}
 		/* Held inbound segments due before this frame reach the stack first. */
 		if (p->held.n)
