@@ -35,7 +35,6 @@ struct in_ctx {
 	const struct segment *seg;
 	struct lookup_info lookup;
 	struct sock *listener;      /* listener consulted, if any */
-	struct sock_view cv;        /* the socket to report, taken before it could be freed */
 	uint8_t has_cv;
 	uint8_t action;
 	int8_t reason;
@@ -43,6 +42,13 @@ struct in_ctx {
 	uint16_t cookie_mss;
 	uint8_t isn_adopted;
 	int fd;                     /* descriptor of the full socket it reached, or -1 */
+	/*
+	 * The socket to report, taken before it could be freed; last, and
+	 * not cleared with the rest: read only while has_cv, which only
+	 * set_sock() sets, through sock_view_of() (which clears it) when an
+	 * observer is there to read it.
+	 */
+	struct sock_view cv;
 };
 
 
@@ -1105,7 +1111,7 @@ int tcp_input(struct stack *st, const struct segment *seg, int64_t frame, struct
 	struct stack_probe *saved;
 	int observed = st->obs != NULL;
 
-	memset(&x, 0, sizeof(x));
+	memset(&x, 0, offsetof(struct in_ctx, cv)); /* cv: see struct in_ctx */
 	x.seg = seg;
 	x.reason = -1;
 	x.fd = -1;
