@@ -13,6 +13,8 @@
 
 #include <string.h>
 
+#include "clear.h"
+
 #define IPPROTO_TCP_NUM 6
 
 /* IPv6 next-header values this parser knows (RFC 8200 section 4). */
@@ -509,7 +511,7 @@ static int parse_ip6(const uint8_t *pkt, size_t caplen, size_t cap, struct segme
 /* Both parsers: caplen bytes readable, of which the first cap were captured. */
 static int parse_ip(const uint8_t *pkt, size_t caplen, size_t cap, struct segment *seg, unsigned flags)
 {
-	memset(seg, 0, sizeof(*seg));
+	clear_obj(seg, sizeof(*seg)); /* once per frame: clear.h says why not memset */
 	if (caplen < IP4_HDR_MIN)
 		return -SEG_E_TRUNCATED;
 	if (cap < 1)
