@@ -18,13 +18,13 @@
 #include "clear.h"
 #include "internal.h"
 
+/* c is cleared (its object is): the addresses need only their family to be addr_any(family). */
 static void common_init(struct stack *st, struct sock_common *c, uint8_t kind, int family,
 			uint32_t id)
 {
 	c->kind = kind;
 	c->id = id ? id : ++st->next_id;
-	c->laddr = addr_any(family);
-	c->raddr = addr_any(family);
+	c->laddr.family = c->raddr.family = (uint8_t)family;
 	st->nsocks++;
 }
 
