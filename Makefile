@@ -16,7 +16,7 @@ WERROR  ?= $(if $(CI),-Werror,)
 BUILD   := build
 OBJDIR  := $(BUILD)/obj-$(MODE)
 
-BASE_CFLAGS := -std=c11 -D_DEFAULT_SOURCE -Wall -Wextra -Wshadow -Wstrict-prototypes \
+BASE_CFLAGS := -std=c11 -pthread -D_DEFAULT_SOURCE -Wall -Wextra -Wshadow -Wstrict-prototypes \
                -Wmissing-prototypes -Wformat=2 $(WERROR)
 ifeq ($(MODE),debug)
   # TCPDEMUX_INVARIANTS: stack_check() after every segment and timer, abort on a broken invariant
@@ -49,7 +49,7 @@ PKG_CFLAGS = $(shell pkg-config --cflags libpcap zlib check 2>/dev/null)
 # libpcap is not linked: sim/capture/pcap_lib.c loads it the first time it is
 # called (a plain pcap file is read without it), by the SONAME the linker
 # would have recorded (Debian's is libpcap.so.0.8).
-PCAP_LIBS  = $(shell pkg-config --libs zlib 2>/dev/null) -ldl
+PCAP_LIBS  = $(shell pkg-config --libs zlib 2>/dev/null) -ldl -pthread
 PCAP_SONAME = $(shell objdump -p "$$($(CC) -print-file-name=libpcap.so)" 2>/dev/null | sed -n 's/^ *SONAME *//p')
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
 
