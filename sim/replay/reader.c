@@ -21,8 +21,8 @@
  * It sleeps until the ring is half empty, and the replay wakes it once per
  * half ring (one system call per READER_SLOTS / 2 frames). The replay
  * waits for frames only at the start and where reading is the slower half
- * (a burst of page faults); it spins a little first, since the frames it
- * waits for are then microseconds away.
+ * (a burst of page faults, frames the replay skips); it too sleeps until a
+ * run of frames is ready (wait_for_frame).
  *
  * Lost wake-ups: a thread going to sleep first says so (its waiting flag),
  * then looks at the other's counter once more, both sequentially
@@ -50,8 +50,10 @@
 #ifndef READER_WAKE_AT
 #define READER_WAKE_AT (READER_SLOTS / 2)
 #endif
-/* How many times a replay waiting for frames looks again before it sleeps (a few microseconds). */
-#define READER_SPIN 2000
+/* The replay wakes a reader waiting for room once the ring holds at most this many frames. */
+#define READER_WAKE_AT (READER_SLOTS / 2)
+/* A replay waiting for frames is woken once the ring holds this many (or the reader stopped). */
+#define READER_WAKE_REPLAY (READER_SLOTS / 4)
 
 /* ---- decoding ------------------------------------------------------------------------ */
 
@@ -161,19 +163,24 @@ static void publish_head(struct reader *r)
 	}
 }
 
-/* The reader's counter published, and the replay woken if it sleeps; final: before the reader stops. */
+/*
+ * The reader's counter published, and the replay woken if it sleeps and
+ * READER_WAKE_REPLAY frames wait for it; final: before the reader stops
+ * (woken whatever the count).
+ */
 static void publish_tail(struct reader *r, uint32_t tail, int final)
 {
 	if (final) {
-		atomic_store(&r->tail, tail);
+		atomic_store(&r->tail, tail); /* sequentially consistent: before replay_waits is read */
 	} else {
 		atomic_store_explicit(&r->tail, tail, memory_order_release);
 		/*
 		 * Only a relaxed look: a replay that went to sleep just now is
-		 * seen at the next frame's (its flag is stored before it looks
-		 * at tail, and the reader never waits with the ring empty).
+		 * seen at a later frame's (its flag is stored before it looks at
+		 * tail), at the latest before the reader waits for room.
 		 */
-		if (!atomic_load_explicit(&r->replay_waits, memory_order_relaxed))
+		if (!atomic_load_explicit(&r->replay_waits, memory_order_relaxed) ||
+		    tail - atomic_load_explicit(&r->head, memory_order_relaxed) < READER_WAKE_REPLAY)
 			return;
 	}
 	if (atomic_load(&r->replay_waits)) {
@@ -197,6 +204,7 @@ static int wait_for_room(struct reader *r, uint32_t tail)
 		r->seen_head = atomic_load_explicit(&r->head, memory_order_acquire);
 		if (tail - r->seen_head < READER_SLOTS)
 			break;
+		publish_tail(r, tail, 1); /* a replay asleep now is woken: the ring is full */
 		atomic_store(&r->reader_waits, 1);
 		head = atomic_load(&r->head);
 		if (tail - head >= READER_SLOTS && !atomic_load(&r->stop))
@@ -290,20 +298,17 @@ struct reader *reader_start(struct frame_src *fs, unsigned seg_flags, size_t min
 	return r;
 }
 
-/* The replay waits for the reader's next frame: a few looks, then asleep until it is published. */
+/*
+ * The replay waits for the reader's next frame: asleep until the reader
+ * has READER_WAKE_REPLAY of them (or stopped). Spinning instead burnt a
+ * core whenever reading was the slower half, and waking for every frame
+ * cost more than the frame (a window read and popped at once, with no
+ * replay: 42 ms with one thread, 230 ms wall and 450 ms CPU with two,
+ * 60 ms and 70 ms once woken per READER_WAKE_REPLAY frames).
+ */
 static void wait_for_frame(struct reader *r)
 {
-	int i;
-
-	publish_head(r); /* the reader may wait for room (it never does with the ring empty, but say so anyway) */
-	for (i = 0; i < READER_SPIN; i++) {
-		r->seen_tail = atomic_load_explicit(&r->tail, memory_order_acquire);
-		if (r->seen_tail != r->taken)
-			return;
-#if defined(__x86_64__) || defined(__i386__)
-		__builtin_ia32_pause();
-#endif
-	}
+	publish_head(r); /* (the reader never waits for room with the ring empty, but say so anyway) */
 	for (;;) {
 		uint32_t tail;
 
