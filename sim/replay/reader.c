@@ -47,10 +47,6 @@
 /* The replay publishes head (and looks whether the reader sleeps) every this many frames. */
 #define READER_BATCH 32u
 /* The replay wakes a reader waiting for room once the ring holds at most this many frames. */
-#ifndef READER_WAKE_AT
-#define READER_WAKE_AT (READER_SLOTS / 2)
-#endif
-/* The replay wakes a reader waiting for room once the ring holds at most this many frames. */
 #define READER_WAKE_AT (READER_SLOTS / 2)
 /* A replay waiting for frames is woken once the ring holds this many (or the reader stopped). */
 #define READER_WAKE_REPLAY (READER_SLOTS / 4)
