@@ -1542,9 +1542,8 @@ END_TEST
 
 /*
  * End to end: `replay --threads 2` prints what `--threads 1` prints, byte
- * for byte (JSON, with --verify), on the published capture the default
- * reads with the reader (zk_echo-connections, over READER_MIN_BYTES) and
- * on a small one it reads only when asked; --threads takes 1 or 2.
+ * for byte (JSON, with --verify), on the largest published captures (one
+ * a window 41,000 frames deep, one of SMB2 reads); --threads takes 1 or 2.
  */
 START_TEST(test_reader_replay_same_output)
 {

@@ -449,11 +449,6 @@ int frame_data_kept(const struct frame_src *fs)
 	return fs->nview == 1 && fs->v[0].native && pcap_records_mapped(&fs->v[0].rec);
 }
 
-size_t frame_mapped_bytes(const struct frame_src *fs)
-{
-	return fs->nview == 1 && fs->v[0].native && fs->v[0].rec.map ? fs->v[0].rec.map_len : 0;
-}
-
 void frame_counts(const struct frame_src *fs, uint64_t *frames, uint64_t *filtered)
 {
 	*frames = fs->nframes;

@@ -69,9 +69,6 @@ int frame_next(struct frame_src *fs, struct frame *fr, char *err, size_t errlen)
  */
 int frame_data_kept(const struct frame_src *fs);
 
-/* The bytes of the file read in place (mapped: frame_data_kept), 0 for a file read otherwise. */
-size_t frame_mapped_bytes(const struct frame_src *fs);
-
 /* Frames read from the file so far, and how many of them the filter dropped. */
 void frame_counts(const struct frame_src *fs, uint64_t *frames, uint64_t *filtered);
 

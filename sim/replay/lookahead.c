@@ -176,11 +176,8 @@ struct lookahead *la_new(struct frame_src *fs, const char *file, unsigned seg_fl
 	la->fs = fs;
 	la->file = file;
 	la->seg_flags = seg_flags;
-	/* NULL: read here, as with one thread. */
 	if (threads > 1)
-		la->reader = reader_start(fs, seg_flags, 0);
-	else if (threads == 0 && reader_default_threads() > 1)
-		la->reader = reader_start(fs, seg_flags, READER_MIN_BYTES);
+		la->reader = reader_start(fs, seg_flags); /* NULL: read here, as with one thread */
 	return la;
 }
 

@@ -2,8 +2,8 @@
  * lookahead.h - the replay's window of frames read ahead of the one being
  * replayed, with an index of the SYNs, SYN-ACKs and RSTs in it.
  *
- * Path: frame.c (libpcap) -> reader.c (frame_decode; on a thread of its
- *       own for a large plain pcap file) -> la_read() -> the window ->
+ * Path: frame.c (libpcap) -> reader.c (frame_decode; with --threads 2 on
+ *       a thread of its own) -> la_read() -> the window ->
  *       la_head() / la_pop() in capture order, to replay.c's driver;
  *       la_find() answers "is there a SYN-ACK (RST, SYN) for this 4-tuple
  *       ahead?" for the decisions that need the recorded host's future.
@@ -49,9 +49,7 @@ struct lookahead;
  * are decoded with their own link type (a mixed pcapng has several) and
  * seg_flags (frame_decode). With threads 2 they are read and decoded on a
  * second thread when the file is one the reader reads (reader_start);
- * with 0 (the default) too, when the machine has a second core and the
- * file is large enough to pay for the thread (READER_MIN_BYTES); with 1,
- * always on the caller's. The frames are the same either way.
+ * else (1, or 0) on the caller's. The frames are the same either way.
  * Returns NULL when memory runs out.
  */
 struct lookahead *la_new(struct frame_src *fs, const char *file, unsigned seg_flags, int threads);

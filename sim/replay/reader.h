@@ -1,6 +1,6 @@
 /*
  * reader.h - the capture's frames read and decoded for the replay's
- * window, on a second core when that pays.
+ * window, on the replay's own thread or (--threads 2) on a second one.
  *
  * Path: frame.c (frame_next) -> reader_decode() (the link layer, IP and
  *       TCP headers, what the window files the frame under) -> a
@@ -16,14 +16,22 @@
  * The two threads share a ring of READER_SLOTS decoded frames: the reader
  * fills it, the window takes from it in file order, so the replay sees
  * exactly the frames, in exactly the order, that it would read itself,
- * and every output stays byte for byte the same (--threads 1 reads on the
- * replay's own thread, for a debugger or a machine of one core).
+ * and every output stays byte for byte the same.
+ *
+ * Why it is not the default: on the two-core machines this project is
+ * measured on (bench/RESULTS.md), the second thread took a quarter off the
+ * standard capture's wall time and a sixth off the interleaved one's, for
+ * a sixth more CPU time, but made the published-capture composite a tenth
+ * slower (half again the CPU time): each frame the replay takes (three
+ * cache lines of decoded frame, and the packet's first line) now comes
+ * from the other core's cache, and where the replay does little per frame
+ * that costs more than the decoding it saves. Nor does it pay when the
+ * second core is busy. So it is asked for, never assumed.
  *
  * The reader runs only on a plain pcap file read in place (frame_data_kept:
  * its frames' bytes stay where they are, so a decoded segment may point
- * into them on either thread) that is large enough for a second thread to
- * be worth starting (READER_MIN_BYTES). Everything else is read by the
- * window itself, with the same reader_decode(). A frame the reader cannot
+ * into them on either thread). Everything else is read by the window
+ * itself, with the same reader_decode(). A frame the reader cannot
  * finish on its own (one the snap length cut, whose decoding needs a pad
  * the window owns) comes through undecoded, and the window decodes it; a
  * frame no longer in the mapping (the file grew while it was read) ends
@@ -111,7 +119,7 @@ void reader_decode(struct la_frame *f, const struct frame *fr, unsigned seg_flag
 /* ---- the second thread -------------------------------------------------------------- */
 
 /*
- * The reader's ring: READER_SLOTS frames, 608 KiB, about a millisecond of
+ * The reader's ring: READER_SLOTS frames, 768 KiB, about a millisecond of
  * replay: enough that neither thread waits on the other's hiccups (a page
  * fault, a burst of handshakes), and that each wakes the other rarely
  * (reader.c: a reader waiting for room is woken once the ring is half
@@ -121,12 +129,6 @@ void reader_decode(struct la_frame *f, const struct frame *fr, unsigned seg_flag
  */
 #define READER_SLOTS 4096u
 
-/*
- * Unless asked for (--threads 2), a file smaller than this is read on the
- * replay's thread: it is over before a second thread pays for its start.
- */
-#define READER_MIN_BYTES (4u << 20)
-
 /* A slot's status for a frame the window must decode itself (reader_next returns its raw frame). */
 #define READER_RAW (-1)
 
@@ -135,11 +137,10 @@ struct reader;
 /*
  * Starts the second thread reading fs (the caller's, which must not read
  * it while the reader runs) with frame_decode()'s seg_flags. Returns NULL
- * when fs is not a file the reader reads (not read in place, or smaller
- * than min_bytes: READER_MIN_BYTES, or 0 when asked for) or no thread
+ * when fs is not a file the reader reads (not read in place) or no thread
  * could be started: the caller then reads fs itself, with the same result.
  */
-struct reader *reader_start(struct frame_src *fs, unsigned seg_flags, size_t min_bytes);
+struct reader *reader_start(struct frame_src *fs, unsigned seg_flags);
 
 /*
  * The next frame, in file order, copied into *f. Returns 1 with *f
@@ -157,8 +158,5 @@ int reader_next(struct reader *r, struct la_frame *f, struct frame *fr, char *er
 
 /* Stops the thread (at once, if it is still reading) and frees the reader. NULL is a no-op. */
 void reader_free(struct reader *r);
-
-/* How many threads a replay reads with by default: 2 when the process may run on two cores or more, else 1. */
-int reader_default_threads(void);
 
 #endif

@@ -89,7 +89,7 @@ struct replay_opts {
 	int accept_given;            /* --accept was given (else the capture may tell) */
 	int verify;                  /* compare with the recorded host's segments */
 	int capture_point;           /* enum capture_mode (capture_point.h): --capture-point */
-	int threads;                 /* --threads: 1 reads on the replay's thread, 2 on a second one; 0: a second one when it pays (la_new) */
+	int threads;                 /* --threads: 2 reads and decodes the capture on a second thread (reader.h); 0 or 1 on the replay's */
 };
 
 /*
