@@ -216,14 +216,13 @@ void ehash_destroy(struct ehash *eh)
 
 static void ehash_grow(struct ehash *eh)
 {
-	uint32_t n = (eh->bmask + 1) * 2, i;
+	uint32_t old = eh->bmask + 1, n = old * 2, i;
 	struct ehash_chain *b = calloc(n, sizeof(*b));
 
 	if (!b)
 		return;
-	for (i = 0; i <= eh->bmask; i++) {
-		/* Walked from the tail so each new chain keeps the old order (newest first). */
-		struct sock_common *rev = NULL, *c, *next;
+	for (i = 0; i < old; i++) {
+		struct sock_common *c = eh->b[i].head, **lo, **hi;
 
 		/*
 		 * Every entry is read once here, in chain order, and the
@@ -233,21 +232,40 @@ static void ehash_grow(struct ehash *eh)
 		 * for one without effects and drops its calls. A prefetch of
 		 * NULL is harmless.
 		 */
-		if (eh->bmask - i >= GROW_AHEAD)
+		if (eh->bmask - i >= GROW_AHEAD) {
+			struct sock_common *ahead = eh->b[i + GROW_AHEAD / 2].head;
+
 			__builtin_prefetch(eh->b[i + GROW_AHEAD].head);
-		if (eh->bmask - i >= GROW_AHEAD / 2 && (c = eh->b[i + GROW_AHEAD / 2].head) != NULL)
-			__builtin_prefetch(c->next);
-		for (c = eh->b[i].head; c; c = next) {
-			next = c->next;
-			c->next = rev;
-			rev = c;
+			if (ahead)
+				__builtin_prefetch(ahead->next);
 		}
-		for (c = rev; c; c = next) {
-			next = c->next;
-			c->next = b[c->hash & (n - 1)].head;
-			b[c->hash & (n - 1)].head = c;
-			tag_add(&b[c->hash & (n - 1)].tag, c->hash);
+		/*
+		 * Chain i splits into new chains i and i + old by the hash's
+		 * next bit, each keeping the old order (newest first). At one
+		 * entry a chain on average when the table doubles, most
+		 * chains hold none or one: those cost no walk.
+		 */
+		if (!c)
+			continue;
+		if (!c->next) {
+			b[i | (c->hash & old)].head = c;
+			b[i | (c->hash & old)].tag = ehash_tag_bit(c->hash) | 1;
+			continue;
 		}
+		lo = &b[i].head;
+		hi = &b[i + old].head;
+		for (; c; c = c->next) {
+			uint32_t j = i | (c->hash & old);
+
+			*(j == i ? lo : hi) = c;
+			if (j == i)
+				lo = &c->next;
+			else
+				hi = &c->next;
+			tag_add(&b[j].tag, c->hash);
+		}
+		*lo = NULL;
+		*hi = NULL;
 	}
 	free(eh->b);
 	eh->b = b;

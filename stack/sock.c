@@ -15,15 +15,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clear.h"
 #include "internal.h"
 
+/* c is cleared (its object is): the addresses need only their family to be addr_any(family). */
 static void common_init(struct stack *st, struct sock_common *c, uint8_t kind, int family,
 			uint32_t id)
 {
 	c->kind = kind;
 	c->id = id ? id : ++st->next_id;
-	c->laddr = addr_any(family);
-	c->raddr = addr_any(family);
+	c->laddr.family = c->raddr.family = (uint8_t)family;
 	st->nsocks++;
 }
 
@@ -65,7 +66,7 @@ struct sock *sock_alloc(struct stack *st, int family, uint32_t id)
 
 	if (!sk)
 		return NULL;
-	memset(sk, 0, sizeof(*sk));
+	clear_obj(sk, sizeof(*sk)); /* clear.h: per connection */
 	common_init(st, &sk->c, SK_FULL, family, id);
 	sk->fd = -1;
 	sk->c.state = TCP_CLOSED;
@@ -92,7 +93,7 @@ struct sock_ext *sock_ext_get(struct stack *st, struct sock *sk)
 	/* from the socket pool, not malloc: every connection that sends makes one (a third of a replay's mallocs) */
 	x = pool_alloc(&st->socks);
 	if (x) {
-		memset(x, 0, sizeof(*x));
+		clear_obj(x, sizeof(*x));
 		ext_tx_init(&x->tx, sk); /* before sk->ext is set: sk_cwnd() answers from the flag */
 		sk->ext = x;
 	}
@@ -131,7 +132,7 @@ struct request_sock *reqsk_alloc(struct stack *st)
 
 	if (!req)
 		return NULL;
-	memset(req, 0, sizeof(*req));
+	clear_obj(req, sizeof(*req));
 	common_init(st, &req->c, SK_REQUEST, ADDR_V4, 0);
 	req->c.state = TCP_SYN_RECV;
 	return req;
@@ -143,7 +144,7 @@ struct tw_sock *twsk_alloc(struct stack *st, uint32_t id)
 
 	if (!tw)
 		return NULL;
-	memset(tw, 0, sizeof(*tw));
+	clear_obj(tw, sizeof(*tw));
 	common_init(st, &tw->c, SK_TW, ADDR_V4, id);
 	tw->c.state = TCP_TIME_WAIT;
 	return tw;

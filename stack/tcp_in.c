@@ -35,7 +35,6 @@ struct in_ctx {
 	const struct segment *seg;
 	struct lookup_info lookup;
 	struct sock *listener;      /* listener consulted, if any */
-	struct sock_view cv;        /* the socket to report, taken before it could be freed */
 	uint8_t has_cv;
 	uint8_t action;
 	int8_t reason;
@@ -43,6 +42,13 @@ struct in_ctx {
 	uint16_t cookie_mss;
 	uint8_t isn_adopted;
 	int fd;                     /* descriptor of the full socket it reached, or -1 */
+	/*
+	 * The socket to report, taken before it could be freed; last, and
+	 * not cleared with the rest: read only while has_cv, which only
+	 * set_sock() sets, through sock_view_of() (which clears it) when an
+	 * observer is there to read it.
+	 */
+	struct sock_view cv;
 };
 
 
@@ -483,14 +489,21 @@ static void req_resend_synack(struct stack *st, struct request_sock *req)
 	timer_arm(st, &req->timer, TIMER_REQ, st->now + (timeo > RTO_MAX ? RTO_MAX : timeo));
 }
 
+/* The window a request's SYN-ACK offered (as its child's rcv_wnd starts). */
+static uint32_t req_rcv_wnd(const struct stack *st, const struct request_sock *req)
+{
+	const struct sock *l = req->listener;
+
+	return tcp_initial_window(st, tcp_rcvbuf(st, l),
+				  tcp_adv_mss(st, l, req->c.laddr.family) - (req->tstamp_ok ? TCP_TS_COST : 0));
+}
+
 /* tcp_check_req(): a segment for a half-open connection. */
 static void tcp_check_req(struct stack *st, struct in_ctx *x, struct request_sock *req)
 {
 	const struct segment *seg = x->seg;
 	struct sock *l = req->listener;
 	uint8_t flg = seg->flags & (TH_RST | TH_SYN | TH_ACK);
-	uint32_t wnd = tcp_initial_window(st, tcp_rcvbuf(st, l),
-					  tcp_adv_mss(st, l, req->c.laddr.family) - (req->tstamp_ok ? TCP_TS_COST : 0));
 	struct sock *sk;
 
 	x->listener = l;
@@ -520,8 +533,13 @@ static void tcp_check_req(struct stack *st, struct in_ctx *x, struct request_soc
 		drop_with_reset(st, x, CNT_TCPINVALIDACK);
 		return;
 	}
-	/* RFC 9293 3.10.7.4 first check: acceptable sequence number? */
-	if (!in_window(seg->seq, seg->seq + seg_seqlen(seg), req->irs + 1, req->irs + 1 + wnd)) {
+	/*
+	 * RFC 9293 3.10.7.4 first check: acceptable sequence number? One at
+	 * the window's left edge always is (in_window's first test), as the
+	 * handshake's final ACK is: then the window is not worked out.
+	 */
+	if (seg->seq != req->irs + 1 &&
+	    !in_window(seg->seq, seg->seq + seg_seqlen(seg), req->irs + 1, req->irs + 1 + req_rcv_wnd(st, req))) {
 		if (!(flg & TH_RST)) {
 			tcp_send_ack_req(st, req);
 			note(x, ACT_SEND_ACK, CNT_TCPINVALIDSEQ);
@@ -1105,7 +1123,7 @@ int tcp_input(struct stack *st, const struct segment *seg, int64_t frame, struct
 	struct stack_probe *saved;
 	int observed = st->obs != NULL;
 
-	memset(&x, 0, sizeof(x));
+	memset(&x, 0, offsetof(struct in_ctx, cv)); /* cv: see struct in_ctx */
 	x.seg = seg;
 	x.reason = -1;
 	x.fd = -1;

@@ -474,6 +474,14 @@ void tcp_push(struct stack *st, struct sock *sk)
 	struct sock_tx *tx;
 	int sent = 0;
 
+	/*
+	 * Nothing queued and no FIN to send: nothing below would send or
+	 * arm anything. Every segment received ends in a push (tcp_rcv_state),
+	 * and mostly nothing waits (a handshake's last ACK, the ACK of a
+	 * response), so this is asked first.
+	 */
+	if (!sk_snd_len(sk) && !sk->fin_queued)
+		return;
 	switch (sk->c.state) {
 	case TCP_ESTABLISHED:
 	case TCP_CLOSE_WAIT:

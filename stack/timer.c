@@ -10,7 +10,8 @@
  * so a run never depends on how timers are stored.
  *
  * Most timers of a busy server run for a fixed time: TIME_WAIT lasts
- * TCP_TIMEWAIT_LEN, a request waits TCP_TIMEOUT_INIT << retransmissions.
+ * TCP_TIMEWAIT_LEN, a request waits TCP_TIMEOUT_INIT << retransmissions,
+ * a connection's first transmission TCP_TIMEOUT_INIT (no RTT sample yet).
  * Armed at "now + the same duration" on a clock that never goes back,
  * they come due in arming order, so each (kind, duration) gets a FIFO: a
  * ring in arming order, which is sorted by deadline by construction.
@@ -18,8 +19,8 @@
  * its entry behind (t = NULL) to be skipped when it reaches the head, or
  * squeezed out when such entries outnumber the live ones. All O(1), where
  * the heap paid O(log n) for each, with every TIME_WAIT entry of the last
- * minute in it. Timers of other durations (retransmissions, whose RTO
- * varies) and timers of kinds not listed in fifo_kind() stay in the heap;
+ * minute in it. Timers of other durations (retransmissions after an RTT
+ * sample, whose RTO varies) and kinds not listed in fifo_kind() stay in the heap;
  * the earliest timer is the least of the heap's top and each FIFO's head.
  */
 #include <errno.h>
@@ -67,24 +68,37 @@ static void sift_up(struct timer_heap *th, uint32_t i)
 	heap_set(th, i, e);
 }
 
+/*
+ * Entry i moves down to its place. Bottom-up (as in Wegener's bottom-up
+ * heapsort): the hole goes down the path of the earlier children to a
+ * leaf, one compare a level, and the entry then rises from there, mostly
+ * not at all: the entries sifted down are a heap's last (one of the
+ * latest deadlines, on a delete or a pop) or a timer re-armed later,
+ * which belong near the bottom. The usual way compared the entry with
+ * both children on the way, twice the compares.
+ */
 static void sift_down(struct timer_heap *th, uint32_t i)
 {
 	struct timer_ent e = th->h[i];
+	uint32_t top = i;
 
 	for (;;) {
-		uint32_t l = 2 * i + 1, r = l + 1, m = i;
-		const struct timer_ent *best = &e;
+		uint32_t l = 2 * i + 1, m = l;
 
-		if (l < th->n && ent_before(&th->h[l], best)) {
-			m = l;
-			best = &th->h[l];
-		}
-		if (r < th->n && ent_before(&th->h[r], best))
-			m = r;
-		if (m == i)
+		if (l >= th->n)
 			break;
+		if (l + 1 < th->n && ent_before(&th->h[l + 1], &th->h[l]))
+			m = l + 1;
 		heap_set(th, i, th->h[m]);
 		i = m;
+	}
+	while (i > top) {
+		uint32_t parent = (i - 1) / 2;
+
+		if (!ent_before(&e, &th->h[parent]))
+			break;
+		heap_set(th, i, th->h[parent]);
+		i = parent;
 	}
 	heap_set(th, i, e);
 }
@@ -133,10 +147,16 @@ static int heap_insert(struct timer_heap *th, struct timer *t, vtime_t when)
 
 /* ---- the FIFOs --------------------------------------------------------------- */
 
-/* The kinds whose every timer runs for one of a few fixed durations. */
-static int fifo_kind(uint8_t kind)
+/*
+ * The timers that run for one of a few fixed durations: TIME_WAIT and
+ * requests always; a retransmission timer when it waits TCP_TIMEOUT_INIT,
+ * the RTO before any round-trip sample (RFC 6298 2.1), which is how a
+ * busy server's every first response and every SYN wait. Others, of an
+ * RTO measured to the microsecond, would each claim a FIFO of their own.
+ */
+static int fifo_kind(uint8_t kind, vtime_t dur)
 {
-	return kind == TIMER_TW || kind == TIMER_REQ;
+	return kind == TIMER_TW || kind == TIMER_REQ || (kind == TIMER_RTX && dur == TIMEOUT_INIT);
 }
 
 /* The FIFO for timers of this kind lasting dur, claimed if new; NULL when all are taken. */
@@ -279,7 +299,7 @@ int timer_arm(struct stack *st, struct timer *t, uint8_t kind, vtime_t when)
 	struct timer_fifo *f = NULL;
 	int r;
 
-	if (fifo_kind(kind) && when >= st->now)
+	if (when >= st->now && fifo_kind(kind, when - st->now))
 		f = fifo_for(th, kind, when - st->now);
 	if (timer_armed(t)) {
 		if (!t->queue && !f) {

@@ -300,7 +300,7 @@ START_TEST(test_gdb_printers_and_errors)
 		{ "continue", "Breakpoint 1, syn_recv (st=..., x=..., l=..., isn=0) at stack/tcp_in.c:..." },
 		{ "finish", NULL },
 		{ "print x->lookup", "$1 = {hash = 2001569471, bucket = 34495, walked = 0, result = LOOKUP_LISTENER, wildcard = 0, reuseport = 0, group = 0, entry = 0}" },
-		{ "print *x", "$2 = {seg = 0x..., lookup = {hash = 2001569471, ...}, listener = 0x..., cv = {id = 2, fd = -1, state = TCP_SYN_RECV, laddr = 10.0.0.1, raddr = 10.0.0.2, lport = 80, rport = 1234, bucket = 34495, recv_q = 0, send_q = 0}, has_cv = 1, action = ACT_SYN_ACK, reason = -1, cookie = 0, cookie_mss = 0, isn_adopted = 0, fd = -1}" },
+		{ "print *x", "$2 = {seg = 0x..., lookup = {hash = 2001569471, ...}, listener = 0x..., has_cv = 1, action = ACT_SYN_ACK, reason = -1, cookie = 0, cookie_mss = 0, isn_adopted = 0, fd = -1, cv = {id = 2, fd = -1, state = TCP_SYN_RECV, laddr = 10.0.0.1, raddr = 10.0.0.2, lport = 80, rport = 1234, bucket = 34495, recv_q = 0, send_q = 0}}" },
 		{ "print st->pend[1].ev", "$3 = {type = EV_SEGMENT_OUT, t = 11000000, frame = 1, ...action = ACT_NONE, reason = -1, old_state = TCP_CLOSED, ...}" },
 		{ "print *st", "$4 = stack at 0.011000 s, nsocks 2, ehash 1 entries in 65536 buckets, counters = {InSegs = 1, OutSegs = 1}" },
 	};

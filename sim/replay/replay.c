@@ -677,7 +677,13 @@ static vtime_t not_yet_acked(struct rp *p, const struct segment *in, vtime_t t, 
 static void release_held(struct rp *p, vtime_t upto)
 {
 	struct held_seg h;
-	struct stack_probe pr, next_pr = { 0 };
+	struct stack_probe pr, next_pr;
+	/*
+	 * next_ok: next_pr holds the prefetch of what the next pop takes. A
+	 * probe is copied only when filled, never cleared here: GCC cleared
+	 * one with a rep stos on every call, mostly with nothing to release.
+	 */
+	int have_pr, next_ok = 0;
 	vtime_t later;
 
 	while (delay_line_due(&p->held) <= upto && delay_line_pop(&p->held, &h) == 0) {
@@ -688,18 +694,18 @@ static void release_held(struct rp *p, vtime_t upto)
 		 * probe keeps the hash for its turn: only the push below changes
 		 * the line before the next pop, so that pop takes next.
 		 */
-		pr = next_pr;
-		next_pr = (struct stack_probe){ 0 };
-		if (next)
+		if ((have_pr = next_ok) != 0)
+			pr = next_pr;
+		if ((next_ok = next != NULL) != 0)
 			stack_prefetch(p->st, &next->dst, next->dport, &next->src, next->sport, &next_pr);
 		if ((later = not_yet_acked(p, &h.seg, h.due, h.due + (h.due - h.t), UINT32_MAX)) != 0 &&
 		    delay_line_push(&p->held, &h.seg, h.n, h.t, later + 1) == 0) {
-			next_pr = (struct stack_probe){ 0 }; /* h is held again, perhaps ahead of next */
+			next_ok = 0; /* h is held again, perhaps ahead of next */
 			free(h.data);
 			continue;
 		}
 		clock_to(p, h.due);
-		replay_inbound(p, &h.seg, h.n, h.due, &pr);
+		replay_inbound(p, &h.seg, h.n, h.due, have_pr ? &pr : NULL);
 		free(h.data);
 	}
 }

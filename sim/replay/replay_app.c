@@ -169,15 +169,16 @@ int replay_app_is_listener(const struct replay_app *app, const struct ip_addr *a
 
 	/*
 	 * Asked of every segment's source on loopback (replay.c direction()),
-	 * where nearly every port is a client's: with a few listeners, a port
-	 * none of them has is told by their ports alone (listener_of() only
-	 * ever gives a listener of that port), without its address checks.
+	 * where nearly every port is a client's, and of every SYN-ACK the
+	 * recorded host sends (learn()): with a few listeners, listener_of()'s
+	 * scan made here, so that a port none of them has is told by the
+	 * ports alone, without address checks, and a listener's costs no call.
 	 */
 	if (app->nlis <= LIS_SCAN) {
-		for (i = 0; i < app->nlis && app->lis[i].port != port; i++)
-			;
-		if (i == app->nlis)
-			return 0;
+		for (i = 0; i < app->nlis; i++)
+			if (app->lis[i].port == port && listener_covers(app, i, a))
+				return 1;
+		return 0;
 	}
 	return listener_of(app, a, port) >= 0;
 }
@@ -227,47 +228,69 @@ static void conn_check_done(struct replay_app *app, const struct app_conn *c)
 }
 
 /*
- * A child reaches an accept queue only as a passive open (child_enqueue
- * counts PassiveOpens), so while that counter stands still and the last
- * call left nothing behind there is nothing to accept: most segments
- * complete no handshake, and they cost no accept() call.
+ * accept()s what is queued on listener i, up to want; returns how many
+ * the application took. It stops at want rather than on the queue's
+ * EAGAIN: see replay_app_accept_all(). *taken counts the descriptors
+ * accept() gave, entries made or not.
  */
-/* accept()s everything queued on listener i; returns how many. */
-static int accept_from(struct replay_app *app, int i)
+static int accept_from(struct replay_app *app, int i, uint64_t want, uint64_t *taken)
 {
-	int fd, n = 0;
+	int fd = -EAGAIN, n = 0;
 
-	while ((fd = sys_accept(app->st, app->lis[i].fd, NULL, NULL)) >= 0) {
+	while (*taken < want && (fd = sys_accept(app->st, app->lis[i].fd, NULL, NULL)) >= 0) {
 		struct app_conn *c = conn_add(app, fd);
 
+		++*taken;
 		if (c) {
 			c->listener = (uint16_t)(i + 1);
 			n++;
 		}
 	}
-	if (fd != -EAGAIN)
+	if (fd < 0 && fd != -EAGAIN)
 		app->accept_left = 1; /* out of descriptors or sockets: try again later */
 	return n;
 }
 
-int replay_app_accept_all(struct replay_app *app, const struct ip_addr *a, uint16_t port)
+/*
+ * A child reaches an accept queue only as a passive open (child_enqueue
+ * counts PassiveOpens), so while that counter stands still and the last
+ * call left nothing behind there is nothing to accept: most segments
+ * complete no handshake, and they cost no accept() call. And since each
+ * call empties every queue (or notes accept_left), the queues hold at
+ * most the children of the opens since: once that many are taken the
+ * queues are empty, and the accept() that would say so (EAGAIN, one per
+ * handshake) is not made.
+ */
+/* replay_app_accept_all() with fresh opens (or an error) since the last call. Out of line: see there. */
+static int __attribute__((noinline)) accept_fresh(struct replay_app *app, const struct ip_addr *a, uint16_t port,
+						  uint64_t opens)
 {
-	uint64_t opens = stack_counter(app->st, CNT_PASSIVEOPENS), fresh = opens - app->opens_seen;
+	uint64_t fresh = opens - app->opens_seen, taken = 0;
+	/* After an error the queues may hold older children too: emptied to EAGAIN. */
+	uint64_t want = app->accept_left ? UINT64_MAX : fresh;
 	int i, first = -1, n = 0;
 
-	if (!fresh && !app->accept_left)
-		return 0;
 	app->opens_seen = opens;
 	if (a && !app->accept_left && app->nlis > LIS_SCAN && (first = listener_of(app, a, port)) >= 0) {
-		n = accept_from(app, first);
+		n = accept_from(app, first, want, &taken);
 		if ((uint64_t)n >= fresh && !app->accept_left)
 			return n;
 	}
 	app->accept_left = 0;
 	for (i = 0; i < app->nlis; i++)
 		if (i != first)
-			n += accept_from(app, i);
+			n += accept_from(app, i, want, &taken);
 	return n;
+}
+
+int replay_app_accept_all(struct replay_app *app, const struct ip_addr *a, uint16_t port)
+{
+	uint64_t opens = stack_counter(app->st, CNT_PASSIVEOPENS);
+
+	/* Asked after every inbound segment, and mostly nothing is new: that answered without the call. */
+	if (opens == app->opens_seen && !app->accept_left)
+		return 0;
+	return accept_fresh(app, a, port, opens);
 }
 
 uint64_t replay_app_waiting(const struct replay_app *app, const struct ip_addr *a, uint16_t port)
