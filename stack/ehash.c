@@ -205,7 +205,8 @@ void ehash_destroy(struct ehash *eh)
  * keeps chains short (mean under 2) at any size. Each entry moves once per
  * doubling: amortised O(1) per insert. On ENOMEM the table stays as it
  * is, still correct with longer chains (and, should the buckets have been
- * due to double, with the bucket numbers it had).
+ * due to double, with the bucket numbers it had). Never inlined: inside
+ * ehash_insert_hashed() it made every insert save and restore registers.
  */
 /*
  * Chains ahead of the one ehash_grow() moves whose entries it starts
@@ -214,7 +215,7 @@ void ehash_destroy(struct ehash *eh)
  */
 #define GROW_AHEAD 64u
 
-static void ehash_grow(struct ehash *eh)
+static void __attribute__((noinline)) ehash_grow(struct ehash *eh)
 {
 	uint32_t old = eh->bmask + 1, n = old * 2, i;
 	struct ehash_chain *b = calloc(n, sizeof(*b));

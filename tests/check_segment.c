@@ -1340,6 +1340,54 @@ START_TEST(test_cut_str)
 END_TEST
 
 /*
+ * seg_parse_ip() reads the common IPv4 frame by a fast path of its own:
+ * it must make of every frame, right or wrong, what the general path
+ * does (seg_parse_ip_cut() of a frame wholly captured is that path): the
+ * same answer and the same segment, byte for byte. Frames of every kind
+ * the fast path takes (options, none, payload or not) and near misses:
+ * a bit flipped anywhere, lengths cut, IP options, fragments, length 0.
+ */
+START_TEST(test_fast_path_as_general)
+{
+	uint32_t x = 0x2545f491;
+	int iter;
+
+	for (iter = 0; iter < 20000; iter++) {
+		struct segment s = mk_seg(iter % 11 == 10 ? ADDR_V6 : ADDR_V4, iter & 1, iter % 5);
+		uint8_t buf[BUFSZ];
+		size_t n = build(&s, buf, sizeof(buf)), cap = n;
+		struct segment fast, general;
+		uint8_t *keep, *keep2;
+		int flips = iter % 4 == 0 ? 0 : (int)(iter % 3), k, rc, rc2;
+
+		for (k = 0; k < flips; k++) {
+			x = x * 1664525u + 1013904223u;
+			/* mostly the headers, where the fast path decides */
+			buf[(x >> 8) % (n < 60 ? n : 60)] ^= (uint8_t)(1u << ((x >> 4) & 7));
+		}
+		x = x * 1664525u + 1013904223u;
+		if ((x >> 28) == 0)
+			cap = (x >> 8) % (n + 1);
+		rc = parse_exact(buf, cap, 0, &fast, &keep);
+		keep2 = malloc(cap ? cap : 1);
+		ck_assert_ptr_nonnull(keep2);
+		memcpy(keep2, keep, cap);
+		memset(&general, 0x5a, sizeof(general));
+		rc2 = seg_parse_ip_cut(keep2, cap, cap, &general);
+		ck_assert_msg(rc == rc2, "iter %d: fast path says %d, general %d", iter, rc, rc2);
+		/* the payload pointers point into each one's copy: compared as offsets */
+		if (fast.data)
+			fast.data = (const uint8_t *)(uintptr_t)(fast.data - keep);
+		if (general.data)
+			general.data = (const uint8_t *)(uintptr_t)(general.data - keep2);
+		ck_assert_msg(memcmp(&fast, &general, sizeof(fast)) == 0, "iter %d: the segments differ (rc %d)", iter, rc);
+		free(keep);
+		free(keep2);
+	}
+}
+END_TEST
+
+/*
  * Random byte corruption and random capture lengths: whatever the parser
  * makes of it, it must not read outside the buffer (ASan watches), must
  * return a named reason, and an accepted payload must lie inside pkt.
@@ -1494,6 +1542,7 @@ Suite *segment_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_truncation_every_caplen);
 	tcase_add_test(tc, test_random_corruption);
+	tcase_add_test(tc, test_fast_path_as_general);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("snaplen");
