@@ -16,7 +16,7 @@ WERROR  ?= $(if $(CI),-Werror,)
 BUILD   := build
 OBJDIR  := $(BUILD)/obj-$(MODE)
 
-BASE_CFLAGS := -std=c11 -D_DEFAULT_SOURCE -Wall -Wextra -Wshadow -Wstrict-prototypes \
+BASE_CFLAGS := -std=c11 -pthread -D_DEFAULT_SOURCE -Wall -Wextra -Wshadow -Wstrict-prototypes \
                -Wmissing-prototypes -Wformat=2 $(WERROR)
 ifeq ($(MODE),debug)
   # TCPDEMUX_INVARIANTS: stack_check() after every segment and timer, abort on a broken invariant
@@ -26,6 +26,10 @@ else ifeq ($(MODE),gdb)
   # for stepping in a debugger: nothing optimised away, no sanitizer noise
   MODE_CFLAGS  := -O0 -g3
   MODE_LDFLAGS :=
+else ifeq ($(MODE),tsan)
+  # ThreadSanitizer, for the replay's reader thread (make check-tsan)
+  MODE_CFLAGS  := -O1 -g -fsanitize=thread
+  MODE_LDFLAGS := -fsanitize=thread
 else ifeq ($(MODE),sanitize)
   MODE_CFLAGS  := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
   MODE_LDFLAGS := -fsanitize=address,undefined
@@ -49,7 +53,7 @@ PKG_CFLAGS = $(shell pkg-config --cflags libpcap zlib check 2>/dev/null)
 # libpcap is not linked: sim/capture/pcap_lib.c loads it the first time it is
 # called (a plain pcap file is read without it), by the SONAME the linker
 # would have recorded (Debian's is libpcap.so.0.8).
-PCAP_LIBS  = $(shell pkg-config --libs zlib 2>/dev/null) -ldl
+PCAP_LIBS  = $(shell pkg-config --libs zlib 2>/dev/null) -ldl -pthread
 PCAP_SONAME = $(shell objdump -p "$$($(CC) -print-file-name=libpcap.so)" 2>/dev/null | sed -n 's/^ *SONAME *//p')
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
 
@@ -78,11 +82,11 @@ DEPS_STAMP := $(BUILD)/.deps-ok
 TEST_DEPS_STAMP := $(BUILD)/.test-deps-ok
 # Rebuild the binary when the mode changes, even if its objects are older.
 MODE_STAMP := $(BUILD)/.mode
-ifneq ($(MODE),gdb)
+ifeq ($(filter $(MODE),gdb tsan),)
 $(shell mkdir -p $(BUILD) && (echo $(MODE) | cmp -s - $(MODE_STAMP) || echo $(MODE) > $(MODE_STAMP)))
 endif
 
-.PHONY: all demo check debug check-sanitize check-valgrind clean deps golden gdb-demo gdb-binary fuzz bench install uninstall \
+.PHONY: all demo check debug check-sanitize check-tsan check-valgrind clean deps golden gdb-demo gdb-binary fuzz bench install uninstall \
         conformance
 
 FUZZ_SECONDS ?= 60
@@ -129,6 +133,10 @@ $(BUILD)/tcpdemux-gdb: $(OBJDIR)/sim/main.o $(SIM_OBJ) $(BUILD)/libstack-$(MODE)
 gdb-binary: deps
 	$(MAKE) MODE=gdb $(BUILD)/tcpdemux-gdb
 
+# The ThreadSanitizer's copy (make check-tsan), built beside the main binary.
+$(BUILD)/tcpdemux-tsan: $(OBJDIR)/sim/main.o $(SIM_OBJ) $(BUILD)/libstack-$(MODE).a
+	$(CC) $(LDFLAGS_ALL) -o $@ $(OBJDIR)/sim/main.o $(SIM_OBJ) $(BUILD)/libstack-$(MODE).a $(PCAP_LIBS)
+
 # gdb on the two-clients demo, with the pretty-printers loaded, a breakpoint
 # on each step of the server's demultiplexing path, stopped at its lookup of
 # the first SYN with a banner of what to type (tools/gdb/demo.gdb,
@@ -168,6 +176,16 @@ debug:
 
 check-sanitize:
 	$(MAKE) MODE=sanitize check
+
+# The replay's two threads (sim/replay/reader.c) under ThreadSanitizer: the
+# capture suite's reader tests, then every kernel trace, published capture
+# and corpus file replayed with --threads 2 (tests/tsan.sh); any report fails.
+check-tsan: deps
+	$(MAKE) MODE=tsan $(BUILD)/tcpdemux-tsan $(BUILD)/check_all-tsan
+	CK_RUN_SUITE=capture CK_RUN_CASE=reader TCPDEMUX=$(BUILD)/tcpdemux-tsan TESTDIR=tests TRACES=traces \
+		CORPUS=$(CORPUS) REALWORLD=$(REALWORLD) MODE=tsan TSAN_OPTIONS="halt_on_error=1 exitcode=66" \
+		$(BUILD)/check_all-tsan
+	bash tests/tsan.sh $(BUILD)/tcpdemux-tsan
 
 # Performance benchmark (about 10 minutes): prints the table and rewrites the
 # generated part of bench/RESULTS.md. Knobs: make bench REPS=3 BENCH_QUICK=1 ...

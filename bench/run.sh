@@ -265,6 +265,8 @@ for r in $(seq 1 "$REPS"); do
 	for f in "${SHAPES[@]}"; do
 		run "s${i}_floor" $B/floor "$f"
 		run "s${i}_quiet" $TD replay "$f" --quiet --hash-seed $SEED
+		# The four shapes also with the reader thread (replay --threads 2, docs/replay.md).
+		[ $i -lt 4 ] && run "s${i}_t2" $TD replay "$f" --quiet --hash-seed $SEED --threads 2
 		[ $HAVE_TCPTRACE = 1 ] && run "s${i}_tcptrace" tcptrace -n "$f"
 		i=$((i + 1))
 	done
@@ -298,6 +300,27 @@ SHAPE="$TMP/shapes.md"
 	echo
 	echo "Targets: on the standard and the interleaved capture at most 1.5x the floor's wall time and 2.5x its CPU"
 	echo "time; everywhere at least 2x faster than tcptrace (the CPU ratio's floor is at least 1 ms, as rusage counts in ms)."
+	echo
+	echo "The same shapes with \`--threads 2\` (the frames read and decoded on a second thread), in the same rounds:"
+	echo
+	echo "| capture | replay --quiet --threads 2 s | wall, x floor | CPU, x floor | wall, x one thread | CPU, x one thread | faster than tcptrace | result |"
+	echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
+	i=0
+	for f in "${SHAPES[@]}"; do
+		[ $i -lt 4 ] || break
+		RW=$(paste -d' ' "$TMP/s${i}_t2" "$TMP/s${i}_floor" | awk '{ print $1 / $6 }' | median)
+		RC=$(paste -d' ' "$TMP/s${i}_t2" "$TMP/s${i}_floor" | awk '{ f = $7 + $8; if (f < 0.001) f = 0.001; print ($2 + $3) / f }' | median)
+		R1=$(paste -d' ' "$TMP/s${i}_t2" "$TMP/s${i}_quiet" | awk '{ print $1 / $6 }' | median)
+		C1=$(paste -d' ' "$TMP/s${i}_t2" "$TMP/s${i}_quiet" | awk '{ f = $7 + $8; if (f < 0.001) f = 0.001; print ($2 + $3) / f }' | median)
+		RT=0
+		[ $HAVE_TCPTRACE = 1 ] && RT=$(paste -d' ' "$TMP/s${i}_tcptrace" "$TMP/s${i}_t2" | awk '{ print $1 / $6 }' | median)
+		case $f in
+		"$STD" | "$INTER_F") want="$RW <= 1.5 && $RC <= 2.5 && $RT >= 2" ;;
+		*) want="$RT >= 2" ;;
+		esac
+		echo "| \`$(basename "$f")\` | $(calc %.3f "$(med "s${i}_t2")") | $(calc %.2f "$RW")x | $(calc %.2f "$RC")x | $(calc %.2f "$R1")x | $(calc %.2f "$C1")x | $(calc %.2f "$RT")x | $(verdict "$want") |"
+		i=$((i + 1))
+	done
 } >"$SHAPE"
 
 # Per frame, on each shape's first SHAPE_SLICE frames: instructions (callgrind, which

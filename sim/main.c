@@ -47,6 +47,7 @@ static const struct option replay_longopts[] = {
 	{ "accept", required_argument, NULL, OPT_ACCEPT },
 	{ "verify", no_argument, NULL, OPT_VERIFY },
 	{ "capture-point", required_argument, NULL, OPT_CAPTURE_POINT },
+	{ "threads", required_argument, NULL, OPT_THREADS },
 	{ NULL, 0, NULL, 0 },
 };
 

@@ -15,7 +15,10 @@
  *              (bare, radiotap, PPI) replay like the Ethernet original;
  *              a pcapng mixing link types is read one link type at a time;
  *              a plain pcap file, read without libpcap's per-record calls,
- *              reads as libpcap reads it, damaged records included.
+ *              reads as libpcap reads it, damaged records included;
+ *   reader     the frames read and decoded on a second thread (reader.c)
+ *              are the ones the replay's thread reads, field by field, and
+ *              `replay --threads 2` prints what `--threads 1` prints.
  *
  * The captures are built here from traces/ (the real kernel's) and from
  * ../shared/realworld/ (published captures: REALWORLD overrides the
@@ -1217,7 +1220,8 @@ static void win_same(const char *path, const struct la_frame *f)
  * be intact when it leaves (after depth more were read behind it), and
  * every frame of the window at the end. Returns the frames read.
  */
-static int64_t win_replay(const char *path, uint32_t depth, struct frame_src **fsp, struct lookahead **lap)
+static int64_t win_replay(const char *path, uint32_t depth, int threads, struct frame_src **fsp,
+			  struct lookahead **lap)
 {
 	char err[512];
 	struct frame_src *fs = frame_open(path, NULL, err, sizeof(err));
@@ -1226,7 +1230,7 @@ static int64_t win_replay(const char *path, uint32_t depth, struct frame_src **f
 	uint32_t i;
 
 	ck_assert_msg(fs != NULL, "%s: %s", path, err);
-	la = la_new(fs, path, 0);
+	la = la_new(fs, path, 0, threads);
 	ck_assert_msg(la != NULL, "la_new failed");
 	for (;;) {
 		while (la_count(la) < depth && la_read(la))
@@ -1269,20 +1273,24 @@ START_TEST(test_window_keeps_bytes)
 	struct frame_src *fs;
 	struct lookahead *la;
 	FILE *f;
+	int threads;
 
-	win_file(tmp_file("window.pcap", path, sizeof(path)), 3000);
-	ck_assert_int_eq(win_replay(path, 700, &fs, &la), 3000);
-	win_close(fs, la);
+	/* The same with the frames read on the replay's thread and on the reader's (reader.h). */
+	for (threads = 1; threads <= 2; threads++) {
+		win_file(tmp_file("window.pcap", path, sizeof(path)), 3000);
+		ck_assert_int_eq(win_replay(path, 700, threads, &fs, &la), 3000);
+		win_close(fs, la);
 
-	gzip_file(path, tmp_file("window.pcap.gz", gz, sizeof(gz)));
-	ck_assert_int_eq(win_replay(gz, 700, &fs, &la), 3000);
-	ck_assert_int_eq(frame_data_kept(fs), 0);
-	win_close(fs, la);
+		gzip_file(path, tmp_file("window.pcap.gz", gz, sizeof(gz)));
+		ck_assert_int_eq(win_replay(gz, 700, threads, &fs, &la), 3000);
+		ck_assert_int_eq(frame_data_kept(fs), 0);
+		win_close(fs, la);
 
-	/* More than the mapping keeps resident (16 MiB), all of it in the window at once at the end. */
-	win_file(tmp_file("window-big.pcap", big, sizeof(big)), 9000);
-	ck_assert_int_eq(win_replay(big, 8000, &fs, &la), 9000);
-	win_close(fs, la);
+		/* More than the mapping keeps resident (16 MiB), all of it in the window at once at the end. */
+		win_file(tmp_file("window-big.pcap", big, sizeof(big)), 9000);
+		ck_assert_int_eq(win_replay(big, 8000, threads, &fs, &la), 9000);
+		win_close(fs, la);
+	}
 
 	/* A file that grows while it is read: what was added after it was opened (mapped) is read too. */
 	win_file(path, 500);
@@ -1292,7 +1300,7 @@ START_TEST(test_window_keeps_bytes)
 
 		fs = frame_open(path, NULL, err, sizeof(err));
 		ck_assert_msg(fs != NULL, "%s: %s", path, err);
-		la = la_new(fs, path, 0);
+		la = la_new(fs, path, 0, 1);
 		ck_assert_msg(la != NULL, "la_new failed");
 		while (la_count(la) < 400 && la_read(la))
 			;
@@ -1312,12 +1320,265 @@ START_TEST(test_window_keeps_bytes)
 }
 END_TEST
 
+/* ---- the reader's thread (reader.c) ------------------------------------------------------- */
+
+/* Frame a (read with one thread) and b (with the reader's) are the same in every field the replay reads. */
+static void reader_same(const char *path, const struct la_frame *a, const struct la_frame *b)
+{
+	const struct segment *x = &a->seg, *y = &b->seg;
+
+	ck_assert_msg(a->n == b->n && a->fr.ts == b->fr.ts && a->fr.caplen == b->fr.caplen &&
+			      a->fr.wirelen == b->fr.wirelen && memcmp(a->fr.data, b->fr.data, a->fr.caplen) == 0,
+		      "%s: frame %lld / %lld: not the same raw frame", path, (long long)a->n, (long long)b->n);
+	ck_assert_msg(a->status == b->status && a->cut == b->cut && a->tso == b->tso && a->dup == b->dup &&
+			      a->kind == b->kind,
+		      "%s: frame %lld: status %d/%d cut %d/%d tso %d/%d dup %d/%d kind %d/%d", path, (long long)a->n,
+		      a->status, b->status, a->cut, b->cut, a->tso, b->tso, a->dup, b->dup, a->kind, b->kind);
+	if (a->status)
+		return;
+	ck_assert_msg(addr_equal(&x->src, &y->src) && addr_equal(&x->dst, &y->dst) && x->sport == y->sport &&
+			      x->dport == y->dport && x->seq == y->seq && x->ack == y->ack && x->flags == y->flags &&
+			      x->win == y->win && x->urp == y->urp && x->ttl == y->ttl && x->len == y->len &&
+			      x->cut == y->cut,
+		      "%s: frame %lld: not the same segment header", path, (long long)a->n);
+	ck_assert_msg(x->opt.has_mss == y->opt.has_mss && x->opt.mss == y->opt.mss &&
+			      x->opt.has_wscale == y->opt.has_wscale && x->opt.wscale == y->opt.wscale &&
+			      x->opt.sack_ok == y->opt.sack_ok && x->opt.has_ts == y->opt.has_ts &&
+			      x->opt.tsval == y->opt.tsval && x->opt.tsecr == y->opt.tsecr &&
+			      x->opt.fo_kind == y->opt.fo_kind && x->opt.fo_len == y->opt.fo_len &&
+			      memcmp(x->opt.fo_cookie, y->opt.fo_cookie, x->opt.fo_len) == 0,
+		      "%s: frame %lld: not the same options", path, (long long)a->n);
+	ck_assert_msg(x->len == 0 || memcmp(x->data, y->data, x->len) == 0, "%s: frame %lld: not the same payload",
+		      path, (long long)a->n);
+}
+
+/* A window over path read with this many threads (reader_start with no size limit for 2). */
+static struct lookahead *reader_window(const char *path, int threads, struct frame_src **fsp)
+{
+	char err[512];
+	struct lookahead *la;
+
+	*fsp = frame_open(path, NULL, err, sizeof(err));
+	ck_assert_msg(*fsp != NULL, "%s: %s", path, err);
+	la = la_new(*fsp, path, 0, threads);
+	ck_assert_msg(la != NULL, "la_new failed");
+	return la;
+}
+
+/*
+ * Reads path through two windows, one reading on this thread, one through
+ * the reader's, depth frames deep, and holds every frame of the second to
+ * the first's; then the end (the same error, or none). Returns the frames.
+ */
+static int64_t reader_compare(const char *path, uint32_t depth)
+{
+	struct frame_src *fs1, *fs2;
+	struct lookahead *one = reader_window(path, 1, &fs1), *two = reader_window(path, 2, &fs2);
+	const char *m1, *m2;
+	int64_t n = 0;
+
+	for (;;) {
+		while (la_count(one) < depth && la_read(one))
+			;
+		while (la_count(two) < depth && la_read(two))
+			;
+		ck_assert_msg(la_count(one) == la_count(two), "%s: %u frames in one window, %u in the other", path,
+			      la_count(one), la_count(two));
+		if (!la_count(one))
+			break;
+		reader_same(path, la_head(one), la_head(two));
+		la_pop(one);
+		la_pop(two);
+		n++;
+	}
+	ck_assert_int_eq(la_nread(one), la_nread(two));
+	ck_assert_int_eq(la_error(one, &m1), la_error(two, &m2));
+	ck_assert_msg(strcmp(m1, m2) == 0, "%s: read errors '%s' and '%s'", path, m1, m2);
+	ck_assert_int_eq(la_t0(one), la_t0(two));
+	win_close(fs1, one);
+	win_close(fs2, two);
+	return n;
+}
+
+/*
+ * The frames the reader's thread decodes are the ones the replay's own
+ * thread decodes, field by field, in the same order, to the same end:
+ * the kernel's traces and the published plain pcap files (the reader
+ * reads only those), a capture cut by the snap length (its frames come
+ * through undecoded, decoded into the window's pads), with duplicates
+ * (told by comparing with the frame before, on the reader's side), and
+ * one cut short in the middle of a record (the same frames, then the same
+ * one-line error). And a window far shallower than the reader's ring
+ * and one deeper than it both see the same.
+ */
+START_TEST(test_reader_same_frames)
+{
+	static const char *const traces[] = { "handshake-data-close", "two-clients", "ipv6", "closed-port" };
+	static const char *const published[] = { "zk_echo-connections.pcap", "sv_pgsql-5000.pcap",
+						 "sv_decode-sll2-02.pcap", "zk_modbus_modbusBig.pcap" };
+	char path[PATH_MAX], file[PATH_MAX];
+	struct pkts *l;
+	long size;
+	FILE *f;
+	size_t i;
+
+	for (i = 0; i < sizeof(traces) / sizeof(traces[0]); i++) {
+		trace_path(traces[i], path, sizeof(path));
+		ck_assert_int_gt(reader_compare(path, 1), 0);
+		ck_assert_int_gt(reader_compare(path, 64), 0);
+	}
+	for (i = 0; i < sizeof(published) / sizeof(published[0]); i++) {
+		realworld(published[i], path, sizeof(path));
+		int64_t n = reader_compare(path, 3);
+
+		ck_assert_msg(n > 100, "%s: %lld frames", path, (long long)n);
+		ck_assert_int_eq(reader_compare(path, 3 * READER_SLOTS), n);
+	}
+
+	/* Cut at 68 bytes, every frame sent twice (the copy 1 ms after it: a duplicate). */
+	l = pkts_read(trace_path("two-clients", path, sizeof(path)));
+	cut_all(l, 68);
+	{
+		struct pkts *twice = pkts_new(DLT_EN10MB);
+		int j;
+
+		for (j = 0; j < l->n; j++) {
+			struct pkt k = l->p[j];
+
+			pkts_add(twice, &k, NULL, 0, 0);
+			k.usec += 1000;
+			if (k.usec >= 1000000) {
+				k.sec++;
+				k.usec -= 1000000;
+			}
+			pkts_add(twice, &k, NULL, 0, 0);
+		}
+		pcap_write(tmp_file("reader-cut.pcap", file, sizeof(file)), DLT_EN10MB, 0, twice);
+		ck_assert_int_eq(reader_compare(file, 5), 2 * l->n);
+		pkts_free(twice);
+	}
+	pkts_free(l);
+
+	/* Cut short in the middle of its last record. */
+	realworld("sv_pgsql-5000.pcap", path, sizeof(path));
+	size = file_size(path);
+	ck_assert_int_gt(size, 100000);
+	tmp_file("reader-short.pcap", file, sizeof(file));
+	{
+		FILE *in = fopen(path, "rb");
+		static uint8_t buf[1 << 20];
+		long left = size - 777;
+
+		ck_assert_msg(in != NULL, "%s: %s", path, strerror(errno));
+		f = fopen(file, "wb");
+		ck_assert_msg(f != NULL, "%s: %s", file, strerror(errno));
+		while (left > 0) {
+			size_t n = fread(buf, 1, left < (long)sizeof(buf) ? (size_t)left : sizeof(buf), in);
+
+			ck_assert_msg(n > 0 && fwrite(buf, 1, n, f) == n, "copy of %s failed", path);
+			left -= (long)n;
+		}
+		fclose(in);
+		ck_assert_msg(fclose(f) == 0, "%s: close failed", file);
+	}
+	ck_assert_int_gt(reader_compare(file, 2), 500);
+	{
+		struct frame_src *fs;
+		struct lookahead *la = reader_window(file, 2, &fs);
+		const char *msg;
+
+		while (la_read(la))
+			la_pop(la);
+		ck_assert_msg(la_error(la, &msg) == 1 && strstr(msg, file) == msg,
+			      "%s: a file cut short must end on its error, not '%s'", file, msg);
+		win_close(fs, la);
+	}
+}
+END_TEST
+
+/*
+ * A file that grew after it was opened: the reader reads what was mapped,
+ * and the first frame past it (the stream's: its bytes go away at the next
+ * read) ends the thread; the window copies it and reads the rest itself.
+ * Every frame arrives intact and in order.
+ */
+START_TEST(test_reader_hands_over_grown_file)
+{
+	char path[PATH_MAX], err[512];
+	struct frame_src *fs;
+	struct lookahead *la;
+	int64_t n = 0;
+	FILE *f;
+
+	win_file(tmp_file("reader-grown.pcap", path, sizeof(path)), 500);
+	fs = frame_open(path, NULL, err, sizeof(err));
+	ck_assert_msg(fs != NULL, "%s: %s", path, err);
+	ck_assert_int_eq(frame_data_kept(fs), 1);
+	f = fopen(path, "ab");
+	ck_assert_msg(f != NULL, "%s: %s", path, strerror(errno));
+	win_frames(f, 501, 800);
+	ck_assert_msg(fclose(f) == 0, "%s: close failed", path);
+	la = la_new(fs, path, 0, 2);
+	ck_assert_msg(la != NULL, "la_new failed");
+	for (;;) {
+		while (la_count(la) < 50 && la_read(la))
+			;
+		if (!la_count(la))
+			break;
+		ck_assert_msg(la_head(la)->n == n + 1, "%s: frame %lld came after %lld", path,
+			      (long long)la_head(la)->n, (long long)n);
+		win_same(path, la_head(la));
+		ck_assert_msg(la_head(la)->copied == (la_head(la)->n > 500),
+			      "%s: frame %lld: copied %d (the mapping holds frames 1-500)", path,
+			      (long long)la_head(la)->n, la_head(la)->copied);
+		la_pop(la);
+		n++;
+	}
+	ck_assert_msg(!la_error(la, NULL), "%s: read error", path);
+	ck_assert_int_eq(n, 800);
+	win_close(fs, la);
+}
+END_TEST
+
+/*
+ * End to end: `replay --threads 2` prints what `--threads 1` prints, byte
+ * for byte (JSON, with --verify), on the largest published captures (one
+ * a window 41,000 frames deep, one of SMB2 reads); --threads takes 1 or 2.
+ */
+START_TEST(test_reader_replay_same_output)
+{
+	static const char *const files[] = { "zk_echo-connections.pcap", "sv_smb2-async-read.pcap" };
+	char path[PATH_MAX], qb[2 * PATH_MAX];
+	struct run r1, r2;
+	size_t i;
+
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		realworld(files[i], path, sizeof(path));
+		run_plain(&r1, "replay %s --format json --verify --hash-seed 1 --threads 1", q(path, qb, sizeof(qb)));
+		run_plain(&r2, "replay %s --format json --verify --hash-seed 1 --threads 2", q(path, qb, sizeof(qb)));
+		ck_assert_msg(r1.rc == r2.rc && r1.rc <= 1, "%s: exit %d with one thread, %d with two",
+			      files[i], r1.rc, r2.rc);
+		ck_assert_msg(r1.l.n > 1000 && strcmp(r1.out, r2.out) == 0 && strcmp(r1.err, r2.err) == 0,
+			      "%s: --threads 1 and --threads 2 print differently (%d lines / %d)", files[i], r1.l.n,
+			      r2.l.n);
+		run_free(&r1);
+		run_free(&r2);
+	}
+	run_plain(&r1, "replay %s --quiet --threads 3", q(path, qb, sizeof(qb)));
+	ck_assert_int_eq(r1.rc, 2);
+	ck_assert_msg(strstr(r1.err, "--threads takes 1 or 2, not '3'") != NULL, "want the usage line, got: %s",
+		      r1.err);
+	run_free(&r1);
+}
+END_TEST
+
 Suite *capture_suite(void)
 {
 	Suite *s = suite_create("capture");
 	TCase *tf = tcase_create("filter");
 	TCase *ts = tcase_create("snaplen");
 	TCase *tm = tcase_create("formats");
+	TCase *tr = tcase_create("reader");
 
 	tcase_add_unchecked_fixture(tf, tmp_setup, tmp_teardown);
 	tcase_set_timeout(tf, 60);
@@ -1347,5 +1608,12 @@ Suite *capture_suite(void)
 	tcase_add_test(tm, test_corpus_ppp);
 	tcase_add_test(tm, test_mixed_pcapng);
 	suite_add_tcase(s, tm);
+
+	tcase_add_unchecked_fixture(tr, tmp_setup, tmp_teardown);
+	tcase_set_timeout(tr, 120);
+	tcase_add_test(tr, test_reader_same_frames);
+	tcase_add_test(tr, test_reader_hands_over_grown_file);
+	tcase_add_test(tr, test_reader_replay_same_output);
+	suite_add_tcase(s, tr);
 	return s;
 }

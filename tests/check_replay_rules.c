@@ -888,7 +888,7 @@ START_TEST(test_window_scan_ack)
 		int want;
 
 		ck_assert_msg(fs != NULL, "%s: %s", cp.path, err);
-		la = la_new(fs, cp.path, 0);
+		la = la_new(fs, cp.path, 0, 1);
 		ck_assert_ptr_nonnull(la);
 		rnd = rnd * 1103515245u + 12345u;
 		/* Popped a few, read some deep: the scan reads on as the replay would. */
@@ -947,7 +947,7 @@ START_TEST(test_window_compacts_deep)
 	cap_close(&cp);
 	fs = frame_open(cp.path, NULL, err, sizeof(err));
 	ck_assert_msg(fs != NULL, "%s: %s", cp.path, err);
-	la = la_new(fs, cp.path, 0);
+	la = la_new(fs, cp.path, 0, 1);
 	ck_assert_ptr_nonnull(la);
 	for (;;) {
 		const struct la_frame *h, *sa;
@@ -1000,7 +1000,7 @@ START_TEST(test_window_find_after_pop)
 	cap_close(&cp);
 	fs = frame_open(cp.path, NULL, err, sizeof(err));
 	ck_assert_msg(fs != NULL, "%s: %s", cp.path, err);
-	la = la_new(fs, cp.path, 0);
+	la = la_new(fs, cp.path, 0, 1);
 	ck_assert_ptr_nonnull(la);
 	for (k = 0; k < 7; k++)
 		ck_assert_ptr_nonnull(la_read(la));

@@ -2,7 +2,7 @@
  * replay_cli.c - the options the replay family shares: replay, synth and
  * live all take --listen, --sysctl, --accept, --tables, --write and
  * --quiet into a struct replay_opts, and replay adds --local, --verify,
- * --capture-point, -r FILE and a tcpdump filter.
+ * --capture-point, --threads, -r FILE and a tcpdump filter.
  *
  * Path: main() -> cmd_replay() / cmd_synth() / cmd_live() ->
  *       cli_parse_run_opts() -> (the command's handler ->) replay_cli_opt()
@@ -223,6 +223,16 @@ int replay_cli_opt(void *ctx, int opt, const char *arg)
 			o->capture_point = CAPTURE_CLIENT;
 		} else {
 			fprintf(stderr, "tcpdemux: --capture-point takes auto, server or client, not '%s'\n", arg);
+			return -1;
+		}
+		return 0;
+	case OPT_THREADS:
+		if (strcmp(arg, "1") == 0) {
+			o->threads = 1;
+		} else if (strcmp(arg, "2") == 0) {
+			o->threads = 2;
+		} else {
+			fprintf(stderr, "tcpdemux: --threads takes 1 or 2, not '%s'\n", arg);
 			return -1;
 		}
 		return 0;

@@ -154,7 +154,7 @@ static void ring_advise(struct lookahead *la)
 		(void)madvise((void *)start, end - start, MADV_HUGEPAGE);
 }
 
-struct lookahead *la_new(struct frame_src *fs, const char *file, unsigned seg_flags)
+struct lookahead *la_new(struct frame_src *fs, const char *file, unsigned seg_flags, int threads)
 {
 	struct lookahead *la = calloc(1, sizeof(*la));
 
@@ -176,6 +176,8 @@ struct lookahead *la_new(struct frame_src *fs, const char *file, unsigned seg_fl
 	la->fs = fs;
 	la->file = file;
 	la->seg_flags = seg_flags;
+	if (threads > 1)
+		la->reader = reader_start(fs, seg_flags); /* NULL: read here, as with one thread */
 	return la;
 }
 
@@ -185,6 +187,7 @@ void la_free(struct lookahead *la)
 
 	if (!la)
 		return;
+	reader_free(la->reader); /* first: the thread may still read the source, and into the window's pads never */
 	for (i = 0; i < la->pads_used; i++)
 		free(la->pads[i].buf);
 	free(la->pads);
@@ -222,22 +225,6 @@ static int indexed(const struct lookahead *la, uint32_t pos)
 {
 	/* A frame of no kind never touches its link (its page may never be touched at all). */
 	return la->ring[pos].kind && la->links[pos].last_same;
-}
-
-/* What the index files a frame under, decided once as it is read. */
-static int frame_kind(const struct la_frame *f)
-{
-	uint8_t fl = f->seg.flags;
-
-	if (f->status)
-		return LA_NONE;
-	if (fl & TH_RST)
-		return LA_RST;
-	if ((fl & (TH_SYN | TH_ACK)) == (TH_SYN | TH_ACK))
-		return LA_SYNACK;
-	if (fl & TH_SYN)
-		return LA_SYN;
-	return LA_NONE;
 }
 
 /*
@@ -446,6 +433,38 @@ static inline __attribute__((always_inline)) void prefetch_frame(const struct lo
 /* How far past the window's end la_read() prefetches the position it will write. */
 #define WRITE_AHEAD 4
 
+/*
+ * The next frame from the reader (a decoded one: 1), or from the source
+ * into fr (0 to decode here, with f->dup set; -1 at the end or on an
+ * error, with eof set).
+ */
+static int next_frame(struct lookahead *la, struct la_frame *f, struct frame *fr)
+{
+	int r;
+
+	if (la->reader) {
+		r = reader_next(la->reader, f, fr, la->err, sizeof(la->err));
+		if (r == 1)
+			return 1;
+		if (r == 2)
+			return 0; /* cut by the snap length: its pad is the window's */
+		reader_free(la->reader); /* the thread stopped: the source is the window's again */
+		la->reader = NULL;
+		if (r == 3)
+			return 0; /* outside the mapping: copied here, and the frames after it read here */
+	} else {
+		r = frame_next(la->fs, fr, la->err, sizeof(la->err));
+		if (r > 0) {
+			/* Compared before the copy: the FIFO may give out the last frame's bytes again. */
+			f->dup = (uint8_t)reader_dup(&la->prev, fr);
+			return 0;
+		}
+	}
+	la->eof = 1;
+	la->read_err = r < 0;
+	return -1;
+}
+
 const struct la_frame *la_read(struct lookahead *la)
 {
 	uint8_t *nopad = NULL, **pad = &nopad;
@@ -453,68 +472,57 @@ const struct la_frame *la_read(struct lookahead *la)
 	struct la_frame *f;
 	struct frame fr;
 	uint32_t pos;
-	const uint8_t *buf;
-	int r, cut;
+	int r;
 
 	if (la->eof || la->count >= LA_MAX_FRAMES)
 		return NULL; /* and keep the reason: the source may not say it twice */
-	r = frame_next(la->fs, &fr, la->err, sizeof(la->err));
-	if (r <= 0) {
-		la->eof = 1;
-		la->read_err = r < 0;
-		return NULL;
-	}
 	pos = pos_at(la, la->count);
 	f = &la->ring[pos];
+	r = next_frame(la, f, &fr);
+	if (r < 0)
+		return NULL;
 	/* A window this shallow goes back to the ring's warm start (compact) before it walks far. */
 	if (la->count > COMPACT_MAX)
 		prefetch_frame(la, pos_at(la, la->count + WRITE_AHEAD), 1);
-	/* Compared before the copy: the FIFO may give out the last frame's bytes again. */
-	f->dup = la->prev && fr.caplen == la->prev_len && fr.ts - la->prev_ts <= LA_DUP_GAP && fr.ts >= la->prev_ts &&
-		 memcmp(fr.data, la->prev, fr.caplen) == 0;
-	blocks_free(la->retired);
-	la->retired = NULL;
-	/* Only a frame the snap length cut can need a pad (frame_decode): the others leave pads alone. */
-	if (fr.wirelen > fr.caplen) {
-		if (!la->pads)
-			la->pads = calloc(LA_MAX_FRAMES, sizeof(*la->pads));
-		if (!la->pads)
-			goto oom;
-		if (pos >= la->pads_used)
-			la->pads_used = pos + 1;
-		pad = &la->pads[pos].buf;
-		padcap = &la->pads[pos].cap;
-	}
-	/* A mapped file's bytes stay put until the source is closed (after the window): no copy. */
-	buf = fr.data;
-	f->copied = fr.caplen && !frame_data_kept(la->fs);
-	if (f->copied) {
-		uint8_t *copy = bytes_alloc(la, fr.caplen);
+	if (r == 0) {
+		const uint8_t *buf;
 
-		if (!copy)
-			goto oom;
-		memcpy(copy, fr.data, fr.caplen);
-		buf = copy;
+		blocks_free(la->retired);
+		la->retired = NULL;
+		/* Only a frame the snap length cut can need a pad (frame_decode): the others leave pads alone. */
+		if (fr.wirelen > fr.caplen) {
+			if (!la->pads)
+				la->pads = calloc(LA_MAX_FRAMES, sizeof(*la->pads));
+			if (!la->pads)
+				goto oom;
+			if (pos >= la->pads_used)
+				la->pads_used = pos + 1;
+			pad = &la->pads[pos].buf;
+			padcap = &la->pads[pos].cap;
+		}
+		/*
+		 * A mapped file's bytes stay put until the source is closed (after
+		 * the window): no copy. (The reader's frames are all such: the
+		 * source is not the window's to ask while the thread reads it.)
+		 */
+		buf = fr.data;
+		f->copied = fr.caplen && !la->reader && !frame_data_kept(la->fs);
+		if (f->copied) {
+			uint8_t *copy = bytes_alloc(la, fr.caplen);
+
+			if (!copy)
+				goto oom;
+			memcpy(copy, fr.data, fr.caplen);
+			buf = copy;
+		}
+		fr.data = buf; /* decoded where it stays: the segment's payload points into it */
+		reader_prev_set(&la->prev, &fr, buf);
+		reader_decode(f, &fr, la->seg_flags, pad, padcap);
 	}
-	fr.data = buf; /* decoded where it stays: the segment's payload points into it */
-	f->fr.ts = fr.ts;
-	f->fr.caplen = fr.caplen;
-	f->fr.wirelen = fr.wirelen;
-	f->fr.data = buf;
-	f->n = fr.num; /* the file's numbering, as Wireshark shows it, filtered frames counted */
 	if (++la->nread == 1)
 		la->t0 = frame_first_ts(la->fs); /* virtual time 0: the file's first frame */
-	f->status = (int16_t)frame_decode(fr.linktype, &fr, &f->seg, la->seg_flags, pad, padcap, &cut);
-	f->cut = (uint8_t)cut;
-	/* Offloaded frames are larger than any link's MTU: only those are looked at. */
-	f->tso = !f->status && fr.caplen > 1514 && frame_ip_length_zero(fr.linktype, &fr);
 	la->count++;
-	la->bytes += fr.caplen;
-	la->prev = fr.caplen ? buf : NULL; /* an empty frame is no frame's copy (nor is the next empty one) */
-	la->prev_len = fr.caplen;
-	la->prev_ts = fr.ts;
-	/* A duplicate is filed under nothing: it stands for no second SYN or answer. */
-	f->kind = f->dup ? LA_NONE : (uint8_t)frame_kind(f);
+	la->bytes += f->fr.caplen;
 	if (f->kind) {
 		la->nkind[f->kind]++;
 		idx_add(la, pos);

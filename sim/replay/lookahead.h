@@ -2,7 +2,8 @@
  * lookahead.h - the replay's window of frames read ahead of the one being
  * replayed, with an index of the SYNs, SYN-ACKs and RSTs in it.
  *
- * Path: frame.c (libpcap, frame_decode) -> la_read() -> the window ->
+ * Path: frame.c (libpcap) -> reader.c (frame_decode; with --threads 2 on
+ *       a thread of its own) -> la_read() -> the window ->
  *       la_head() / la_pop() in capture order, to replay.c's driver;
  *       la_find() answers "is there a SYN-ACK (RST, SYN) for this 4-tuple
  *       ahead?" for the decisions that need the recorded host's future.
@@ -19,6 +20,7 @@
 #include <stdint.h>
 
 #include "frame.h"
+#include "reader.h"
 #include "segment.h"
 
 /*
@@ -35,58 +37,22 @@
 #define LA_SOFT_HORIZON (2 * 1000000000ull)
 #define LA_MAX_FRAMES 65536u
 #define LA_SOFT_FRAMES 2048u
-/* A frame identical to the one before within this is a duplicate the capture made (10 ms, as FACTS.md counts them). */
-#define LA_DUP_GAP (10 * 1000000ull)
 #define LA_MAX_BYTES (32u << 20)
 
-/* What the index files a frame under (la_frame.kind). */
-enum la_kind {
-	LA_NONE = 0,
-	LA_SYNACK,   /* SYN and ACK set */
-	LA_RST,      /* RST set */
-	LA_SYN,      /* SYN without ACK */
-};
-
-/*
- * A frame as the window keeps it: struct frame's time, lengths and bytes,
- * without what is known otherwise (its number is la_frame.n, its link type
- * only frame_decode() needs, as the frame is read).
- */
-struct la_raw {
-	uint64_t ts;         /* nanoseconds since the epoch */
-	uint32_t caplen;     /* bytes captured */
-	uint32_t wirelen;    /* bytes on the wire */
-	const uint8_t *data; /* the bytes (the source's, kept: frame_data_kept; or the window's copy) */
-};
-
-/*
- * One frame in the window, decoded. Valid until la_pop() removes it.
- * The window holds up to LA_MAX_FRAMES of these at once (a SYN waiting
- * seconds for its answer), each written as it is read: the fields are
- * ordered so that one byte is padding (152 bytes; every byte here is a
- * page the kernel must clear once the window is read that deep).
- */
-struct la_frame {
-	struct la_raw fr;    /* the raw frame: time, lengths, bytes */
-	struct segment seg;  /* its TCP segment, when status is 0 */
-	int64_t n;           /* frame number in the file, 1-based */
-	int16_t status;      /* 0, or the skip reason (frame_skip_name; fewer than SKIP_COUNT) */
-	uint8_t cut;         /* SEG_CUT_* bits: what the snap length cut (replayed with what was captured) */
-	uint8_t tso;         /* an IPv4 total length of 0 (offload), taken from the frame */
-	uint8_t dup;         /* a byte-for-byte copy of the frame before, within LA_DUP_GAP: the capture's duplicate */
-	uint8_t kind;        /* enum la_kind, decided as it was read */
-	uint8_t copied;      /* fr.data is a copy in the window's byte FIFO (else the source keeps it: frame_data_kept) */
-};
+/* The frames it holds (struct la_frame, enum la_kind) are as reader.h decodes them. */
 
 struct lookahead;
 
 /*
- * A window over fs (which stays the caller's), the capture file named file
- * (for messages): frames are decoded with their own link type (a mixed
- * pcapng has several) and seg_flags (frame_decode). Returns NULL when
- * memory runs out.
+ * A window over fs (which stays the caller's, but is not to be read while
+ * the window lives), the capture file named file (for messages): frames
+ * are decoded with their own link type (a mixed pcapng has several) and
+ * seg_flags (frame_decode). With threads 2 they are read and decoded on a
+ * second thread when the file is one the reader reads (reader_start);
+ * else (1, or 0) on the caller's. The frames are the same either way.
+ * Returns NULL when memory runs out.
  */
-struct lookahead *la_new(struct frame_src *fs, const char *file, unsigned seg_flags);
+struct lookahead *la_new(struct frame_src *fs, const char *file, unsigned seg_flags, int threads);
 void la_free(struct lookahead *la);
 
 /*
@@ -194,6 +160,7 @@ struct la_ient {
 
 struct lookahead {
 	struct frame_src *fs;    /* the capture, read with frame_next() (the caller's) */
+	struct reader *reader;   /* the thread reading fs ahead, or NULL: the window reads fs itself */
 	const char *file;        /* its name, for messages */
 	unsigned seg_flags;      /* frame_decode()'s flags (SEG_VERIFY_CSUM) */
 	struct la_frame *ring;   /* LA_MAX_FRAMES frames (calloc: a page is only touched once the window reaches it) */
@@ -215,9 +182,7 @@ struct lookahead {
 	uint32_t idx_used;       /* entries in the index (keys, not frames: a key's later frames are chained) */
 	uint32_t nkind[LA_SYN + 1]; /* frames in the window of each kind (la_find asks the index only for a kind it holds) */
 	const struct la_frame *memo[LA_SYN + 1]; /* each kind's last la_find() answer (its key's first frame until it leaves) */
-	const uint8_t *prev;     /* the bytes of the frame read last (in the byte FIFO, valid until the next read) */
-	uint32_t prev_len;       /* its captured length */
-	uint64_t prev_ts;        /* its time */
+	struct reader_prev prev; /* the frame read last (its bytes in the byte FIFO, valid until the next read) */
 	struct la_block *oldest; /* the byte FIFO's blocks, oldest (the head frame's bytes) first ... */
 	struct la_block *newest; /* ... to the one frames are copied into now (lookahead.c) */
 	struct la_block *spare;  /* emptied blocks kept for reuse (their pages are already the process's) */

@@ -1223,7 +1223,7 @@ int replay_run(const struct replay_opts *o)
 	p->st = stack_new(&o->cfg);
 	if (p->st)
 		replay_app_init(&p->app, p->st, p->r);
-	p->la = la_new(p->fs, o->file, o->verify_checksums ? SEG_VERIFY_CSUM : 0);
+	p->la = la_new(p->fs, o->file, o->verify_checksums ? SEG_VERIFY_CSUM : 0, o->threads);
 	delay_line_init(&p->held);
 	if (!p->st || !p->la || replay_cookie_init(&p->cookies) < 0 ||
 	    capture_point_init(&p->cp, o->capture_point) < 0 || tmap_init(&p->nosyn) < 0 ||

@@ -89,6 +89,7 @@ struct replay_opts {
 	int accept_given;            /* --accept was given (else the capture may tell) */
 	int verify;                  /* compare with the recorded host's segments */
 	int capture_point;           /* enum capture_mode (capture_point.h): --capture-point */
+	int threads;                 /* --threads: 2 reads and decodes the capture on a second thread (reader.h); 0 or 1 on the replay's */
 };
 
 /*
