@@ -320,6 +320,14 @@ int stack_has_addr(const struct stack *st, const struct ip_addr *addr)
 	return 0;
 }
 
+int stack_has_addrs(const struct stack *st, const struct ip_addr *a, const struct ip_addr *b)
+{
+	/* A server's one address: compared with both ends at once, as stack_has_addr() does. */
+	if (st->naddrs == 1)
+		return addr_equal(&st->addrs[0], a) | addr_equal(&st->addrs[0], b) << 1;
+	return stack_has_addr(st, a) | stack_has_addr(st, b) << 1;
+}
+
 void stack_set_isn_hook(struct stack *st, stack_isn_fn fn, void *ctx)
 {
 	st->isn_fn = fn;

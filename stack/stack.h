@@ -123,6 +123,11 @@ int stack_add_addr(struct stack *st, const struct ip_addr *addr);
 
 /* Is addr one of the stack's own addresses? */
 int stack_has_addr(const struct stack *st, const struct ip_addr *addr);
+/*
+ * Both questions in one call, for a segment's two ends: bit 0 set when a
+ * is local, bit 1 when b is. A replay asks for every frame.
+ */
+int stack_has_addrs(const struct stack *st, const struct ip_addr *a, const struct ip_addr *b);
 
 /* ---- what the stack reports ------------------------------------------ */
 

@@ -819,6 +819,48 @@ START_TEST(test_probe_serves_three_calls)
 END_TEST
 
 /*
+ * stack_has_addrs() answers for a segment's two ends what two
+ * stack_has_addr() calls do: with one local address (its own fast path),
+ * with two (the test stack's), and with forty (the index).
+ */
+START_TEST(test_has_addrs_as_has_addr)
+{
+	static const char *const cand[] = { "10.0.0.1", "10.0.0.2", "10.0.0.77", "2001:db8::1", "2001:db8::2",
+					    "192.168.1.1", "0.0.0.0", "::" };
+	struct stack_config c;
+	struct ip_addr a[8], x;
+	struct stack *st[3];
+	struct tstack *t = ts_new(NULL);
+	int k, i, j;
+
+	for (i = 0; i < 8; i++)
+		ck_assert_int_eq(addr_parse(cand[i], &a[i]), 0);
+	ts_config(&c);
+	st[0] = stack_new(&c);
+	st[2] = stack_new(&c);
+	ck_assert_ptr_nonnull(st[0]);
+	ck_assert_ptr_nonnull(st[2]);
+	ck_assert_int_eq(stack_add_addr(st[0], &a[1]), 0);
+	st[1] = t->st;
+	for (i = 0; i < 40; i++) {
+		x = addr_v4(0x0a000001u + (uint32_t)i * 38); /* 10.0.0.1, then on: 10.0.0.77 among them */
+		ck_assert_int_eq(stack_add_addr(st[2], &x), 0);
+	}
+	for (k = 0; k < 3; k++)
+		for (i = 0; i < 8; i++)
+			for (j = 0; j < 8; j++)
+				ck_assert_int_eq(stack_has_addrs(st[k], &a[i], &a[j]),
+						 stack_has_addr(st[k], &a[i]) | stack_has_addr(st[k], &a[j]) << 1);
+	ck_assert_int_eq(stack_has_addrs(st[0], &a[1], &a[0]), 1);
+	ck_assert_int_eq(stack_has_addrs(st[1], &a[4], &a[0]), 2);
+	ck_assert_int_eq(stack_has_addrs(st[2], &a[0], &a[2]), 3);
+	stack_free(st[0]);
+	stack_free(st[2]);
+	ts_free(t);
+}
+END_TEST
+
+/*
  * A probe made by stack_prefetch() holds the hash the prefetch computed;
  * the handshake's final ACK replacing the request by its child keeps the
  * ACK's probe current, so that the lookup after accept() walks nothing.
@@ -929,6 +971,7 @@ Suite *socket_suite(void)
 	tcase_add_test(tc, test_state_error_id);
 	tcase_add_test(tc, test_input_fd_and_lookup);
 	tcase_add_test(tc, test_probe_serves_three_calls);
+	tcase_add_test(tc, test_has_addrs_as_has_addr);
 	tcase_add_test(tc, test_probe_from_prefetch);
 	tcase_add_test(tc, test_outq);
 	suite_add_tcase(s, tc);

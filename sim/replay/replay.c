@@ -599,8 +599,8 @@ static void replay_outbound(struct rp *p, const struct la_frame *f, vtime_t t)
 /* Which way a segment goes: 1 to a local address, -1 from one, 0 neither. */
 static int direction(const struct rp *p, const struct segment *seg)
 {
-	int dst_local = stack_has_addr(p->st, &seg->dst);
-	int src_local = stack_has_addr(p->st, &seg->src);
+	int sides = stack_has_addrs(p->st, &seg->dst, &seg->src);
+	int dst_local = sides & 1, src_local = sides >> 1;
 
 	/* On loopback both ends are local: the listener's end is the stack's. */
 	if (dst_local && !(src_local && replay_app_is_listener(&p->app, &seg->src, seg->sport)))
