@@ -307,8 +307,9 @@ int stack_input(struct stack *st, const struct segment *seg, int64_t frame);
  * it: with a probe that is one hash and one chain walk, not three. The
  * hash is reused always; the walk's result while ehash has not changed
  * since (any insert, removal or resize makes the next call walk again).
- * Zero it (struct stack_probe pr = {0}) before the first call on a
- * 4-tuple; use it on that 4-tuple only, and on one stack.
+ * Zero it (struct stack_probe pr = {0}, or stack_probe_reset()) before
+ * the first call on a 4-tuple; use it on that 4-tuple only, and on one
+ * stack.
  */
 struct stack_probe {
 	uint32_t hash;    /* the 4-tuple's ehash hash, once hashed is set */
@@ -317,6 +318,17 @@ struct stack_probe {
 	uint64_t gen;     /* the table's change count at that walk; 0: none kept */
 	void *entry;      /* what the walk found (the stack's own), or NULL */
 };
+
+/*
+ * What zeroing a probe does, in two stores: no hash known, no walk kept
+ * (the other fields are read only once those say so). Where a probe is
+ * made per segment: GCC cleared the 32 bytes with a rep stos there.
+ */
+static inline void stack_probe_reset(struct stack_probe *pr)
+{
+	pr->hashed = 0;
+	pr->gen = 0;
+}
 
 /*
  * stack_find() through a probe, for the 4-tuple as the local end sees it

@@ -802,6 +802,11 @@ START_TEST(test_probe_serves_three_calls)
 	ck_assert_msg(fd > lfd, "accept() = %d", fd);
 	ck_assert_int_eq(stack_probe_fd(t->st, &la, 80, &ra, 40000, &pr), fd);
 	ck_assert_int_eq(stack_probe_fd(t->st, &la, 80, &ra, 40000, &fresh), fd);
+	/* A probe reset over garbage is as good as a zeroed one. */
+	memset(&fresh, 0xa5, sizeof(fresh));
+	stack_probe_reset(&fresh);
+	ck_assert_int_eq(stack_probe_fd(t->st, &la, 80, &ra, 40000, &fresh), fd);
+	ck_assert_uint_eq(fresh.hash, pr.hash);
 	/* A probe kept across a change of the table is not believed. */
 	ck_assert_int_eq(stack_probe(t->st, &la, 80, &ra, 40000, &pr), 1);
 	s = ts_seg(CLIENT, SERVER, TH_RST, 1001, 0);

@@ -431,7 +431,7 @@ static void app_send(struct replay_app *app, struct app_conn *c, const struct se
 
 void replay_app_outbound(struct replay_app *app, const struct segment *seg, vtime_t t, int fin)
 {
-	struct stack_probe pr = { 0 }; /* one lookup for both questions below */
+	struct stack_probe pr; /* one lookup for both questions below */
 	struct app_conn *c;
 
 	if ((seg->flags & (TH_SYN | TH_ACK)) == TH_SYN) {
@@ -440,6 +440,7 @@ void replay_app_outbound(struct replay_app *app, const struct segment *seg, vtim
 	}
 	if (seg->flags & TH_SYN)
 		return; /* a SYN-ACK: the stack answers SYNs itself */
+	stack_probe_reset(&pr);
 	c = conn_get(app, &seg->src, seg->sport, &seg->dst, seg->dport, &pr);
 	if (!c) {
 		if (seg->flags & TH_RST)
