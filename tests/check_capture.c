@@ -957,6 +957,70 @@ START_TEST(test_pcap_records_as_libpcap)
 }
 END_TEST
 
+/*
+ * pcap_records_next_quick(), the replay's per-frame read, gives what
+ * pcap_records_next() gives, in nanoseconds as frame.c makes them (a time
+ * field past 2^31, signed in the file, included), and refuses exactly the
+ * records it must leave to it (longer than the snap length), changing
+ * nothing then.
+ */
+START_TEST(test_records_quick_as_next)
+{
+	char path[PATH_MAX], msg[PCAP_ERRBUF_SIZE];
+	struct pcap_records a, b;
+	FILE *f, *fa, *fb;
+	int dlt, n = 0, refused = 0;
+
+	tmp_file("records-quick.pcap", path, sizeof(path));
+	f = fopen(path, "wb");
+	ck_assert_msg(f != NULL, "%s: %s", path, strerror(errno));
+	le_header(f, 100);
+	le_record(f, 1700000000u, 5, 60, 60, 60);
+	le_record(f, 0x90000000u, 999999, 60, 70, 60);
+	le_record(f, 1700000001u, 0, 200, 200, 200); /* longer than the snap length (100) */
+	le_record(f, 1700000002u, 123456, 0, 0, 0);
+	le_record(f, 1700000003u, 7, 100, 1500, 100);
+	fclose(f);
+	fa = fopen(path, "rb");
+	fb = fopen(path, "rb");
+	ck_assert_msg(fa && fb, "%s: %s", path, strerror(errno));
+	ck_assert_int_eq(pcap_records_open(&a, fa, CAPFILE_PCAP_US, path, &dlt), 1);
+	ck_assert_int_eq(pcap_records_open(&b, fb, CAPFILE_PCAP_US, path, &dlt), 1);
+	for (;;) {
+		struct pcap_pkthdr h;
+		const uint8_t *da, *db;
+		uint64_t ts;
+		uint32_t caplen, len;
+		int rb = pcap_records_next(&b, &h, &db, msg, sizeof(msg));
+
+		if (!pcap_records_next_quick(&a, &ts, &caplen, &len, &da)) {
+			struct pcap_pkthdr ha;
+
+			refused++;
+			ck_assert_int_eq(pcap_records_next(&a, &ha, &da, msg, sizeof(msg)), rb);
+			if (rb <= 0)
+				break;
+			ts = (uint64_t)ha.ts.tv_sec * 1000000000ull + (uint64_t)ha.ts.tv_usec;
+			caplen = ha.caplen;
+			len = ha.len;
+		}
+		ck_assert_int_eq(rb, 1);
+		n++;
+		ck_assert_msg(ts == (uint64_t)h.ts.tv_sec * 1000000000ull + (uint64_t)h.ts.tv_usec,
+			      "record %d: time %llu, not %lld.%09ld", n, (unsigned long long)ts, (long long)h.ts.tv_sec,
+			      (long)h.ts.tv_usec);
+		ck_assert_msg(caplen == h.caplen && len == h.len && memcmp(da, db, caplen) == 0,
+			      "record %d: %u/%u bytes, not %u/%u", n, caplen, len, h.caplen, h.len);
+	}
+	ck_assert_int_eq(n, 5);
+	ck_assert_int_eq(refused, 2); /* the long record, and the end */
+	pcap_records_free(&a);
+	pcap_records_free(&b);
+	fclose(fa);
+	fclose(fb);
+}
+END_TEST
+
 /* ---- a plain pcap file opened without libpcap (pcap_records_open, pcap_lib.c) --------- */
 
 /*
@@ -1598,6 +1662,7 @@ Suite *capture_suite(void)
 	tcase_set_timeout(tm, 60);
 	tcase_add_test(tm, test_gzip);
 	tcase_add_test(tm, test_pcap_records_as_libpcap);
+	tcase_add_test(tm, test_records_quick_as_next);
 	tcase_add_test(tm, test_header_as_libpcap);
 	tcase_add_test(tm, test_dlt_names_as_libpcap);
 	tcase_add_test(tm, test_libpcap_loaded_on_demand);

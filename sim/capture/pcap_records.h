@@ -73,6 +73,17 @@ int pcap_records_init(struct pcap_records *r, pcap_t *p, uint32_t magic, const c
  */
 int pcap_records_open(struct pcap_records *r, FILE *f, uint32_t magic, const char *name, int *dlt);
 
+/*
+ * The next record, when it is one pcap_records_next() reads on its fast
+ * path (header and bytes in the buffer, within the snapshot length), with
+ * its time in nanoseconds (as libpcap's nanosecond timestamps make them):
+ * returns 1. Returns 0 for any other record (more to read, damage, the
+ * end), and nothing changes: pcap_records_next() then reads it. The
+ * replay's per-frame read (frame.c's frame_next), without the pcap_pkthdr.
+ */
+int pcap_records_next_quick(struct pcap_records *r, uint64_t *ts, uint32_t *caplen, uint32_t *len,
+			    const uint8_t **data);
+
 void pcap_records_free(struct pcap_records *r);
 
 /*
