@@ -215,6 +215,40 @@ void ehash_destroy(struct ehash *eh)
  */
 #define GROW_AHEAD 64u
 
+/*
+ * Puts old chain i's entries, from c, into chains i and i + old of the
+ * doubled array b by the hash's next bit, each keeping the old order
+ * (newest first). At one entry a chain on average when the table
+ * doubles, most chains hold none or one: those cost no walk.
+ */
+static inline __attribute__((always_inline)) void grow_split(struct ehash_chain *b, uint32_t old, uint32_t i,
+							     struct sock_common *c)
+{
+	struct sock_common **lo, **hi;
+
+	if (!c)
+		return;
+	if (!c->next) {
+		b[i | (c->hash & old)].head = c;
+		b[i | (c->hash & old)].tag = ehash_tag_bit(c->hash) | 1;
+		return;
+	}
+	lo = &b[i].head;
+	hi = &b[i + old].head;
+	for (; c; c = c->next) {
+		uint32_t j = i | (c->hash & old);
+
+		*(j == i ? lo : hi) = c;
+		if (j == i)
+			lo = &c->next;
+		else
+			hi = &c->next;
+		tag_add(&b[j].tag, c->hash);
+	}
+	*lo = NULL;
+	*hi = NULL;
+}
+
 static void __attribute__((noinline)) ehash_grow(struct ehash *eh)
 {
 	uint32_t old = eh->bmask + 1, n = old * 2, i;
@@ -222,52 +256,24 @@ static void __attribute__((noinline)) ehash_grow(struct ehash *eh)
 
 	if (!b)
 		return;
-	for (i = 0; i < old; i++) {
-		struct sock_common *c = eh->b[i].head, **lo, **hi;
+	/*
+	 * Every entry is read once here, in chain order, and the entries lie
+	 * scattered over memory: without loading ahead the doubling past
+	 * 131,072 entries waits for each in turn. Written out here: GCC 12
+	 * takes a function doing nothing but prefetch for one without effects
+	 * and drops its calls. A prefetch of NULL is harmless. The last
+	 * GROW_AHEAD chains, with nothing ahead to load, in a loop of their own.
+	 */
+	for (i = 0; i + GROW_AHEAD < old; i++) {
+		struct sock_common *ahead = eh->b[i + GROW_AHEAD / 2].head;
 
-		/*
-		 * Every entry is read once here, in chain order, and the
-		 * entries lie scattered over memory: without loading ahead the
-		 * doubling past 131,072 entries waits for each in turn. Written
-		 * out here: GCC 12 takes a function doing nothing but prefetch
-		 * for one without effects and drops its calls. A prefetch of
-		 * NULL is harmless.
-		 */
-		if (eh->bmask - i >= GROW_AHEAD) {
-			struct sock_common *ahead = eh->b[i + GROW_AHEAD / 2].head;
-
-			__builtin_prefetch(eh->b[i + GROW_AHEAD].head);
-			if (ahead)
-				__builtin_prefetch(ahead->next);
-		}
-		/*
-		 * Chain i splits into new chains i and i + old by the hash's
-		 * next bit, each keeping the old order (newest first). At one
-		 * entry a chain on average when the table doubles, most
-		 * chains hold none or one: those cost no walk.
-		 */
-		if (!c)
-			continue;
-		if (!c->next) {
-			b[i | (c->hash & old)].head = c;
-			b[i | (c->hash & old)].tag = ehash_tag_bit(c->hash) | 1;
-			continue;
-		}
-		lo = &b[i].head;
-		hi = &b[i + old].head;
-		for (; c; c = c->next) {
-			uint32_t j = i | (c->hash & old);
-
-			*(j == i ? lo : hi) = c;
-			if (j == i)
-				lo = &c->next;
-			else
-				hi = &c->next;
-			tag_add(&b[j].tag, c->hash);
-		}
-		*lo = NULL;
-		*hi = NULL;
+		__builtin_prefetch(eh->b[i + GROW_AHEAD].head);
+		if (ahead)
+			__builtin_prefetch(ahead->next);
+		grow_split(b, old, i, eh->b[i].head);
 	}
+	for (; i < old; i++)
+		grow_split(b, old, i, eh->b[i].head);
 	free(eh->b);
 	eh->b = b;
 	eh->gen++;
