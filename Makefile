@@ -214,6 +214,9 @@ check-valgrind: $(BUILD)/tcpdemux
 		--annotate $(BUILD)/valgrind.pcapng --html $(BUILD)/valgrind.html --plot $(BUILD)/valgrind.svg > /dev/null
 	@echo "valgrind: replay --annotate --html --plot clean"
 	@valgrind -q --leak-check=full --errors-for-leak-kinds=all --error-exitcode=9 \
+		$(BUILD)/tcpdemux replay $(REALWORLD)/zk_echo-connections.pcap --threads 2 --format json > /dev/null
+	@echo "valgrind: replay --threads 2 clean"
+	@valgrind -q --leak-check=full --errors-for-leak-kinds=all --error-exitcode=9 \
 		$(BUILD)/tcpdemux script tests/scripts/time-wait-reuse.pkt --quiet
 	@echo "valgrind: script clean"
 	@bash tests/live-valgrind.sh $(BUILD)/tcpdemux
