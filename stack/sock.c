@@ -330,6 +330,13 @@ static int fd_lowest_free(const struct stack *st)
 {
 	size_t words = (size_t)st->nfds / 64, fwords = (words + 63) / 64, fw;
 
+	/*
+	 * Descriptors mostly go and come in order: fd_hint itself is free,
+	 * and then it is the lowest, with no search of the summary words.
+	 */
+	if (st->fd_hint < st->nfds && !(st->fd_used[st->fd_hint / 64] >> (st->fd_hint % 64) & 1))
+		return st->fd_hint;
+
 	/* No descriptor below fd_hint is free: start at its summary word. */
 	for (fw = (size_t)st->fd_hint / 4096; fw < fwords; fw++) {
 		uint64_t f = st->fd_full[fw];

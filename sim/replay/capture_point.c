@@ -336,13 +336,18 @@ static void host_set(struct capture_point *cp, const struct ip_addr *a, vtime_t 
 {
 	static const struct ip_addr none;
 	struct tuple_key k;
-	struct tentry *e;
+	struct tentry *e = cp->last_host;
 	int added;
 
-	tkey_set(&k, K_HOST, a, 0, &none, 0);
-	e = tmap_put(&cp->hosts, &k, &added);
-	if (e) /* out of memory: connections without a handshake take no delay */
-		e->frame = (int64_t)delay;
+	/* Every delayed handshake sets its host's: mostly the host of the last one, kept (host_delay). */
+	if (!e || !addr_equal(&e->k.a, a)) {
+		tkey_set(&k, K_HOST, a, 0, &none, 0);
+		e = tmap_put(&cp->hosts, &k, &added);
+		if (!e)
+			return; /* out of memory: connections without a handshake take no delay */
+		cp->last_host = e;
+	}
+	e->frame = (int64_t)delay;
 }
 
 /* The delay of a's latest delayed handshake, 0 if none. A capture names few local addresses: the last one found is kept. */
