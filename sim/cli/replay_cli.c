@@ -226,16 +226,17 @@ int replay_cli_opt(void *ctx, int opt, const char *arg)
 			return -1;
 		}
 		return 0;
-	case OPT_THREADS:
-		if (strcmp(arg, "1") == 0) {
-			o->threads = 1;
-		} else if (strcmp(arg, "2") == 0) {
-			o->threads = 2;
-		} else {
+	case OPT_THREADS: {
+		uint32_t n;
+
+		/* 2: the reader's thread (reader.h); more would have nothing to do. */
+		if (cli_parse_u32(arg, &n) < 0 || n < 1 || n > 2) {
 			fprintf(stderr, "tcpdemux: --threads takes 1 or 2, not '%s'\n", arg);
 			return -1;
 		}
+		o->threads = (int)n;
 		return 0;
+	}
 	case 'r':
 		if (cli->read_file) {
 			fprintf(stderr, "tcpdemux: -r names the capture once, not '%s' and '%s'\n", cli->read_file,
