@@ -313,6 +313,53 @@ START_TEST(test_window_scaling)
 }
 END_TEST
 
+/*
+ * A bare final ACK at rcv_nxt does not go through tcp_rcv_state() (the
+ * child has taken all it says): the child is as that would leave it. Its
+ * window is the ACK's, scaled, its timestamp the ACK's, nothing goes out,
+ * and the same ACK again, which does go through tcp_rcv_state() on the
+ * established socket, changes not a byte of it.
+ */
+START_TEST(test_bare_final_ack_as_rcv_state)
+{
+	struct tstack *t = ts_new(NULL);
+	struct tcp_opts o;
+	struct peer p;
+	struct sock *sk, before;
+	int lfd, fd, nout;
+
+	memset(&o, 0, sizeof(o));
+	o.has_mss = 1;
+	o.mss = 1460;
+	o.has_wscale = 1;
+	o.wscale = 2;
+	o.sack_ok = 1;
+	o.has_ts = 1;
+	o.tsval = 5000;
+	lfd = ts_listen(t, SERVER, 8);
+	peer_init(&p, CLIENT, SERVER, 700);
+	p.win = 1000;
+	fd = peer_connect(t, &p, lfd, &o);
+	sk = fd_lookup(t->st, fd);
+	ck_assert_int_eq(sk->c.state, TCP_ESTABLISHED);
+	ck_assert_uint_eq(sk->snd_wnd, 4000);
+	ck_assert_uint_eq(sk->snd_wl1, p.nxt);
+	ck_assert_uint_eq(sk->snd_wl2, p.ack);
+	ck_assert_uint_eq(sk->snd_una, p.ack);
+	ck_assert_uint_eq(sk->snd_nxt, p.ack);
+	ck_assert_uint_eq(sk->rcv_nxt, p.nxt);
+	ck_assert_uint_eq(sk->ts_recent, 5001);
+	ck_assert_uint_eq(stack_counter(t->st, CNT_PASSIVEOPENS), 1);
+	memcpy(&before, sk, sizeof(before));
+	nout = t->nout;
+	ck_assert_int_eq(peer_send(t, &p, TH_ACK, NULL), 0);
+	expect_action(t, ACT_ACK, -1, "the final ACK again");
+	ck_assert_int_eq(t->nout, nout);
+	ck_assert_msg(memcmp(&before, sk, sizeof(before)) == 0, "the final ACK again changed the socket");
+	ts_free(t);
+}
+END_TEST
+
 /* ---- receive-side checks --------------------------------------------------- */
 
 START_TEST(test_out_of_order_dropped)
@@ -1273,6 +1320,7 @@ Suite *tcp_suite(void)
 	tcase_add_test(tc, test_send_mss_minus_timestamps);
 	tcase_add_test(tc, test_send_window_and_ack);
 	tcase_add_test(tc, test_window_scaling);
+	tcase_add_test(tc, test_bare_final_ack_as_rcv_state);
 	tcase_add_test(tc, test_unobserved_sends_counted);
 	suite_add_tcase(s, tc);
 
