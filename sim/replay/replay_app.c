@@ -231,9 +231,11 @@ static void conn_check_done(struct replay_app *app, const struct app_conn *c)
  * accept()s what is queued on listener i, up to want; returns how many
  * the application took. It stops at want rather than on the queue's
  * EAGAIN: see replay_app_accept_all(). *taken counts the descriptors
- * accept() gave, entries made or not.
+ * accept() gave, entries made or not. Always inlined into accept_fresh(),
+ * its two calls: one call frame fewer per handshake.
  */
-static int accept_from(struct replay_app *app, int i, uint64_t want, uint64_t *taken)
+static inline __attribute__((always_inline)) int accept_from(struct replay_app *app, int i, uint64_t want,
+							     uint64_t *taken)
 {
 	int fd = -EAGAIN, n = 0;
 
@@ -312,8 +314,8 @@ uint64_t replay_app_waiting(const struct replay_app *app, const struct ip_addr *
 	return n;
 }
 
-/* Reads whatever arrives, so the receive window stays open. */
-static void drain(struct replay_app *app, const struct app_conn *c)
+/* Reads whatever arrives, so the receive window stays open. Always inlined into its two callers: one per segment. */
+static inline __attribute__((always_inline)) void drain(struct replay_app *app, const struct app_conn *c)
 {
 	ssize_t n;
 
