@@ -1628,6 +1628,16 @@ START_TEST(test_reader_replay_same_output)
 		run_free(&r1);
 		run_free(&r2);
 	}
+	/* With a filter, which the reader's thread runs (libpcap's BPF program), frames it rejects counted there. */
+	realworld("zk_echo-connections.pcap", path, sizeof(path));
+	run_plain(&r1, "replay %s 'tcp port 7000 and len > 66' --format json --hash-seed 1 --threads 1", q(path, qb, sizeof(qb)));
+	run_plain(&r2, "replay %s 'tcp port 7000 and len > 66' --format json --hash-seed 1 --threads 2", q(path, qb, sizeof(qb)));
+	ck_assert_msg(r1.rc == 0 && r2.rc == 0 && r1.l.n > 100 && strcmp(r1.out, r2.out) == 0 &&
+			      strcmp(r1.err, r2.err) == 0 && strstr(r1.out, "\"filtered\"") != NULL,
+		      "a filter with --threads 1 and --threads 2: exit %d / %d, outputs differ or nothing filtered", r1.rc,
+		      r2.rc);
+	run_free(&r1);
+	run_free(&r2);
 	run_plain(&r1, "replay %s --quiet --threads 3", q(path, qb, sizeof(qb)));
 	ck_assert_int_eq(r1.rc, 2);
 	ck_assert_msg(strstr(r1.err, "--threads takes 1 or 2, not '3'") != NULL, "want the usage line, got: %s",
