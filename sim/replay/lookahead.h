@@ -163,7 +163,9 @@ struct lookahead {
 	struct reader *reader;   /* the thread reading fs ahead, or NULL: the window reads fs itself */
 	const char *file;        /* its name, for messages */
 	unsigned seg_flags;      /* frame_decode()'s flags (SEG_VERIFY_CSUM) */
-	struct la_frame *ring;   /* LA_MAX_FRAMES frames (calloc: a page is only touched once the window reaches it) */
+	struct la_frame *ring;   /* LA_MAX_FRAMES frames (mapped: a page is only touched once the window reaches it) */
+	void *ring_map;          /* the mapping the ring lies in (lookahead.c: ring_map) */
+	size_t ring_map_len;     /* its length */
 	struct la_link *links;   /* LA_MAX_FRAMES index links, by ring position */
 	struct la_key *keys;     /* LA_MAX_FRAMES scan keys, by ring position (written by the first scan to reach them) */
 	int64_t nkeyed;          /* the frames read before the nkeyed-th have their keys (if still in the window) */
