@@ -211,6 +211,24 @@ static void child_enqueue(struct stack *st, struct sock *l, struct sock *sk)
 
 static void tcp_rcv_state(struct stack *st, struct in_ctx *x, struct sock *sk);
 
+/*
+ * tcp_child_process(): the rest of the final ACK (data, FIN) goes to the
+ * child. A bare ACK at the child's rcv_nxt, as nearly every handshake
+ * ends, has no rest: the child took its window and timestamp from it
+ * (syn_recv_child), its ACK field is the child's snd_una already (checked
+ * against the request, or the cookie's ISN was taken from it), and the
+ * child has nothing to send: tcp_rcv_state() would count nothing and
+ * change nothing.
+ */
+static inline __attribute__((always_inline)) void child_process(struct stack *st, struct in_ctx *x,
+								   struct sock *sk)
+{
+	const struct segment *seg = x->seg;
+
+	if (seg->len || (seg->flags & TH_FIN) || seg->seq != sk->rcv_nxt)
+		tcp_rcv_state(st, x, sk);
+}
+
 /* ---- LISTEN -------------------------------------------------------------- */
 
 /*
@@ -422,7 +440,7 @@ static int cookie_ack(struct stack *st, struct in_ctx *x, struct sock *l)
 	}
 	ehash_insert_hashed(st, &sk->c, x->lookup.hash);
 	child_enqueue(st, l, sk);
-	tcp_rcv_state(st, x, sk);
+	child_process(st, x, sk);
 	set_sock(st, x, &sk->c);
 	if (x->action != ACT_RST && x->action != ACT_RESET)
 		note(x, ACT_QUEUED, -1);
@@ -594,16 +612,7 @@ static void tcp_check_req(struct stack *st, struct in_ctx *x, struct request_soc
 	ehash_replace(st, &req->c, &sk->c);
 	reqsk_retire(st, req);
 	child_enqueue(st, l, sk);
-	/*
-	 * tcp_child_process(): the rest of the segment (data, FIN) goes to
-	 * the child. A bare ACK at the child's rcv_nxt, as nearly every
-	 * handshake ends, has no rest: the child took its window and
-	 * timestamp from it (syn_recv_child), its ACK field is the child's
-	 * snd_una already (checked above), and the child has nothing to
-	 * send. tcp_rcv_state() would count nothing and change nothing.
-	 */
-	if (seg->len || (seg->flags & TH_FIN) || seg->seq != sk->rcv_nxt)
-		tcp_rcv_state(st, x, sk);
+	child_process(st, x, sk);
 	set_sock(st, x, &sk->c);
 	if (x->action != ACT_RST && x->action != ACT_RESET)
 		note(x, ACT_QUEUED, -1);
