@@ -131,7 +131,7 @@ struct capture_point {
 	struct cp_hist syn_synack;        /* SYN -> SYN-ACK at the capture point */
 	struct cp_hist synack_ack;        /* SYN-ACK -> ACK at the capture point */
 	vtime_t last_sweep;               /* when idle delays were last forgotten */
-	struct cp_pending pending[CP_PENDING]; /* handshakes measured when completed */
+	struct cp_pending *pending;       /* CP_PENDING handshakes measured when completed (zmem: only the slots used are touched) */
 };
 
 /* Returns 0 or -ENOMEM. */

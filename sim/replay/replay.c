@@ -43,6 +43,7 @@
 #include "replay_cookie.h"
 #include "tuplemap.h"
 #include "verify.h"
+#include "zmem.h"
 
 struct rp {
 	const struct replay_opts *o;  /* the options */
@@ -1150,7 +1151,7 @@ static void rp_free(struct rp *p)
 	verify_free(p->v);
 	stack_free(p->st);
 	frame_close(p->fs);
-	free(p);
+	zmem_free(p, sizeof(*p));
 }
 
 /* The summary's account of where the capture was taken. */
@@ -1202,7 +1203,8 @@ static int setup_given(struct rp *p)
 int replay_run(const struct replay_opts *o)
 {
 	struct renderer *out = o->r ? o->r : o->summary_r;
-	struct rp *p = calloc(1, sizeof(*p));
+	/* Mapped (zmem.h): most of its pages (the application's receive buffer, ...) a short capture never touches. */
+	struct rp *p = zmem_alloc(sizeof(*p));
 	struct la_frame *f;
 	const char *msg, *not_fed;
 	char err[768];
@@ -1217,7 +1219,7 @@ int replay_run(const struct replay_opts *o)
 	p->fs = frame_open(o->file, o->filter, err, sizeof(err));
 	if (!p->fs) {
 		fprintf(stderr, "tcpdemux: %s\n", err);
-		free(p);
+		zmem_free(p, sizeof(*p));
 		return 2;
 	}
 	p->st = stack_new(&o->cfg);

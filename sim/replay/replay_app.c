@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,7 +18,8 @@
 
 void replay_app_init(struct replay_app *app, struct stack *st, struct renderer *r)
 {
-	memset(app, 0, sizeof(*app));
+	/* All but rbuf, the 64 KiB recv() writes into and nothing reads: clearing it cost 16 page faults. */
+	memset(app, 0, offsetof(struct replay_app, rbuf));
 	app->st = st;
 	app->r = r;
 	(void)tmap_init(&app->lis_index); /* out of memory: listeners are scanned */
