@@ -53,8 +53,11 @@ PKG_CFLAGS = $(shell pkg-config --cflags libpcap zlib check 2>/dev/null)
 # libpcap is not linked: sim/capture/pcap_lib.c loads it the first time it is
 # called (a plain pcap file is read without it), by the SONAME the linker
 # would have recorded (Debian's is libpcap.so.0.8).
-PCAP_LIBS  = $(shell pkg-config --libs zlib 2>/dev/null) -ldl -pthread
+PCAP_LIBS  = -ldl -pthread
 PCAP_SONAME = $(shell objdump -p "$$($(CC) -print-file-name=libpcap.so)" 2>/dev/null | sed -n 's/^ *SONAME *//p')
+# zlib likewise (sim/capture/zlib_lib.c): only a compressed capture loads it. The tests link it
+# (tests/check_capture.c writes gzip files).
+ZLIB_SONAME = $(shell objdump -p "$$($(CC) -print-file-name=libz.so)" 2>/dev/null | sed -n 's/^ *SONAME *//p')
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
 
 # sim/ is grouped by front end (README.md, "Layout"):
@@ -116,6 +119,7 @@ $(PAGE_OBJ): $(PAGE_GEN)
 	$(CC) $(CFLAGS_ALL) -c $< -o $@
 
 $(OBJDIR)/sim/capture/pcap_lib.o: CFLAGS_ALL += $(if $(PCAP_SONAME),-DPCAP_SONAME='"$(PCAP_SONAME)"')
+$(OBJDIR)/sim/capture/zlib_lib.o: CFLAGS_ALL += $(if $(ZLIB_SONAME),-DZLIB_SONAME='"$(ZLIB_SONAME)"')
 
 # The program's own objects carry the link-time IR (tests and tools link them without it).
 $(STACK_OBJ) $(SIM_OBJ) $(OBJDIR)/sim/main.o: CFLAGS_ALL += $(LTO_CFLAGS)
@@ -147,7 +151,7 @@ gdb-demo: gdb-binary
 
 $(BUILD)/check_all-$(MODE): $(TEST_OBJ) $(OBJDIR)/tests/check_main.o $(SIM_OBJ) $(BUILD)/libstack-$(MODE).a
 	$(CC) $(LDFLAGS_ALL) -o $@ $(TEST_OBJ) $(OBJDIR)/tests/check_main.o $(SIM_OBJ) \
-		$(BUILD)/libstack-$(MODE).a $(CHECK_LIBS) $(PCAP_LIBS)
+		$(BUILD)/libstack-$(MODE).a $(CHECK_LIBS) $(shell pkg-config --libs zlib 2>/dev/null) $(PCAP_LIBS)
 
 demo: $(BUILD)/tcpdemux
 	$(BUILD)/tcpdemux demo two-clients

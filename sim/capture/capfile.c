@@ -399,8 +399,11 @@ static FILE *open_src(struct capfile *cf, int fd, int do_scan, char *err, size_t
 	if (s->inlen >= 2 && s->in[0] == 0x1f && s->in[1] == 0x8b) {
 		/* windowBits 15 + 16: a gzip wrapper (RFC 1952) around deflate, its CRC checked. */
 		if (inflateInit2(&s->z, 15 + 16) != Z_OK) {
+			/* (zlib_lib.c: a library that cannot be loaded says why in msg) */
+			const char *why = s->z.msg ? s->z.msg : "out of memory";
+
 			src_close(s);
-			return fail(cf, err, errlen, "out of memory");
+			return fail(cf, err, errlen, why);
 		}
 		s->zinit = 1;
 		s->gz = 1;

@@ -3,8 +3,8 @@
  *
  * Path: frame.c (a pcapng, a compressed or piped capture, a filter),
  *       pcap_out.c (--write, synth, live), render_annotate.c, the tests
- *       -> the libpcap function of the same name, here -> dlopen()ed
- *       libpcap.
+ *       -> the libpcap function of the same name, here -> lazy_lib.c ->
+ *       dlopen()ed libpcap.
  *
  * Why: libpcap's shared library needs libdbus, libsystemd, libgcrypt,
  * liblzma, libzstd and liblz4 (Debian builds it with D-Bus and RDMA
@@ -26,11 +26,11 @@
  * takes a handle or a program only those openers make, so the library is
  * loaded by the time it is called.
  */
-#include <dlfcn.h>
 #include <stdio.h>
-#include <stdlib.h>
 
 #include <pcap/pcap.h>
+
+#include "lazy_lib.h"
 
 /* The library's file name, as the linker would have recorded it (the Makefile reads its SONAME). */
 #ifndef PCAP_SONAME
@@ -76,105 +76,48 @@
 	CALL(int, pcap_dump_flush, (pcap_dumper_t *d), (d))                                        \
 	CALLV(void, pcap_dump_close, (pcap_dumper_t *d), (d))
 
-/* The library's functions, once loaded. */
+/* The library's functions, once loaded: one pointer each, filled by lazy_lib_load(). */
 #define FIELD(ret, name, params, args) ret(*name) params;
 static struct {
 	PCAP_LIB_CALLS(FIELD, FIELD, FIELD, FIELD)
 } lib;
 #undef FIELD
 
-static int lib_state;       /* 0 not tried, 1 loaded, -1 failed (why says why) */
-static char why[PCAP_ERRBUF_SIZE];
-static void *lib_handle;    /* dlopen()'s handle while loaded */
+#define NAME(ret, name, params, args) #name,
+static const char *const names[] = { PCAP_LIB_CALLS(NAME, NAME, NAME, NAME) };
+#undef NAME
 
-/*
- * At exit, the library is closed again: the dynamic linker's records of
- * it and its dependencies (link maps, search paths) are freed with it,
- * so that a leak check of the program (make check-valgrind) finds the
- * memory the program itself allocated, and nothing of a loader's. Every
- * libpcap handle is closed by then (the program closes what it opens).
- */
-static void lib_unload(void)
-{
-	if (lib_handle)
-		dlclose(lib_handle);
-	lib_handle = NULL;
-	lib_state = 0; /* a call after this one loads it again rather than calling into what was closed */
-}
+_Static_assert(sizeof(lib) == sizeof(names) / sizeof(names[0]) * sizeof(void *),
+	       "one pointer for each function, in the order of names");
 
-/*
- * Loads the library and finds every function, once. Returns 0, or -1 with
- * the reason in why (then every later call fails the same way, quickly).
- * Nothing is half-loaded: on a missing function the library is closed.
- */
-static int lib_load(void)
-{
-	void *h;
-	const char *miss = NULL;
+static struct lazy_lib pcap = { PCAP_SONAME, "libpcap", names, sizeof(names) / sizeof(names[0]), (void **)&lib,
+				0, NULL, "" };
 
-	if (lib_state)
-		return lib_state > 0 ? 0 : -1;
-	lib_state = -1;
-	h = dlopen(PCAP_SONAME, RTLD_NOW | RTLD_LOCAL);
-	if (!h) {
-		snprintf(why, sizeof(why), "cannot load libpcap (%s)", dlerror());
-		return -1;
-	}
-	/* dlsym() hands back a data pointer; POSIX guarantees it converts to a function pointer. */
-#define FIND(ret, name, params, args) \
-	if (!miss && !(*(void **)&lib.name = dlsym(h, #name)))  \
-		miss = #name;
-	PCAP_LIB_CALLS(FIND, FIND, FIND, FIND)
-#undef FIND
-	if (miss) {
-		snprintf(why, sizeof(why), "cannot load libpcap (%s has no %s)", PCAP_SONAME, miss);
-		dlclose(h);
-		return -1;
-	}
-	lib_handle = h;
-	(void)atexit(lib_unload); /* a failure only leaves the loader's memory to the exit */
-	lib_state = 1;
-	return 0;
-}
-
-/*
- * For a call whose argument came from the library (a handle, a dumper, a
- * compiled filter): unreachable with the library missing. Should it ever
- * be reached, it stops with a message instead of calling through NULL.
- */
-static void lib_need(const char *name)
-{
-	if (lib_load() < 0) {
-		fprintf(stderr, "tcpdemux: %s: %s\n", name, why);
-		abort();
-	}
-}
-
-#define OPEN(ret, name, params, args)                                  \
-	ret name params                                                \
-	{                                                              \
-		if (lib_load() < 0) {                                  \
-			snprintf(errbuf, PCAP_ERRBUF_SIZE, "%s", why); \
-			return NULL;                                   \
-		}                                                      \
-		return lib.name args;                                  \
+#define OPEN(ret, name, params, args)                                       \
+	ret name params                                                     \
+	{                                                                   \
+		if (lazy_lib_load(&pcap) < 0) {                             \
+			snprintf(errbuf, PCAP_ERRBUF_SIZE, "%s", pcap.why); \
+			return NULL;                                        \
+		}                                                           \
+		return lib.name args;                                       \
 	}
 #define DEAD(ret, name, params, args) \
 	ret name params               \
 	{                             \
-		return lib_load() < 0 ? NULL : lib.name args; \
+		return lazy_lib_load(&pcap) < 0 ? NULL : lib.name args; \
 	}
-#define CALL(ret, name, params, args) \
-	ret name params               \
-	{                             \
-		lib_need(#name);      \
-		return lib.name args; \
+#define CALL(ret, name, params, args)        \
+	ret name params                      \
+	{                                    \
+		lazy_lib_need(&pcap, #name); \
+		return lib.name args;        \
 	}
-#define CALLV(ret, name, params, args) \
-	ret name params                \
-	{                              \
-		lib_need(#name);       \
-		lib.name args;         \
+#define CALLV(ret, name, params, args)       \
+	ret name params                      \
+	{                                    \
+		lazy_lib_need(&pcap, #name); \
+		lib.name args;               \
 	}
 PCAP_LIB_CALLS(OPEN, DEAD, CALL, CALLV)
 #undef OPEN
