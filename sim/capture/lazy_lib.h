@@ -45,4 +45,28 @@ int lazy_lib_load(struct lazy_lib *l);
  */
 void lazy_lib_need(struct lazy_lib *l, const char *name);
 
+/*
+ * What a file defining a library's functions needs, from its X-macro list
+ * of them (entries X(ret, name, params, args)):
+ *   static struct { LIST(LAZY_LIB_FIELD, ...) } lib;       the table
+ *   static const char *const names[] = { LIST(LAZY_LIB_NAME, ...) };
+ *   static struct lazy_lib var = LAZY_LIB_INIT(SONAME, "what", names, lib);
+ * and, for a function that needs the library loaded already,
+ *   #define CALL(ret, name, params, args) LAZY_LIB_CALL(var, lib, ret, name, params, args)
+ */
+#define LAZY_LIB_FIELD(ret, name, params, args) ret(*name) params;
+#define LAZY_LIB_NAME(ret, name, params, args) #name,
+#define LAZY_LIB_INIT(soname, what, names, table) \
+	{ soname, what, names, sizeof(names) / sizeof((names)[0]), (void **)&(table), 0, NULL, "" }
+/* (The table must be one pointer per name, in order: lazy_lib_load() writes it as an array.) */
+#define LAZY_LIB_CHECK(names, table)                                                           \
+	_Static_assert(sizeof(table) == sizeof(names) / sizeof((names)[0]) * sizeof(void *), \
+		       "one pointer for each function, in the order of the names")
+#define LAZY_LIB_CALL(var, table, ret, name, params, args) \
+	ret name params                                      \
+	{                                                    \
+		lazy_lib_need(&(var), #name);                \
+		return (table).name args;                    \
+	}
+
 #endif

@@ -77,21 +77,12 @@
 	CALLV(void, pcap_dump_close, (pcap_dumper_t *d), (d))
 
 /* The library's functions, once loaded: one pointer each, filled by lazy_lib_load(). */
-#define FIELD(ret, name, params, args) ret(*name) params;
 static struct {
-	PCAP_LIB_CALLS(FIELD, FIELD, FIELD, FIELD)
+	PCAP_LIB_CALLS(LAZY_LIB_FIELD, LAZY_LIB_FIELD, LAZY_LIB_FIELD, LAZY_LIB_FIELD)
 } lib;
-#undef FIELD
-
-#define NAME(ret, name, params, args) #name,
-static const char *const names[] = { PCAP_LIB_CALLS(NAME, NAME, NAME, NAME) };
-#undef NAME
-
-_Static_assert(sizeof(lib) == sizeof(names) / sizeof(names[0]) * sizeof(void *),
-	       "one pointer for each function, in the order of names");
-
-static struct lazy_lib pcap = { PCAP_SONAME, "libpcap", names, sizeof(names) / sizeof(names[0]), (void **)&lib,
-				0, NULL, "" };
+static const char *const names[] = { PCAP_LIB_CALLS(LAZY_LIB_NAME, LAZY_LIB_NAME, LAZY_LIB_NAME, LAZY_LIB_NAME) };
+LAZY_LIB_CHECK(names, lib);
+static struct lazy_lib pcap = LAZY_LIB_INIT(PCAP_SONAME, "libpcap", names, lib);
 
 #define OPEN(ret, name, params, args)                                       \
 	ret name params                                                     \
@@ -107,12 +98,7 @@ static struct lazy_lib pcap = { PCAP_SONAME, "libpcap", names, sizeof(names) / s
 	{                             \
 		return lazy_lib_load(&pcap) < 0 ? NULL : lib.name args; \
 	}
-#define CALL(ret, name, params, args)        \
-	ret name params                      \
-	{                                    \
-		lazy_lib_need(&pcap, #name); \
-		return lib.name args;        \
-	}
+#define CALL(ret, name, params, args) LAZY_LIB_CALL(pcap, lib, ret, name, params, args)
 #define CALLV(ret, name, params, args)       \
 	ret name params                      \
 	{                                    \

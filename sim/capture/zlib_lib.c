@@ -44,21 +44,12 @@
 	CALL(const char *, zError, (int err), (err))
 
 /* The library's functions, once loaded: one pointer each, filled by lazy_lib_load(). */
-#define FIELD(ret, name, params, args) ret(*name) params;
 static struct {
-	ZLIB_CALLS(FIELD, FIELD)
+	ZLIB_CALLS(LAZY_LIB_FIELD, LAZY_LIB_FIELD)
 } lib;
-#undef FIELD
-
-#define NAME(ret, name, params, args) #name,
-static const char *const names[] = { ZLIB_CALLS(NAME, NAME) };
-#undef NAME
-
-_Static_assert(sizeof(lib) == sizeof(names) / sizeof(names[0]) * sizeof(void *),
-	       "one pointer for each function, in the order of names");
-
-static struct lazy_lib zlib = { ZLIB_SONAME, "zlib", names, sizeof(names) / sizeof(names[0]), (void **)&lib,
-				0, NULL, "" };
+static const char *const names[] = { ZLIB_CALLS(LAZY_LIB_NAME, LAZY_LIB_NAME) };
+LAZY_LIB_CHECK(names, lib);
+static struct lazy_lib zlib = LAZY_LIB_INIT(ZLIB_SONAME, "zlib", names, lib);
 
 #define INIT(ret, name, params, args)          \
 	ret name params                        \
@@ -69,12 +60,7 @@ static struct lazy_lib zlib = { ZLIB_SONAME, "zlib", names, sizeof(names) / size
 		}                              \
 		return lib.name args;          \
 	}
-#define CALL(ret, name, params, args)        \
-	ret name params                      \
-	{                                    \
-		lazy_lib_need(&zlib, #name); \
-		return lib.name args;        \
-	}
+#define CALL(ret, name, params, args) LAZY_LIB_CALL(zlib, lib, ret, name, params, args)
 ZLIB_CALLS(INIT, CALL)
 #undef INIT
 #undef CALL
