@@ -104,6 +104,22 @@ static int active_open(struct tstack *t, struct peer *p, uint32_t isn, uint32_t 
 	return fd;
 }
 
+
+/* The options of a peer's SYN: an MSS, a window scale (-1: none) and a timestamp (0: none). */
+static struct tcp_opts syn_opts(uint16_t mss, int wscale, uint32_t tsval)
+{
+	struct tcp_opts o;
+
+	memset(&o, 0, sizeof(o));
+	o.has_mss = 1;
+	o.mss = mss;
+	o.has_wscale = wscale >= 0;
+	o.wscale = (uint8_t)(wscale >= 0 ? wscale : 0);
+	o.has_ts = tsval != 0;
+	o.tsval = tsval;
+	return o;
+}
+
 /* ---- passive open and data ------------------------------------------------ */
 
 START_TEST(test_passive_open_deliver)
@@ -175,9 +191,7 @@ START_TEST(test_send_segmented_at_mss)
 	int lfd, fd;
 
 	/* Peer MSS 536, no timestamps: 536-byte segments. */
-	memset(&o, 0, sizeof(o));
-	o.has_mss = 1;
-	o.mss = 536;
+	o = syn_opts(536, -1, 0);
 	lfd = ts_listen(t, SERVER, 8);
 	peer_init(&p, CLIENT, SERVER, 5000);
 	fd = peer_connect(t, &p, lfd, &o);
@@ -200,11 +214,7 @@ START_TEST(test_send_mss_minus_timestamps)
 	struct peer p;
 	int lfd, fd;
 
-	memset(&o, 0, sizeof(o));
-	o.has_mss = 1;
-	o.mss = 536;
-	o.has_ts = 1;
-	o.tsval = 4000;
+	o = syn_opts(536, -1, 4000);
 	lfd = ts_listen(t, SERVER, 8);
 	peer_init(&p, CLIENT, SERVER, 5000);
 	fd = peer_connect(t, &p, lfd, &o);
@@ -284,11 +294,7 @@ START_TEST(test_window_scaling)
 	struct sock *sk;
 	int lfd, fd;
 
-	memset(&o, 0, sizeof(o));
-	o.has_mss = 1;
-	o.mss = 536;
-	o.has_wscale = 1;
-	o.wscale = 3;
+	o = syn_opts(536, 3, 0);
 	lfd = ts_listen(t, SERVER, 8);
 	peer_init(&p, CLIENT, SERVER, 100);
 	/* The final ACK is not a SYN: its window 100 means 100 << 3. */
@@ -328,14 +334,8 @@ START_TEST(test_bare_final_ack_as_rcv_state)
 	struct sock *sk, before;
 	int lfd, fd, nout;
 
-	memset(&o, 0, sizeof(o));
-	o.has_mss = 1;
-	o.mss = 1460;
-	o.has_wscale = 1;
-	o.wscale = 2;
+	o = syn_opts(1460, 2, 5000);
 	o.sack_ok = 1;
-	o.has_ts = 1;
-	o.tsval = 5000;
 	lfd = ts_listen(t, SERVER, 8);
 	peer_init(&p, CLIENT, SERVER, 700);
 	p.win = 1000;
@@ -1012,9 +1012,7 @@ START_TEST(test_ipv6_end_to_end)
 
 	lfd = ts_listen(t, "[2001:db8::1]:80", 8);
 	peer_init(&p, "[2001:db8::2]:5000", "[2001:db8::1]:80", 77);
-	memset(&o, 0, sizeof(o));
-	o.has_mss = 1;
-	o.mss = 1440;
+	o = syn_opts(1440, -1, 0);
 	fd = peer_connect(t, &p, lfd, &o);
 	/* IPv6 headers are 40 bytes: our MSS is 1440, window 45 x 1440. */
 	ck_assert_uint_eq(ts_out(t, 0)->opt.mss, 1440);
@@ -1147,11 +1145,7 @@ START_TEST(test_tiny_peer_mss)
 
 	lfd = ts_listen(t, SERVER, 8);
 	peer_init(&p, CLIENT, SERVER, 1000);
-	memset(&o, 0, sizeof(o));
-	o.has_mss = 1;
-	o.mss = 1;
-	o.has_ts = 1;
-	o.tsval = 5;
+	o = syn_opts(1, -1, 5);
 	p.ts = 1;
 	p.tsval = 6;
 	fd = peer_connect(t, &p, lfd, &o);

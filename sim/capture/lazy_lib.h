@@ -53,6 +53,9 @@ void lazy_lib_need(struct lazy_lib *l, const char *name);
  *   static struct lazy_lib var = LAZY_LIB_INIT(SONAME, "what", names, lib);
  * and, for a function that needs the library loaded already,
  *   #define CALL(ret, name, params, args) LAZY_LIB_CALL(var, lib, ret, name, params, args)
+ * or, for one that may come first and reports failure its own way (its
+ * statement on_fail, run when the library cannot be loaded),
+ *   LAZY_LIB_FIRST(var, lib, ret, name, params, args, on_fail)
  */
 #define LAZY_LIB_FIELD(ret, name, params, args) ret(*name) params;
 #define LAZY_LIB_NAME(ret, name, params, args) #name,
@@ -62,6 +65,14 @@ void lazy_lib_need(struct lazy_lib *l, const char *name);
 #define LAZY_LIB_CHECK(names, table)                                                           \
 	_Static_assert(sizeof(table) == sizeof(names) / sizeof((names)[0]) * sizeof(void *), \
 		       "one pointer for each function, in the order of the names")
+#define LAZY_LIB_FIRST(var, table, ret, name, params, args, on_fail) \
+	ret name params                                                \
+	{                                                              \
+		if (lazy_lib_load(&(var)) < 0) {                       \
+			on_fail;                                       \
+		}                                                      \
+		return (table).name args;                              \
+	}
 #define LAZY_LIB_CALL(var, table, ret, name, params, args) \
 	ret name params                                      \
 	{                                                    \

@@ -84,20 +84,10 @@ static const char *const names[] = { PCAP_LIB_CALLS(LAZY_LIB_NAME, LAZY_LIB_NAME
 LAZY_LIB_CHECK(names, lib);
 static struct lazy_lib pcap = LAZY_LIB_INIT(PCAP_SONAME, "libpcap", names, lib);
 
-#define OPEN(ret, name, params, args)                                       \
-	ret name params                                                     \
-	{                                                                   \
-		if (lazy_lib_load(&pcap) < 0) {                             \
-			snprintf(errbuf, PCAP_ERRBUF_SIZE, "%s", pcap.why); \
-			return NULL;                                        \
-		}                                                           \
-		return lib.name args;                                       \
-	}
-#define DEAD(ret, name, params, args) \
-	ret name params               \
-	{                             \
-		return lazy_lib_load(&pcap) < 0 ? NULL : lib.name args; \
-	}
+#define OPEN(ret, name, params, args)                   \
+	LAZY_LIB_FIRST(pcap, lib, ret, name, params, args, \
+		       snprintf(errbuf, PCAP_ERRBUF_SIZE, "%s", pcap.why); return NULL)
+#define DEAD(ret, name, params, args) LAZY_LIB_FIRST(pcap, lib, ret, name, params, args, return NULL)
 #define CALL(ret, name, params, args) LAZY_LIB_CALL(pcap, lib, ret, name, params, args)
 #define CALLV(ret, name, params, args)       \
 	ret name params                      \

@@ -51,15 +51,8 @@ static const char *const names[] = { ZLIB_CALLS(LAZY_LIB_NAME, LAZY_LIB_NAME) };
 LAZY_LIB_CHECK(names, lib);
 static struct lazy_lib zlib = LAZY_LIB_INIT(ZLIB_SONAME, "zlib", names, lib);
 
-#define INIT(ret, name, params, args)          \
-	ret name params                        \
-	{                                      \
-		if (lazy_lib_load(&zlib) < 0) { \
-			strm->msg = zlib.why;  \
-			return Z_VERSION_ERROR; \
-		}                              \
-		return lib.name args;          \
-	}
+#define INIT(ret, name, params, args) \
+	LAZY_LIB_FIRST(zlib, lib, ret, name, params, args, strm->msg = zlib.why; return Z_VERSION_ERROR)
 #define CALL(ret, name, params, args) LAZY_LIB_CALL(zlib, lib, ret, name, params, args)
 ZLIB_CALLS(INIT, CALL)
 #undef INIT
