@@ -18,11 +18,11 @@
  * exactly the frames, in exactly the order, that it would read itself,
  * and every output stays byte for byte the same.
  *
- * Why it is not the default: on the two-core machines this project is
- * measured on (bench/RESULTS.md), the second thread took a quarter off the
- * standard capture's wall time and a sixth off the interleaved one's, for
- * a sixth more CPU time, but made the published-capture composite a tenth
- * slower (half again the CPU time): each frame the replay takes (three
+ * Why it is not the default: on the two-core machine this project is
+ * measured on (bench/RESULTS.md), the second thread took 29% off the
+ * standard capture's wall time and 11% off the interleaved one's, for 15%
+ * and 20% more CPU time, but made the published-capture composite 6%
+ * slower (39% more CPU time): each frame the replay takes (three
  * cache lines of decoded frame, and the packet's first line) now comes
  * from the other core's cache, and where the replay does little per frame
  * that costs more than the decoding it saves. Nor does it pay when the
