@@ -52,11 +52,13 @@ REALWORLD ?= ../shared/realworld
 PKG_CFLAGS = $(shell pkg-config --cflags libpcap zlib check 2>/dev/null)
 # libpcap is not linked: sim/capture/pcap_lib.c loads it the first time it is
 # called (a plain pcap file is read without it), by the SONAME the linker
-# would have recorded (Debian's is libpcap.so.0.8).
-PCAP_LIBS  = -ldl -pthread
+# would have recorded (Debian's is libpcap.so.0.8). So the program links only
+# libdl (for that) and pthreads (replay --threads 2's reader, sim/replay/reader.c).
+PROG_LIBS  = -ldl -pthread
 PCAP_SONAME = $(shell objdump -p "$$($(CC) -print-file-name=libpcap.so)" 2>/dev/null | sed -n 's/^ *SONAME *//p')
 # zlib likewise (sim/capture/zlib_lib.c): only a compressed capture loads it. The tests link it
 # (tests/check_capture.c writes gzip files).
+TEST_ZLIB_LIBS = $(shell pkg-config --libs zlib 2>/dev/null)
 ZLIB_SONAME = $(shell objdump -p "$$($(CC) -print-file-name=libz.so)" 2>/dev/null | sed -n 's/^ *SONAME *//p')
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
 
@@ -128,18 +130,18 @@ $(BUILD)/libstack-$(MODE).a: $(STACK_OBJ)
 	ar rcs $@ $^
 
 $(BUILD)/tcpdemux: $(OBJDIR)/sim/main.o $(SIM_OBJ) $(BUILD)/libstack-$(MODE).a $(MODE_STAMP)
-	$(CC) $(LDFLAGS_ALL) $(LTO_LDFLAGS) -o $@ $(OBJDIR)/sim/main.o $(SIM_OBJ) $(BUILD)/libstack-$(MODE).a $(PCAP_LIBS)
+	$(CC) $(LDFLAGS_ALL) $(LTO_LDFLAGS) -o $@ $(OBJDIR)/sim/main.o $(SIM_OBJ) $(BUILD)/libstack-$(MODE).a $(PROG_LIBS)
 
 # The debugger's copy: -O0 -g3, built beside the main binary (tests/gdb/ uses it).
 $(BUILD)/tcpdemux-gdb: $(OBJDIR)/sim/main.o $(SIM_OBJ) $(BUILD)/libstack-$(MODE).a
-	$(CC) $(LDFLAGS_ALL) -o $@ $(OBJDIR)/sim/main.o $(SIM_OBJ) $(BUILD)/libstack-$(MODE).a $(PCAP_LIBS)
+	$(CC) $(LDFLAGS_ALL) -o $@ $(OBJDIR)/sim/main.o $(SIM_OBJ) $(BUILD)/libstack-$(MODE).a $(PROG_LIBS)
 
 gdb-binary: deps
 	$(MAKE) MODE=gdb $(BUILD)/tcpdemux-gdb
 
 # The ThreadSanitizer's copy (make check-tsan), built beside the main binary.
 $(BUILD)/tcpdemux-tsan: $(OBJDIR)/sim/main.o $(SIM_OBJ) $(BUILD)/libstack-$(MODE).a
-	$(CC) $(LDFLAGS_ALL) -o $@ $(OBJDIR)/sim/main.o $(SIM_OBJ) $(BUILD)/libstack-$(MODE).a $(PCAP_LIBS)
+	$(CC) $(LDFLAGS_ALL) -o $@ $(OBJDIR)/sim/main.o $(SIM_OBJ) $(BUILD)/libstack-$(MODE).a $(PROG_LIBS)
 
 # gdb on the two-clients demo, with the pretty-printers loaded, a breakpoint
 # on each step of the server's demultiplexing path, stopped at its lookup of
@@ -151,7 +153,7 @@ gdb-demo: gdb-binary
 
 $(BUILD)/check_all-$(MODE): $(TEST_OBJ) $(OBJDIR)/tests/check_main.o $(SIM_OBJ) $(BUILD)/libstack-$(MODE).a
 	$(CC) $(LDFLAGS_ALL) -o $@ $(TEST_OBJ) $(OBJDIR)/tests/check_main.o $(SIM_OBJ) \
-		$(BUILD)/libstack-$(MODE).a $(CHECK_LIBS) $(shell pkg-config --libs zlib 2>/dev/null) $(PCAP_LIBS)
+		$(BUILD)/libstack-$(MODE).a $(CHECK_LIBS) $(TEST_ZLIB_LIBS) $(PROG_LIBS)
 
 demo: $(BUILD)/tcpdemux
 	$(BUILD)/tcpdemux demo two-clients

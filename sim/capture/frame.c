@@ -362,6 +362,15 @@ static void read_error(struct frame_src *fs, const char *msg, char *err, size_t 
 		snprintf(err + strlen(err), errlen - strlen(err), " (in the gzip-compressed data)");
 }
 
+/* A frame read from v (filtered or not): counted and numbered; the file's first gives virtual time 0. */
+static inline void count_frame(struct frame_src *fs, struct view *v, uint64_t ts)
+{
+	fs->nframes++;
+	v->num = v->cv ? capview_pop(v->cv) : ++fs->counted;
+	if (v->num == 1)
+		fs->first_ts = ts;
+}
+
 /*
  * Fetches v's next frame that passes the filter. Returns 1, 0 at the end
  * of the view, -1 on an error (worded into err).
@@ -394,12 +403,9 @@ static int view_fetch(struct frame_src *fs, struct view *v, char *err, size_t er
 			read_error(fs, v->native ? msg : pcap_geterr(v->p), err, errlen);
 			return -1;
 		}
-		fs->nframes++;
-		v->num = v->cv ? capview_pop(v->cv) : ++fs->counted;
 		/* Opened with nanosecond precision, so tv_usec holds nanoseconds. */
 		ts = (uint64_t)v->h->ts.tv_sec * 1000000000ull + (uint64_t)v->h->ts.tv_usec;
-		if (v->num == 1)
-			fs->first_ts = ts;
+		count_frame(fs, v, ts);
 		if (v->has_prog && !pcap_offline_filter(&v->prog, v->h, v->data)) {
 			fs->nfiltered++;
 			continue;
@@ -421,10 +427,8 @@ int frame_next(struct frame_src *fs, struct frame *fr, char *err, size_t errlen)
 		 * the code below make of it (no filter, no other view), without
 		 * the pcap_pkthdr between them (a third of reading a frame).
 		 */
-		fs->nframes++;
-		fr->num = fs->v[0].num = ++fs->counted;
-		if (fr->num == 1)
-			fs->first_ts = fr->ts;
+		count_frame(fs, &fs->v[0], fr->ts);
+		fr->num = fs->v[0].num;
 		fr->linktype = fs->v[0].dlt;
 		return 1;
 	}

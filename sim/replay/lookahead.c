@@ -174,7 +174,7 @@ struct lookahead *la_new(struct frame_src *fs, const char *file, unsigned seg_fl
 
 	if (!la)
 		return NULL;
-	/* calloc'd (and mapped): the pages of positions the window never reaches stay untouched (no faults). */
+	/* Mapped and calloc'd: the pages of positions the window never reaches stay untouched (no faults). */
 	la->ring = ring_map(la);
 	la->links = calloc(LA_MAX_FRAMES, sizeof(*la->links));
 	la->keys = calloc(LA_MAX_FRAMES, sizeof(*la->keys));
@@ -201,7 +201,7 @@ void la_free(struct lookahead *la)
 
 	if (!la)
 		return;
-	reader_free(la->reader); /* first: the thread may still read the source, and into the window's pads never */
+	reader_free(la->reader); /* first: the thread may still be reading the source */
 	for (i = 0; i < la->pads_used; i++)
 		free(la->pads[i].buf);
 	free(la->pads);

@@ -309,7 +309,7 @@ struct reader *reader_start(struct frame_src *fs, unsigned seg_flags)
  */
 static void wait_for_frame(struct reader *r)
 {
-	publish_head(r); /* (the reader never waits for room with the ring empty, but say so anyway) */
+	publish_head(r); /* what was taken: publish_tail() counts the frames ready from there */
 	for (;;) {
 		uint32_t tail;
 
@@ -336,8 +336,6 @@ int reader_next(struct reader *r, struct la_frame *f, struct frame *fr, char *er
 {
 	const struct la_frame *s;
 
-	if (r->joined)
-		return 0; /* (the caller reads the source itself once the thread stopped) */
 	if (r->seen_tail == r->taken) {
 		r->seen_tail = atomic_load_explicit(&r->tail, memory_order_acquire);
 		if (r->seen_tail == r->taken)

@@ -151,8 +151,8 @@ struct reader *reader_start(struct frame_src *fs, unsigned seg_flags);
  * left the mapping: the caller copies them), and from now on the caller
  * reads the source itself; 0 at the end of the file and -1 on a read
  * error ("FILE: reason" in err), the thread stopped too. Once the thread
- * stopped (3, 0, -1) the caller calls reader_free(); the source is its
- * own again, read as far as the frames returned.
+ * stopped (3, 0, -1) the caller calls reader_free() and never this again;
+ * the source is its own again, read as far as the frames returned.
  */
 int reader_next(struct reader *r, struct la_frame *f, struct frame *fr, char *err, size_t errlen);
 
