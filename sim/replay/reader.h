@@ -18,18 +18,14 @@
  * exactly the frames, in exactly the order, that it would read itself,
  * and every output stays byte for byte the same.
  *
- * Why it is not the default: what it saves depends on the machine. On
- * one two-core VM (bench/RESULTS.md, the round of 2026-12-04) the second
- * thread took 29% off the standard capture's wall time and 11% off the
- * interleaved one's, for 15% and 20% more CPU time, but made the
- * published-capture composite 6% slower; on another of the same kind
- * (2026-12-05) it took 4% off the standard capture and made the
- * interleaved one 7% and the composite 19% slower. Each frame the replay
- * takes (three cache lines of decoded frame, and the packet's first
- * line) now comes from the other core's cache, and where the replay does
- * little per frame, or the cores are far apart, that costs more than the
- * decoding it saves. Nor does it pay when the second core is busy. So it
- * is asked for, never assumed.
+ * Why it is not the default: what it saves depends on the machine, and
+ * it can lose. Each frame the replay takes (three cache lines of decoded
+ * frame, and the packet's first line) now comes from the other core's
+ * cache; where the replay does little per frame, or the cores are far
+ * apart, that costs more than the decoding it saves, and it never pays
+ * when the second core is busy. So it is asked for, never assumed. The
+ * measured gains and losses, on two machines of the same kind, are in
+ * docs/replay.md ("On two threads") and bench/RESULTS.md.
  *
  * The reader runs only on a plain pcap file read in place (frame_data_kept:
  * its frames' bytes stay where they are, so a decoded segment may point
